@@ -1,0 +1,83 @@
+// The egresshub CLI: turns the declarative command table into commander commands, handles the
+// global flags once, and maps errors to exit codes (0 ok, 1 failure, 2 bad input).
+import { Command, CommanderError, Option } from 'commander';
+import { UsageError } from '../config/errors';
+import type { CommandContext, CommandSpec, GlobalOptions } from './command';
+import { COMMANDS } from './commands';
+import { Printer } from './printer';
+
+export async function main(
+  argv: readonly string[],
+  io: { out?: NodeJS.WritableStream; err?: NodeJS.WritableStream } = {},
+): Promise<number> {
+  let exitCode = 0;
+  let printer = new Printer({ out: io.out, err: io.err });
+  const program = new Command('egresshub')
+    .description('Centralised HTTP(S) egress for AWS VPCs with overlapping CIDRs: a Squid hub published over PrivateLink.')
+    .version(VERSION, '-V, --version')
+    .addOption(new Option('--json', 'machine-readable output (JSON on stdout)'))
+    .addOption(new Option('--no-color', 'no ANSI colours'))
+    .addOption(new Option('--debug', 'show stack traces on errors'))
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => (io.out ?? process.stdout).write(s),
+      writeErr: (s) => (io.err ?? process.stderr).write(s),
+    });
+
+  const contextFor = (cmd: Command): CommandContext => {
+    const g = cmd.optsWithGlobals<Partial<GlobalOptions>>();
+    const global: GlobalOptions = { json: Boolean(g.json), debug: Boolean(g.debug), color: g.color !== false };
+    printer = new Printer({ out: io.out, err: io.err, json: global.json, color: global.color ? undefined : false });
+    return { printer, global };
+  };
+
+  const attach = (parent: Command, spec: CommandSpec) => {
+    const cmd = parent.command(spec.name).description(spec.summary);
+    cmd.exitOverride();
+    spec.configure?.(cmd);
+    for (const sub of spec.subcommands ?? []) attach(cmd, sub);
+    if (spec.run) {
+      const run = spec.run;
+      cmd.action(async (...params: unknown[]) => {
+        const self = params[params.length - 1] as Command;
+        const args = self.args.slice(0, self.registeredArguments.length);
+        exitCode = await run(contextFor(self), self.opts(), args);
+      });
+    }
+  };
+  for (const spec of COMMANDS) attach(program, spec);
+
+  try {
+    await program.parseAsync(['node', 'egresshub', ...argv]);
+    return exitCode;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // --help and --version arrive here as "errors" with exit code 0.
+      return e.exitCode === 0 ? 0 : 2;
+    }
+    const debug = argv.includes('--debug');
+    if (e instanceof UsageError) {
+      printer.error(e.message);
+      if (debug) printer.error(e.stack ?? '');
+      return 2;
+    }
+    printer.error(e instanceof Error ? e.message : String(e));
+    if (debug && e instanceof Error && e.stack) printer.error(e.stack);
+    else printer.error('(run again with --debug for details)');
+    return 1;
+  }
+}
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const VERSION: string = (require('../../package.json') as { version: string }).version;
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => (process.exitCode = code),
+    (e: unknown) => {
+      process.stderr.write(`${String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

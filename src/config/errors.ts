@@ -1,0 +1,48 @@
+// Errors a user can fix: bad input (exit code 2), always with where, what was received and how to fix.
+
+export interface ConfigProblem {
+  /** Field path as written in the docs, e.g. `tenants[1].port`. */
+  readonly path: string;
+  /** 1-based line and column in the config file, when the field exists there. */
+  readonly line?: number;
+  readonly column?: number;
+  /** What is wrong and how to fix it. */
+  readonly message: string;
+  /** The value found at the path, rendered short. */
+  readonly received?: string;
+}
+
+/** Any error caused by the user's input; the CLI prints its message and exits with code 2. */
+export class UsageError extends Error {
+  readonly exitCode = 2;
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** The config file failed validation; carries every problem found, not just the first. */
+export class ConfigError extends UsageError {
+  constructor(
+    readonly file: string,
+    readonly problems: readonly ConfigProblem[],
+  ) {
+    super(ConfigError.format(file, problems));
+    this.name = 'ConfigError';
+  }
+
+  static format(file: string, problems: readonly ConfigProblem[]): string {
+    const lines = problems.map((p) => {
+      const where = p.line ? `${file}:${p.line}:${p.column ?? 1}` : file;
+      const got = p.received !== undefined ? ` (got ${p.received})` : '';
+      return `${where}: ${p.path || '(top level)'}: ${p.message}${got}`;
+    });
+    const head = problems.length === 1 ? 'invalid config' : `invalid config: ${problems.length} problems`;
+    return `${head}\n${lines.map((l) => `  ${l}`).join('\n')}`;
+  }
+}
+
+/** Renders a path array as `tenants[1].port`. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)), '');
+}

@@ -1,0 +1,179 @@
+// Reads egresshub.yaml once: YAML with source positions, then the zod schema; every problem is
+// reported with its field path, line and the value found, so the user can fix all of them at once.
+import { readFileSync } from 'node:fs';
+import { isMap, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError, formatPath, UsageError, type ConfigProblem } from './errors';
+import { configSchema, type EgressConfig } from './schema';
+
+/** Where the CLI and the CDK app look for the config when none is named. */
+export const DEFAULT_CONFIG_FILE = 'egresshub.yaml';
+
+export function loadConfigFile(file: string): EgressConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : String((e as Error).message);
+    throw new UsageError(`cannot read config ${file}: ${why}; pass --config FILE, or copy examples/egresshub.yaml to ./egresshub.yaml`);
+  }
+  return parseConfig(text, file);
+}
+
+/** Parses and validates config text. Throws ConfigError listing every problem found. */
+export function parseConfig(text: string, file = DEFAULT_CONFIG_FILE): EgressConfig {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => {
+        const pos = e.linePos?.[0];
+        return { path: '', line: pos?.line, column: pos?.col, message: `YAML syntax: ${e.message.split('\n')[0]}` };
+      }),
+    );
+  }
+  const data: unknown = doc.toJS() ?? {};
+  if (typeof data !== 'object' || Array.isArray(data)) {
+    throw new ConfigError(file, [{ path: '', line: 1, message: 'the config must be a YAML mapping (region:, account:, hub:, tenants:)' }]);
+  }
+  const result = configSchema.safeParse(data);
+  if (result.success) return result.data;
+  const problems = flattenIssues(result.error.issues).map((issue) => toProblem(issue, doc, lineCounter, data));
+  throw new ConfigError(file, dedupe(problems));
+}
+
+type Issue = z.core.$ZodIssue;
+
+/** Unions report one issue per branch; keep the branch that got furthest, it is the one the user meant. */
+function flattenIssues(issues: readonly Issue[], prefix: PropertyKey[] = []): Issue[] {
+  return issues.flatMap((issue): Issue[] => {
+    const path = [...prefix, ...issue.path];
+    if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+      const deepest = [...issue.errors].sort((a, b) => depth(b) - depth(a))[0]!;
+      if (depth(deepest) > 0) return flattenIssues(deepest, path);
+      return [{ ...issue, path, message: 'expected "*" (any public destination) or a list of domain patterns' }];
+    }
+    return [{ ...issue, path }];
+  });
+}
+
+function depth(issues: readonly Issue[]): number {
+  return Math.max(0, ...issues.map((i) => i.path.length));
+}
+
+function toProblem(issue: Issue, doc: Document, lc: LineCounter, data: unknown): ConfigProblem {
+  let path = issue.path as (string | number)[];
+  let message = issue.message;
+  let received: string | undefined;
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0]!;
+    const known = knownKeys(path);
+    const hint = closest(key, known);
+    message = `unknown key "${key}"${hint ? `; did you mean "${hint}"?` : ''}${known.length ? ` (allowed here: ${known.join(', ')})` : ''}`;
+    path = [...path, key];
+  } else {
+    const value = getAt(data, path);
+    if (value === undefined) {
+      message = 'this field is required; add it';
+    } else {
+      received = show(value);
+      if (issue.code === 'invalid_type') {
+        message = `expected ${article(issue.expected)}${issue.expected === 'string' && typeof value === 'number' ? ' (put IDs in quotes)' : ''}`;
+      } else if (issue.code === 'invalid_value') {
+        message = `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+      }
+    }
+  }
+  const pos = position(doc, lc, path, issue.code === 'unrecognized_keys');
+  return { path: formatPath(path), line: pos?.line, column: pos?.col, message, received };
+}
+
+function article(expected: string): string {
+  return /^[aeiou]/.test(expected) ? `an ${expected}` : `a ${expected}`;
+}
+
+function show(value: unknown): string {
+  const s = JSON.stringify(value) ?? String(value);
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+function getAt(data: unknown, path: readonly (string | number)[]): unknown {
+  return path.reduce<unknown>(
+    (acc, key) => (acc != null && typeof acc === 'object' ? (acc as Record<string | number, unknown>)[key] : undefined),
+    data,
+  );
+}
+
+/** Line/column of the node at `path`, or of its nearest existing ancestor (for missing fields). */
+function position(doc: Document, lc: LineCounter, path: (string | number)[], wantKey: boolean) {
+  for (let n = path.length; n >= 0; n--) {
+    const sub = path.slice(0, n);
+    if (wantKey && n === path.length && n > 0) {
+      const parent = sub.length > 1 ? doc.getIn(sub.slice(0, -1), true) : doc.contents;
+      if (isMap(parent)) {
+        const pair = parent.items.find((p) => (p.key as { value?: unknown } | null)?.value === sub[sub.length - 1]);
+        const range = (pair?.key as Node | undefined)?.range;
+        if (range) return lc.linePos(range[0]);
+      }
+      continue;
+    }
+    const node = (n === 0 ? doc.contents : doc.getIn(sub, true)) as Node | undefined;
+    if (node?.range) return lc.linePos(node.range[0]);
+    if (n > 0 && isSeq(doc.getIn(sub.slice(0, -1), true))) continue;
+  }
+  return undefined;
+}
+
+/** The keys the schema allows at `path`: zod's issue does not list them, so walk the schema. */
+function knownKeys(path: readonly (string | number)[]): string[] {
+  let schema: unknown = configSchema;
+  const def = (s: unknown) => (s as { _zod: { def: Record<string, unknown> } })._zod.def;
+  const unwrap = (s: unknown): unknown => {
+    const d = def(s);
+    return d.type === 'default' || d.type === 'optional' ? unwrap(d.innerType) : s;
+  };
+  for (const key of path) {
+    schema = unwrap(schema);
+    const d = def(schema);
+    if (d.type === 'array') schema = d.element;
+    else if (d.type === 'object') schema = (d.shape as Record<string, unknown>)[key];
+    else return [];
+    if (schema === undefined) return [];
+  }
+  const d = def(unwrap(schema));
+  return d.type === 'object' ? Object.keys(d.shape as object) : [];
+}
+
+function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDist = 3;
+  for (const c of candidates) {
+    const d = levenshtein(word.toLowerCase(), c.toLowerCase());
+    if (d < bestDist) [best, bestDist] = [c, d];
+  }
+  return best;
+}
+
+function levenshtein(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return row[b.length]!;
+}
+
+function dedupe(problems: ConfigProblem[]): ConfigProblem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const k = `${p.path}|${p.message}`;
+    return seen.has(k) ? false : (seen.add(k), true);
+  });
+}

@@ -1,0 +1,159 @@
+// The plan: every derived value (names, ports, subnet sizes, normalised allowlists) decided once
+// from the validated config. The hub, spoke, policy, lab and CLI read these values and never
+// recompute them, so a tenant's port or a resource's name cannot drift between parts.
+import { UsageError } from './errors';
+import { SHARED_PORT, SHARED_TENANT, subnetPrefix, type EgressConfig } from './schema';
+
+export type Allowlist =
+  | { readonly any: true }
+  | {
+      readonly any: false;
+      /** Exact host names, lowercase, no trailing dot. */
+      readonly exact: readonly string[];
+      /** Parent domains whose subdomains are allowed (`*.github.com` → `github.com`). */
+      readonly suffixes: readonly string[];
+    };
+
+export interface TenantPlan {
+  readonly name: string;
+  /** The tenant's listener: its resource configuration's only port and its Squid http_port. */
+  readonly port: number;
+  /** RAM share principals outside the hub account; empty means no share is needed. */
+  readonly sharePrincipals: readonly string[];
+  readonly allow: Allowlist;
+  /** Destination ports CONNECT may reach. */
+  readonly connectPorts: readonly number[];
+  /** Destination ports plain HTTP may reach. */
+  readonly httpPorts: readonly number[];
+  /** Name of the tenant's AWS::VpcLattice::ResourceConfiguration. */
+  readonly resourceConfigurationName: string;
+  /** True for the single shared configuration used when the config lists no tenants. */
+  readonly implicit: boolean;
+}
+
+export interface SpokePlan {
+  /** Stable identifier: tenant and VPC. */
+  readonly id: string;
+  readonly tenant: string;
+  readonly account: string;
+  readonly region: string;
+  readonly vpcId: string;
+  readonly vpcCidr: string;
+  readonly subnetIds: readonly string[];
+  readonly stackName: string;
+  /** True when the spoke lives in another account than the hub (needs the RAM share accepted). */
+  readonly crossAccount: boolean;
+}
+
+export interface HubPlan {
+  readonly stackName: string;
+  readonly cidr: string;
+  readonly availabilityZones: readonly string[];
+  readonly natGateways: 'one' | 'per-az';
+  /** Prefix length of every hub subnet (one public and one private per AZ). */
+  readonly subnetPrefix: number;
+  readonly proxy: { readonly instanceType: string; readonly architecture: 'arm64' | 'x86_64' };
+  readonly logRetentionDays: number;
+  readonly resourceGatewayName: string;
+}
+
+export interface EgressPlan {
+  readonly name: string;
+  readonly region: string;
+  readonly account: string;
+  readonly hub: HubPlan;
+  readonly tenants: readonly TenantPlan[];
+  readonly spokes: readonly SpokePlan[];
+}
+
+/** Graviton instance families carry a `g` after the generation digit (t4g, m7gd, c6gn). */
+export function architectureOf(instanceType: string): 'arm64' | 'x86_64' {
+  const family = instanceType.split('.')[0]!;
+  return /^[a-z]+\d+[a-z]*g[a-z]*$/.test(family) ? 'arm64' : 'x86_64';
+}
+
+/** Lowercases, drops trailing dots and duplicates, and removes names already covered by a suffix. */
+export function normaliseAllowlist(allow: '*' | readonly string[]): Allowlist {
+  if (allow === '*') return { any: true };
+  const clean = [...new Set(allow.map((d) => d.toLowerCase().replace(/\.$/, '')))];
+  const suffixes = clean.filter((d) => d.startsWith('*.')).map((d) => d.slice(2));
+  const covered = (host: string, except?: string) => suffixes.some((s) => s !== except && (host === s || host.endsWith(`.${s}`)));
+  return {
+    any: false,
+    exact: clean.filter((d) => !d.startsWith('*.') && !covered(d)).sort(),
+    suffixes: [...new Set(suffixes)].filter((s) => !covered(s, s)).sort(),
+  };
+}
+
+export function buildPlan(config: EgressConfig): EgressPlan {
+  const { name, region, account } = config;
+  const tenants: TenantPlan[] =
+    config.tenants.length === 0
+      ? [
+          {
+            name: SHARED_TENANT,
+            port: SHARED_PORT,
+            sharePrincipals: [],
+            allow: { any: true },
+            connectPorts: [443],
+            httpPorts: [80],
+            resourceConfigurationName: `${name}-${SHARED_TENANT}`,
+            implicit: true,
+          },
+        ]
+      : config.tenants.map((t) => ({
+          name: t.name,
+          port: t.port,
+          sharePrincipals: [...new Set(t.accounts.filter((a) => a !== account))],
+          allow: normaliseAllowlist(t.allow),
+          connectPorts: [...new Set(t.connectPorts)].sort((a, b) => a - b),
+          httpPorts: [...new Set(t.httpPorts)].sort((a, b) => a - b),
+          resourceConfigurationName: `${name}-${t.name}`,
+          implicit: false,
+        }));
+  const hubPrefix = Number(config.hub.cidr.split('/')[1]);
+  return {
+    name,
+    region,
+    account,
+    hub: {
+      stackName: `${name}-hub`,
+      cidr: config.hub.cidr,
+      availabilityZones: [...config.hub.availabilityZones],
+      natGateways: config.hub.natGateways,
+      subnetPrefix: subnetPrefix(hubPrefix, config.hub.availabilityZones.length),
+      proxy: { instanceType: config.hub.proxy.instanceType, architecture: architectureOf(config.hub.proxy.instanceType) },
+      logRetentionDays: config.hub.logRetentionDays,
+      resourceGatewayName: `${name}-gateway`,
+    },
+    tenants,
+    spokes: config.spokes.map((s) => ({
+      id: `${s.tenant}-${s.vpcId}`,
+      tenant: s.tenant,
+      account: s.account,
+      region,
+      vpcId: s.vpcId,
+      vpcCidr: s.vpcCidr,
+      subnetIds: [...s.subnetIds],
+      stackName: `${name}-spoke-${s.tenant}-${s.vpcId}`,
+      crossAccount: s.account !== account,
+    })),
+  };
+}
+
+/** The tenant named `name`, or a usage error listing the known ones. */
+export function findTenant(plan: EgressPlan, name: string): TenantPlan {
+  const t = plan.tenants.find((x) => x.name === name);
+  if (!t)
+    throw new TenantNotFoundError(
+      name,
+      plan.tenants.map((x) => x.name),
+    );
+  return t;
+}
+
+export class TenantNotFoundError extends UsageError {
+  constructor(name: string, known: string[]) {
+    super(`unknown tenant "${name}"; tenants in this config: ${known.join(', ')}`);
+  }
+}

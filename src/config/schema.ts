@@ -1,0 +1,228 @@
+// The shape of egresshub.yaml: one zod schema, strict everywhere so that a typo is an error,
+// with the cross-field rules (duplicates, AZ/region, subnet room) as refinements that carry the
+// path of the offending field, so the loader can point at the YAML line.
+import { Address4 } from 'ip-address';
+import { z } from 'zod';
+
+/** Squid and egresshub keep these ports for themselves; tenants may not take them. */
+export const RESERVED_PORTS: ReadonlyMap<number, string> = new Map([
+  [3128, 'the shared port used when no tenants are configured'],
+  [3130, "Squid's ICP port"],
+  [3401, "Squid's SNMP port"],
+  [4827, "Squid's HTCP port"],
+]);
+/** The port of the single shared configuration when the config lists no tenants (as in the write-up). */
+export const SHARED_PORT = 3128;
+export const MIN_TENANT_PORT = 1024;
+export const MAX_TENANT_PORT = 65535;
+/** Hub VPC prefix lengths we accept: AWS allows /16–/28, but the subnets must hold gateway ENIs. */
+export const HUB_PREFIX_MIN = 16;
+export const HUB_PREFIX_MAX = 24;
+/** Smallest subnet that still holds a resource gateway ENI's 16 default IPs plus proxies (/26 = 59 usable). */
+export const MAX_SUBNET_PREFIX = 26;
+
+const ACCOUNT_RE = /^\d{12}$/;
+const ORG_RE = /^arn:aws[a-z-]*:organizations::\d{12}:organization\/o-[a-z0-9]{10,32}$/;
+const OU_RE = /^arn:aws[a-z-]*:organizations::\d{12}:ou\/o-[a-z0-9]{10,32}\/ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}$/;
+const REGION_RE = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/;
+/** VPC Lattice names: lowercase letters, digits and single hyphens, starting with a letter. */
+const NAME_RE = /^[a-z](?:[a-z0-9]|-(?!-))*[a-z0-9]$/;
+const LABEL_RE = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+const INSTANCE_TYPE_RE = /^[a-z][a-z0-9-]*\d[a-z0-9-]*\.[a-z0-9]+$/;
+
+export function isCidr4(value: string): boolean {
+  if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(value) || !Address4.isValid(value)) return false;
+  const a = new Address4(value);
+  // A CIDR with host bits set (10.0.1.0/16) is almost always a typo; make the user say what they mean.
+  return a.startAddress().correctForm() === a.addressMinusSuffix;
+}
+
+/** A domain pattern of an allowlist: `example.com`, `*.example.com`, with an optional trailing dot. */
+export function isDomainPattern(value: string): boolean {
+  let v = value.toLowerCase().replace(/\.$/, '');
+  if (v.startsWith('*.')) v = v.slice(2);
+  if (v.length === 0 || v.length > 253 || !v.includes('.')) return false;
+  if (/^[\d.]+$/.test(v) || v.includes(':')) return false; // IP literals are not domain patterns
+  const labels = v.split('.');
+  if (!labels.every((l) => LABEL_RE.test(l))) return false;
+  return /[a-z]/.test(labels[labels.length - 1]!); // a TLD is never all digits
+}
+
+const cidr = z.string().refine(isCidr4, {
+  message: 'expected an IPv4 CIDR block such as 10.0.0.0/16 (network address, no host bits set)',
+});
+
+const port = z
+  .number()
+  .int()
+  .min(MIN_TENANT_PORT, { message: `ports must be between ${MIN_TENANT_PORT} and ${MAX_TENANT_PORT}` })
+  .max(MAX_TENANT_PORT, { message: `ports must be between ${MIN_TENANT_PORT} and ${MAX_TENANT_PORT}` });
+
+const destPort = z
+  .number()
+  .int()
+  .min(1, { message: 'destination ports must be between 1 and 65535' })
+  .max(65535, { message: 'destination ports must be between 1 and 65535' });
+
+const accountId = z.string().regex(ACCOUNT_RE, {
+  message: 'expected a 12-digit AWS account ID in quotes, e.g. "111111111111"',
+});
+
+const principal = z.string().refine((v) => ACCOUNT_RE.test(v) || ORG_RE.test(v) || OU_RE.test(v), {
+  message:
+    'expected a 12-digit account ID, an organization ARN (arn:aws:organizations::111111111111:organization/o-…) or an OU ARN (…:ou/o-…/ou-…)',
+});
+
+const domainPattern = z.string().refine(isDomainPattern, {
+  message: 'expected a domain name (registry.npmjs.org) or a wildcard suffix (*.github.com); IP addresses and bare words are not allowed',
+});
+
+const tenantSchema = z.strictObject({
+  name: z
+    .string()
+    .min(2, { message: 'tenant names need 2 to 24 characters' })
+    .max(24, { message: 'tenant names need 2 to 24 characters' })
+    .regex(NAME_RE, {
+      message:
+        'tenant names are used in AWS resource names and DNS labels: lowercase letters, digits and single hyphens, starting with a letter',
+    }),
+  accounts: z.array(principal).default([]),
+  port,
+  allow: z.union([
+    z.literal('*'),
+    z.array(domainPattern).min(1, { message: 'an empty allowlist admits nothing; list domains or use "*"' }),
+  ]),
+  connectPorts: z.array(destPort).min(1).default([443]),
+  httpPorts: z.array(destPort).min(1).default([80]),
+});
+
+const spokeSchema = z.strictObject({
+  tenant: z.string(),
+  account: accountId,
+  vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, { message: 'expected a VPC ID such as vpc-0123456789abcdef0' }),
+  vpcCidr: cidr,
+  subnetIds: z
+    .array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, { message: 'expected a subnet ID such as subnet-0123456789abcdef0' }))
+    .min(2, { message: 'a resource endpoint needs subnets in at least two AZs for availability; list two or more subnets' }),
+});
+
+const hubSchema = z.strictObject({
+  cidr: cidr.default('10.0.0.0/16'),
+  availabilityZones: z.array(z.string()).min(1, { message: 'list at least one availability zone' }),
+  natGateways: z.enum(['one', 'per-az']).default('one'),
+  proxy: z
+    .strictObject({
+      instanceType: z.string().regex(INSTANCE_TYPE_RE, { message: 'expected an EC2 instance type such as t4g.small' }).default('t4g.small'),
+    })
+    .default({ instanceType: 't4g.small' }),
+  logRetentionDays: z
+    .number()
+    .int()
+    .refine((d) => RETENTION_DAYS.includes(d), {
+      message: `expected one of CloudWatch Logs' retention periods: ${'1, 3, 5, 7, 14, 30, 60, 90, …, 3653'}`,
+    })
+    .default(90),
+});
+
+/** CloudWatch Logs accepts only these retention periods (PutRetentionPolicy). */
+export const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+export const configSchema = z
+  .strictObject({
+    name: z
+      .string()
+      .min(3, { message: 'the name needs 3 to 12 characters' })
+      .max(12, { message: 'the name needs 3 to 12 characters' })
+      .regex(NAME_RE, {
+        message: 'the name is a prefix of AWS resource names: lowercase letters, digits and single hyphens, starting with a letter',
+      })
+      .default('egresshub'),
+    region: z.string().regex(REGION_RE, { message: 'expected an AWS region such as ap-northeast-1' }),
+    account: accountId,
+    hub: hubSchema,
+    tenants: z.array(tenantSchema).default([]),
+    spokes: z.array(spokeSchema).default([]),
+  })
+  .superRefine((cfg, ctx) => {
+    const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+
+    cfg.hub.availabilityZones.forEach((az, i) => {
+      if (!new RegExp(`^${cfg.region}[a-z]$`).test(az)) {
+        issue(['hub', 'availabilityZones', i], `availability zone "${az}" is not in region ${cfg.region}; use names like ${cfg.region}a`);
+      }
+    });
+    const seenAz = new Map<string, number>();
+    cfg.hub.availabilityZones.forEach((az, i) => {
+      if (seenAz.has(az))
+        issue(['hub', 'availabilityZones', i], `availability zone "${az}" is listed twice (also at index ${seenAz.get(az)})`);
+      seenAz.set(az, i);
+    });
+
+    const hubPrefix = Number(cfg.hub.cidr.split('/')[1]);
+    if (hubPrefix < HUB_PREFIX_MIN || hubPrefix > HUB_PREFIX_MAX) {
+      issue(['hub', 'cidr'], `the hub CIDR must be /${HUB_PREFIX_MIN} to /${HUB_PREFIX_MAX} (got /${hubPrefix})`);
+    } else {
+      const mask = subnetPrefix(hubPrefix, cfg.hub.availabilityZones.length);
+      if (mask > MAX_SUBNET_PREFIX) {
+        issue(
+          ['hub', 'cidr'],
+          `${cfg.hub.cidr} is too small for ${cfg.hub.availabilityZones.length} AZs: each of the ${2 * cfg.hub.availabilityZones.length} subnets would be /${mask}, smaller than /${MAX_SUBNET_PREFIX}; use a larger block or fewer AZs`,
+        );
+      }
+    }
+
+    const names = new Map<string, number>();
+    const ports = new Map<number, number>();
+    cfg.tenants.forEach((t, i) => {
+      if (names.has(t.name))
+        issue(
+          ['tenants', i, 'name'],
+          `tenant name "${t.name}" is already used by tenants[${names.get(t.name)}]; tenant names must be unique`,
+        );
+      names.set(t.name, i);
+      if (ports.has(t.port))
+        issue(['tenants', i, 'port'], `port ${t.port} is already used by tenants[${ports.get(t.port)}]; give every tenant its own port`);
+      ports.set(t.port, i);
+      const reserved = RESERVED_PORTS.get(t.port);
+      if (reserved) issue(['tenants', i, 'port'], `port ${t.port} is reserved (${reserved}); pick another port, e.g. ${3200 + i + 1}`);
+    });
+
+    cfg.spokes.forEach((s, i) => {
+      const tenant = cfg.tenants.find((t) => t.name === s.tenant);
+      const known = cfg.tenants.map((t) => t.name);
+      if (cfg.tenants.length === 0) {
+        if (s.tenant !== SHARED_TENANT)
+          issue(['spokes', i, 'tenant'], `unknown tenant "${s.tenant}": with no tenants configured the only tenant is "${SHARED_TENANT}"`);
+        else if (s.account !== cfg.account)
+          issue(
+            ['spokes', i, 'account'],
+            `the shared configuration is not shared with other accounts; spoke account ${s.account} must be the hub account ${cfg.account}, or configure tenants`,
+          );
+      } else if (!tenant) {
+        issue(['spokes', i, 'tenant'], `unknown tenant "${s.tenant}"; known tenants: ${known.join(', ')}`);
+      } else if (s.account !== cfg.account && !tenant.accounts.includes(s.account) && !tenant.accounts.some((p) => p.startsWith('arn:'))) {
+        issue(
+          ['spokes', i, 'account'],
+          `account ${s.account} is not among tenant "${s.tenant}"'s accounts, so the resource configuration is not shared with it; add it to that tenant's accounts`,
+        );
+      }
+    });
+    const vpcs = new Map<string, number>();
+    cfg.spokes.forEach((s, i) => {
+      const key = `${s.tenant}/${s.vpcId}`;
+      if (vpcs.has(key))
+        issue(['spokes', i, 'vpcId'], `${s.vpcId} already has a spoke for tenant "${s.tenant}" (spokes[${vpcs.get(key)}])`);
+      vpcs.set(key, i);
+    });
+  });
+
+/** Name of the implicit tenant when the config lists none. */
+export const SHARED_TENANT = 'shared';
+
+/** Prefix length of each hub subnet: the hub block split evenly into one public + one private subnet per AZ. */
+export function subnetPrefix(hubPrefix: number, azCount: number): number {
+  return hubPrefix + Math.ceil(Math.log2(2 * azCount));
+}
+
+export type EgressConfigInput = z.input<typeof configSchema>;
+export type EgressConfig = z.output<typeof configSchema>;
