@@ -1,0 +1,220 @@
+// Every broken config must fail with exit code 2 and a message that names the field (and its line),
+// so that the user can fix it without reading code. Each case edits the valid example in one place.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseDocument } from 'yaml';
+import { runCli } from '../support/cli';
+
+const EXAMPLE = readFileSync('examples/egresshub.yaml', 'utf8');
+const dir = mkdtempSync(join(tmpdir(), 'egresshub-bad-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+type Path = (string | number)[];
+interface Case {
+  readonly name: string;
+  /** Edits applied to the example: set a value (undefined deletes the key). */
+  readonly edit?: readonly [Path, unknown][];
+  /** Or raw text replacing the whole file. */
+  readonly text?: string;
+  /** The field path the message must name, and a fragment of the message. */
+  readonly field: string;
+  readonly says: RegExp;
+}
+
+const cases: Case[] = [
+  { name: 'malformed hub CIDR', edit: [[['hub', 'cidr'], '10.0.0/16']], field: 'hub.cidr', says: /IPv4 CIDR/ },
+  { name: 'hub CIDR with host bits set', edit: [[['hub', 'cidr'], '10.0.1.0/16']], field: 'hub.cidr', says: /no host bits/ },
+  { name: 'hub CIDR too large', edit: [[['hub', 'cidr'], '10.0.0.0/8']], field: 'hub.cidr', says: /\/16 to \/24.*got \/8/ },
+  { name: 'hub CIDR too small', edit: [[['hub', 'cidr'], '10.0.0.0/26']], field: 'hub.cidr', says: /\/16 to \/24/ },
+  {
+    name: 'hub CIDR too small for its AZs',
+    edit: [
+      [['hub', 'cidr'], '10.0.0.0/24'],
+      [
+        ['hub', 'availabilityZones'],
+        ['ap-northeast-1a', 'ap-northeast-1c', 'ap-northeast-1d'],
+      ],
+    ],
+    field: 'hub.cidr',
+    says: /too small for 3 AZs.*larger block or fewer AZs/,
+  },
+  {
+    name: 'AZ from another region',
+    edit: [[['hub', 'availabilityZones', 1], 'us-east-1a']],
+    field: 'hub.availabilityZones[1]',
+    says: /not in region ap-northeast-1/,
+  },
+  {
+    name: 'AZ listed twice',
+    edit: [[['hub', 'availabilityZones', 1], 'ap-northeast-1a']],
+    field: 'hub.availabilityZones[1]',
+    says: /listed twice/,
+  },
+  { name: 'no AZs', edit: [[['hub', 'availabilityZones'], []]], field: 'hub.availabilityZones', says: /at least one availability zone/ },
+  { name: 'bad NAT mode', edit: [[['hub', 'natGateways'], 'two']], field: 'hub.natGateways', says: /"one", "per-az"/ },
+  {
+    name: 'bad instance type',
+    edit: [[['hub', 'proxy', 'instanceType'], 'small']],
+    field: 'hub.proxy.instanceType',
+    says: /EC2 instance type/,
+  },
+  { name: 'bad log retention', edit: [[['hub', 'logRetentionDays'], 45]], field: 'hub.logRetentionDays', says: /retention periods/ },
+  { name: 'bad region', edit: [[['region'], 'tokyo']], field: 'region', says: /AWS region/ },
+  { name: 'account with 11 digits', edit: [[['account'], '11111111111']], field: 'account', says: /12-digit/ },
+  { name: 'account as a number', edit: [[['account'], 111111111111]], field: 'account', says: /put IDs in quotes/ },
+  { name: 'missing account', edit: [[['account'], undefined]], field: 'account', says: /required/ },
+  { name: 'missing hub', edit: [[['hub'], undefined]], field: 'hub', says: /required/ },
+  {
+    name: 'duplicate tenant names',
+    edit: [[['tenants', 1, 'name'], 'project-a']],
+    field: 'tenants[1].name',
+    says: /already used by tenants\[0\]/,
+  },
+  {
+    name: 'duplicate tenant ports',
+    edit: [[['tenants', 1, 'port'], 3201]],
+    field: 'tenants[1].port',
+    says: /already used by tenants\[0\]/,
+  },
+  { name: 'port below 1024', edit: [[['tenants', 0, 'port'], 80]], field: 'tenants[0].port', says: /between 1024 and 65535.*got 80/ },
+  { name: 'port above 65535', edit: [[['tenants', 0, 'port'], 70000]], field: 'tenants[0].port', says: /between 1024 and 65535/ },
+  { name: 'reserved port', edit: [[['tenants', 0, 'port'], 3128]], field: 'tenants[0].port', says: /reserved/ },
+  { name: 'port as text', edit: [[['tenants', 0, 'port'], 'http']], field: 'tenants[0].port', says: /expected a number/ },
+  { name: 'tenant name with capitals', edit: [[['tenants', 0, 'name'], 'ProjectA']], field: 'tenants[0].name', says: /lowercase letters/ },
+  { name: 'tenant name with underscore', edit: [[['tenants', 0, 'name'], 'project_a']], field: 'tenants[0].name', says: /DNS labels/ },
+  {
+    name: 'tenant name with double hyphen',
+    edit: [[['tenants', 0, 'name'], 'project--a']],
+    field: 'tenants[0].name',
+    says: /single hyphens/,
+  },
+  { name: 'tenant name too long', edit: [[['tenants', 0, 'name'], 'a'.repeat(25)]], field: 'tenants[0].name', says: /2 to 24 characters/ },
+  { name: 'allow with a space', edit: [[['tenants', 0, 'allow', 0], 'git hub.com']], field: 'tenants[0].allow[0]', says: /domain name/ },
+  {
+    name: 'allow with a mid wildcard',
+    edit: [[['tenants', 0, 'allow', 0], 'api.*.github.com']],
+    field: 'tenants[0].allow[0]',
+    says: /wildcard suffix/,
+  },
+  {
+    name: 'allow with an IP literal',
+    edit: [[['tenants', 0, 'allow', 0], '203.0.113.7']],
+    field: 'tenants[0].allow[0]',
+    says: /IP addresses/,
+  },
+  { name: 'allow a bare word', edit: [[['tenants', 0, 'allow', 0], 'localhost']], field: 'tenants[0].allow[0]', says: /bare words/ },
+  { name: 'allow empty list', edit: [[['tenants', 0, 'allow'], []]], field: 'tenants[0].allow', says: /empty allowlist/ },
+  { name: 'allow as a wrong word', edit: [[['tenants', 0, 'allow'], 'all']], field: 'tenants[0].allow', says: /"\*"/ },
+  {
+    name: 'tenant account too short',
+    edit: [[['tenants', 0, 'accounts', 0], '2222']],
+    field: 'tenants[0].accounts[0]',
+    says: /12-digit account ID/,
+  },
+  {
+    name: 'tenant principal not an ARN',
+    edit: [[['tenants', 0, 'accounts', 0], 'arn:aws:iam::222222222222:root']],
+    field: 'tenants[0].accounts[0]',
+    says: /OU ARN/,
+  },
+  {
+    name: 'connect port 0',
+    edit: [[['tenants', 0, 'connectPorts'], [0]]],
+    field: 'tenants[0].connectPorts[0]',
+    says: /between 1 and 65535/,
+  },
+  {
+    name: 'spoke naming an unknown tenant',
+    edit: [[['spokes', 0, 'tenant'], 'project-z']],
+    field: 'spokes[0].tenant',
+    says: /unknown tenant "project-z".*project-a, project-b/,
+  },
+  {
+    name: 'spoke with one subnet',
+    edit: [[['spokes', 0, 'subnetIds'], ['subnet-0a1b2c3d4e5f60001']]],
+    field: 'spokes[0].subnetIds',
+    says: /at least two AZs/,
+  },
+  {
+    name: 'spoke with a bad subnet ID',
+    edit: [[['spokes', 0, 'subnetIds', 1], 'subnet-xyz']],
+    field: 'spokes[0].subnetIds[1]',
+    says: /subnet ID/,
+  },
+  { name: 'spoke with a bad VPC ID', edit: [[['spokes', 0, 'vpcId'], 'vpc-123']], field: 'spokes[0].vpcId', says: /VPC ID/ },
+  { name: 'spoke with a bad VPC CIDR', edit: [[['spokes', 0, 'vpcCidr'], '10.0.0.0/33']], field: 'spokes[0].vpcCidr', says: /IPv4 CIDR/ },
+  {
+    name: 'spoke account not shared with',
+    edit: [[['spokes', 0, 'account'], '333333333333']],
+    field: 'spokes[0].account',
+    says: /not among tenant "project-a"'s accounts/,
+  },
+  {
+    name: 'spoke listed twice',
+    edit: [
+      [
+        ['spokes', 1],
+        {
+          tenant: 'project-a',
+          account: '222222222222',
+          vpcId: 'vpc-0a1b2c3d4e5f60718',
+          vpcCidr: '10.0.0.0/16',
+          subnetIds: ['subnet-0a1b2c3d4e5f60001', 'subnet-0a1b2c3d4e5f60002'],
+        },
+      ],
+    ],
+    field: 'spokes[1].vpcId',
+    says: /already has a spoke/,
+  },
+  { name: 'typo in a top-level key', edit: [[['tenant'], []]], field: 'tenant', says: /unknown key "tenant"; did you mean "tenants"\?/ },
+  { name: 'typo in a hub key', edit: [[['hub', 'natGateway'], 'one']], field: 'hub.natGateway', says: /did you mean "natGateways"/ },
+  { name: 'typo in a tenant key', edit: [[['tenants', 0, 'alow'], '*']], field: 'tenants[0].alow', says: /did you mean "allow"/ },
+  { name: 'typo in a spoke key', edit: [[['spokes', 0, 'subnets'], []]], field: 'spokes[0].subnets', says: /unknown key "subnets"/ },
+  { name: 'bad hub name', edit: [[['name'], 'Egress Hub']], field: 'name', says: /prefix of AWS resource names/ },
+  { name: 'YAML syntax error', text: 'region: [ap-northeast-1\naccount: "1"\n', field: '', says: /YAML syntax/ },
+  { name: 'a list instead of a mapping', text: '- region: x\n', field: '', says: /must be a YAML mapping/ },
+];
+
+function writeCase(c: Case, i: number): string {
+  let text = c.text;
+  if (text === undefined) {
+    const doc = parseDocument(EXAMPLE);
+    for (const [path, value] of c.edit ?? []) {
+      if (value === undefined) doc.deleteIn(path);
+      else doc.setIn(path, value);
+    }
+    text = doc.toString();
+  }
+  const file = join(dir, `case-${i}.yaml`);
+  writeFileSync(file, text);
+  return file;
+}
+
+describe('bad configs', () => {
+  it('has at least 30 broken inputs', () => {
+    expect(cases.length).toBeGreaterThanOrEqual(30);
+  });
+
+  it('accepts the unedited example (the cases below break only what they name)', async () => {
+    const file = join(dir, 'example.yaml');
+    writeFileSync(file, EXAMPLE);
+    const r = await runCli('validate', '--config', file);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+  });
+
+  it.each(cases.map((c, i) => [c.name, c, i] as const))('fails when %s', async (_name, c, i) => {
+    const file = writeCase(c, i);
+    const r = await runCli('validate', '--config', file);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    // One line per problem: "<file>:<line>:<col>: <field>: <message>"; no stack trace without --debug.
+    const line = r.stderr.split('\n').find((l) => l.includes(`${file}:`) && (c.field === '' || l.includes(` ${c.field}: `)));
+    expect(line, r.stderr).toBeDefined();
+    expect(line).toMatch(c.says);
+    expect(line).toMatch(new RegExp(`${file.replace(/[.]/g, '\\.')}:\\d+:\\d+: `));
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});
