@@ -29,6 +29,17 @@ export interface TenantPlan {
   readonly resourceConfigurationName: string;
   /** True for the single shared configuration used when the config lists no tenants. */
   readonly implicit: boolean;
+  /**
+   * The tenant's stable proxy name (`<tenant>.<dns.domain>`), the custom domain name of its resource
+   * configuration; undefined without a `dns` section (then the endpoint's generated name is used).
+   */
+  readonly proxyHost?: string;
+}
+
+export interface DnsPlan {
+  readonly domain: string;
+  /** Verified: a public domain the organisation owns, proven with a TXT record in this hosted zone. */
+  readonly publicHostedZoneId?: string;
 }
 
 export interface SpokePlan {
@@ -62,6 +73,7 @@ export interface EgressPlan {
   readonly region: string;
   readonly account: string;
   readonly hub: HubPlan;
+  readonly dns?: DnsPlan;
   readonly tenants: readonly TenantPlan[];
   readonly spokes: readonly SpokePlan[];
 }
@@ -112,6 +124,7 @@ export function buildPlan(config: EgressConfig): EgressPlan {
           implicit: false,
         }));
   const hubPrefix = Number(config.hub.cidr.split('/')[1]);
+  const dns: DnsPlan | undefined = config.dns && { domain: config.dns.domain, publicHostedZoneId: config.dns.verify?.publicHostedZoneId };
   return {
     name,
     region,
@@ -126,7 +139,8 @@ export function buildPlan(config: EgressConfig): EgressPlan {
       logRetentionDays: config.hub.logRetentionDays,
       resourceGatewayName: `${name}-gateway`,
     },
-    tenants,
+    dns,
+    tenants: dns ? tenants.map((t) => ({ ...t, proxyHost: `${t.name}.${dns.domain}` })) : tenants,
     spokes: config.spokes.map((s) => ({
       id: `${s.tenant}-${s.vpcId}`,
       tenant: s.tenant,

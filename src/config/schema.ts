@@ -124,6 +124,23 @@ const hubSchema = z.strictObject({
     .default(90),
 });
 
+/** A private or public DNS zone under which every tenant gets its proxy name (`<tenant>.<domain>`). */
+const dnsSchema = z.strictObject({
+  domain: z
+    .string()
+    .transform((d) => d.toLowerCase().replace(/\.$/, ''))
+    .refine((d) => isDomainPattern(d) && !d.startsWith('*.') && d.length <= 200, {
+      message: 'expected a DNS domain such as egress.internal (private) or egress.example.com (public, with verify)',
+    }),
+  verify: z
+    .strictObject({
+      publicHostedZoneId: z
+        .string()
+        .regex(/^Z[A-Z0-9]{1,32}$/, { message: 'expected a Route 53 hosted zone ID such as Z0123456789ABCDEFGHIJ' }),
+    })
+    .optional(),
+});
+
 /** CloudWatch Logs accepts only these retention periods (PutRetentionPolicy). */
 export const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 
@@ -140,6 +157,7 @@ export const configSchema = z
     region: z.string().regex(REGION_RE, { message: 'expected an AWS region such as ap-northeast-1' }),
     account: accountId,
     hub: hubSchema,
+    dns: dnsSchema.optional(),
     tenants: z.array(tenantSchema).default([]),
     spokes: z.array(spokeSchema).default([]),
   })

@@ -1,7 +1,8 @@
 // The command table: every `egresshub` command, in the order `--help` lists them.
 // Add a command by writing commands/<name>.ts and listing it here.
 import type { CommandSpec } from '../command';
+import { clientEnvCommand } from './client-env';
 import { squidConf } from './squid-conf';
 import { validate } from './validate';
 
-export const COMMANDS: readonly CommandSpec[] = [validate, squidConf];
+export const COMMANDS: readonly CommandSpec[] = [validate, squidConf, clientEnvCommand];

@@ -1,0 +1,36 @@
+// `egresshub client-env`: the proxy environment a project server needs, as shell lines or JSON.
+import { clientEnv, toShell } from '../../client/env';
+import type { CommandSpec } from '../command';
+import { addConfigOption, planFromOptions } from '../options';
+
+export const clientEnvCommand: CommandSpec = {
+  name: 'client-env',
+  summary: "print the HTTP(S)_PROXY / NO_PROXY lines for a tenant's servers",
+  configure: (cmd) => {
+    addConfigOption(cmd)
+      .requiredOption('-t, --tenant <name>', 'the tenant whose proxy to use')
+      .option('--vpc-cidr <cidr>', "the project VPC's CIDR (default: from the config's spokes of the tenant)")
+      .option('--proxy-host <host>', 'proxy host name when the config has no dns section (the resource endpoint DNS name)')
+      .option('--s3', 'keep S3 off the proxy (the VPC has an S3 gateway endpoint)', false)
+      .option('--no-proxy <list>', 'extra comma-separated NO_PROXY entries');
+  },
+  run: ({ printer }, opts) => {
+    const plan = planFromOptions(opts);
+    const extra =
+      typeof opts.proxy === 'string'
+        ? opts.proxy
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : [];
+    const env = clientEnv(plan, String(opts.tenant), {
+      vpcCidr: opts.vpcCidr as string | undefined,
+      proxyHost: opts.proxyHost as string | undefined,
+      s3: opts.s3 === true,
+      noProxy: extra,
+    });
+    if (printer.json) printer.data(env);
+    else printer.raw(toShell(env));
+    return 0;
+  },
+};

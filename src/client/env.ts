@@ -1,0 +1,74 @@
+// The proxy settings a project server needs, as a pure function of the plan: HTTP(S)_PROXY and a
+// NO_PROXY that keeps metadata services, the VPC itself and (optionally) S3 off the proxy.
+import { UsageError } from '../config/errors';
+import { isCidr4 } from '../config/schema';
+import type { EgressPlan, TenantPlan } from '../config/plan';
+import { findTenant } from '../config/plan';
+
+/**
+ * Addresses that must never go through a proxy: the EC2 instance metadata service (IPv4 and IPv6,
+ * https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instancedata-data-retrieval.html), the ECS task
+ * metadata / credentials endpoint (169.254.170.2) and the EKS Pod Identity agent (169.254.170.23,
+ * fd00:ec2::23). A proxy would either fail to reach them or, worse, reach the hub's own metadata.
+ */
+export const METADATA_NO_PROXY = ['169.254.169.254', 'fd00:ec2::254', '169.254.170.2', '169.254.170.23', 'fd00:ec2::23'] as const;
+export const LOCAL_NO_PROXY = ['localhost', '127.0.0.1', '::1', '.internal'] as const;
+
+export interface ClientEnvOptions {
+  /** Host name of the proxy; required when the config has no `dns` section (the endpoint's DNS name). */
+  readonly proxyHost?: string;
+  /** The project VPC's CIDR; taken from the config's spokes for this tenant when omitted. */
+  readonly vpcCidr?: string;
+  /** Keep S3 on the VPC's S3 gateway endpoint (free) instead of the proxy. */
+  readonly s3?: boolean;
+  /** Further NO_PROXY entries (names, .suffixes, IPs or CIDRs). */
+  readonly noProxy?: readonly string[];
+}
+
+export interface ClientEnv {
+  readonly tenant: string;
+  readonly proxyUrl: string;
+  readonly noProxy: readonly string[];
+  /** Variable name → value, upper- and lower-case twins (tools disagree on which they read). */
+  readonly variables: Readonly<Record<string, string>>;
+}
+
+export function clientEnv(plan: EgressPlan, tenantName: string, opts: ClientEnvOptions = {}): ClientEnv {
+  const tenant = findTenant(plan, tenantName);
+  const host = opts.proxyHost ?? tenant.proxyHost;
+  if (!host) {
+    throw new UsageError(
+      `tenant "${tenant.name}" has no stable proxy name because the config has no dns section; add dns: { domain: egress.internal } ` +
+        `or pass --proxy-host with the resource endpoint's DNS name (aws ec2 describe-vpc-endpoint-associations --vpc-endpoint-id vpce-…)`,
+    );
+  }
+  const vpcCidr = opts.vpcCidr ?? vpcCidrOf(plan, tenant);
+  if (!isCidr4(vpcCidr)) throw new UsageError(`--vpc-cidr: expected an IPv4 CIDR such as 10.0.0.0/16 (got ${vpcCidr})`);
+  const s3 = opts.s3 ? [`s3.${plan.region}.amazonaws.com`, `.s3.${plan.region}.amazonaws.com`] : [];
+  const noProxy = [...new Set([...METADATA_NO_PROXY, ...LOCAL_NO_PROXY, vpcCidr, ...s3, ...(opts.noProxy ?? [])])];
+  const proxyUrl = `http://${host}:${tenant.port}`;
+  const variables: Record<string, string> = {};
+  for (const [name, value] of [
+    ['HTTP_PROXY', proxyUrl],
+    ['HTTPS_PROXY', proxyUrl],
+    ['NO_PROXY', noProxy.join(',')],
+  ] as const) {
+    variables[name] = value;
+    variables[name.toLowerCase()] = value;
+  }
+  return { tenant: tenant.name, proxyUrl, noProxy, variables };
+}
+
+function vpcCidrOf(plan: EgressPlan, tenant: TenantPlan): string {
+  const cidrs = [...new Set(plan.spokes.filter((s) => s.tenant === tenant.name).map((s) => s.vpcCidr))];
+  if (cidrs.length === 1) return cidrs[0]!;
+  const why = cidrs.length === 0 ? 'the config lists no spoke for it' : `its spokes use ${cidrs.join(', ')}`;
+  throw new UsageError(`cannot tell the VPC CIDR of tenant "${tenant.name}" (${why}); pass --vpc-cidr with the project VPC's CIDR`);
+}
+
+/** POSIX shell lines, safe to `eval` or append to /etc/environment-style profiles. */
+export function toShell(env: ClientEnv): string {
+  return Object.entries(env.variables)
+    .map(([k, v]) => `export ${k}='${v}'`)
+    .join('\n');
+}
