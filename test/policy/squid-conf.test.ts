@@ -1,0 +1,137 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildPlan, loadConfigFile, parseConfig, type EgressPlan } from '../../src/config';
+import { BLOCKED_DESTINATIONS, renderSquidConf } from '../../src/policy';
+
+const work = mkdtempSync(join(tmpdir(), 'eh-policy-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+const example = buildPlan(loadConfigFile('examples/egresshub.yaml'));
+const allowlist = buildPlan(loadConfigFile('examples/lab-allowlist.yaml'));
+const implicit = buildPlan(
+  parseConfig('region: us-east-1\naccount: "111111111111"\nhub:\n  availabilityZones: [us-east-1a, us-east-1b]\n'),
+);
+
+function manyTenants(n: number): EgressPlan {
+  const tenants = Array.from({ length: n }, (_, i) => {
+    const allow = i % 2 === 0 ? "'*'" : `['*.t${i}.example.com', 'api${i}.example.org']`;
+    return `  - name: t${i}\n    port: ${5000 + i}\n    allow: ${allow}\n`;
+  }).join('');
+  return buildPlan(
+    parseConfig(`region: us-east-1\naccount: "111111111111"\nhub:\n  availabilityZones: [us-east-1a, us-east-1b]\ntenants:\n${tenants}`),
+  );
+}
+
+/** Runs Squid's own parser over the text; returns its warnings (Via off is a deliberate one). */
+function squidParse(text: string, name: string): string[] {
+  const file = join(work, `${name}.conf`);
+  writeFileSync(file, text);
+  const r = spawnSync('squid', ['-k', 'parse', '-f', file], { encoding: 'utf8' });
+  expect(r.error, 'squid must be installed (apt-get install squid)').toBeUndefined();
+  expect(r.status, r.stderr).toBe(0);
+  return (r.stderr + r.stdout).split('\n').filter((l) => /WARNING|ERROR|FATAL|BUNGLED/i.test(l));
+}
+
+const rules = (conf: string) => conf.split('\n').filter((l) => l.startsWith('http_access '));
+
+describe('renderSquidConf', () => {
+  it.each([
+    ['the example config', example],
+    ['the allowlist lab config', allowlist],
+    ['the implicit shared tenant', implicit],
+  ])('passes squid -k parse for %s with no warning but the deliberate Via one', (_name, plan) => {
+    const warnings = squidParse(renderSquidConf(plan), plan.name + plan.tenants.length);
+    expect(warnings.map((w) => w.replace(/^.*\| /, ''))).toEqual(['WARNING: HTTP requires the use of Via']);
+  });
+
+  it('also parses with the lab host overrides, which only touch paths, resolver and shutdown time', () => {
+    const hub = renderSquidConf(example).split('\n');
+    const lab = renderSquidConf(example, {
+      host: {
+        logDir: '/run/x',
+        pidFile: '/run/x/squid.pid',
+        dnsNameservers: ['198.51.100.53'],
+        coredumpDir: '/run/x',
+        shutdownLifetimeSeconds: 1,
+      },
+    }).split('\n');
+    squidParse(lab.join('\n'), 'lab');
+    const changed = lab.filter((l) => !hub.includes(l));
+    expect(changed.map((l) => l.split(' ')[0])).toEqual([
+      'shutdown_lifetime',
+      'access_log',
+      'cache_log',
+      'pid_filename',
+      'coredump_dir',
+      'dns_nameservers',
+    ]);
+  });
+
+  it('gives every tenant its own named listener and tags its transactions', () => {
+    const conf = renderSquidConf(example);
+    for (const t of example.tenants) {
+      expect(conf).toContain(`\nhttp_port ${t.port} name=${t.name}\n`);
+      expect(conf).toContain(`\nacl tenant_${t.name} myportname ${t.name}\n`);
+      expect(conf).toContain(`\nnote tenant ${t.name} tenant_${t.name}\n`);
+    }
+    expect(conf.match(/^http_port /gm)).toHaveLength(example.tenants.length);
+  });
+
+  it('keeps allowlists per tenant: wildcards become Squid suffixes and "*" tenants get none', () => {
+    const conf = renderSquidConf(example);
+    expect(conf).toContain('\nacl allow_project-a dstdomain -n registry.npmjs.org .github.com\n');
+    expect(conf).not.toContain('allow_project-b');
+    expect(rules(conf)).toContain('http_access deny tenant_project-a !allow_project-a r_not_allowlisted');
+  });
+
+  it('orders rules so that every deny, SSRF included, comes before any allow', () => {
+    for (const plan of [example, allowlist, implicit]) {
+      const r = rules(renderSquidConf(plan));
+      const firstAllow = r.findIndex((l) => l.startsWith('http_access allow'));
+      const lastDeny = r.map((l, i) => (l.includes(' deny ') && !l.includes(' all ') ? i : -1)).reduce((a, b) => Math.max(a, b));
+      expect(firstAllow).toBeGreaterThan(lastDeny);
+      expect(r[r.length - 1]).toBe('http_access deny all r_default_deny');
+      // The cheap name checks run before the address checks, which need DNS.
+      expect(r.findIndex((l) => l.includes('blocked_dst'))).toBeGreaterThan(r.findIndex((l) => l.includes('numeric_host')));
+      expect(r.findIndex((l) => l.includes('blocked_dst'))).toBeGreaterThan(
+        r.findIndex((l) => l.includes('not_allowlisted') || l.includes('r_scheme')),
+      );
+    }
+  });
+
+  it('blocks metadata, private and hub destinations on the resolved address', () => {
+    const conf = renderSquidConf(allowlist);
+    expect(conf).toContain(`\nacl hub_cidr dst ${allowlist.hub.cidr}\n`);
+    for (const cidr of ['169.254.0.0/16', '10.0.0.0/8', '100.64.0.0/10', 'fc00::/7', '::1/128'])
+      expect(BLOCKED_DESTINATIONS).toContain(cidr);
+  });
+
+  it('groups tenants by destination-port set instead of repeating port rules per tenant', () => {
+    const r = rules(renderSquidConf(allowlist));
+    expect(r).toContain('http_access deny CONNECT connect_ports_443_8443_tenants !connect_ports_443_8443 r_connect_port');
+    expect(r).toContain('http_access deny !CONNECT http_ports_80_tenants !http_ports_80 r_http_port');
+    expect(rules(renderSquidConf(example)).filter((l) => l.includes('r_connect_port'))).toHaveLength(1);
+  });
+
+  it('hides versions and internal addresses and caches nothing', () => {
+    const conf = renderSquidConf(example).split('\n');
+    for (const d of ['cache deny all', 'via off', 'forwarded_for delete', 'httpd_suppress_version_string on']) expect(conf).toContain(d);
+  });
+
+  it('stays modest: size grows linearly with tenants and 1,000 tenants still parse', () => {
+    const two = renderSquidConf(example);
+    const thousand = renderSquidConf(manyTenants(1000));
+    squidParse(thousand, 'thousand');
+    const perTenant = (thousand.length - two.length) / 998;
+    expect(gzipSync(two).length).toBeLessThan(2_000);
+    expect(perTenant).toBeLessThan(250);
+    // Reported in docs/policy.md.
+    process.stderr.write(
+      `squid.conf sizes: 2 tenants ${two.length} B (gzip ${gzipSync(two).length} B); 1000 tenants ${thousand.length} B (gzip ${gzipSync(thousand).length} B)\n`,
+    );
+  });
+});
