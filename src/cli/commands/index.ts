@@ -2,7 +2,8 @@
 // Add a command by writing commands/<name>.ts and listing it here.
 import type { CommandSpec } from '../command';
 import { clientEnvCommand } from './client-env';
+import { cost } from './cost';
 import { squidConf } from './squid-conf';
 import { validate } from './validate';
 
-export const COMMANDS: readonly CommandSpec[] = [validate, squidConf, clientEnvCommand];
+export const COMMANDS: readonly CommandSpec[] = [validate, squidConf, clientEnvCommand, cost];

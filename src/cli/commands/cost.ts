@@ -1,0 +1,233 @@
+// `egresshub cost`: what the hub saves against a NAT gateway in every project VPC, line by line, with the
+// break-even VPC count, a sensitivity grid and (with --chart) an SVG chart. Inputs come from flags, or
+// from the plan of --config (VPC count, region, hub shape), flags winning.
+import { writeFileSync } from 'node:fs';
+import { Option, type Command } from 'commander';
+import { buildPlan, loadConfigFile, type EgressPlan } from '../../config';
+import { UsageError } from '../../config/errors';
+import {
+  assumptionRates,
+  assumptionSensitivity,
+  defaultGbGrid,
+  defaultVpcGrid,
+  estimate,
+  parsePriceOverrides,
+  priceBook,
+  renderChartSvg,
+  sensitivity,
+  type Attachment,
+  type BaselineMode,
+  type Bill,
+  type CostInputs,
+  type FleetMode,
+  type HubEgress,
+  type PriceBook,
+} from '../../cost';
+import type { CommandSpec } from '../command';
+import type { Printer } from '../printer';
+
+const DEFAULTS = { azsPerVpc: 2, hubAzs: 2, endpointAzs: 2, instanceType: 't4g.small' } as const;
+
+function num(opts: Record<string, unknown>, key: string, flag: string, example: string): number | undefined {
+  const raw = opts[key] as string | undefined;
+  if (raw === undefined) return undefined;
+  const s = raw.trim();
+  const v = Number(s);
+  if (s === '' || !Number.isFinite(v)) throw new UsageError(`${flag} expects a number (got "${s}"); e.g. ${flag} ${example}`);
+  return v;
+}
+
+function list(opts: Record<string, unknown>, key: string, flag: string): number[] | undefined {
+  const raw = opts[key] as string | undefined;
+  if (raw === undefined) return undefined;
+  const parts = raw.split(',');
+  const vals = parts.map((p) => Number(p.trim()));
+  if (parts.some((p) => p.trim() === '') || vals.some((v) => !Number.isFinite(v) || v < 0)) {
+    throw new UsageError(`${flag} expects a comma-separated list of non-negative numbers (got "${raw}"); e.g. ${flag} 5,10,50`);
+  }
+  return vals;
+}
+
+/** Builds the model inputs from the flags and, when given, the config's plan (flags override the plan). */
+export function costInputs(opts: Record<string, unknown>, plan?: EgressPlan): CostInputs {
+  const region = (opts.region as string | undefined) ?? plan?.region;
+  if (!region) throw new UsageError('cost needs a region: pass --region (e.g. --region ap-northeast-1) or --config FILE');
+  const planVpcs = plan ? plan.spokes.length || plan.tenants.filter((t) => !t.implicit).length : undefined;
+  const vpcs = num(opts, 'vpcs', '--vpcs', '20') ?? (planVpcs || undefined);
+  if (vpcs === undefined) {
+    throw new UsageError(
+      plan
+        ? 'the config lists no spokes or tenants to count VPCs from; pass --vpcs N'
+        : 'cost needs the number of project VPCs: pass --vpcs N (e.g. --vpcs 20) or --config FILE',
+    );
+  }
+  const gbPerVpc = num(opts, 'gbPerVpc', '--gb-per-vpc', '50');
+  if (gbPerVpc === undefined)
+    throw new UsageError('cost needs the traffic per VPC: pass --gb-per-vpc GB (internet traffic per VPC per month, e.g. 50)');
+  const egress = (opts.hubNat as HubEgress | undefined) ?? plan?.hub.natGateways ?? 'one';
+  return {
+    region,
+    vpcs,
+    azsPerVpc: num(opts, 'azsPerVpc', '--azs-per-vpc', '2') ?? DEFAULTS.azsPerVpc,
+    gbPerVpc,
+    baseline: (opts.baseline as BaselineMode | undefined) ?? 'per-vpc',
+    hub: {
+      azs: num(opts, 'hubAzs', '--hub-azs', '2') ?? plan?.hub.availabilityZones.length ?? DEFAULTS.hubAzs,
+      fleet: (opts.fleet as FleetMode | undefined) ?? 'single',
+      egress,
+      instanceType: (opts.instanceType as string | undefined) ?? plan?.hub.proxy.instanceType ?? DEFAULTS.instanceType,
+      endpointAzs: num(opts, 'endpointAzs', '--endpoint-azs', '2') ?? DEFAULTS.endpointAzs,
+      attachment: (opts.attachment as Attachment | undefined) ?? 'endpoint',
+      // Without a config, assume one tenant (resource configuration) per project VPC.
+      resourceConfigurations: num(opts, 'tenants', '--tenants', '5') ?? plan?.tenants.length ?? vpcs,
+    },
+  };
+}
+
+const money = (v: number) =>
+  `${v < 0 ? '-' : ''}$${Math.abs(v).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+const qty = (v: number) => v.toLocaleString('en-US', { maximumFractionDigits: 2 });
+
+function billRows(side: string, b: Bill): (string | number)[][] {
+  return [
+    ...b.items.map((i) => [side, i.label, `${qty(i.quantity)} ${i.unit}`, `$${i.unitPrice}`, money(i.monthly)]),
+    [side, 'total', '', '', money(b.total)],
+  ];
+}
+
+function describeHub(i: CostInputs): string {
+  const fleet = {
+    single: 'one proxy instance',
+    'multi-az': `a proxy in each of ${i.hub.azs} AZs`,
+    nlb: `a proxy in each of ${i.hub.azs} AZs behind an NLB`,
+  }[i.hub.fleet];
+  const egress = { one: 'one NAT gateway', 'per-az': 'a NAT gateway per AZ', public: 'public proxy IPs (no NAT)' }[i.hub.egress];
+  const attach =
+    i.hub.attachment === 'endpoint'
+      ? `a resource endpoint in ${i.hub.endpointAzs} AZs per VPC`
+      : `a service network (${i.hub.resourceConfigurations} resource configurations)`;
+  return `${fleet} (${i.hub.instanceType}), ${egress}, ${attach}`;
+}
+
+function print(printer: Printer, inputs: CostInputs, book: PriceBook, opts: Record<string, unknown>): void {
+  const r = estimate(inputs, book);
+  const vpcGrid = list(opts, 'sensitivityVpcs', '--sensitivity-vpcs') ?? defaultVpcGrid(inputs.vpcs);
+  const gbGrid = list(opts, 'sensitivityGb', '--sensitivity-gb') ?? defaultGbGrid(inputs.gbPerVpc);
+  const grid = sensitivity(inputs, book, vpcGrid, gbGrid);
+  const assumedKey = inputs.hub.attachment === 'endpoint' ? 'endpoint.hour' : 'service-network.resource-hour';
+  const assumed = book[assumedKey]!;
+  const what = assumptionSensitivity(inputs, book, assumptionRates(assumed.usd));
+  // Only the assumed prices this scenario actually bills matter to the reader.
+  const used = new Set([...r.baseline.items, ...r.hub.items].map((i) => i.priceKey));
+  const assumptions = Object.entries(book)
+    .filter(([k, p]) => p.assumption && used.has(k))
+    .map(([k]) => k);
+
+  printer.data({
+    inputs,
+    prices: book,
+    baseline: r.baseline,
+    hub: r.hub,
+    savings: r.savings,
+    savingsPercent: r.savingsPercent,
+    breakEvenVpcs: r.breakEvenVpcs,
+    sensitivity: grid,
+    assumption: { key: what.key, assumed: assumed.usd, isAssumption: assumed.assumption, rows: what.rows },
+  });
+
+  printer.line(
+    `${inputs.vpcs} project VPCs × ${inputs.gbPerVpc} GB/month in ${inputs.region}; baseline: ${inputs.baseline === 'per-az' ? `a NAT gateway per AZ (${inputs.azsPerVpc}) in every VPC` : 'one NAT gateway per VPC'}`,
+  );
+  printer.line(`hub: ${describeHub(inputs)}`);
+  printer.table(
+    ['', 'line item', 'quantity / month', 'unit price', 'USD / month'],
+    [...billRows('baseline', r.baseline), ...billRows('hub', r.hub)],
+  );
+  const verdict = r.savings >= 0 ? printer.ok(`saves ${money(r.savings)}/month`) : printer.bad(`costs ${money(-r.savings)}/month more`);
+  printer.line(
+    `the hub ${verdict} (${r.savingsPercent.toFixed(1)}% of the baseline); break-even: ${r.breakEvenVpcs === null ? 'never (up to 10,000 VPCs)' : `${r.breakEvenVpcs} VPC${r.breakEvenVpcs === 1 ? '' : 's'}`}`,
+  );
+  printer.line();
+  printer.line(`savings per month by VPC count (rows) and GB/month per VPC (columns):`);
+  printer.table(
+    ['VPCs \\ GB', ...grid.gbPerVpc.map(String)],
+    grid.vpcs.map((n, row) => [
+      n,
+      ...grid.gbPerVpc.map((_, col) => `${money(grid.savings[row]![col]!)} (${grid.savingsPercent[row]![col]!.toFixed(0)}%)`),
+    ]),
+  );
+  printer.line();
+  printer.line(
+    `${assumedKey} is ${assumed.assumption ? 'an ASSUMPTION (no AWS page states the amount)' : 'as given'}: $${assumed.usd}/h. The result at other rates:`,
+  );
+  printer.table(
+    [`${assumedKey} (USD/h)`, 'hub / month', 'savings / month', 'break-even VPCs'],
+    what.rows.map((w) => [`$${w.usd}`, money(w.hubTotal), money(w.savings), w.breakEvenVpcs ?? 'never']),
+  );
+  if (assumptions.length > 0) {
+    printer.warn(`assumed prices (override with --price key=value): ${assumptions.map((k) => `${k}=$${book[k]!.usd}`).join(', ')}`);
+  }
+}
+
+export const cost: CommandSpec = {
+  name: 'cost',
+  summary: 'estimate what the hub saves against a NAT gateway in every project VPC (line items, break-even, sensitivity, chart)',
+  configure: (cmd: Command) => {
+    cmd
+      .option('-c, --config <file>', 'take region, VPC count (spokes or tenants) and hub shape from this config')
+      .option('--region <region>', 'AWS region of the prices, e.g. ap-northeast-1')
+      .option('--vpcs <n>', 'number of project VPCs')
+      .option('--gb-per-vpc <gb>', 'internet traffic per VPC per month, in GB')
+      .option('--azs-per-vpc <n>', `AZs each project VPC spans (default ${DEFAULTS.azsPerVpc})`)
+      .addOption(
+        new Option('--baseline <mode>', 'NAT gateways today: one per VPC, or one per AZ per VPC (default per-vpc)').choices([
+          'per-vpc',
+          'per-az',
+        ]),
+      )
+      .option('--hub-azs <n>', `AZs of the hub (default: the config's, else ${DEFAULTS.hubAzs})`)
+      .addOption(
+        new Option('--fleet <mode>', 'proxy fleet: one instance, one per AZ, or per AZ behind an NLB (default single)').choices([
+          'single',
+          'multi-az',
+          'nlb',
+        ]),
+      )
+      .addOption(
+        new Option(
+          '--hub-nat <mode>',
+          "hub egress: one NAT gateway, one per AZ, or public proxy IPs (default: the config's, else one)",
+        ).choices(['one', 'per-az', 'public']),
+      )
+      .option('--instance-type <type>', `proxy instance type (default: the config's, else ${DEFAULTS.instanceType})`)
+      .option('--endpoint-azs <n>', `AZs each resource endpoint spans (default ${DEFAULTS.endpointAzs})`)
+      .addOption(
+        new Option('--attachment <kind>', 'how VPCs attach: a resource endpoint each, or a service network (default endpoint)').choices([
+          'endpoint',
+          'service-network',
+        ]),
+      )
+      .option('--tenants <n>', "resource configurations in the hub (default: the config's tenants, else one per VPC)")
+      .option(
+        '--price <key=value>',
+        'override a price in USD (repeatable), e.g. --price endpoint.hour=0.014',
+        (v: string, prev: string[] = []) => [...prev, v],
+      )
+      .option('--sensitivity-vpcs <list>', 'VPC counts of the sensitivity table, e.g. 5,10,50')
+      .option('--sensitivity-gb <list>', 'GB/month per VPC of the sensitivity table, e.g. 10,100,1000')
+      .option('--chart <file.svg>', 'write an SVG chart of baseline vs. hub cost over the number of VPCs');
+  },
+  run: async ({ printer }, opts) => {
+    const plan = typeof opts.config === 'string' ? buildPlan(loadConfigFile(opts.config)) : undefined;
+    const inputs = costInputs(opts, plan);
+    const book = priceBook(inputs.region, parsePriceOverrides((opts.price as string[] | undefined) ?? []));
+    print(printer, inputs, book, opts);
+    if (typeof opts.chart === 'string') {
+      const file = opts.chart;
+      if (!file.endsWith('.svg')) throw new UsageError(`--chart writes SVG: give a file name ending in .svg (got "${file}")`);
+      writeFileSync(file, await renderChartSvg(inputs, book));
+      printer.step(`chart written to ${file}`);
+    }
+    return 0;
+  },
+};

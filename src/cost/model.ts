@@ -1,0 +1,263 @@
+// The cost model: pure functions from inputs and a price book to a monthly bill, line by line, for
+// the baseline (a NAT gateway in every project VPC) and for the hub (shared proxies + NAT, reached over
+// PrivateLink resource endpoints), plus savings, break-even and sensitivity. No I/O here.
+import { UsageError } from '../config/errors';
+import { HOURS_PER_MONTH, usd, type PriceBook } from './prices';
+
+/** How each project VPC reaches the internet today. */
+export type BaselineMode = 'per-vpc' | 'per-az';
+/** How the hub runs its proxies: one instance, one per AZ, or one per AZ behind an internal NLB. */
+export type FleetMode = 'single' | 'multi-az' | 'nlb';
+/** How the hub's proxies reach the internet: one NAT gateway, one per AZ, or their own public IPs. */
+export type HubEgress = 'one' | 'per-az' | 'public';
+/** How project VPCs attach to the hub's resource configurations. */
+export type Attachment = 'endpoint' | 'service-network';
+
+export interface CostInputs {
+  readonly region: string;
+  /** Project VPCs that need internet egress. */
+  readonly vpcs: number;
+  /** AZs each project VPC spans (the baseline's per-AZ NAT gateways and its cross-AZ traffic). */
+  readonly azsPerVpc: number;
+  /** Internet traffic per project VPC per month, in GB (what a NAT gateway would process). */
+  readonly gbPerVpc: number;
+  readonly baseline: BaselineMode;
+  readonly hub: {
+    readonly azs: number;
+    readonly fleet: FleetMode;
+    readonly egress: HubEgress;
+    readonly instanceType: string;
+    /** AZs each resource endpoint spans in its project VPC. */
+    readonly endpointAzs: number;
+    readonly attachment: Attachment;
+    /** Resource configurations (one per tenant): what a service-network association bills per hour. */
+    readonly resourceConfigurations: number;
+  };
+}
+
+export interface LineItem {
+  /** Stable identifier for scripts, e.g. `nat-hours`. */
+  readonly id: string;
+  readonly label: string;
+  readonly quantity: number;
+  readonly unit: string;
+  /** Price key in the price book. */
+  readonly priceKey: string;
+  readonly unitPrice: number;
+  readonly monthly: number;
+}
+
+export interface Bill {
+  readonly items: readonly LineItem[];
+  readonly total: number;
+}
+
+export interface CostResult {
+  readonly inputs: CostInputs;
+  readonly baseline: Bill;
+  readonly hub: Bill;
+  readonly savings: number;
+  /** Savings as a share of the baseline, in percent (0 when the baseline is 0). */
+  readonly savingsPercent: number;
+  /** Smallest VPC count (1–10,000) from which the hub costs no more than the baseline; null if none. */
+  readonly breakEvenVpcs: number | null;
+}
+
+const MAX_BREAK_EVEN = 10_000;
+/** PrivateLink's data-processing tiers are per month per Region: 1 PB, then 4 PB more (binary units). */
+const PB_GB = 1024 * 1024;
+
+function item(book: PriceBook, id: string, label: string, quantity: number, unit: string, priceKey: string): LineItem {
+  const unitPrice = usd(book, priceKey);
+  return { id, label, quantity, unit, priceKey, unitPrice, monthly: quantity * unitPrice };
+}
+
+function bill(items: LineItem[]): Bill {
+  const kept = items.filter((i) => i.quantity > 0);
+  return { items: kept, total: kept.reduce((s, i) => s + i.monthly, 0) };
+}
+
+/** Share of traffic that crosses an AZ when it is spread evenly over `azs` AZs and served in one. */
+function crossShare(azs: number): number {
+  return azs > 1 ? (azs - 1) / azs : 0;
+}
+
+export function validateInputs(i: CostInputs): void {
+  const whole = (v: number, name: string, min: number, fix: string) => {
+    if (!Number.isInteger(v) || v < min) throw new UsageError(`${name} must be a whole number ≥ ${min} (got ${v}); ${fix}`);
+  };
+  whole(i.vpcs, '--vpcs', 0, 'give the number of project VPCs, e.g. --vpcs 20');
+  whole(i.azsPerVpc, '--azs-per-vpc', 1, 'e.g. --azs-per-vpc 2');
+  whole(i.hub.azs, '--hub-azs', 1, 'e.g. --hub-azs 2');
+  whole(i.hub.endpointAzs, '--endpoint-azs', 1, 'a resource endpoint spans at least one AZ, e.g. --endpoint-azs 2');
+  whole(i.hub.resourceConfigurations, '--tenants', 1, 'the hub has at least one resource configuration');
+  if (!Number.isFinite(i.gbPerVpc) || i.gbPerVpc < 0) {
+    throw new UsageError(`--gb-per-vpc must be a non-negative number of GB per month (got ${i.gbPerVpc}); e.g. --gb-per-vpc 50`);
+  }
+}
+
+/** Today's bill: every project VPC pays for its own NAT gateway(s). */
+export function baselineBill(i: CostInputs, book: PriceBook): Bill {
+  const nats = i.vpcs * (i.baseline === 'per-az' ? i.azsPerVpc : 1);
+  const gb = i.vpcs * i.gbPerVpc;
+  // With one NAT gateway per VPC, traffic from the VPC's other AZs crosses to the NAT's AZ; per-AZ NATs keep it local.
+  const crossGb = i.baseline === 'per-vpc' ? gb * crossShare(i.azsPerVpc) : 0;
+  return bill([
+    item(book, 'nat-hours', 'NAT gateway hours', nats * HOURS_PER_MONTH, 'NAT gateway-h', 'nat.hour'),
+    item(book, 'nat-gb', 'NAT gateway data processed', gb, 'GB', 'nat.gb'),
+    item(book, 'eips', 'public IPv4 addresses (NAT EIPs)', nats * HOURS_PER_MONTH, 'IP-h', 'ipv4.hour'),
+    // Charged out of one AZ and into the other: two charges per GB crossing.
+    item(book, 'cross-az', 'cross-AZ transfer to the NAT gateway', 2 * crossGb, 'GB × 2 directions', 'cross-az.gb'),
+  ]);
+}
+
+/** Data processed through resource endpoints, tiered over the Region's monthly total. */
+function endpointGbItems(book: PriceBook, gb: number): LineItem[] {
+  const first = Math.min(gb, PB_GB);
+  const next = Math.min(Math.max(gb - PB_GB, 0), 4 * PB_GB);
+  const over = Math.max(gb - 5 * PB_GB, 0);
+  return [
+    item(book, 'endpoint-gb', 'resource endpoint data processed', first, 'GB', 'endpoint.gb'),
+    item(book, 'endpoint-gb-next-4pb', 'resource endpoint data processed (next 4 PB)', next, 'GB', 'endpoint.gb.next-4pb'),
+    item(book, 'endpoint-gb-over-5pb', 'resource endpoint data processed (over 5 PB)', over, 'GB', 'endpoint.gb.over-5pb'),
+  ];
+}
+
+/** The hub's bill: shared proxies and NAT, plus the PrivateLink attachment of every project VPC. */
+export function hubBill(i: CostInputs, book: PriceBook): Bill {
+  const h = i.hub;
+  const gb = i.vpcs * i.gbPerVpc;
+  const proxies = h.fleet === 'single' ? 1 : h.azs;
+  const nats = h.egress === 'one' ? 1 : h.egress === 'per-az' ? h.azs : 0;
+  const publicIps = h.egress === 'public' ? proxies : nats;
+  // A resource gateway does no AZ-aware balancing (AWS-FACTS: no load balancing), so traffic arriving on its
+  // ENIs in every hub AZ is assumed spread evenly: a share reaches a proxy in another AZ. With one NAT
+  // gateway, proxies outside its AZ cross again; a single proxy is placed next to the NAT.
+  const toProxy = gb * crossShare(h.azs);
+  const toNat = h.egress === 'one' && proxies > 1 ? gb * crossShare(h.azs) : 0;
+  const attach =
+    h.attachment === 'endpoint'
+      ? [
+          item(
+            book,
+            'endpoint-hours',
+            'resource endpoint hours (per AZ)',
+            i.vpcs * h.endpointAzs * HOURS_PER_MONTH,
+            'endpoint AZ-h',
+            'endpoint.hour',
+          ),
+          ...endpointGbItems(book, gb),
+        ]
+      : [
+          item(
+            book,
+            'endpoint-hours',
+            'service network resource hours',
+            i.vpcs > 0 ? h.resourceConfigurations * HOURS_PER_MONTH : 0,
+            'resource-h',
+            'service-network.resource-hour',
+          ),
+          item(book, 'endpoint-gb', 'service network data processed', gb, 'GB', 'service-network.gb'),
+        ];
+  return bill([
+    item(book, 'nat-hours', 'NAT gateway hours', nats * HOURS_PER_MONTH, 'NAT gateway-h', 'nat.hour'),
+    item(book, 'nat-gb', 'NAT gateway data processed', nats > 0 ? gb : 0, 'GB', 'nat.gb'),
+    ...attach,
+    item(book, 'proxies', `proxy instances (${h.instanceType})`, proxies * HOURS_PER_MONTH, 'instance-h', `ec2.${h.instanceType}`),
+    item(book, 'nlb-hours', 'NLB hours', h.fleet === 'nlb' ? HOURS_PER_MONTH : 0, 'NLB-h', 'nlb.hour'),
+    // For TCP, one LCU is 1 GB processed per hour, so LCU-hours equal GB per month when bytes dominate.
+    item(book, 'nlb-lcu', 'NLB capacity units (bytes)', h.fleet === 'nlb' ? gb : 0, 'LCU-h', 'nlb.lcu-hour'),
+    item(
+      book,
+      'eips',
+      h.egress === 'public' ? 'public IPv4 addresses (proxies)' : 'public IPv4 addresses (NAT EIPs)',
+      publicIps * HOURS_PER_MONTH,
+      'IP-h',
+      'ipv4.hour',
+    ),
+    item(book, 'cross-az', 'cross-AZ transfer inside the hub', 2 * (toProxy + toNat), 'GB × 2 directions', 'cross-az.gb'),
+  ]);
+}
+
+function totalsAt(i: CostInputs, book: PriceBook, vpcs: number, gbPerVpc = i.gbPerVpc): { baseline: number; hub: number } {
+  const at = { ...i, vpcs, gbPerVpc };
+  return { baseline: baselineBill(at, book).total, hub: hubBill(at, book).total };
+}
+
+/** Smallest VPC count for which the hub is no dearer than the baseline (hub cost has a fixed part, baseline does not). */
+export function breakEvenVpcs(i: CostInputs, book: PriceBook): number | null {
+  for (let n = 1; n <= MAX_BREAK_EVEN; n++) {
+    const t = totalsAt(i, book, n);
+    if (t.hub <= t.baseline + 1e-9) return n;
+  }
+  return null;
+}
+
+export function estimate(i: CostInputs, book: PriceBook): CostResult {
+  validateInputs(i);
+  const baseline = baselineBill(i, book);
+  const hub = hubBill(i, book);
+  const savings = baseline.total - hub.total;
+  return {
+    inputs: i,
+    baseline,
+    hub,
+    savings,
+    savingsPercent: baseline.total > 0 ? (100 * savings) / baseline.total : 0,
+    breakEvenVpcs: breakEvenVpcs(i, book),
+  };
+}
+
+export interface SensitivityTable {
+  readonly vpcs: readonly number[];
+  readonly gbPerVpc: readonly number[];
+  /** savings[r][c]: monthly savings for vpcs[r] and gbPerVpc[c]. */
+  readonly savings: readonly (readonly number[])[];
+  readonly savingsPercent: readonly (readonly number[])[];
+}
+
+/** Savings over a grid of VPC counts × GB per VPC, everything else as in `i`. */
+export function sensitivity(i: CostInputs, book: PriceBook, vpcs: readonly number[], gbPerVpc: readonly number[]): SensitivityTable {
+  const cells = vpcs.map((n) => gbPerVpc.map((g) => totalsAt(i, book, n, g)));
+  return {
+    vpcs,
+    gbPerVpc,
+    savings: cells.map((row) => row.map((t) => t.baseline - t.hub)),
+    savingsPercent: cells.map((row) => row.map((t) => (t.baseline > 0 ? (100 * (t.baseline - t.hub)) / t.baseline : 0))),
+  };
+}
+
+/** Default grid rows: a spread of VPC counts that always includes the user's own. */
+export function defaultVpcGrid(vpcs: number): number[] {
+  return [...new Set([5, 10, 20, 50, 100, vpcs].filter((n) => n > 0))].sort((a, b) => a - b);
+}
+
+export function defaultGbGrid(gb: number): number[] {
+  return [...new Set([10, 50, 100, 500, 1000, gb])].sort((a, b) => a - b);
+}
+
+export interface AssumptionRow {
+  readonly usd: number;
+  readonly hubTotal: number;
+  readonly savings: number;
+  readonly breakEvenVpcs: number | null;
+}
+
+/**
+ * How the result moves with the one price no AWS page states (the resource endpoint's hourly rate, or
+ * the service network's resource-hour): the result recomputed with that price at each of `rates`.
+ */
+export function assumptionSensitivity(i: CostInputs, book: PriceBook, rates: readonly number[]): { key: string; rows: AssumptionRow[] } {
+  const key = i.hub.attachment === 'endpoint' ? 'endpoint.hour' : 'service-network.resource-hour';
+  const rows = rates.map((rate) => {
+    const b: PriceBook = { ...book, [key]: { ...book[key]!, usd: rate } };
+    const r = estimate(i, b);
+    return { usd: rate, hubTotal: r.hub.total, savings: r.savings, breakEvenVpcs: r.breakEvenVpcs };
+  });
+  return { key, rows };
+}
+
+/** Rates to try for the assumed price: free, half, as assumed, 1.5× and double. */
+export function assumptionRates(assumed: number): number[] {
+  return [...new Set([0, assumed / 2, assumed, assumed * 1.5, assumed * 2].map((v) => Math.round(v * 1e6) / 1e6))];
+}

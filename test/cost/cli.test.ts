@@ -1,0 +1,111 @@
+// `egresshub cost` end to end: flags, --config, --json, --chart and bad input (exit 2).
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../support/cli';
+
+interface CostJson {
+  inputs: { vpcs: number; region: string; hub: { azs: number; egress: string; resourceConfigurations: number } };
+  baseline: { total: number };
+  hub: { total: number; items: { id: string; monthly: number }[] };
+  savings: number;
+  breakEvenVpcs: number | null;
+  sensitivity: { vpcs: number[]; gbPerVpc: number[]; savings: number[][] };
+  assumption: { key: string; assumed: number; isAssumption: boolean; rows: { usd: number }[] };
+  prices: Record<string, { assumption: boolean; source: string }>;
+}
+
+const json = async (...args: string[]) => {
+  const r = await runCli('--json', 'cost', ...args);
+  expect(r.stderr).not.toMatch(/error/);
+  expect(r.code).toBe(0);
+  return JSON.parse(r.stdout) as CostJson;
+};
+
+describe('egresshub cost', () => {
+  it('prints line items, savings, break-even, the sensitivity grid and the assumption table', async () => {
+    const r = await runCli('cost', '--region', 'us-east-1', '--vpcs', '10', '--gb-per-vpc', '100', '--no-color');
+    expect(r.code).toBe(0);
+    // Scenario A of model.test.ts: $420.00 vs. $259.76.
+    expect(r.stdout).toMatch(/baseline\s*│ total\s*│.*│\s*\$420\.00/);
+    expect(r.stdout).toMatch(/hub\s*│ total\s*│.*│\s*\$259\.76/);
+    expect(r.stdout).toMatch(/the hub saves \$160\.24\/month \(38\.2% of the baseline\); break-even: 3 VPCs/);
+    expect(r.stdout).toMatch(/endpoint\.hour is an ASSUMPTION/);
+    expect(r.stdout).toMatch(/VPCs \\ GB/);
+    expect(r.stderr).toMatch(/assumed prices \(override with --price key=value\): endpoint\.hour=\$0\.01/);
+  });
+
+  it('returns the same numbers as JSON for scripts', async () => {
+    const out = await json('--region', 'us-east-1', '--vpcs', '10', '--gb-per-vpc', '100');
+    expect(out.baseline.total).toBeCloseTo(420, 6);
+    expect(out.hub.total).toBeCloseTo(259.764, 6);
+    expect(out.breakEvenVpcs).toBe(3);
+    expect(out.sensitivity.vpcs).toEqual([5, 10, 20, 50, 100]);
+    expect(out.sensitivity.gbPerVpc).toEqual([10, 50, 100, 500, 1000]);
+    // Row 10 VPCs, column 100 GB is the scenario itself.
+    expect(out.sensitivity.savings[1]![2]).toBeCloseTo(160.236, 6);
+    expect(out.assumption).toMatchObject({ key: 'endpoint.hour', assumed: 0.01, isAssumption: true });
+    expect(out.prices['endpoint.hour']!.assumption).toBe(true);
+  });
+
+  it('overrides a price with --price and drops the assumption warning', async () => {
+    const r = await runCli('--json', 'cost', '--region', 'us-east-1', '--vpcs', '10', '--gb-per-vpc', '100', '--price', 'endpoint.hour=0');
+    const out = JSON.parse(r.stdout) as CostJson;
+    // Without the 14,600 endpoint AZ-hours at $0.01: 259.764 − 146 = 113.764.
+    expect(out.hub.total).toBeCloseTo(113.764, 6);
+    expect(r.stderr).not.toMatch(/assumed prices/);
+  });
+
+  it('takes the VPC count, region and hub shape from --config', async () => {
+    const out = await json('--config', 'examples/egresshub.yaml', '--gb-per-vpc', '10');
+    // The example has 2 spokes in ap-northeast-1, a hub in 2 AZs with one NAT gateway, and 2 tenants.
+    expect(out.inputs).toMatchObject({ vpcs: 2, region: 'ap-northeast-1', hub: { azs: 2, egress: 'one', resourceConfigurations: 2 } });
+  });
+
+  it('lets flags override the config', async () => {
+    const out = await json('--config', 'examples/egresshub.yaml', '--gb-per-vpc', '10', '--vpcs', '30', '--hub-nat', 'per-az');
+    expect(out.inputs).toMatchObject({ vpcs: 30, hub: { egress: 'per-az' } });
+  });
+
+  it('writes an SVG chart with the break-even point marked', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'egresshub-cost-')), 'cost.svg');
+    const r = await runCli('cost', '--region', 'us-east-1', '--vpcs', '10', '--gb-per-vpc', '100', '--chart', file);
+    expect(r.code).toBe(0);
+    const svg = readFileSync(file, 'utf8');
+    expect(svg).toMatch(/^<svg[^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+    expect(svg).toContain('break-even: 3 VPCs');
+    expect(svg).toContain('baseline (NAT in every VPC)');
+    expect(svg).toContain('project VPCs');
+  });
+
+  it.each([
+    [['--vpcs', '10', '--gb-per-vpc', '5'], /cost needs a region: pass --region/],
+    [['--region', 'us-east-1', '--gb-per-vpc', '5'], /cost needs the number of project VPCs: pass --vpcs N/],
+    [['--region', 'us-east-1', '--vpcs', '10'], /cost needs the traffic per VPC: pass --gb-per-vpc GB/],
+    [['--region', 'us-east-1', '--vpcs', 'ten', '--gb-per-vpc', '5'], /--vpcs expects a number \(got "ten"\); e\.g\. --vpcs 20/],
+    [['--region', 'us-east-1', '--vpcs', '-3', '--gb-per-vpc', '5'], /--vpcs must be a whole number ≥ 0 \(got -3\)/],
+    [
+      ['--region', 'us-east-1', '--vpcs', '3', '--gb-per-vpc', '-5'],
+      /--gb-per-vpc must be a non-negative number of GB per month \(got -5\)/,
+    ],
+    [['--region', 'mars-1', '--vpcs', '3', '--gb-per-vpc', '5'], /no prices for region "mars-1"/],
+    [['--region', 'us-east-1', '--vpcs', '3', '--gb-per-vpc', '5', '--price', 'foo=1'], /unknown price key "foo"/],
+    [
+      ['--region', 'us-east-1', '--vpcs', '3', '--gb-per-vpc', '5', '--chart', 'out.png'],
+      /--chart writes SVG: give a file name ending in \.svg \(got "out\.png"\)/,
+    ],
+    [
+      ['--region', 'us-east-1', '--vpcs', '3', '--gb-per-vpc', '5', '--fleet', 'huge'],
+      /argument 'huge' is invalid\. Allowed choices are single, multi-az, nlb/,
+    ],
+    [
+      ['--region', 'us-east-1', '--vpcs', '3', '--gb-per-vpc', '5', '--sensitivity-gb', '1,,2'],
+      /--sensitivity-gb expects a comma-separated list/,
+    ],
+  ])('fails when the flags are %j, with exit code 2', async (args, message) => {
+    const r = await runCli('cost', ...args);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+  });
+});

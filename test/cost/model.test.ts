@@ -1,0 +1,231 @@
+// The cost model against scenarios worked out by hand; each expected number's arithmetic is written next to it.
+import { describe, expect, it } from 'vitest';
+import {
+  assumptionSensitivity,
+  baselineBill,
+  breakEvenVpcs,
+  estimate,
+  hubBill,
+  parsePriceOverrides,
+  priceBook,
+  PRICE_KEYS,
+  PRICED_REGIONS,
+  sensitivity,
+  type CostInputs,
+} from '../../src/cost';
+import data from '../../src/cost/prices.json';
+
+const byId = (items: readonly { id: string; monthly: number }[]) => Object.fromEntries(items.map((i) => [i.id, i.monthly]));
+
+/** us-east-1, 10 VPCs in 2 AZs, 100 GB each; hub: 1 t4g.small, 1 NAT, endpoints in 2 AZs. */
+const scenarioA: CostInputs = {
+  region: 'us-east-1',
+  vpcs: 10,
+  azsPerVpc: 2,
+  gbPerVpc: 100,
+  baseline: 'per-vpc',
+  hub: {
+    azs: 2,
+    fleet: 'single',
+    egress: 'one',
+    instanceType: 't4g.small',
+    endpointAzs: 2,
+    attachment: 'endpoint',
+    resourceConfigurations: 10,
+  },
+};
+
+describe('price book', () => {
+  it('carries every price key with a source, a date read and an assumption flag in every region', () => {
+    expect(PRICED_REGIONS).toEqual(expect.arrayContaining(['us-east-1', 'ap-northeast-1']));
+    for (const region of PRICED_REGIONS) {
+      const book = priceBook(region);
+      for (const key of PRICE_KEYS) {
+        const p = book[key]!;
+        expect(p, `${region} ${key}`).toBeDefined();
+        expect(p.source).toMatch(/^https:\/\/(aws\.amazon\.com|docs\.aws\.amazon\.com)\//);
+        expect(p.read).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+        expect(typeof p.assumption).toBe('boolean');
+      }
+      // The resource endpoint's hourly amount is published nowhere: it must stay flagged.
+      expect(book['endpoint.hour']!.assumption).toBe(true);
+      expect(book['service-network.resource-hour']!.assumption).toBe(true);
+    }
+    expect(data.hoursPerMonth).toBe(730);
+  });
+
+  it('uses the prices stated in AWS-FACTS for NAT gateways', () => {
+    expect(priceBook('us-east-1')['nat.hour']!.usd).toBe(0.045);
+    expect(priceBook('ap-northeast-1')['nat.gb']!.usd).toBe(0.062);
+  });
+
+  it('applies --price overrides and marks them', () => {
+    const book = priceBook('us-east-1', parsePriceOverrides(['endpoint.hour=0.02', 'ec2.m7g.large=0.0816']));
+    expect(book['endpoint.hour']).toMatchObject({ usd: 0.02, overridden: true, assumption: false, source: '--price' });
+    expect(book['ec2.m7g.large']!.usd).toBe(0.0816);
+  });
+
+  it('fails when a --price key is unknown', () => {
+    expect(() => parsePriceOverrides(['nat.hours=1'])).toThrow(/--price: unknown price key "nat\.hours"; known keys: nat\.hour, nat\.gb/);
+  });
+
+  it('fails when a --price value is not a non-negative number', () => {
+    expect(() => parsePriceOverrides(['nat.hour=-1'])).toThrow(
+      /--price nat\.hour: expected a non-negative amount in USD such as 0\.014 \(got "-1"\)/,
+    );
+    expect(() => parsePriceOverrides(['nat.hour'])).toThrow(/--price expects key=value in USD/);
+  });
+
+  it('fails when the region has no prices', () => {
+    expect(() => priceBook('eu-west-9')).toThrow(/no prices for region "eu-west-9": prices\.json covers ap-northeast-1, us-east-1/);
+  });
+});
+
+describe('cost model', () => {
+  it('prices scenario A (us-east-1, 10 VPCs × 100 GB, one NAT per VPC vs. a single-proxy hub)', () => {
+    const book = priceBook('us-east-1');
+    const r = estimate(scenarioA, book);
+    expect(byId(r.baseline.items)).toEqual({
+      'nat-hours': expect.closeTo(328.5, 6), // 10 NAT × 730 h = 7,300 h × $0.045
+      'nat-gb': expect.closeTo(45, 6), // 10 × 100 GB = 1,000 GB × $0.045
+      eips: expect.closeTo(36.5, 6), // 7,300 IP-h × $0.005
+      'cross-az': expect.closeTo(10, 6), // half of 1,000 GB crosses to the NAT's AZ: 500 GB × 2 directions × $0.01
+    });
+    expect(r.baseline.total).toBeCloseTo(420, 6); // 328.5 + 45 + 36.5 + 10
+    expect(byId(r.hub.items)).toEqual({
+      'nat-hours': expect.closeTo(32.85, 6), // 1 NAT × 730 h × $0.045
+      'nat-gb': expect.closeTo(45, 6), // 1,000 GB × $0.045
+      'endpoint-hours': expect.closeTo(146, 6), // 10 endpoints × 2 AZs × 730 h = 14,600 × $0.01 (assumed)
+      'endpoint-gb': expect.closeTo(10, 6), // 1,000 GB × $0.01
+      proxies: expect.closeTo(12.264, 6), // 730 h × $0.0168
+      eips: expect.closeTo(3.65, 6), // 730 IP-h × $0.005
+      'cross-az': expect.closeTo(10, 6), // half of 1,000 GB lands on the gateway ENI in the proxy's other AZ: 500 × 2 × $0.01
+    });
+    expect(r.hub.total).toBeCloseTo(259.764, 6); // 32.85 + 45 + 146 + 10 + 12.264 + 3.65 + 10
+    expect(r.savings).toBeCloseTo(160.236, 6); // 420 − 259.764
+    expect(r.savingsPercent).toBeCloseTo(38.151, 3); // 160.236 / 420
+    // Per VPC the baseline costs 32.85 + 4.5 + 3.65 + 1 = $42.00; the hub costs a fixed 32.85 + 12.264 + 3.65 = $48.764
+    // plus 4.5 (NAT GB) + 14.6 (endpoint h) + 1 (endpoint GB) + 1 (cross-AZ) = $21.10 per VPC.
+    // 42n ≥ 48.764 + 21.1n  ⇔  n ≥ 2.333  ⇒  3 VPCs.
+    expect(r.breakEvenVpcs).toBe(3);
+  });
+
+  it('prices scenario B (Tokyo, per-AZ baseline in 3 AZs vs. an NLB fleet with a NAT per AZ, endpoint.hour overridden)', () => {
+    const book = priceBook('ap-northeast-1', { 'endpoint.hour': 0.02 });
+    const inputs: CostInputs = {
+      region: 'ap-northeast-1',
+      vpcs: 20,
+      azsPerVpc: 3,
+      gbPerVpc: 50,
+      baseline: 'per-az',
+      hub: {
+        azs: 3,
+        fleet: 'nlb',
+        egress: 'per-az',
+        instanceType: 't4g.small',
+        endpointAzs: 2,
+        attachment: 'endpoint',
+        resourceConfigurations: 20,
+      },
+    };
+    const base = baselineBill(inputs, book);
+    expect(byId(base.items)).toEqual({
+      'nat-hours': expect.closeTo(2715.6, 6), // 20 VPCs × 3 NAT = 60 × 730 h = 43,800 h × $0.062
+      'nat-gb': expect.closeTo(62, 6), // 1,000 GB × $0.062
+      eips: expect.closeTo(219, 6), // 43,800 IP-h × $0.005; no cross-AZ line: every AZ has its NAT
+    });
+    const hub = hubBill(inputs, book);
+    expect(byId(hub.items)).toEqual({
+      'nat-hours': expect.closeTo(135.78, 6), // 3 NAT × 730 h = 2,190 h × $0.062
+      'nat-gb': expect.closeTo(62, 6),
+      'endpoint-hours': expect.closeTo(584, 6), // 20 × 2 AZs × 730 h = 29,200 × $0.02 (override)
+      'endpoint-gb': expect.closeTo(10, 6),
+      proxies: expect.closeTo(47.304, 6), // 3 × 730 h = 2,190 × $0.0216
+      'nlb-hours': expect.closeTo(17.739, 6), // 730 h × $0.0243
+      'nlb-lcu': expect.closeTo(6, 6), // 1,000 GB ⇒ 1,000 LCU-h × $0.006
+      eips: expect.closeTo(10.95, 6), // 3 NAT EIPs × 730 h × $0.005
+      'cross-az': expect.closeTo(13.3333, 3), // 2/3 of 1,000 GB reach another AZ's proxy: 666.67 × 2 × $0.01; NAT is local
+    });
+    expect(hub.total).toBeCloseTo(887.1063, 3);
+  });
+
+  it('prices scenario C (service network, public proxy IPs, no traffic): the hub costs more than 4 small VPCs', () => {
+    const book = priceBook('us-east-1');
+    const r = estimate(
+      {
+        region: 'us-east-1',
+        vpcs: 4,
+        azsPerVpc: 2,
+        gbPerVpc: 0,
+        baseline: 'per-vpc',
+        hub: {
+          azs: 2,
+          fleet: 'multi-az',
+          egress: 'public',
+          instanceType: 't4g.small',
+          endpointAzs: 2,
+          attachment: 'service-network',
+          resourceConfigurations: 2,
+        },
+      },
+      book,
+    );
+    // Baseline: 4 × 730 = 2,920 h × ($0.045 + $0.005) = $146.00.
+    expect(r.baseline.total).toBeCloseTo(146, 6);
+    expect(byId(r.hub.items)).toEqual({
+      'endpoint-hours': expect.closeTo(146, 6), // 2 resource configurations × 730 h × $0.10 (assumed)
+      proxies: expect.closeTo(24.528, 6), // 2 proxies × 730 h × $0.0168
+      eips: expect.closeTo(7.3, 6), // 2 public proxy IPs × 730 h × $0.005; no NAT at all
+    });
+    expect(r.savings).toBeCloseTo(-31.828, 6); // 146 − 177.828
+    // Baseline $36.50 per VPC vs. a fixed hub of $177.828: n ≥ 4.872 ⇒ 5.
+    expect(r.breakEvenVpcs).toBe(5);
+  });
+
+  it('tiers resource endpoint data processing past 1 PB a month', () => {
+    const book = priceBook('us-east-1');
+    const pb = 1024 * 1024;
+    const hub = hubBill({ ...scenarioA, vpcs: 2, gbPerVpc: pb }, book); // 2 PB in total
+    const items = byId(hub.items);
+    expect(items['endpoint-gb']).toBeCloseTo(pb * 0.01, 4); // first PB at $0.01
+    expect(items['endpoint-gb-next-4pb']).toBeCloseTo(pb * 0.006, 4); // second PB at $0.006
+    expect(items['endpoint-gb-over-5pb']).toBeUndefined();
+  });
+
+  it('finds no break-even when every added VPC costs the hub more than a NAT gateway', () => {
+    // An endpoint in 3 AZs at $0.02/h costs 3 × 730 × 0.02 = $43.80 a month, more than one NAT gateway's $32.85 + $3.65.
+    const book = priceBook('us-east-1', { 'endpoint.hour': 0.02 });
+    expect(breakEvenVpcs({ ...scenarioA, gbPerVpc: 0, hub: { ...scenarioA.hub, endpointAzs: 3 } }, book)).toBeNull();
+  });
+
+  it('builds the sensitivity grid from the same bills', () => {
+    const book = priceBook('us-east-1');
+    const grid = sensitivity(scenarioA, book, [1, 10], [100]);
+    // 10 VPCs × 100 GB is scenario A: $160.236. 1 VPC × 100 GB: baseline 42.00 vs. hub 48.764 + 21.10 = 69.864.
+    expect(grid.savings[1]![0]).toBeCloseTo(160.236, 6);
+    expect(grid.savings[0]![0]).toBeCloseTo(42 - 69.864, 6);
+  });
+
+  it('shows how the result moves with the assumed endpoint hourly rate', () => {
+    const book = priceBook('us-east-1');
+    const { key, rows } = assumptionSensitivity(scenarioA, book, [0, 0.01]);
+    expect(key).toBe('endpoint.hour');
+    // At $0 the 14,600 endpoint AZ-hours cost nothing: hub 259.764 − 146 = 113.764.
+    expect(rows[0]!.hubTotal).toBeCloseTo(113.764, 6);
+    expect(rows[1]!.hubTotal).toBeCloseTo(259.764, 6);
+    // Per VPC the hub then adds only 4.5 + 1 + 1 = $6.50 against $42: 35.5n ≥ 48.764 ⇒ n ≥ 1.37 ⇒ 2.
+    expect(rows[0]!.breakEvenVpcs).toBe(2);
+  });
+
+  it('fails when the VPC count is not a whole number', () => {
+    expect(() => estimate({ ...scenarioA, vpcs: 2.5 }, priceBook('us-east-1'))).toThrow(
+      /--vpcs must be a whole number ≥ 0 \(got 2\.5\); give the number of project VPCs/,
+    );
+  });
+
+  it('fails when the instance type has no price', () => {
+    expect(() => hubBill({ ...scenarioA, hub: { ...scenarioA.hub, instanceType: 'x9z.huge' } }, priceBook('us-east-1'))).toThrow(
+      /no price for instance type x9z\.huge in this region; known: .*t4g\.small.*; add it with --price ec2\.x9z\.huge=<USD per hour>/,
+    );
+  });
+});
