@@ -1,0 +1,60 @@
+// Assembles the CDK app from the plan (hub stack + one stack per spoke) and synthesizes it offline:
+// the CLI `synth` command, `cdk synth` (bin/app.ts) and the lab all go through here.
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import type { EgressPlan } from '../config/plan';
+import { EgressHubStack } from '../hub/hub-stack';
+import { EgressSpokeStack } from '../spoke/spoke-stack';
+
+export interface BuildAppOptions {
+  /** Cloud assembly directory. @default - a temporary directory chosen by the CDK */
+  readonly outdir?: string;
+  /** Extra CDK context (e.g. `egresshub:resourceConfigurationArn:<tenant>` after the hub is deployed). */
+  readonly context?: Record<string, unknown>;
+}
+
+export interface SynthesizedStack {
+  readonly stackName: string;
+  readonly file: string;
+  readonly resources: number;
+  readonly bytes: number;
+}
+
+/** Construct ID of a spoke stack: stable per tenant and VPC, so adding spokes renames nothing. */
+export function spokeStackId(spokeId: string): string {
+  return `Spoke-${spokeId}`;
+}
+
+export function buildApp(plan: EgressPlan, opts: BuildAppOptions = {}): App {
+  const app = new App({ outdir: opts.outdir, context: { ...cdkJsonContext(), ...opts.context } });
+  const hub = new EgressHubStack(app, 'Hub', { plan });
+  for (const spoke of plan.spokes) {
+    // Same account and region as the hub: a direct cross-stack reference, which also orders the deploys.
+    const local = !spoke.crossAccount && spoke.region === plan.region;
+    new EgressSpokeStack(app, spokeStackId(spoke.id), {
+      plan,
+      spoke,
+      resourceConfigurationArn: local ? hub.hub.tenants.get(spoke.tenant)?.resourceConfigurationArn : undefined,
+    });
+  }
+  return app;
+}
+
+/** Writes `<stack>.template.json` for every stack into outDir; no credentials, no lookups. */
+export function synthesize(plan: EgressPlan, outDir: string, opts: Omit<BuildAppOptions, 'outdir'> = {}): { stacks: SynthesizedStack[] } {
+  const assembly = buildApp(plan, { ...opts, outdir: outDir }).synth();
+  return {
+    stacks: assembly.stacks.map((s) => {
+      const file = join(outDir, s.templateFile);
+      const template = JSON.parse(readFileSync(file, 'utf8')) as { Resources?: Record<string, unknown> };
+      return { stackName: s.stackName, file, resources: Object.keys(template.Resources ?? {}).length, bytes: statSync(file).size };
+    }),
+  };
+}
+
+/** The feature flags in cdk.json, so apps built here behave exactly like `npx cdk synth`. */
+export function cdkJsonContext(): Record<string, unknown> {
+  const file = join(__dirname, '..', '..', 'cdk.json');
+  return (JSON.parse(readFileSync(file, 'utf8')) as { context?: Record<string, unknown> }).context ?? {};
+}

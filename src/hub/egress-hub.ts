@@ -1,0 +1,202 @@
+// EgressHub: the hub VPC, its Squid fleet, the VPC Lattice resource gateway and one resource
+// configuration (+ RAM share) per tenant, all read from the plan. Construct IDs under `Tenants/` are
+// the tenant names, so adding or removing a tenant never renames another tenant's resources.
+import { ArnFormat, CfnOutput, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as ram from 'aws-cdk-lib/aws-ram';
+import * as lattice from 'aws-cdk-lib/aws-vpclattice';
+import { Construct } from 'constructs';
+import type { EgressPlan, TenantPlan } from '../config/plan';
+import { renderSquidConf } from '../policy';
+import { ProxyFleet } from './proxy-fleet';
+
+export interface EgressHubProps {
+  readonly plan: EgressPlan;
+  /**
+   * The squid.conf the proxies run.
+   * @default renderSquidConf(plan)
+   */
+  readonly squidConf?: string;
+}
+
+/** What the hub publishes for one tenant. */
+export interface TenantEndpoint {
+  readonly tenant: TenantPlan;
+  readonly resourceConfiguration: lattice.CfnResourceConfiguration;
+  /** The configuration's ARN (`Ref`), what a spoke's Resource endpoint needs. */
+  readonly resourceConfigurationArn: string;
+  /** Present only when the tenant has principals outside the hub account. */
+  readonly share?: ram.CfnResourceShare;
+}
+
+export class EgressHub extends Construct {
+  /**
+   * IN_VPC lets a later multi-proxy mode point a DNS resource at a private hosted zone name. The
+   * setting is fixed at creation and replaces the gateway (and with it every resource configuration's
+   * gateway reference) when changed, so it is chosen now. It has no effect on IP resources.
+   * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-vpclattice-resourcegateway.html
+   */
+  static readonly RESOURCE_CONFIG_DNS_RESOLUTION = 'IN_VPC';
+
+  readonly vpc: ec2.Vpc;
+  readonly fleet: ProxyFleet;
+  readonly gateway: lattice.CfnResourceGateway;
+  readonly gatewaySecurityGroup: ec2.SecurityGroup;
+  readonly flowLogGroup: logs.LogGroup;
+  readonly tenants: ReadonlyMap<string, TenantEndpoint>;
+
+  constructor(scope: Construct, id: string, props: EgressHubProps) {
+    super(scope, id);
+    const { plan } = props;
+    const { hub } = plan;
+    const squidConf = props.squidConf ?? renderSquidConf(plan);
+    const ports = plan.tenants.map((t) => t.port);
+    const egressPorts = [...new Set(plan.tenants.flatMap((t) => [...t.connectPorts, ...t.httpPorts]))].sort((a, b) => a - b);
+
+    this.vpc = new ec2.Vpc(this, 'Vpc', {
+      ipAddresses: ec2.IpAddresses.cidr(hub.cidr),
+      // Explicit AZ names: no lookup at synth, and the plan already checked they are in the region.
+      availabilityZones: [...hub.availabilityZones],
+      natGateways: hub.natGateways === 'one' ? 1 : hub.availabilityZones.length,
+      subnetConfiguration: [
+        { name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: hub.subnetPrefix },
+        { name: 'private', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: hub.subnetPrefix },
+      ],
+      gatewayEndpoints: { S3: { service: ec2.GatewayVpcEndpointAwsService.S3 } },
+      // Restricting the default SG needs a Lambda-backed custom resource; nothing here uses that SG.
+      restrictDefaultSecurityGroup: false,
+    });
+
+    this.flowLogGroup = this.flowLogs(hub.logRetentionDays);
+
+    const privateSubnets = this.vpc.privateSubnets;
+    this.fleet = new ProxyFleet(this, 'ProxyFleet', {
+      vpc: this.vpc,
+      subnet: privateSubnets[0]!,
+      instanceType: hub.proxy.instanceType,
+      architecture: hub.proxy.architecture,
+      squidConf,
+      ports,
+      egressPorts,
+    });
+
+    this.gatewaySecurityGroup = new ec2.SecurityGroup(this, 'GatewaySecurityGroup', {
+      vpc: this.vpc,
+      description: 'egresshub resource gateway: egress to the proxy listener on tenant ports only',
+      allowAllOutbound: false,
+    });
+    for (const port of ports) {
+      this.gatewaySecurityGroup.addEgressRule(this.fleet.securityGroup, ec2.Port.tcp(port), `tenant port ${port} to the proxy`);
+    }
+    this.fleet.allowFrom(this.gatewaySecurityGroup, ports);
+    // Rules toward another group are separate AWS::EC2::SecurityGroupEgress resources, and a group created
+    // without inline egress gets EC2's allow-all rule, which those resources do not remove. Keep an inline
+    // rule that matches nothing so the allow-all rule is never created.
+    // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-ec2-securitygroup.html
+    (this.gatewaySecurityGroup.node.defaultChild as ec2.CfnSecurityGroup).addPropertyOverride('SecurityGroupEgress', [MATCH_NO_TRAFFIC]);
+
+    // Spans every private subnet: a consumer endpoint needs an AZ in common with the gateway.
+    // https://docs.aws.amazon.com/vpc/latest/privatelink/resource-gateway.html
+    this.gateway = new lattice.CfnResourceGateway(this, 'ResourceGateway', {
+      name: hub.resourceGatewayName,
+      vpcIdentifier: this.vpc.vpcId,
+      subnetIds: privateSubnets.map((s) => s.subnetId),
+      securityGroupIds: [this.gatewaySecurityGroup.securityGroupId],
+      ipAddressType: 'IPV4',
+      resourceConfigDnsResolution: EgressHub.RESOURCE_CONFIG_DNS_RESOLUTION,
+    });
+
+    const tenantsScope = new Construct(this, 'Tenants');
+    const tenants = new Map<string, TenantEndpoint>();
+    for (const tenant of plan.tenants) tenants.set(tenant.name, this.tenant(tenantsScope, tenant));
+    this.tenants = tenants;
+
+    new CfnOutput(this, 'ProxyTargetIp', {
+      value: this.fleet.targetIp,
+      description: 'private IP of the proxy listener ENI (the resource configurations target it; tenants never use it directly)',
+    });
+    new CfnOutput(this, 'ResourceGatewayId', { value: this.gateway.attrId, description: 'VPC Lattice resource gateway of the hub' });
+  }
+
+  private tenant(scope: Construct, tenant: TenantPlan): TenantEndpoint {
+    const node = new Construct(scope, tenant.name);
+    const resourceConfiguration = new lattice.CfnResourceConfiguration(node, 'ResourceConfiguration', {
+      name: tenant.resourceConfigurationName,
+      resourceConfigurationType: 'SINGLE',
+      protocolType: 'TCP',
+      // The tenant's own port only: it is how Squid tells tenants apart (all traffic arrives from gateway IPs).
+      portRanges: [String(tenant.port)],
+      resourceGatewayId: this.gateway.attrId,
+      resourceConfigurationDefinition: { ipResource: this.fleet.targetIp },
+    });
+    const arn = resourceConfiguration.attrArn;
+    let share: ram.CfnResourceShare | undefined;
+    if (tenant.sharePrincipals.length > 0) {
+      share = new ram.CfnResourceShare(node, 'Share', {
+        name: tenant.resourceConfigurationName,
+        resourceArns: [arn],
+        principals: [...tenant.sharePrincipals],
+      });
+    }
+    const label = tenant.implicit ? 'the shared configuration' : `tenant ${tenant.name}`;
+    new CfnOutput(node, 'ResourceConfigurationArn', { value: arn, description: `resource configuration ARN of ${label}` });
+    new CfnOutput(node, 'Port', { value: String(tenant.port), description: `proxy port of ${label}` });
+    new CfnOutput(node, 'SpokeParameters', {
+      value: Fn.join('', ['ResourceConfigurationArn=', arn]),
+      description: `parameter for ${label}'s spoke template (aws cloudformation deploy --parameter-overrides, or cdk deploy --parameters); add VpcId, SubnetIds and VpcCidr of the spoke VPC`,
+    });
+    return { tenant, resourceConfiguration, resourceConfigurationArn: arn, share };
+  }
+
+  /** Flow logs to a KMS-encrypted log group; the key admits CloudWatch Logs for this group only. */
+  private flowLogs(retentionDays: number): logs.LogGroup {
+    const stack = Stack.of(this);
+    const key = new kms.Key(this, 'LogKey', {
+      description: 'egresshub hub logs (VPC flow logs)',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    const logGroupName = `/egresshub/${stack.stackName}/flow-logs`;
+    // https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
+        actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+        resources: ['*'],
+        conditions: {
+          ArnEquals: {
+            'kms:EncryptionContext:aws:logs:arn': stack.formatArn({
+              service: 'logs',
+              resource: 'log-group',
+              resourceName: logGroupName,
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          },
+        },
+      }),
+    );
+    const group = new logs.LogGroup(this, 'FlowLogGroup', {
+      logGroupName,
+      retention: retentionDays as logs.RetentionDays,
+      encryptionKey: key,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.vpc.addFlowLog('FlowLog', {
+      destination: ec2.FlowLogDestination.toCloudWatchLogs(group),
+      trafficType: ec2.FlowLogTrafficType.ALL,
+    });
+    return group;
+  }
+}
+
+/** The rule aws-cdk-lib itself uses for "no outbound traffic": ICMP type 252 code 86 to 255.255.255.255/32. */
+export const MATCH_NO_TRAFFIC = {
+  CidrIp: '255.255.255.255/32',
+  Description: 'Disallow all traffic',
+  IpProtocol: 'icmp',
+  FromPort: 252,
+  ToPort: 86,
+};

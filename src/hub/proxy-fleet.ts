@@ -1,0 +1,177 @@
+// The Squid fleet behind the resource gateway: today one self-healing instance (an Auto Scaling group
+// of one) that carries a fixed ENI, whose IP is the resource configurations' stable target. Kept in its
+// own construct because later HA modes (one proxy per AZ, NLB) replace what is inside, not the hub.
+import { Duration, Lazy, Stack, Tags, Validations } from 'aws-cdk-lib';
+import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import { renderProxyBootstrap } from './user-data';
+
+export interface ProxyFleetProps {
+  readonly vpc: ec2.IVpc;
+  /** The private subnet that holds the fixed ENI and the instance (an ENI cannot leave its subnet). */
+  readonly subnet: ec2.ISubnet;
+  readonly instanceType: string;
+  readonly architecture: 'arm64' | 'x86_64';
+  readonly squidConf: string;
+  /** Tenant listener ports: opened on the ENI's security group and checked at boot. */
+  readonly ports: readonly number[];
+  /** Destination ports Squid connects to on the internet (tenants' CONNECT and HTTP ports). */
+  readonly egressPorts: readonly number[];
+  /**
+   * How long CloudFormation waits for the instance's success signal.
+   * @default Duration.minutes(15)
+   */
+  readonly signalTimeout?: Duration;
+  /**
+   * Size of the encrypted gp3 root volume.
+   * @default 16 GiB
+   */
+  readonly rootVolumeGiB?: number;
+}
+
+export class ProxyFleet extends Construct {
+  static readonly DEFAULT_SIGNAL_TIMEOUT = Duration.minutes(15);
+  static readonly DEFAULT_ROOT_VOLUME_GIB = 16;
+
+  /** The fixed ENI: its primary private IP is what resource configurations point at. */
+  readonly networkInterface: ec2.CfnNetworkInterface;
+  /** Guards the fixed ENI: admits only what `allowFrom` grants. */
+  readonly securityGroup: ec2.SecurityGroup;
+  /** The instance's own primary ENI: admits nothing, egress only to the internet ports Squid needs. */
+  readonly instanceSecurityGroup: ec2.SecurityGroup;
+  readonly autoScalingGroup: autoscaling.AutoScalingGroup;
+  readonly role: iam.Role;
+  /** The address the resource configurations target (the ENI's primary private IPv4 address). */
+  readonly targetIp: string;
+
+  constructor(scope: Construct, id: string, props: ProxyFleetProps) {
+    super(scope, id);
+    const signalTimeout = props.signalTimeout ?? ProxyFleet.DEFAULT_SIGNAL_TIMEOUT;
+    const rootVolumeGiB = props.rootVolumeGiB ?? ProxyFleet.DEFAULT_ROOT_VOLUME_GIB;
+    const stack = Stack.of(this);
+
+    this.securityGroup = new ec2.SecurityGroup(this, 'ListenerSecurityGroup', {
+      vpc: props.vpc,
+      description: 'egresshub proxy listener ENI: tenant ports from the resource gateway only',
+      allowAllOutbound: false,
+    });
+    this.instanceSecurityGroup = new ec2.SecurityGroup(this, 'InstanceSecurityGroup', {
+      vpc: props.vpc,
+      description: 'egresshub proxy instance: no inbound; outbound to the internet ports Squid proxies to',
+      allowAllOutbound: false,
+    });
+    // Squid's outbound connections leave through the primary ENI (main routing table); 443 also
+    // carries SSM, dnf and cfn-signal traffic.
+    for (const port of [...new Set([...props.egressPorts, 443])].sort((a, b) => a - b)) {
+      this.instanceSecurityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(port), `internet port ${port}`);
+    }
+    Validations.of(this.instanceSecurityGroup).acknowledge({
+      id: 'AwsSolutions-EC23',
+      reason: 'no inbound rules at all; the finding is raised only for the anyIpv4 egress rules a forward proxy needs',
+    });
+
+    this.networkInterface = new ec2.CfnNetworkInterface(this, 'ListenerInterface', {
+      subnetId: props.subnet.subnetId,
+      groupSet: [this.securityGroup.securityGroupId],
+      description: 'egresshub proxy listener: stable target of the resource configurations',
+    });
+    this.targetIp = this.networkInterface.attrPrimaryPrivateIpAddress;
+
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
+      description: 'egresshub proxy: SSM management and claiming the fixed listener ENI',
+      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore')],
+    });
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM4',
+      reason: 'AmazonSSMManagedInstanceCore is the AWS-maintained minimum for Session Manager access (no SSH on the proxies)',
+    });
+    const fleetTag = { key: 'egresshub:fleet', value: this.node.path };
+    const instanceArn = stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' });
+    const eniArn = stack.formatArn({ service: 'ec2', resource: 'network-interface', resourceName: this.networkInterface.ref });
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ClaimListenerInterface',
+        actions: ['ec2:AttachNetworkInterface', 'ec2:DetachNetworkInterface'],
+        resources: [eniArn],
+      }),
+    );
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'OnlyFleetInstances',
+        actions: ['ec2:AttachNetworkInterface', 'ec2:DetachNetworkInterface'],
+        resources: [instanceArn],
+        conditions: { StringEquals: { [`aws:ResourceTag/${fleetTag.key}`]: fleetTag.value } },
+      }),
+    );
+    this.role.addToPolicy(
+      new iam.PolicyStatement({ sid: 'SeeListenerInterface', actions: ['ec2:DescribeNetworkInterfaces'], resources: ['*'] }),
+    );
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5',
+      reason:
+        'ec2:DescribeNetworkInterfaces supports no resource-level permissions; attach/detach on instances is limited by the fleet tag condition',
+    });
+
+    // The script names the group's logical ID (for cfn-signal), which exists only once the group does.
+    const bootstrap: { script?: string } = {};
+    const userData = ec2.UserData.custom(Lazy.string({ produce: () => bootstrap.script }));
+    const machineImage = ec2.MachineImage.latestAmazonLinux2023({
+      cpuType: props.architecture === 'arm64' ? ec2.AmazonLinuxCpuType.ARM_64 : ec2.AmazonLinuxCpuType.X86_64,
+    });
+    const launchTemplate = new ec2.LaunchTemplate(this, 'LaunchTemplate', {
+      machineImage,
+      instanceType: new ec2.InstanceType(props.instanceType),
+      userData,
+      role: this.role,
+      securityGroup: this.instanceSecurityGroup,
+      requireImdsv2: true,
+      httpPutResponseHopLimit: 1,
+      blockDevices: [
+        {
+          deviceName: '/dev/xvda',
+          volume: ec2.BlockDeviceVolume.ebs(rootVolumeGiB, {
+            encrypted: true,
+            volumeType: ec2.EbsDeviceVolumeType.GP3,
+            deleteOnTermination: true,
+          }),
+        },
+      ],
+    });
+
+    this.autoScalingGroup = new autoscaling.AutoScalingGroup(this, 'Group', {
+      vpc: props.vpc,
+      vpcSubnets: { subnets: [props.subnet] },
+      launchTemplate,
+      minCapacity: 1,
+      maxCapacity: 1,
+      signals: autoscaling.Signals.waitForAll({ timeout: signalTimeout }),
+      // One instance holds the ENI: terminate the old one first, then wait for the new one's signal.
+      updatePolicy: autoscaling.UpdatePolicy.rollingUpdate({ maxBatchSize: 1, minInstancesInService: 0 }),
+    });
+    // ASG tags reach the instances at launch; the IAM condition on the fleet tag relies on that.
+    Tags.of(this.autoScalingGroup).add(fleetTag.key, fleetTag.value, { applyToLaunchedInstances: true });
+    Validations.of(this.autoScalingGroup).acknowledge({
+      id: 'AwsSolutions-AS3',
+      reason: 'scaling events are visible in CloudTrail and the CloudWatch dashboard (operations issue); no SNS topic is wanted per hub',
+    });
+
+    const cfnGroup = this.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup;
+    bootstrap.script = renderProxyBootstrap({
+      squidConf: props.squidConf,
+      ports: props.ports,
+      networkInterfaceId: this.networkInterface.ref,
+      networkInterfaceIp: this.targetIp,
+      stackName: stack.stackName,
+      signalResource: cfnGroup.logicalId,
+      region: stack.region,
+    });
+  }
+
+  /** Admits `peer` to the listener ENI on every tenant port (and nothing else). */
+  allowFrom(peer: ec2.IPeer, ports: readonly number[]): void {
+    for (const port of ports) this.securityGroup.addIngressRule(peer, ec2.Port.tcp(port), `tenant port ${port}`);
+  }
+}

@@ -1,0 +1,109 @@
+// The proxy's boot script: installs Squid, claims the fleet's fixed ENI, writes the generated
+// squid.conf (gzip+base64, so large allowlists still fit), checks it with `squid -k parse` and only
+// then tells CloudFormation the instance is good (cfn-signal), so a broken proxy fails the deploy.
+import { gzipSync } from 'node:zlib';
+import { UsageError } from '../config/errors';
+
+/**
+ * EC2 limits user data to 16 KB in raw form, before base64 encoding.
+ * https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instancedata-add-user-data.html
+ */
+export const MAX_USER_DATA_BYTES = 16 * 1024;
+/**
+ * Room kept for the deploy-time values (stack name up to 128 characters, region, ENI ID, IP, logical
+ * ID) that are still CloudFormation tokens when the size is checked at synth time.
+ */
+export const TOKEN_ALLOWANCE_BYTES = 512;
+
+export interface ProxyBootstrapProps {
+  /** The squid.conf the proxy runs (from renderSquidConf). */
+  readonly squidConf: string;
+  /** Listener ports Squid must open before the instance reports success. */
+  readonly ports: readonly number[];
+  /** The fixed ENI to attach as device 1; its primary IP is the resource configuration's target. */
+  readonly networkInterfaceId: string;
+  readonly networkInterfaceIp: string;
+  /** Where cfn-signal reports to. */
+  readonly stackName: string;
+  readonly signalResource: string;
+  readonly region: string;
+  /**
+   * Attempts to claim the ENI (10 s apart) before giving up and signalling failure.
+   * @default 30
+   */
+  readonly attachAttempts?: number;
+}
+
+export class UserDataTooLargeError extends UsageError {
+  constructor(bytes: number, confBytes: number) {
+    super(
+      `proxy user data would be about ${bytes} bytes, over EC2's ${MAX_USER_DATA_BYTES}-byte limit (squid.conf is ${confBytes} bytes before compression); ` +
+        "shorten the tenants' allowlists (use wildcard suffixes such as *.example.com) or split tenants across hubs",
+    );
+    this.name = 'UserDataTooLargeError';
+  }
+}
+
+/** The boot script, as text with the deploy-time values (possibly CDK tokens) substituted in. */
+export function renderProxyBootstrap(props: ProxyBootstrapProps): string {
+  const attempts = props.attachAttempts ?? 30;
+  const conf = gzipSync(Buffer.from(props.squidConf, 'utf8'), { level: 9 }).toString('base64');
+  // Break the base64 into lines so the script stays readable in the console's user-data view.
+  const confLines = conf.match(/.{1,76}/g) ?? [];
+  const script = `#!/bin/bash
+# egresshub proxy bootstrap (generated; see docs/hub.md)
+set -euo pipefail
+exec > >(tee -a /var/log/egresshub-bootstrap.log) 2>&1
+STACK='${props.stackName}'
+RESOURCE='${props.signalResource}'
+REGION='${props.region}'
+ENI='${props.networkInterfaceId}'
+ENI_IP='${props.networkInterfaceIp}'
+PORTS='${props.ports.join(' ')}'
+signal() { /opt/aws/bin/cfn-signal -e "$1" --stack "$STACK" --resource "$RESOURCE" --region "$REGION" || true; }
+trap 'echo "bootstrap failed at line $LINENO"; signal 1' ERR
+
+dnf install -y squid aws-cfn-bootstrap
+
+TOKEN=$(curl -sf -X PUT http://169.254.169.254/latest/api/token -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')
+IID=$(curl -sf -H "X-aws-ec2-metadata-token: $TOKEN" http://169.254.169.254/latest/meta-data/instance-id)
+
+# Claim the fixed ENI. A dead predecessor may still hold it: force-detach, then retry (bounded).
+attached=no
+for _ in $(seq 1 ${attempts}); do
+  read -r status owner attachment < <(aws ec2 describe-network-interfaces --region "$REGION" --network-interface-ids "$ENI" \\
+    --query 'NetworkInterfaces[0].[Status,Attachment.InstanceId,Attachment.AttachmentId]' --output text)
+  if [ "$owner" = "$IID" ]; then attached=yes; break; fi
+  if [ "$status" = available ]; then
+    aws ec2 attach-network-interface --region "$REGION" --network-interface-id "$ENI" --instance-id "$IID" --device-index 1 || true
+  elif [ "$attachment" != None ]; then
+    aws ec2 detach-network-interface --region "$REGION" --attachment-id "$attachment" --force || true
+  fi
+  sleep 10
+done
+[ "$attached" = yes ]
+
+# amazon-ec2-net-utils configures the hot-plugged ENI and its policy routes; wait for its address.
+for _ in $(seq 1 60); do ip -4 -o addr show | grep -q " $ENI_IP/" && break; sleep 2; done
+ip -4 -o addr show | grep -q " $ENI_IP/"
+
+base64 -d <<'SQUIDCONF' | gunzip > /etc/squid/squid.conf
+${confLines.join('\n')}
+SQUIDCONF
+squid -k parse -f /etc/squid/squid.conf
+
+mkdir -p /etc/systemd/system/squid.service.d
+printf '[Service]\\nRestart=always\\nRestartSec=5\\n' > /etc/systemd/system/squid.service.d/egresshub.conf
+systemctl daemon-reload
+systemctl enable --now squid
+
+for p in $PORTS; do
+  for _ in $(seq 1 30); do ss -ltnH "sport = :$p" | grep -q . && break; sleep 1; done
+  ss -ltnH "sport = :$p" | grep -q .
+done
+signal 0
+`;
+  const bytes = Buffer.byteLength(script, 'utf8') + TOKEN_ALLOWANCE_BYTES;
+  if (bytes > MAX_USER_DATA_BYTES) throw new UserDataTooLargeError(bytes, Buffer.byteLength(props.squidConf, 'utf8'));
+  return script;
+}

@@ -1,0 +1,152 @@
+// EgressSpoke: what a project VPC needs to use the hub: a Resource VPC endpoint for its tenant's
+// resource configuration, a security group admitting the VPC's own CIDR on the tenant port only, and
+// the proxy URL (in an SSM parameter, so instances can configure themselves).
+import { Aws, CfnOutput, Fn, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
+import * as cr from 'aws-cdk-lib/custom-resources';
+import { Construct } from 'constructs';
+import { UsageError } from '../config/errors';
+
+export interface EgressSpokeProps {
+  /** The tenant's name: used in descriptions and the default parameter name. */
+  readonly tenant: string;
+  /** The tenant's proxy port (the only port its resource configuration carries). */
+  readonly port: number;
+  /** ARN of the tenant's resource configuration in the hub account (shared via RAM when cross-account). */
+  readonly resourceConfigurationArn: string;
+  readonly vpcId: string;
+  /** CIDR of the spoke VPC: the only source admitted to the endpoint. */
+  readonly vpcCidr: string;
+  /** Subnets for the endpoint's ENIs, in at least two AZs. */
+  readonly subnetIds: readonly string[];
+  /**
+   * SSM parameter that receives the proxy URL.
+   * @default `/egresshub/<tenant>/proxy-url`
+   */
+  readonly proxyUrlParameterName?: string;
+  /**
+   * Look up the endpoint's DNS name at deploy time (DescribeVpcEndpointAssociations through a
+   * CDK-managed Lambda) and store `http://<name>:<port>` in the SSM parameter. Without it the
+   * template holds no Lambda and the name is looked up by the command in the `ProxyHostCommand` output.
+   * @default true
+   */
+  readonly resolveProxyName?: boolean;
+}
+
+export class SpokeError extends UsageError {}
+
+export class EgressSpoke extends Construct {
+  static readonly MIN_SUBNETS = 2;
+
+  readonly endpoint: ec2.CfnVPCEndpoint;
+  readonly securityGroup: ec2.CfnSecurityGroup;
+  /** `http://<endpoint DNS name>:<port>`, or undefined when `resolveProxyName` is false. */
+  readonly proxyUrl?: string;
+  readonly proxyUrlParameter?: ssm.StringParameter;
+
+  constructor(scope: Construct, id: string, props: EgressSpokeProps) {
+    super(scope, id);
+    const resolveProxyName = props.resolveProxyName ?? true;
+    const parameterName = props.proxyUrlParameterName ?? `/egresshub/${props.tenant}/proxy-url`;
+    if (
+      !Token.isUnresolved([...props.subnetIds]) &&
+      !props.subnetIds.some((s) => Token.isUnresolved(s)) &&
+      props.subnetIds.length < EgressSpoke.MIN_SUBNETS
+    ) {
+      throw new SpokeError(
+        `spoke for tenant "${props.tenant}": a resource endpoint needs subnets in at least ${EgressSpoke.MIN_SUBNETS} AZs (got ${props.subnetIds.length}: ${props.subnetIds.join(', ') || 'none'}); list one subnet per AZ`,
+      );
+    }
+    if (!Token.isUnresolved(props.resourceConfigurationArn) && !RCFG_ARN_RE.test(props.resourceConfigurationArn)) {
+      throw new SpokeError(
+        `spoke for tenant "${props.tenant}": "${props.resourceConfigurationArn}" is not a resource configuration ARN; copy the hub stack's ResourceConfigurationArn output (arn:aws:vpc-lattice:<region>:<account>:resourceconfiguration/rcfg-…)`,
+      );
+    }
+
+    // L1 on purpose: the standalone template passes VpcId as a parameter, and an L2 group would need an IVpc.
+    this.securityGroup = new ec2.CfnSecurityGroup(this, 'SecurityGroup', {
+      vpcId: props.vpcId,
+      groupDescription: `egresshub ${props.tenant}: proxy port ${props.port} from this VPC only`,
+      securityGroupIngress: [
+        {
+          ipProtocol: 'tcp',
+          fromPort: props.port,
+          toPort: props.port,
+          cidrIp: props.vpcCidr,
+          description: 'servers in this VPC to the proxy',
+        },
+      ],
+    });
+
+    // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-ec2-vpcendpoint.html
+    this.endpoint = new ec2.CfnVPCEndpoint(this, 'Endpoint', {
+      vpcEndpointType: 'Resource',
+      vpcId: props.vpcId,
+      resourceConfigurationArn: props.resourceConfigurationArn,
+      subnetIds: [...props.subnetIds],
+      securityGroupIds: [this.securityGroup.attrGroupId],
+    });
+
+    // A Resource endpoint's DNS name is not a template attribute (DnsEntries is documented for
+    // interface endpoints only); DescribeVpcEndpointAssociations is the documented way to read it.
+    new CfnOutput(this, 'ProxyHostCommand', {
+      value: Fn.join('', [
+        'aws ec2 describe-vpc-endpoint-associations --region ',
+        Aws.REGION,
+        ' --vpc-endpoint-ids ',
+        this.endpoint.ref,
+        " --query 'VpcEndpointAssociations[0].DnsEntry.DnsName' --output text",
+      ]),
+      description: `prints the endpoint's DNS name; the proxy is http://<that name>:${props.port}`,
+    });
+    new CfnOutput(this, 'EndpointId', { value: this.endpoint.ref, description: `resource endpoint of tenant ${props.tenant}` });
+
+    if (resolveProxyName) {
+      const lookup = new cr.AwsCustomResource(this, 'ProxyName', {
+        onUpdate: {
+          service: 'EC2',
+          action: 'describeVpcEndpointAssociations',
+          parameters: { VpcEndpointIds: [this.endpoint.ref] },
+          physicalResourceId: cr.PhysicalResourceId.of(this.endpoint.ref),
+          outputPaths: ['VpcEndpointAssociations.0.DnsEntry.DnsName'],
+        },
+        // DescribeVpcEndpointAssociations has no resource-level permissions.
+        policy: cr.AwsCustomResourcePolicy.fromSdkCalls({ resources: cr.AwsCustomResourcePolicy.ANY_RESOURCE }),
+        installLatestAwsSdk: false,
+      });
+      Validations.of(lookup).acknowledge({
+        id: 'AwsSolutions-IAM5',
+        reason: 'ec2:DescribeVpcEndpointAssociations is a read-only call without resource-level permissions',
+      });
+      this.proxyUrl = Fn.join('', ['http://', lookup.getResponseField('VpcEndpointAssociations.0.DnsEntry.DnsName'), `:${props.port}`]);
+      this.proxyUrlParameter = new ssm.StringParameter(this, 'ProxyUrl', {
+        parameterName,
+        stringValue: this.proxyUrl,
+        description: `egresshub proxy URL for tenant ${props.tenant} (HTTP_PROXY / HTTPS_PROXY)`,
+      });
+      new CfnOutput(this, 'ProxyUrlOutput', { value: this.proxyUrl, description: `proxy URL of tenant ${props.tenant}` });
+      acknowledgeCustomResourceProvider(Stack.of(this));
+    }
+  }
+}
+
+export const RCFG_ARN_PATTERN = '^arn:aws[a-z-]*:vpc-lattice:[a-z0-9-]+:\\d{12}:resourceconfiguration/rcfg-[0-9a-z]+$';
+const RCFG_ARN_RE = new RegExp(RCFG_ARN_PATTERN);
+
+/** The AwsCustomResource Lambda is a stack-wide singleton; acknowledge its findings once, on it. */
+function acknowledgeCustomResourceProvider(stack: Stack): void {
+  const provider = stack.node.tryFindChild(AWS_CUSTOM_RESOURCE_PROVIDER_ID);
+  if (!provider) return;
+  Validations.of(provider).acknowledge({
+    id: 'AwsSolutions-IAM4',
+    reason: 'CDK AwsCustomResource provider: AWSLambdaBasicExecutionRole only lets it write its own logs',
+  });
+  Validations.of(provider).acknowledge({
+    id: 'AwsSolutions-L1',
+    reason: 'CDK AwsCustomResource provider: runtime chosen and updated by aws-cdk-lib',
+  });
+}
+
+/** Construct ID of the singleton AwsCustomResource function: aws-cdk-lib names it 'AWS' + its UUID without dashes. */
+const AWS_CUSTOM_RESOURCE_PROVIDER_ID = `AWS${cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace(/-/g, '')}`;

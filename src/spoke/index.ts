@@ -1,0 +1,3 @@
+export * from './egress-spoke';
+export * from './spoke-stack';
+export * from './template';

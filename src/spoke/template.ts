@@ -1,0 +1,46 @@
+// The standalone spoke template for teams that don't use CDK: the same EgressSpoke construct,
+// synthesized without CDK bootstrap or assets, with the VPC as parameters and the port baked in.
+import { App, CfnParameter, DefaultStackSynthesizer, Stack } from 'aws-cdk-lib';
+import { findTenant, type EgressPlan } from '../config/plan';
+import { EgressSpoke, RCFG_ARN_PATTERN } from './egress-spoke';
+
+/** A plain CloudFormation template (JSON object) for one tenant's spoke. */
+export function spokeTemplate(plan: EgressPlan, tenantName: string): Record<string, unknown> {
+  const tenant = findTenant(plan, tenantName);
+  const app = new App();
+  const stack = new Stack(app, 'Spoke', {
+    // No bootstrap version rule or asset bucket: the template must deploy in any account as is.
+    synthesizer: new DefaultStackSynthesizer({ generateBootstrapVersionRule: false }),
+    description: `egresshub spoke for tenant ${tenant.name} (proxy port ${tenant.port}) of hub ${plan.hub.stackName} in ${plan.region}`,
+  });
+  const vpcId = new CfnParameter(stack, 'VpcId', {
+    type: 'AWS::EC2::VPC::Id',
+    description: 'the project VPC that gets the proxy endpoint',
+  });
+  const subnetIds = new CfnParameter(stack, 'SubnetIds', {
+    type: 'List<AWS::EC2::Subnet::Id>',
+    description: 'subnets for the endpoint, one in each of at least two Availability Zones',
+  });
+  const vpcCidr = new CfnParameter(stack, 'VpcCidr', {
+    type: 'String',
+    allowedPattern: '^(\\d{1,3}\\.){3}\\d{1,3}/\\d{1,2}$',
+    description: 'CIDR of the project VPC: the only source admitted to the proxy endpoint',
+    constraintDescription: 'must be an IPv4 CIDR block such as 10.0.0.0/16',
+  });
+  const arn = new CfnParameter(stack, 'ResourceConfigurationArn', {
+    type: 'String',
+    allowedPattern: RCFG_ARN_PATTERN,
+    description: `ARN of ${tenant.name}'s resource configuration: the ResourceConfigurationArn output of hub stack ${plan.hub.stackName} (shared with your account through AWS RAM; accept the share first if you are outside the hub's organization)`,
+    constraintDescription: 'must be a VPC Lattice resource configuration ARN (…:resourceconfiguration/rcfg-…)',
+  });
+  new EgressSpoke(stack, 'Spoke', {
+    tenant: tenant.name,
+    port: tenant.port,
+    resourceConfigurationArn: arn.valueAsString,
+    vpcId: vpcId.valueAsString,
+    vpcCidr: vpcCidr.valueAsString,
+    subnetIds: subnetIds.valueAsList,
+    resolveProxyName: false,
+  });
+  return app.synth().getStackByName(stack.stackName).template as Record<string, unknown>;
+}
