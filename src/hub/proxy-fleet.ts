@@ -67,10 +67,6 @@ export class ProxyFleet extends Construct {
     for (const port of [...new Set([...props.egressPorts, 443])].sort((a, b) => a - b)) {
       this.instanceSecurityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(port), `internet port ${port}`);
     }
-    Validations.of(this.instanceSecurityGroup).acknowledge({
-      id: 'AwsSolutions-EC23',
-      reason: 'no inbound rules at all; the finding is raised only for the anyIpv4 egress rules a forward proxy needs',
-    });
 
     this.networkInterface = new ec2.CfnNetworkInterface(this, 'ListenerInterface', {
       subnetId: props.subnet.subnetId,
@@ -85,7 +81,7 @@ export class ProxyFleet extends Construct {
       managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore')],
     });
     Validations.of(this.role).acknowledge({
-      id: 'AwsSolutions-IAM4',
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',
       reason: 'AmazonSSMManagedInstanceCore is the AWS-maintained minimum for Session Manager access (no SSH on the proxies)',
     });
     const fleetTag = { key: 'egresshub:fleet', value: this.node.path };
@@ -110,9 +106,12 @@ export class ProxyFleet extends Construct {
       new iam.PolicyStatement({ sid: 'SeeListenerInterface', actions: ['ec2:DescribeNetworkInterfaces'], resources: ['*'] }),
     );
     Validations.of(this.role).acknowledge({
-      id: 'AwsSolutions-IAM5',
-      reason:
-        'ec2:DescribeNetworkInterfaces supports no resource-level permissions; attach/detach on instances is limited by the fleet tag condition',
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'ec2:DescribeNetworkInterfaces supports no resource-level permissions (it is read-only)',
+    });
+    Validations.of(this.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${instanceArn}]`,
+      reason: "the replacement instance ID is unknown in advance; attach/detach is limited to instances carrying this fleet's tag",
     });
 
     // The script names the group's logical ID (for cfn-signal), which exists only once the group does.

@@ -71,8 +71,9 @@ IID=$(curl -sf -H "X-aws-ec2-metadata-token: $TOKEN" http://169.254.169.254/late
 # Claim the fixed ENI. A dead predecessor may still hold it: force-detach, then retry (bounded).
 attached=no
 for _ in $(seq 1 ${attempts}); do
+  # A failed call (throttling, IAM propagation) must not end the loop under set -e.
   read -r status owner attachment < <(aws ec2 describe-network-interfaces --region "$REGION" --network-interface-ids "$ENI" \\
-    --query 'NetworkInterfaces[0].[Status,Attachment.InstanceId,Attachment.AttachmentId]' --output text)
+    --query 'NetworkInterfaces[0].[Status,Attachment.InstanceId,Attachment.AttachmentId]' --output text || echo 'unknown None None') || true
   if [ "$owner" = "$IID" ]; then attached=yes; break; fi
   if [ "$status" = available ]; then
     aws ec2 attach-network-interface --region "$REGION" --network-interface-id "$ENI" --instance-id "$IID" --device-index 1 || true

@@ -1,0 +1,365 @@
+import { gunzipSync } from 'node:zlib';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/app';
+import { MATCH_NO_TRAFFIC } from '../../src/hub';
+import { renderSquidConf } from '../../src/policy';
+import { validateTemplate } from '../support/cfn-registry';
+import { nagFindings } from '../support/nag';
+import { exampleConfig, planOf, synthOnce } from '../support/stack';
+
+type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
+const resourcesOf = (t: Template, type: string): Resources =>
+  Object.fromEntries(Object.entries(t.toJSON().Resources as Resources).filter(([, r]) => r.Type === type));
+const only = <T>(r: Record<string, T>): [string, T] => {
+  const entries = Object.entries(r);
+  expect(entries).toHaveLength(1);
+  return entries[0]!;
+};
+
+/** Scenarios: the example config and the edge configs issue 2 asks for. */
+const SCENARIOS: Record<string, () => Record<string, unknown>> = {
+  example: exampleConfig,
+  'no-tenants': () => ({ ...exampleConfig(), tenants: [], spokes: [] }),
+  'one-az': () => {
+    const c = exampleConfig();
+    return { ...c, hub: { ...(c.hub as object), availabilityZones: ['ap-northeast-1a'] } };
+  },
+  'many-tenants': () => ({
+    ...exampleConfig(),
+    tenants: Array.from({ length: 25 }, (_, i) => ({
+      name: `team-${i + 1}`,
+      accounts: [String(300000000000 + i)],
+      port: 4000 + i,
+      allow: [`*.team${i + 1}.example.com`],
+    })),
+    spokes: [],
+  }),
+  'per-az-nat': () => {
+    const c = exampleConfig();
+    return {
+      ...c,
+      hub: { ...(c.hub as object), natGateways: 'per-az', availabilityZones: ['ap-northeast-1a', 'ap-northeast-1c', 'ap-northeast-1d'] },
+    };
+  },
+  x86: () => {
+    const c = exampleConfig();
+    return { ...c, hub: { ...(c.hub as object), proxy: { instanceType: 'm7i.large' }, logRetentionDays: 30 } };
+  },
+};
+const scenario = (name: string) => synthOnce(name, () => planOf(SCENARIOS[name]!()));
+
+/** The user data script with its deploy-time tokens rendered as `<token>`. */
+function userDataOf(t: Template): string {
+  const [, lt] = only(resourcesOf(t, 'AWS::EC2::LaunchTemplate'));
+  const ud = (lt.Properties.LaunchTemplateData as { UserData: { 'Fn::Base64': unknown } }).UserData['Fn::Base64'];
+  if (typeof ud === 'string') return ud;
+  const [sep, parts] = (ud as { 'Fn::Join': [string, unknown[]] })['Fn::Join'];
+  return parts.map((p) => (typeof p === 'string' ? p : '<token>')).join(sep);
+}
+
+/**
+ * The template for a snapshot, with the embedded squid.conf replaced by a marker: the policy module
+ * owns that text (it is compared byte for byte above), so policy changes do not churn hub snapshots.
+ */
+function snapshotOf(t: Template): unknown {
+  return JSON.parse(
+    JSON.stringify(t.toJSON()).replace(
+      /(<<'SQUIDCONF'[^\\]*\\n)[A-Za-z0-9+/=\\n]*?(\\nSQUIDCONF)/g,
+      '$1<squid.conf: gzip+base64 of renderSquidConf(plan)>$2',
+    ),
+  );
+}
+
+describe('EgressHub with the example config', () => {
+  const s = scenario('example');
+  const t = s.hub;
+
+  it('builds the VPC from the plan: CIDR, explicit AZs, public + private subnets of plan.hub.subnetPrefix', () => {
+    t.hasResourceProperties('AWS::EC2::VPC', { CidrBlock: '10.0.0.0/16' });
+    const subnets = Object.values(resourcesOf(t, 'AWS::EC2::Subnet')).map((r) => [r.Properties.AvailabilityZone, r.Properties.CidrBlock]);
+    expect(subnets).toEqual([
+      ['ap-northeast-1a', '10.0.0.0/18'],
+      ['ap-northeast-1c', '10.0.64.0/18'],
+      ['ap-northeast-1a', '10.0.128.0/18'],
+      ['ap-northeast-1c', '10.0.192.0/18'],
+    ]);
+    t.resourceCountIs('AWS::EC2::NatGateway', 1);
+    t.hasResourceProperties('AWS::EC2::VPCEndpoint', {
+      VpcEndpointType: 'Gateway',
+      ServiceName: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('\\.s3$')])] }),
+    });
+  });
+
+  it('sends flow logs to a KMS-encrypted log group with the configured retention', () => {
+    t.hasResourceProperties('AWS::EC2::FlowLog', { LogDestinationType: 'cloud-watch-logs', TrafficType: 'ALL' });
+    t.hasResourceProperties('AWS::Logs::LogGroup', {
+      RetentionInDays: s.plan.hub.logRetentionDays,
+      KmsKeyId: Match.objectLike({ 'Fn::GetAtt': [Match.stringLikeRegexp('LogKey'), 'Arn'] }),
+    });
+    t.hasResourceProperties('AWS::KMS::Key', {
+      EnableKeyRotation: true,
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Principal: { Service: 'logs.ap-northeast-1.amazonaws.com' },
+            Condition: {
+              ArnEquals: { 'kms:EncryptionContext:aws:logs:arn': Match.stringLikeRegexp(':log-group:/egresshub/egresshub-hub/flow-logs$') },
+            },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('launches the proxy from AL2023 arm64 (resolved at deploy time) with IMDSv2, an encrypted root volume and no key pair or public IP', () => {
+    const [, lt] = only(resourcesOf(t, 'AWS::EC2::LaunchTemplate'));
+    const data = lt.Properties.LaunchTemplateData as Record<string, unknown>;
+    expect(data).toMatchObject({
+      InstanceType: 't4g.small',
+      MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 1 },
+      BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { Encrypted: true, VolumeType: 'gp3', DeleteOnTermination: true } }],
+    });
+    expect(data.KeyName).toBeUndefined();
+    expect(data.NetworkInterfaces).toBeUndefined();
+    const imageParam = (data.ImageId as { Ref: string }).Ref;
+    expect(t.toJSON().Parameters[imageParam]).toMatchObject({
+      Type: 'AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>',
+      Default: '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.1-arm64',
+    });
+    t.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'ec2.amazonaws.com' } })] },
+      ManagedPolicyArns: [{ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/AmazonSSMManagedInstanceCore']] }],
+    });
+  });
+
+  it('runs one self-healing instance pinned to the fixed ENI subnet, and fails the deploy without its cfn-signal', () => {
+    const [asgId, asg] = only(resourcesOf(t, 'AWS::AutoScaling::AutoScalingGroup'));
+    const [eniId, eni] = only(resourcesOf(t, 'AWS::EC2::NetworkInterface'));
+    expect(asg.Properties).toMatchObject({ MinSize: '1', MaxSize: '1', VPCZoneIdentifier: [eni.Properties.SubnetId] });
+    expect(eni.Properties.SubnetId).toEqual({ Ref: expect.stringMatching(/privateSubnet1/) });
+    const raw = t.toJSON().Resources[asgId];
+    expect(raw.CreationPolicy).toEqual({ ResourceSignal: { Count: 1, Timeout: 'PT15M' } });
+    expect(raw.UpdatePolicy.AutoScalingRollingUpdate).toMatchObject({
+      MaxBatchSize: 1,
+      MinInstancesInService: 0,
+      WaitOnResourceSignals: true,
+    });
+    expect(asg.Properties.Tags).toContainEqual({ Key: 'egresshub:fleet', Value: 'Hub/Hub/ProxyFleet', PropagateAtLaunch: true });
+    // The role may attach/detach only this ENI, and only on instances of this fleet.
+    t.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Sid: 'ClaimListenerInterface',
+            Resource: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([{ Ref: eniId }])] }),
+          }),
+          Match.objectLike({
+            Sid: 'OnlyFleetInstances',
+            Condition: { StringEquals: { 'aws:ResourceTag/egresshub:fleet': 'Hub/Hub/ProxyFleet' } },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('boots Squid from the generated squid.conf (gzip+base64), parses it before starting, and signals the group', () => {
+    const script = userDataOf(t);
+    expect(script.startsWith('#!/bin/bash\n')).toBe(true);
+    const b64 = /<<'SQUIDCONF'[^\n]*\n([\s\S]*?)\nSQUIDCONF/.exec(script)![1]!.replace(/\n/g, '');
+    expect(gunzipSync(Buffer.from(b64, 'base64')).toString('utf8')).toBe(renderSquidConf(s.plan));
+    expect(script.indexOf('squid -k parse')).toBeGreaterThan(0);
+    expect(script.indexOf('squid -k parse')).toBeLessThan(script.indexOf('systemctl enable --now squid'));
+    expect(script).toContain("PORTS='3201 3202'");
+    expect(script).toMatch(/--device-index 1/);
+    expect(script).toMatch(/detach-network-interface .*--force/);
+    const [asgId] = only(resourcesOf(t, 'AWS::AutoScaling::AutoScalingGroup'));
+    const [, lt] = only(resourcesOf(t, 'AWS::EC2::LaunchTemplate'));
+    expect(JSON.stringify(lt.Properties)).toContain(`RESOURCE='${asgId}'`);
+  });
+
+  it('lets only the resource gateway reach the proxy, only on tenant ports; the instance itself admits nothing', () => {
+    const sgs = resourcesOf(t, 'AWS::EC2::SecurityGroup');
+    const id = (re: RegExp) => Object.keys(sgs).find((k) => re.test(k))!;
+    const listener = id(/ListenerSecurityGroup/);
+    const gateway = id(/GatewaySecurityGroup/);
+    const instance = id(/InstanceSecurityGroup/);
+    const ingress = Object.values(resourcesOf(t, 'AWS::EC2::SecurityGroupIngress')).map((r) => r.Properties);
+    expect(ingress).toEqual([
+      expect.objectContaining({
+        GroupId: { 'Fn::GetAtt': [listener, 'GroupId'] },
+        SourceSecurityGroupId: { 'Fn::GetAtt': [gateway, 'GroupId'] },
+        FromPort: 3201,
+        ToPort: 3201,
+        IpProtocol: 'tcp',
+      }),
+      expect.objectContaining({
+        GroupId: { 'Fn::GetAtt': [listener, 'GroupId'] },
+        SourceSecurityGroupId: { 'Fn::GetAtt': [gateway, 'GroupId'] },
+        FromPort: 3202,
+        ToPort: 3202,
+        IpProtocol: 'tcp',
+      }),
+    ]);
+    for (const sg of Object.values(sgs)) expect(sg.Properties.SecurityGroupIngress).toBeUndefined();
+    const egress = Object.values(resourcesOf(t, 'AWS::EC2::SecurityGroupEgress')).map((r) => r.Properties);
+    expect(egress.map((e) => [e.FromPort, e.DestinationSecurityGroupId])).toEqual([
+      [3201, { 'Fn::GetAtt': [listener, 'GroupId'] }],
+      [3202, { 'Fn::GetAtt': [listener, 'GroupId'] }],
+    ]);
+    // No default allow-all egress on the gateway or listener groups.
+    expect(sgs[gateway]!.Properties.SecurityGroupEgress).toEqual([MATCH_NO_TRAFFIC]);
+    expect(sgs[listener]!.Properties.SecurityGroupEgress).toEqual([MATCH_NO_TRAFFIC]);
+    expect(
+      (sgs[instance]!.Properties.SecurityGroupEgress as { FromPort: number; CidrIp: string }[]).map((e) => [e.FromPort, e.CidrIp]),
+    ).toEqual([
+      [80, '0.0.0.0/0'],
+      [443, '0.0.0.0/0'],
+    ]);
+  });
+
+  it('spans the resource gateway over every private subnet, with IN_VPC DNS resolution fixed at creation', () => {
+    const [, gw] = only(resourcesOf(t, 'AWS::VpcLattice::ResourceGateway'));
+    expect(gw.Properties).toMatchObject({
+      Name: 'egresshub-gateway',
+      IpAddressType: 'IPV4',
+      ResourceConfigDnsResolution: 'IN_VPC',
+    });
+    expect((gw.Properties.SubnetIds as { Ref: string }[]).map((r) => r.Ref)).toEqual([
+      expect.stringMatching(/privateSubnet1/),
+      expect.stringMatching(/privateSubnet2/),
+    ]);
+  });
+
+  it('publishes one SINGLE/TCP resource configuration per tenant on its own port, targeting the fixed ENI', () => {
+    const [eniId] = only(resourcesOf(t, 'AWS::EC2::NetworkInterface'));
+    for (const tenant of s.plan.tenants) {
+      t.hasResourceProperties('AWS::VpcLattice::ResourceConfiguration', {
+        Name: tenant.resourceConfigurationName,
+        ResourceConfigurationType: 'SINGLE',
+        ProtocolType: 'TCP',
+        PortRanges: [String(tenant.port)],
+        ResourceGatewayId: { 'Fn::GetAtt': [Match.stringLikeRegexp('ResourceGateway'), 'Id'] },
+        ResourceConfigurationDefinition: { IpResource: { 'Fn::GetAtt': [eniId, 'PrimaryPrivateIpAddress'] } },
+      });
+    }
+    t.resourceCountIs('AWS::VpcLattice::ResourceConfiguration', 2);
+  });
+
+  it('shares a configuration over RAM only with principals outside the hub account', () => {
+    const shares = Object.values(resourcesOf(t, 'AWS::RAM::ResourceShare'));
+    expect(shares.map((r) => r.Properties)).toEqual([
+      {
+        Name: 'egresshub-project-a',
+        Principals: ['222222222222'],
+        ResourceArns: [{ 'Fn::GetAtt': [expect.stringMatching(/^HubTenantsprojectaResourceConfiguration/), 'Arn'] }],
+      },
+    ]);
+  });
+
+  it("outputs each tenant's ARN, port and spoke parameters", () => {
+    const outputs = t.toJSON().Outputs as Record<string, { Value: unknown; Description: string }>;
+    const of = (tenant: string, what: string) =>
+      Object.entries(outputs).find(([k]) => k.startsWith(`HubTenants${tenant.replace(/-/g, '')}${what}`))?.[1];
+    expect(of('project-a', 'Port')?.Value).toBe('3201');
+    expect(of('project-b', 'Port')?.Value).toBe('3202');
+    expect(of('project-a', 'ResourceConfigurationArn')?.Value).toEqual({
+      'Fn::GetAtt': [expect.stringMatching(/projectaResourceConfiguration/), 'Arn'],
+    });
+    expect(of('project-a', 'SpokeParameters')?.Value).toEqual({
+      'Fn::Join': ['', ['ResourceConfigurationArn=', { 'Fn::GetAtt': [expect.stringMatching(/projectaResourceConfiguration/), 'Arn'] }]],
+    });
+  });
+});
+
+describe('EgressHub edge configs', () => {
+  it('with no tenants, publishes one shared configuration on port 3128 and shares it with nobody', () => {
+    const t = scenario('no-tenants').hub;
+    t.resourceCountIs('AWS::VpcLattice::ResourceConfiguration', 1);
+    t.hasResourceProperties('AWS::VpcLattice::ResourceConfiguration', { Name: 'egresshub-shared', PortRanges: ['3128'] });
+    t.resourceCountIs('AWS::RAM::ResourceShare', 0);
+    expect(userDataOf(t)).toContain("PORTS='3128'");
+  });
+
+  it('with one AZ, builds two /17 subnets and a gateway in the single private subnet', () => {
+    const t = scenario('one-az').hub;
+    expect(Object.values(resourcesOf(t, 'AWS::EC2::Subnet')).map((r) => r.Properties.CidrBlock)).toEqual(['10.0.0.0/17', '10.0.128.0/17']);
+    const [, gw] = only(resourcesOf(t, 'AWS::VpcLattice::ResourceGateway'));
+    expect(gw.Properties.SubnetIds).toHaveLength(1);
+  });
+
+  it('with 25 tenants, builds 25 configurations and shares, and opens exactly their ports', () => {
+    const t = scenario('many-tenants').hub;
+    t.resourceCountIs('AWS::VpcLattice::ResourceConfiguration', 25);
+    t.resourceCountIs('AWS::RAM::ResourceShare', 25);
+    const ports = Object.values(resourcesOf(t, 'AWS::EC2::SecurityGroupIngress')).map((r) => r.Properties.FromPort);
+    expect(ports).toEqual(Array.from({ length: 25 }, (_, i) => 4000 + i));
+    // CloudFormation quotas: 500 resources and 200 outputs per stack.
+    const json = t.toJSON() as { Resources: object; Outputs: object };
+    expect(Object.keys(json.Resources).length).toBeLessThan(500);
+    expect(Object.keys(json.Outputs).length).toBeLessThanOrEqual(200);
+  });
+
+  it('with per-az NAT, puts a NAT gateway in every AZ', () => {
+    const t = scenario('per-az-nat').hub;
+    t.resourceCountIs('AWS::EC2::NatGateway', 3);
+    const [, gw] = only(resourcesOf(t, 'AWS::VpcLattice::ResourceGateway'));
+    expect(gw.Properties.SubnetIds).toHaveLength(3);
+  });
+
+  it('with an x86 instance type, resolves the x86_64 AL2023 image and the configured retention', () => {
+    const t = scenario('x86').hub;
+    const params = Object.values(t.toJSON().Parameters as Record<string, { Default?: string }>).map((p) => p.Default);
+    expect(params).toContain('/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.1-x86_64');
+    t.hasResourceProperties('AWS::EC2::LaunchTemplate', { LaunchTemplateData: Match.objectLike({ InstanceType: 'm7i.large' }) });
+    t.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  });
+
+  it('fails when the squid.conf would push the user data over 16 KB', () => {
+    // Random labels defeat gzip, as a real allowlist of thousands of unrelated domains would.
+    let seed = 7;
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+    const label = () => Array.from({ length: 14 }, () => String.fromCharCode(97 + (rnd() % 26))).join('');
+    const config = exampleConfig();
+    const tenants = config.tenants as Record<string, unknown>[];
+    tenants[0] = { ...tenants[0], allow: Array.from({ length: 1500 }, () => `${label()}.${label()}.com`) };
+    expect(() => buildApp(planOf(config))).toThrow(
+      /proxy user data would be about \d+ bytes, over EC2's 16384-byte limit .*shorten the tenants' allowlists/,
+    );
+  });
+});
+
+describe('construct IDs are an API', () => {
+  const tenantResources = (t: Template, tenant: string) =>
+    Object.fromEntries(
+      Object.entries(t.toJSON().Resources as Resources).filter(([k]) => k.startsWith(`HubTenants${tenant.replace(/-/g, '')}`)),
+    );
+
+  it("adding or removing tenants leaves another tenant's logical IDs and properties unchanged", () => {
+    const before = tenantResources(scenario('example').hub, 'project-b');
+    const c = exampleConfig();
+    const b = (c.tenants as Record<string, unknown>[])[1]!;
+    const changed = {
+      ...c,
+      tenants: [{ name: 'project-z', accounts: ['333333333333'], port: 3299, allow: ['example.org'] }, b],
+      spokes: [],
+    };
+    const after = tenantResources(synthOnce('tenant-swap', () => planOf(changed)).hub, 'project-b');
+    expect(Object.keys(before).length).toBeGreaterThan(0);
+    expect(after).toEqual(before);
+  });
+});
+
+describe.each(Object.keys(SCENARIOS))('scenario %s', (name) => {
+  it('validates every template against the CloudFormation registry', () => {
+    for (const [id, t] of scenario(name).templates) expect({ id, problems: validateTemplate(t.toJSON()) }).toEqual({ id, problems: [] });
+  });
+
+  it('has no unacknowledged cdk-nag AwsSolutions findings', () => {
+    expect(nagFindings(scenario(name).app)).toEqual([]);
+  });
+
+  it('matches the snapshot', () => {
+    for (const [id, t] of scenario(name).templates) expect(snapshotOf(t)).toMatchSnapshot(id);
+  });
+});

@@ -1,0 +1,55 @@
+// Shared test fixtures: apps with the same feature flags as cdk.json, a fixed fake account/region,
+// plans built from the example config (or variations of it), and per-scenario synthesized templates
+// cached so a scenario is synthesized once however many assertions read it.
+import { readFileSync } from 'node:fs';
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { parse, stringify } from 'yaml';
+import { buildApp, cdkJsonContext } from '../../src/app';
+import { buildPlan, parseConfig, type EgressPlan } from '../../src/config';
+
+export const FAKE_ENV = { account: '123456789012', region: 'ap-northeast-1' } as const;
+export const EXAMPLE_CONFIG = 'examples/egresshub.yaml';
+
+export function testApp(context: Record<string, unknown> = {}): App {
+  return new App({ context: { ...cdkJsonContext(), ...context } });
+}
+
+export function testStack(app: App = testApp(), id = 'Test'): Stack {
+  return new Stack(app, id, { env: FAKE_ENV });
+}
+
+/** The example config as a plain object, to derive edge-case configs from. */
+export function exampleConfig(): Record<string, unknown> {
+  return parse(readFileSync(EXAMPLE_CONFIG, 'utf8')) as Record<string, unknown>;
+}
+
+/** A plan from a config object, validated exactly like a config file. */
+export function planOf(config: Record<string, unknown>): EgressPlan {
+  return buildPlan(parseConfig(stringify(config), 'test.yaml'));
+}
+
+export interface Synthesized {
+  readonly app: App;
+  readonly plan: EgressPlan;
+  /** Templates by stack construct ID (`Hub`, `Spoke-<tenant>-<vpc>`). */
+  readonly templates: ReadonlyMap<string, Template>;
+  readonly hub: Template;
+}
+
+const cache = new Map<string, Synthesized>();
+
+/** Builds the app for `plan` once per key and keeps the synthesized templates. */
+export function synthOnce(key: string, plan: () => EgressPlan, context: Record<string, unknown> = {}): Synthesized {
+  let s = cache.get(key);
+  if (!s) {
+    const p = plan();
+    const app = buildApp(p, { context });
+    const templates = new Map(
+      app.node.children.filter((c): c is Stack => c instanceof Stack).map((st) => [st.node.id, Template.fromStack(st)]),
+    );
+    s = { app, plan: p, templates, hub: templates.get('Hub')! };
+    cache.set(key, s);
+  }
+  return s;
+}
