@@ -1,5 +1,7 @@
 // `egresshub client-env`: the proxy environment a project server needs, as shell lines or JSON.
 import { clientEnv, toShell } from '../../client/env';
+import { userDataScript } from '../../client/setup-script';
+import { UsageError } from '../../config/errors';
 import type { CommandSpec } from '../command';
 import { addConfigOption, planFromOptions } from '../options';
 
@@ -12,7 +14,9 @@ export const clientEnvCommand: CommandSpec = {
       .option('--vpc-cidr <cidr>', "the project VPC's CIDR (default: from the config's spokes of the tenant)")
       .option('--proxy-host <host>', 'proxy host name when the config has no dns section (the resource endpoint DNS name)')
       .option('--s3', 'keep S3 off the proxy (the VPC has an S3 gateway endpoint)', false)
-      .option('--no-proxy <list>', 'extra comma-separated NO_PROXY entries');
+      .option('--no-proxy <list>', 'extra comma-separated NO_PROXY entries')
+      .option('--user-data', 'print a launch-template user-data script that configures the host at boot (docs/client.md)', false)
+      .option('--remove', 'with --user-data: a script that removes the settings again', false);
   },
   run: ({ printer }, opts) => {
     const plan = planFromOptions(opts);
@@ -29,7 +33,9 @@ export const clientEnvCommand: CommandSpec = {
       s3: opts.s3 === true,
       noProxy: extra,
     });
-    if (printer.json) printer.data(env);
+    if (opts.remove === true && opts.userData !== true) throw new UsageError('--remove only applies to --user-data; add --user-data');
+    if (opts.userData === true) printer.raw(userDataScript(env, opts.remove === true ? 'remove' : 'apply', env.tenant));
+    else if (printer.json) printer.data(env);
     else printer.raw(toShell(env));
     return 0;
   },
