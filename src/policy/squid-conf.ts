@@ -117,7 +117,7 @@ export function renderSquidConf(plan: EgressPlan, options: SquidConfOptions = {}
     // and `.github.com` also matches github.com itself, as `*.github.com` does in the plan.
     out.push(`acl allow_${t.name} dstdomain -n ${names.join(' ')}`);
   }
-  const connectGroups = groupByPorts(plan.tenants, (t) => t.connectPorts);
+  const connectGroups = groupByPorts(plan.tenants, tunnelPortsOf);
   const httpGroups = groupByPorts(plan.tenants, (t) => t.httpPorts);
   for (const [ports, names] of connectGroups) {
     out.push(`acl connect_ports_${ports.replaceAll(' ', '_')} port ${ports}`);
@@ -194,6 +194,15 @@ export function renderSquidConf(plan: EgressPlan, options: SquidConfOptions = {}
   if (host.dnsNameservers?.length) out.push(`dns_nameservers ${host.dnsNameservers.join(' ')}`);
   if (host.hostsFile) out.push(`hosts_file ${host.hostsFile}`);
   return `${out.join('\n')}\n`;
+}
+
+/**
+ * Destination ports a tenant may CONNECT to: its connectPorts plus its httpPorts. Node's fetch (undici's
+ * ProxyAgent) tunnels even plain http:// through CONNECT, and a tunnel to host:80 reaches exactly what a
+ * proxied GET to host:80 reaches; the host and address checks apply to both (docs/policy.md).
+ */
+export function tunnelPortsOf(t: TenantPlan): readonly number[] {
+  return [...new Set([...t.connectPorts, ...t.httpPorts])].sort((a, b) => a - b);
 }
 
 const ruleAcl = (name: string) => `r_${name.replaceAll('-', '_')}`;

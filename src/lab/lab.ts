@@ -1,0 +1,398 @@
+// Builds and tears down the lab: network namespaces for the emulated internet, the NAT gateway, the hub
+// (real Squid running the generated squid.conf) and, per tenant, a spoke VPC plus the endpoint/gateway
+// pair that stands in for PrivateLink. `up` is idempotent and `down` cleans any half-built state.
+import { createHash } from 'node:crypto';
+import { chownSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { UsageError, type EgressPlan } from '../config';
+import { renderSquidConf } from '../policy';
+import { hasCommand, inNs, run, sleep, waitFor } from './sh';
+import { buildTopology, INTERNET, LAB_PREFIX, LAB_STATE_DIR, LINK, namespacesOf, type LabTenant, type LabTopology } from './topology';
+import type { WebServerSpec } from './servers';
+
+export type Step = (text: string) => void;
+
+export const REQUIRED_TOOLS = ['ip', 'nft', 'squid', 'dnsmasq', 'openssl', 'curl'] as const;
+
+export class LabNeedsRootError extends UsageError {
+  constructor() {
+    super(
+      `the lab needs root to create network namespaces (running as uid ${process.getuid?.() ?? '?'}); run it as root, e.g. \`sudo npx egresshub lab up\``,
+    );
+  }
+}
+
+/** Fails early, with exit code 2, when the lab cannot run here. */
+export function checkLabHost(): void {
+  if (process.getuid?.() !== 0) throw new LabNeedsRootError();
+  const missing = REQUIRED_TOOLS.filter((t) => !hasCommand(t));
+  if (missing.length > 0) {
+    throw new UsageError(
+      `the lab needs ${missing.join(', ')} (not found on PATH); install them with \`apt-get install squid dnsmasq-base nftables iproute2 curl openssl\``,
+    );
+  }
+}
+
+/** Paths of everything the lab writes under its state directory. */
+export function labPaths(stateDir = LAB_STATE_DIR) {
+  const squidDir = join(stateDir, 'squid');
+  return {
+    stateDir,
+    state: join(stateDir, 'state.json'),
+    squidDir,
+    squidConf: join(stateDir, 'squid.conf'),
+    squidPid: join(squidDir, 'squid.pid'),
+    accessLog: join(squidDir, 'access.log'),
+    cacheLog: join(squidDir, 'cache.log'),
+    dnsmasqConf: join(stateDir, 'dnsmasq.conf'),
+    dnsmasqPid: join(stateDir, 'dnsmasq.pid'),
+    webSpec: join(stateDir, 'web.json'),
+    webLog: join(stateDir, 'web.log'),
+    webPid: join(stateDir, 'web.pid'),
+    caCert: join(stateDir, 'ca.pem'),
+    caKey: join(stateDir, 'ca.key'),
+    cert: join(stateDir, 'server.pem'),
+    key: join(stateDir, 'server.key'),
+  };
+}
+
+/** The squid.conf the lab runs: the hub's, with only the host settings (paths, resolver, shutdown time) swapped. */
+export function labSquidConf(plan: EgressPlan, stateDir = LAB_STATE_DIR): string {
+  const p = labPaths(stateDir);
+  return renderSquidConf(plan, {
+    host: {
+      logDir: p.squidDir,
+      pidFile: p.squidPid,
+      coredumpDir: p.squidDir,
+      dnsNameservers: [INTERNET.dnsIp],
+      shutdownLifetimeSeconds: 1,
+    },
+  });
+}
+
+interface LabState {
+  readonly planHash: string;
+  readonly config: string;
+  readonly complete: boolean;
+}
+
+/** The plan and the squid.conf it renders: a changed policy generator also means a fresh lab. */
+function planHash(plan: EgressPlan): string {
+  return createHash('sha256').update(JSON.stringify(plan)).update(labSquidConf(plan)).digest('hex').slice(0, 16);
+}
+
+export function readState(stateDir = LAB_STATE_DIR): LabState | undefined {
+  try {
+    return JSON.parse(readFileSync(labPaths(stateDir).state, 'utf8')) as LabState;
+  } catch {
+    return undefined;
+  }
+}
+
+export function labNamespaces(): string[] {
+  return run(['ip', 'netns', 'list'])
+    .stdout.split('\n')
+    .map((l) => l.split(' ')[0] ?? '')
+    .filter((n) => n.startsWith(LAB_PREFIX));
+}
+
+function pidAlive(file: string): boolean {
+  try {
+    const pid = Number(readFileSync(file, 'utf8').trim());
+    process.kill(pid, 0);
+    return pid > 0;
+  } catch {
+    return false;
+  }
+}
+
+/** True when a complete lab for this plan is running: every namespace and every process. */
+export function isUp(plan: EgressPlan, topo: LabTopology): boolean {
+  const state = readState(topo.stateDir);
+  const p = labPaths(topo.stateDir);
+  if (!state?.complete || state.planHash !== planHash(plan)) return false;
+  const present = new Set(labNamespaces());
+  return namespacesOf(topo).every((n) => present.has(n)) && [p.squidPid, p.dnsmasqPid, p.webPid].every(pidAlive);
+}
+
+/** Brings the lab up for `plan`; a running lab for the same plan is reused, anything else is torn down first. */
+export async function labUp(plan: EgressPlan, configFile: string, step: Step): Promise<{ topo: LabTopology; reused: boolean }> {
+  checkLabHost();
+  const topo = buildTopology(plan);
+  if (isUp(plan, topo)) {
+    step(`lab already up for ${configFile} (${namespacesOf(topo).length} namespaces); reusing it`);
+    return { topo, reused: true };
+  }
+  if (labNamespaces().length > 0 || existsSync(topo.stateDir)) {
+    step('found a lab for another config or a half-built one: tearing it down first');
+    await labDown(step);
+  }
+  const p = labPaths(topo.stateDir);
+  mkdirSync(p.squidDir, { recursive: true, mode: 0o755 });
+  writeFileSync(p.state, JSON.stringify({ planHash: planHash(plan), config: configFile, complete: false } satisfies LabState));
+  const proxyUid = Number(run(['id', '-u', 'proxy']).stdout.trim());
+  const proxyGid = Number(run(['id', '-g', 'proxy']).stdout.trim());
+  chownSync(p.squidDir, proxyUid, proxyGid);
+
+  step('making a CA and a server certificate for the emulated internet (openssl)');
+  makeCertificates(topo, p);
+
+  step(`creating ${namespacesOf(topo).length} network namespaces (${LAB_PREFIX}*)`);
+  for (const ns of namespacesOf(topo)) createNamespace(ns, ns === topo.hubNs || ns === topo.natNs || ns === topo.inetNs);
+  wireInternetAndNat(topo);
+  wireHub(topo);
+  for (const t of topo.tenants) wireTenant(topo, t);
+
+  step(`starting dnsmasq in ${topo.inetNs} (${topo.dns.length} records) and the web server on ${INTERNET.webIp}`);
+  startDns(topo, p);
+  await startWeb(topo, p);
+
+  step(`starting squid in ${topo.hubNs} on ${topo.squidIp} with the generated squid.conf`);
+  await startSquid(plan, topo, p);
+  writeFileSync(p.state, JSON.stringify({ planHash: planHash(plan), config: configFile, complete: true } satisfies LabState));
+  return { topo, reused: false };
+}
+
+function makeCertificates(topo: LabTopology, p: ReturnType<typeof labPaths>): void {
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+  run(['openssl', 'req', '-x509', ...ec, '-keyout', p.caKey, '-out', p.caCert, '-days', '2', '-subj', '/CN=egresshub lab CA']);
+  const csr = join(topo.stateDir, 'server.csr');
+  const ext = join(topo.stateDir, 'server.ext');
+  run(['openssl', 'req', '-new', ...ec, '-keyout', p.key, '-out', csr, '-subj', '/CN=egresshub lab origin']);
+  writeFileSync(ext, `subjectAltName=${topo.certNames.map((n) => `DNS:${n}`).join(',')},IP:${INTERNET.webIp}\n`);
+  run([
+    'openssl',
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    p.caCert,
+    '-CAkey',
+    p.caKey,
+    '-CAcreateserial',
+    '-out',
+    p.cert,
+    '-days',
+    '2',
+    '-extfile',
+    ext,
+  ]);
+}
+
+function createNamespace(ns: string, dnsReachable: boolean): void {
+  run(['ip', 'netns', 'add', ns]);
+  inNs(ns, ['ip', 'link', 'set', 'lo', 'up']);
+  // `ip netns exec` bind-mounts these over /etc: nothing in the lab ever asks the host's resolver.
+  const etc = join('/etc/netns', ns);
+  mkdirSync(etc, { recursive: true });
+  writeFileSync(join(etc, 'resolv.conf'), `nameserver ${dnsReachable ? INTERNET.dnsIp : '127.0.0.1'}\n`);
+  writeFileSync(join(etc, 'hosts'), '127.0.0.1 localhost\n::1 localhost ip6-localhost\n');
+}
+
+function veth(a: { ns: string; name: string }, b: { ns: string; name: string }): void {
+  run(['ip', 'link', 'add', 'name', a.name, 'netns', a.ns, 'type', 'veth', 'peer', 'name', b.name, 'netns', b.ns]);
+}
+
+function addr(ns: string, dev: string, cidr: string): void {
+  inNs(ns, ['ip', 'addr', 'add', cidr, 'dev', dev]);
+  inNs(ns, ['ip', 'link', 'set', dev, 'up']);
+}
+
+function forwarding(ns: string): void {
+  inNs(ns, ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
+}
+
+function nft(ns: string, ruleset: string): void {
+  inNs(ns, ['nft', '-f', '-'], { input: ruleset });
+}
+
+function wireInternetAndNat(topo: LabTopology): void {
+  veth({ ns: topo.inetNs, name: 'inet-nat' }, { ns: topo.natNs, name: 'nat-inet' });
+  addr(topo.inetNs, 'inet-nat', `${INTERNET.routerIp}/${INTERNET.prefix}`);
+  inNs(topo.inetNs, ['ip', 'addr', 'add', `${INTERNET.webIp}/32`, 'dev', 'lo']);
+  inNs(topo.inetNs, ['ip', 'addr', 'add', `${INTERNET.dnsIp}/32`, 'dev', 'lo']);
+  addr(topo.natNs, 'nat-inet', `${INTERNET.natPublicIp}/${INTERNET.prefix}`);
+  inNs(topo.natNs, ['ip', 'route', 'add', 'default', 'via', INTERNET.routerIp]);
+  forwarding(topo.natNs);
+  // The NAT gateway: hub traffic leaves with the one public address; nothing from outside gets in.
+  nft(
+    topo.natNs,
+    `table ip eh {
+  chain postrouting_ { type nat hook postrouting priority srcnat; policy accept; oifname "nat-inet" masquerade; }
+  chain forward_ { type filter hook forward priority filter; policy drop;
+    ct state established,related accept
+    iifname "nat-hub" oifname "nat-inet" accept
+  }
+}
+`,
+  );
+}
+
+function wireHub(topo: LabTopology): void {
+  inNs(topo.hubNs, ['ip', 'link', 'add', 'br-hub', 'type', 'bridge']);
+  addr(topo.hubNs, 'br-hub', `${topo.squidIp}/${topo.hubPrefix}`);
+  veth({ ns: topo.natNs, name: 'nat-hub' }, { ns: topo.hubNs, name: 'hub-nat' });
+  inNs(topo.hubNs, ['ip', 'link', 'set', 'hub-nat', 'master', 'br-hub', 'up']);
+  addr(topo.natNs, 'nat-hub', `${topo.natPrivateIp}/${topo.hubPrefix}`);
+  inNs(topo.hubNs, ['ip', 'route', 'add', 'default', 'via', topo.natPrivateIp]);
+}
+
+/**
+ * spoke ──(VPC CIDR)── endpoint ══(link)══ gateway ──(hub CIDR)── squid. The endpoint forwards only
+ * the tenant's port and resets everything else; the gateway rewrites the source to its own hub
+ * address, so Squid sees the gateway and never the (overlapping) client address, as on AWS.
+ */
+function wireTenant(topo: LabTopology, t: LabTenant): void {
+  const vpcPrefix = t.vpcCidr.split('/')[1]!;
+  const port = t.tenant.port;
+  veth({ ns: t.spokeNs, name: 'spoke-ep' }, { ns: t.endpointNs, name: 'ep-spoke' });
+  veth({ ns: t.endpointNs, name: 'ep-gw' }, { ns: t.gatewayNs, name: 'gw-ep' });
+  veth({ ns: t.gatewayNs, name: 'gw-hub' }, { ns: topo.hubNs, name: t.hubIf });
+  addr(t.spokeNs, 'spoke-ep', `${t.clientIp}/${vpcPrefix}`);
+  addr(t.endpointNs, 'ep-spoke', `${t.endpointIp}/${vpcPrefix}`);
+  addr(t.endpointNs, 'ep-gw', `${LINK.endpointSide}/${LINK.prefix}`);
+  addr(t.gatewayNs, 'gw-ep', `${LINK.gatewaySide}/${LINK.prefix}`);
+  addr(t.gatewayNs, 'gw-hub', `${t.gatewayIp}/${topo.hubPrefix}`);
+  inNs(topo.hubNs, ['ip', 'link', 'set', t.hubIf, 'master', 'br-hub', 'up']);
+  forwarding(t.endpointNs);
+  forwarding(t.gatewayNs);
+  nft(
+    t.endpointNs,
+    `table ip eh {
+  chain prerouting_ { type nat hook prerouting priority dstnat; policy accept;
+    iifname "ep-spoke" ip daddr ${t.endpointIp} tcp dport ${port} dnat to ${LINK.gatewaySide}
+  }
+  chain postrouting_ { type nat hook postrouting priority srcnat; policy accept; oifname "ep-gw" snat to ${LINK.endpointSide}; }
+  chain forward_ { type filter hook forward priority filter; policy drop;
+    ct state established,related accept
+    iifname "ep-spoke" oifname "ep-gw" tcp dport ${port} ct status dnat accept
+  }
+  chain input_ { type filter hook input priority filter; policy drop;
+    iifname "lo" accept
+    ct state established,related accept
+    iifname "ep-spoke" meta l4proto tcp reject with tcp reset
+    iifname "ep-spoke" icmp type echo-request accept
+  }
+}
+`,
+  );
+  nft(
+    t.gatewayNs,
+    `table ip eh {
+  chain prerouting_ { type nat hook prerouting priority dstnat; policy accept;
+    iifname "gw-ep" tcp dport ${port} dnat to ${topo.squidIp}
+  }
+  chain postrouting_ { type nat hook postrouting priority srcnat; policy accept; oifname "gw-hub" snat to ${t.gatewayIp}; }
+  chain forward_ { type filter hook forward priority filter; policy drop;
+    ct state established,related accept
+    iifname "gw-ep" oifname "gw-hub" ip daddr ${topo.squidIp} tcp dport ${port} accept
+  }
+  chain input_ { type filter hook input priority filter; policy drop; iifname "lo" accept; ct state established,related accept; }
+}
+`,
+  );
+}
+
+function startDns(topo: LabTopology, p: ReturnType<typeof labPaths>): void {
+  const lines = [
+    'no-resolv',
+    'no-hosts',
+    'no-poll',
+    'bind-interfaces',
+    `listen-address=${INTERNET.dnsIp}`,
+    `pid-file=${p.dnsmasqPid}`,
+    // Names the lab does not serve get NXDOMAIN: no query ever leaves the lab.
+    ...topo.dns.map((r) => `address=/${r.name}/${r.ip}`),
+  ];
+  writeFileSync(p.dnsmasqConf, `${lines.join('\n')}\n`);
+  inNs(topo.inetNs, ['dnsmasq', `--conf-file=${p.dnsmasqConf}`]);
+}
+
+async function startWeb(topo: LabTopology, p: ReturnType<typeof labPaths>): Promise<void> {
+  const spec: WebServerSpec = {
+    ip: INTERNET.webIp,
+    httpPorts: topo.httpPorts.filter((x) => !topo.httpsPorts.includes(x)),
+    httpsPorts: topo.httpsPorts,
+    certFile: p.cert,
+    keyFile: p.key,
+  };
+  writeFileSync(p.webSpec, JSON.stringify(spec));
+  const child = spawnTs(topo.inetNs, join(__dirname, 'servers.ts'), [p.webSpec], p.webLog);
+  writeFileSync(p.webPid, String(child));
+  const ok = await waitFor(() => readFileSync(p.webLog, 'utf8').includes('listening'), 15_000);
+  if (!ok) throw new Error(`the lab web server did not start; see ${p.webLog}:\n${readFileSync(p.webLog, 'utf8')}`);
+}
+
+/** Starts a TypeScript entry point with Node + tsx inside a namespace, detached, output to `log`; returns its pid. */
+export function spawnTs(ns: string, file: string, args: readonly string[], log: string, env: NodeJS.ProcessEnv = process.env): number {
+  const fd = openSync(log, 'w');
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-r', require.resolve('tsx/cjs'), file, ...args], {
+    detached: true,
+    stdio: ['ignore', fd, fd],
+    env,
+  });
+  child.unref();
+  return child.pid!;
+}
+
+async function startSquid(plan: EgressPlan, topo: LabTopology, p: ReturnType<typeof labPaths>): Promise<void> {
+  writeFileSync(p.squidConf, labSquidConf(plan, topo.stateDir));
+  inNs(topo.hubNs, ['squid', '-k', 'parse', '-f', p.squidConf]);
+  inNs(topo.hubNs, ['squid', '-f', p.squidConf]);
+  const listening = () => {
+    const out = inNs(topo.hubNs, ['ss', '-ltnH'], { allowFail: true }).stdout;
+    return plan.tenants.every((t) => out.includes(`:${t.port} `));
+  };
+  if (!(await waitFor(listening, 20_000))) {
+    const log = existsSync(p.cacheLog) ? readFileSync(p.cacheLog, 'utf8').split('\n').slice(-15).join('\n') : '(no cache.log)';
+    throw new Error(`squid did not open its tenant ports within 20 s; end of ${p.cacheLog}:\n${log}`);
+  }
+}
+
+/** Removes every lab namespace (ending the processes inside), the /etc/netns entries and the state directory. */
+export async function labDown(step: Step): Promise<{ namespaces: number; processes: number }> {
+  if (process.getuid?.() !== 0) throw new LabNeedsRootError();
+  const namespaces = labNamespaces();
+  const pids = new Set<number>();
+  for (const ns of namespaces) {
+    for (const pid of run(['ip', 'netns', 'pids', ns], { allowFail: true }).stdout.split(/\s+/).filter(Boolean)) pids.add(Number(pid));
+  }
+  if (pids.size > 0) step(`stopping ${pids.size} lab process${pids.size === 1 ? '' : 'es'} (squid, dnsmasq, web server)`);
+  signal(pids, 'SIGTERM');
+  // Squid's shutdown_lifetime is 1 s in the lab; give everything a bounded moment, then force.
+  const gone = await waitFor(() => [...pids].every((pid) => !alive(pid)), 5_000);
+  if (!gone) {
+    signal(pids, 'SIGKILL');
+    await sleep(200);
+  }
+  if (namespaces.length > 0) step(`deleting ${namespaces.length} namespaces`);
+  for (const ns of namespaces) run(['ip', 'netns', 'del', ns], { allowFail: true });
+  if (existsSync('/etc/netns')) {
+    for (const entry of readdirSync('/etc/netns').filter((e) => e.startsWith(LAB_PREFIX))) {
+      rmSync(join('/etc/netns', entry), { recursive: true, force: true });
+    }
+  }
+  rmSync(LAB_STATE_DIR, { recursive: true, force: true });
+  return { namespaces: namespaces.length, processes: pids.size };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function signal(pids: Iterable<number>, sig: NodeJS.Signals): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, sig);
+    } catch {
+      // already gone
+    }
+  }
+}

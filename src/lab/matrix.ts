@@ -1,0 +1,373 @@
+// The lab's test matrix: for every tenant, the cases of issue 3 with the outcome the config promises,
+// run with real clients (curl, Node's fetch through HTTP(S)_PROXY, a raw socket) from the tenant's spoke
+// namespace through its endpoint, plus a check that Squid's access log names the tenant of every request.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TenantPlan } from '../config';
+import { tunnelPortsOf } from '../policy';
+import type { ClientJob, ClientResult } from './client';
+import { labPaths } from './lab';
+import { inNs } from './sh';
+import { ORIGIN_MARKER } from './servers';
+import { REBIND_TARGET, type LabTenant, type LabTopology } from './topology';
+
+/** What a client saw: the origin's answer, Squid's 403, no TCP connection at all, or something else. */
+export type Outcome = 'allowed' | 'denied' | 'no-connect' | 'error';
+export type Client = 'curl' | 'fetch' | 'raw';
+
+export interface MatrixCase {
+  readonly id: string;
+  readonly title: string;
+  readonly expected: Outcome;
+  /** What is asked, for the table. */
+  readonly request: string;
+  readonly curl?: {
+    readonly url: string;
+    readonly proxy: 'endpoint' | 'none' | { readonly port: number };
+    readonly connectTimeout?: number;
+  };
+  readonly fetch?: string;
+  readonly raw?: { readonly line: string; readonly port?: number };
+}
+
+export interface MatrixRow {
+  readonly tenant: string;
+  readonly case: MatrixCase;
+  readonly got: Partial<Record<Client, Outcome>>;
+  readonly details: Partial<Record<Client, string>>;
+  readonly pass: boolean;
+}
+
+export interface LogCheck {
+  readonly tenant: string;
+  /** Requests that reached Squid (anything but no-connect). */
+  readonly requests: number;
+  /** Access-log lines written for this tenant during the run. */
+  readonly lines: number;
+  /** Lines whose tenant= disagrees with the listener port they arrived on (must be 0). */
+  readonly mislabelled: number;
+  readonly pass: boolean;
+  readonly sample: readonly string[];
+}
+
+/** `*.github.com` admits github.com and any subdomain; "*" admits every name (the policy's documented semantics). */
+export function allowedByConfig(t: TenantPlan, host: string): boolean {
+  if (t.allow.any) return true;
+  const h = host.toLowerCase().replace(/\.$/, '');
+  return t.allow.exact.includes(h) || t.allow.suffixes.some((s) => h === s || h.endsWith(`.${s}`));
+}
+
+const IP_SPELLINGS: readonly [string, string][] = [
+  ['decimal', '2130706433'],
+  ['hex', '0x7f.1'],
+  ['octal', '0177.0.0.1'],
+  ['short', '127.1'],
+  ['ipv6-loopback', '[::1]'],
+  ['ipv4-mapped', '[::ffff:127.0.0.1]'],
+];
+
+export function casesFor(topo: LabTopology, lt: LabTenant): MatrixCase[] {
+  const t = lt.tenant;
+  const suffix = t.allow.any ? 'example.net' : t.allow.suffixes[0];
+  const allowedHost = t.allow.any ? 'www.example.net' : (t.allow.exact[0] ?? `www.${suffix!}`);
+  const expect = (host: string, ok = true): Outcome => (ok && allowedByConfig(t, host) ? 'allowed' : 'denied');
+  const cases: MatrixCase[] = [];
+  const add = (c: MatrixCase) => cases.push(c);
+  const both = (url: string) => ({ curl: { url, proxy: 'endpoint' as const }, fetch: url });
+
+  add({
+    id: 'http',
+    title: 'allowed name, plain HTTP',
+    request: `GET http://${allowedHost}/`,
+    expected: expect(allowedHost, t.httpPorts.includes(80)),
+    ...both(`http://${allowedHost}/`),
+  });
+  add({
+    id: 'https',
+    title: 'allowed name, HTTPS via CONNECT',
+    request: `CONNECT ${allowedHost}:443`,
+    expected: expect(allowedHost, t.connectPorts.includes(443)),
+    ...both(`https://${allowedHost}/`),
+  });
+  if (suffix) {
+    const deep = `api.${suffix}`;
+    add({
+      id: 'wildcard',
+      title: `wildcard *.${suffix}`,
+      request: `CONNECT ${deep}:443`,
+      expected: expect(deep),
+      ...both(`https://${deep}/`),
+    });
+    add({
+      id: 'wildcard-apex',
+      title: `*.${suffix} also admits ${suffix}`,
+      request: `GET http://${suffix}/`,
+      expected: expect(suffix),
+      curl: { url: `http://${suffix}/`, proxy: 'endpoint' },
+    });
+  }
+  const shouted = `${allowedHost.toUpperCase()}.`;
+  add({
+    id: 'case-dot',
+    title: 'upper case + trailing dot',
+    request: `GET http://${shouted}/`,
+    expected: expect(allowedHost),
+    curl: { url: `http://${shouted}/`, proxy: 'endpoint' },
+    raw: { line: `GET http://${shouted}/` },
+  });
+  const other = 'www.example.info';
+  add({
+    id: 'not-listed',
+    title: 'name not on the allowlist',
+    request: `GET http://${other}/ + CONNECT`,
+    expected: expect(other),
+    ...both(`http://${other}/`),
+  });
+  add({
+    id: 'not-listed-tls',
+    title: 'name not on the allowlist, HTTPS',
+    request: `CONNECT ${other}:443`,
+    expected: expect(other),
+    ...both(`https://${other}/`),
+  });
+  add({
+    id: 'imds',
+    title: 'instance metadata (IMDS)',
+    request: 'GET http://169.254.169.254/latest/meta-data/',
+    expected: 'denied',
+    ...both('http://169.254.169.254/latest/meta-data/'),
+  });
+  add({
+    id: 'ecs-metadata',
+    title: 'container credentials address',
+    request: 'GET http://169.254.170.2/v2/credentials',
+    expected: 'denied',
+    curl: { url: 'http://169.254.170.2/v2/credentials', proxy: 'endpoint' },
+  });
+  add({
+    id: 'hub-proxy',
+    title: "the hub proxy's own address",
+    request: `GET http://${topo.squidIp}:${t.port}/`,
+    expected: 'denied',
+    curl: { url: `http://${topo.squidIp}:${t.port}/`, proxy: 'endpoint' },
+  });
+  add({
+    id: 'private-ip',
+    title: 'RFC 1918 literal',
+    request: 'GET http://192.168.0.10/',
+    expected: 'denied',
+    ...both('http://192.168.0.10/'),
+  });
+  add({
+    id: 'cgnat-ip',
+    title: 'CGNAT literal (100.64/10)',
+    request: 'GET http://100.64.0.1/',
+    expected: 'denied',
+    curl: { url: 'http://100.64.0.1/', proxy: 'endpoint' },
+  });
+  for (const [name, spelled] of IP_SPELLINGS) {
+    add({
+      id: `ip-${name}`,
+      title: `loopback spelled ${name}`,
+      request: `GET http://${spelled}/`,
+      expected: 'denied',
+      curl: { url: `http://${spelled}/`, proxy: 'endpoint' },
+      raw: { line: `GET http://${spelled}/` },
+    });
+  }
+  add({
+    id: 'ip-connect-hex',
+    title: 'CONNECT to loopback spelled hex',
+    request: 'CONNECT 0x7f.1:443',
+    expected: 'denied',
+    raw: { line: 'CONNECT 0x7f.1:443' },
+  });
+  const rebind = `rebind.${suffix ?? (t.allow.any ? 'example.net' : t.allow.exact[0]!)}`;
+  add({
+    id: 'rebind',
+    title: `public name resolving to ${REBIND_TARGET}`,
+    request: `GET http://${rebind}/ + CONNECT`,
+    expected: 'denied',
+    ...both(`http://${rebind}/`),
+  });
+  add({
+    id: 'rebind-tls',
+    title: 'the same name over CONNECT',
+    request: `CONNECT ${rebind}:443`,
+    expected: 'denied',
+    ...both(`https://${rebind}/`),
+  });
+  add({
+    id: 'connect-22',
+    title: 'CONNECT to port 22',
+    request: `CONNECT ${allowedHost}:22`,
+    expected: tunnelPortsOf(t).includes(22) ? 'allowed' : 'denied',
+    curl: { url: `https://${allowedHost}:22/`, proxy: 'endpoint' },
+    raw: { line: `CONNECT ${allowedHost}:22` },
+  });
+  for (const p of [...new Set(topo.tenants.flatMap((x) => x.tenant.connectPorts))].filter((p) => p !== 443)) {
+    add({
+      id: `connect-${p}`,
+      title: `CONNECT to port ${p}`,
+      request: `CONNECT ${allowedHost}:${p}`,
+      expected: expect(allowedHost, tunnelPortsOf(t).includes(p)),
+      ...both(`https://${allowedHost}:${p}/`),
+    });
+  }
+  for (const p of [...new Set(topo.tenants.flatMap((x) => x.tenant.httpPorts))].filter((p) => p !== 80)) {
+    add({
+      id: `http-${p}`,
+      title: `plain HTTP to port ${p}`,
+      request: `GET http://${allowedHost}:${p}/`,
+      expected: expect(allowedHost, t.httpPorts.includes(p)),
+      ...both(`http://${allowedHost}:${p}/`),
+    });
+  }
+  for (const o of topo.tenants.filter((x) => x !== lt)) {
+    add({
+      id: `port-of-${o.tenant.name}`,
+      title: `${o.tenant.name}'s port through this endpoint`,
+      request: `TCP ${lt.endpointIp}:${o.tenant.port}`,
+      expected: 'no-connect',
+      curl: { url: `http://${allowedHost}/`, proxy: { port: o.tenant.port } },
+      raw: { line: `GET http://${allowedHost}/`, port: o.tenant.port },
+    });
+  }
+  add({
+    id: 'endpoint-22',
+    title: 'endpoint on another port (22)',
+    request: `TCP ${lt.endpointIp}:22`,
+    expected: 'no-connect',
+    raw: { line: 'GET http://x/', port: 22 },
+  });
+  add({
+    id: 'endpoint-3128',
+    title: 'endpoint on Squid default port',
+    request: `TCP ${lt.endpointIp}:3128`,
+    expected: 'no-connect',
+    curl: { url: `http://${allowedHost}/`, proxy: { port: 3128 } },
+  });
+  add({
+    id: 'proxy-direct',
+    title: 'the proxy itself, bypassing the endpoint',
+    request: `TCP ${topo.squidIp}:${t.port} (no route)`,
+    expected: 'no-connect',
+    curl: { url: `http://${topo.squidIp}:${t.port}/`, proxy: 'none', connectTimeout: 1 },
+  });
+  return cases;
+}
+
+function curlOnce(topo: LabTopology, lt: LabTenant, c: NonNullable<MatrixCase['curl']>): { got: Outcome; detail: string } {
+  const p = labPaths(topo.stateDir);
+  const proxy =
+    c.proxy === 'none' ? ['--noproxy', '*'] : ['-x', `http://${lt.endpointIp}:${c.proxy === 'endpoint' ? lt.tenant.port : c.proxy.port}`];
+  const r = inNs(
+    lt.spokeNs,
+    [
+      'curl',
+      '-sS',
+      '--max-time',
+      '8',
+      '--connect-timeout',
+      String(c.connectTimeout ?? 4),
+      '--cacert',
+      p.caCert,
+      ...proxy,
+      '-w',
+      '\n%{http_code} %{http_connect}',
+      c.url,
+    ],
+    { allowFail: true, timeoutMs: 15_000 },
+  );
+  const [code = '000', connect = '000'] = (r.stdout.trim().split('\n').pop() ?? '').split(' ');
+  const detail = `curl exit ${r.status} http ${code} connect ${connect}${r.stderr ? ` ${r.stderr.trim()}` : ''}`;
+  if (r.status === 0 && code === '200' && r.stdout.includes(ORIGIN_MARKER)) return { got: 'allowed', detail };
+  if (code === '403' || connect === '403') return { got: 'denied', detail };
+  if ((r.status === 7 || r.status === 28) && code === '000' && connect === '000') return { got: 'no-connect', detail };
+  return { got: 'error', detail };
+}
+
+function clientJobs(topo: LabTopology, lt: LabTenant, cases: readonly MatrixCase[]): ClientResult[] {
+  const jobs: ClientJob[] = cases.flatMap((c): ClientJob[] => [
+    ...(c.fetch ? [{ id: `${c.id}:fetch`, kind: 'fetch' as const, target: c.fetch }] : []),
+    ...(c.raw
+      ? [{ id: `${c.id}:raw`, kind: 'raw' as const, target: c.raw.line, proxyHost: lt.endpointIp, proxyPort: c.raw.port ?? lt.tenant.port }]
+      : []),
+  ]);
+  const p = labPaths(topo.stateDir);
+  const file = join(topo.stateDir, `jobs-${lt.index}.json`);
+  writeFileSync(file, JSON.stringify(jobs));
+  const proxy = `http://${lt.endpointIp}:${lt.tenant.port}`;
+  const env = {
+    PATH: process.env.PATH,
+    NODE_NO_WARNINGS: '1',
+    HTTP_PROXY: proxy,
+    HTTPS_PROXY: proxy,
+    NO_PROXY: '',
+    NODE_EXTRA_CA_CERTS: p.caCert,
+  };
+  const r = spawnSync(
+    'ip',
+    ['netns', 'exec', lt.spokeNs, process.execPath, '-r', require.resolve('tsx/cjs'), join(__dirname, 'client.ts'), file],
+    {
+      encoding: 'utf8',
+      env,
+      timeout: 120_000,
+    },
+  );
+  if (r.status !== 0) throw new Error(`the Node.js client failed in ${lt.spokeNs}: ${r.error?.message ?? ''}${r.stderr}`);
+  return JSON.parse(r.stdout) as ClientResult[];
+}
+
+/** Runs every case for every tenant; `onRow` sees each row as it completes (for progress). */
+export function runMatrix(topo: LabTopology, onTenant: (t: LabTenant) => void = () => {}): MatrixRow[] {
+  const rows: MatrixRow[] = [];
+  for (const lt of topo.tenants) {
+    onTenant(lt);
+    const cases = casesFor(topo, lt);
+    const node = new Map(clientJobs(topo, lt, cases).map((r) => [r.id, r]));
+    for (const c of cases) {
+      const got: Partial<Record<Client, Outcome>> = {};
+      const details: Partial<Record<Client, string>> = {};
+      if (c.curl) ({ got: got.curl, detail: details.curl } = curlOnce(topo, lt, c.curl));
+      for (const k of ['fetch', 'raw'] as const) {
+        const r = node.get(`${c.id}:${k}`);
+        if (r) [got[k], details[k]] = [r.got, r.detail];
+      }
+      rows.push({ tenant: lt.tenant.name, case: c, got, details, pass: Object.values(got).every((g) => g === c.expected) });
+    }
+  }
+  return rows;
+}
+
+/** Number of access-log lines so far, to check only what a run adds. */
+export function accessLogLength(topo: LabTopology): number {
+  const file = labPaths(topo.stateDir).accessLog;
+  return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).length : 0;
+}
+
+export function parseLogLine(line: string): Record<string, string> {
+  return Object.fromEntries(line.split(' ').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+}
+
+/** Every request that reached Squid must have one log line carrying its tenant, and no line may name the wrong tenant. */
+export function checkAccessLog(topo: LabTopology, rows: readonly MatrixRow[], fromLine: number): LogCheck[] {
+  const lines = readFileSync(labPaths(topo.stateDir).accessLog, 'utf8').split('\n').filter(Boolean).slice(fromLine);
+  const entries = lines.map((l) => ({ line: l, f: parseLogLine(l) }));
+  return topo.tenants.map((lt) => {
+    const mine = entries.filter((e) => e.f.listener === String(lt.tenant.port));
+    const requests = rows
+      .filter((r) => r.tenant === lt.tenant.name)
+      .flatMap((r) => Object.values(r.got).filter((g) => g !== 'no-connect')).length;
+    const mislabelled = mine.filter((e) => e.f.tenant !== lt.tenant.name).length;
+    return {
+      tenant: lt.tenant.name,
+      requests,
+      lines: mine.length,
+      mislabelled,
+      pass: mislabelled === 0 && mine.length === requests,
+      sample: mine.slice(0, 3).map((e) => e.line),
+    };
+  });
+}
