@@ -1,0 +1,67 @@
+// The inventory straight from AWS: DescribeVpcs (paginated) with the AWS SDK v3 for every
+// profile × region asked for. Only this module talks to AWS; tests replace the client's transport
+// with recorded responses.
+import { EC2Client, paginateDescribeVpcs, type Vpc } from '@aws-sdk/client-ec2';
+import { UsageError } from '../config/errors';
+import { fromEc2Vpc, mergeInventories, toRecords, type VpcRecord } from './inventory';
+
+export interface AwsTarget {
+  /** Named profile from the shared AWS config; undefined uses the default credential chain. */
+  readonly profile?: string;
+  readonly region: string;
+}
+
+export interface FetchOptions {
+  readonly targets: readonly AwsTarget[];
+  /** Makes the client for a target (tests inject clients whose `send` is mocked). */
+  readonly clientFor?: (t: AwsTarget) => EC2Client;
+  /** Called before each target, for progress output. */
+  readonly onTarget?: (t: AwsTarget) => void;
+}
+
+/** Every combination of the given profiles (none = default credentials) and regions. */
+export function awsTargets(profiles: readonly string[], regions: readonly string[]): AwsTarget[] {
+  if (regions.length === 0) {
+    throw new UsageError('--from-aws needs at least one region: pass --regions ap-northeast-1[,us-east-1…]');
+  }
+  const ps: (string | undefined)[] = profiles.length > 0 ? [...profiles] : [undefined];
+  return ps.flatMap((profile) => regions.map((region) => (profile ? { profile, region } : { region })));
+}
+
+const defaultClient = (t: AwsTarget) => new EC2Client({ region: t.region, ...(t.profile ? { profile: t.profile } : {}) });
+
+export async function fetchInventory(opts: FetchOptions): Promise<VpcRecord[]> {
+  const clientFor = opts.clientFor ?? defaultClient;
+  const lists: VpcRecord[][] = [];
+  for (const t of opts.targets) {
+    opts.onTarget?.(t);
+    const client = clientFor(t);
+    const vpcs: Vpc[] = [];
+    try {
+      for await (const page of paginateDescribeVpcs({ client, pageSize: 1000 }, {})) vpcs.push(...(page.Vpcs ?? []));
+    } catch (e) {
+      const where = `${t.profile ? `profile ${t.profile}, ` : ''}region ${t.region}`;
+      throw new AwsError(
+        `DescribeVpcs failed (${where}): ${(e as Error).message}; check the credentials and that ec2:DescribeVpcs is allowed`,
+      );
+    } finally {
+      client.destroy();
+    }
+    lists.push(
+      toRecords(
+        vpcs.map((v) => fromEc2Vpc(v, t.region)),
+        (i) => `DescribeVpcs ${t.region} [${i}]`,
+      ),
+    );
+  }
+  // A VPC shared through RAM shows up under its owner's account in every participant's listing: merge them.
+  return mergeInventories(...lists);
+}
+
+/** AWS refused or failed: not the user's typing, so exit code 1. */
+export class AwsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AwsError';
+  }
+}
