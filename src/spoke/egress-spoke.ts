@@ -116,7 +116,7 @@ export class EgressSpoke extends Construct {
         installLatestAwsSdk: false,
       });
       Validations.of(lookup).acknowledge({
-        id: 'AwsSolutions-IAM5',
+        id: 'AwsSolutions-IAM5[Resource::*]',
         reason: 'ec2:DescribeVpcEndpointAssociations is a read-only call without resource-level permissions',
       });
       this.proxyUrl = Fn.join('', ['http://', lookup.getResponseField('VpcEndpointAssociations.0.DnsEntry.DnsName'), `:${props.port}`]);
@@ -139,12 +139,8 @@ function acknowledgeCustomResourceProvider(stack: Stack): void {
   const provider = stack.node.tryFindChild(AWS_CUSTOM_RESOURCE_PROVIDER_ID);
   if (!provider) return;
   Validations.of(provider).acknowledge({
-    id: 'AwsSolutions-IAM4',
+    id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
     reason: 'CDK AwsCustomResource provider: AWSLambdaBasicExecutionRole only lets it write its own logs',
-  });
-  Validations.of(provider).acknowledge({
-    id: 'AwsSolutions-L1',
-    reason: 'CDK AwsCustomResource provider: runtime chosen and updated by aws-cdk-lib',
   });
 }
 

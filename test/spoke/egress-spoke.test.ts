@@ -1,0 +1,166 @@
+import type { Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { arnContextKey, EgressSpoke, spokeTemplate, spokeTemplateStack } from '../../src/spoke';
+import { validateTemplate } from '../support/cfn-registry';
+import { nagFindings } from '../support/nag';
+import { exampleConfig, planOf, synthOnce, testStack } from '../support/stack';
+
+const ARN = 'arn:aws:vpc-lattice:ap-northeast-1:111111111111:resourceconfiguration/rcfg-0123456789abcdef0';
+const SPOKE_A = 'Spoke-project-a-vpc-0a1b2c3d4e5f60718';
+const SPOKE_B = 'Spoke-project-b-vpc-0b1c2d3e4f5a60719';
+const example = () => synthOnce('example', () => planOf(exampleConfig()));
+
+describe('spoke stacks deployed by the app', () => {
+  it('puts a cross-account spoke in its own account with the ARN as a validated parameter', () => {
+    const s = example();
+    const stack = s.app.node.findChild(SPOKE_A) as unknown as { account: string; region: string };
+    expect([stack.account, stack.region]).toEqual(['222222222222', 'ap-northeast-1']);
+    const t = s.templates.get(SPOKE_A)!;
+    const param = (t.toJSON().Parameters as Record<string, Record<string, unknown>>).ResourceConfigurationArn!;
+    expect(param).toMatchObject({ Type: 'String', AllowedPattern: expect.stringContaining('resourceconfiguration/rcfg-') });
+    expect(param.Default).toBeUndefined();
+    t.hasResourceProperties('AWS::EC2::VPCEndpoint', {
+      VpcEndpointType: 'Resource',
+      VpcId: 'vpc-0a1b2c3d4e5f60718',
+      ResourceConfigurationArn: { Ref: 'ResourceConfigurationArn' },
+      SubnetIds: ['subnet-0a1b2c3d4e5f60001', 'subnet-0a1b2c3d4e5f60002'],
+      SecurityGroupIds: [{ 'Fn::GetAtt': [Match.stringLikeRegexp('SecurityGroup'), 'GroupId'] }],
+    });
+  });
+
+  it('admits only the spoke VPC CIDR, on the tenant port only', () => {
+    const t = example().templates.get(SPOKE_A)!;
+    t.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      VpcId: 'vpc-0a1b2c3d4e5f60718',
+      SecurityGroupIngress: [
+        { IpProtocol: 'tcp', FromPort: 3201, ToPort: 3201, CidrIp: '10.0.0.0/16', Description: 'servers in this VPC to the proxy' },
+      ],
+    });
+    t.resourceCountIs('AWS::EC2::SecurityGroupIngress', 0);
+  });
+
+  it('stores http://<endpoint DNS name>:<port> in an SSM parameter, read at deploy time from DescribeVpcEndpointAssociations', () => {
+    const t = example().templates.get(SPOKE_A)!;
+    t.hasResourceProperties('AWS::SSM::Parameter', {
+      Name: '/egresshub/project-a/proxy-url',
+      Type: 'String',
+      Value: {
+        'Fn::Join': [
+          '',
+          ['http://', { 'Fn::GetAtt': [Match.stringLikeRegexp('ProxyName'), 'VpcEndpointAssociations.0.DnsEntry.DnsName'] }, ':3201'],
+        ],
+      },
+    });
+    const [, cr] = Object.entries(t.findResources('Custom::AWS'))[0]!;
+    const create = JSON.stringify((cr as { Properties: { Create: unknown } }).Properties.Create);
+    expect(create).toContain('describeVpcEndpointAssociations');
+  });
+
+  it('takes the ARN default from CDK context once the hub is deployed', () => {
+    const s = synthOnce('example-with-arn', () => planOf(exampleConfig()), { [arnContextKey('project-a')]: ARN });
+    const param = (s.templates.get(SPOKE_A)!.toJSON().Parameters as Record<string, Record<string, unknown>>).ResourceConfigurationArn!;
+    expect(param.Default).toBe(ARN);
+  });
+
+  it('references the hub directly when the spoke is in the hub account and region (no parameter, deploy order implied)', () => {
+    const t = example().templates.get(SPOKE_B)!;
+    expect((t.toJSON().Parameters as Record<string, unknown>).ResourceConfigurationArn).toBeUndefined();
+    // A weak reference (the recommended @aws-cdk/core:defaultCrossStackReferences flag): reads the hub's output.
+    t.hasResourceProperties('AWS::EC2::VPCEndpoint', {
+      ResourceConfigurationArn: {
+        'Fn::GetStackOutput': {
+          StackName: 'egresshub-hub',
+          Region: 'ap-northeast-1',
+          OutputName: Match.stringLikeRegexp('projectbResourceConfiguration'),
+        },
+      },
+    });
+    expect((example().app.node.findChild(SPOKE_B) as Stack).dependencies.map((d) => d.node.id)).toEqual(['Hub']);
+  });
+});
+
+describe('spokeTemplate (standalone, for teams without CDK)', () => {
+  const plan = planOf(exampleConfig());
+  const template = spokeTemplate(plan, 'project-a') as {
+    Parameters: Record<string, { Type: string; Default?: unknown }>;
+    Resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;
+    Rules?: unknown;
+  };
+
+  it('takes VpcId, SubnetIds, VpcCidr and the hub ARN as parameters and needs no CDK bootstrap or assets', () => {
+    expect(Object.fromEntries(Object.entries(template.Parameters).map(([k, v]) => [k, v.Type]))).toEqual({
+      VpcId: 'AWS::EC2::VPC::Id',
+      SubnetIds: 'List<AWS::EC2::Subnet::Id>',
+      VpcCidr: 'String',
+      ResourceConfigurationArn: 'String',
+    });
+    expect(template.Rules).toBeUndefined();
+    expect(
+      Object.values(template.Resources)
+        .map((r) => r.Type)
+        .sort(),
+    ).toEqual(['AWS::EC2::SecurityGroup', 'AWS::EC2::VPCEndpoint']);
+  });
+
+  it('bakes in the tenant port and wires the parameters through', () => {
+    const t = Template.fromJSON(template);
+    t.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      VpcId: { Ref: 'VpcId' },
+      SecurityGroupIngress: [Match.objectLike({ FromPort: 3201, ToPort: 3201, CidrIp: { Ref: 'VpcCidr' } })],
+    });
+    t.hasResourceProperties('AWS::EC2::VPCEndpoint', {
+      VpcEndpointType: 'Resource',
+      VpcId: { Ref: 'VpcId' },
+      SubnetIds: { Ref: 'SubnetIds' },
+      ResourceConfigurationArn: { Ref: 'ResourceConfigurationArn' },
+    });
+    t.hasOutput('*', {
+      Value: { 'Fn::Join': ['', Match.arrayWith([' --vpc-endpoint-ids ', { Ref: Match.stringLikeRegexp('Endpoint') }])] },
+    });
+  });
+
+  it('validates against the CloudFormation registry and has no cdk-nag findings', () => {
+    expect(validateTemplate(template)).toEqual([]);
+    expect(nagFindings(spokeTemplateStack(plan, 'project-a'))).toEqual([]);
+  });
+
+  it('matches the snapshot', () => {
+    expect(template).toMatchSnapshot();
+  });
+
+  it('fails when the tenant is unknown, listing the tenants', () => {
+    expect(() => spokeTemplate(plan, 'project-x')).toThrow('unknown tenant "project-x"; tenants in this config: project-a, project-b');
+  });
+});
+
+describe('EgressSpoke', () => {
+  const props = {
+    tenant: 'team',
+    port: 3201,
+    resourceConfigurationArn: ARN,
+    vpcId: 'vpc-1',
+    vpcCidr: '10.0.0.0/16',
+    subnetIds: ['subnet-1', 'subnet-2'],
+  };
+
+  it('exposes endpoint, security group, proxy URL and its SSM parameter', () => {
+    const spoke = new EgressSpoke(testStack(), 'Spoke', props);
+    expect(spoke.endpoint.vpcEndpointType).toBe('Resource');
+    expect(spoke.securityGroup.vpcId).toBe('vpc-1');
+    expect(spoke.proxyUrl).toEqual(expect.any(String));
+    expect(spoke.proxyUrlParameter).toBeDefined();
+  });
+
+  it('fails when fewer than two subnets are given', () => {
+    expect(() => new EgressSpoke(testStack(), 'Spoke', { ...props, subnetIds: ['subnet-1'] })).toThrow(
+      'spoke for tenant "team": a resource endpoint needs subnets in at least 2 AZs (got 1: subnet-1); list one subnet per AZ',
+    );
+  });
+
+  it('fails when the ARN is not a resource configuration ARN', () => {
+    expect(() => new EgressSpoke(testStack(), 'Spoke', { ...props, resourceConfigurationArn: 'arn:aws:ec2:x' })).toThrow(
+      /^spoke for tenant "team": "arn:aws:ec2:x" is not a resource configuration ARN; copy the hub stack's ResourceConfigurationArn output/,
+    );
+  });
+});
