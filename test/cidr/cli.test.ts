@@ -1,4 +1,7 @@
 // `egresshub cidr report|allocate` end to end: inventory files, --config, --json and bad input (exit 2).
+import { readFileSync } from 'node:fs';
+import { DescribeVpcsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli';
 
@@ -109,5 +112,30 @@ describe('egresshub cidr allocate', () => {
     const r = await runCli('cidr', 'allocate', ...args);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
+  });
+});
+
+describe('egresshub cidr report --from-aws', () => {
+  it('reads DescribeVpcs pages for every region given (recorded responses, no network)', async () => {
+    const page = (name: string) => JSON.parse(readFileSync(`test/cidr/fixtures/describe-vpcs/${name}.json`, 'utf8')) as object;
+    const ec2 = mockClient(EC2Client);
+    try {
+      ec2.on(DescribeVpcsCommand).callsFake(async (input: { NextToken?: string }, getClient) => {
+        const region = await (getClient() as EC2Client).config.region();
+        if (region === 'us-east-1') return page('us-east-1.page1');
+        return input.NextToken ? page('ap-northeast-1.page2') : page('ap-northeast-1.page1');
+      });
+      const r = await runCli('--json', 'cidr', 'report', '--from-aws', '--regions', 'ap-northeast-1,us-east-1');
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(/DescribeVpcs in ap-northeast-1[\s\S]*DescribeVpcs in us-east-1/);
+      const out = JSON.parse(r.stdout) as { vpcCount: number; groups: { vpcs: string[] }[] };
+      expect(out.vpcCount).toBe(3);
+      // project-a and project-b both use 10.0.0.0/16.
+      expect(out.groups.map((g) => g.vpcs)).toEqual([
+        ['111111111111/ap-northeast-1/vpc-0a00000000000000a', '222222222222/ap-northeast-1/vpc-0b00000000000000b'],
+      ]);
+    } finally {
+      ec2.restore();
+    }
   });
 });
