@@ -247,14 +247,21 @@ export interface AssumptionRow {
  * How the result moves with the one price no AWS page states (the resource endpoint's hourly rate, or
  * the service network's resource-hour): the result recomputed with that price at each of `rates`.
  */
-export function assumptionSensitivity(i: CostInputs, book: PriceBook, rates: readonly number[]): { key: string; rows: AssumptionRow[] } {
+export function assumptionSensitivity(
+  i: CostInputs,
+  book: PriceBook,
+  rates: readonly number[],
+): { key: string; rows: AssumptionRow[]; breakEvenRate: number | null } {
   const key = i.hub.attachment === 'endpoint' ? 'endpoint.hour' : 'service-network.resource-hour';
+  const at = (rate: number) => estimate(i, { ...book, [key]: { ...book[key]!, usd: rate } });
   const rows = rates.map((rate) => {
-    const b: PriceBook = { ...book, [key]: { ...book[key]!, usd: rate } };
-    const r = estimate(i, b);
+    const r = at(rate);
     return { usd: rate, hubTotal: r.hub.total, savings: r.savings, breakEvenVpcs: r.breakEvenVpcs };
   });
-  return { key, rows };
+  // Savings fall linearly with the rate: savings(r) = savings(0) − billedHours × r.
+  const hours = at(1).hub.items.find((x) => x.id === 'endpoint-hours')?.quantity ?? 0;
+  const free = at(0).savings;
+  return { key, rows, breakEvenRate: hours > 0 && free > 0 ? free / hours : null };
 }
 
 /** Rates to try for the assumed price: free, half, as assumed, 1.5× and double. */

@@ -32,6 +32,7 @@ describe('egresshub cost', () => {
     expect(r.stdout).toMatch(/hub\s*│ total\s*│.*│\s*\$259\.76/);
     expect(r.stdout).toMatch(/the hub saves \$160\.24\/month \(38\.2% of the baseline\); break-even: 3 VPCs/);
     expect(r.stdout).toMatch(/endpoint\.hour is an ASSUMPTION/);
+    expect(r.stdout).toMatch(/the hub saves money while endpoint\.hour stays below \$0\.0210\/h/);
     expect(r.stdout).toMatch(/VPCs \\ GB/);
     expect(r.stderr).toMatch(/assumed prices \(override with --price key=value\): endpoint\.hour=\$0\.01/);
   });

@@ -215,6 +215,8 @@ describe('cost model', () => {
     expect(rows[1]!.hubTotal).toBeCloseTo(259.764, 6);
     // Per VPC the hub then adds only 4.5 + 1 + 1 = $6.50 against $42: 35.5n ≥ 48.764 ⇒ n ≥ 1.37 ⇒ 2.
     expect(rows[0]!.breakEvenVpcs).toBe(2);
+    // Savings at $0/h: 420 − 113.764 = 306.236, lost at 14,600 endpoint AZ-hours × r ⇒ r = 306.236 / 14,600 = $0.020975/h.
+    expect(assumptionSensitivity(scenarioA, book, []).breakEvenRate).toBeCloseTo(0.020975, 6);
   });
 
   it('fails when the VPC count is not a whole number', () => {

@@ -132,7 +132,13 @@ function print(printer: Printer, inputs: CostInputs, book: PriceBook, opts: Reco
     savingsPercent: r.savingsPercent,
     breakEvenVpcs: r.breakEvenVpcs,
     sensitivity: grid,
-    assumption: { key: what.key, assumed: assumed.usd, isAssumption: assumed.assumption, rows: what.rows },
+    assumption: {
+      key: what.key,
+      assumed: assumed.usd,
+      isAssumption: assumed.assumption,
+      breakEvenRate: what.breakEvenRate,
+      rows: what.rows,
+    },
   });
 
   printer.line(
@@ -163,6 +169,11 @@ function print(printer: Printer, inputs: CostInputs, book: PriceBook, opts: Reco
   printer.table(
     [`${assumedKey} (USD/h)`, 'hub / month', 'savings / month', 'break-even VPCs'],
     what.rows.map((w) => [`$${w.usd}`, money(w.hubTotal), money(w.savings), w.breakEvenVpcs ?? 'never']),
+  );
+  printer.line(
+    what.breakEvenRate === null
+      ? `the hub does not save money at any ${assumedKey} rate for these inputs`
+      : `the hub saves money while ${assumedKey} stays below $${what.breakEvenRate.toFixed(4)}/h`,
   );
   if (assumptions.length > 0) {
     printer.warn(`assumed prices (override with --price key=value): ${assumptions.map((k) => `${k}=$${book[k]!.usd}`).join(', ')}`);
