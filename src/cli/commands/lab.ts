@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import type * as App from '../../app';
 import { buildPlan, DEFAULT_CONFIG_FILE, loadConfigFile, type EgressPlan } from '../../config';
 import { checkLabHost, labDown, labPaths, labUp, type Step } from '../../lab/lab';
 import { accessLogLength, checkAccessLog, runMatrix, type MatrixRow } from '../../lab/matrix';
@@ -226,7 +227,9 @@ const demo: CommandSpec = {
         for (const l of readLog(topo).slice(from.length)) printer.line(`  ${l}`);
         const outDir = mkdtempSync(join(tmpdir(), 'egresshub-demo-cdk-'));
         step(`synthesizing CloudFormation for the same config into ${outDir}`);
-        const { synthesize } = await import('../../app/index.js');
+        // Loaded only here: aws-cdk-lib takes seconds to import, and the other lab commands never need it.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { synthesize } = require('../../app') as typeof App;
         const { stacks } = synthesize(plan, outDir);
         printer.line('');
         printer.line(printer.bold('The same config as CloudFormation (what `npx cdk deploy` would create):'));

@@ -1,0 +1,120 @@
+// End to end: builds the lab with real Squid, dnsmasq and namespaces, runs the whole matrix for both
+// example configs, and always tears down. Needs root and the packages .ci/run installs.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildPlan, loadConfigFile } from '../../src/config';
+import { labDown, labNamespaces, labPaths, labUp } from '../../src/lab/lab';
+import { accessLogLength, checkAccessLog, runMatrix, type MatrixRow } from '../../src/lab/matrix';
+import { run } from '../../src/lab/sh';
+import { LAB_STATE_DIR } from '../../src/lab/topology';
+import { renderSquidConf } from '../../src/policy';
+
+const quiet = () => {};
+const example = buildPlan(loadConfigFile('examples/egresshub.yaml'));
+const allowlist = buildPlan(loadConfigFile('examples/lab-allowlist.yaml'));
+
+afterAll(async () => {
+  await labDown(quiet);
+});
+
+function outcome(rows: readonly MatrixRow[], tenant: string, id: string) {
+  const row = rows.find((r) => r.tenant === tenant && r.case.id === id);
+  expect(row, `${tenant}/${id}`).toBeDefined();
+  return row!;
+}
+
+function failures(rows: readonly MatrixRow[]) {
+  return rows
+    .filter((r) => !r.pass)
+    .map((r) => ({ tenant: r.tenant, case: r.case.id, expected: r.case.expected, got: r.got, details: r.details }));
+}
+
+describe('lab (root, real Squid)', () => {
+  it('runs the example config: identical spoke CIDRs, different policies, every case as expected', async () => {
+    try {
+      const { topo } = await labUp(example, 'examples/egresshub.yaml', quiet);
+      // Squid runs the hub's squid.conf: only host settings may differ.
+      const hub = renderSquidConf(example).split('\n');
+      const lab = readFileSync(labPaths().squidConf, 'utf8').split('\n');
+      expect(lab.filter((l) => !hub.includes(l)).map((l) => l.split(' ')[0])).toEqual([
+        'shutdown_lifetime',
+        'access_log',
+        'cache_log',
+        'pid_filename',
+        'coredump_dir',
+        'dns_nameservers',
+      ]);
+      const from = accessLogLength(topo);
+      const rows = runMatrix(topo);
+      expect(failures(rows)).toEqual([]);
+      expect(rows.length).toBeGreaterThan(40);
+      // Same CIDR, same client address, different answers: the port decides.
+      expect(outcome(rows, 'project-a', 'not-listed').got).toEqual({ curl: 'denied', fetch: 'denied' });
+      expect(outcome(rows, 'project-b', 'not-listed').got).toEqual({ curl: 'allowed', fetch: 'allowed' });
+      expect(outcome(rows, 'project-a', 'wildcard').got).toEqual({ curl: 'allowed', fetch: 'allowed' });
+      for (const t of ['project-a', 'project-b']) {
+        for (const id of ['imds', 'rebind', 'rebind-tls', 'ip-hex', 'ip-decimal', 'ip-ipv4-mapped', 'hub-proxy'])
+          expect(Object.values(outcome(rows, t, id).got)).not.toContain('allowed');
+        expect(outcome(rows, t, 'proxy-direct').got.curl).toBe('no-connect');
+      }
+      const logs = checkAccessLog(topo, rows, from);
+      expect(logs.map((l) => [l.tenant, l.pass, l.mislabelled])).toEqual([
+        ['project-a', true, 0],
+        ['project-b', true, 0],
+      ]);
+      expect(logs[0]!.sample[0]).toMatch(/tenant=project-a client=10\.0\.0\.100:\d+ listener=3201 /);
+    } catch (e) {
+      await labDown(quiet);
+      throw e;
+    }
+  });
+
+  it('is idempotent: a second up for the same config reuses the running lab', async () => {
+    const { reused } = await labUp(example, 'examples/egresshub.yaml', quiet);
+    expect(reused).toBe(true);
+  });
+
+  it('runs the allowlist-only config with custom ports, replacing the previous lab', async () => {
+    try {
+      const { topo, reused } = await labUp(allowlist, 'examples/lab-allowlist.yaml', quiet);
+      expect(reused).toBe(false);
+      const from = accessLogLength(topo);
+      const rows = runMatrix(topo);
+      expect(failures(rows)).toEqual([]);
+      expect(outcome(rows, 'build', 'connect-8443').got).toEqual({ curl: 'allowed', fetch: 'allowed' });
+      expect(outcome(rows, 'analytics', 'connect-8443').got).toEqual({ curl: 'denied', fetch: 'denied' });
+      expect(outcome(rows, 'build', 'http-8080').got).toEqual({ curl: 'allowed', fetch: 'allowed' });
+      expect(outcome(rows, 'build', 'case-dot').got).toEqual({ curl: 'allowed', raw: 'allowed' });
+      expect(outcome(rows, 'analytics', 'port-of-build').got).toEqual({ curl: 'no-connect', raw: 'no-connect' });
+      expect(checkAccessLog(topo, rows, from).every((l) => l.pass)).toBe(true);
+    } finally {
+      await labDown(quiet);
+    }
+  });
+
+  it('tears down a half-built lab and leaves nothing behind', async () => {
+    run(['ip', 'netns', 'add', 'eh-hub']);
+    mkdirSync(`${LAB_STATE_DIR}/squid`, { recursive: true });
+    mkdirSync('/etc/netns/eh-hub', { recursive: true });
+    const r = await labDown(quiet);
+    expect(r.namespaces).toBe(1);
+    expect(labNamespaces()).toEqual([]);
+    expect(existsSync(LAB_STATE_DIR)).toBe(false);
+    expect(existsSync('/etc/netns/eh-hub')).toBe(false);
+    expect(await labDown(quiet)).toEqual({ namespaces: 0, processes: 0 });
+  });
+
+  it('fails when not root, with exit code 2 and a message that says so', () => {
+    const r = spawnSync(
+      'setpriv',
+      ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, 'bin/egresshub.js', 'lab', 'up'],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, HOME: '/tmp' },
+      },
+    );
+    expect(r.stderr).toContain('the lab needs root to create network namespaces (running as uid 65534)');
+    expect(r.status).toBe(2);
+  });
+});
