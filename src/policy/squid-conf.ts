@@ -101,7 +101,8 @@ export function renderSquidConf(plan: EgressPlan, options: SquidConfOptions = {}
 
   section('what is asked for');
   out.push(
-    'acl CONNECT method CONNECT',
+    // Not `CONNECT`: newer Squid releases predefine that name; our own name parses the same everywhere.
+    'acl tunnel method CONNECT',
     'acl http_scheme proto HTTP',
     // -n: match the name as written; never reverse-resolve an IP literal into an allowlisted name.
     `acl numeric_host dstdom_regex -n -i ${NUMERIC_HOST_RE}`,
@@ -140,14 +141,14 @@ export function renderSquidConf(plan: EgressPlan, options: SquidConfOptions = {}
   for (const t of plan.tenants) {
     if (!t.allow.any) out.push(`http_access deny tenant_${t.name} !allow_${t.name} ${r(RULES.notAllowlisted)}`);
   }
-  out.push(`http_access deny !CONNECT !http_scheme ${r(RULES.scheme)}`);
+  out.push(`http_access deny !tunnel !http_scheme ${r(RULES.scheme)}`);
   for (const [ports] of connectGroups) {
     const id = ports.replaceAll(' ', '_');
-    out.push(`http_access deny CONNECT connect_ports_${id}_tenants !connect_ports_${id} ${r(RULES.connectPort)}`);
+    out.push(`http_access deny tunnel connect_ports_${id}_tenants !connect_ports_${id} ${r(RULES.connectPort)}`);
   }
   for (const [ports] of httpGroups) {
     const id = ports.replaceAll(' ', '_');
-    out.push(`http_access deny !CONNECT http_ports_${id}_tenants !http_ports_${id} ${r(RULES.httpPort)}`);
+    out.push(`http_access deny !tunnel http_ports_${id}_tenants !http_ports_${id} ${r(RULES.httpPort)}`);
   }
   // Address checks come after the cheap name checks, so a denied name costs no DNS lookup.
   out.push(`http_access deny hub_cidr ${r(RULES.hub)}`);

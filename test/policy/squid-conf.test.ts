@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildPlan, loadConfigFile, parseConfig, type EgressPlan } from '../../src/config';
-import { BLOCKED_DESTINATIONS, renderSquidConf } from '../../src/policy';
+import { BLOCKED_DESTINATIONS, renderSquidConf, tunnelPortsOf } from '../../src/policy';
 
 const work = mkdtempSync(join(tmpdir(), 'eh-policy-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -112,9 +112,17 @@ describe('renderSquidConf', () => {
 
   it('groups tenants by destination-port set instead of repeating port rules per tenant', () => {
     const r = rules(renderSquidConf(allowlist));
-    expect(r).toContain('http_access deny CONNECT connect_ports_443_8443_tenants !connect_ports_443_8443 r_connect_port');
-    expect(r).toContain('http_access deny !CONNECT http_ports_80_tenants !http_ports_80 r_http_port');
+    expect(r).toContain('http_access deny tunnel connect_ports_80_443_8080_8443_tenants !connect_ports_80_443_8080_8443 r_connect_port');
+    expect(r).toContain('http_access deny !tunnel http_ports_80_tenants !http_ports_80 r_http_port');
     expect(rules(renderSquidConf(example)).filter((l) => l.includes('r_connect_port'))).toHaveLength(1);
+  });
+
+  it('lets a tenant tunnel to its plain-HTTP ports too, because Node fetch sends http:// through CONNECT', () => {
+    expect(tunnelPortsOf(example.tenants[0]!)).toEqual([80, 443]);
+    expect(tunnelPortsOf(allowlist.tenants[0]!)).toEqual([80, 443, 8080, 8443]);
+    expect(rules(renderSquidConf(example))).toContain(
+      'http_access deny tunnel connect_ports_80_443_tenants !connect_ports_80_443 r_connect_port',
+    );
   });
 
   it('hides versions and internal addresses and caches nothing', () => {
