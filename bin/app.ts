@@ -5,7 +5,7 @@ import { buildPlan, DEFAULT_CONFIG_FILE, loadConfigFile } from '../src/config';
 import { buildApp } from '../src/app';
 
 // A throwaway App only to read context (-c config=FILE, -c egresshub:resourceConfigurationArn:<tenant>=ARN).
-const probe = new App();
+const probe = new App({ autoSynth: false });
 const configFile: unknown = probe.node.tryGetContext('config');
 const plan = buildPlan(loadConfigFile(typeof configFile === 'string' ? configFile : DEFAULT_CONFIG_FILE));
 buildApp(plan).synth();

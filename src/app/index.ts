@@ -27,7 +27,7 @@ export function spokeStackId(spokeId: string): string {
 }
 
 export function buildApp(plan: EgressPlan, opts: BuildAppOptions = {}): App {
-  const app = new App({ outdir: opts.outdir, context: { ...cdkJsonContext(), ...opts.context } });
+  const app = new App({ outdir: opts.outdir, context: { ...cdkJsonContext(), ...seededContext(plan), ...opts.context } });
   const hub = new EgressHubStack(app, 'Hub', { plan });
   for (const spoke of plan.spokes) {
     // Same account and region as the hub: a direct cross-stack reference, which also orders the deploys.
@@ -51,6 +51,15 @@ export function synthesize(plan: EgressPlan, outDir: string, opts: Omit<BuildApp
       return { stackName: s.stackName, file, resources: Object.keys(template.Resources ?? {}).length, bytes: statSync(file).size };
     }),
   };
+}
+
+/**
+ * ec2.Vpc checks explicit AZs against the stack's AZ list, which would be a context lookup (AWS
+ * credentials) for a stack with a concrete account. The plan already validated the AZ names, so
+ * seed that lookup's answer with them: synth stays offline and `cdk synth` does not call AWS.
+ */
+export function seededContext(plan: EgressPlan): Record<string, unknown> {
+  return { [`availability-zones:account=${plan.account}:region=${plan.region}`]: [...plan.hub.availabilityZones] };
 }
 
 /** The feature flags in cdk.json, so apps built here behave exactly like `npx cdk synth`. */

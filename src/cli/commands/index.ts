@@ -5,7 +5,9 @@ import { cidr } from './cidr';
 import { clientEnvCommand } from './client-env';
 import { cost } from './cost';
 import { lab } from './lab';
+import { spokeTemplate } from './spoke-template';
 import { squidConf } from './squid-conf';
+import { synth } from './synth';
 import { validate } from './validate';
 
-export const COMMANDS: readonly CommandSpec[] = [validate, squidConf, clientEnvCommand, cost, cidr, lab];
+export const COMMANDS: readonly CommandSpec[] = [validate, synth, squidConf, spokeTemplate, clientEnvCommand, cost, cidr, lab];

@@ -1,0 +1,25 @@
+// `egresshub synth`: writes the hub's and spokes' CloudFormation templates into a directory, offline
+// (no credentials, no lookups), and shows what it wrote.
+import { resolve } from 'node:path';
+import { synthesize } from '../../app';
+import type { CommandSpec } from '../command';
+import { addConfigOption, planFromOptions } from '../options';
+
+export const synth: CommandSpec = {
+  name: 'synth',
+  summary: 'write the hub and spoke CloudFormation templates (*.template.json) into a directory, offline',
+  configure: (cmd) => addConfigOption(cmd).option('-o, --out <dir>', 'output directory (a CDK cloud assembly)', 'cdk.out'),
+  run: ({ printer }, opts) => {
+    const plan = planFromOptions(opts);
+    const out = resolve(typeof opts.out === 'string' ? opts.out : 'cdk.out');
+    printer.step(`synthesizing hub ${plan.hub.stackName} and ${plan.spokes.length} spoke stack(s) into ${out}`);
+    const { stacks } = synthesize(plan, out);
+    printer.step(`wrote ${stacks.length} template(s)`);
+    printer.data({ outDir: out, stacks });
+    printer.table(
+      ['stack', 'resources', 'size', 'template'],
+      stacks.map((s) => [s.stackName, s.resources, `${(s.bytes / 1024).toFixed(1)} KiB`, s.file]),
+    );
+    return 0;
+  },
+};
