@@ -1,7 +1,7 @@
 // The inventory straight from AWS: DescribeVpcs (paginated) with the AWS SDK v3 for every
 // profile × region asked for. Only this module talks to AWS; tests replace the client's transport
 // with recorded responses.
-import { EC2Client, paginateDescribeVpcs, type Vpc } from '@aws-sdk/client-ec2';
+import type { EC2Client, Vpc } from '@aws-sdk/client-ec2';
 import { UsageError } from '../config/errors';
 import { fromEc2Vpc, mergeInventories, toRecords, type VpcRecord } from './inventory';
 
@@ -28,7 +28,14 @@ export function awsTargets(profiles: readonly string[], regions: readonly string
   return ps.flatMap((profile) => regions.map((region) => (profile ? { profile, region } : { region })));
 }
 
-const defaultClient = (t: AwsTarget) => new EC2Client({ region: t.region, ...(t.profile ? { profile: t.profile } : {}) });
+/** The EC2 SDK takes ~200 ms to load: only `--from-aws` pays for it, not every CLI command. */
+function sdk(): typeof import('@aws-sdk/client-ec2') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('@aws-sdk/client-ec2') as typeof import('@aws-sdk/client-ec2');
+}
+
+const defaultClient = (t: AwsTarget): EC2Client =>
+  new (sdk().EC2Client)({ region: t.region, ...(t.profile ? { profile: t.profile } : {}) });
 
 export async function fetchInventory(opts: FetchOptions): Promise<VpcRecord[]> {
   const clientFor = opts.clientFor ?? defaultClient;
@@ -38,7 +45,7 @@ export async function fetchInventory(opts: FetchOptions): Promise<VpcRecord[]> {
     const client = clientFor(t);
     const vpcs: Vpc[] = [];
     try {
-      for await (const page of paginateDescribeVpcs({ client, pageSize: 1000 }, {})) vpcs.push(...(page.Vpcs ?? []));
+      for await (const page of sdk().paginateDescribeVpcs({ client, pageSize: 1000 }, {})) vpcs.push(...(page.Vpcs ?? []));
     } catch (e) {
       const where = `${t.profile ? `profile ${t.profile}, ` : ''}region ${t.region}`;
       throw new AwsError(
