@@ -1,0 +1,40 @@
+import type { Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { validateTemplate } from '../support/cfn-registry';
+import { nagFindings } from '../support/nag';
+import { ALLOWED_URL, buildIntegApp, DENIED_URL } from './integ-app';
+
+describe('integration app (deployable by a user with an account)', () => {
+  const app = buildIntegApp({ account: '123456789012', region: 'us-east-1', availabilityZones: ['us-east-1a', 'us-east-1b'] });
+  const stacks = app.node.children as Stack[];
+  const templates = new Map(stacks.map((s) => [s.node.id, Template.fromStack(s)]));
+  const spoke = templates.get('IntegSpoke')!;
+
+  it('deploys a hub and a spoke whose VPC overlaps the hub CIDR and has no way out but the proxy', () => {
+    expect([...templates.keys()]).toEqual(['Hub', 'IntegSpoke']);
+    templates.get('Hub')!.hasResourceProperties('AWS::EC2::VPC', { CidrBlock: '10.0.0.0/16' });
+    spoke.hasResourceProperties('AWS::EC2::VPC', { CidrBlock: '10.0.0.0/16' });
+    spoke.resourceCountIs('AWS::EC2::NatGateway', 0);
+    spoke.resourceCountIs('AWS::EC2::InternetGateway', 0);
+    spoke.resourceCountIs('AWS::EC2::VPCEndpoint', 1);
+  });
+
+  it('fails the deploy unless the allowed URL gets 200 and the denied URL 403 through the proxy', () => {
+    const [id, instance] = Object.entries(spoke.findResources('AWS::EC2::Instance'))[0]! as [
+      string,
+      { CreationPolicy: unknown; Properties: { UserData: unknown } },
+    ];
+    expect(instance.CreationPolicy).toEqual({ ResourceSignal: { Count: 1, Timeout: 'PT25M' } });
+    const script = JSON.stringify(instance.Properties.UserData);
+    expect(script).toContain(ALLOWED_URL);
+    expect(script).toContain(DENIED_URL);
+    expect(script).toContain('[ \\"$allowed\\" = 200 ] && [ \\"$denied\\" = 403 ] && rc=0');
+    expect(script).toContain(`--resource ${id}`);
+  });
+
+  it('validates against the CloudFormation registry and has no unacknowledged cdk-nag findings', () => {
+    for (const [id, t] of templates) expect({ id, problems: validateTemplate(t.toJSON()) }).toEqual({ id, problems: [] });
+    expect(nagFindings(app)).toEqual([]);
+  });
+});
