@@ -4,10 +4,11 @@ import type { CommandSpec } from '../command';
 import { cidr } from './cidr';
 import { clientEnvCommand } from './client-env';
 import { cost } from './cost';
+import { doctor } from './doctor';
 import { lab } from './lab';
 import { spokeTemplate } from './spoke-template';
 import { squidConf } from './squid-conf';
 import { synth } from './synth';
 import { validate } from './validate';
 
-export const COMMANDS: readonly CommandSpec[] = [validate, synth, squidConf, spokeTemplate, clientEnvCommand, cost, cidr, lab];
+export const COMMANDS: readonly CommandSpec[] = [validate, synth, squidConf, spokeTemplate, clientEnvCommand, doctor, cost, cidr, lab];
