@@ -68,17 +68,20 @@ dnf install -y squid aws-cfn-bootstrap
 TOKEN=$(curl -sf -X PUT http://169.254.169.254/latest/api/token -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')
 IID=$(curl -sf -H "X-aws-ec2-metadata-token: $TOKEN" http://169.254.169.254/latest/meta-data/instance-id)
 
-# Claim the fixed ENI. A dead predecessor may still hold it: force-detach, then retry (bounded).
+# Claim the fixed ENI. A predecessor may still hold it: ask it to let go, and force the detach only
+# after a minute (AWS: force is a last resort, for failed instances). Bounded retries.
 attached=no
-for _ in $(seq 1 ${attempts}); do
+for i in $(seq 1 ${attempts}); do
   # A failed call (throttling, IAM propagation) must not end the loop under set -e.
   read -r status owner attachment < <(aws ec2 describe-network-interfaces --region "$REGION" --network-interface-ids "$ENI" \\
     --query 'NetworkInterfaces[0].[Status,Attachment.InstanceId,Attachment.AttachmentId]' --output text || echo 'unknown None None') || true
   if [ "$owner" = "$IID" ]; then attached=yes; break; fi
   if [ "$status" = available ]; then
     aws ec2 attach-network-interface --region "$REGION" --network-interface-id "$ENI" --instance-id "$IID" --device-index 1 || true
-  elif [ "$attachment" != None ]; then
+  elif [ "$attachment" != None ] && [ "$i" -gt 6 ]; then
     aws ec2 detach-network-interface --region "$REGION" --attachment-id "$attachment" --force || true
+  elif [ "$attachment" != None ]; then
+    aws ec2 detach-network-interface --region "$REGION" --attachment-id "$attachment" || true
   fi
   sleep 10
 done

@@ -28,8 +28,14 @@ describe('renderProxyBootstrap', () => {
     expect(gunzipSync(Buffer.from(b64.replace(/\n/g, ''), 'base64')).toString('utf8')).toBe(base.squidConf);
   });
 
+  it('detaches the ENI from a predecessor gently first and forces it only after a minute', () => {
+    const script = renderProxyBootstrap(base);
+    expect(script).toMatch(/\[ "\$i" -gt 6 \]; then\n\s+aws ec2 detach-network-interface .*--force/);
+    expect(script).toMatch(/elif \[ "\$attachment" != None \]; then\n\s+aws ec2 detach-network-interface [^\n]*"\$attachment" \|\| true/);
+  });
+
   it('bounds the ENI claim loop by attachAttempts', () => {
-    expect(renderProxyBootstrap({ ...base, attachAttempts: 7 })).toContain('for _ in $(seq 1 7); do');
+    expect(renderProxyBootstrap({ ...base, attachAttempts: 7 })).toContain('for i in $(seq 1 7); do');
   });
 
   it('fails when the user data would exceed 16 KB, naming the size and the fix', () => {
