@@ -360,8 +360,14 @@ export async function labDown(step: Step): Promise<{ namespaces: number; process
     for (const pid of run(['ip', 'netns', 'pids', ns], { allowFail: true }).stdout.split(/\s+/).filter(Boolean)) pids.add(Number(pid));
   }
   if (pids.size > 0) step(`stopping ${pids.size} lab process${pids.size === 1 ? '' : 'es'} (squid, dnsmasq, web server)`);
-  signal(pids, 'SIGTERM');
-  // Squid's shutdown_lifetime is 1 s in the lab; give everything a bounded moment, then force.
+  // SIGINT is Squid's "shut down now" (`squid -k interrupt`); SIGTERM would wait out open transfers.
+  // dnsmasq treats SIGINT as a cache flush, so everything else gets SIGTERM. Then a bounded wait, then force.
+  const isSquid = (pid: number) => readProc(pid, 'comm').trim() === 'squid';
+  signal([...pids].filter(isSquid), 'SIGINT');
+  signal(
+    [...pids].filter((pid) => !isSquid(pid)),
+    'SIGTERM',
+  );
   const gone = await waitFor(() => [...pids].every((pid) => !alive(pid)), 5_000);
   if (!gone) {
     signal(pids, 'SIGKILL');
@@ -378,10 +384,19 @@ export async function labDown(step: Step): Promise<{ namespaces: number; process
   return { namespaces: namespaces.length, processes: pids.size };
 }
 
+function readProc(pid: number, file: string): string {
+  try {
+    return readFileSync(`/proc/${pid}/${file}`, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** A zombie has already exited; only its parent (often init, here) still has to reap it. */
 function alive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
   }
