@@ -225,6 +225,9 @@ const demo: CommandSpec = {
         printer.line('');
         printer.line(printer.bold('Squid access log (one line per request, tenant from the listener port):'));
         for (const l of readLog(topo).slice(from.length)) printer.line(`  ${l}`);
+        printer.line(
+          `client= is the tenant's resource gateway (${topo.tenants.map((t) => t.gatewayIp).join(', ')}), never the overlapping ${topo.tenants[0]?.clientIp ?? ''}: tenant= comes from the listener port.`,
+        );
         const outDir = mkdtempSync(join(tmpdir(), 'egresshub-demo-cdk-'));
         step(`synthesizing CloudFormation for the same config into ${outDir}`);
         // Loaded only here: aws-cdk-lib takes seconds to import, and the other lab commands never need it.
