@@ -22,7 +22,7 @@ export interface EgressSpokeProps {
   readonly subnetIds: readonly string[];
   /**
    * SSM parameter that receives the proxy URL.
-   * @default `/egresshub/<tenant>/proxy-url`
+   * @default `/egresshub/<tenant>/<vpcId>/proxy-url` (`/egresshub/<tenant>/proxy-url` when the VPC ID is a token)
    */
   readonly proxyUrlParameterName?: string;
   /**
@@ -48,7 +48,10 @@ export class EgressSpoke extends Construct {
   constructor(scope: Construct, id: string, props: EgressSpokeProps) {
     super(scope, id);
     const resolveProxyName = props.resolveProxyName ?? true;
-    const parameterName = props.proxyUrlParameterName ?? `/egresshub/${props.tenant}/proxy-url`;
+    // Keyed by VPC too: one tenant may have spokes in several VPCs of the same account.
+    const parameterName =
+      props.proxyUrlParameterName ??
+      (Token.isUnresolved(props.vpcId) ? `/egresshub/${props.tenant}/proxy-url` : `/egresshub/${props.tenant}/${props.vpcId}/proxy-url`);
     if (
       !Token.isUnresolved([...props.subnetIds]) &&
       !props.subnetIds.some((s) => Token.isUnresolved(s)) &&

@@ -43,7 +43,7 @@ describe('spoke stacks deployed by the app', () => {
   it('stores http://<endpoint DNS name>:<port> in an SSM parameter, read at deploy time from DescribeVpcEndpointAssociations', () => {
     const t = example().templates.get(SPOKE_A)!;
     t.hasResourceProperties('AWS::SSM::Parameter', {
-      Name: '/egresshub/project-a/proxy-url',
+      Name: '/egresshub/project-a/vpc-0a1b2c3d4e5f60718/proxy-url',
       Type: 'String',
       Value: {
         'Fn::Join': [
