@@ -15,6 +15,18 @@ export const MAX_USER_DATA_BYTES = 16 * 1024;
  */
 export const TOKEN_ALLOWANCE_BYTES = 512;
 
+/**
+ * Shell function: `squid -k parse` plus a scan of its output, because Squid reports some errors (an
+ * http_access line it cannot read, for one) and still exits 0 — seen with Squid 5.7.
+ */
+export const SQUID_PARSE_CHECK = `squid_parse_ok() {
+  local out
+  out=$(squid -k parse -f "$1" 2>&1) || { echo "$out"; return 1; }
+  echo "$out"
+  # Squid echoes every config line ("Processing: …"); only its own diagnostics count.
+  ! grep -v 'Processing: ' <<<"$out" | grep -Eq 'ERROR|FATAL|Bungled|unrecognized|aclParse'
+}`;
+
 export interface ProxyBootstrapProps {
   /** The squid.conf the proxy runs (from renderSquidConf). */
   readonly squidConf: string;
@@ -94,7 +106,8 @@ ip -4 -o addr show | grep -q " $ENI_IP/"
 base64 -d <<'SQUIDCONF' | gunzip > /etc/squid/squid.conf
 ${confLines.join('\n')}
 SQUIDCONF
-squid -k parse -f /etc/squid/squid.conf
+${SQUID_PARSE_CHECK}
+squid_parse_ok /etc/squid/squid.conf
 
 mkdir -p /etc/systemd/system/squid.service.d
 printf '[Service]\\nRestart=always\\nRestartSec=5\\n' > /etc/systemd/system/squid.service.d/egresshub.conf

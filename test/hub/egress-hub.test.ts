@@ -168,8 +168,8 @@ describe('EgressHub with the example config', () => {
     expect(script.startsWith('#!/bin/bash\n')).toBe(true);
     const b64 = /<<'SQUIDCONF'[^\n]*\n([\s\S]*?)\nSQUIDCONF/.exec(script)![1]!.replace(/\n/g, '');
     expect(gunzipSync(Buffer.from(b64, 'base64')).toString('utf8')).toBe(renderSquidConf(s.plan));
-    expect(script.indexOf('squid -k parse')).toBeGreaterThan(0);
-    expect(script.indexOf('squid -k parse')).toBeLessThan(script.indexOf('systemctl enable --now squid'));
+    expect(script.indexOf('squid_parse_ok /etc/squid/squid.conf')).toBeGreaterThan(0);
+    expect(script.indexOf('squid_parse_ok /etc/squid/squid.conf')).toBeLessThan(script.indexOf('systemctl enable --now squid'));
     expect(script).toContain("PORTS='3201 3202'");
     expect(script).toMatch(/--device-index 1/);
     expect(script).toMatch(/detach-network-interface .*--force/);

@@ -1,7 +1,12 @@
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { MAX_USER_DATA_BYTES, renderProxyBootstrap, TOKEN_ALLOWANCE_BYTES } from '../../src/hub';
+import { MAX_USER_DATA_BYTES, renderProxyBootstrap, SQUID_PARSE_CHECK, TOKEN_ALLOWANCE_BYTES } from '../../src/hub';
+import { renderSquidConf } from '../../src/policy';
+import { exampleConfig, planOf } from '../support/stack';
 
 const base = {
   squidConf: 'http_port 3201 name=a\nhttp_access deny all\n',
@@ -50,5 +55,36 @@ describe('renderProxyBootstrap', () => {
   it('keeps a margin for deploy-time values below the limit', () => {
     const script = renderProxyBootstrap(base);
     expect(Buffer.byteLength(script) + TOKEN_ALLOWANCE_BYTES).toBeLessThan(MAX_USER_DATA_BYTES);
+  });
+});
+
+describe('SQUID_PARSE_CHECK (with the real squid binary)', () => {
+  const check = (conf: string): number => {
+    const dir = mkdtempSync(join(tmpdir(), 'egresshub-squid-'));
+    try {
+      writeFileSync(join(dir, 'squid.conf'), conf);
+      execFileSync('bash', ['-c', `${SQUID_PARSE_CHECK}\nsquid_parse_ok "$1"`, 'check', join(dir, 'squid.conf')], { stdio: 'pipe' });
+      return 0;
+    } catch (e) {
+      return (e as { status: number }).status;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+
+  it('accepts the squid.conf generated for the example config', () => {
+    expect(check(renderSquidConf(planOf(exampleConfig())))).toBe(0);
+  });
+
+  it('does not mistake a config line that contains ERROR for a diagnostic', () => {
+    expect(check('http_port 3201\nacl ERROR_PAGES dstdomain example.com\nhttp_access deny all\n')).toBe(0);
+  });
+
+  it('fails when a directive is unknown (squid exits non-zero)', () => {
+    expect(check('http_port 3201\nbogus_directive 1\n')).not.toBe(0);
+  });
+
+  it('fails when squid reports an error but exits 0 (unreadable http_access line)', () => {
+    expect(check('http_port 3201\nhttp_access allw all\n')).not.toBe(0);
   });
 });
