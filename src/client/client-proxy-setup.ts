@@ -62,6 +62,17 @@ export class ClientProxySetup extends Construct {
         `ClientProxySetup ${this.node.path}: targetTag.key must be 1–128 characters, not starting with a space (got "${key}"); use the tag your instances carry, e.g. egresshub:proxy`,
       );
     }
+    // CloudFormation's own pattern for both names (AWS::SSM::Document Name, AWS::SSM::Association AssociationName).
+    for (const [prop, name] of [
+      ['documentName', props.documentName],
+      ['associationName', props.associationName],
+    ] as const) {
+      if (name !== undefined && !Token.isUnresolved(name) && !/^[a-zA-Z0-9_.-]{3,128}$/.test(name)) {
+        throw new ClientProxySetupError(
+          `ClientProxySetup ${this.node.path}: ${prop} must be 3–128 letters, digits, "_", "-" or "." (got "${name}"), e.g. egresshub-project-a-proxy`,
+        );
+      }
+    }
     if (!Token.isUnresolved(value) && value.length > 256) {
       throw new ClientProxySetupError(
         `ClientProxySetup ${this.node.path}: targetTag.value must be at most 256 characters (got ${value.length}); shorten the tag value`,

@@ -260,7 +260,7 @@ async function tcpStep(t: ProxyTarget, address: string, timeoutMs: number): Prom
     if (code === 'ECONNREFUSED') {
       return fail(
         `${address}:${t.port} refused the connection: nothing listens on port ${t.port}`,
-        "check the port against egresshub client-env (each tenant's endpoint carries only its own port)",
+        "check the port against egresshub client-env (each tenant's endpoint carries only its own port); if it is right, the proxy behind the endpoint may be down: check the hub proxy instances",
       );
     }
     if (code === 'TIMEOUT') {

@@ -1,14 +1,14 @@
 // ClientProxySetup: the SSM document runs proxy-setup.sh byte for byte, with validated parameters, and
 // the State Manager association targets the chosen tag with the tenant's values.
 import { readFileSync } from 'node:fs';
-import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { ClientProxySetup, type ClientProxySetupProps } from '../../src/client/client-proxy-setup';
 import { SETUP_SCRIPT_FILE } from '../../src/client/setup-script';
+import { validateTemplate } from '../support/cfn-registry';
+import { testApp, testStack } from '../support/stack';
 
-const CDK_CONTEXT = (JSON.parse(readFileSync('cdk.json', 'utf8')) as { context: Record<string, unknown> }).context;
 const PROPS: ClientProxySetupProps = {
   proxyUrl: 'http://project-a.egress.internal:3201',
   noProxy: ['169.254.169.254', 'localhost', '.internal', '10.0.0.0/16'],
@@ -16,8 +16,8 @@ const PROPS: ClientProxySetupProps = {
 };
 
 function synth(props: Partial<ClientProxySetupProps> = {}) {
-  const app = new App({ context: CDK_CONTEXT });
-  const stack = new Stack(app, 'Spoke', { env: { account: '222222222222', region: 'ap-northeast-1' } });
+  const app = testApp();
+  const stack = testStack(app, 'Spoke');
   new ClientProxySetup(stack, 'ProxySetup', { ...PROPS, ...props });
   return { app, template: Template.fromStack(stack) };
 }
@@ -92,6 +92,14 @@ describe('ClientProxySetup', () => {
     expect(synth().template.toJSON()).toMatchSnapshot();
   });
 
+  it('validates against the CloudFormation registry data', () => {
+    expect(
+      validateTemplate(
+        synth({ associationName: 'egresshub-project-a-proxy', documentName: 'egresshub-project-a-proxy-setup' }).template.toJSON(),
+      ),
+    ).toEqual([]);
+  });
+
   it('has no cdk-nag AwsSolutions findings', () => {
     const { app } = synth();
     expect(new AwsSolutionsChecks().validateScope(app).violations).toEqual([]);
@@ -110,6 +118,12 @@ describe('ClientProxySetup', () => {
   it('fails when the target tag key is empty', () => {
     expect(() => synth({ targetTag: { key: '', value: 'x' } })).toThrow(
       /targetTag\.key must be 1–128 characters, not starting with a space \(got ""\)/,
+    );
+  });
+
+  it('fails when the document name would be refused by CloudFormation', () => {
+    expect(() => synth({ documentName: 'my doc' })).toThrow(
+      /ClientProxySetup Spoke\/ProxySetup: documentName must be 3–128 letters, digits, "_", "-" or "." \(got "my doc"\)/,
     );
   });
 });
