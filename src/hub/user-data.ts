@@ -27,6 +27,32 @@ export const SQUID_PARSE_CHECK = `squid_parse_ok() {
   ! grep -v 'Processing: ' <<<"$out" | grep -Eq 'ERROR|FATAL|Bungled|unrecognized|aclParse'
 }`;
 
+/**
+ * Shell function `claim_eni ENI INSTANCE REGION ATTEMPTS SLEEP`: attach the fixed ENI as device 1. A
+ * predecessor may still hold it: ask it to let go, and force the detach only after six attempts (AWS
+ * documents force as a last resort, for failed instances). Bounded; returns non-zero when it gives up.
+ * https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DetachNetworkInterface.html
+ */
+export const CLAIM_ENI = `claim_eni() {
+  local eni=$1 iid=$2 region=$3 attempts=$4 pause=$5 i status owner attachment
+  for i in $(seq 1 "$attempts"); do
+    # A failed call (throttling, IAM propagation) must not end the loop under set -e.
+    read -r status owner attachment < <(aws ec2 describe-network-interfaces --region "$region" --network-interface-ids "$eni" \\
+      --query 'NetworkInterfaces[0].[Status,Attachment.InstanceId,Attachment.AttachmentId]' --output text || echo 'unknown None None') || true
+    if [ "$owner" = "$iid" ]; then return 0; fi
+    if [ "$status" = available ]; then
+      aws ec2 attach-network-interface --region "$region" --network-interface-id "$eni" --instance-id "$iid" --device-index 1 || true
+    elif [ "$attachment" != None ] && [ "$i" -gt 6 ]; then
+      aws ec2 detach-network-interface --region "$region" --attachment-id "$attachment" --force || true
+    elif [ "$attachment" != None ]; then
+      aws ec2 detach-network-interface --region "$region" --attachment-id "$attachment" || true
+    fi
+    sleep "$pause"
+  done
+  echo "could not attach $eni after $attempts attempts" >&2
+  return 1
+}`;
+
 export interface ProxyBootstrapProps {
   /** The squid.conf the proxy runs (from renderSquidConf). */
   readonly squidConf: string;
@@ -80,24 +106,8 @@ dnf install -y squid aws-cfn-bootstrap
 TOKEN=$(curl -sf -X PUT http://169.254.169.254/latest/api/token -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')
 IID=$(curl -sf -H "X-aws-ec2-metadata-token: $TOKEN" http://169.254.169.254/latest/meta-data/instance-id)
 
-# Claim the fixed ENI. A predecessor may still hold it: ask it to let go, and force the detach only
-# after a minute (AWS: force is a last resort, for failed instances). Bounded retries.
-attached=no
-for i in $(seq 1 ${attempts}); do
-  # A failed call (throttling, IAM propagation) must not end the loop under set -e.
-  read -r status owner attachment < <(aws ec2 describe-network-interfaces --region "$REGION" --network-interface-ids "$ENI" \\
-    --query 'NetworkInterfaces[0].[Status,Attachment.InstanceId,Attachment.AttachmentId]' --output text || echo 'unknown None None') || true
-  if [ "$owner" = "$IID" ]; then attached=yes; break; fi
-  if [ "$status" = available ]; then
-    aws ec2 attach-network-interface --region "$REGION" --network-interface-id "$ENI" --instance-id "$IID" --device-index 1 || true
-  elif [ "$attachment" != None ] && [ "$i" -gt 6 ]; then
-    aws ec2 detach-network-interface --region "$REGION" --attachment-id "$attachment" --force || true
-  elif [ "$attachment" != None ]; then
-    aws ec2 detach-network-interface --region "$REGION" --attachment-id "$attachment" || true
-  fi
-  sleep 10
-done
-[ "$attached" = yes ]
+${CLAIM_ENI}
+claim_eni "$ENI" "$IID" "$REGION" ${attempts} 10
 
 # amazon-ec2-net-utils configures the hot-plugged ENI and its policy routes; wait for its address.
 for _ in $(seq 1 60); do ip -4 -o addr show | grep -q " $ENI_IP/" && break; sleep 2; done

@@ -40,7 +40,7 @@ describe('renderProxyBootstrap', () => {
   });
 
   it('bounds the ENI claim loop by attachAttempts', () => {
-    expect(renderProxyBootstrap({ ...base, attachAttempts: 7 })).toContain('for i in $(seq 1 7); do');
+    expect(renderProxyBootstrap({ ...base, attachAttempts: 7 })).toContain('claim_eni "$ENI" "$IID" "$REGION" 7 10');
   });
 
   it('fails when the user data would exceed 16 KB, naming the size and the fix', () => {
