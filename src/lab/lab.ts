@@ -128,6 +128,18 @@ export async function labUp(plan: EgressPlan, configFile: string, step: Step): P
     step('found a lab for another config or a half-built one: tearing it down first');
     await labDown(step);
   }
+  try {
+    await build(plan, topo, configFile, step);
+  } catch (e) {
+    // A failed build leaves nothing running; the error still says which command failed.
+    step('lab up failed: tearing down what was built');
+    await labDown(step);
+    throw e;
+  }
+  return { topo, reused: false };
+}
+
+async function build(plan: EgressPlan, topo: LabTopology, configFile: string, step: Step): Promise<void> {
   const p = labPaths(topo.stateDir);
   mkdirSync(p.squidDir, { recursive: true, mode: 0o755 });
   writeFileSync(p.state, JSON.stringify({ planHash: planHash(plan), config: configFile, complete: false } satisfies LabState));
@@ -151,7 +163,6 @@ export async function labUp(plan: EgressPlan, configFile: string, step: Step): P
   step(`starting squid in ${topo.hubNs} on ${topo.squidIp} with the generated squid.conf`);
   await startSquid(plan, topo, p);
   writeFileSync(p.state, JSON.stringify({ planHash: planHash(plan), config: configFile, complete: true } satisfies LabState));
-  return { topo, reused: false };
 }
 
 function makeCertificates(topo: LabTopology, p: ReturnType<typeof labPaths>): void {

@@ -94,6 +94,15 @@ describe('lab (root, real Squid)', () => {
     }
   });
 
+  it('tears down what it built when up fails part-way', async () => {
+    const failAt = (s: string) => {
+      if (s.startsWith('starting dnsmasq')) throw new Error('injected failure after the namespaces were wired');
+    };
+    await expect(labUp(example, 'examples/egresshub.yaml', failAt)).rejects.toThrow('injected failure');
+    expect(labNamespaces()).toEqual([]);
+    expect(existsSync(LAB_STATE_DIR)).toBe(false);
+  });
+
   it('tears down a half-built lab and leaves nothing behind', async () => {
     run(['ip', 'netns', 'add', 'eh-hub']);
     mkdirSync(`${LAB_STATE_DIR}/squid`, { recursive: true });
