@@ -164,3 +164,34 @@ describe('EgressSpoke', () => {
     );
   });
 });
+
+describe('spokes of the shared configuration (no tenants configured)', () => {
+  const config = {
+    ...exampleConfig(),
+    tenants: [],
+    spokes: [
+      {
+        tenant: 'shared',
+        account: '111111111111',
+        vpcId: 'vpc-0c1d2e3f4a5b60720',
+        vpcCidr: '10.0.0.0/16',
+        subnetIds: ['subnet-0c1d2e3f4a5b60001', 'subnet-0c1d2e3f4a5b60002'],
+      },
+    ],
+  };
+
+  it('gives the standalone template port 3128', () => {
+    const t = Template.fromJSON(spokeTemplate(planOf(config), 'shared'));
+    t.hasResourceProperties('AWS::EC2::SecurityGroup', { SecurityGroupIngress: [Match.objectLike({ FromPort: 3128, ToPort: 3128 })] });
+  });
+
+  it('references the hub directly from a spoke stack in the hub account', () => {
+    const s = synthOnce('no-tenants-with-spoke', () => planOf(config));
+    const t = s.templates.get('Spoke-shared-vpc-0c1d2e3f4a5b60720')!;
+    t.hasResourceProperties('AWS::EC2::VPCEndpoint', {
+      ResourceConfigurationArn: { 'Fn::GetStackOutput': Match.objectLike({ StackName: 'egresshub-hub' }) },
+    });
+    expect(validateTemplate(t.toJSON())).toEqual([]);
+    expect(nagFindings(s.app)).toEqual([]);
+  });
+});
