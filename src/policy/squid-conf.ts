@@ -99,6 +99,8 @@ export function renderSquidConf(plan: EgressPlan, options: SquidConfOptions = {}
     out.push(`note tenant ${t.name} tenant_${t.name}`);
   }
 
+  out.push(`acl any_tenant myportname ${plan.tenants.map((t) => t.name).join(' ')}`);
+
   section('what is asked for');
   out.push(
     // Not `CONNECT`: newer Squid releases predefine that name; our own name parses the same everywhere.
@@ -153,7 +155,8 @@ export function renderSquidConf(plan: EgressPlan, options: SquidConfOptions = {}
   // Address checks come after the cheap name checks, so a denied name costs no DNS lookup.
   out.push(`http_access deny hub_cidr ${r(RULES.hub)}`);
   out.push(`http_access deny blocked_dst ${r(RULES.blocked)}`);
-  for (const t of plan.tenants) out.push(`http_access allow tenant_${t.name} ${r(RULES.allow)}`);
+  // One allow for every tenant: each has passed its own denies above; a port no tenant owns still falls through.
+  out.push(`http_access allow any_tenant ${r(RULES.allow)}`);
   out.push(`http_access deny all ${r(RULES.default)}`);
 
   section('privacy and hygiene: no cache, no internal addresses or versions leaked');

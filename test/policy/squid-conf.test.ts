@@ -48,6 +48,18 @@ describe('renderSquidConf', () => {
     expect(warnings.map((w) => w.replace(/^.*\| /, ''))).toEqual(['WARNING: HTTP requires the use of Via']);
   });
 
+  it('passes squid -k parse without overlap warnings when an allowlist repeats names a wildcard covers', () => {
+    const plan = buildPlan(
+      parseConfig(
+        'region: us-east-1\naccount: "111111111111"\nhub:\n  availabilityZones: [us-east-1a]\ntenants:\n' +
+          "  - { name: dup, port: 3300, allow: ['*.github.com', 'api.github.com', '*.api.github.com', 'GitHub.com.', 'x.example.org'] }\n",
+      ),
+    );
+    const warnings = squidParse(renderSquidConf(plan), 'overlap');
+    expect(warnings.map((w) => w.replace(/^.*\| /, ''))).toEqual(['WARNING: HTTP requires the use of Via']);
+    expect(renderSquidConf(plan)).toContain('\nacl allow_dup dstdomain -n x.example.org .github.com\n');
+  });
+
   it('also parses with the lab host overrides, which only touch paths, resolver and shutdown time', () => {
     const hub = renderSquidConf(example).split('\n');
     const lab = renderSquidConf(example, {
