@@ -77,6 +77,35 @@ describe('synthesize', () => {
   });
 });
 
+describe('npx cdk synth (cdk.json + bin/app.ts)', () => {
+  it('synthesizes the config named by -c config=FILE, offline, like any CDK app', () => {
+    const out = tmp();
+    const env = {
+      PATH: process.env.PATH,
+      HOME: out,
+      AWS_CONFIG_FILE: '/nonexistent',
+      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
+      AWS_EC2_METADATA_DISABLED: 'true',
+      CDK_DISABLE_CLI_TELEMETRY: 'true',
+    };
+    execFileSync('npx', ['cdk', 'synth', '-c', `config=${EXAMPLE_CONFIG}`, '--no-notices', '--quiet', '-o', out], {
+      env,
+      cwd: process.cwd(),
+      stdio: 'pipe',
+    });
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as {
+      missing?: unknown[];
+      artifacts: Record<string, { type: string }>;
+    };
+    expect(manifest.missing).toBeUndefined();
+    expect(
+      Object.entries(manifest.artifacts)
+        .filter(([, a]) => a.type === 'aws:cloudformation:stack')
+        .map(([id]) => id),
+    ).toEqual(['Hub', 'Spoke-project-a-vpc-0a1b2c3d4e5f60718', 'Spoke-project-b-vpc-0b1c2d3e4f5a60719']);
+  });
+});
+
 describe('egresshub synth', () => {
   it('writes the templates and prints a table of stacks with resource counts and sizes', async () => {
     const out = tmp();
