@@ -134,7 +134,7 @@ export async function diagnose(opts: DoctorOptions = {}): Promise<DoctorReport> 
   } else skip('resolve', blocker ?? '');
   const address = addresses[0];
   if (!blocker && t && address) {
-    if (!(await run('tcp', () => tcpStep(t, address, timeoutMs)))) blocker = 'needs a TCP connection to the proxy';
+    if (!(await run('tcp', () => tcpStep(t, addresses, timeoutMs)))) blocker = 'needs a TCP connection to the proxy';
   } else skip('tcp', blocker ?? '');
   if (!blocker && t && address) {
     await run('tunnel', () => tunnelStep(t, address, testUrl, timeoutMs, opts.ca));
@@ -250,27 +250,42 @@ async function resolveStep(
   return { addresses, result: pass(`${t.host} → ${addresses.join(', ')} (inside ${where})`) };
 }
 
-async function tcpStep(t: ProxyTarget, address: string, timeoutMs: number): Promise<Result> {
-  try {
-    const socket = await tcpConnect(address, t.port, timeoutMs);
-    socket.destroy();
-    return pass(`connected to ${address}:${t.port}`);
-  } catch (e) {
-    const code = codeOf(e);
-    if (code === 'ECONNREFUSED') {
-      return fail(
-        `${address}:${t.port} refused the connection: nothing listens on port ${t.port}`,
-        "check the port against egresshub client-env (each tenant's endpoint carries only its own port); if it is right, the proxy behind the endpoint may be down: check the hub proxy instances",
-      );
-    }
-    if (code === 'TIMEOUT') {
-      return fail(
-        `no answer from ${address}:${t.port} within ${timeoutMs} ms`,
-        "a security group or network ACL drops it: the spoke endpoint's security group must admit this host's VPC CIDR on the tenant port",
-      );
-    }
-    return fail(`${address}:${t.port}: ${(e as Error).message}`, 'check routing from this host to the endpoint subnets');
+/**
+ * Every address the name returns: a resource endpoint has one per AZ, and a client may pick any of them,
+ * so one unreachable AZ is a fault even when another works.
+ */
+async function tcpStep(t: ProxyTarget, addresses: readonly string[], timeoutMs: number): Promise<Result> {
+  const results = await Promise.all(
+    addresses.map(async (address) => {
+      try {
+        (await tcpConnect(address, t.port, timeoutMs)).destroy();
+        return { address };
+      } catch (e) {
+        return { address, failure: tcpFailure(t, address, e, timeoutMs) };
+      }
+    }),
+  );
+  const ok = results.filter((r) => !r.failure).map((r) => `${r.address}:${t.port}`);
+  const bad = results.find((r) => r.failure)?.failure;
+  if (!bad) return pass(`connected to ${ok.join(', ')}`);
+  return { ...bad, detail: ok.length > 0 ? `${bad.detail} (${ok.join(', ')} connected)` : bad.detail };
+}
+
+function tcpFailure(t: ProxyTarget, address: string, e: unknown, timeoutMs: number): Result {
+  const code = codeOf(e);
+  if (code === 'ECONNREFUSED') {
+    return fail(
+      `${address}:${t.port} refused the connection: nothing listens on port ${t.port}`,
+      "check the port against egresshub client-env (each tenant's endpoint carries only its own port); if it is right, the proxy behind the endpoint may be down: check the hub proxy instances",
+    );
   }
+  if (code === 'TIMEOUT') {
+    return fail(
+      `no answer from ${address}:${t.port} within ${timeoutMs} ms`,
+      "a security group or network ACL drops it: the spoke endpoint's security group must admit this host's VPC CIDR on the tenant port",
+    );
+  }
+  return fail(`${address}:${t.port}: ${(e as Error).message}`, 'check routing from this host to the endpoint subnets');
 }
 
 /** Sends CONNECT (https) or an absolute-form GET (http) for `url` to the proxy; returns the proxy's head. */

@@ -27,7 +27,12 @@ beforeAll(async () => {
   proxyDown = await startProxyDown();
   silent = await startSilent();
   closedPort = await freePort();
-  dns = await startDns({ 'proxy.egress.test': '127.0.0.1', 'public.egress.test': '127.0.0.1' });
+  // two-az: one address per AZ, as a resource endpoint has; nothing listens on 127.0.0.2 (still loopback).
+  dns = await startDns({
+    'proxy.egress.test': '127.0.0.1',
+    'public.egress.test': '127.0.0.1',
+    'two-az.egress.test': '127.0.0.1,127.0.0.2',
+  });
 });
 
 afterAll(async () => {
@@ -116,6 +121,15 @@ describe('doctor', () => {
     });
     expect(step(report, 'tcp').fix).toMatch(/client-env/);
     expect(verdicts(report)).toMatchObject({ tunnel: 'skip', denied: 'skip' });
+  });
+
+  it('fails when one of the endpoint addresses (one AZ) does not connect, naming it', async () => {
+    const report = await diagnose({ ...healthy(), proxy: `http://two-az.egress.test:${proxy.port}` });
+    expect(step(report, 'resolve').detail).toBe("two-az.egress.test → 127.0.0.1, 127.0.0.2 (inside the VPC's 127.0.0.0/8)");
+    expect(step(report, 'tcp')).toMatchObject({
+      verdict: 'fail',
+      detail: `127.0.0.2:${proxy.port} refused the connection: nothing listens on port ${proxy.port} (127.0.0.1:${proxy.port} connected)`,
+    });
   });
 
   it('fails when the endpoint accepts but the proxy behind it is down', async () => {

@@ -38,7 +38,7 @@ function track(server: net.Server): Set<net.Socket> {
   return sockets;
 }
 
-/** A DNS server answering A queries for `records` (name → IPv4), NXDOMAIN for any other name. */
+/** A DNS server answering A queries for `records` (name → IPv4, or several comma-separated), NXDOMAIN for any other name. */
 export async function startDns(records: Record<string, string>): Promise<Running & { readonly server: string }> {
   const sock: UdpSocket = createSocket('udp4');
   sock.on('message', (msg, rinfo) => {
@@ -52,15 +52,15 @@ export async function startDns(records: Record<string, string>): Promise<Running
     const question = msg.subarray(12, i + 5);
     const qtype = msg.readUInt16BE(i + 1);
     const name = labels.join('.').toLowerCase();
-    const ip = records[name];
+    const ips = records[name]?.split(',');
     const header = Buffer.alloc(12);
     header.writeUInt16BE(msg.readUInt16BE(0), 0);
-    header.writeUInt16BE(0x8180 | (ip === undefined ? 3 : 0), 2);
+    header.writeUInt16BE(0x8180 | (ips === undefined ? 3 : 0), 2);
     header.writeUInt16BE(1, 4);
-    const answer = ip !== undefined && qtype === 1;
-    header.writeUInt16BE(answer ? 1 : 0, 6);
+    const answers = ips !== undefined && qtype === 1 ? ips : [];
+    header.writeUInt16BE(answers.length, 6);
     const parts = [header, question];
-    if (answer) {
+    for (const ip of answers) {
       const rr = Buffer.alloc(16);
       rr.writeUInt16BE(0xc00c, 0);
       rr.writeUInt16BE(1, 2);
