@@ -9,6 +9,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as ram from 'aws-cdk-lib/aws-ram';
 import * as lattice from 'aws-cdk-lib/aws-vpclattice';
 import { Construct } from 'constructs';
+import { UsageError } from '../config/errors';
 import type { EgressPlan, TenantPlan } from '../config/plan';
 import { renderSquidConf } from '../policy';
 import { ProxyFleet } from './proxy-fleet';
@@ -40,6 +41,8 @@ export class EgressHub extends Construct {
    * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-vpclattice-resourcegateway.html
    */
   static readonly RESOURCE_CONFIG_DNS_RESOLUTION = 'IN_VPC';
+  /** CloudFormation allows 200 outputs per stack; the hub writes 3 per tenant plus 2 of its own. */
+  static readonly MAX_TENANTS = Math.floor((200 - 2) / 3);
 
   readonly vpc: ec2.Vpc;
   readonly fleet: ProxyFleet;
@@ -52,6 +55,11 @@ export class EgressHub extends Construct {
     super(scope, id);
     const { plan } = props;
     const { hub } = plan;
+    if (plan.tenants.length > EgressHub.MAX_TENANTS) {
+      throw new UsageError(
+        `tenants: ${plan.tenants.length} tenants need ${3 * plan.tenants.length + 2} stack outputs, over CloudFormation's 200 per stack (at most ${EgressHub.MAX_TENANTS} tenants per hub); split the tenants across two hubs (two config files with different names)`,
+      );
+    }
     const squidConf = props.squidConf ?? renderSquidConf(plan);
     const ports = plan.tenants.map((t) => t.port);
     const egressPorts = [...new Set(plan.tenants.flatMap((t) => [...t.connectPorts, ...t.httpPorts]))].sort((a, b) => a - b);

@@ -315,6 +315,17 @@ describe('EgressHub edge configs', () => {
     t.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
   });
 
+  it('fails when there are more tenants than CloudFormation has outputs for', () => {
+    const config = {
+      ...exampleConfig(),
+      tenants: Array.from({ length: 67 }, (_, i) => ({ name: `t-${i + 1}`, port: 4000 + i, allow: '*' })),
+      spokes: [],
+    };
+    expect(() => buildApp(planOf(config))).toThrow(
+      "tenants: 67 tenants need 203 stack outputs, over CloudFormation's 200 per stack (at most 66 tenants per hub); split the tenants across two hubs",
+    );
+  });
+
   it('fails when the squid.conf would push the user data over 16 KB', () => {
     // Random labels defeat gzip, as a real allowlist of thousands of unrelated domains would.
     let seed = 7;
