@@ -282,7 +282,8 @@ function curlOnce(topo: LabTopology, lt: LabTenant, c: NonNullable<MatrixCase['c
   );
   const [code = '000', connect = '000'] = (r.stdout.trim().split('\n').pop() ?? '').split(' ');
   const detail = `curl exit ${r.status} http ${code} connect ${connect}${r.stderr ? ` ${r.stderr.trim()}` : ''}`;
-  if (r.status === 0 && code === '200' && r.stdout.includes(ORIGIN_MARKER)) return { got: 'allowed', detail };
+  if (r.status === 0 && code === '200' && r.stdout.includes(ORIGIN_MARKER))
+    return { got: 'allowed', detail: `${detail} ${r.stdout.split('\n')[0]!}` };
   if (code === '403' || connect === '403') return { got: 'denied', detail };
   if ((r.status === 7 || r.status === 28) && code === '000' && connect === '000') return { got: 'no-connect', detail };
   return { got: 'error', detail };

@@ -59,6 +59,10 @@ describe('lab (root, real Squid)', () => {
           expect(Object.values(outcome(rows, t, id).got)).not.toContain('allowed');
         expect(outcome(rows, t, 'proxy-direct').got.curl).toBe('no-connect');
       }
+      // Plain HTTP is forwarded by Squid itself (curl): the origin must see no Via and no X-Forwarded-For.
+      const forwarded = rows.filter((r) => r.got.curl === 'allowed' && r.case.request.startsWith('GET http://'));
+      expect(forwarded.length).toBeGreaterThan(2);
+      for (const r of forwarded) expect(r.details.curl).toContain('via=- xff=-');
       const logs = checkAccessLog(topo, rows, from);
       expect(logs.map((l) => [l.tenant, l.pass, l.mislabelled])).toEqual([
         ['project-a', true, 0],
