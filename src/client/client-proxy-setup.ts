@@ -1,11 +1,11 @@
 // ClientProxySetup: an SSM Command document that runs proxy-setup.sh, and a State Manager association
 // that keeps every instance carrying a chosen tag pointed at the tenant's proxy (re-applied on schedule,
 // and applied to new instances as they register). The spoke stack wires it in.
-import { Token } from 'aws-cdk-lib';
+import { Fn, Token } from 'aws-cdk-lib';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { UsageError } from '../config/errors';
-import { checkSetupInputs, NO_PROXY_PATTERN, PROXY_URL_PATTERN, SETUP_SCRIPT } from './setup-script';
+import { checkNoProxy, checkProxyUrl, NO_PROXY_PATTERN, PROXY_URL_PATTERN, SETUP_SCRIPT } from './setup-script';
 
 export interface ClientProxySetupProps {
   /** The tenant's proxy URL, as `egresshub client-env` prints it (`http://<tenant>.<domain>:<port>`). */
@@ -53,9 +53,17 @@ export class ClientProxySetup extends Construct {
   constructor(scope: Construct, id: string, props: ClientProxySetupProps) {
     super(scope, id);
     const schedule = props.scheduleExpression ?? ClientProxySetup.DEFAULT_SCHEDULE;
-    const inputs = Token.isUnresolved(props.proxyUrl)
-      ? { proxyUrl: props.proxyUrl, noProxy: typeof props.noProxy === 'string' ? props.noProxy : props.noProxy.join(',') }
-      : checkSetupInputs(props, `ClientProxySetup ${this.node.path}`);
+    // Deploy-time values (a stack parameter, an import) cannot be checked here; the document's allowedPattern
+    // still refuses a bad one when the association is created.
+    const where = `ClientProxySetup ${this.node.path}`;
+    const proxyUrl = Token.isUnresolved(props.proxyUrl) ? props.proxyUrl : checkProxyUrl(props.proxyUrl, where);
+    const joined =
+      typeof props.noProxy === 'string'
+        ? props.noProxy
+        : Token.isUnresolved(props.noProxy)
+          ? Fn.join(',', [...props.noProxy])
+          : props.noProxy.join(',');
+    const noProxy = Token.isUnresolved(joined) ? joined : checkNoProxy(joined, where);
     const { key, value } = props.targetTag;
     if (!Token.isUnresolved(key) && !/^[^\s].{0,127}$/.test(key)) {
       throw new ClientProxySetupError(
@@ -122,7 +130,7 @@ export class ClientProxySetup extends Construct {
       name: this.document.ref,
       associationName: props.associationName,
       targets: [{ key: `tag:${key}`, values: [value] }],
-      parameters: { ProxyUrl: [inputs.proxyUrl], NoProxy: [inputs.noProxy], Action: ['apply'] },
+      parameters: { ProxyUrl: [proxyUrl], NoProxy: [noProxy], Action: ['apply'] },
       scheduleExpression: schedule,
       complianceSeverity: 'MEDIUM',
     });

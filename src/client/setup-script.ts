@@ -26,17 +26,25 @@ export interface SetupInputs {
 /** Validates and normalises the script's inputs; `where` names the flag or prop for the message. */
 export function checkSetupInputs(inputs: SetupInputs, where = 'proxy setup'): { proxyUrl: string; noProxy: string } {
   const noProxy = typeof inputs.noProxy === 'string' ? inputs.noProxy : inputs.noProxy.join(',');
-  if (!new RegExp(PROXY_URL_PATTERN).test(inputs.proxyUrl)) {
+  return { proxyUrl: checkProxyUrl(inputs.proxyUrl, where), noProxy: checkNoProxy(noProxy, where) };
+}
+
+export function checkProxyUrl(proxyUrl: string, where: string): string {
+  if (!new RegExp(PROXY_URL_PATTERN).test(proxyUrl)) {
     throw new UsageError(
-      `${where}: proxy URL must look like http://project-a.egress.internal:3201 (got "${inputs.proxyUrl}"); take it from egresshub client-env`,
+      `${where}: proxy URL must look like http://project-a.egress.internal:3201 (got "${proxyUrl}"); take it from egresshub client-env`,
     );
   }
+  return proxyUrl;
+}
+
+export function checkNoProxy(noProxy: string, where: string): string {
   if (!new RegExp(NO_PROXY_PATTERN).test(noProxy)) {
     throw new UsageError(
       `${where}: NO_PROXY may hold only names, addresses and CIDRs separated by commas, without spaces or quotes (got "${noProxy}")`,
     );
   }
-  return { proxyUrl: inputs.proxyUrl, noProxy };
+  return noProxy;
 }
 
 /** Heredoc delimiter of the user-data snippet; the script must never contain it as a line. */

@@ -1,6 +1,7 @@
 // ClientProxySetup: the SSM document runs proxy-setup.sh byte for byte, with validated parameters, and
 // the State Manager association targets the chosen tag with the tenant's values.
 import { readFileSync } from 'node:fs';
+import { CfnParameter, Fn } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
@@ -85,6 +86,24 @@ describe('ClientProxySetup', () => {
         Action: ['apply'],
       },
       ScheduleExpression: ClientProxySetup.DEFAULT_SCHEDULE,
+    });
+  });
+
+  it('passes deploy-time values (a stack parameter, an import) through for the document to check', () => {
+    const app = testApp();
+    const stack = testStack(app, 'Tokens');
+    const url = new CfnParameter(stack, 'ProxyUrl', { type: 'String' });
+    new ClientProxySetup(stack, 'ProxySetup', {
+      ...PROPS,
+      proxyUrl: url.valueAsString,
+      noProxy: ['169.254.169.254', Fn.importValue('spoke-vpc-cidr')],
+    });
+    Template.fromStack(stack).hasResourceProperties('AWS::SSM::Association', {
+      Parameters: {
+        ProxyUrl: [{ Ref: 'ProxyUrl' }],
+        NoProxy: [{ 'Fn::Join': ['', ['169.254.169.254,', { 'Fn::ImportValue': 'spoke-vpc-cidr' }]] }],
+        Action: ['apply'],
+      },
     });
   });
 
