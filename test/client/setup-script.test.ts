@@ -1,6 +1,8 @@
 // proxy-setup.sh run for real (dash and bash) against throwaway AL2023-like and Ubuntu-like roots:
 // apply twice = same tree, every file's exact content, remove = the original tree byte for byte.
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { appendFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SETUP_SCRIPT, SETUP_SCRIPT_FILE, USER_DATA_DELIMITER } from '../../src/client/setup-script';
@@ -77,6 +79,60 @@ describe.each(SHELLS)('proxy-setup.sh under %s', (shell) => {
     expect(removed.code).toBe(0);
     expect(removed.stderr).toBe('');
     expect(snapshot(r)).toEqual(original);
+  });
+});
+
+const hasTool = (bin: string) => spawnSync('sh', ['-c', `command -v ${bin}`]).status === 0;
+
+/** The Environment= entries systemd itself parses for `unit` under `root` (its debug dump of the unit). */
+function systemdEnvironment(root: string, unit: string): { env: string[]; complaints: string[] } {
+  const r = spawnSync('systemd-analyze', ['verify', `--root=${root}`, unit], {
+    encoding: 'utf8',
+    env: { ...process.env, SYSTEMD_LOG_LEVEL: 'debug' },
+    timeout: 20_000,
+  });
+  const out = `${r.stdout}${r.stderr}`;
+  return {
+    env: [...out.matchAll(/^\s+Environment: (.*)$/gm)].map((m) => m[1]!),
+    complaints: out.split('\n').filter((l) => /egresshub-proxy\.conf:\d+: /.test(l)),
+  };
+}
+
+describe('what the real tools make of the files', () => {
+  const expected = [URL, URL, URL, URL, NO_PROXY, NO_PROXY].map(
+    (v, i) => `${['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy', 'NO_PROXY', 'no_proxy'][i]}=${v}`,
+  );
+
+  it.runIf(hasTool('systemd-analyze'))(
+    'systemd parses the Docker drop-in and the DefaultEnvironment assignments into the six variables',
+    () => {
+      const r = root('ubuntu', { docker: true });
+      setup(r, 'apply');
+      writeFileSync(join(r, 'etc/systemd/system/docker.service'), '[Unit]\nDescription=stand-in\n[Service]\nExecStart=/usr/bin/dockerd\n');
+      const docker = systemdEnvironment(r, 'docker.service');
+      expect(docker.complaints).toEqual([]);
+      expect(docker.env).toEqual(expected);
+      // DefaultEnvironment= takes the same quoted assignment list as Environment= (systemd-system.conf(5)):
+      // parse the manager line's value through a scratch unit, since verify does not load system.conf.d.
+      const manager = read(r, 'etc/systemd/system.conf.d/egresshub-proxy.conf').match(/^DefaultEnvironment=(.*)$/m)![1]!;
+      const scratch = mkdtempSync(join(tmpdir(), 'egresshub-systemd-'));
+      roots.push(scratch);
+      mkdirSync(join(scratch, 'etc/systemd/system'), { recursive: true });
+      writeFileSync(join(scratch, 'etc/systemd/system/probe.service'), `[Service]\nExecStart=/bin/true\nEnvironment=${manager}\n`);
+      expect(systemdEnvironment(scratch, 'probe.service').env).toEqual(expected);
+    },
+  );
+
+  it.runIf(hasTool('apt-config'))('apt reads the proxy from the apt.conf.d file', () => {
+    const r = root('ubuntu');
+    setup(r, 'apply');
+    const dump = spawnSync('apt-config', ['-c', join(r, 'etc/apt/apt.conf.d/95egresshub-proxy'), 'dump'], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(dump.status).toBe(0);
+    expect(dump.stdout).toContain(`Acquire::http::Proxy "${URL}";`);
+    expect(dump.stdout).toContain(`Acquire::https::Proxy "${URL}";`);
   });
 });
 
