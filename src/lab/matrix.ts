@@ -153,6 +153,14 @@ export function casesFor(topo: LabTopology, lt: LabTenant): MatrixCase[] {
     curl: { url: `http://${topo.squidIp}:${t.port}/`, proxy: 'endpoint' },
   });
   add({
+    id: 'hub-address',
+    title: 'a hub address on a web port',
+    request: `GET http://${topo.squidIp}/ + CONNECT :443`,
+    expected: 'denied',
+    curl: { url: `http://${topo.squidIp}/`, proxy: 'endpoint' },
+    raw: { line: `CONNECT ${topo.squidIp}:443` },
+  });
+  add({
     id: 'private-ip',
     title: 'RFC 1918 literal',
     request: 'GET http://192.168.0.10/',

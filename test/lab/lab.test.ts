@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main';
 import { buildPlan, loadConfigFile } from '../../src/config';
 import { labDown, labNamespaces, labPaths, labUp } from '../../src/lab/lab';
-import { accessLogLength, checkAccessLog, runMatrix, type MatrixRow } from '../../src/lab/matrix';
+import { accessLogLength, checkAccessLog, parseLogLine, runMatrix, type MatrixRow } from '../../src/lab/matrix';
 import { run } from '../../src/lab/sh';
 import { LAB_STATE_DIR } from '../../src/lab/topology';
 import { renderSquidConf } from '../../src/policy';
@@ -69,6 +69,20 @@ describe('lab (root, real Squid)', () => {
         ['project-b', true, 0],
       ]);
       expect(logs[0]!.sample[0]).toMatch(/tenant=project-a client=10\.0\.0\.100:\d+ listener=3201 /);
+      // The log names the rule that decided, so an operator can tell an allowlist miss from an SSRF block.
+      const entries = readFileSync(labPaths().accessLog, 'utf8').split('\n').filter(Boolean).slice(from).map(parseLogLine);
+      const rulesFor = (tenant: string, match: (e: Record<string, string>) => boolean) => [
+        ...new Set(entries.filter((e) => e.tenant === tenant && match(e)).map((e) => `${e.decision}/${e.rule}`)),
+      ];
+      expect(rulesFor('project-b', (e) => e.host === '169.254.169.254')).toEqual(['denied/blocked-destination']);
+      expect(rulesFor('project-a', (e) => e.host === '169.254.169.254')).toEqual(['denied/not-allowlisted']);
+      expect(rulesFor('project-b', (e) => e.host === '10.0.0.10' && e.port === '3202')).toEqual(['denied/http-port']);
+      expect(rulesFor('project-b', (e) => e.host === '10.0.0.10' && e.port !== '3202')).toEqual(['denied/hub-cidr']);
+      expect(rulesFor('project-b', (e) => e.host === 'rebind.example.net')).toEqual(['denied/blocked-destination']);
+      expect(rulesFor('project-a', (e) => e.host === 'rebind.github.com')).toEqual(['denied/blocked-destination']);
+      expect(rulesFor('project-b', (e) => e.method === 'CONNECT' && e.port === '22')).toEqual(['denied/connect-port']);
+      expect(rulesFor('project-b', (e) => e.host === 'www.example.info')).toEqual(['allowed/tenant-allow']);
+      expect(rulesFor('project-b', (e) => e.host === '127.0.0.1')).toEqual(['denied/blocked-destination']);
     } catch (e) {
       await labDown(quiet);
       throw e;
