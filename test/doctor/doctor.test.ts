@@ -3,12 +3,24 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diagnose, type DoctorOptions, type DoctorReport, type StepId } from '../../src/doctor';
 import { runCli } from '../support/cli';
-import { freePort, makeCert, startDns, startOrigin, startProxy, startProxyDown, startSilent, type Cert, type Running } from './servers';
+import {
+  freePort,
+  makeCert,
+  startDns,
+  startHttpOrigin,
+  startOrigin,
+  startProxy,
+  startProxyDown,
+  startSilent,
+  type Cert,
+  type Running,
+} from './servers';
 
 const NO_PROXY = '169.254.169.254,fd00:ec2::254,169.254.170.2,localhost,127.0.0.1,.internal,10.0.0.0/16';
 let cert: Cert;
 let dns: Running & { server: string };
 let origin: Running;
+let httpOrigin: Running;
 let proxy: Running & { requests: string[] };
 let allowAll: Running;
 let proxyDown: Running;
@@ -18,7 +30,11 @@ let closedPort: number;
 beforeAll(async () => {
   cert = makeCert('origin.test');
   origin = await startOrigin(cert);
-  proxy = await startProxy({ upstream: { 'origin.test': origin.port }, deny: ['denied.test', '169.254.169.254'] });
+  httpOrigin = await startHttpOrigin();
+  proxy = await startProxy({
+    upstream: { 'origin.test': origin.port, 'plain.test': httpOrigin.port },
+    deny: ['denied.test', '169.254.169.254'],
+  });
   // Broken: lets the "denied" hosts through (tunnelled to the loopback origin, never to their real address).
   allowAll = await startProxy({
     upstream: { 'origin.test': origin.port, 'denied.test': origin.port, '169.254.169.254': origin.port },
@@ -36,7 +52,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all([origin, proxy, allowAll, proxyDown, silent, dns].map((s) => s?.close()));
+  await Promise.all([origin, httpOrigin, proxy, allowAll, proxyDown, silent, dns].map((s) => s?.close()));
 });
 
 function healthy(port = proxy.port): DoctorOptions {
@@ -92,6 +108,23 @@ describe('doctor', () => {
     expect(step(report, 'proxy-setting').detail).toBe(`http://proxy.egress.test:${proxy.port}/ from https_proxy`);
     expect(step(report, 'denied').detail).toBe('the proxy refused 169.254.169.254: 403 Forbidden (ERR_ACCESS_DENIED 0)');
     expect(step(report, 'no-proxy').detail).toBe('NO_PROXY lists 169.254.169.254');
+  });
+
+  it('checks plain-HTTP test and denied URLs with absolute-form requests', async () => {
+    const report = await diagnose({
+      ...healthy(),
+      testUrl: `http://plain.test:${httpOrigin.port}/status`,
+      deniedUrl: 'http://denied.test/',
+    });
+    expect(step(report, 'tunnel')).toMatchObject({
+      verdict: 'pass',
+      detail: `GET http://plain.test:${httpOrigin.port}/status through the proxy → 200`,
+    });
+    expect(step(report, 'denied')).toMatchObject({
+      verdict: 'pass',
+      detail: 'the proxy refused denied.test: 403 Forbidden (ERR_ACCESS_DENIED 0)',
+    });
+    expect(proxy.requests).toContain(`GET http://plain.test:${httpOrigin.port}/status`);
   });
 
   it('fails when the proxy name does not resolve, and skips what needs it', async () => {

@@ -112,6 +112,17 @@ export function makeCert(name: string): Cert {
   return { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8'), certFile };
 }
 
+/** A plain HTTP origin. */
+export async function startHttpOrigin(): Promise<Running> {
+  const server = http.createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.end('hello over plain http\n');
+  });
+  const sockets = track(server);
+  await new Promise<void>((resolve) => server.listen(0, LOOPBACK, resolve));
+  return { port: portOf(server), close: closer(server, sockets) };
+}
+
 export async function startOrigin(cert: Cert): Promise<Running> {
   const server = https.createServer({ cert: cert.cert, key: cert.key }, (req, res) => {
     res.writeHead(200, { 'content-type': 'text/plain' });
@@ -132,9 +143,34 @@ export interface ProxyOptions {
 /** A forward proxy: CONNECT to a known host is tunnelled to its loopback port, denied hosts get 403. */
 export async function startProxy(opts: ProxyOptions): Promise<Running & { readonly requests: string[] }> {
   const requests: string[] = [];
+  // Plain HTTP arrives in absolute form (GET http://host:port/path), as clients send it to a proxy.
   const server = http.createServer((req, res) => {
     requests.push(`${req.method} ${req.url}`);
-    res.writeHead(405, { server: 'squid' }).end();
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '');
+    } catch {
+      res.writeHead(400, { server: 'squid', 'x-squid-error': 'ERR_INVALID_URL 0' }).end();
+      return;
+    }
+    if (opts.deny.includes(url.hostname)) {
+      res.writeHead(403, { server: 'squid', 'x-squid-error': 'ERR_ACCESS_DENIED 0' }).end();
+      return;
+    }
+    const target = opts.upstream[url.hostname];
+    if (target === undefined) {
+      res.writeHead(503, { server: 'squid', 'x-squid-error': 'ERR_DNS_FAIL 0' }).end();
+      return;
+    }
+    const upstream = http.request(
+      { host: LOOPBACK, port: target, method: req.method, path: url.pathname + url.search, headers: req.headers },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
+    upstream.on('error', () => res.writeHead(502, { server: 'squid', 'x-squid-error': 'ERR_CONNECT_FAIL 0' }).end());
+    req.pipe(upstream);
   });
   server.on('connect', (req: http.IncomingMessage, client: net.Socket) => {
     requests.push(`CONNECT ${req.url}`);
