@@ -235,7 +235,9 @@ async function resolveStep(
       result: fail(`${t.host}: ${(e as Error).message}${via}`, "check the VPC's DNS resolver (enableDnsSupport) and the name"),
     };
   }
-  const inside = (a: string) => (vpcCidr ? inCidr(a, vpcCidr) : isPrivate(a));
+  // --vpc-cidr is IPv4; a dual-stack endpoint's IPv6 addresses come from the VPC's Amazon-provided
+  // (public) IPv6 block, so only IPv4 answers are judged; IPv6 ones still get the TCP check.
+  const inside = (a: string) => isIP(a) === 6 || (vpcCidr ? inCidr(a, vpcCidr) : isPrivate(a));
   const where = vpcCidr ? `the VPC's ${vpcCidr}` : 'a private range';
   const outside = addresses.filter((a) => !inside(a));
   if (outside.length > 0) {
@@ -247,7 +249,10 @@ async function resolveStep(
       ),
     };
   }
-  return { addresses, result: pass(`${t.host} → ${addresses.join(', ')} (inside ${where})`) };
+  const v6 = addresses.filter((a) => isIP(a) === 6);
+  const judged =
+    v6.length === addresses.length ? `IPv6 only: not judged against ${where}` : `inside ${where}${v6.length ? '; IPv6 not judged' : ''}`;
+  return { addresses, result: pass(`${t.host} → ${addresses.join(', ')} (${judged})`) };
 }
 
 /**
@@ -265,7 +270,7 @@ async function tcpStep(t: ProxyTarget, addresses: readonly string[], timeoutMs: 
       }
     }),
   );
-  const ok = results.filter((r) => !r.failure).map((r) => `${r.address}:${t.port}`);
+  const ok = results.filter((r) => !r.failure).map((r) => hostPort(r.address, t.port));
   const bad = results.find((r) => r.failure)?.failure;
   if (!bad) return pass(`connected to ${ok.join(', ')}`);
   return { ...bad, detail: ok.length > 0 ? `${bad.detail} (${ok.join(', ')} connected)` : bad.detail };
@@ -275,18 +280,20 @@ function tcpFailure(t: ProxyTarget, address: string, e: unknown, timeoutMs: numb
   const code = codeOf(e);
   if (code === 'ECONNREFUSED') {
     return fail(
-      `${address}:${t.port} refused the connection: nothing listens on port ${t.port}`,
+      `${hostPort(address, t.port)} refused the connection: nothing listens on port ${t.port}`,
       "check the port against egresshub client-env (each tenant's endpoint carries only its own port); if it is right, the proxy behind the endpoint may be down: check the hub proxy instances",
     );
   }
   if (code === 'TIMEOUT') {
     return fail(
-      `no answer from ${address}:${t.port} within ${timeoutMs} ms`,
+      `no answer from ${hostPort(address, t.port)} within ${timeoutMs} ms`,
       "a security group or network ACL drops it: the spoke endpoint's security group must admit this host's VPC CIDR on the tenant port",
     );
   }
-  return fail(`${address}:${t.port}: ${(e as Error).message}`, 'check routing from this host to the endpoint subnets');
+  return fail(`${hostPort(address, t.port)}: ${(e as Error).message}`, 'check routing from this host to the endpoint subnets');
 }
+
+const hostPort = (address: string, port: number) => (isIP(address) === 6 ? `[${address}]:${port}` : `${address}:${port}`);
 
 /** Sends CONNECT (https) or an absolute-form GET (http) for `url` to the proxy; returns the proxy's head. */
 async function askProxy(t: ProxyTarget, address: string, url: URL, timeoutMs: number): Promise<{ socket: Socket; head: ResponseHead }> {

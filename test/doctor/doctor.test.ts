@@ -48,6 +48,7 @@ beforeAll(async () => {
     'proxy.egress.test': '127.0.0.1',
     'public.egress.test': '127.0.0.1',
     'two-az.egress.test': '127.0.0.1,127.0.0.2',
+    'v6.egress.test': '::1',
   });
 });
 
@@ -162,6 +163,19 @@ describe('doctor', () => {
     expect(step(report, 'tcp')).toMatchObject({
       verdict: 'fail',
       detail: `127.0.0.2:${proxy.port} refused the connection: nothing listens on port ${proxy.port} (127.0.0.1:${proxy.port} connected)`,
+    });
+  });
+
+  it('does not judge IPv6 answers against the IPv4 VPC CIDR, but still connects to them', async () => {
+    const report = await diagnose({ ...healthy(), proxy: `http://v6.egress.test:${proxy.port}` });
+    expect(step(report, 'resolve')).toMatchObject({
+      verdict: 'pass',
+      detail: "v6.egress.test → ::1 (IPv6 only: not judged against the VPC's 127.0.0.0/8)",
+    });
+    // The loopback proxy listens on 127.0.0.1 only.
+    expect(step(report, 'tcp')).toMatchObject({
+      verdict: 'fail',
+      detail: `[::1]:${proxy.port} refused the connection: nothing listens on port ${proxy.port}`,
     });
   });
 

@@ -57,17 +57,19 @@ export async function startDns(records: Record<string, string>): Promise<Running
     header.writeUInt16BE(msg.readUInt16BE(0), 0);
     header.writeUInt16BE(0x8180 | (ips === undefined ? 3 : 0), 2);
     header.writeUInt16BE(1, 4);
-    const answers = ips !== undefined && qtype === 1 ? ips : [];
+    // A (1) answers carry the IPv4 records, AAAA (28) the IPv6 ones (written with ':').
+    const answers = (ips ?? []).filter((ip) => (qtype === 28 ? ip.includes(':') : qtype === 1 && !ip.includes(':')));
     header.writeUInt16BE(answers.length, 6);
     const parts = [header, question];
     for (const ip of answers) {
-      const rr = Buffer.alloc(16);
+      const rdata = ip.includes(':') ? ipv6Bytes(ip) : Buffer.from(ip.split('.').map(Number));
+      const rr = Buffer.alloc(12 + rdata.length);
       rr.writeUInt16BE(0xc00c, 0);
-      rr.writeUInt16BE(1, 2);
+      rr.writeUInt16BE(qtype, 2);
       rr.writeUInt16BE(1, 4);
       rr.writeUInt32BE(60, 6);
-      rr.writeUInt16BE(4, 10);
-      ip.split('.').forEach((o, k) => rr.writeUInt8(Number(o), 12 + k));
+      rr.writeUInt16BE(rdata.length, 10);
+      rdata.copy(rr, 12);
       parts.push(rr);
     }
     sock.send(Buffer.concat(parts), rinfo.port, rinfo.address);
@@ -75,6 +77,16 @@ export async function startDns(records: Record<string, string>): Promise<Running
   await new Promise<void>((resolve) => sock.bind(0, LOOPBACK, resolve));
   const port = sock.address().port;
   return { port, server: `${LOOPBACK}:${port}`, close: () => new Promise((resolve) => sock.close(() => resolve())) };
+}
+
+function ipv6Bytes(ip: string): Buffer {
+  const [head = '', tail = ''] = ip.split('::');
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = ip.includes('::') ? [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t] : h;
+  const out = Buffer.alloc(16);
+  groups.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2));
+  return out;
 }
 
 export interface Cert {
