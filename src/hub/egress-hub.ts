@@ -12,6 +12,7 @@ import { Construct } from 'constructs';
 import { UsageError } from '../config/errors';
 import type { EgressPlan, TenantPlan } from '../config/plan';
 import { renderSquidConf } from '../policy';
+import { DomainVerification } from './domain-verification';
 import { ProxyFleet } from './proxy-fleet';
 
 export interface EgressHubProps {
@@ -50,6 +51,8 @@ export class EgressHub extends Construct {
   readonly gatewaySecurityGroup: ec2.SecurityGroup;
   readonly flowLogGroup: logs.LogGroup;
   readonly tenants: ReadonlyMap<string, TenantEndpoint>;
+  /** Present when the config's dns section names a public hosted zone to verify the domain in. */
+  readonly domainVerification?: DomainVerification;
 
   constructor(scope: Construct, id: string, props: EgressHubProps) {
     super(scope, id);
@@ -117,6 +120,14 @@ export class EgressHub extends Construct {
       resourceConfigDnsResolution: EgressHub.RESOURCE_CONFIG_DNS_RESOLUTION,
     });
 
+    if (plan.dns?.publicHostedZoneId) {
+      this.domainVerification = new DomainVerification(this, 'DomainVerification', {
+        domainName: plan.dns.domain,
+        publicHostedZoneId: plan.dns.publicHostedZoneId,
+        logRetentionDays: hub.logRetentionDays,
+      });
+    }
+
     const tenantsScope = new Construct(this, 'Tenants');
     const tenants = new Map<string, TenantEndpoint>();
     for (const tenant of plan.tenants) tenants.set(tenant.name, this.tenant(tenantsScope, tenant));
@@ -139,6 +150,11 @@ export class EgressHub extends Construct {
       portRanges: [String(tenant.port)],
       resourceGatewayId: this.gateway.attrId,
       resourceConfigurationDefinition: { ipResource: this.fleet.targetIp },
+      // One custom domain per configuration (immutable: changing it replaces the configuration and its
+      // endpoints), so each tenant's name is its own: <tenant>.<dns.domain>.
+      // https://docs.aws.amazon.com/vpc-lattice/latest/ug/resource-configuration.html#custom-domain-name
+      customDomainName: tenant.proxyHost,
+      domainVerificationId: this.domainVerification?.verification.attrId,
     });
     const arn = resourceConfiguration.attrArn;
     let share: ram.CfnResourceShare | undefined;

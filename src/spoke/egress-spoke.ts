@@ -32,6 +32,19 @@ export interface EgressSpokeProps {
    * @default true
    */
   readonly resolveProxyName?: boolean;
+  /**
+   * The tenant's stable proxy name (the custom domain name of its resource configuration). With it the
+   * endpoint gets private DNS for exactly that name, the proxy URL is `http://<proxyHost>:<port>` in
+   * every VPC of the tenant, and no deploy-time lookup is needed.
+   * @default - no private DNS; the endpoint's generated name is looked up (see resolveProxyName)
+   */
+  readonly proxyHost?: string;
+  /**
+   * Whether proxyHost lies under a domain verified by the hub (dns.verify). Verified names are served by
+   * the default private DNS preference; unverified ones must be named in PrivateDnsSpecifiedDomains.
+   * @default false
+   */
+  readonly verifiedDomain?: boolean;
 }
 
 export class SpokeError extends UsageError {}
@@ -47,7 +60,7 @@ export class EgressSpoke extends Construct {
 
   constructor(scope: Construct, id: string, props: EgressSpokeProps) {
     super(scope, id);
-    const resolveProxyName = props.resolveProxyName ?? true;
+    const resolveProxyName = props.proxyHost === undefined && (props.resolveProxyName ?? true);
     // Keyed by VPC too: one tenant may have spokes in several VPCs of the same account.
     const parameterName =
       props.proxyUrlParameterName ??
@@ -89,7 +102,21 @@ export class EgressSpoke extends Construct {
       resourceConfigurationArn: props.resourceConfigurationArn,
       subnetIds: [...props.subnetIds],
       securityGroupIds: [this.securityGroup.attrGroupId],
+      ...(props.proxyHost !== undefined ? privateDns(props.proxyHost, props.verifiedDomain ?? false) : {}),
     });
+
+    if (props.proxyHost !== undefined) {
+      // The same URL in every VPC of the tenant: AWS serves the custom domain from a managed private
+      // hosted zone in this VPC (needs enableDnsSupport and enableDnsHostnames on the VPC).
+      // https://docs.aws.amazon.com/vpc/latest/privatelink/use-resource-endpoint.html
+      this.proxyUrl = `http://${props.proxyHost}:${props.port}`;
+      this.proxyUrlParameter = new ssm.StringParameter(this, 'ProxyUrl', {
+        parameterName,
+        stringValue: this.proxyUrl,
+        description: `egresshub proxy URL for tenant ${props.tenant} (HTTP_PROXY / HTTPS_PROXY)`,
+      });
+      new CfnOutput(this, 'ProxyUrlOutput', { value: this.proxyUrl, description: `proxy URL of tenant ${props.tenant}` });
+    }
 
     // A Resource endpoint's DNS name is not a template attribute (DnsEntries is documented for
     // interface endpoints only); DescribeVpcEndpointAssociations is the documented way to read it.
@@ -132,6 +159,22 @@ export class EgressSpoke extends Construct {
       acknowledgeCustomResourceProvider(Stack.of(this));
     }
   }
+}
+
+/**
+ * Private DNS for the tenant's custom domain. PrivateDnsEnabled and the preference cannot change after
+ * creation (they replace the endpoint), so they are set only when the config names a domain. An
+ * unverified name (e.g. proxy names under egress.internal) gets a zone only when it is listed in
+ * PrivateDnsSpecifiedDomains; SPECIFIED_DOMAINS_ONLY keeps every other name out of this VPC.
+ * https://docs.aws.amazon.com/vpc-lattice/latest/ug/resource-configuration.html#custom-domain-name-resource-consumers
+ */
+export function privateDns(host: string, verified: boolean): Pick<ec2.CfnVPCEndpointProps, 'privateDnsEnabled' | 'dnsOptions'> {
+  return {
+    privateDnsEnabled: true,
+    dnsOptions: verified
+      ? { privateDnsPreference: 'VERIFIED_DOMAINS_ONLY' }
+      : { privateDnsPreference: 'SPECIFIED_DOMAINS_ONLY', privateDnsSpecifiedDomains: [host] },
+  };
 }
 
 export const RCFG_ARN_PATTERN = '^arn:aws[a-z-]*:vpc-lattice:[a-z0-9-]+:\\d{12}:resourceconfiguration/rcfg-[0-9a-z]+$';

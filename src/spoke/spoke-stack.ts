@@ -54,6 +54,8 @@ export class EgressSpokeStack extends Stack {
       vpcId: spoke.vpcId,
       vpcCidr: spoke.vpcCidr,
       subnetIds: spoke.subnetIds,
+      proxyHost: tenant.proxyHost,
+      verifiedDomain: plan.dns?.publicHostedZoneId !== undefined,
     });
   }
 }

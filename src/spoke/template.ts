@@ -47,6 +47,8 @@ export function spokeTemplateStack(plan: EgressPlan, tenantName: string, app: Ap
     vpcCidr: vpcCidr.valueAsString,
     subnetIds: subnetIds.valueAsList,
     resolveProxyName: false,
+    proxyHost: tenant.proxyHost,
+    verifiedDomain: plan.dns?.publicHostedZoneId !== undefined,
   });
   Validations.of(spoke.securityGroup).acknowledge({
     id: 'AwsSolutions-EC23',
