@@ -47,6 +47,9 @@ export function labPaths(stateDir = LAB_STATE_DIR) {
     cacheLog: join(squidDir, 'cache.log'),
     dnsmasqConf: join(stateDir, 'dnsmasq.conf'),
     dnsmasqPid: join(stateDir, 'dnsmasq.pid'),
+    /** The spoke's own resolver (the private hosted zone of its proxy name), one per tenant index. */
+    spokeDnsConf: (index: number) => join(stateDir, `spoke-dns-${index}.conf`),
+    spokeDnsPid: (index: number) => join(stateDir, `spoke-dns-${index}.pid`),
     webSpec: join(stateDir, 'web.json'),
     webLog: join(stateDir, 'web.log'),
     webPid: join(stateDir, 'web.pid'),
@@ -113,7 +116,8 @@ export function isUp(plan: EgressPlan, topo: LabTopology): boolean {
   const p = labPaths(topo.stateDir);
   if (!state?.complete || state.planHash !== planHash(plan)) return false;
   const present = new Set(labNamespaces());
-  return namespacesOf(topo).every((n) => present.has(n)) && [p.squidPid, p.dnsmasqPid, p.webPid].every(pidAlive);
+  const spokeDns = topo.tenants.filter(servesProxyName).map((t) => p.spokeDnsPid(t.index));
+  return namespacesOf(topo).every((n) => present.has(n)) && [p.squidPid, p.dnsmasqPid, p.webPid, ...spokeDns].every(pidAlive);
 }
 
 /** Brings the lab up for `plan`; a running lab for the same plan is reused, anything else is torn down first. */
@@ -158,6 +162,11 @@ async function build(plan: EgressPlan, topo: LabTopology, configFile: string, st
 
   step(`starting dnsmasq in ${topo.inetNs} (${topo.dns.length} records) and the web server on ${INTERNET.webIp}`);
   startDns(topo, p);
+  const named = topo.tenants.filter(servesProxyName);
+  if (named.length > 0) {
+    step(`starting each spoke's resolver for its proxy name (${named.map((t) => t.proxyHost).join(', ')})`);
+    for (const t of named) startSpokeDns(t, p);
+  }
   await startWeb(topo, p);
 
   step(`starting squid in ${topo.hubNs} on ${topo.squidIp} with the generated squid.conf`);
@@ -319,6 +328,33 @@ function startDns(topo: LabTopology, p: ReturnType<typeof labPaths>): void {
   ];
   writeFileSync(p.dnsmasqConf, `${lines.join('\n')}\n`);
   inNs(topo.inetNs, ['dnsmasq', `--conf-file=${p.dnsmasqConf}`]);
+}
+
+/** True when the tenant's clients use a proxy name that the spoke must resolve. */
+function servesProxyName(t: LabTenant): boolean {
+  return t.proxyHost !== t.endpointIp;
+}
+
+/**
+ * Emulates the private hosted zone AWS manages in a consumer VPC for a resource endpoint with private DNS:
+ * a resolver on the spoke's loopback (its resolv.conf already points there) that knows only the tenant's
+ * proxy name, answered with the endpoint address. Every other name gets NXDOMAIN, as in a VPC without a
+ * way to the internet.
+ */
+function startSpokeDns(t: LabTenant, p: ReturnType<typeof labPaths>): void {
+  const lines = [
+    'no-resolv',
+    'no-hosts',
+    'no-poll',
+    'bind-interfaces',
+    'listen-address=127.0.0.1',
+    `pid-file=${p.spokeDnsPid(t.index)}`,
+    `address=/${t.proxyHost}/${t.endpointIp}`,
+    // Every other name: NXDOMAIN (not REFUSED), as the VPC resolver answers for a name nobody serves.
+    'address=/#/',
+  ];
+  writeFileSync(p.spokeDnsConf(t.index), `${lines.join('\n')}\n`);
+  inNs(t.spokeNs, ['dnsmasq', `--conf-file=${p.spokeDnsConf(t.index)}`]);
 }
 
 async function startWeb(topo: LabTopology, p: ReturnType<typeof labPaths>): Promise<void> {

@@ -269,7 +269,7 @@ export function casesFor(topo: LabTopology, lt: LabTenant): MatrixCase[] {
 function curlOnce(topo: LabTopology, lt: LabTenant, c: NonNullable<MatrixCase['curl']>): { got: Outcome; detail: string } {
   const p = labPaths(topo.stateDir);
   const proxy =
-    c.proxy === 'none' ? ['--noproxy', '*'] : ['-x', `http://${lt.endpointIp}:${c.proxy === 'endpoint' ? lt.tenant.port : c.proxy.port}`];
+    c.proxy === 'none' ? ['--noproxy', '*'] : ['-x', `http://${lt.proxyHost}:${c.proxy === 'endpoint' ? lt.tenant.port : c.proxy.port}`];
   const r = inNs(
     lt.spokeNs,
     [
@@ -307,7 +307,7 @@ function clientJobs(topo: LabTopology, lt: LabTenant, cases: readonly MatrixCase
   const p = labPaths(topo.stateDir);
   const file = join(topo.stateDir, `jobs-${lt.index}.json`);
   writeFileSync(file, JSON.stringify(jobs));
-  const proxy = `http://${lt.endpointIp}:${lt.tenant.port}`;
+  const proxy = `http://${lt.proxyHost}:${lt.tenant.port}`;
   const env = {
     PATH: process.env.PATH,
     NODE_NO_WARNINGS: '1',

@@ -33,6 +33,12 @@ export interface LabTenant {
   readonly vpcCidr: string;
   readonly clientIp: string;
   readonly endpointIp: string;
+  /**
+   * What clients put in HTTP(S)_PROXY: the tenant's stable proxy name when the config has a dns section
+   * (the spoke's own resolver answers it with the endpoint address, as the managed private hosted zone
+   * does on AWS), else the endpoint address.
+   */
+  readonly proxyHost: string;
   /** The resource gateway's address in the hub: what Squid sees as the client. */
   readonly gatewayIp: string;
   /** The hub-side bridge port of this tenant's gateway. */
@@ -84,6 +90,7 @@ export function buildTopology(plan: EgressPlan, stateDir = LAB_STATE_DIR): LabTo
       vpcCidr,
       clientIp: toIp(base + 20),
       endpointIp: toIp(base + 200),
+      proxyHost: t.proxyHost ?? toIp(base + 200),
       gatewayIp: toIp(hubBase + 100 + i),
       hubIf: `hub-gw${i + 1}`,
     };

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { spokeTemplate } from '../../src/spoke';
 import { validateTemplate } from '../support/cfn-registry';
 import { nagFindings } from '../support/nag';
-import { exampleConfig, planOf, synthOnce } from '../support/stack';
+import { exampleConfig, exampleConfigWithoutDns, planOf, synthOnce } from '../support/stack';
 
 const privateDns = () => planOf({ ...exampleConfig(), dns: { domain: 'egress.internal' } });
 const publicDns = () =>
@@ -56,6 +56,8 @@ describe('stable proxy names with a private (unverified) domain', () => {
       PrivateDnsEnabled: true,
       DnsOptions: { PrivateDnsPreference: 'SPECIFIED_DOMAINS_ONLY', PrivateDnsSpecifiedDomains: ['project-a.egress.internal'] },
     });
+    const parameter = Object.values(t.Resources).find((r) => r.Type === 'AWS::SSM::Parameter')!;
+    expect(parameter.Properties).toMatchObject({ Value: 'http://project-a.egress.internal:3201' });
     expect(validateTemplate(t)).toEqual([]);
   });
 
@@ -126,7 +128,7 @@ describe('stable proxy names with a verified public domain', () => {
 });
 
 describe('without a dns section', () => {
-  const s = synthOnce('example', () => planOf(exampleConfig()));
+  const s = synthOnce('example-no-dns', () => planOf(exampleConfigWithoutDns()));
   it('sets no custom domain and leaves private DNS off (it cannot be changed later without replacing the endpoint)', () => {
     s.hub.hasResourceProperties('AWS::VpcLattice::ResourceConfiguration', { CustomDomainName: Match.absent() });
     const spoke = s.templates.get('Spoke-project-a-vpc-0a1b2c3d4e5f60718')!;

@@ -1,6 +1,6 @@
 // `egresshub doctor` inside the lab's spoke namespaces, against real Squid running the generated policy
-// through the emulated endpoint/gateway. Opt-in (EGRESSHUB_LAB_DOCTOR=1, root): the lab is one shared set
-// of namespaces and test/lab/lab.test.ts replaces it between configs, so the two must not run in parallel.
+// through the emulated endpoint/gateway, with the proxy name answered by the spoke's own resolver (the lab's
+// stand-in for the managed private hosted zone). Root only; the lab lock serialises lab-building test files.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { sleep } from '../../src/lab/sh';
@@ -8,11 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientEnv } from '../../src/client/env';
 import { buildPlan, loadConfigFile } from '../../src/config';
 import type { DoctorReport, StepId } from '../../src/doctor';
-import { labDown, labPaths, labUp, spawnTs } from '../../src/lab/lab';
-import { waitFor } from '../../src/lab/sh';
+import { labDown, labPaths, labUp } from '../../src/lab/lab';
 import type { LabTopology } from '../../src/lab/topology';
+import { acquireLabLock } from '../support/lab-lock';
 
-const RUN = process.env.EGRESSHUB_LAB_DOCTOR === '1' && process.getuid?.() === 0;
+// Root only (network namespaces); CI runs as root. The lab lock keeps other lab-building test files out.
+const RUN = process.getuid?.() === 0;
 const CONFIG = 'examples/egresshub.yaml';
 const plan = buildPlan(loadConfigFile(CONFIG));
 const quiet = () => {};
@@ -20,8 +21,7 @@ const PROXY_NAME = 'project-a.egress.internal';
 
 let topo: LabTopology;
 let startedLab = false;
-let dnsPid: number | undefined;
-let dnsServer = '';
+let release: (() => void) | undefined;
 
 function doctorIn(ns: string, args: readonly string[]): { code: number; report: DoctorReport } {
   const r = spawnSync(
@@ -50,32 +50,29 @@ const verdict = (report: DoctorReport, id: StepId) => report.steps.find((s) => s
 
 describe.runIf(RUN)('doctor in the lab (root, real Squid)', () => {
   beforeAll(async () => {
+    release = await acquireLabLock();
     const up = await labUp(plan, CONFIG, quiet);
     topo = up.topo;
     startedLab = !up.reused;
-    // The managed private hosted zone, emulated: a DNS server on spoke 1's own loopback answers the tenant's name.
-    const spoke = topo.tenants[0]!;
-    const log = `${labPaths().stateDir}/doctor-dns.log`;
-    dnsPid = spawnTs(spoke.spokeNs, 'test/doctor/dns-main.ts', [`${PROXY_NAME}=${spoke.endpointIp}`], log);
-    expect(await waitFor(() => readFileSync(log, 'utf8').includes('listening'), 15_000)).toBe(true);
-    dnsServer = /listening (\S+)/.exec(readFileSync(log, 'utf8'))![1]!;
+    // The lab's spoke resolver answers the tenant's proxy name, as the managed private hosted zone does.
   });
 
   afterAll(async () => {
-    if (dnsPid) process.kill(dnsPid, 'SIGTERM');
-    if (startedLab) await labDown(quiet);
+    try {
+      if (startedLab) await labDown(quiet);
+    } finally {
+      release?.();
+    }
   });
 
   const base = () => {
     const a = topo.tenants[0]!;
-    const env = clientEnv(plan, 'project-a', { proxyHost: PROXY_NAME });
+    const env = clientEnv(plan, 'project-a');
     return [
       '--proxy',
       env.proxyUrl,
       '--noproxy',
       env.noProxy.join(','),
-      '--dns-server',
-      dnsServer,
       '--vpc-cidr',
       a.vpcCidr,
       '--ca-file',

@@ -2,7 +2,7 @@
 // example configs, and always tears down. Needs root and the packages .ci/run installs.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main';
 import { buildPlan, loadConfigFile } from '../../src/config';
 import { labDown, labNamespaces, labPaths, labUp } from '../../src/lab/lab';
@@ -10,13 +10,24 @@ import { accessLogLength, checkAccessLog, parseLogLine, runMatrix, type MatrixRo
 import { run } from '../../src/lab/sh';
 import { LAB_STATE_DIR } from '../../src/lab/topology';
 import { renderSquidConf } from '../../src/policy';
+import { clientEnv, toShell } from '../../src/client/env';
+import { inNs } from '../../src/lab/sh';
+import { acquireLabLock } from '../support/lab-lock';
 
 const quiet = () => {};
 const example = buildPlan(loadConfigFile('examples/egresshub.yaml'));
 const allowlist = buildPlan(loadConfigFile('examples/lab-allowlist.yaml'));
 
+let release: (() => void) | undefined;
+beforeAll(async () => {
+  release = await acquireLabLock();
+});
 afterAll(async () => {
-  await labDown(quiet);
+  try {
+    await labDown(quiet);
+  } finally {
+    release?.();
+  }
 });
 
 function outcome(rows: readonly MatrixRow[], tenant: string, id: string) {
@@ -92,6 +103,33 @@ describe('lab (root, real Squid)', () => {
   it('is idempotent: a second up for the same config reuses the running lab', async () => {
     const { reused } = await labUp(example, 'examples/egresshub.yaml', quiet);
     expect(reused).toBe(true);
+  });
+
+  it("serves each tenant's proxy name in its spoke, and clients set up only by client-env reach the internet", async () => {
+    const { topo } = await labUp(example, 'examples/egresshub.yaml', quiet);
+    for (const t of topo.tenants) {
+      // The spoke's resolver answers the tenant's own name with its endpoint, and nothing else.
+      expect(inNs(t.spokeNs, ['getent', 'hosts', `${t.tenant.name}.egress.internal`]).stdout).toMatch(new RegExp(`^${t.endpointIp}\\s`));
+      expect(inNs(t.spokeNs, ['getent', 'hosts', 'www.example.net'], { allowFail: true }).status).not.toBe(0);
+      const env = toShell(clientEnv(example, t.tenant.name));
+      const curl = (url: string) =>
+        inNs(
+          t.spokeNs,
+          ['sh', '-c', `${env}\ncurl -sS -o /dev/null --max-time 8 --cacert ${labPaths().caCert} -w '%{http_code}' '${url}'`],
+          {
+            allowFail: true,
+            timeoutMs: 15_000,
+          },
+        );
+      const allowedUrl = t.tenant.allow.any ? 'https://www.example.net/' : 'https://api.github.com/';
+      const ok = curl(allowedUrl);
+      expect(`${ok.status} ${ok.stdout}`).toBe('0 200');
+      // NO_PROXY keeps the metadata address off the proxy: curl goes direct, and a spoke has no route there.
+      const from = accessLogLength(topo);
+      const imds = curl('http://169.254.169.254/latest/meta-data/');
+      expect(imds.status).toBe(7);
+      expect(accessLogLength(topo)).toBe(from);
+    }
   });
 
   it('runs the allowlist-only config with custom ports, replacing the previous lab', async () => {

@@ -4,12 +4,14 @@ import { describe, expect, it } from 'vitest';
 import { arnContextKey, EgressSpoke, spokeTemplate, spokeTemplateStack } from '../../src/spoke';
 import { validateTemplate } from '../support/cfn-registry';
 import { nagFindings } from '../support/nag';
-import { exampleConfig, planOf, synthOnce, testStack } from '../support/stack';
+import { exampleConfig, exampleConfigWithoutDns, planOf, synthOnce, testStack } from '../support/stack';
 
 const ARN = 'arn:aws:vpc-lattice:ap-northeast-1:111111111111:resourceconfiguration/rcfg-0123456789abcdef0';
 const SPOKE_A = 'Spoke-project-a-vpc-0a1b2c3d4e5f60718';
 const SPOKE_B = 'Spoke-project-b-vpc-0b1c2d3e4f5a60719';
 const example = () => synthOnce('example', () => planOf(exampleConfig()));
+/** Without a dns section the endpoint's generated DNS name is the proxy host: looked up at deploy time. */
+const exampleNoDns = () => synthOnce('example-no-dns', () => planOf(exampleConfigWithoutDns()));
 
 describe('spoke stacks deployed by the app', () => {
   it('puts a cross-account spoke in its own account with the ARN as a validated parameter', () => {
@@ -41,7 +43,7 @@ describe('spoke stacks deployed by the app', () => {
   });
 
   it('stores http://<endpoint DNS name>:<port> in an SSM parameter, read at deploy time from DescribeVpcEndpointAssociations', () => {
-    const t = example().templates.get(SPOKE_A)!;
+    const t = exampleNoDns().templates.get(SPOKE_A)!;
     t.hasResourceProperties('AWS::SSM::Parameter', {
       Name: '/egresshub/project-a/vpc-0a1b2c3d4e5f60718/proxy-url',
       Type: 'String',
@@ -81,7 +83,9 @@ describe('spoke stacks deployed by the app', () => {
 });
 
 describe('spokeTemplate (standalone, for teams without CDK)', () => {
-  const plan = planOf(exampleConfig());
+  // Without a dns section: the template then tells how to look up the endpoint's generated name
+  // (test/dns covers the stable-name variant).
+  const plan = planOf(exampleConfigWithoutDns());
   const template = spokeTemplate(plan, 'project-a') as {
     Parameters: Record<string, { Type: string; Default?: unknown }>;
     Resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;

@@ -24,6 +24,13 @@ export function exampleConfig(): Record<string, unknown> {
   return parse(readFileSync(EXAMPLE_CONFIG, 'utf8')) as Record<string, unknown>;
 }
 
+/** The example config without its dns section: spokes then look up the endpoint's generated name. */
+export function exampleConfigWithoutDns(): Record<string, unknown> {
+  const config = exampleConfig();
+  delete config.dns;
+  return config;
+}
+
 /** A plan from a config object, validated exactly like a config file. */
 export function planOf(config: Record<string, unknown>): EgressPlan {
   return buildPlan(parseConfig(stringify(config), 'test.yaml'));

@@ -112,10 +112,10 @@ const up: CommandSpec = {
     ctx.printer.data({ up: true, reused, config: file, namespaces: topo.tenants.length * 3 + 3 });
     ctx.printer.line(`${ctx.printer.ok('✓')} lab ${reused ? 'already ' : ''}up for ${file}: squid ${topo.squidIp} in ${topo.hubNs}`);
     ctx.printer.table(
-      ['tenant', 'port', 'spoke namespace', 'spoke CIDR', 'client', 'endpoint', 'gateway (what squid sees)'],
+      ['tenant', 'proxy URL', 'spoke namespace', 'spoke CIDR', 'client', 'endpoint', 'gateway (what squid sees)'],
       topo.tenants.map((t) => [
         t.tenant.name,
-        t.tenant.port,
+        `http://${t.proxyHost}:${t.tenant.port}`,
         t.spokeNs,
         t.vpcCidr,
         t.clientIp,
@@ -170,12 +170,12 @@ const demo: CommandSpec = {
         const { topo } = await labUp(plan, file, step);
         printer.line(printer.bold(`egresshub lab: ${plan.tenants.length} project VPCs, one Squid hub (${file})`));
         printer.table(
-          ['tenant', 'spoke VPC', 'client', 'endpoint (its proxy)', 'policy'],
+          ['tenant', 'spoke VPC', 'client', 'its proxy', 'policy'],
           topo.tenants.map((t) => [
             t.tenant.name,
             t.vpcCidr,
             t.clientIp,
-            `${t.endpointIp}:${t.tenant.port}`,
+            `http://${t.proxyHost}:${t.tenant.port}`,
             t.tenant.allow.any
               ? '* (any public name)'
               : [...t.tenant.allow.exact, ...t.tenant.allow.suffixes.map((s) => `*.${s}`)].join(', '),
@@ -205,7 +205,7 @@ const demo: CommandSpec = {
                 '--cacert',
                 labPaths().caCert,
                 '-x',
-                `http://${t.endpointIp}:${t.tenant.port}`,
+                `http://${t.proxyHost}:${t.tenant.port}`,
                 '-w',
                 '%{http_code} %{http_connect}',
                 url,
