@@ -4,7 +4,10 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import type { EgressPlan } from '../config/plan';
+import { findTenant } from '../config/plan';
 import { EgressHubStack } from '../hub/hub-stack';
+import type { TenantEndpoint } from '../hub/tenant-endpoints';
+import { EgressTenantsStack } from '../hub/tenants-stack';
 import { EgressSpokeStack } from '../spoke/spoke-stack';
 
 export interface BuildAppOptions {
@@ -29,27 +32,40 @@ export function spokeStackId(spokeId: string): string {
 export function buildApp(plan: EgressPlan, opts: BuildAppOptions = {}): App {
   const app = new App({ outdir: opts.outdir, context: { ...cdkJsonContext(), ...seededContext(plan), ...opts.context } });
   const hub = new EgressHubStack(app, 'Hub', { plan });
+  for (const shard of plan.tenantStacks) new EgressTenantsStack(app, shard.id, { plan, shard, hub: hub.hub });
   for (const spoke of plan.spokes) {
     // Same account and region as the hub: a direct cross-stack reference, which also orders the deploys.
     const local = !spoke.crossAccount && spoke.region === plan.region;
     new EgressSpokeStack(app, spokeStackId(spoke.id), {
       plan,
       spoke,
-      resourceConfigurationArn: local ? hub.hub.tenants.get(spoke.tenant)?.resourceConfigurationArn : undefined,
+      resourceConfigurationArn: local ? tenantEndpoint(app, plan, spoke.tenant).resourceConfigurationArn : undefined,
     });
   }
   return app;
 }
 
+/** The hub's endpoint for one tenant, in whichever tenants stack the plan put it. */
+export function tenantEndpoint(app: App, plan: EgressPlan, tenant: string): TenantEndpoint {
+  const t = findTenant(plan, tenant);
+  const shard = plan.tenantStacks.find((s) => s.stackName === t.stack)!;
+  return (app.node.findChild(shard.id) as EgressTenantsStack).tenants.endpoints.get(t.name)!;
+}
+
 /** Writes `<stack>.template.json` for every stack into outDir; no credentials, no lookups. */
 export function synthesize(plan: EgressPlan, outDir: string, opts: Omit<BuildAppOptions, 'outdir'> = {}): { stacks: SynthesizedStack[] } {
   const assembly = buildApp(plan, { ...opts, outdir: outDir }).synth();
+  // In deploy order, as people read it: the hub, its tenant stacks by port, then the spokes.
+  const order = [plan.hub.stackName, ...plan.tenantStacks.map((t) => t.stackName), ...plan.spokes.map((s) => s.stackName)];
+  const rank = (name: string) => (order.includes(name) ? order.indexOf(name) : order.length);
   return {
-    stacks: assembly.stacks.map((s) => {
-      const file = join(outDir, s.templateFile);
-      const template = JSON.parse(readFileSync(file, 'utf8')) as { Resources?: Record<string, unknown> };
-      return { stackName: s.stackName, file, resources: Object.keys(template.Resources ?? {}).length, bytes: statSync(file).size };
-    }),
+    stacks: [...assembly.stacks]
+      .sort((a, b) => rank(a.stackName) - rank(b.stackName))
+      .map((s) => {
+        const file = join(outDir, s.templateFile);
+        const template = JSON.parse(readFileSync(file, 'utf8')) as { Resources?: Record<string, unknown> };
+        return { stackName: s.stackName, file, resources: Object.keys(template.Resources ?? {}).length, bytes: statSync(file).size };
+      }),
   };
 }
 

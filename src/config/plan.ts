@@ -34,8 +34,29 @@ export interface TenantPlan {
    * configuration; undefined without a `dns` section (then the endpoint's generated name is used).
    */
   readonly proxyHost?: string;
+  /** The stack that holds this tenant's resource configuration and share (see TenantStackPlan). */
+  readonly stack: string;
 }
 
+/**
+ * Tenant resources live in stacks of their own, one per block of TENANT_PORT_BLOCK ports: a tenant's
+ * port never changes, so neither does its stack (moving a resource between stacks replaces it), and a
+ * block holds at most TENANT_PORT_BLOCK tenants, which keeps every stack far inside CloudFormation's
+ * limits (500 resources, 200 outputs) however many tenants the hub has.
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html
+ */
+export interface TenantStackPlan {
+  /** Construct ID, e.g. `Tenants-3200`. */
+  readonly id: string;
+  readonly stackName: string;
+  readonly firstPort: number;
+  readonly lastPort: number;
+  /** Tenant names, in port order. */
+  readonly tenants: readonly string[];
+}
+
+/** Ports per tenant stack: 50 tenants × (configuration + share + 3 outputs) stays under 200 outputs. */
+export const TENANT_PORT_BLOCK = 50;
 export interface DnsPlan {
   readonly domain: string;
   /** Verified: a public domain the organisation owns, proven with a TXT record in this hosted zone. */
@@ -66,6 +87,11 @@ export interface HubPlan {
   readonly proxy: { readonly instanceType: string; readonly architecture: 'arm64' | 'x86_64' };
   readonly logRetentionDays: number;
   readonly resourceGatewayName: string;
+  /**
+   * The tenant ports merged into contiguous ranges: one security group rule per range instead of one per
+   * tenant (a group holds 60 inbound rules by default), so contiguous tenant ports scale to any count.
+   */
+  readonly listenerPortRanges: readonly (readonly [number, number])[];
 }
 
 export interface EgressPlan {
@@ -75,6 +101,7 @@ export interface EgressPlan {
   readonly hub: HubPlan;
   readonly dns?: DnsPlan;
   readonly tenants: readonly TenantPlan[];
+  readonly tenantStacks: readonly TenantStackPlan[];
   readonly spokes: readonly SpokePlan[];
 }
 
@@ -111,6 +138,7 @@ export function buildPlan(config: EgressConfig): EgressPlan {
             httpPorts: [80],
             resourceConfigurationName: `${name}-${SHARED_TENANT}`,
             implicit: true,
+            stack: tenantStackName(name, SHARED_PORT),
           },
         ]
       : config.tenants.map((t) => ({
@@ -122,6 +150,7 @@ export function buildPlan(config: EgressConfig): EgressPlan {
           httpPorts: [...new Set(t.httpPorts)].sort((a, b) => a - b),
           resourceConfigurationName: `${name}-${t.name}`,
           implicit: false,
+          stack: tenantStackName(name, t.port),
         }));
   const hubPrefix = Number(config.hub.cidr.split('/')[1]);
   const dns: DnsPlan | undefined = config.dns && { domain: config.dns.domain, publicHostedZoneId: config.dns.verify?.publicHostedZoneId };
@@ -138,8 +167,10 @@ export function buildPlan(config: EgressConfig): EgressPlan {
       proxy: { instanceType: config.hub.proxy.instanceType, architecture: architectureOf(config.hub.proxy.instanceType) },
       logRetentionDays: config.hub.logRetentionDays,
       resourceGatewayName: `${name}-gateway`,
+      listenerPortRanges: portRanges(tenants.map((t) => t.port)),
     },
     dns,
+    tenantStacks: tenantStacksOf(name, tenants),
     tenants: dns ? tenants.map((t) => ({ ...t, proxyHost: `${t.name}.${dns.domain}` })) : tenants,
     spokes: config.spokes.map((s) => ({
       id: `${s.tenant}-${s.vpcId}`,
@@ -153,6 +184,40 @@ export function buildPlan(config: EgressConfig): EgressPlan {
       crossAccount: s.account !== account,
     })),
   };
+}
+
+function blockStart(port: number): number {
+  return Math.floor(port / TENANT_PORT_BLOCK) * TENANT_PORT_BLOCK;
+}
+
+function tenantStackName(name: string, port: number): string {
+  return `${name}-tenants-${blockStart(port)}`;
+}
+
+function tenantStacksOf(name: string, tenants: readonly TenantPlan[]): TenantStackPlan[] {
+  const blocks = new Map<number, TenantPlan[]>();
+  for (const t of [...tenants].sort((a, b) => a.port - b.port)) {
+    const start = blockStart(t.port);
+    blocks.set(start, [...(blocks.get(start) ?? []), t]);
+  }
+  return [...blocks.entries()].map(([start, members]) => ({
+    id: `Tenants-${start}`,
+    stackName: tenantStackName(name, start),
+    firstPort: start,
+    lastPort: start + TENANT_PORT_BLOCK - 1,
+    tenants: members.map((t) => t.name),
+  }));
+}
+
+/** Sorted ports merged into inclusive [from, to] ranges of consecutive numbers. */
+export function portRanges(ports: readonly number[]): [number, number][] {
+  const ranges: [number, number][] = [];
+  for (const p of [...new Set(ports)].sort((a, b) => a - b)) {
+    const last = ranges[ranges.length - 1];
+    if (last && p === last[1] + 1) last[1] = p;
+    else ranges.push([p, p]);
+  }
+  return ranges;
 }
 
 /** The tenant named `name`, or a usage error listing the known ones. */

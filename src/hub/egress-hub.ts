@@ -1,19 +1,17 @@
-// EgressHub: the hub VPC, its Squid fleet, the VPC Lattice resource gateway and one resource
-// configuration (+ RAM share) per tenant, all read from the plan. Construct IDs under `Tenants/` are
-// the tenant names, so adding or removing a tenant never renames another tenant's resources.
-import { ArnFormat, CfnOutput, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
+// EgressHub: the hub VPC, its Squid fleet and the VPC Lattice resource gateway, read from the plan.
+// The tenants' resource configurations live in stacks of their own (tenants-stack.ts), one per port
+// block, so a hub scales to any number of tenants within CloudFormation's per-stack limits.
+import { Annotations, ArnFormat, CfnOutput, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as ram from 'aws-cdk-lib/aws-ram';
 import * as lattice from 'aws-cdk-lib/aws-vpclattice';
 import { Construct } from 'constructs';
-import { UsageError } from '../config/errors';
-import type { EgressPlan, TenantPlan } from '../config/plan';
+import type { EgressPlan } from '../config/plan';
 import { renderSquidConf } from '../policy';
 import { DomainVerification } from './domain-verification';
-import { ProxyFleet } from './proxy-fleet';
+import { ProxyFleet, tcpRange } from './proxy-fleet';
 
 export interface EgressHubProps {
   readonly plan: EgressPlan;
@@ -24,15 +22,8 @@ export interface EgressHubProps {
   readonly squidConf?: string;
 }
 
-/** What the hub publishes for one tenant. */
-export interface TenantEndpoint {
-  readonly tenant: TenantPlan;
-  readonly resourceConfiguration: lattice.CfnResourceConfiguration;
-  /** The configuration's ARN (`Ref`), what a spoke's Resource endpoint needs. */
-  readonly resourceConfigurationArn: string;
-  /** Present only when the tenant has principals outside the hub account. */
-  readonly share?: ram.CfnResourceShare;
-}
+/** Inbound (and outbound) rules per security group without a quota increase. */
+export const SECURITY_GROUP_RULES_DEFAULT = 60;
 
 export class EgressHub extends Construct {
   /**
@@ -42,15 +33,11 @@ export class EgressHub extends Construct {
    * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-vpclattice-resourcegateway.html
    */
   static readonly RESOURCE_CONFIG_DNS_RESOLUTION = 'IN_VPC';
-  /** CloudFormation allows 200 outputs per stack; the hub writes 3 per tenant plus 2 of its own. */
-  static readonly MAX_TENANTS = Math.floor((200 - 2) / 3);
-
   readonly vpc: ec2.Vpc;
   readonly fleet: ProxyFleet;
   readonly gateway: lattice.CfnResourceGateway;
   readonly gatewaySecurityGroup: ec2.SecurityGroup;
   readonly flowLogGroup: logs.LogGroup;
-  readonly tenants: ReadonlyMap<string, TenantEndpoint>;
   /** Present when the config's dns section names a public hosted zone to verify the domain in. */
   readonly domainVerification?: DomainVerification;
 
@@ -58,13 +45,9 @@ export class EgressHub extends Construct {
     super(scope, id);
     const { plan } = props;
     const { hub } = plan;
-    if (plan.tenants.length > EgressHub.MAX_TENANTS) {
-      throw new UsageError(
-        `tenants: ${plan.tenants.length} tenants need ${3 * plan.tenants.length + 2} stack outputs, over CloudFormation's 200 per stack (at most ${EgressHub.MAX_TENANTS} tenants per hub); split the tenants across two hubs (two config files with different names)`,
-      );
-    }
     const squidConf = props.squidConf ?? renderSquidConf(plan);
     const ports = plan.tenants.map((t) => t.port);
+    const portRanges = hub.listenerPortRanges;
     const egressPorts = [...new Set(plan.tenants.flatMap((t) => [...t.connectPorts, ...t.httpPorts]))].sort((a, b) => a - b);
 
     this.vpc = new ec2.Vpc(this, 'Vpc', {
@@ -99,10 +82,18 @@ export class EgressHub extends Construct {
       description: 'egresshub resource gateway: egress to the proxy listener on tenant ports only',
       allowAllOutbound: false,
     });
-    for (const port of ports) {
-      this.gatewaySecurityGroup.addEgressRule(this.fleet.securityGroup, ec2.Port.tcp(port), `tenant port ${port} to the proxy`);
+    for (const [from, to] of portRanges) {
+      this.gatewaySecurityGroup.addEgressRule(this.fleet.securityGroup, tcpRange(from, to), `tenant ports ${from}-${to} to the proxy`);
     }
-    this.fleet.allowFrom(this.gatewaySecurityGroup, ports);
+    this.fleet.allowFrom(this.gatewaySecurityGroup, portRanges);
+    if (portRanges.length > SECURITY_GROUP_RULES_DEFAULT) {
+      // https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html#vpc-limits-security-groups
+      Annotations.of(this).addWarningV2(
+        'egresshub:hub:securityGroupRules',
+        `the tenants' ${ports.length} ports form ${portRanges.length} ranges, so the proxy listener security group needs ${portRanges.length} inbound rules; ` +
+          `the default quota is ${SECURITY_GROUP_RULES_DEFAULT} per group: request an increase, or give tenants contiguous ports`,
+      );
+    }
     // Rules toward another group are separate AWS::EC2::SecurityGroupEgress resources, and a group created
     // without inline egress gets EC2's allow-all rule, which those resources do not remove. Keep an inline
     // rule that matches nothing so the allow-all rule is never created.
@@ -128,51 +119,11 @@ export class EgressHub extends Construct {
       });
     }
 
-    const tenantsScope = new Construct(this, 'Tenants');
-    const tenants = new Map<string, TenantEndpoint>();
-    for (const tenant of plan.tenants) tenants.set(tenant.name, this.tenant(tenantsScope, tenant));
-    this.tenants = tenants;
-
     new CfnOutput(this, 'ProxyTargetIp', {
       value: this.fleet.targetIp,
       description: 'private IP of the proxy listener ENI (the resource configurations target it; tenants never use it directly)',
     });
     new CfnOutput(this, 'ResourceGatewayId', { value: this.gateway.attrId, description: 'VPC Lattice resource gateway of the hub' });
-  }
-
-  private tenant(scope: Construct, tenant: TenantPlan): TenantEndpoint {
-    const node = new Construct(scope, tenant.name);
-    const resourceConfiguration = new lattice.CfnResourceConfiguration(node, 'ResourceConfiguration', {
-      name: tenant.resourceConfigurationName,
-      resourceConfigurationType: 'SINGLE',
-      protocolType: 'TCP',
-      // The tenant's own port only: it is how Squid tells tenants apart (all traffic arrives from gateway IPs).
-      portRanges: [String(tenant.port)],
-      resourceGatewayId: this.gateway.attrId,
-      resourceConfigurationDefinition: { ipResource: this.fleet.targetIp },
-      // One custom domain per configuration (immutable: changing it replaces the configuration and its
-      // endpoints), so each tenant's name is its own: <tenant>.<dns.domain>.
-      // https://docs.aws.amazon.com/vpc-lattice/latest/ug/resource-configuration.html#custom-domain-name
-      customDomainName: tenant.proxyHost,
-      domainVerificationId: this.domainVerification?.verification.attrId,
-    });
-    const arn = resourceConfiguration.attrArn;
-    let share: ram.CfnResourceShare | undefined;
-    if (tenant.sharePrincipals.length > 0) {
-      share = new ram.CfnResourceShare(node, 'Share', {
-        name: tenant.resourceConfigurationName,
-        resourceArns: [arn],
-        principals: [...tenant.sharePrincipals],
-      });
-    }
-    const label = tenant.implicit ? 'the shared configuration' : `tenant ${tenant.name}`;
-    new CfnOutput(node, 'ResourceConfigurationArn', { value: arn, description: `resource configuration ARN of ${label}` });
-    new CfnOutput(node, 'Port', { value: String(tenant.port), description: `proxy port of ${label}` });
-    new CfnOutput(node, 'SpokeParameters', {
-      value: Fn.join('', ['ResourceConfigurationArn=', arn]),
-      description: `parameter for ${label}'s spoke template (aws cloudformation deploy --parameter-overrides, or cdk deploy --parameters); add VpcId, SubnetIds and VpcCidr of the spoke VPC`,
-    });
-    return { tenant, resourceConfiguration, resourceConfigurationArn: arn, share };
   }
 
   /** Flow logs to a KMS-encrypted log group; the key admits CloudWatch Logs for this group only. */

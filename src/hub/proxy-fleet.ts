@@ -1,12 +1,30 @@
 // The Squid fleet behind the resource gateway: today one self-healing instance (an Auto Scaling group
 // of one) that carries a fixed ENI, whose IP is the resource configurations' stable target. Kept in its
 // own construct because later HA modes (one proxy per AZ, NLB) replace what is inside, not the hub.
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Duration, Lazy, Stack, Tags, Validations } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
-import { renderProxyBootstrap } from './user-data';
+import { renderProxyBootstrap, UserDataTooLargeError } from './user-data';
+
+/** A TCP port, or a port range when from < to. */
+export function tcpRange(from: number, to: number): ec2.Port {
+  return from === to ? ec2.Port.tcp(from) : ec2.Port.tcpRange(from, to);
+}
+
+/** Writes squid.conf to a content-addressed temporary file and makes it a CDK asset. */
+function squidConfAsset(scope: Construct, conf: string): s3assets.Asset {
+  const dir = join(tmpdir(), `egresshub-squid-${createHash('sha256').update(conf).digest('hex').slice(0, 16)}`);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'squid.conf'), conf);
+  return new s3assets.Asset(scope, 'SquidConf', { path: join(dir, 'squid.conf') });
+}
 
 export interface ProxyFleetProps {
   readonly vpc: ec2.IVpc;
@@ -45,6 +63,8 @@ export class ProxyFleet extends Construct {
   readonly role: iam.Role;
   /** The address the resource configurations target (the ENI's primary private IPv4 address). */
   readonly targetIp: string;
+  /** Set when squid.conf is too large for user data and travels through S3 instead. */
+  squidConfAsset?: s3assets.Asset;
 
   constructor(scope: Construct, id: string, props: ProxyFleetProps) {
     super(scope, id);
@@ -158,7 +178,7 @@ export class ProxyFleet extends Construct {
     });
 
     const cfnGroup = this.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup;
-    bootstrap.script = renderProxyBootstrap({
+    const bootstrapProps = {
       squidConf: props.squidConf,
       ports: props.ports,
       networkInterfaceId: this.networkInterface.ref,
@@ -166,11 +186,33 @@ export class ProxyFleet extends Construct {
       stackName: stack.stackName,
       signalResource: cfnGroup.logicalId,
       region: stack.region,
-    });
+    };
+    try {
+      bootstrap.script = renderProxyBootstrap(bootstrapProps);
+    } catch (e) {
+      if (!(e instanceof UserDataTooLargeError)) throw e;
+      // Too large for user data (many tenants): ship squid.conf as a CDK asset in the bootstrap bucket,
+      // readable by this role only at that exact key. A changed policy is a new object, so a new launch
+      // template version, as with the inline path.
+      this.squidConfAsset = squidConfAsset(this, props.squidConf);
+      this.role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'ReadSquidConf',
+          actions: ['s3:GetObject'],
+          resources: [this.squidConfAsset.bucket.arnForObjects(this.squidConfAsset.s3ObjectKey)],
+        }),
+      );
+      bootstrap.script = renderProxyBootstrap({
+        ...bootstrapProps,
+        squidConfObject: { bucket: this.squidConfAsset.s3BucketName, key: this.squidConfAsset.s3ObjectKey },
+      });
+    }
   }
 
-  /** Admits `peer` to the listener ENI on every tenant port (and nothing else). */
-  allowFrom(peer: ec2.IPeer, ports: readonly number[]): void {
-    for (const port of ports) this.securityGroup.addIngressRule(peer, ec2.Port.tcp(port), `tenant port ${port}`);
+  /** Admits `peer` to the listener ENI on the tenant port ranges (and nothing else). */
+  allowFrom(peer: ec2.IPeer, ranges: readonly (readonly [number, number])[]): void {
+    for (const [from, to] of ranges) {
+      this.securityGroup.addIngressRule(peer, tcpRange(from, to), `tenant ports ${from}-${to}`);
+    }
   }
 }

@@ -56,6 +56,11 @@ export const CLAIM_ENI = `claim_eni() {
 export interface ProxyBootstrapProps {
   /** The squid.conf the proxy runs (from renderSquidConf). */
   readonly squidConf: string;
+  /**
+   * Where the proxy downloads squid.conf from, when it is too large to travel in user data.
+   * @default - squid.conf travels inline, gzip+base64
+   */
+  readonly squidConfObject?: { readonly bucket: string; readonly key: string };
   /** Listener ports Squid must open before the instance reports success. */
   readonly ports: readonly number[];
   /** The fixed ENI to attach as device 1; its primary IP is the resource configuration's target. */
@@ -76,7 +81,7 @@ export class UserDataTooLargeError extends UsageError {
   constructor(bytes: number, confBytes: number) {
     super(
       `proxy user data would be about ${bytes} bytes, over EC2's ${MAX_USER_DATA_BYTES}-byte limit (squid.conf is ${confBytes} bytes before compression); ` +
-        "shorten the tenants' allowlists (use wildcard suffixes such as *.example.com) or split tenants across hubs",
+        "shorten the tenants' allowlists (use wildcard suffixes such as *.example.com) or split tenants across hubs (the squid.conf itself is delivered through S3 when large)",
     );
     this.name = 'UserDataTooLargeError';
   }
@@ -85,7 +90,7 @@ export class UserDataTooLargeError extends UsageError {
 /** The boot script, as text with the deploy-time values (possibly CDK tokens) substituted in. */
 export function renderProxyBootstrap(props: ProxyBootstrapProps): string {
   const attempts = props.attachAttempts ?? 30;
-  const conf = gzipSync(Buffer.from(props.squidConf, 'utf8'), { level: 9 }).toString('base64');
+  const conf = props.squidConfObject ? '' : gzipSync(Buffer.from(props.squidConf, 'utf8'), { level: 9 }).toString('base64');
   // Break the base64 into lines so the script stays readable in the console's user-data view.
   const confLines = conf.match(/.{1,76}/g) ?? [];
   const script = `#!/bin/bash
@@ -113,9 +118,11 @@ claim_eni "$ENI" "$IID" "$REGION" ${attempts} 10
 for _ in $(seq 1 60); do ip -4 -o addr show | grep -q " $ENI_IP/" && break; sleep 2; done
 ip -4 -o addr show | grep -q " $ENI_IP/"
 
-base64 -d <<'SQUIDCONF' | gunzip > /etc/squid/squid.conf
-${confLines.join('\n')}
-SQUIDCONF
+${
+  props.squidConfObject
+    ? `aws s3 cp --region "$REGION" 's3://${props.squidConfObject.bucket}/${props.squidConfObject.key}' /etc/squid/squid.conf`
+    : `base64 -d <<'SQUIDCONF' | gunzip > /etc/squid/squid.conf\n${confLines.join('\n')}\nSQUIDCONF`
+}
 ${SQUID_PARSE_CHECK}
 squid_parse_ok /etc/squid/squid.conf
 

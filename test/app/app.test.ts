@@ -36,6 +36,7 @@ describe('buildApp', () => {
   it('builds the hub in the hub account and one stack per spoke in the spoke account', () => {
     expect(stacks.map((s) => [s.node.id, s.stackName, s.account, s.region])).toEqual([
       ['Hub', 'egresshub-hub', '111111111111', 'ap-northeast-1'],
+      ['Tenants-3200', 'egresshub-tenants-3200', '111111111111', 'ap-northeast-1'],
       ['Spoke-project-a-vpc-0a1b2c3d4e5f60718', 'egresshub-spoke-project-a-vpc-0a1b2c3d4e5f60718', '222222222222', 'ap-northeast-1'],
       ['Spoke-project-b-vpc-0b1c2d3e4f5a60719', 'egresshub-spoke-project-b-vpc-0b1c2d3e4f5a60719', '111111111111', 'ap-northeast-1'],
     ]);
@@ -52,7 +53,11 @@ describe('synthesize', () => {
   const result = synthesize(plan, out);
 
   it('writes one *.template.json per stack and reports resources and sizes that match the files', () => {
-    expect(result.stacks.map((s) => s.stackName)).toEqual([plan.hub.stackName, ...plan.spokes.map((s) => s.stackName)]);
+    expect(result.stacks.map((s) => s.stackName)).toEqual([
+      plan.hub.stackName,
+      'egresshub-tenants-3200',
+      ...plan.spokes.map((s) => s.stackName),
+    ]);
     for (const s of result.stacks) {
       expect(s.file).toMatch(/\.template\.json$/);
       const template = JSON.parse(readFileSync(s.file, 'utf8')) as { Resources: object };
@@ -73,7 +78,7 @@ describe('synthesize', () => {
       AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
       AWS_EC2_METADATA_DISABLED: 'true',
     };
-    expect(execFileSync(process.execPath, ['-e', script], { env, cwd: process.cwd() }).toString().trim()).toBe('3');
+    expect(execFileSync(process.execPath, ['-e', script], { env, cwd: process.cwd() }).toString().trim()).toBe('4');
   });
 });
 
@@ -102,7 +107,7 @@ describe('npx cdk synth (cdk.json + bin/app.ts)', () => {
       Object.entries(manifest.artifacts)
         .filter(([, a]) => a.type === 'aws:cloudformation:stack')
         .map(([id]) => id),
-    ).toEqual(['Hub', 'Spoke-project-a-vpc-0a1b2c3d4e5f60718', 'Spoke-project-b-vpc-0b1c2d3e4f5a60719']);
+    ).toEqual(['Hub', 'Tenants-3200', 'Spoke-project-a-vpc-0a1b2c3d4e5f60718', 'Spoke-project-b-vpc-0b1c2d3e4f5a60719']);
   });
 });
 
@@ -111,7 +116,7 @@ describe('egresshub synth', () => {
     const out = tmp();
     const r = await cli(['synth', '--config', EXAMPLE_CONFIG, '--out', out]);
     expect(r.code).toBe(0);
-    expect(r.err).toContain(`synthesizing hub egresshub-hub and 2 spoke stack(s) into ${out}`);
+    expect(r.err).toContain(`synthesizing hub egresshub-hub, 1 tenant stack(s) and 2 spoke stack(s) into ${out}`);
     expect(r.out).toMatch(/egresshub-hub\s*│\s*\d+\s*│\s*[\d.]+ KiB/);
     expect(readFileSync(join(out, 'Hub.template.json'), 'utf8')).toContain('AWS::VpcLattice::ResourceGateway');
   });
@@ -122,7 +127,7 @@ describe('egresshub synth', () => {
     expect(r.code).toBe(0);
     const data = JSON.parse(r.out) as { outDir: string; stacks: { stackName: string; resources: number }[] };
     expect(data.outDir).toBe(out);
-    expect(data.stacks.map((s) => s.stackName)).toHaveLength(3);
+    expect(data.stacks.map((s) => s.stackName)).toHaveLength(4);
   });
 
   it('fails when the config is missing, with exit code 2', async () => {

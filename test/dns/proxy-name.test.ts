@@ -1,13 +1,14 @@
 // One stable proxy name per tenant (issue 4): custom domain names on the hub's resource configurations,
 // the public-domain verification with its TXT record and waiter, and spoke endpoints whose private DNS
 // serves exactly the tenant's name.
-import { Match } from 'aws-cdk-lib/assertions';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { spokeTemplate } from '../../src/spoke';
 import { validateTemplate } from '../support/cfn-registry';
 import { nagFindings } from '../support/nag';
 import { exampleConfig, exampleConfigWithoutDns, planOf, synthOnce } from '../support/stack';
 
+const tenants = (s: { templates: ReadonlyMap<string, Template> }) => s.templates.get('Tenants-3200')!;
 const privateDns = () => planOf({ ...exampleConfig(), dns: { domain: 'egress.internal' } });
 const publicDns = () =>
   planOf({ ...exampleConfig(), dns: { domain: 'egress.example.com', verify: { publicHostedZoneId: 'Z0123456789ABCDEFGHIJ' } } });
@@ -16,12 +17,12 @@ describe('stable proxy names with a private (unverified) domain', () => {
   const s = synthOnce('dns-private', privateDns);
 
   it("gives each tenant's resource configuration its own custom domain name", () => {
-    s.hub.hasResourceProperties('AWS::VpcLattice::ResourceConfiguration', {
+    tenants(s).hasResourceProperties('AWS::VpcLattice::ResourceConfiguration', {
       Name: 'egresshub-project-a',
       CustomDomainName: 'project-a.egress.internal',
       DomainVerificationId: Match.absent(),
     });
-    s.hub.hasResourceProperties('AWS::VpcLattice::ResourceConfiguration', {
+    tenants(s).hasResourceProperties('AWS::VpcLattice::ResourceConfiguration', {
       Name: 'egresshub-project-b',
       CustomDomainName: 'project-b.egress.internal',
     });
@@ -92,9 +93,11 @@ describe('stable proxy names with a verified public domain', () => {
 
   it('ties every resource configuration to the verification', () => {
     const [verificationId] = Object.keys(s.hub.findResources('AWS::VpcLattice::DomainVerification'));
-    s.hub.hasResourceProperties('AWS::VpcLattice::ResourceConfiguration', {
+    tenants(s).hasResourceProperties('AWS::VpcLattice::ResourceConfiguration', {
       CustomDomainName: 'project-a.egress.example.com',
-      DomainVerificationId: { 'Fn::GetAtt': [verificationId, 'Id'] },
+      DomainVerificationId: {
+        'Fn::GetStackOutput': Match.objectLike({ StackName: 'egresshub-hub', OutputName: Match.stringLikeRegexp(`${verificationId}Id`) }),
+      },
     });
   });
 
@@ -130,7 +133,7 @@ describe('stable proxy names with a verified public domain', () => {
 describe('without a dns section', () => {
   const s = synthOnce('example-no-dns', () => planOf(exampleConfigWithoutDns()));
   it('sets no custom domain and leaves private DNS off (it cannot be changed later without replacing the endpoint)', () => {
-    s.hub.hasResourceProperties('AWS::VpcLattice::ResourceConfiguration', { CustomDomainName: Match.absent() });
+    tenants(s).hasResourceProperties('AWS::VpcLattice::ResourceConfiguration', { CustomDomainName: Match.absent() });
     const spoke = s.templates.get('Spoke-project-a-vpc-0a1b2c3d4e5f60718')!;
     spoke.hasResourceProperties('AWS::EC2::VPCEndpoint', { PrivateDnsEnabled: Match.absent(), DnsOptions: Match.absent() });
   });

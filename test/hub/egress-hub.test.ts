@@ -1,5 +1,6 @@
 import { gunzipSync } from 'node:zlib';
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app';
 import { MATCH_NO_TRAFFIC } from '../../src/hub';
@@ -48,6 +49,8 @@ const SCENARIOS: Record<string, () => Record<string, unknown>> = {
   },
 };
 const scenario = (name: string) => synthOnce(name, () => planOf(SCENARIOS[name]!()));
+/** The tenants stack that holds the tenant on `port` (one stack per block of 50 ports). */
+const tenantsStack = (s: ReturnType<typeof scenario>, port: number) => s.templates.get(`Tenants-${Math.floor(port / 50) * 50}`)!;
 
 /** The user data script with its deploy-time tokens rendered as `<token>`. */
 function userDataOf(t: Template): string {
@@ -185,27 +188,20 @@ describe('EgressHub with the example config', () => {
     const gateway = id(/GatewaySecurityGroup/);
     const instance = id(/InstanceSecurityGroup/);
     const ingress = Object.values(resourcesOf(t, 'AWS::EC2::SecurityGroupIngress')).map((r) => r.Properties);
+    // Contiguous tenant ports share one rule (3201 and 3202 -> 3201-3202).
     expect(ingress).toEqual([
       expect.objectContaining({
         GroupId: { 'Fn::GetAtt': [listener, 'GroupId'] },
         SourceSecurityGroupId: { 'Fn::GetAtt': [gateway, 'GroupId'] },
         FromPort: 3201,
-        ToPort: 3201,
-        IpProtocol: 'tcp',
-      }),
-      expect.objectContaining({
-        GroupId: { 'Fn::GetAtt': [listener, 'GroupId'] },
-        SourceSecurityGroupId: { 'Fn::GetAtt': [gateway, 'GroupId'] },
-        FromPort: 3202,
         ToPort: 3202,
         IpProtocol: 'tcp',
       }),
     ]);
     for (const sg of Object.values(sgs)) expect(sg.Properties.SecurityGroupIngress).toBeUndefined();
     const egress = Object.values(resourcesOf(t, 'AWS::EC2::SecurityGroupEgress')).map((r) => r.Properties);
-    expect(egress.map((e) => [e.FromPort, e.DestinationSecurityGroupId])).toEqual([
-      [3201, { 'Fn::GetAtt': [listener, 'GroupId'] }],
-      [3202, { 'Fn::GetAtt': [listener, 'GroupId'] }],
+    expect(egress.map((e) => [e.FromPort, e.ToPort, e.DestinationSecurityGroupId])).toEqual([
+      [3201, 3202, { 'Fn::GetAtt': [listener, 'GroupId'] }],
     ]);
     // No default allow-all egress on the gateway or listener groups.
     expect(sgs[gateway]!.Properties.SecurityGroupEgress).toEqual([MATCH_NO_TRAFFIC]);
@@ -233,34 +229,47 @@ describe('EgressHub with the example config', () => {
 
   it('publishes one SINGLE/TCP resource configuration per tenant on its own port, targeting the fixed ENI', () => {
     const [eniId] = only(resourcesOf(t, 'AWS::EC2::NetworkInterface'));
+    const tenants = tenantsStack(s, 3201);
     for (const tenant of s.plan.tenants) {
-      t.hasResourceProperties('AWS::VpcLattice::ResourceConfiguration', {
+      tenants.hasResourceProperties('AWS::VpcLattice::ResourceConfiguration', {
         Name: tenant.resourceConfigurationName,
         ResourceConfigurationType: 'SINGLE',
         ProtocolType: 'TCP',
         PortRanges: [String(tenant.port)],
-        ResourceGatewayId: { 'Fn::GetAtt': [Match.stringLikeRegexp('ResourceGateway'), 'Id'] },
-        ResourceConfigurationDefinition: { IpResource: { 'Fn::GetAtt': [eniId, 'PrimaryPrivateIpAddress'] } },
+        // The hub's gateway and listener address, imported from the hub stack.
+        // Fn::GetStackOutput: unlike an export, it does not pin the hub's value while tenants use it.
+        ResourceGatewayId: {
+          'Fn::GetStackOutput': Match.objectLike({ StackName: 'egresshub-hub', OutputName: Match.stringLikeRegexp('ResourceGateway.*Id') }),
+        },
+        ResourceConfigurationDefinition: {
+          IpResource: {
+            'Fn::GetStackOutput': Match.objectLike({
+              StackName: 'egresshub-hub',
+              OutputName: Match.stringLikeRegexp(`${eniId}PrimaryPrivateIpAddress`),
+            }),
+          },
+        },
       });
     }
-    t.resourceCountIs('AWS::VpcLattice::ResourceConfiguration', 2);
+    tenants.resourceCountIs('AWS::VpcLattice::ResourceConfiguration', 2);
+    t.resourceCountIs('AWS::VpcLattice::ResourceConfiguration', 0);
   });
 
   it('shares a configuration over RAM only with principals outside the hub account', () => {
-    const shares = Object.values(resourcesOf(t, 'AWS::RAM::ResourceShare'));
+    const shares = Object.values(resourcesOf(tenantsStack(s, 3201), 'AWS::RAM::ResourceShare'));
     expect(shares.map((r) => r.Properties)).toEqual([
       {
         Name: 'egresshub-project-a',
         Principals: ['222222222222'],
-        ResourceArns: [{ 'Fn::GetAtt': [expect.stringMatching(/^HubTenantsprojectaResourceConfiguration/), 'Arn'] }],
+        ResourceArns: [{ 'Fn::GetAtt': [expect.stringMatching(/^TenantsprojectaResourceConfiguration/), 'Arn'] }],
       },
     ]);
   });
 
   it("outputs each tenant's ARN, port and spoke parameters", () => {
-    const outputs = t.toJSON().Outputs as Record<string, { Value: unknown; Description: string }>;
+    const outputs = tenantsStack(s, 3201).toJSON().Outputs as Record<string, { Value: unknown; Description: string }>;
     const of = (tenant: string, what: string) =>
-      Object.entries(outputs).find(([k]) => k.startsWith(`HubTenants${tenant.replace(/-/g, '')}${what}`))?.[1];
+      Object.entries(outputs).find(([k]) => k.startsWith(`Tenants${tenant.replace(/-/g, '')}${what}`))?.[1];
     expect(of('project-a', 'Port')?.Value).toBe('3201');
     expect(of('project-b', 'Port')?.Value).toBe('3202');
     expect(of('project-a', 'ResourceConfigurationArn')?.Value).toEqual({
@@ -274,11 +283,12 @@ describe('EgressHub with the example config', () => {
 
 describe('EgressHub edge configs', () => {
   it('with no tenants, publishes one shared configuration on port 3128 and shares it with nobody', () => {
-    const t = scenario('no-tenants').hub;
-    t.resourceCountIs('AWS::VpcLattice::ResourceConfiguration', 1);
-    t.hasResourceProperties('AWS::VpcLattice::ResourceConfiguration', { Name: 'egresshub-shared', PortRanges: ['3128'] });
-    t.resourceCountIs('AWS::RAM::ResourceShare', 0);
-    expect(userDataOf(t)).toContain("PORTS='3128'");
+    const s = scenario('no-tenants');
+    const tenants = tenantsStack(s, 3128);
+    tenants.resourceCountIs('AWS::VpcLattice::ResourceConfiguration', 1);
+    tenants.hasResourceProperties('AWS::VpcLattice::ResourceConfiguration', { Name: 'egresshub-shared', PortRanges: ['3128'] });
+    tenants.resourceCountIs('AWS::RAM::ResourceShare', 0);
+    expect(userDataOf(s.hub)).toContain("PORTS='3128'");
   });
 
   it('with one AZ, builds two /17 subnets and a gateway in the single private subnet', () => {
@@ -289,13 +299,18 @@ describe('EgressHub edge configs', () => {
   });
 
   it('with 25 tenants, builds 25 configurations and shares, and opens exactly their ports', () => {
-    const t = scenario('many-tenants').hub;
-    t.resourceCountIs('AWS::VpcLattice::ResourceConfiguration', 25);
-    t.resourceCountIs('AWS::RAM::ResourceShare', 25);
-    const ports = Object.values(resourcesOf(t, 'AWS::EC2::SecurityGroupIngress')).map((r) => r.Properties.FromPort);
-    expect(ports).toEqual(Array.from({ length: 25 }, (_, i) => 4000 + i));
+    const s = scenario('many-tenants');
+    const tenants = tenantsStack(s, 4000);
+    tenants.resourceCountIs('AWS::VpcLattice::ResourceConfiguration', 25);
+    tenants.resourceCountIs('AWS::RAM::ResourceShare', 25);
+    // Ports 4000-4024 are contiguous: one listener rule covers them all.
+    const ranges = Object.values(resourcesOf(s.hub, 'AWS::EC2::SecurityGroupIngress')).map((r) => [
+      r.Properties.FromPort,
+      r.Properties.ToPort,
+    ]);
+    expect(ranges).toEqual([[4000, 4024]]);
     // CloudFormation quotas: 500 resources and 200 outputs per stack.
-    const json = t.toJSON() as { Resources: object; Outputs: object };
+    const json = tenants.toJSON() as { Resources: object; Outputs: object };
     expect(Object.keys(json.Resources).length).toBeLessThan(500);
     expect(Object.keys(json.Outputs).length).toBeLessThanOrEqual(200);
   });
@@ -315,18 +330,38 @@ describe('EgressHub edge configs', () => {
     t.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
   });
 
-  it('fails when there are more tenants than CloudFormation has outputs for', () => {
+  it('puts tenants in one stack per block of 50 ports, so no stack outgrows CloudFormation limits', () => {
     const config = {
       ...exampleConfig(),
       tenants: Array.from({ length: 67 }, (_, i) => ({ name: `t-${i + 1}`, port: 4000 + i, allow: '*' })),
       spokes: [],
     };
-    expect(() => buildApp(planOf(config))).toThrow(
-      "tenants: 67 tenants need 203 stack outputs, over CloudFormation's 200 per stack (at most 66 tenants per hub); split the tenants across two hubs",
+    const app = buildApp(planOf(config));
+    const stacks = app.node.children.filter((c): c is Stack => c instanceof Stack);
+    const counts = Object.fromEntries(
+      stacks
+        .filter((st) => st.node.id.startsWith('Tenants-'))
+        .map((st) => [st.node.id, Template.fromStack(st).findResources('AWS::VpcLattice::ResourceConfiguration')]),
     );
+    expect(Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, Object.keys(v).length]))).toEqual({
+      'Tenants-4000': 50,
+      'Tenants-4050': 17,
+    });
   });
 
-  it('fails when the squid.conf would push the user data over 16 KB', () => {
+  it('warns when scattered ports need more listener rules than a security group holds by default', () => {
+    const config = {
+      ...exampleConfig(),
+      tenants: Array.from({ length: 61 }, (_, i) => ({ name: `t-${i + 1}`, port: 4000 + 2 * i, allow: '*' })),
+      spokes: [],
+    };
+    const app = buildApp(planOf(config));
+    const hub = app.node.findChild('Hub') as Stack;
+    const warnings = Annotations.fromStack(hub).findWarning('*', Match.stringLikeRegexp('61 ranges.*default quota is 60'));
+    expect(warnings).toHaveLength(1);
+  });
+
+  it('ships squid.conf through S3 (a CDK asset, readable at its exact key) when it would push the user data over 16 KB', () => {
     // Random labels defeat gzip, as a real allowlist of thousands of unrelated domains would.
     let seed = 7;
     const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
@@ -334,20 +369,35 @@ describe('EgressHub edge configs', () => {
     const config = exampleConfig();
     const tenants = config.tenants as Record<string, unknown>[];
     tenants[0] = { ...tenants[0], allow: Array.from({ length: 1500 }, () => `${label()}.${label()}.com`) };
-    expect(() => buildApp(planOf(config))).toThrow(
-      /proxy user data would be about \d+ bytes, over EC2's 16384-byte limit .*shorten the tenants' allowlists/,
+    const t = synthOnce('large-conf', () => planOf(config)).hub;
+    const ud = userDataOf(t);
+    expect(ud).toMatch(
+      /aws s3 cp --region "\$REGION" 's3:\/\/cdk-[a-z0-9]+-assets-111111111111-ap-northeast-1\/[0-9a-f]{64}\.conf' \/etc\/squid\/squid\.conf/,
     );
+    expect(ud).not.toContain('SQUIDCONF');
+    expect(Buffer.byteLength(ud)).toBeLessThan(16 * 1024);
+    t.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Sid: 'ReadSquidConf',
+            Action: 's3:GetObject',
+            Resource: Match.stringLikeRegexp('^arn:aws:s3:::cdk-[a-z0-9]+-assets-111111111111-ap-northeast-1/[0-9a-f]{64}\\.conf$'),
+          }),
+        ]),
+      },
+    });
   });
 });
 
 describe('construct IDs are an API', () => {
   const tenantResources = (t: Template, tenant: string) =>
     Object.fromEntries(
-      Object.entries(t.toJSON().Resources as Resources).filter(([k]) => k.startsWith(`HubTenants${tenant.replace(/-/g, '')}`)),
+      Object.entries(t.toJSON().Resources as Resources).filter(([k]) => k.startsWith(`Tenants${tenant.replace(/-/g, '')}`)),
     );
 
   it("adding or removing tenants leaves another tenant's logical IDs and properties unchanged", () => {
-    const before = tenantResources(scenario('example').hub, 'project-b');
+    const before = tenantResources(tenantsStack(scenario('example'), 3202), 'project-b');
     const c = exampleConfig();
     const b = (c.tenants as Record<string, unknown>[])[1]!;
     const changed = {
@@ -355,7 +405,13 @@ describe('construct IDs are an API', () => {
       tenants: [{ name: 'project-z', accounts: ['333333333333'], port: 3299, allow: ['example.org'] }, b],
       spokes: [],
     };
-    const after = tenantResources(synthOnce('tenant-swap', () => planOf(changed)).hub, 'project-b');
+    const after = tenantResources(
+      tenantsStack(
+        synthOnce('tenant-swap', () => planOf(changed)),
+        3202,
+      ),
+      'project-b',
+    );
     expect(Object.keys(before).length).toBeGreaterThan(0);
     expect(after).toEqual(before);
   });

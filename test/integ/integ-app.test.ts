@@ -12,7 +12,7 @@ describe('integration app (deployable by a user with an account)', () => {
   const spoke = templates.get('IntegSpoke')!;
 
   it('deploys a hub and a spoke whose VPC overlaps the hub CIDR and has no way out but the proxy', () => {
-    expect([...templates.keys()]).toEqual(['Hub', 'IntegSpoke']);
+    expect([...templates.keys()]).toEqual(['Hub', 'Tenants-3200', 'IntegSpoke']);
     templates.get('Hub')!.hasResourceProperties('AWS::EC2::VPC', { CidrBlock: '10.0.0.0/16' });
     spoke.hasResourceProperties('AWS::EC2::VPC', { CidrBlock: '10.0.0.0/16' });
     spoke.resourceCountIs('AWS::EC2::NatGateway', 0);

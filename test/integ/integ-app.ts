@@ -6,9 +6,8 @@ import { App, CfnOutput, Fn, Stack, Validations, type StackProps } from 'aws-cdk
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type { Construct } from 'constructs';
 import { stringify } from 'yaml';
-import { buildApp } from '../../src/app';
+import { buildApp, tenantEndpoint } from '../../src/app';
 import { buildPlan, parseConfig, type EgressPlan } from '../../src/config';
-import type { EgressHubStack } from '../../src/hub';
 import { EgressSpoke } from '../../src/spoke';
 
 export const INTEG_TENANT = 'integ';
@@ -141,12 +140,11 @@ export class IntegSpokeStack extends Stack {
 export function buildIntegApp(opts: IntegOptions): App {
   const plan = integPlan(opts);
   const root = buildApp(plan);
-  const hub = root.node.findChild('Hub') as EgressHubStack;
   new IntegSpokeStack(root, 'IntegSpoke', {
     env: { account: opts.account, region: opts.region },
     stackName: 'ehinteg-spoke',
     plan,
-    resourceConfigurationArn: hub.hub.tenants.get(INTEG_TENANT)!.resourceConfigurationArn,
+    resourceConfigurationArn: tenantEndpoint(root, plan, INTEG_TENANT).resourceConfigurationArn,
   });
   return root;
 }

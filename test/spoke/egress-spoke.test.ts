@@ -72,13 +72,13 @@ describe('spoke stacks deployed by the app', () => {
     t.hasResourceProperties('AWS::EC2::VPCEndpoint', {
       ResourceConfigurationArn: {
         'Fn::GetStackOutput': {
-          StackName: 'egresshub-hub',
+          StackName: 'egresshub-tenants-3200',
           Region: 'ap-northeast-1',
           OutputName: Match.stringLikeRegexp('projectbResourceConfiguration'),
         },
       },
     });
-    expect((example().app.node.findChild(SPOKE_B) as Stack).dependencies.map((d) => d.node.id)).toEqual(['Hub']);
+    expect((example().app.node.findChild(SPOKE_B) as Stack).dependencies.map((d) => d.node.id)).toEqual(['Tenants-3200']);
   });
 });
 
@@ -193,7 +193,7 @@ describe('spokes of the shared configuration (no tenants configured)', () => {
     const s = synthOnce('no-tenants-with-spoke', () => planOf(config));
     const t = s.templates.get('Spoke-shared-vpc-0c1d2e3f4a5b60720')!;
     t.hasResourceProperties('AWS::EC2::VPCEndpoint', {
-      ResourceConfigurationArn: { 'Fn::GetStackOutput': Match.objectLike({ StackName: 'egresshub-hub' }) },
+      ResourceConfigurationArn: { 'Fn::GetStackOutput': Match.objectLike({ StackName: 'egresshub-tenants-3100' }) },
     });
     expect(validateTemplate(t.toJSON())).toEqual([]);
     expect(nagFindings(s.app)).toEqual([]);

@@ -55,15 +55,19 @@ describe('validateTemplate (CloudFormation registry from @aws-cdk/aws-service-sp
     ]);
   });
 
-  it('catches a broken property in a real synthesized hub template', () => {
-    const hub = structuredClone(synthOnce('example', () => planOf(exampleConfig())).hub.toJSON()) as {
+  it('catches a broken property in a real synthesized tenants template', () => {
+    const hub = structuredClone(
+      synthOnce('example', () => planOf(exampleConfig()))
+        .templates.get('Tenants-3200')!
+        .toJSON(),
+    ) as {
       Resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;
     };
     const rc = Object.values(hub.Resources).find((r) => r.Type === 'AWS::VpcLattice::ResourceConfiguration')!;
     rc.Properties.ProtocolType = 'UDP';
     expect(validateTemplate(hub)).toEqual([
       {
-        path: expect.stringMatching(/^Resources\.HubTenantsproject.*\.Properties\.ProtocolType$/),
+        path: expect.stringMatching(/^Resources\.Tenantsproject.*\.Properties\.ProtocolType$/),
         message: 'value "UDP" is not one of TCP',
       },
     ]);

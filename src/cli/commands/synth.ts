@@ -12,7 +12,9 @@ export const synth: CommandSpec = {
   run: ({ printer }, opts) => {
     const plan = planFromOptions(opts);
     const out = resolve(typeof opts.out === 'string' ? opts.out : 'cdk.out');
-    printer.step(`synthesizing hub ${plan.hub.stackName} and ${plan.spokes.length} spoke stack(s) into ${out}`);
+    printer.step(
+      `synthesizing hub ${plan.hub.stackName}, ${plan.tenantStacks.length} tenant stack(s) and ${plan.spokes.length} spoke stack(s) into ${out}`,
+    );
     const { stacks } = synthesize(plan, out);
     printer.step(`wrote ${stacks.length} template(s)`);
     printer.data({ outDir: out, stacks });

@@ -1,0 +1,77 @@
+// What the hub publishes for each tenant: one SINGLE/TCP resource configuration on the tenant's own
+// port (the port is how Squid tells tenants apart), an AWS RAM share for principals outside the hub
+// account, and outputs with what the tenant's spokes need. Construct IDs are the tenant names.
+import { CfnOutput, Fn } from 'aws-cdk-lib';
+import * as ram from 'aws-cdk-lib/aws-ram';
+import * as lattice from 'aws-cdk-lib/aws-vpclattice';
+import { Construct } from 'constructs';
+import type { TenantPlan } from '../config/plan';
+
+export interface TenantEndpointsProps {
+  readonly tenants: readonly TenantPlan[];
+  /** ID of the hub's resource gateway. */
+  readonly resourceGatewayId: string;
+  /** The proxy listener's address, the target of every configuration. */
+  readonly targetIp: string;
+  /** Set when the tenants' custom domain names lie under a verified public domain. */
+  readonly domainVerificationId?: string;
+}
+
+/** What the hub publishes for one tenant. */
+export interface TenantEndpoint {
+  readonly tenant: TenantPlan;
+  readonly resourceConfiguration: lattice.CfnResourceConfiguration;
+  /** The configuration's ARN, what a spoke's Resource endpoint needs. */
+  readonly resourceConfigurationArn: string;
+  /** Present only when the tenant has principals outside the hub account. */
+  readonly share?: ram.CfnResourceShare;
+}
+
+export class TenantEndpoints extends Construct {
+  /** Outputs written per tenant (ARN, port, spoke parameters): bounds tenants per stack. */
+  static readonly OUTPUTS_PER_TENANT = 3;
+
+  readonly endpoints: ReadonlyMap<string, TenantEndpoint>;
+
+  constructor(scope: Construct, id: string, props: TenantEndpointsProps) {
+    super(scope, id);
+    const endpoints = new Map<string, TenantEndpoint>();
+    for (const tenant of props.tenants) endpoints.set(tenant.name, this.tenant(tenant, props));
+    this.endpoints = endpoints;
+  }
+
+  private tenant(tenant: TenantPlan, props: TenantEndpointsProps): TenantEndpoint {
+    const node = new Construct(this, tenant.name);
+    const resourceConfiguration = new lattice.CfnResourceConfiguration(node, 'ResourceConfiguration', {
+      name: tenant.resourceConfigurationName,
+      resourceConfigurationType: 'SINGLE',
+      protocolType: 'TCP',
+      // The tenant's own port only: it is how Squid tells tenants apart (all traffic arrives from gateway IPs).
+      portRanges: [String(tenant.port)],
+      resourceGatewayId: props.resourceGatewayId,
+      resourceConfigurationDefinition: { ipResource: props.targetIp },
+      // One custom domain per configuration (immutable: changing it replaces the configuration and its
+      // endpoints), so each tenant's name is its own: <tenant>.<dns.domain>.
+      // https://docs.aws.amazon.com/vpc-lattice/latest/ug/resource-configuration.html#custom-domain-name
+      customDomainName: tenant.proxyHost,
+      domainVerificationId: tenant.proxyHost ? props.domainVerificationId : undefined,
+    });
+    const arn = resourceConfiguration.attrArn;
+    let share: ram.CfnResourceShare | undefined;
+    if (tenant.sharePrincipals.length > 0) {
+      share = new ram.CfnResourceShare(node, 'Share', {
+        name: tenant.resourceConfigurationName,
+        resourceArns: [arn],
+        principals: [...tenant.sharePrincipals],
+      });
+    }
+    const label = tenant.implicit ? 'the shared configuration' : `tenant ${tenant.name}`;
+    new CfnOutput(node, 'ResourceConfigurationArn', { value: arn, description: `resource configuration ARN of ${label}` });
+    new CfnOutput(node, 'Port', { value: String(tenant.port), description: `proxy port of ${label}` });
+    new CfnOutput(node, 'SpokeParameters', {
+      value: Fn.join('', ['ResourceConfigurationArn=', arn]),
+      description: `parameter for ${label}'s spoke template (aws cloudformation deploy --parameter-overrides, or cdk deploy --parameters); add VpcId, SubnetIds and VpcCidr of the spoke VPC`,
+    });
+    return { tenant, resourceConfiguration, resourceConfigurationArn: arn, share };
+  }
+}
