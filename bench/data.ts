@@ -1,0 +1,647 @@
+// Data-plane benchmark in the lab (root): throughput (100 MB over HTTP and HTTPS/CONNECT), sequential 1 KB
+// latency, and 50/200/1,000 concurrent clients across two tenants, each through spoke → endpoint → gateway →
+// Squid → NAT → origin side by side with a namespace that goes straight out through the NAT. Optionally
+// repeats the proxy runs with extra squid.conf lines (--tune) for a before/after. Always tears the lab down.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { buildPlan, parseConfig } from '../src/config';
+import { checkLabHost, labDown, labPaths, labUp, readState } from '../src/lab/lab';
+import { inNs, run, sleep, waitFor } from '../src/lab/sh';
+import type { LabTopology } from '../src/lab/topology';
+import type { LatencyJob, LatencyResult } from './client';
+import { fmt, machine, machineLines, median, percentile, table } from './common';
+import { addBenchTopology, DIRECT_NS, waitForNoLab, type BenchTopology } from './lab-bench';
+
+const TSX = require.resolve('tsx/cjs');
+
+interface Options {
+  readonly runs: number;
+  readonly mb: number;
+  readonly latencyCount: number;
+  readonly levels: readonly number[];
+  readonly seconds: number;
+  /** Squid variants measured beside the generated config: `--tune=<name>:<line>;<line>` (repeatable). */
+  readonly tune: readonly { readonly name: string; readonly extra: readonly string[] }[];
+  readonly skip: ReadonlySet<string>;
+  /** The bench's own config file: the lab's state.json names it while the lab is ours. */
+  readonly configFile: string;
+}
+
+/**
+ * The lab has fixed names, so another engineer's `lab up` replaces ours mid-run. Stop then, rather than
+ * measure their lab or tear it down.
+ */
+function isOurs(configFile: string): boolean {
+  const state = readState();
+  return state?.complete === true && state.config === configFile;
+}
+
+class LabTakenError extends Error {}
+
+function parseArgs(argv: readonly string[], configFile: string): Options {
+  const val = (name: string, dflt: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt;
+  return {
+    runs: Number(val('runs', '3')),
+    mb: Number(val('mb', '100')),
+    latencyCount: Number(val('latency-count', '500')),
+    levels: val('levels', '50,200,1000').split(',').map(Number),
+    seconds: Number(val('seconds', '10')),
+    tune: argv
+      .filter((a) => a.startsWith('--tune='))
+      .map((a) => {
+        const [name, lines = ''] = a.slice(7).split(/:(.*)/s) as [string, string?];
+        return {
+          name,
+          extra: lines
+            .split(';')
+            .map((l) => l.trim())
+            .filter(Boolean),
+        };
+      }),
+    skip: new Set(val('skip', '').split(',').filter(Boolean)),
+    configFile,
+  };
+}
+
+/** Two tenants that may reach any public address: the benchmark measures the path, not the allowlist. */
+function benchConfig(): string {
+  return stringify({
+    name: 'egresshub',
+    region: 'us-east-1',
+    account: '111111111111',
+    hub: { cidr: '10.0.0.0/16', availabilityZones: ['us-east-1a', 'us-east-1b'] },
+    tenants: [
+      { name: 'bench-a', accounts: ['222222222222'], port: 3201, allow: '*' },
+      { name: 'bench-b', accounts: ['333333333333'], port: 3202, allow: '*' },
+    ],
+  });
+}
+
+const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
+
+// ---------------------------------------------------------------- Squid process figures
+
+function squidPids(topo: LabTopology): number[] {
+  return run(['ip', 'netns', 'pids', topo.hubNs], { allowFail: true })
+    .stdout.split(/\s+/)
+    .filter(Boolean)
+    .map(Number)
+    .filter((pid) => readProc(pid, 'comm').trim() === 'squid');
+}
+
+function readProc(pid: number, file: string): string {
+  try {
+    return readFileSync(`/proc/${pid}/${file}`, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+const statusKiB = (pid: number, key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(readProc(pid, 'status'))?.[1] ?? 0);
+/** utime + stime in clock ticks (fields 14 and 15 of /proc/pid/stat). */
+function cpuTicks(pid: number): number {
+  const stat = readProc(pid, 'stat');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11] ?? 0) + Number(fields[12] ?? 0);
+}
+function machineBusy(): { busy: number; total: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.split(/\s+/).slice(1).map(Number);
+  const idle = f[3]! + f[4]!;
+  const total = f.reduce((a, b) => a + b, 0);
+  return { busy: total - idle, total };
+}
+const openFds = (pid: number) => {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).length;
+  } catch {
+    return 0;
+  }
+};
+
+/** Samples Squid (all its processes) every 250 ms while `work` runs. */
+async function sampled<T>(
+  topo: LabTopology,
+  work: () => Promise<T>,
+): Promise<{ result: T; peakRssMiB: number; hwmMiB: number; squidCpuPct: number; machineCpuPct: number; peakFds: number }> {
+  const pids = squidPids(topo);
+  const ticks0 = pids.reduce((a, p) => a + cpuTicks(p), 0);
+  const m0 = machineBusy();
+  const t0 = Date.now();
+  let peakRss = 0;
+  let peakFds = 0;
+  const timer = setInterval(() => {
+    peakRss = Math.max(
+      peakRss,
+      pids.reduce((a, p) => a + statusKiB(p, 'VmRSS'), 0),
+    );
+    peakFds = Math.max(
+      peakFds,
+      pids.reduce((a, p) => a + openFds(p), 0),
+    );
+  }, 250);
+  try {
+    const result = await work();
+    const secs = (Date.now() - t0) / 1000;
+    const m1 = machineBusy();
+    const hz = 100; // USER_HZ on Linux
+    return {
+      result,
+      peakRssMiB: peakRss / 1024,
+      hwmMiB: Math.max(...pids.map((p) => statusKiB(p, 'VmHWM'))) / 1024,
+      squidCpuPct: ((pids.reduce((a, p) => a + cpuTicks(p), 0) - ticks0) / hz / secs) * 100,
+      machineCpuPct: ((m1.busy - m0.busy) / (m1.total - m0.total)) * 100 * 2,
+      peakFds,
+    };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+// ---------------------------------------------------------------- clients
+
+interface Path {
+  readonly name: 'proxy' | 'direct';
+  /** Namespace per concurrent client group (two tenants for the proxy; the direct namespace twice). */
+  readonly ns: readonly string[];
+  readonly proxy: readonly (string | undefined)[];
+}
+
+function paths(topo: LabTopology, bench: BenchTopology): Path[] {
+  const [a, b] = topo.tenants as [(typeof topo.tenants)[0], (typeof topo.tenants)[0]];
+  return [
+    { name: 'direct', ns: [bench.directNs, bench.directNs], proxy: [undefined, undefined] },
+    { name: 'proxy', ns: [a.spokeNs, b.spokeNs], proxy: [`${a.endpointIp}:${a.tenant.port}`, `${b.endpointIp}:${b.tenant.port}`] },
+  ];
+}
+
+/** One download with curl; MB/s from curl's own measurement (decimal MB, 10^6 bytes). */
+function download(
+  ns: string,
+  url: string,
+  proxy: string | undefined,
+  ca: string,
+  bytes: number,
+): { mbps: number; ok: boolean; detail: string } {
+  const r = inNs(
+    ns,
+    [
+      'curl',
+      '-sS',
+      '-o',
+      '/dev/null',
+      '--max-time',
+      '120',
+      '--cacert',
+      ca,
+      ...(proxy ? ['-x', `http://${proxy}`] : []),
+      '-w',
+      '%{http_code} %{size_download} %{speed_download}',
+      url,
+    ],
+    { allowFail: true, timeoutMs: 130_000 },
+  );
+  const [code, size, speed] = r.stdout.trim().split(' ');
+  const ok = r.status === 0 && code === '200' && Number(size) === bytes;
+  return { mbps: ok ? Number(speed) / 1e6 : Number.NaN, ok, detail: ok ? '' : `${r.stderr.trim()} ${r.stdout.trim()}` };
+}
+
+function latency(ns: string, job: LatencyJob, dir: string): LatencyResult {
+  const file = join(dir, `latency-${ns}-${Date.now()}.json`);
+  writeFileSync(file, JSON.stringify(job));
+  const r = inNs(ns, [process.execPath, '-r', TSX, join(__dirname, 'client.ts'), file], {
+    allowFail: true,
+    timeoutMs: job.deadlineMs + 30_000,
+  });
+  try {
+    return JSON.parse(r.stdout) as LatencyResult;
+  } catch {
+    return { ms: [], errors: job.count, firstError: `client failed: ${r.stderr.trim().split('\n')[0]}` };
+  }
+}
+
+interface AbResult {
+  readonly complete: number;
+  readonly failed: number;
+  readonly non2xx: number;
+  readonly rps: number;
+  readonly exit: number | null;
+  readonly note: string;
+}
+
+/** ApacheBench, bounded in time (-t), count (-n) and per request (-s); -r keeps going after a socket error. */
+function ab(ns: string, url: string, proxy: string | undefined, concurrency: number, seconds: number): Promise<AbResult> {
+  const args = [
+    '-q',
+    '-r',
+    '-s',
+    '10',
+    '-t',
+    String(seconds),
+    '-n',
+    '500000',
+    '-c',
+    String(concurrency),
+    ...(proxy ? ['-X', proxy] : []),
+    url,
+  ];
+  return new Promise((resolve) => {
+    const child = spawn('ip', ['netns', 'exec', ns, 'ab', ...args], { timeout: (seconds + 30) * 1000, killSignal: 'SIGKILL' });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('close', (code) => {
+      const num = (re: RegExp) => Number(re.exec(out)?.[1] ?? 0);
+      resolve({
+        complete: num(/Complete requests:\s+(\d+)/),
+        failed: num(/Failed requests:\s+(\d+)/),
+        non2xx: num(/Non-2xx responses:\s+(\d+)/),
+        rps: num(/Requests per second:\s+([\d.]+)/),
+        exit: code,
+        note: err.trim().split('\n').filter(Boolean).slice(-1)[0] ?? '',
+      });
+    });
+  });
+}
+
+// ---------------------------------------------------------------- Squid restarts for the tuned variant
+
+/** A variant line `ulimit -n N` starts Squid with that soft fd limit (as a systemd unit without LimitNOFILE would). */
+const ULIMIT_RE = /^ulimit -n (\d+)$/;
+
+/** Restarts Squid with the generated config plus `extra`; returns the fds Squid reported available. */
+async function restartSquid(topo: LabTopology, extra: readonly string[], baseConf: string): Promise<number> {
+  const p = labPaths(topo.stateDir);
+  const softLimit = extra.map((l) => ULIMIT_RE.exec(l)?.[1]).find(Boolean);
+  const confLines = extra.filter((l) => !ULIMIT_RE.test(l));
+  for (const pid of squidPids(topo)) {
+    try {
+      process.kill(pid, 'SIGINT');
+    } catch {
+      // gone already
+    }
+  }
+  await waitFor(() => squidPids(topo).length === 0, 10_000);
+  // Appended lines win over earlier ones for single-value directives (Squid reads top to bottom).
+  writeFileSync(p.squidConf, confLines.length ? `${baseConf}\n# --- bench tuning\n${confLines.join('\n')}\n` : baseConf);
+  writeFileSync(p.cacheLog, '');
+  const parse = inNs(topo.hubNs, ['squid', '-k', 'parse', '-f', p.squidConf], { allowFail: true });
+  if (parse.status !== 0 || /ERROR|FATAL/.test(parse.stderr)) throw new Error(`tuned squid.conf does not parse:\n${parse.stderr}`);
+  inNs(topo.hubNs, softLimit ? ['sh', '-c', `ulimit -Sn ${softLimit} && exec squid -f "$0"`, p.squidConf] : ['squid', '-f', p.squidConf]);
+  const ports = topo.tenants.map((t) => `:${t.tenant.port} `);
+  const ok = await waitFor(() => ports.every((x) => inNs(topo.hubNs, ['ss', '-ltnH'], { allowFail: true }).stdout.includes(x)), 20_000);
+  if (!ok) throw new Error('squid did not come back after the restart');
+  await sleep(1000);
+  return fdsAvailable(p.cacheLog);
+}
+
+function fdsAvailable(cacheLog: string): number {
+  const text = existsSync(cacheLog) ? readFileSync(cacheLog, 'utf8') : '';
+  return Number([...text.matchAll(/With (\d+) file descriptors available/g)].map((m) => m[1]).slice(-1)[0] ?? Number.NaN);
+}
+
+function fdFacts(topo: LabTopology): string[] {
+  const p = labPaths(topo.stateDir);
+  const pids = squidPids(topo);
+  const limits = pids.map((pid) => /^Max open files\s+(\d+)\s+(\d+)/m.exec(readProc(pid, 'limits'))?.slice(1, 3).join('/') ?? '?');
+  const cacheLog = existsSync(p.cacheLog) ? readFileSync(p.cacheLog, 'utf8') : '';
+  const avail = [...cacheLog.matchAll(/With (\d+) file descriptors available/g)].map((m) => m[1]).slice(-1)[0] ?? '?';
+  const shellLimit = inNs(topo.hubNs, ['sh', '-c', 'ulimit -n'], { allowFail: true }).stdout.trim();
+  const conntrack = inNs(topo.tenants[0]!.gatewayNs, ['sysctl', '-n', 'net.netfilter.nf_conntrack_max'], { allowFail: true }).stdout.trim();
+  const ports = inNs(topo.hubNs, ['sysctl', '-n', 'net.ipv4.ip_local_port_range'], { allowFail: true }).stdout.trim().replace(/\s+/, '–');
+  return [
+    `- Squid: "With ${avail} file descriptors available" (cache.log); Max open files soft/hard of its processes: ${limits.join(', ')}; \`ulimit -n\` in the hub namespace: ${shellLimit}`,
+    `- conntrack max (gateway namespace): ${conntrack || '?'}; ephemeral ports in the hub: ${ports}`,
+  ];
+}
+
+// ---------------------------------------------------------------- the benchmark
+
+interface Subject {
+  /** Row label: `direct`, or `proxy (<variant>)`. */
+  readonly label: string;
+  readonly path: Path;
+  /** Extra squid.conf lines this subject runs with (proxy subjects only). */
+  readonly extra?: readonly string[];
+}
+
+async function benchmark(
+  opts: Options,
+  topo: LabTopology,
+  bench: BenchTopology,
+  tmp: string,
+  rebuild: () => Promise<void>,
+): Promise<string[]> {
+  const out: string[] = [];
+  const [direct, proxy] = paths(topo, bench) as [Path, Path];
+  const subjects: Subject[] = [
+    { label: 'direct', path: direct },
+    { label: 'proxy (generated)', path: proxy, extra: [] },
+    ...opts.tune.map((t) => ({ label: `proxy (${t.name})`, path: proxy, extra: t.extra })),
+  ];
+  const url = (scheme: 'http' | 'https', bytes: number) => `${scheme}://${bench.originIp}/bytes/${bytes}`;
+  const baseConf = readFileSync(labPaths(topo.stateDir).squidConf, 'utf8');
+  let running: readonly string[] = [];
+  const fds = new Map<string, number>([['proxy (generated)', fdsAvailable(labPaths(topo.stateDir).cacheLog)]]);
+  /** Restarts Squid only when the next subject needs other squid.conf lines than the running ones. */
+  const use = async (s: Subject) => {
+    if (!isOurs(opts.configFile)) {
+      // Another engineer's `lab up` replaced ours: wait for their run to end, then build ours again
+      // (same plan, so the same topology and addresses).
+      log('the lab was replaced by another run: waiting for it to finish, then rebuilding ours');
+      await rebuild();
+      running = [];
+    }
+    if (s.extra && s.extra.join('\n') !== running.join('\n')) {
+      fds.set(s.label, await restartSquid(topo, s.extra, baseConf));
+      running = s.extra;
+    }
+  };
+  /** One measurement on a lab that stayed ours from start to end; otherwise it is taken again (3 tries). */
+  const measure = async <T>(s: Subject, fn: () => T | Promise<T>): Promise<T> => {
+    for (let attempt = 1; ; attempt++) {
+      await use(s);
+      const result = await fn();
+      if (isOurs(opts.configFile)) return result;
+      if (attempt >= 3)
+        throw new LabTakenError(
+          'the lab was replaced during three attempts of one measurement; run the benchmark when the machine is quieter',
+        );
+    }
+  };
+  // Alternate the order run by run so a burst of other work on the shared machine hits every subject alike.
+  const order = (i: number) => (i % 2 === 0 ? subjects : [...subjects].reverse());
+  out.push(...fdFacts(topo), '');
+  const schemes = ['http', 'https'] as const;
+  const schemeLabel = { http: 'HTTP (GET via proxy)', https: 'HTTPS (CONNECT)' } as const;
+
+  if (!opts.skip.has('throughput')) {
+    const bytes = opts.mb * 1_000_000;
+    const got = new Map<string, number[]>();
+    const errors = new Map<string, string[]>();
+    for (let i = 0; i < opts.runs; i++) {
+      for (const s of order(i)) {
+        for (const scheme of schemes) {
+          log(`throughput run ${i + 1}/${opts.runs}: ${s.label} ${scheme} ${opts.mb} MB`);
+          const d = await measure(s, () => download(s.path.ns[0]!, url(scheme, bytes), s.path.proxy[0], bench.caCert, bytes));
+          const key = `${scheme}|${s.label}`;
+          if (d.ok) got.set(key, [...(got.get(key) ?? []), d.mbps]);
+          else errors.set(key, [...(errors.get(key) ?? []), d.detail]);
+        }
+      }
+    }
+    const rows = schemes.flatMap((scheme) =>
+      subjects.map((s) => {
+        const xs = got.get(`${scheme}|${s.label}`) ?? [];
+        const base = median(got.get(`${scheme}|direct`) ?? []);
+        const errs = errors.get(`${scheme}|${s.label}`) ?? [];
+        return [
+          schemeLabel[scheme],
+          s.label,
+          fmt(median(xs)),
+          fmt(median(xs) / base, 2),
+          xs.map((x) => fmt(x, 0)).join(' / '),
+          errs.length ? `${errs.length}: ${errs[0]}` : '0',
+        ];
+      }),
+    );
+    out.push(
+      `### Throughput: one ${opts.mb} MB download (curl), median of ${opts.runs} runs`,
+      '',
+      table(['download', 'path', 'MB/s', 'vs direct', 'runs MB/s', 'errors'], rows),
+      '',
+    );
+  }
+
+  if (!opts.skip.has('latency')) {
+    const p50 = new Map<string, number[]>();
+    const p99 = new Map<string, number[]>();
+    const errors = new Map<string, { n: number; first: string }>();
+    const push = (m: Map<string, number[]>, k: string, v: number) => m.set(k, [...(m.get(k) ?? []), v]);
+    for (let i = 0; i < opts.runs; i++) {
+      for (const s of order(i)) {
+        for (const scheme of schemes) {
+          log(`latency run ${i + 1}/${opts.runs}: ${s.label} ${scheme} ${opts.latencyCount} x 1 KB`);
+          const r = await measure(s, () =>
+            latency(
+              s.path.ns[0]!,
+              { url: url(scheme, 1024), proxy: s.path.proxy[0], count: opts.latencyCount, caFile: bench.caCert, deadlineMs: 60_000 },
+              tmp,
+            ),
+          );
+          const key = `${scheme}|${s.label}`;
+          push(p50, key, percentile(r.ms, 50));
+          push(p99, key, percentile(r.ms, 99));
+          const e = errors.get(key) ?? { n: 0, first: '' };
+          errors.set(key, { n: e.n + r.errors, first: e.first || (r.firstError ?? '') });
+        }
+      }
+    }
+    const rows = schemes.flatMap((scheme) =>
+      subjects.map((s) => {
+        const key = `${scheme}|${s.label}`;
+        const [x50, x99] = [median(p50.get(key) ?? []), median(p99.get(key) ?? [])];
+        const [d50, d99] = [median(p50.get(`${scheme}|direct`) ?? []), median(p99.get(`${scheme}|direct`) ?? [])];
+        const e = errors.get(key);
+        return [
+          scheme === 'http' ? 'HTTP GET' : 'HTTPS: CONNECT + TLS + GET',
+          s.label,
+          fmt(x50, 2),
+          fmt(x50 - d50, 2),
+          fmt(x50 / d50, 2),
+          fmt(x99, 2),
+          fmt(x99 - d99, 2),
+          e?.n ? `${e.n} (${e.first})` : '0',
+        ];
+      }),
+    );
+    out.push(
+      `### Latency: ${opts.latencyCount} sequential 1 KB requests, each on a new connection; median over ${opts.runs} runs of each run's percentile (ms)`,
+      '',
+      table(['request', 'path', 'p50', 'added p50', 'p50 vs direct', 'p99', 'added p99', 'errors'], rows),
+      '',
+    );
+  }
+
+  if (!opts.skip.has('concurrency')) {
+    const rows: (string | number)[][] = [];
+    for (let i = 0; i < opts.runs; i++) {
+      for (const s of order(i)) {
+        for (const level of opts.levels) {
+          log(`concurrency run ${i + 1}/${opts.runs}: ${s.label} ${level} clients for ${opts.seconds} s`);
+          const half = [Math.ceil(level / 2), Math.floor(level / 2)];
+          const m = await measure(s, () =>
+            sampled(topo, () => Promise.all(s.path.ns.map((ns, j) => ab(ns, url('http', 1024), s.path.proxy[j], half[j]!, opts.seconds)))),
+          );
+          const r = m.result;
+          const errs = r.reduce((a, x) => a + x.failed + x.non2xx, 0);
+          const notes = r.filter((x) => x.exit !== 0 || x.note).map((x) => `exit ${x.exit}: ${x.note}`);
+          const isProxy = s.path.name === 'proxy';
+          rows.push([
+            i + 1,
+            s.label,
+            level,
+            fmt(
+              r.reduce((a, x) => a + x.rps, 0),
+              0,
+            ),
+            r.reduce((a, x) => a + x.complete, 0),
+            `${errs}${notes.length ? ` (${notes[0]})` : ''}`,
+            isProxy ? fmt(m.peakRssMiB, 0) : '–',
+            isProxy ? fmt(m.hwmMiB, 0) : '–',
+            isProxy ? m.peakFds : '–',
+            isProxy ? fmt(m.squidCpuPct, 0) : '–',
+            fmt(m.machineCpuPct, 0),
+          ]);
+          await sleep(2000); // let TIME_WAIT and the origin settle between levels
+        }
+      }
+    }
+    out.push(
+      `### Concurrency: ab, 1 KB GETs (HTTP/1.0, a new connection per request), two tenants (clients split in half), ${opts.seconds} s per level`,
+      '',
+      'Medians over runs (req/s: sum of both ab processes; errors: per run):',
+      '',
+    );
+    const keys = [...new Set(rows.map((r) => `${r[1]}|${r[2]}`))];
+    out.push(
+      table(
+        [
+          'path',
+          'clients',
+          'req/s',
+          'vs direct',
+          'errors',
+          'Squid peak RSS MiB',
+          'Squid peak fds',
+          'Squid CPU %',
+          'machine CPU % (of 200)',
+        ],
+        keys.map((k) => {
+          const sel = rows.filter((r) => `${r[1]}|${r[2]}` === k);
+          const med = (col: number) => median(sel.map((r) => Number(r[col])));
+          const base = median(rows.filter((r) => r[1] === 'direct' && r[2] === sel[0]![2]).map((r) => Number(r[3])));
+          return [
+            sel[0]![1]!,
+            sel[0]![2]!,
+            fmt(med(3), 0),
+            fmt(med(3) / base, 2),
+            sel.map((r) => String(r[5])).join(' / '),
+            fmt(med(6), 0),
+            fmt(med(8), 0),
+            fmt(med(9), 0),
+            fmt(med(10), 0),
+          ];
+        }),
+      ),
+      '',
+      '<details><summary>every run</summary>',
+      '',
+      table(
+        [
+          'run',
+          'path',
+          'clients',
+          'req/s',
+          'requests',
+          'errors',
+          'Squid peak RSS MiB',
+          'Squid VmHWM MiB',
+          'Squid peak fds',
+          'Squid CPU %',
+          'machine CPU %',
+        ],
+        rows,
+      ),
+      '',
+      '</details>',
+      '',
+    );
+  }
+  // Leave the lab as `lab up` made it (teardown follows anyway).
+  if (running.length && isOurs(opts.configFile)) await restartSquid(topo, [], baseConf);
+  const variants = [
+    `- \`proxy (generated)\`: the generated squid.conf as the lab runs it; Squid reported ${fds.get('proxy (generated)')} file descriptors available`,
+    ...opts.tune.map(
+      (t) =>
+        `- \`proxy (${t.name})\`: the generated squid.conf plus \`${t.extra.join('`, `')}\`; Squid reported ${fds.get(`proxy (${t.name})`) ?? '?'} file descriptors available`,
+    ),
+  ];
+  out.splice(
+    out.indexOf('') + 1,
+    0,
+    'Variants (`ulimit -n N` = Squid started with that soft fd limit, as under a systemd unit without `LimitNOFILE`):',
+    '',
+    ...variants,
+    '',
+  );
+  return out;
+}
+
+/** `lab down` when the lab is still ours; otherwise only remove the bench's own namespace, if it is left. */
+async function teardown(configFile: string): Promise<void> {
+  const state = readState();
+  if (state?.config === configFile) {
+    await labDown(log);
+    return;
+  }
+  // Gone or someone else's (maybe half-built): never tear that down, only what the bench alone added.
+  log(`the lab now belongs to another run (${state?.config ?? 'none'}): leaving it alone`);
+  if (run(['ip', 'netns', 'list']).stdout.includes(DIRECT_NS)) run(['ip', 'netns', 'del', DIRECT_NS], { allowFail: true });
+  rmSync(join('/etc/netns', DIRECT_NS), { recursive: true, force: true });
+}
+
+async function main(): Promise<void> {
+  checkLabHost();
+  if (!spawnSync('sh', ['-c', 'command -v ab'], { encoding: 'utf8' }).stdout.trim()) {
+    throw new Error('bench:data needs ApacheBench: apt-get install -y apache2-utils');
+  }
+  const m = machine();
+  const command = `sudo npm run bench:data --${process.argv.length > 2 ? ` ${process.argv.slice(2).join(' ')}` : ''}`;
+  await waitForNoLab(log);
+  const tmp = mkdtempSync(join(tmpdir(), 'egresshub-bench-data-'));
+  const configFile = join(tmp, 'bench.yaml');
+  writeFileSync(configFile, benchConfig());
+  const opts = parseArgs(process.argv.slice(2), configFile);
+  const plan = buildPlan(parseConfig(readFileSync(configFile, 'utf8'), configFile));
+  let interrupted = false;
+  const onSignal = () => {
+    interrupted = true;
+    log('interrupted: tearing the lab down');
+    void labDown(log).finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const up = async () => {
+      const { topo } = await labUp(plan, configFile, log);
+      return { topo, bench: await addBenchTopology(topo) };
+    };
+    const { topo, bench } = await up();
+    const rebuild = async () => {
+      await waitForNoLab(log);
+      await up();
+    };
+    const lines = await benchmark(opts, topo, bench, tmp, rebuild);
+    const head = [
+      '## Data plane: the lab (spoke → endpoint → gateway → Squid → NAT → origin vs. direct → NAT → origin)',
+      '',
+      ...machineLines(m, command),
+      '',
+    ];
+    process.stdout.write(`${[...head, ...lines].join('\n')}\n`);
+  } finally {
+    if (!interrupted) await teardown(configFile);
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+if (require.main === module) {
+  main().catch((e: unknown) => {
+    process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exit(1);
+  });
+}

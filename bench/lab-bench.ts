@@ -1,0 +1,127 @@
+// Adds what the data-plane benchmark needs on top of a running lab, without changing src/lab: a streaming
+// origin on its own documentation-range address, and a "direct" namespace on the hub bridge whose default
+// route is the NAT gateway (the path a VPC without the proxy takes). Everything is named `eh-`/lives in the
+// lab's state directory, so `lab down` removes it with the rest.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { labNamespaces, labPaths, spawnTs } from '../src/lab/lab';
+import { inNs, run, sleep, waitFor } from '../src/lab/sh';
+import { INTERNET, LAB_PREFIX, type LabTopology } from '../src/lab/topology';
+import type { OriginSpec } from './origin';
+
+/** RFC 5737 TEST-NET-3, next to the lab's own web server (203.0.113.10): never routed on the internet. */
+export const BENCH_ORIGIN_IP = '203.0.113.20';
+export const DIRECT_NS = `${LAB_PREFIX}bench-direct`;
+
+export interface BenchTopology {
+  readonly originIp: string;
+  /** A hub-subnet address in DIRECT_NS (below the gateways' .100+ and away from Squid's .10). */
+  readonly directIp: string;
+  readonly directNs: string;
+  readonly caCert: string;
+  readonly originLog: string;
+}
+
+function toInt(ip: string): number {
+  return ip.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
+}
+function toIp(n: number): string {
+  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
+}
+
+/** Builds the bench additions on a lab that `labUp` just built. */
+export async function addBenchTopology(topo: LabTopology): Promise<BenchTopology> {
+  const p = labPaths(topo.stateDir);
+  const hubBase = toInt(topo.hubCidr.split('/')[0]!);
+  const directIp = toIp(hubBase + 50);
+
+  // The origin's address lives on the internet namespace's loopback, like the lab's web server; the
+  // internet router already answers for the NAT's public address, so no route changes are needed.
+  inNs(topo.inetNs, ['ip', 'addr', 'add', `${BENCH_ORIGIN_IP}/32`, 'dev', 'lo']);
+
+  // A certificate for the origin's IP, signed by the lab's CA: clients verify TLS as in the matrix.
+  const key = join(topo.stateDir, 'bench-origin.key');
+  const csr = join(topo.stateDir, 'bench-origin.csr');
+  const cert = join(topo.stateDir, 'bench-origin.pem');
+  const ext = join(topo.stateDir, 'bench-origin.ext');
+  run([
+    'openssl',
+    'req',
+    '-new',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    key,
+    '-out',
+    csr,
+    '-subj',
+    '/CN=egresshub bench origin',
+  ]);
+  writeFileSync(ext, `subjectAltName=IP:${BENCH_ORIGIN_IP}\n`);
+  run([
+    'openssl',
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    p.caCert,
+    '-CAkey',
+    p.caKey,
+    '-CAcreateserial',
+    '-out',
+    cert,
+    '-days',
+    '2',
+    '-extfile',
+    ext,
+  ]);
+
+  const spec: OriginSpec = { ip: BENCH_ORIGIN_IP, httpPort: 80, httpsPort: 443, certFile: cert, keyFile: key };
+  const specFile = join(topo.stateDir, 'bench-origin.json');
+  const originLog = join(topo.stateDir, 'bench-origin.log');
+  writeFileSync(specFile, JSON.stringify(spec));
+  spawnTs(topo.inetNs, join(__dirname, 'origin.ts'), [specFile], originLog);
+  if (!(await waitFor(() => readFileSync(originLog, 'utf8').includes('listening'), 15_000))) {
+    throw new Error(`the bench origin did not start; see ${originLog}:\n${readFileSync(originLog, 'utf8')}`);
+  }
+
+  // The direct namespace: one veth into the hub bridge, default route via the NAT gateway's hub address.
+  // The NAT only forwards what arrives from the hub side, so this is exactly "an instance using the NAT".
+  run(['ip', 'netns', 'add', DIRECT_NS]);
+  const etc = join('/etc/netns', DIRECT_NS);
+  mkdirSync(etc, { recursive: true });
+  // The lab's resolver only, never the host's (the benchmark uses IP literals anyway).
+  writeFileSync(join(etc, 'resolv.conf'), `nameserver ${INTERNET.dnsIp}\n`);
+  writeFileSync(join(etc, 'hosts'), '127.0.0.1 localhost\n');
+  inNs(DIRECT_NS, ['ip', 'link', 'set', 'lo', 'up']);
+  run(['ip', 'link', 'add', 'name', 'direct-hub', 'netns', DIRECT_NS, 'type', 'veth', 'peer', 'name', 'hub-direct', 'netns', topo.hubNs]);
+  inNs(topo.hubNs, ['ip', 'link', 'set', 'hub-direct', 'master', 'br-hub', 'up']);
+  inNs(DIRECT_NS, ['ip', 'addr', 'add', `${directIp}/${topo.hubPrefix}`, 'dev', 'direct-hub']);
+  inNs(DIRECT_NS, ['ip', 'link', 'set', 'direct-hub', 'up']);
+  inNs(DIRECT_NS, ['ip', 'route', 'add', 'default', 'via', topo.natPrivateIp]);
+  // The bridge needs a moment to forward (no STP on br-hub, but the port goes through "learning").
+  await waitFor(
+    () =>
+      inNs(DIRECT_NS, ['curl', '-s', '-o', '/dev/null', '--max-time', '2', `http://${BENCH_ORIGIN_IP}/bytes/1`], { allowFail: true })
+        .status === 0,
+    10_000,
+    250,
+  );
+  return { originIp: BENCH_ORIGIN_IP, directIp, directNs: DIRECT_NS, caCert: p.caCert, originLog };
+}
+
+/** Waits (bounded) until no lab is up, so another engineer's lab run is never torn down. */
+export async function waitForNoLab(log: (s: string) => void, maxMs = 600_000, stepMs = 20_000): Promise<void> {
+  const until = Date.now() + maxMs;
+  while (labNamespaces().length > 0) {
+    if (Date.now() >= until) {
+      throw new Error(`a lab (${labNamespaces().join(', ')}) is still up after ${maxMs / 1000} s; not touching someone else's run`);
+    }
+    log(`a lab is up (${labNamespaces().length} eh- namespaces), probably another engineer's: waiting ${stepMs / 1000} s`);
+    await sleep(stepMs);
+  }
+}
