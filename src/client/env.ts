@@ -43,9 +43,7 @@ export function clientEnv(plan: EgressPlan, tenantName: string, opts: ClientEnvO
     );
   }
   const vpcCidr = opts.vpcCidr ?? vpcCidrOf(plan, tenant);
-  if (!isCidr4(vpcCidr)) throw new UsageError(`--vpc-cidr: expected an IPv4 CIDR such as 10.0.0.0/16 (got ${vpcCidr})`);
-  const s3 = opts.s3 ? [`s3.${plan.region}.amazonaws.com`, `.s3.${plan.region}.amazonaws.com`] : [];
-  const noProxy = [...new Set([...METADATA_NO_PROXY, ...LOCAL_NO_PROXY, vpcCidr, ...s3, ...(opts.noProxy ?? [])])];
+  const noProxy = noProxyFor(plan.region, vpcCidr, opts);
   const proxyUrl = `http://${host}:${tenant.port}`;
   const variables: Record<string, string> = {};
   for (const [name, value] of [
@@ -57,6 +55,13 @@ export function clientEnv(plan: EgressPlan, tenantName: string, opts: ClientEnvO
     variables[name.toLowerCase()] = value;
   }
   return { tenant: tenant.name, proxyUrl, noProxy, variables };
+}
+
+/** NO_PROXY for a VPC: metadata addresses, local names, the VPC itself, optionally S3, plus the user's entries. */
+export function noProxyFor(region: string, vpcCidr: string, opts: Pick<ClientEnvOptions, 's3' | 'noProxy'> = {}): string[] {
+  if (!isCidr4(vpcCidr)) throw new UsageError(`--vpc-cidr: expected an IPv4 CIDR such as 10.0.0.0/16 (got ${vpcCidr})`);
+  const s3 = opts.s3 ? [`s3.${region}.amazonaws.com`, `.s3.${region}.amazonaws.com`] : [];
+  return [...new Set([...METADATA_NO_PROXY, ...LOCAL_NO_PROXY, vpcCidr, ...s3, ...(opts.noProxy ?? [])])];
 }
 
 function vpcCidrOf(plan: EgressPlan, tenant: TenantPlan): string {

@@ -75,6 +75,12 @@ export interface SpokePlan {
   readonly stackName: string;
   /** True when the spoke lives in another account than the hub (needs the RAM share accepted). */
   readonly crossAccount: boolean;
+  /** Instances with this tag are pointed at the proxy by a State Manager association (docs/client.md). */
+  readonly clientSetup?: {
+    readonly tag: { readonly key: string; readonly value: string };
+    readonly noProxy: readonly string[];
+    readonly s3: boolean;
+  };
 }
 
 export interface HubPlan {
@@ -92,6 +98,17 @@ export interface HubPlan {
    * tenant (a group holds 60 inbound rules by default), so contiguous tenant ports scale to any count.
    */
   readonly listenerPortRanges: readonly (readonly [number, number])[];
+  /** CloudWatch Logs groups the proxies' CloudWatch agent ships Squid's logs to (docs/operations.md). */
+  readonly logGroups: {
+    /** Every hub log group starts with this; the log key admits CloudWatch Logs for `<prefix>*` only. */
+    readonly prefix: string;
+    readonly flow: string;
+    readonly access: string;
+    readonly cache: string;
+  };
+  /** Namespace of the per-tenant metrics the access-log metric filters publish (dimension `Tenant`). */
+  readonly metricNamespace: string;
+  readonly alarms: { readonly email?: string; readonly topicArn?: string; readonly deniedRequestsPer5Minutes: number };
 }
 
 export interface EgressPlan {
@@ -168,6 +185,14 @@ export function buildPlan(config: EgressConfig): EgressPlan {
       logRetentionDays: config.hub.logRetentionDays,
       resourceGatewayName: `${name}-gateway`,
       listenerPortRanges: portRanges(tenants.map((t) => t.port)),
+      logGroups: {
+        prefix: `/egresshub/${name}-hub/`,
+        flow: `/egresshub/${name}-hub/flow-logs`,
+        access: `/egresshub/${name}-hub/squid/access`,
+        cache: `/egresshub/${name}-hub/squid/cache`,
+      },
+      metricNamespace: `egresshub/${name}`,
+      alarms: { ...config.hub.alarms },
     },
     dns,
     tenantStacks: tenantStacksOf(name, tenants),
@@ -182,6 +207,7 @@ export function buildPlan(config: EgressConfig): EgressPlan {
       subnetIds: [...s.subnetIds],
       stackName: `${name}-spoke-${s.tenant}-${s.vpcId}`,
       crossAccount: s.account !== account,
+      clientSetup: s.clientSetup && { tag: { ...s.clientSetup.tag }, noProxy: [...s.clientSetup.noProxy], s3: s.clientSetup.s3 },
     })),
   };
 }

@@ -29,6 +29,9 @@ const REGION_RE = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/;
 const NAME_RE = /^[a-z](?:[a-z0-9]|-(?!-))*[a-z0-9]$/;
 const LABEL_RE = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 const INSTANCE_TYPE_RE = /^[a-z][a-z0-9-]*\d[a-z0-9-]*\.[a-z0-9]+$/;
+const SNS_TOPIC_ARN_RE = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
+/** Denied requests per tenant in 5 minutes that raise the spike alarm, unless the config says otherwise. */
+export const DEFAULT_DENIED_THRESHOLD = 100;
 
 export function isCidr4(value: string): boolean {
   if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(value) || !Address4.isValid(value)) return false;
@@ -104,6 +107,21 @@ const spokeSchema = z.strictObject({
   subnetIds: z
     .array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, { message: 'expected a subnet ID such as subnet-0123456789abcdef0' }))
     .min(2, { message: 'a resource endpoint needs subnets in at least two AZs for availability; list two or more subnets' }),
+  /** Optional: a State Manager association that points every instance with this tag at the proxy. */
+  clientSetup: z
+    .strictObject({
+      tag: z.strictObject({
+        key: z.string().regex(/^[^\s].{0,127}$/, { message: 'tag keys have 1 to 128 characters and do not start with a space' }),
+        value: z.string().max(256, { message: 'tag values have at most 256 characters' }),
+      }),
+      /** Extra NO_PROXY entries on top of the metadata addresses, localhost, .internal and the VPC CIDR. */
+      noProxy: z
+        .array(z.string().regex(/^[A-Za-z0-9.:/*_-]+$/, { message: 'NO_PROXY entries are names, .suffixes, IPs or CIDRs' }))
+        .default([]),
+      /** The VPC has an S3 gateway endpoint: keep S3 off the proxy. */
+      s3: z.boolean().default(false),
+    })
+    .optional(),
 });
 
 const hubSchema = z.strictObject({
@@ -122,6 +140,21 @@ const hubSchema = z.strictObject({
       message: `expected one of CloudWatch Logs' retention periods: ${'1, 3, 5, 7, 14, 30, 60, 90, …, 3653'}`,
     })
     .default(90),
+  /** Where CloudWatch alarms notify, and the denied-request spike threshold (docs/operations.md). */
+  alarms: z
+    .strictObject({
+      email: z.email({ message: 'expected an email address such as platform-team@example.com' }).optional(),
+      topicArn: z
+        .string()
+        .regex(SNS_TOPIC_ARN_RE, { message: 'expected an SNS topic ARN such as arn:aws:sns:ap-northeast-1:111111111111:egress-alarms' })
+        .optional(),
+      deniedRequestsPer5Minutes: z
+        .number()
+        .int()
+        .min(1, { message: 'the denied-request spike threshold must be at least 1 request per 5 minutes' })
+        .default(DEFAULT_DENIED_THRESHOLD),
+    })
+    .default({ deniedRequestsPer5Minutes: DEFAULT_DENIED_THRESHOLD }),
 });
 
 /** A private or public DNS zone under which every tenant gets its proxy name (`<tenant>.<domain>`). */

@@ -1,7 +1,9 @@
 // A spoke as a stack this app deploys (one per plan.spokes entry), in the spoke's own account.
 // The hub's resource configuration ARN exists only after the hub is deployed, and CloudFormation
 // exports do not cross accounts, so it arrives as a stack parameter (default from CDK context).
-import { CfnParameter, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, CfnParameter, Stack, type StackProps } from 'aws-cdk-lib';
+import { noProxyFor } from '../client/env';
+import { ClientProxySetup } from '../client/client-proxy-setup';
 import type { Construct } from 'constructs';
 import type { EgressPlan, SpokePlan } from '../config/plan';
 import { findTenant } from '../config/plan';
@@ -25,6 +27,8 @@ export interface EgressSpokeStackProps extends StackProps {
 
 export class EgressSpokeStack extends Stack {
   readonly spoke: EgressSpoke;
+  /** Present when the config asks for automatic client setup (spokes[].clientSetup). */
+  readonly clientSetup?: ClientProxySetup;
 
   constructor(scope: Construct, id: string, props: EgressSpokeStackProps) {
     const { plan, spoke } = props;
@@ -57,5 +61,17 @@ export class EgressSpokeStack extends Stack {
       proxyHost: tenant.proxyHost,
       verifiedDomain: plan.dns?.publicHostedZoneId !== undefined,
     });
+    if (spoke.clientSetup && this.spoke.proxyUrl) {
+      this.clientSetup = new ClientProxySetup(this, 'ClientSetup', {
+        proxyUrl: this.spoke.proxyUrl,
+        noProxy: noProxyFor(plan.region, spoke.vpcCidr, spoke.clientSetup),
+        targetTag: spoke.clientSetup.tag,
+        associationName: `${plan.name}-${tenant.name}-${spoke.vpcId}-proxy`,
+      });
+      new CfnOutput(this, 'ClientSetupDocument', {
+        value: this.clientSetup.documentName,
+        description: `SSM document that points hosts at the proxy; run it with Action=remove to undo (instances tagged ${spoke.clientSetup.tag.key}=${spoke.clientSetup.tag.value} get it automatically)`,
+      });
+    }
   }
 }
