@@ -316,18 +316,7 @@ function wireTenant(topo: LabTopology, t: LabTenant): void {
 }
 
 function startDns(topo: LabTopology, p: ReturnType<typeof labPaths>): void {
-  const lines = [
-    'no-resolv',
-    'no-hosts',
-    'no-poll',
-    'bind-interfaces',
-    `listen-address=${INTERNET.dnsIp}`,
-    `pid-file=${p.dnsmasqPid}`,
-    // Names the lab does not serve get NXDOMAIN: no query ever leaves the lab.
-    ...topo.dns.map((r) => `address=/${r.name}/${r.ip}`),
-  ];
-  writeFileSync(p.dnsmasqConf, `${lines.join('\n')}\n`);
-  inNs(topo.inetNs, ['dnsmasq', `--conf-file=${p.dnsmasqConf}`]);
+  startDnsmasq(topo.inetNs, INTERNET.dnsIp, p.dnsmasqConf, p.dnsmasqPid, topo.dns);
 }
 
 /** True when the tenant's clients use a proxy name that the spoke must resolve. */
@@ -338,23 +327,29 @@ function servesProxyName(t: LabTenant): boolean {
 /**
  * Emulates the private hosted zone AWS manages in a consumer VPC for a resource endpoint with private DNS:
  * a resolver on the spoke's loopback (its resolv.conf already points there) that knows only the tenant's
- * proxy name, answered with the endpoint address. Every other name gets NXDOMAIN, as in a VPC without a
- * way to the internet.
+ * proxy name, answered with the endpoint address.
  */
 function startSpokeDns(t: LabTenant, p: ReturnType<typeof labPaths>): void {
+  startDnsmasq(t.spokeNs, '127.0.0.1', p.spokeDnsConf(t.index), p.spokeDnsPid(t.index), [{ name: t.proxyHost, ip: t.endpointIp }]);
+}
+
+/**
+ * An authoritative-only dnsmasq: the given records (a name also answers for its subdomains) and NXDOMAIN for
+ * every other name, as a resolver answers for a name nobody serves; no upstream, so no query leaves the lab.
+ */
+function startDnsmasq(ns: string, listen: string, conf: string, pid: string, records: readonly { name: string; ip: string }[]): void {
   const lines = [
     'no-resolv',
     'no-hosts',
     'no-poll',
     'bind-interfaces',
-    'listen-address=127.0.0.1',
-    `pid-file=${p.spokeDnsPid(t.index)}`,
-    `address=/${t.proxyHost}/${t.endpointIp}`,
-    // Every other name: NXDOMAIN (not REFUSED), as the VPC resolver answers for a name nobody serves.
+    `listen-address=${listen}`,
+    `pid-file=${pid}`,
+    ...records.map((r) => `address=/${r.name}/${r.ip}`),
     'address=/#/',
   ];
-  writeFileSync(p.spokeDnsConf(t.index), `${lines.join('\n')}\n`);
-  inNs(t.spokeNs, ['dnsmasq', `--conf-file=${p.spokeDnsConf(t.index)}`]);
+  writeFileSync(conf, `${lines.join('\n')}\n`);
+  inNs(ns, ['dnsmasq', `--conf-file=${conf}`]);
 }
 
 async function startWeb(topo: LabTopology, p: ReturnType<typeof labPaths>): Promise<void> {
