@@ -11,6 +11,7 @@ import { Construct } from 'constructs';
 import type { EgressPlan } from '../config/plan';
 import { renderSquidConf } from '../policy';
 import { DomainVerification } from './domain-verification';
+import { HubObservability, renderCloudWatchAgentConfig } from './observability';
 import { ProxyFleet, tcpRange } from './proxy-fleet';
 
 export interface EgressHubProps {
@@ -38,6 +39,10 @@ export class EgressHub extends Construct {
   readonly gateway: lattice.CfnResourceGateway;
   readonly gatewaySecurityGroup: ec2.SecurityGroup;
   readonly flowLogGroup: logs.LogGroup;
+  /** Encrypts every hub log group (flow logs, Squid's logs) and the alarm topic. */
+  readonly logKey: kms.Key;
+  /** Squid's logs in CloudWatch, per-tenant metrics, alarms and the dashboard (docs/operations.md). */
+  readonly observability: HubObservability;
   /** Present when the config's dns section names a public hosted zone to verify the domain in. */
   readonly domainVerification?: DomainVerification;
 
@@ -64,7 +69,8 @@ export class EgressHub extends Construct {
       restrictDefaultSecurityGroup: false,
     });
 
-    this.flowLogGroup = this.flowLogs(hub.logRetentionDays);
+    this.logKey = this.logKeyFor(hub.logGroups.prefix);
+    this.flowLogGroup = this.flowLogs(hub.logGroups.flow, hub.logRetentionDays);
 
     const privateSubnets = this.vpc.privateSubnets;
     this.fleet = new ProxyFleet(this, 'ProxyFleet', {
@@ -75,6 +81,14 @@ export class EgressHub extends Construct {
       squidConf,
       ports,
       egressPorts,
+      cloudWatchAgentConfig: renderCloudWatchAgentConfig(hub.logGroups),
+    });
+    this.observability = new HubObservability(this, 'Observability', {
+      plan,
+      autoScalingGroups: [this.fleet.autoScalingGroup],
+      instanceRole: this.fleet.role,
+      encryptionKey: this.logKey,
+      vpc: this.vpc,
     });
 
     this.gatewaySecurityGroup = new ec2.SecurityGroup(this, 'GatewaySecurityGroup', {
@@ -126,15 +140,14 @@ export class EgressHub extends Construct {
     new CfnOutput(this, 'ResourceGatewayId', { value: this.gateway.attrId, description: 'VPC Lattice resource gateway of the hub' });
   }
 
-  /** Flow logs to a KMS-encrypted log group; the key admits CloudWatch Logs for this group only. */
-  private flowLogs(retentionDays: number): logs.LogGroup {
+  /** The hub's log key; it admits CloudWatch Logs for the hub's own `/egresshub/<stack>/…` groups only. */
+  private logKeyFor(logGroupPrefix: string): kms.Key {
     const stack = Stack.of(this);
     const key = new kms.Key(this, 'LogKey', {
-      description: 'egresshub hub logs (VPC flow logs)',
+      description: 'egresshub hub logs (VPC flow logs, Squid access and cache logs)',
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    const logGroupName = `/egresshub/${stack.stackName}/flow-logs`;
     // https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html
     key.addToResourcePolicy(
       new iam.PolicyStatement({
@@ -142,17 +155,23 @@ export class EgressHub extends Construct {
         actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
         resources: ['*'],
         conditions: {
-          ArnEquals: {
+          ArnLike: {
             'kms:EncryptionContext:aws:logs:arn': stack.formatArn({
               service: 'logs',
               resource: 'log-group',
-              resourceName: logGroupName,
+              resourceName: `${logGroupPrefix}*`,
               arnFormat: ArnFormat.COLON_RESOURCE_NAME,
             }),
           },
         },
       }),
     );
+    return key;
+  }
+
+  /** Flow logs to a KMS-encrypted log group. */
+  private flowLogs(logGroupName: string, retentionDays: number): logs.LogGroup {
+    const key = this.logKey;
     const group = new logs.LogGroup(this, 'FlowLogGroup', {
       logGroupName,
       retention: retentionDays as logs.RetentionDays,

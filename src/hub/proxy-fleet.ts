@@ -38,6 +38,11 @@ export interface ProxyFleetProps {
   /** Destination ports Squid connects to on the internet (tenants' CONNECT and HTTP ports). */
   readonly egressPorts: readonly number[];
   /**
+   * The unified CloudWatch agent's JSON config (HubObservability's renderCloudWatchAgentConfig).
+   * @default - no agent: Squid's logs stay on the instance
+   */
+  readonly cloudWatchAgentConfig?: string;
+  /**
    * How long CloudFormation waits for the instance's success signal.
    * @default Duration.minutes(15)
    */
@@ -186,6 +191,7 @@ export class ProxyFleet extends Construct {
       stackName: stack.stackName,
       signalResource: cfnGroup.logicalId,
       region: stack.region,
+      cloudWatchAgentConfig: props.cloudWatchAgentConfig,
     };
     try {
       bootstrap.script = renderProxyBootstrap(bootstrapProps);

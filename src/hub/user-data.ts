@@ -71,6 +71,11 @@ export interface ProxyBootstrapProps {
   readonly signalResource: string;
   readonly region: string;
   /**
+   * The unified CloudWatch agent's JSON config; the agent is installed and started with it.
+   * @default - no agent
+   */
+  readonly cloudWatchAgentConfig?: string;
+  /**
    * Attempts to claim the ENI (10 s apart) before giving up and signalling failure.
    * @default 30
    */
@@ -135,9 +140,31 @@ for p in $PORTS; do
   for _ in $(seq 1 30); do ss -ltnH "sport = :$p" | grep -q . && break; sleep 1; done
   ss -ltnH "sport = :$p" | grep -q .
 done
-signal 0
+${props.cloudWatchAgentConfig ? cloudWatchAgentSteps(props.cloudWatchAgentConfig) : ''}signal 0
 `;
   const bytes = Buffer.byteLength(script, 'utf8') + TOKEN_ALLOWANCE_BYTES;
   if (bytes > MAX_USER_DATA_BYTES) throw new UserDataTooLargeError(bytes, Buffer.byteLength(props.squidConf, 'utf8'));
   return script;
+}
+
+/** Where the boot script writes the agent's config (the agent's own etc directory). */
+export const CLOUDWATCH_AGENT_CONFIG_FILE = '/opt/aws/amazon-cloudwatch-agent/etc/egresshub.json';
+
+/**
+ * Starts the CloudWatch agent after Squid is up. A failing agent does not fail the boot: a proxy that
+ * serves without shipping logs beats no proxy; the dashboard's request metrics going flat shows it.
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/install-CloudWatch-Agent-commandline-fleet.html
+ */
+function cloudWatchAgentSteps(config: string): string {
+  // Compact JSON: user data is limited to 16 KB and squid.conf needs the room.
+  const compact = JSON.stringify(JSON.parse(config));
+  return `if dnf install -y amazon-cloudwatch-agent; then
+  cat > ${CLOUDWATCH_AGENT_CONFIG_FILE} <<'CWAGENT'
+${compact}
+CWAGENT
+  /opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c file:${CLOUDWATCH_AGENT_CONFIG_FILE} || echo 'warning: the CloudWatch agent did not start; Squid logs stay on this instance'
+else
+  echo 'warning: amazon-cloudwatch-agent did not install; Squid logs stay on this instance'
+fi
+`;
 }

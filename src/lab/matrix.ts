@@ -11,6 +11,7 @@ import { labPaths } from './lab';
 import { inNs } from './sh';
 import { ORIGIN_MARKER } from './servers';
 import { REBIND_TARGET, type LabTenant, type LabTopology } from './topology';
+import { parseLogLine } from '../usage/access-log';
 
 /** What a client saw: the origin's answer, Squid's 403, no TCP connection at all, or something else. */
 export type Outcome = 'allowed' | 'denied' | 'no-connect' | 'error';
@@ -356,9 +357,8 @@ export function accessLogLength(topo: LabTopology): number {
   return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).length : 0;
 }
 
-export function parseLogLine(line: string): Record<string, string> {
-  return Object.fromEntries(line.split(' ').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
-}
+// The one access-log parser lives with the usage report; re-exported for the lab's callers.
+export { parseLogLine } from '../usage/access-log';
 
 /** Every request that reached Squid must have one log line carrying its tenant, and no line may name the wrong tenant. */
 export function checkAccessLog(topo: LabTopology, rows: readonly MatrixRow[], fromLine: number): LogCheck[] {

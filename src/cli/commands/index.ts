@@ -9,6 +9,18 @@ import { lab } from './lab';
 import { spokeTemplate } from './spoke-template';
 import { squidConf } from './squid-conf';
 import { synth } from './synth';
+import { usage } from './usage';
 import { validate } from './validate';
 
-export const COMMANDS: readonly CommandSpec[] = [validate, synth, squidConf, spokeTemplate, clientEnvCommand, doctor, cost, cidr, lab];
+export const COMMANDS: readonly CommandSpec[] = [
+  validate,
+  synth,
+  squidConf,
+  spokeTemplate,
+  clientEnvCommand,
+  doctor,
+  cost,
+  usage,
+  cidr,
+  lab,
+];

@@ -1,0 +1,111 @@
+// `egresshub usage`: the charge-back report — per tenant requests, bytes, allowed/denied counts, top
+// destinations and denials for a period — from access-log files or the hub's CloudWatch Logs group.
+import { Option, type Command } from 'commander';
+import { UsageError } from '../../config/errors';
+import {
+  checkPeriod,
+  DEFAULT_TOP,
+  denialRows,
+  DENIALS_HEAD,
+  humanBytes,
+  parseTime,
+  readCloudWatch,
+  readLogFiles,
+  TABLE_HEAD,
+  tableRows,
+  toCsv,
+  UsageAccumulator,
+  type UsageReport,
+} from '../../usage';
+import type { CommandSpec } from '../command';
+import { planFromOptions } from '../options';
+import type { Printer } from '../printer';
+
+function topOf(opts: Record<string, unknown>): number {
+  const raw = opts.top as string | undefined;
+  if (raw === undefined) return DEFAULT_TOP;
+  const n = Number(raw.trim());
+  if (!/^\d+$/.test(raw.trim()) || n < 1 || n > 100)
+    throw new UsageError(`--top expects a whole number from 1 to 100 (got "${raw}"); e.g. --top 10`);
+  return n;
+}
+
+function printReport(printer: Printer, r: UsageReport, format: string): void {
+  if (format === 'json') {
+    printer.raw(JSON.stringify(r, null, 2));
+    return;
+  }
+  if (format === 'csv') {
+    printer.raw(toCsv(r));
+    return;
+  }
+  const period = `${r.from ?? 'start of log'} – ${r.to ?? 'end of log'}`;
+  printer.line(
+    `usage for ${period}: ${r.requests} requests, ${humanBytes(r.totals.bytes)} (first ${r.firstRequest ?? '-'}, last ${r.lastRequest ?? '-'})`,
+  );
+  printer.table(TABLE_HEAD, tableRows(r));
+  const denials = denialRows(r);
+  if (denials.length > 0) {
+    printer.line('top denials');
+    printer.table(DENIALS_HEAD, denials);
+  }
+}
+
+export const usage: CommandSpec = {
+  name: 'usage',
+  summary: 'per-tenant requests, bytes and denials from the access log: the charge-back report',
+  configure: (cmd: Command) =>
+    cmd
+      .option('--log <file...>', 'access-log files (as written by the proxies; several files are summed)')
+      .option('--from <time>', 'start of the period (inclusive): ISO 8601, epoch seconds, or a span before now such as 7d')
+      .option('--to <time>', 'end of the period (exclusive), same forms as --from')
+      .addOption(new Option('--format <format>', 'output format').choices(['table', 'csv', 'json']).default('table'))
+      .option('--top <n>', `destinations and denials listed per tenant (default ${DEFAULT_TOP})`)
+      .option('--from-cloudwatch', "read the hub's access-log group in CloudWatch Logs instead of files")
+      .option('--log-group <name>', 'the log group to read (default: the one the hub of --config writes)')
+      .option('--region <region>', 'AWS region of the log group (default: the config region, else the SDK default)')
+      .option('-c, --config <file>', 'the egresshub config, to find the log group and region'),
+  run: async ({ printer, global }, opts) => {
+    const files = (opts.log as string[] | undefined) ?? [];
+    const cloud = Boolean(opts.fromCloudwatch);
+    if (cloud && files.length > 0) throw new UsageError('pass either --log FILE... or --from-cloudwatch, not both');
+    if (!cloud && files.length === 0)
+      throw new UsageError(
+        'usage needs input: --log /var/log/squid/access.log (files copied off the proxies) or --from-cloudwatch --log-group NAME',
+      );
+    const now = Date.now();
+    const from = opts.from === undefined ? undefined : parseTime(opts.from as string, '--from', now);
+    const to = opts.to === undefined ? undefined : parseTime(opts.to as string, '--to', now);
+    checkPeriod(from, to);
+    const acc = new UsageAccumulator({ from, to, top: topOf(opts) });
+    const format = global.json ? 'json' : (opts.format as string);
+
+    if (cloud) {
+      const plan = opts.config !== undefined ? planFromOptions(opts) : undefined;
+      const logGroupName = (opts.logGroup as string | undefined) ?? plan?.hub.logGroups.access;
+      if (!logGroupName)
+        throw new UsageError(
+          '--from-cloudwatch needs the log group: pass --log-group NAME or --config FILE (the hub writes /egresshub/<stack>/squid/access)',
+        );
+      const { pages, events } = await readCloudWatch(
+        { logGroupName, startTime: from, endTime: to, region: (opts.region as string | undefined) ?? plan?.region },
+        acc,
+        (page, n) => printer.step(`page ${page}: ${n} events so far`),
+      );
+      printer.step(`${events} events in ${pages} pages from ${logGroupName}`);
+    } else {
+      await readLogFiles(files, acc, (f) => printer.step(`reading ${f}`));
+    }
+
+    const report = acc.report();
+    if (report.malformed > 0) {
+      printer.warn(`${report.malformed} of ${report.lines} lines are not egresshub access-log lines and were skipped:`);
+      for (const m of report.malformedSamples) printer.warn(`  ${m.where}: ${m.reason}: ${m.line}`);
+    }
+    if (report.outsidePeriod > 0) printer.step(`${report.outsidePeriod} requests outside the period were left out`);
+    if (report.unattributed.requests > 0)
+      printer.step(`${report.unattributed.requests} lines without a tenant (connections closed before a request) were left out`);
+    printReport(printer, report, format);
+    return 0;
+  },
+};

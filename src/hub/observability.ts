@@ -1,0 +1,385 @@
+// What the platform team watches: the CloudWatch agent's config (Squid's access and cache logs to
+// KMS-encrypted log groups), per-tenant metrics from the access log, alarms (proxy capacity, NAT gateway
+// port allocation and drops, denied-request spikes per tenant), an optional SNS topic and a dashboard.
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Construct } from 'constructs';
+import type { EgressPlan } from '../config/plan';
+
+/** Where Squid writes on the proxies (renderSquidConf's default log directory). */
+export const SQUID_ACCESS_LOG = '/var/log/squid/access.log';
+export const SQUID_CACHE_LOG = '/var/log/squid/cache.log';
+
+/**
+ * The unified CloudWatch agent's configuration: both Squid logs, one stream per instance. The access
+ * log's `ts=` is epoch seconds, which the agent's timestamp_format cannot express, so its events carry
+ * the time the agent read them (seconds later); the usage report reads `ts=` from the message itself.
+ * cache.log starts each entry with `YYYY/MM/DD HH:MM:SS`, also the start of a multi-line entry.
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch-Agent-Configuration-File-Details.html
+ */
+export function renderCloudWatchAgentConfig(groups: { readonly access: string; readonly cache: string }): string {
+  const config = {
+    agent: { run_as_user: 'root', logfile: '/opt/aws/amazon-cloudwatch-agent/logs/amazon-cloudwatch-agent.log' },
+    logs: {
+      force_flush_interval: 5,
+      logs_collected: {
+        files: {
+          collect_list: [
+            // retention_in_days -1: leave the group's retention to CloudFormation (the agent would otherwise set it).
+            { file_path: SQUID_ACCESS_LOG, log_group_name: groups.access, log_stream_name: '{instance_id}', retention_in_days: -1 },
+            {
+              file_path: SQUID_CACHE_LOG,
+              log_group_name: groups.cache,
+              log_stream_name: '{instance_id}',
+              timestamp_format: '%Y/%m/%d %H:%M:%S',
+              multi_line_start_pattern: '{timestamp_format}',
+              retention_in_days: -1,
+            },
+          ],
+        },
+      },
+    },
+  };
+  return JSON.stringify(config, null, 2);
+}
+
+/**
+ * The access log's key=value line parsed into fields at ingestion (parseKeyValue, space-delimited), with
+ * the counters made integers so metric filters can publish them as values. Metric filters that set
+ * applyOnTransformedLogs then match `$.field` like JSON, and can take a dimension from `$.tenant`.
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CloudWatch-Logs-Transformation.html
+ */
+export const ACCESS_LOG_TRANSFORMER: logs.CfnTransformer.ProcessorProperty[] = [
+  { parseKeyValue: { source: '@message', fieldDelimiter: ' ', keyValueDelimiter: '=', overwriteIfExists: true } },
+  {
+    typeConverter: {
+      entries: ['bytes_in', 'bytes_out', 'duration_ms', 'status'].map((key) => ({ key, type: 'integer' })),
+    },
+  },
+];
+
+export interface TenantMetricFilter {
+  readonly id: string;
+  readonly metricName: string;
+  readonly pattern: string;
+  /** `1` (count the line) or `$.field` (publish the field's value). */
+  readonly value: string;
+  readonly unit: cloudwatch.Unit;
+}
+
+/**
+ * Four filters for any number of tenants: each publishes with the dimension `Tenant = $.tenant`
+ * (a filter may carry up to three dimensions taken from fields; CloudWatch disables a filter that makes
+ * 1,000 distinct dimension values within an hour, far above a hub's tenant count). Metric filters:
+ * 100 per log group.
+ * https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_MetricTransformation.html
+ */
+export const TENANT_METRIC_FILTERS: readonly TenantMetricFilter[] = [
+  { id: 'Requests', metricName: 'Requests', pattern: '{ $.tenant = * }', value: '1', unit: cloudwatch.Unit.COUNT },
+  { id: 'Denied', metricName: 'DeniedRequests', pattern: '{ $.decision = "denied" }', value: '1', unit: cloudwatch.Unit.COUNT },
+  { id: 'BytesIn', metricName: 'BytesIn', pattern: '{ $.bytes_in >= 0 }', value: '$.bytes_in', unit: cloudwatch.Unit.BYTES },
+  { id: 'BytesOut', metricName: 'BytesOut', pattern: '{ $.bytes_out >= 0 }', value: '$.bytes_out', unit: cloudwatch.Unit.BYTES },
+];
+
+export interface HubObservabilityProps {
+  readonly plan: EgressPlan;
+  /** The proxies' Auto Scaling groups (one today; one per AZ in HA modes): each gets a capacity alarm. */
+  readonly autoScalingGroups: readonly autoscaling.AutoScalingGroup[];
+  /** The proxies' instance role: gets only what the agent needs to write the two log groups. */
+  readonly instanceRole: iam.IRole;
+  /** Encrypts the log groups; its policy must admit CloudWatch Logs for the hub's `/egresshub/<stack>/*` groups. */
+  readonly encryptionKey: kms.IKey;
+  /** The hub VPC: its NAT gateways get port-allocation and packet-drop alarms. */
+  readonly vpc: ec2.IVpc;
+  /**
+   * Evaluation period of the denied-request spike alarm.
+   * @default Duration.minutes(5)
+   */
+  readonly deniedPeriod?: Duration;
+}
+
+export class HubObservability extends Construct {
+  static readonly DEFAULT_DENIED_PERIOD = Duration.minutes(5);
+  /** AWS's suggested PacketsDropCount threshold: 0.01 % of the gateway's packets. */
+  static readonly NAT_DROP_PERCENT = 0.01;
+
+  readonly accessLogGroup: logs.LogGroup;
+  readonly cacheLogGroup: logs.LogGroup;
+  /** The unified CloudWatch agent's JSON config, for the boot script. */
+  readonly agentConfig: string;
+  readonly alarms: cloudwatch.Alarm[] = [];
+  readonly topic?: sns.ITopic;
+  readonly dashboard: cloudwatch.Dashboard;
+
+  constructor(scope: Construct, id: string, props: HubObservabilityProps) {
+    super(scope, id);
+    const { plan } = props;
+    const { hub } = plan;
+    const ns = hub.metricNamespace;
+    const deniedPeriod = props.deniedPeriod ?? HubObservability.DEFAULT_DENIED_PERIOD;
+
+    const group = (gid: string, logGroupName: string) =>
+      new logs.LogGroup(this, gid, {
+        logGroupName,
+        retention: hub.logRetentionDays as logs.RetentionDays,
+        encryptionKey: props.encryptionKey,
+        // Usage records feed charge-back: keep them when the stack goes.
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+    this.accessLogGroup = group('AccessLogGroup', hub.logGroups.access);
+    this.cacheLogGroup = group('CacheLogGroup', hub.logGroups.cache);
+    this.agentConfig = renderCloudWatchAgentConfig(hub.logGroups);
+
+    // The agent writes into groups CloudFormation made; it needs no CreateLogGroup or retention rights.
+    // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/create-iam-roles-for-cloudwatch-agent.html
+    const streams = [this.accessLogGroup, this.cacheLogGroup].map((g) => `${g.logGroupArn}`);
+    props.instanceRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ShipSquidLogs',
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
+        resources: streams,
+      }),
+    );
+
+    const transformer = new logs.CfnTransformer(this, 'AccessLogTransformer', {
+      logGroupIdentifier: this.accessLogGroup.logGroupName,
+      transformerConfig: ACCESS_LOG_TRANSFORMER,
+    });
+    transformer.node.addDependency(this.accessLogGroup);
+    for (const f of TENANT_METRIC_FILTERS) {
+      const filter = new logs.CfnMetricFilter(this, `${f.id}Filter`, {
+        logGroupName: this.accessLogGroup.logGroupName,
+        filterName: `${plan.name}-tenant-${f.metricName}`,
+        filterPattern: f.pattern,
+        applyOnTransformedLogs: true,
+        metricTransformations: [
+          {
+            metricNamespace: ns,
+            metricName: f.metricName,
+            metricValue: f.value,
+            unit: f.unit,
+            dimensions: [{ key: 'Tenant', value: '$.tenant' }],
+          },
+        ],
+      });
+      // A filter on transformed logs is only valid once the group has its transformer.
+      filter.node.addDependency(transformer);
+    }
+
+    // Alarms notify an existing topic, or a new one mailing the config's address.
+    if (hub.alarms.topicArn) {
+      this.topic = sns.Topic.fromTopicArn(this, 'AlarmTopic', hub.alarms.topicArn);
+    } else if (hub.alarms.email) {
+      const topic = new sns.Topic(this, 'AlarmTopic', {
+        displayName: `egresshub ${plan.name} alarms`,
+        masterKey: props.encryptionKey,
+        enforceSSL: true,
+      });
+      topic.addSubscription(new subs.EmailSubscription(hub.alarms.email));
+      // Alarms publish to an encrypted topic only if CloudWatch may use its key (the AWS-managed SNS key
+      // cannot be granted, hence the hub's own key).
+      // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html
+      props.encryptionKey.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'AlarmsPublishToEncryptedTopic',
+          principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+          actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+          resources: ['*'],
+        }),
+      );
+      this.topic = topic;
+    }
+
+    // Capacity: instances in service below the desired count, from the group's own metrics (which are
+    // only published once metrics collection is enabled on the group).
+    // https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-metrics.html
+    props.autoScalingGroups.forEach((asg, i) => {
+      (asg.node.defaultChild as autoscaling.CfnAutoScalingGroup).addPropertyOverride('MetricsCollection', [
+        { Granularity: '1Minute', Metrics: ['GroupDesiredCapacity', 'GroupInServiceInstances'] },
+      ]);
+      const m = (metricName: string) =>
+        new cloudwatch.Metric({
+          namespace: 'AWS/AutoScaling',
+          metricName,
+          dimensionsMap: { AutoScalingGroupName: asg.autoScalingGroupName },
+          statistic: 'Minimum',
+          period: Duration.minutes(1),
+        });
+      const missing = new cloudwatch.MathExpression({
+        expression: 'desired - inService',
+        usingMetrics: { desired: m('GroupDesiredCapacity'), inService: m('GroupInServiceInstances') },
+        label: 'proxies missing',
+        period: Duration.minutes(1),
+      });
+      this.alarm(
+        missing.createAlarm(this, `ProxyCapacityAlarm${i === 0 ? '' : i + 1}`, {
+          alarmDescription: `egresshub ${plan.name}: fewer proxies in service than desired for 5 minutes (instance failing, or its replacement not yet healthy); see docs/operations.md`,
+          threshold: 0,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+          evaluationPeriods: 5,
+          datapointsToAlarm: 5,
+          // No data means the group's metrics stopped: as bad as a missing proxy.
+          treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+        }),
+      );
+    });
+
+    // NAT gateways: port allocation errors (too many connections to one destination) and dropped packets.
+    // https://docs.aws.amazon.com/vpc/latest/userguide/vpc-nat-gateway-cloudwatch.html
+    const natGateways = props.vpc.node.findAll().filter((c): c is ec2.CfnNatGateway => c instanceof ec2.CfnNatGateway);
+    const natMetric = (natId: string, metricName: string) =>
+      new cloudwatch.Metric({
+        namespace: 'AWS/NATGateway',
+        metricName,
+        dimensionsMap: { NatGatewayId: natId },
+        statistic: 'Sum',
+        period: Duration.minutes(1),
+      });
+    natGateways.forEach((nat, i) => {
+      const n = i + 1;
+      this.alarm(
+        natMetric(nat.ref, 'ErrorPortAllocation').createAlarm(this, `NatPortAllocationAlarm${n}`, {
+          alarmDescription: `egresshub ${plan.name}: NAT gateway ${n} could not allocate a source port (55,000 connections per destination per IP reached)`,
+          threshold: 0,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        }),
+      );
+      const drops = new cloudwatch.MathExpression({
+        expression: '100 * drops / (fromSource + fromDestination)',
+        usingMetrics: {
+          drops: natMetric(nat.ref, 'PacketsDropCount'),
+          fromSource: natMetric(nat.ref, 'PacketsInFromSource'),
+          fromDestination: natMetric(nat.ref, 'PacketsInFromDestination'),
+        },
+        label: 'dropped packets %',
+        period: Duration.minutes(1),
+      });
+      this.alarm(
+        drops.createAlarm(this, `NatPacketDropAlarm${n}`, {
+          alarmDescription: `egresshub ${plan.name}: NAT gateway ${n} dropped more than ${HubObservability.NAT_DROP_PERCENT}% of its packets`,
+          threshold: HubObservability.NAT_DROP_PERCENT,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+          evaluationPeriods: 5,
+          datapointsToAlarm: 3,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        }),
+      );
+    });
+
+    // One alarm for every tenant: a Metrics Insights query grouped by Tenant makes each tenant a
+    // contributor with its own state, so onboarding a tenant needs no new alarm resource.
+    // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Create_Metrics_Insights_Alarm.html
+    const denied = new cloudwatch.MathExpression({
+      expression: deniedByTenantQuery(ns),
+      label: 'denied requests by tenant',
+      period: deniedPeriod,
+    });
+    this.alarm(
+      denied.createAlarm(this, 'DeniedSpikeAlarm', {
+        alarmDescription: `egresshub ${plan.name}: a tenant had more than ${hub.alarms.deniedRequestsPer5Minutes} denied requests in ${deniedPeriod.toMinutes()} minutes (misconfigured client, or something probing); run egresshub usage for its top denials`,
+        threshold: hub.alarms.deniedRequestsPer5Minutes,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+    );
+
+    this.dashboard = this.buildDashboard(plan, props, natGateways);
+  }
+
+  private alarm(a: cloudwatch.Alarm): void {
+    if (this.topic) {
+      a.addAlarmAction(new cwActions.SnsAction(this.topic));
+      a.addOkAction(new cwActions.SnsAction(this.topic));
+    }
+    this.alarms.push(a);
+  }
+
+  private buildDashboard(plan: EgressPlan, props: HubObservabilityProps, natGateways: readonly ec2.CfnNatGateway[]): cloudwatch.Dashboard {
+    const ns = plan.hub.metricNamespace;
+    const byTenant = (metric: string, label: string) =>
+      new cloudwatch.MathExpression({
+        expression: `SELECT SUM(${metric}) FROM SCHEMA("${ns}", Tenant) GROUP BY Tenant ORDER BY SUM() DESC LIMIT 20`,
+        label,
+        period: Duration.minutes(5),
+      });
+    const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      dashboardName: `${plan.name}-hub`,
+      defaultInterval: Duration.days(1),
+    });
+    dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24, height: 3 }));
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({ title: 'Requests by tenant (top 20)', left: [byTenant('Requests', 'requests')], width: 8 }),
+      new cloudwatch.GraphWidget({ title: 'Bytes to clients by tenant (top 20)', left: [byTenant('BytesOut', 'bytes out')], width: 8 }),
+      new cloudwatch.GraphWidget({ title: 'Denied requests by tenant (top 20)', left: [byTenant('DeniedRequests', 'denied')], width: 8 }),
+    );
+    const asgWidgets = props.autoScalingGroups.map(
+      (asg, i) =>
+        new cloudwatch.GraphWidget({
+          title: `Proxies in service${props.autoScalingGroups.length > 1 ? ` (group ${i + 1})` : ''}`,
+          left: ['GroupInServiceInstances', 'GroupDesiredCapacity'].map(
+            (metricName) =>
+              new cloudwatch.Metric({
+                namespace: 'AWS/AutoScaling',
+                metricName,
+                dimensionsMap: { AutoScalingGroupName: asg.autoScalingGroupName },
+                statistic: 'Minimum',
+                period: Duration.minutes(1),
+              }),
+          ),
+          width: 8,
+        }),
+    );
+    const natWidgets = natGateways.map(
+      (nat, i) =>
+        new cloudwatch.GraphWidget({
+          title: `NAT gateway ${i + 1}`,
+          left: ['ActiveConnectionCount'].map(
+            (metricName) =>
+              new cloudwatch.Metric({
+                namespace: 'AWS/NATGateway',
+                metricName,
+                dimensionsMap: { NatGatewayId: nat.ref },
+                statistic: 'Maximum',
+              }),
+          ),
+          right: ['ErrorPortAllocation', 'PacketsDropCount'].map(
+            (metricName) =>
+              new cloudwatch.Metric({
+                namespace: 'AWS/NATGateway',
+                metricName,
+                dimensionsMap: { NatGatewayId: nat.ref },
+                statistic: 'Sum',
+              }),
+          ),
+          width: 8,
+        }),
+    );
+    dashboard.addWidgets(...asgWidgets, ...natWidgets);
+    // Logs Insights sees the transformed fields, so the query reads them by name.
+    dashboard.addWidgets(
+      new cloudwatch.LogQueryWidget({
+        title: 'Top denials (host, rule) by tenant',
+        logGroupNames: [this.accessLogGroup.logGroupName],
+        queryLines: ['filter decision = "denied"', 'stats count(*) as denied by tenant, host, rule', 'sort denied desc', 'limit 20'],
+        width: 24,
+      }),
+    );
+    return dashboard;
+  }
+}
+
+/** The Metrics Insights query behind the denied-spike alarm: one series (contributor) per tenant. */
+export function deniedByTenantQuery(namespace: string): string {
+  return `SELECT SUM(DeniedRequests) FROM SCHEMA("${namespace}", Tenant) GROUP BY Tenant ORDER BY SUM() DESC`;
+}

@@ -1,0 +1,4 @@
+export * from './access-log';
+export * from './report';
+export * from './render';
+export * from './sources';

@@ -1,0 +1,111 @@
+// Where access-log lines come from: files copied off the proxies (streamed line by line), or the hub's
+// CloudWatch Logs group through FilterLogEvents, page by page. Both feed a UsageAccumulator; the period
+// is parsed here so `--from`/`--to` mean the same for both.
+import { createReadStream, statSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { CloudWatchLogsClient, paginateFilterLogEvents } from '@aws-sdk/client-cloudwatch-logs';
+import { UsageError } from '../config/errors';
+import type { UsageAccumulator } from './report';
+
+const RELATIVE_RE = /^(\d+)([mhdw])$/;
+const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 } as const;
+
+/**
+ * A point in time for --from/--to: ISO 8601 (`2026-11-01`, `2026-11-01T09:00:00Z`), epoch seconds, or a
+ * span before `now` (`30m`, `24h`, `7d`, `2w`). A date without a zone is read as UTC, like the log.
+ */
+export function parseTime(value: string, flag: string, now = Date.now()): number {
+  const v = value.trim();
+  const rel = RELATIVE_RE.exec(v);
+  if (rel) return now - Number(rel[1]) * UNIT_MS[rel[2] as keyof typeof UNIT_MS];
+  if (/^\d{9,10}(\.\d+)?$/.test(v)) return Math.round(Number(v) * 1000);
+  // Date.parse reads a date-time without an offset as local time; the access log is in UTC.
+  const iso = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(v) ? `${v}Z` : v;
+  const ms = /^\d{4}-\d{2}-\d{2}/.test(iso) ? Date.parse(iso) : NaN;
+  if (!Number.isFinite(ms)) {
+    throw new UsageError(
+      `${flag}: cannot read "${value}" as a time; use ISO 8601 (2026-11-01 or 2026-11-01T09:00:00Z), epoch seconds, or a span before now such as 24h or 7d`,
+    );
+  }
+  return ms;
+}
+
+/** Checks that the period is not empty. */
+export function checkPeriod(from: number | undefined, to: number | undefined): void {
+  if (from !== undefined && to !== undefined && from >= to) {
+    throw new UsageError(
+      `--from ${new Date(from).toISOString()} is not before --to ${new Date(to).toISOString()}; the period would be empty: swap them or widen it`,
+    );
+  }
+}
+
+/** Streams every line of every file into the accumulator; a missing file is a usage error, named. */
+export async function readLogFiles(
+  files: readonly string[],
+  acc: UsageAccumulator,
+  onFile: (file: string) => void = () => {},
+): Promise<void> {
+  for (const file of files) {
+    let isFile = false;
+    try {
+      isFile = statSync(file).isFile();
+    } catch {
+      throw new UsageError(`--log ${file}: no such file; copy the access log off the proxy first (see docs/operations.md) or fix the path`);
+    }
+    if (!isFile) throw new UsageError(`--log ${file}: not a regular file; pass the access.log file itself`);
+    onFile(file);
+    const rl = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
+    let n = 0;
+    for await (const line of rl) acc.add(line, `${file}:${++n}`);
+  }
+}
+
+export interface CloudWatchSource {
+  readonly logGroupName: string;
+  /** Milliseconds since the epoch; CloudWatch filters on the event timestamp. */
+  readonly startTime?: number;
+  readonly endTime?: number;
+  /** @default - a client for the default region and credentials chain */
+  readonly client?: CloudWatchLogsClient;
+  readonly region?: string;
+  /**
+   * Stop after this many pages, so a mistaken period cannot run for hours.
+   * @default 10000 (up to 10,000 events or 1 MB each: far above a month of a busy hub's lines per call)
+   */
+  readonly maxPages?: number;
+}
+
+/**
+ * Reads the log group's events into the accumulator with FilterLogEvents, following nextToken until
+ * CloudWatch returns none (a page may be empty while the search continues, so an empty page is not the end).
+ * https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_FilterLogEvents.html
+ */
+export async function readCloudWatch(
+  src: CloudWatchSource,
+  acc: UsageAccumulator,
+  onPage: (page: number, events: number) => void = () => {},
+): Promise<{ pages: number; events: number }> {
+  const client = src.client ?? new CloudWatchLogsClient(src.region ? { region: src.region } : {});
+  const maxPages = src.maxPages ?? 10_000;
+  let pages = 0;
+  let events = 0;
+  const paginator = paginateFilterLogEvents(
+    { client },
+    // The endTime of FilterLogEvents is inclusive; the report's `to` is exclusive, and the accumulator applies it exactly.
+    { logGroupName: src.logGroupName, startTime: src.startTime, endTime: src.endTime },
+  );
+  for await (const page of paginator) {
+    pages++;
+    for (const e of page.events ?? []) {
+      events++;
+      acc.add(e.message ?? '', `${src.logGroupName}/${e.logStreamName ?? '?'}@${e.timestamp ?? '?'}`);
+    }
+    onPage(pages, events);
+    if (pages >= maxPages) {
+      throw new UsageError(
+        `--from-cloudwatch: stopped after ${maxPages} pages (${events} events) of ${src.logGroupName}; narrow the period with --from/--to`,
+      );
+    }
+  }
+  return { pages, events };
+}
