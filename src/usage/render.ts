@@ -35,7 +35,8 @@ export function tableRows(r: UsageReport): (string | number)[][] {
     t.other,
     humanBytes(t.bytesIn),
     humanBytes(t.bytesOut),
-    `${t.sharePercent.toFixed(1)}%`,
+    // A tenant that moved bytes never shows 0.0 %: that would read as "free".
+    t.sharePercent > 0 && t.sharePercent < 0.05 ? '<0.1%' : `${t.sharePercent.toFixed(1)}%`,
     t.topDestinations.map((d) => `${d.host} (${d.requests})`).join(', ') || '-',
   ]);
 }
