@@ -5,3 +5,4 @@ export * from './user-data';
 export * from './tenant-endpoints';
 export * from './tenants-stack';
 export * from './domain-verification';
+export * from './observability';
