@@ -83,6 +83,29 @@ describe('usage report on real lab lines', () => {
   });
 });
 
+describe('usage report on the lab matrix log', () => {
+  // Real Squid output while the lab matrix ran the example config: both tenants, every kind of denial.
+  const lines = readFileSync('test/usage/fixtures/lab-matrix.log', 'utf8').split('\n').filter(Boolean);
+  const r = usageReport(lines, { top: 100 });
+
+  it('lists every (host, rule) denial with the count the raw lines give', () => {
+    for (const t of r.tenants) {
+      const denied = lines.filter((l) => l.includes(` tenant=${t.tenant} `) && l.includes(' decision=denied '));
+      const counts = new Map<string, number>();
+      for (const l of denied) {
+        const key = `${/ host=(\S+)/.exec(l)![1]} ${/ rule=(\S+)/.exec(l)![1]}`;
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+      }
+      expect(new Map(t.topDenials.map((d) => [`${d.host} ${d.rule}`, d.requests]))).toEqual(counts);
+      expect(t.denied).toBe(denied.length);
+    }
+    // The allowlist tenant is denied by name; the "*" tenant only by address.
+    const rules = (name: string) => new Set(r.tenants.find((t) => t.tenant === name)!.topDenials.map((d) => d.rule));
+    expect(rules('project-a').has('not-allowlisted')).toBe(true);
+    expect(rules('project-b').has('not-allowlisted')).toBe(false);
+  });
+});
+
 describe('usage report edge cases', () => {
   it('counts and samples malformed lines without stopping, and ignores blank lines', () => {
     const r = usageReport([
