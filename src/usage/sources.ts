@@ -94,18 +94,36 @@ export async function readCloudWatch(
     // The endTime of FilterLogEvents is inclusive; the report's `to` is exclusive, and the accumulator applies it exactly.
     { logGroupName: src.logGroupName, startTime: src.startTime, endTime: src.endTime },
   );
-  for await (const page of paginator) {
-    pages++;
-    for (const e of page.events ?? []) {
-      events++;
-      acc.add(e.message ?? '', `${src.logGroupName}/${e.logStreamName ?? '?'}@${e.timestamp ?? '?'}`);
+  try {
+    for await (const page of paginator) {
+      pages++;
+      for (const e of page.events ?? []) {
+        events++;
+        acc.add(e.message ?? '', `${src.logGroupName}/${e.logStreamName ?? '?'}@${e.timestamp ?? '?'}`);
+      }
+      onPage(pages, events);
+      if (pages >= maxPages) {
+        throw new UsageError(
+          `--from-cloudwatch: stopped after ${maxPages} pages (${events} events) of ${src.logGroupName}; narrow the period with --from/--to`,
+        );
+      }
     }
-    onPage(pages, events);
-    if (pages >= maxPages) {
-      throw new UsageError(
-        `--from-cloudwatch: stopped after ${maxPages} pages (${events} events) of ${src.logGroupName}; narrow the period with --from/--to`,
-      );
-    }
+  } catch (e) {
+    throw explainAwsError(e, src.logGroupName);
   }
   return { pages, events };
+}
+
+/** The AWS errors a user can fix, as usage errors that say how; anything else passes through. */
+function explainAwsError(e: unknown, group: string): unknown {
+  if (!(e instanceof Error) || e instanceof UsageError) return e;
+  const where = `--from-cloudwatch ${group}`;
+  if (e.name === 'ResourceNotFoundException')
+    return new UsageError(`${where}: the log group does not exist in this region; check --log-group and --region (${e.message})`);
+  if (e.name === 'AccessDeniedException')
+    return new UsageError(`${where}: access denied; the caller needs logs:FilterLogEvents on the log group (${e.message})`);
+  if (e.name === 'CredentialsProviderError')
+    return new UsageError(`${where}: no AWS credentials found; set AWS_PROFILE or run aws sso login / aws configure (${e.message})`);
+  if (/region is missing/i.test(e.message)) return new UsageError(`${where}: no AWS region; pass --region or --config FILE`);
+  return e;
 }

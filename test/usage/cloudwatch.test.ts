@@ -108,4 +108,24 @@ describe('reading the access log from CloudWatch Logs', () => {
     expect(sent.map((i) => i.logGroupName)).toEqual(['/custom/access', '/custom/access', '/custom/access']);
     expect(await regionOfFirstCall()).toBe('us-east-1');
   });
+
+  for (const [name, message] of [
+    ['ResourceNotFoundException', 'the log group does not exist in this region; check --log-group and --region'],
+    ['AccessDeniedException', 'access denied; the caller needs logs:FilterLogEvents on the log group'],
+    ['CredentialsProviderError', 'no AWS credentials found'],
+  ] as const) {
+    it(`fails with exit 2 and the fix when AWS answers ${name}`, async () => {
+      cw.on(FilterLogEventsCommand).rejects(Object.assign(new Error('recorded'), { name }));
+      const r = await runCli('usage', '--from-cloudwatch', '--log-group', GROUP, '--region', 'ap-northeast-1');
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`--from-cloudwatch ${GROUP}: ${message}`);
+    });
+  }
+
+  it('passes other AWS errors through as failures (exit 1)', async () => {
+    cw.on(FilterLogEventsCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+    const r = await runCli('usage', '--from-cloudwatch', '--log-group', GROUP, '--region', 'ap-northeast-1');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('Rate exceeded');
+  });
 });
