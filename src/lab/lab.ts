@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { UsageError, type EgressPlan } from '../config';
+import { buildPlan, loadConfigFile, UsageError, type EgressPlan } from '../config';
 import { renderSquidConf } from '../policy';
 import { hasCommand, inNs, run, sleep, waitFor } from './sh';
 import { buildTopology, INTERNET, LAB_PREFIX, LAB_STATE_DIR, LINK, namespacesOf, type LabTenant, type LabTopology } from './topology';
@@ -391,6 +391,43 @@ async function startSquid(plan: EgressPlan, topo: LabTopology, p: ReturnType<typ
     const log = existsSync(p.cacheLog) ? readFileSync(p.cacheLog, 'utf8').split('\n').slice(-15).join('\n') : '(no cache.log)';
     throw new Error(`squid did not open its tenant ports within 20 s; end of ${p.cacheLog}:\n${log}`);
   }
+}
+
+/**
+ * Applies a changed policy to the running lab's Squid the way the hub applies one: write the new
+ * squid.conf, check it, `squid -k reconfigure` (the master process stays, open connections are kept).
+ * Only Squid changes: a tenant that is new in `plan` gets its listener but no spoke until `lab up`.
+ * Returns how long Squid took to listen on every port of the new plan.
+ */
+export async function labReconfigure(plan: EgressPlan, step: Step): Promise<{ ms: number; ports: number[] }> {
+  checkLabHost();
+  const state = readState();
+  const p = labPaths();
+  if (!state?.complete || !pidAlive(p.squidPid)) throw new UsageError('no lab is up: run `egresshub lab up` first');
+  const topo = readRunningTopology();
+  const conf = labSquidConf(plan, topo.stateDir);
+  const candidate = join(topo.stateDir, 'squid.conf.next');
+  writeFileSync(candidate, conf);
+  step('checking the new squid.conf (squid -k parse)');
+  inNs(topo.hubNs, ['squid', '-k', 'parse', '-f', candidate]);
+  writeFileSync(p.squidConf, conf);
+  const started = Date.now();
+  step('squid -k reconfigure: same master process, open connections kept');
+  inNs(topo.hubNs, ['squid', '-k', 'reconfigure', '-f', p.squidConf]);
+  const ports = plan.tenants.map((t) => t.port);
+  const listening = () => {
+    const out = inNs(topo.hubNs, ['ss', '-ltnH'], { allowFail: true }).stdout;
+    return ports.every((port) => out.includes(`:${port} `));
+  };
+  if (!(await waitFor(listening, 20_000))) throw new Error(`squid did not listen on ${ports.join(', ')} within 20 s after reconfigure`);
+  return { ms: Date.now() - started, ports };
+}
+
+/** The topology of the lab that is up (from the config it was built for). */
+function readRunningTopology(): LabTopology {
+  const state = readState();
+  if (!state) throw new UsageError('no lab is up: run `egresshub lab up` first');
+  return buildTopology(buildPlan(loadConfigFile(state.config)));
 }
 
 /** Removes every lab namespace (ending the processes inside), the /etc/netns entries and the state directory. */

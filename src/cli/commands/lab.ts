@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type * as App from '../../app';
 import { buildPlan, DEFAULT_CONFIG_FILE, loadConfigFile, type EgressPlan } from '../../config';
-import { checkLabHost, labDown, labPaths, labUp, type Step } from '../../lab/lab';
+import { checkLabHost, labDown, labPaths, labReconfigure, labUp, type Step } from '../../lab/lab';
 import { accessLogLength, checkAccessLog, runMatrix, type MatrixRow } from '../../lab/matrix';
 import { inNs } from '../../lab/sh';
 import { INTERNET } from '../../lab/topology';
@@ -156,6 +156,21 @@ const down: CommandSpec = {
   },
 };
 
+const reconfigure: CommandSpec = {
+  name: 'reconfigure',
+  summary: "apply a changed config's policy to the running lab's Squid without a restart (squid -k reconfigure, as on the hub)",
+  configure: (cmd) => {
+    withConfig(cmd);
+  },
+  run: async (ctx, opts) => {
+    const { file, plan } = load(opts);
+    const r = await labReconfigure(plan, (s) => ctx.printer.step(s));
+    ctx.printer.data({ reconfigured: true, config: file, ...r });
+    ctx.printer.line(`${ctx.printer.ok('✓')} squid runs the policy of ${file}: listening on ${r.ports.join(', ')} after ${r.ms} ms`);
+    return 0;
+  },
+};
+
 const demo: CommandSpec = {
   name: 'demo',
   summary: 'a narrated tour: two tenants with identical CIDRs through one proxy, their log lines, the CloudFormation; then down',
@@ -256,6 +271,6 @@ function readLog(topo: { stateDir: string }): string[] {
 
 export const lab: CommandSpec = {
   name: 'lab',
-  summary: 'the local lab: real Squid and DNS in network namespaces, overlapping VPCs (up | test | down | demo)',
-  subcommands: [up, test, down, demo],
+  summary: 'the local lab: real Squid and DNS in network namespaces, overlapping VPCs (up | test | reconfigure | down | demo)',
+  subcommands: [up, test, reconfigure, down, demo],
 };
