@@ -63,7 +63,7 @@ export function chartSpec(i: CostInputs, book: PriceBook): Record<string, unknow
       },
       {
         data: { values: mark },
-        mark: { type: 'text', align: 'right', dx: -8, dy: -12, fontSize: 13, fontWeight: 'bold' },
+        mark: { type: 'text', align: 'left', dx: 8, dy: 16, fontSize: 13, fontWeight: 'bold' },
         encoding: { x: { field: 'vpcs', type: 'quantitative' }, y: { field: 'monthly', type: 'quantitative' }, text: { field: 'label' } },
       },
     );
