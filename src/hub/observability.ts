@@ -66,6 +66,12 @@ export const ACCESS_LOG_TRANSFORMER: logs.CfnTransformer.ProcessorProperty[] = [
   },
 ];
 
+/**
+ * Lines without a tenant (`tenant=-`: a connection closed before it sent a request) are nobody's usage:
+ * publishing them would add a `Tenant=-` series to every metric (a custom metric each) for nothing.
+ */
+const ATTRIBUTED = '$.tenant != "-"';
+
 export interface TenantMetricFilter {
   readonly id: string;
   readonly metricName: string;
@@ -83,10 +89,28 @@ export interface TenantMetricFilter {
  * https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_MetricTransformation.html
  */
 export const TENANT_METRIC_FILTERS: readonly TenantMetricFilter[] = [
-  { id: 'Requests', metricName: 'Requests', pattern: '{ $.tenant = * }', value: '1', unit: cloudwatch.Unit.COUNT },
-  { id: 'Denied', metricName: 'DeniedRequests', pattern: '{ $.decision = "denied" }', value: '1', unit: cloudwatch.Unit.COUNT },
-  { id: 'BytesIn', metricName: 'BytesIn', pattern: '{ $.bytes_in >= 0 }', value: '$.bytes_in', unit: cloudwatch.Unit.BYTES },
-  { id: 'BytesOut', metricName: 'BytesOut', pattern: '{ $.bytes_out >= 0 }', value: '$.bytes_out', unit: cloudwatch.Unit.BYTES },
+  { id: 'Requests', metricName: 'Requests', pattern: `{ ${ATTRIBUTED} }`, value: '1', unit: cloudwatch.Unit.COUNT },
+  {
+    id: 'Denied',
+    metricName: 'DeniedRequests',
+    pattern: `{ (${ATTRIBUTED}) && ($.decision = "denied") }`,
+    value: '1',
+    unit: cloudwatch.Unit.COUNT,
+  },
+  {
+    id: 'BytesIn',
+    metricName: 'BytesIn',
+    pattern: `{ (${ATTRIBUTED}) && ($.bytes_in >= 0) }`,
+    value: '$.bytes_in',
+    unit: cloudwatch.Unit.BYTES,
+  },
+  {
+    id: 'BytesOut',
+    metricName: 'BytesOut',
+    pattern: `{ (${ATTRIBUTED}) && ($.bytes_out >= 0) }`,
+    value: '$.bytes_out',
+    unit: cloudwatch.Unit.BYTES,
+  },
 ];
 
 export interface HubObservabilityProps {

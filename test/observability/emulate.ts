@@ -1,6 +1,6 @@
 // An offline stand-in for what CloudWatch Logs does with an access-log line: the transformer
 // (parseKeyValue on @message, then typeConverter) and the small part of the JSON filter-pattern
-// grammar our metric filters use (`{ $.key = * }`, `{ $.key = "text" }`, `{ $.key >= 0 }`). It follows
+// grammar our metric filters use (`$.key != "text"`, `$.key >= 0`, joined by `&&`). It follows
 // the documented semantics; it is not CloudWatch, so patterns outside this subset are refused.
 import type * as logs from 'aws-cdk-lib/aws-logs';
 
@@ -33,11 +33,24 @@ export function transform(message: string, processors: readonly Processor[]): Ev
   return event;
 }
 
-const PATTERN_RE = /^\{ \$\.([a-z_]+) (=|!=|>=|<=|>|<) (\*|"[^"]*"|-?\d+) \}$/;
+const TERM_RE = /^\$\.([a-z_]+) (=|!=|>=|<=|>|<) (\*|"[^"]*"|-?\d+)$/;
 
-/** Does the event match the filter pattern (the subset above)? */
+/**
+ * Does the event match the filter pattern? Supports `{ term }` and `{ (term) && (term) ... }`, where a
+ * term is `$.key op value` with value `*`, `"text"` or an integer.
+ */
 export function matches(pattern: string, event: Event): boolean {
-  const m = PATTERN_RE.exec(pattern);
+  const body = /^\{ (.*) \}$/.exec(pattern)?.[1];
+  if (body === undefined) throw new Error(`emulator: pattern ${pattern} is outside the supported subset`);
+  const terms = body.includes('&&') ? body.split(' && ').map((t) => /^\((.*)\)$/.exec(t)?.[1]) : [body];
+  return terms.every((t) => {
+    if (t === undefined) throw new Error(`emulator: pattern ${pattern} is outside the supported subset`);
+    return term(t, event, pattern);
+  });
+}
+
+function term(text: string, event: Event, pattern: string): boolean {
+  const m = TERM_RE.exec(text);
   if (!m) throw new Error(`emulator: pattern ${pattern} is outside the supported subset`);
   const [, key, op, raw] = m as unknown as [string, string, string, string];
   const v = event[key];
