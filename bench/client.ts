@@ -1,6 +1,7 @@
-// The latency client, run inside a lab namespace: sequential small requests, each on a fresh connection
-// (plain HTTP through the proxy as an absolute-URI GET, HTTPS as CONNECT + TLS, or straight to the
-// origin), timing each with hrtime. Bounded by count, a per-request timeout and an overall deadline.
+// The bench's Node client, run inside a lab namespace: small requests, each on a fresh connection (plain
+// HTTP through the proxy as an absolute-URI GET, HTTPS as CONNECT + TLS, or straight to the origin), either
+// sequentially timed with hrtime (latency) or from N concurrent loops for T seconds (load; ab has no CONNECT).
+// Bounded by count, a per-request timeout and an overall deadline.
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -15,6 +16,23 @@ export interface LatencyJob {
   readonly deadlineMs: number;
 }
 
+/** N loops, each sending requests back to back until `seconds` pass or `maxRequests` were started. */
+export interface LoadJob {
+  readonly url: string;
+  readonly proxy?: string;
+  readonly concurrency: number;
+  readonly seconds: number;
+  readonly maxRequests: number;
+  readonly caFile: string;
+}
+
+export interface LoadResult {
+  readonly ok: number;
+  readonly errors: number;
+  readonly seconds: number;
+  readonly firstError?: string;
+}
+
 export interface LatencyResult {
   readonly ms: number[];
   readonly errors: number;
@@ -22,15 +40,17 @@ export interface LatencyResult {
 }
 
 const TIMEOUT_MS = 5_000;
+/** Under load, as ab's `-s 10`: with 1,000 loops a saturated client alone can queue a request for seconds. */
+const LOAD_TIMEOUT_MS = 10_000;
 
 /** One request on a new connection; resolves with the body length (checked by the caller). */
-function once(job: LatencyJob, ca: Buffer): Promise<number> {
+function once(job: Pick<LatencyJob, 'url' | 'proxy'>, ca: Buffer, timeoutMs = TIMEOUT_MS): Promise<number> {
   const url = new URL(job.url);
   const [proxyHost, proxyPort] = job.proxy ? (job.proxy.split(':') as [string, string]) : [undefined, undefined];
   const tlsTarget = url.protocol === 'https:';
   const port = Number(url.port || (tlsTarget ? 443 : 80));
   return new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => done(new Error('timeout')), TIMEOUT_MS);
+    const timer = setTimeout(() => done(new Error('timeout')), timeoutMs);
     let socket: net.Socket | undefined;
     const done = (err: Error | null, n = 0) => {
       clearTimeout(timer);
@@ -85,6 +105,30 @@ function once(job: LatencyJob, ca: Buffer): Promise<number> {
   });
 }
 
+export async function runLoad(job: LoadJob): Promise<LoadResult> {
+  const ca = readFileSync(job.caFile);
+  const t0 = Date.now();
+  const until = t0 + job.seconds * 1000;
+  let started = 0;
+  let ok = 0;
+  let errors = 0;
+  let firstError: string | undefined;
+  const loop = async () => {
+    while (Date.now() < until && started < job.maxRequests) {
+      started++;
+      try {
+        await once(job, ca, LOAD_TIMEOUT_MS);
+        ok++;
+      } catch (e) {
+        errors++;
+        firstError ??= e instanceof Error ? e.message : String(e);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: job.concurrency }, loop));
+  return { ok, errors, seconds: (Date.now() - t0) / 1000, firstError };
+}
+
 export async function runLatency(job: LatencyJob): Promise<LatencyResult> {
   const ca = readFileSync(job.caFile);
   const until = Date.now() + job.deadlineMs;
@@ -105,6 +149,7 @@ export async function runLatency(job: LatencyJob): Promise<LatencyResult> {
 }
 
 if (require.main === module) {
-  const job = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as LatencyJob;
-  void runLatency(job).then((r) => process.stdout.write(JSON.stringify(r)));
+  const job = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as (LatencyJob & { kind?: 'latency' }) | (LoadJob & { kind: 'load' });
+  if (job.kind === 'load') void runLoad(job).then((r) => process.stdout.write(JSON.stringify(r)));
+  else void runLatency(job).then((r) => process.stdout.write(JSON.stringify(r)));
 }

@@ -11,6 +11,8 @@ export interface Machine {
   readonly node: string;
   readonly squid: string;
   readonly loadavg: string;
+  /** When the benchmark started. */
+  readonly date: string;
 }
 
 export function machine(): Machine {
@@ -22,6 +24,7 @@ export function machine(): Machine {
     kernel: release(),
     node: process.version,
     squid: squid || 'not installed',
+    date: new Date().toISOString(),
     // The machine is shared with other engineers: the load at start says how quiet it was.
     loadavg: loadavg()
       .map((l) => l.toFixed(2))
@@ -32,7 +35,7 @@ export function machine(): Machine {
 export function machineLines(m: Machine, command: string): string[] {
   return [
     `- command: \`${command}\``,
-    `- date: ${new Date().toISOString()}`,
+    `- started: ${m.date}`,
     `- machine: ${m.nproc} CPUs (${m.cpu}), ${m.memoryGiB} GiB RAM (${(freemem() / 2 ** 30).toFixed(1)} GiB free), kernel ${m.kernel}, Node ${m.node}, ${m.squid}`,
     `- load average at start: ${m.loadavg} (the machine is shared with other engineers' work)`,
   ];

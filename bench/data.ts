@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { buildPlan, parseConfig } from '../src/config';
-import { checkLabHost, labDown, labPaths, labUp, readState } from '../src/lab/lab';
+import { checkLabHost, labDown, labNamespaces, labPaths, labUp, readState } from '../src/lab/lab';
 import { inNs, run, sleep, waitFor } from '../src/lab/sh';
-import type { LabTopology } from '../src/lab/topology';
-import type { LatencyJob, LatencyResult } from './client';
+import { LAB_PREFIX, type LabTopology } from '../src/lab/topology';
+import type { LatencyJob, LatencyResult, LoadJob, LoadResult } from './client';
 import { fmt, machine, machineLines, median, percentile, table } from './common';
 import { addBenchTopology, DIRECT_NS, waitForNoLab, type BenchTopology } from './lab-bench';
 
@@ -36,7 +36,10 @@ interface Options {
  */
 function isOurs(configFile: string): boolean {
   const state = readState();
-  return state?.complete === true && state.config === configFile;
+  if (state?.complete !== true || state.config !== configFile) return false;
+  // Another run's `lab down` deletes the namespaces before the state file: check both.
+  const present = new Set(labNamespaces());
+  return present.has(DIRECT_NS) && present.has(`${LAB_PREFIX}hub`);
 }
 
 class LabTakenError extends Error {}
@@ -222,17 +225,42 @@ function latency(ns: string, job: LatencyJob, dir: string): LatencyResult {
   }
 }
 
-interface AbResult {
+/** What a load client reports, whichever tool it was. */
+interface LoadFigures {
   readonly complete: number;
-  readonly failed: number;
-  readonly non2xx: number;
+  /** Failed + non-2xx (ab), or failed requests (Node client). */
+  readonly errors: number;
   readonly rps: number;
-  readonly exit: number | null;
+  /** The tool's last complaint or exit status, when it had one. */
   readonly note: string;
 }
 
+function nodeLoad(ns: string, job: LoadJob, dir: string): Promise<LoadFigures> {
+  const file = join(dir, `load-${ns}-${Date.now()}-${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(file, JSON.stringify({ ...job, kind: 'load' }));
+  return new Promise((resolve) => {
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-r', TSX, join(__dirname, 'client.ts'), file], {
+      timeout: (job.seconds + 30) * 1000,
+      killSignal: 'SIGKILL',
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('close', (code) => {
+      try {
+        const r = JSON.parse(out) as LoadResult;
+        // Requests per second over the load window (the loops stop starting requests at its end).
+        resolve({ complete: r.ok, errors: r.errors, rps: r.ok / job.seconds, note: r.firstError ?? '' });
+      } catch {
+        resolve({ complete: 0, errors: 1, rps: 0, note: `client exit ${code}: ${err.trim().split('\n')[0]}` });
+      }
+    });
+  });
+}
+
 /** ApacheBench, bounded in time (-t), count (-n) and per request (-s); -r keeps going after a socket error. */
-function ab(ns: string, url: string, proxy: string | undefined, concurrency: number, seconds: number): Promise<AbResult> {
+function ab(ns: string, url: string, proxy: string | undefined, concurrency: number, seconds: number): Promise<LoadFigures> {
   const args = [
     '-q',
     '-r',
@@ -255,13 +283,12 @@ function ab(ns: string, url: string, proxy: string | undefined, concurrency: num
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.on('close', (code) => {
       const num = (re: RegExp) => Number(re.exec(out)?.[1] ?? 0);
+      const note = err.trim().split('\n').filter(Boolean).slice(-1)[0] ?? '';
       resolve({
         complete: num(/Complete requests:\s+(\d+)/),
-        failed: num(/Failed requests:\s+(\d+)/),
-        non2xx: num(/Non-2xx responses:\s+(\d+)/),
+        errors: num(/Failed requests:\s+(\d+)/) + num(/Non-2xx responses:\s+(\d+)/),
         rps: num(/Requests per second:\s+([\d.]+)/),
-        exit: code,
-        note: err.trim().split('\n').filter(Boolean).slice(-1)[0] ?? '',
+        note: code !== 0 || note ? `exit ${code}: ${note}` : '',
       });
     });
   });
@@ -363,9 +390,15 @@ async function benchmark(
   /** One measurement on a lab that stayed ours from start to end; otherwise it is taken again (3 tries). */
   const measure = async <T>(s: Subject, fn: () => T | Promise<T>): Promise<T> => {
     for (let attempt = 1; ; attempt++) {
-      await use(s);
-      const result = await fn();
-      if (isOurs(opts.configFile)) return result;
+      try {
+        await use(s);
+        const result = await fn();
+        if (isOurs(opts.configFile)) return result;
+      } catch (e) {
+        // A failure on a lab that is still ours is a real failure; on a replaced one, measure again.
+        if (isOurs(opts.configFile)) throw e;
+        log(`measurement failed while the lab was being replaced (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`);
+      }
       if (attempt >= 3)
         throw new LabTakenError(
           'the lab was replaced during three attempts of one measurement; run the benchmark when the machine is quieter',
@@ -467,49 +500,76 @@ async function benchmark(
   }
 
   if (!opts.skip.has('concurrency')) {
+    const kinds = [
+      { id: 'http', label: 'HTTP GET (ab)' },
+      { id: 'https', label: 'HTTPS CONNECT+TLS+GET (Node)' },
+    ] as const;
+    // [run, request, path, clients, req/s, requests, errors, RSS, HWM, fds, Squid CPU, machine CPU]
     const rows: (string | number)[][] = [];
     for (let i = 0; i < opts.runs; i++) {
       for (const s of order(i)) {
-        for (const level of opts.levels) {
-          log(`concurrency run ${i + 1}/${opts.runs}: ${s.label} ${level} clients for ${opts.seconds} s`);
-          const half = [Math.ceil(level / 2), Math.floor(level / 2)];
-          const m = await measure(s, () =>
-            sampled(topo, () => Promise.all(s.path.ns.map((ns, j) => ab(ns, url('http', 1024), s.path.proxy[j], half[j]!, opts.seconds)))),
-          );
-          const r = m.result;
-          const errs = r.reduce((a, x) => a + x.failed + x.non2xx, 0);
-          const notes = r.filter((x) => x.exit !== 0 || x.note).map((x) => `exit ${x.exit}: ${x.note}`);
-          const isProxy = s.path.name === 'proxy';
-          rows.push([
-            i + 1,
-            s.label,
-            level,
-            fmt(
-              r.reduce((a, x) => a + x.rps, 0),
-              0,
-            ),
-            r.reduce((a, x) => a + x.complete, 0),
-            `${errs}${notes.length ? ` (${notes[0]})` : ''}`,
-            isProxy ? fmt(m.peakRssMiB, 0) : '–',
-            isProxy ? fmt(m.hwmMiB, 0) : '–',
-            isProxy ? m.peakFds : '–',
-            isProxy ? fmt(m.squidCpuPct, 0) : '–',
-            fmt(m.machineCpuPct, 0),
-          ]);
-          await sleep(2000); // let TIME_WAIT and the origin settle between levels
+        for (const kind of kinds) {
+          for (const level of opts.levels) {
+            log(`concurrency run ${i + 1}/${opts.runs}: ${s.label} ${kind.id} ${level} clients for ${opts.seconds} s`);
+            const half = [Math.ceil(level / 2), Math.floor(level / 2)];
+            const m = await measure(s, () =>
+              sampled(topo, () =>
+                Promise.all(
+                  s.path.ns.map((ns, j) =>
+                    kind.id === 'http'
+                      ? ab(ns, url('http', 1024), s.path.proxy[j], half[j]!, opts.seconds)
+                      : nodeLoad(
+                          ns,
+                          {
+                            url: url('https', 1024),
+                            proxy: s.path.proxy[j],
+                            concurrency: half[j]!,
+                            seconds: opts.seconds,
+                            maxRequests: 500_000,
+                            caFile: bench.caCert,
+                          },
+                          tmp,
+                        ),
+                  ),
+                ),
+              ),
+            );
+            const r = m.result;
+            const isProxy = s.path.name === 'proxy';
+            const notes = r.map((x) => x.note).filter(Boolean);
+            rows.push([
+              i + 1,
+              kind.label,
+              s.label,
+              level,
+              fmt(
+                r.reduce((a, x) => a + x.rps, 0),
+                0,
+              ),
+              r.reduce((a, x) => a + x.complete, 0),
+              `${r.reduce((a, x) => a + x.errors, 0)}${notes.length ? ` (${notes[0]})` : ''}`,
+              isProxy ? fmt(m.peakRssMiB, 0) : '–',
+              isProxy ? fmt(m.hwmMiB, 0) : '–',
+              isProxy ? m.peakFds : '–',
+              isProxy ? fmt(m.squidCpuPct, 0) : '–',
+              fmt(m.machineCpuPct, 0),
+            ]);
+            await sleep(2000); // let TIME_WAIT and the origin settle between levels
+          }
         }
       }
     }
     out.push(
-      `### Concurrency: ab, 1 KB GETs (HTTP/1.0, a new connection per request), two tenants (clients split in half), ${opts.seconds} s per level`,
+      `### Concurrency: 1 KB requests, a new connection per request, two tenants (clients split in half), ${opts.seconds} s per level`,
       '',
-      'Medians over runs (req/s: sum of both ab processes; errors: per run):',
+      'HTTP: ab (HTTP/1.0). HTTPS: the Node client (ab cannot CONNECT), N loops of CONNECT + TLS + GET. Medians over runs (req/s: sum of both client processes; errors: per run):',
       '',
     );
-    const keys = [...new Set(rows.map((r) => `${r[1]}|${r[2]}`))];
+    const keys = [...new Set(rows.map((r) => `${r[1]}|${r[2]}|${r[3]}`))];
     out.push(
       table(
         [
+          'request',
           'path',
           'clients',
           'req/s',
@@ -521,19 +581,20 @@ async function benchmark(
           'machine CPU % (of 200)',
         ],
         keys.map((k) => {
-          const sel = rows.filter((r) => `${r[1]}|${r[2]}` === k);
+          const sel = rows.filter((r) => `${r[1]}|${r[2]}|${r[3]}` === k);
           const med = (col: number) => median(sel.map((r) => Number(r[col])));
-          const base = median(rows.filter((r) => r[1] === 'direct' && r[2] === sel[0]![2]).map((r) => Number(r[3])));
+          const base = median(rows.filter((r) => r[1] === sel[0]![1] && r[2] === 'direct' && r[3] === sel[0]![3]).map((r) => Number(r[4])));
           return [
             sel[0]![1]!,
             sel[0]![2]!,
-            fmt(med(3), 0),
-            fmt(med(3) / base, 2),
-            sel.map((r) => String(r[5])).join(' / '),
-            fmt(med(6), 0),
-            fmt(med(8), 0),
+            sel[0]![3]!,
+            fmt(med(4), 0),
+            fmt(med(4) / base, 2),
+            sel.map((r) => String(r[6])).join(' / '),
+            fmt(med(7), 0),
             fmt(med(9), 0),
             fmt(med(10), 0),
+            fmt(med(11), 0),
           ];
         }),
       ),
@@ -543,6 +604,7 @@ async function benchmark(
       table(
         [
           'run',
+          'request',
           'path',
           'clients',
           'req/s',
@@ -582,10 +644,20 @@ async function benchmark(
 }
 
 /** `lab down` when the lab is still ours; otherwise only remove the bench's own namespace, if it is left. */
+/** `lab down`, which can race another run's teardown of the same fixed paths: report, do not crash. */
+async function safeDown(): Promise<void> {
+  try {
+    await labDown(log);
+  } catch (e) {
+    log(`lab down raced another run: ${e instanceof Error ? e.message : String(e)}`);
+    await sleep(2000);
+  }
+}
+
 async function teardown(configFile: string): Promise<void> {
   const state = readState();
   if (state?.config === configFile) {
-    await labDown(log);
+    await safeDown();
     return;
   }
   // Gone or someone else's (maybe half-built): never tear that down, only what the bench alone added.
@@ -622,6 +694,8 @@ async function main(): Promise<void> {
     };
     const { topo, bench } = await up();
     const rebuild = async () => {
+      // Our own leftovers (a half-removed lab whose state still names our config) are ours to clear.
+      if (readState()?.config === configFile) await safeDown();
       await waitForNoLab(log);
       await up();
     };
@@ -633,6 +707,10 @@ async function main(): Promise<void> {
       '',
     ];
     process.stdout.write(`${[...head, ...lines].join('\n')}\n`);
+  } catch (e) {
+    // Say what failed before the teardown, whose own trouble must not hide it.
+    log(`benchmark failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    throw e;
   } finally {
     if (!interrupted) await teardown(configFile);
     rmSync(tmp, { recursive: true, force: true });
