@@ -23,8 +23,12 @@ export const SQUID_PARSE_CHECK = `squid_parse_ok() {
   local out
   out=$(squid -k parse -f "$1" 2>&1) || { echo "$out"; return 1; }
   echo "$out"
-  # Squid echoes every config line ("Processing: …"); only its own diagnostics count.
-  ! grep -v 'Processing: ' <<<"$out" | grep -Eq 'ERROR|FATAL|Bungled|unrecognized|aclParse'
+  # Squid echoes every config line ("Processing: …"); only its own diagnostics count. grep -c reads all of
+  # its input: with -q it would stop early, the first grep would die of SIGPIPE, and under pipefail the
+  # pipeline's failure would read as "no diagnostics".
+  local diagnostics
+  diagnostics=$(grep -v 'Processing: ' <<<"$out" | grep -Ec 'ERROR|FATAL|Bungled|unrecognized|aclParse' || true)
+  [ "$diagnostics" = 0 ]
 }`;
 
 /**

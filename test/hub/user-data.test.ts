@@ -63,7 +63,11 @@ describe('SQUID_PARSE_CHECK (with the real squid binary)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'egresshub-squid-'));
     try {
       writeFileSync(join(dir, 'squid.conf'), conf);
-      execFileSync('bash', ['-c', `${SQUID_PARSE_CHECK}\nsquid_parse_ok "$1"`, 'check', join(dir, 'squid.conf')], { stdio: 'pipe' });
+      // The boot script's own shell mode: the check must hold under errexit and pipefail.
+      execFileSync('bash', ['-c', `set -euo pipefail\n${SQUID_PARSE_CHECK}\nsquid_parse_ok "$1"`, 'check', join(dir, 'squid.conf')], {
+        stdio: 'pipe',
+        maxBuffer: 64 * 1024 * 1024,
+      });
       return 0;
     } catch (e) {
       return (e as { status: number }).status;
@@ -86,5 +90,12 @@ describe('SQUID_PARSE_CHECK (with the real squid binary)', () => {
 
   it('fails when squid reports an error but exits 0 (unreadable http_access line)', () => {
     expect(check('http_port 3201\nhttp_access allw all\n')).not.toBe(0);
+  });
+
+  it('fails when the error comes early in a long output (no SIGPIPE false pass under pipefail)', () => {
+    // Each line makes Squid warn that one name is a subdomain of the other: 40,000 diagnostic lines after
+    // the error, megabytes more than a pipe buffer, so an early-exiting grep would break the pipe.
+    const noisy = Array.from({ length: 20_000 }, (_, i) => `acl a${i} dstdomain .w${i}.example.com w.w${i}.example.com`).join('\n');
+    expect(check(`http_port 3201\nhttp_access allw all\n${noisy}\nhttp_access deny all\n`)).not.toBe(0);
   });
 });
