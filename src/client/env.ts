@@ -4,6 +4,7 @@ import { UsageError } from '../config/errors';
 import { isCidr4 } from '../config/schema';
 import type { EgressPlan, TenantPlan } from '../config/plan';
 import { findTenant } from '../config/plan';
+import { checkNoProxy, checkProxyUrl } from './setup-script';
 
 /**
  * Addresses that must never go through a proxy: the EC2 instance metadata service (IPv4 and IPv6,
@@ -44,7 +45,9 @@ export function clientEnv(plan: EgressPlan, tenantName: string, opts: ClientEnvO
   }
   const vpcCidr = opts.vpcCidr ?? vpcCidrOf(plan, tenant);
   const noProxy = noProxyFor(plan.region, vpcCidr, opts);
-  const proxyUrl = `http://${host}:${tenant.port}`;
+  // The values end up in shell lines and SSM documents: only URL/host characters are accepted.
+  const proxyUrl = checkProxyUrl(`http://${host}:${tenant.port}`, '--proxy-host');
+  checkNoProxy(noProxy.join(','), '--no-proxy');
   const variables: Record<string, string> = {};
   for (const [name, value] of [
     ['HTTP_PROXY', proxyUrl],
@@ -71,9 +74,9 @@ function vpcCidrOf(plan: EgressPlan, tenant: TenantPlan): string {
   throw new UsageError(`cannot tell the VPC CIDR of tenant "${tenant.name}" (${why}); pass --vpc-cidr with the project VPC's CIDR`);
 }
 
-/** POSIX shell lines, safe to `eval` or append to /etc/environment-style profiles. */
+/** POSIX shell lines, safe to `eval`: values are checked above and single-quoted here all the same. */
 export function toShell(env: ClientEnv): string {
   return Object.entries(env.variables)
-    .map(([k, v]) => `export ${k}='${v}'`)
+    .map(([k, v]) => `export ${k}='${v.replaceAll("'", "'\\''")}'`)
     .join('\n');
 }

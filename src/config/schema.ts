@@ -28,6 +28,8 @@ const REGION_RE = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/;
 /** VPC Lattice names: lowercase letters, digits and single hyphens, starting with a letter. */
 const NAME_RE = /^[a-z](?:[a-z0-9]|-(?!-))*[a-z0-9]$/;
 const LABEL_RE = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+/** AWS allows VPC blocks from /16 to /28. */
+const VPC_PREFIX = /\/(1[6-9]|2[0-8])$/;
 const INSTANCE_TYPE_RE = /^[a-z][a-z0-9-]*\d[a-z0-9-]*\.[a-z0-9]+$/;
 const SNS_TOPIC_ARN_RE = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
 /** Denied requests per tenant in 5 minutes that raise the spike alarm, unless the config says otherwise. */
@@ -103,7 +105,9 @@ const spokeSchema = z.strictObject({
   tenant: z.string(),
   account: accountId,
   vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, { message: 'expected a VPC ID such as vpc-0123456789abcdef0' }),
-  vpcCidr: cidr,
+  vpcCidr: cidr.refine((c) => VPC_PREFIX.test(c), {
+    message: "a VPC CIDR is /16 to /28 (the endpoint admits it, and NO_PROXY carries it); give the VPC's own block, e.g. 10.0.0.0/16",
+  }),
   subnetIds: z
     .array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, { message: 'expected a subnet ID such as subnet-0123456789abcdef0' }))
     .min(2, { message: 'a resource endpoint needs subnets in at least two AZs for availability; list two or more subnets' }),

@@ -81,3 +81,20 @@ describe('client-env', () => {
     expect(r.stderr).toMatch(/unknown tenant "nope"; tenants in this config: project-a, project-b/);
   });
 });
+
+describe('client-env input checks', () => {
+  const plan = buildPlan(parseConfig(`${base}dns: { domain: egress.internal }\n`));
+
+  it('fails when --proxy-host would inject shell code', () => {
+    expect(() => clientEnv(plan, 'project-a', { proxyHost: "x';touch /tmp/pwn;'" })).toThrow(/--proxy-host: proxy URL must look like/);
+  });
+
+  it('fails when a NO_PROXY entry carries quotes or spaces', () => {
+    expect(() => clientEnv(plan, 'project-a', { noProxy: ["a' b"] })).toThrow(/--no-proxy: NO_PROXY may hold only names/);
+  });
+
+  it('quotes values so that even a quote would stay inside the string', () => {
+    const env = { tenant: 't', proxyUrl: '', noProxy: [], variables: { X: "it's" } };
+    expect(toShell(env)).toBe(`export X='it'\\''s'`);
+  });
+});

@@ -144,6 +144,12 @@ const cases: Case[] = [
     says: /subnet ID/,
   },
   { name: 'spoke with a bad VPC ID', edit: [[['spokes', 0, 'vpcId'], 'vpc-123']], field: 'spokes[0].vpcId', says: /VPC ID/ },
+  {
+    name: 'spoke VPC CIDR of the whole internet',
+    edit: [[['spokes', 0, 'vpcCidr'], '0.0.0.0/0']],
+    field: 'spokes[0].vpcCidr',
+    says: /\/16 to \/28/,
+  },
   { name: 'spoke with a bad VPC CIDR', edit: [[['spokes', 0, 'vpcCidr'], '10.0.0.0/33']], field: 'spokes[0].vpcCidr', says: /IPv4 CIDR/ },
   {
     name: 'spoke account not shared with',
