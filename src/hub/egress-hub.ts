@@ -9,7 +9,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as lattice from 'aws-cdk-lib/aws-vpclattice';
 import { Construct } from 'constructs';
 import type { EgressPlan } from '../config/plan';
-import { renderSquidConf } from '../policy';
+import { renderSquidConf, tunnelPortsOf } from '../policy';
 import { DomainVerification } from './domain-verification';
 import { HubObservability, renderCloudWatchAgentConfig } from './observability';
 import { ProxyFleet, tcpRange } from './proxy-fleet';
@@ -53,7 +53,8 @@ export class EgressHub extends Construct {
     const squidConf = props.squidConf ?? renderSquidConf(plan);
     const ports = plan.tenants.map((t) => t.port);
     const portRanges = hub.listenerPortRanges;
-    const egressPorts = [...new Set(plan.tenants.flatMap((t) => [...t.connectPorts, ...t.httpPorts]))].sort((a, b) => a - b);
+    // Every destination port any tenant may reach through Squid (the policy's own definition).
+    const egressPorts = [...new Set(plan.tenants.flatMap((t) => tunnelPortsOf(t)))].sort((a, b) => a - b);
 
     this.vpc = new ec2.Vpc(this, 'Vpc', {
       ipAddresses: ec2.IpAddresses.cidr(hub.cidr),

@@ -1,7 +1,7 @@
 // What the platform team watches: the CloudWatch agent's config (Squid's access and cache logs to
 // KMS-encrypted log groups), per-tenant metrics from the access log, alarms (proxy capacity, NAT gateway
 // port allocation and drops, denied-request spikes per tenant), an optional SNS topic and a dashboard.
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -217,6 +217,19 @@ export class HubObservability extends Construct {
           principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
           actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
           resources: ['*'],
+          // Only this account's alarms: no confused deputy through CloudWatch.
+          // https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html
+          conditions: {
+            StringEquals: { 'aws:SourceAccount': Stack.of(this).account },
+            ArnLike: {
+              'aws:SourceArn': Stack.of(this).formatArn({
+                service: 'cloudwatch',
+                resource: 'alarm',
+                resourceName: '*',
+                arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+              }),
+            },
+          },
         }),
       );
       this.topic = topic;

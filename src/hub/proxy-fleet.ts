@@ -1,8 +1,7 @@
 // The Squid fleet behind the resource gateway: today one self-healing instance (an Auto Scaling group
 // of one) that carries a fixed ENI, whose IP is the resource configurations' stable target. Kept in its
 // own construct because later HA modes (one proxy per AZ, NLB) replace what is inside, not the hub.
-import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Duration, Lazy, Stack, Tags, Validations } from 'aws-cdk-lib';
@@ -18,11 +17,12 @@ export function tcpRange(from: number, to: number): ec2.Port {
   return from === to ? ec2.Port.tcp(from) : ec2.Port.tcpRange(from, to);
 }
 
-/** Writes squid.conf to a content-addressed temporary file and makes it a CDK asset. */
+/** Writes squid.conf to a private temporary file and makes it a CDK asset. */
 function squidConfAsset(scope: Construct, conf: string): s3assets.Asset {
-  const dir = join(tmpdir(), `egresshub-squid-${createHash('sha256').update(conf).digest('hex').slice(0, 16)}`);
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'squid.conf'), conf);
+  // A private directory of our own (mode 0700): nobody else on a shared build host can swap the policy
+  // before the CDK stages it. The asset hash is of the content, so the path does not matter.
+  const dir = mkdtempSync(join(tmpdir(), 'egresshub-squid-'));
+  writeFileSync(join(dir, 'squid.conf'), conf, { mode: 0o600 });
   return new s3assets.Asset(scope, 'SquidConf', { path: join(dir, 'squid.conf') });
 }
 

@@ -3,6 +3,7 @@
 // then tells CloudFormation the instance is good (cfn-signal), so a broken proxy fails the deploy.
 import { gzipSync } from 'node:zlib';
 import { UsageError } from '../config/errors';
+import { portRanges } from '../config/plan';
 
 /**
  * EC2 limits user data to 16 KB in raw form, before base64 encoding.
@@ -112,6 +113,9 @@ REGION='${props.region}'
 ENI='${props.networkInterfaceId}'
 ENI_IP='${props.networkInterfaceIp}'
 PORTS='${props.ports.join(' ')}'
+RESERVED='${portRanges(props.ports)
+    .map(([a, b]) => (a === b ? String(a) : `${a}-${b}`))
+    .join(',')}'
 signal() { /opt/aws/bin/cfn-signal -e "$1" --stack "$STACK" --resource "$RESOURCE" --region "$REGION" || true; }
 trap 'echo "bootstrap failed at line $LINENO"; signal 1' ERR
 
@@ -134,6 +138,11 @@ ${
 }
 ${SQUID_PARSE_CHECK}
 squid_parse_ok /etc/squid/squid.conf
+
+# Tenant ports may lie in the ephemeral range: reserve them so an outbound connection can never hold one
+# and make Squid's (re)bind fail. https://docs.kernel.org/networking/ip-sysctl.html (ip_local_reserved_ports)
+echo "net.ipv4.ip_local_reserved_ports = $RESERVED" > /etc/sysctl.d/90-egresshub.conf
+sysctl -q -w "net.ipv4.ip_local_reserved_ports=$RESERVED"
 
 mkdir -p /etc/systemd/system/squid.service.d
 printf '[Service]\\nRestart=always\\nRestartSec=5\\n' > /etc/systemd/system/squid.service.d/egresshub.conf

@@ -64,7 +64,11 @@ export class EgressSpoke extends Construct {
     // Keyed by VPC too: one tenant may have spokes in several VPCs of the same account.
     const parameterName =
       props.proxyUrlParameterName ??
-      (Token.isUnresolved(props.vpcId) ? `/egresshub/${props.tenant}/proxy-url` : `/egresshub/${props.tenant}/${props.vpcId}/proxy-url`);
+      // A deploy-time VPC ID (the standalone template's parameter) still keys the name, so a tenant can
+      // deploy the template into several VPCs of one account.
+      (Token.isUnresolved(props.vpcId)
+        ? Fn.join('', ['/egresshub/', props.tenant, '/', props.vpcId, '/proxy-url'])
+        : `/egresshub/${props.tenant}/${props.vpcId}/proxy-url`);
     if (
       !Token.isUnresolved([...props.subnetIds]) &&
       !props.subnetIds.some((s) => Token.isUnresolved(s)) &&
@@ -112,6 +116,8 @@ export class EgressSpoke extends Construct {
       this.proxyUrl = `http://${props.proxyHost}:${props.port}`;
       this.proxyUrlParameter = new ssm.StringParameter(this, 'ProxyUrl', {
         parameterName,
+        // A name with slashes; said explicitly because a deploy-time name cannot be inspected.
+        simpleName: false,
         stringValue: this.proxyUrl,
         description: `egresshub proxy URL for tenant ${props.tenant} (HTTP_PROXY / HTTPS_PROXY)`,
       });
@@ -152,6 +158,8 @@ export class EgressSpoke extends Construct {
       this.proxyUrl = Fn.join('', ['http://', lookup.getResponseField('VpcEndpointAssociations.0.DnsEntry.DnsName'), `:${props.port}`]);
       this.proxyUrlParameter = new ssm.StringParameter(this, 'ProxyUrl', {
         parameterName,
+        // A name with slashes; said explicitly because a deploy-time name cannot be inspected.
+        simpleName: false,
         stringValue: this.proxyUrl,
         description: `egresshub proxy URL for tenant ${props.tenant} (HTTP_PROXY / HTTPS_PROXY)`,
       });

@@ -59,6 +59,8 @@ describe('stable proxy names with a private (unverified) domain', () => {
     });
     const parameter = Object.values(t.Resources).find((r) => r.Type === 'AWS::SSM::Parameter')!;
     expect(parameter.Properties).toMatchObject({ Value: 'http://project-a.egress.internal:3201' });
+    // Keyed by the VPC parameter, so the template deploys into several VPCs of one account.
+    expect(parameter.Properties.Name).toEqual({ 'Fn::Join': ['', ['/egresshub/project-a/', { Ref: 'VpcId' }, '/proxy-url']] });
     expect(validateTemplate(t)).toEqual([]);
   });
 

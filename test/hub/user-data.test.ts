@@ -58,6 +58,30 @@ describe('renderProxyBootstrap', () => {
   });
 });
 
+describe('tenant ports reserved from the ephemeral range', () => {
+  const script = renderProxyBootstrap({ ...base, ports: [3201, 3202, 3203, 40000, 40002] });
+  const reserved = /^RESERVED='([^']*)'$/m.exec(script)?.[1];
+
+  it('merges the ports into ranges', () => {
+    expect(reserved).toBe('3201-3203,40000,40002');
+    expect(script).toContain('sysctl -q -w "net.ipv4.ip_local_reserved_ports=$RESERVED"');
+  });
+
+  // net.ipv4 settings are per network namespace: a namespace of its own (no interfaces, no traffic) lets the
+  // kernel itself judge the value without touching the host.
+  it.runIf(process.getuid?.() === 0)('is a value the kernel accepts and reads back', () => {
+    const ns = `ehsysctl${process.pid}`;
+    execFileSync('ip', ['netns', 'add', ns]);
+    try {
+      execFileSync('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', `net.ipv4.ip_local_reserved_ports=${reserved!}`]);
+      const back = execFileSync('ip', ['netns', 'exec', ns, 'sysctl', '-n', 'net.ipv4.ip_local_reserved_ports']).toString().trim();
+      expect(back).toBe(reserved);
+    } finally {
+      execFileSync('ip', ['netns', 'del', ns]);
+    }
+  });
+});
+
 describe('SQUID_PARSE_CHECK (with the real squid binary)', () => {
   const check = (conf: string): number => {
     const dir = mkdtempSync(join(tmpdir(), 'egresshub-squid-'));
