@@ -20,6 +20,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Debian starts a host-wide squid.service on install; the lab runs its own Squid in a namespace.
+  if [[ " ${missing[*]} " == *" squid "* ]] && command -v systemctl >/dev/null; then
+    systemctl disable --now squid >/dev/null 2>&1 || true
+  fi
 fi
 
 # npm ci when node_modules is missing or older than the lock file.

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { buildPlan, loadConfigFile, UsageError, type EgressPlan } from '../config';
 import { renderSquidConf } from '../policy';
 import { hasCommand, inNs, run, sleep, waitFor } from './sh';
@@ -146,7 +146,7 @@ export async function labUp(plan: EgressPlan, configFile: string, step: Step): P
 async function build(plan: EgressPlan, topo: LabTopology, configFile: string, step: Step): Promise<void> {
   const p = labPaths(topo.stateDir);
   mkdirSync(p.squidDir, { recursive: true, mode: 0o755 });
-  writeFileSync(p.state, JSON.stringify({ planHash: planHash(plan), config: configFile, complete: false } satisfies LabState));
+  writeFileSync(p.state, JSON.stringify({ planHash: planHash(plan), config: resolve(configFile), complete: false } satisfies LabState));
   const proxyUid = Number(run(['id', '-u', 'proxy']).stdout.trim());
   const proxyGid = Number(run(['id', '-g', 'proxy']).stdout.trim());
   chownSync(p.squidDir, proxyUid, proxyGid);
@@ -171,7 +171,7 @@ async function build(plan: EgressPlan, topo: LabTopology, configFile: string, st
 
   step(`starting squid in ${topo.hubNs} on ${topo.squidIp} with the generated squid.conf`);
   await startSquid(plan, topo, p);
-  writeFileSync(p.state, JSON.stringify({ planHash: planHash(plan), config: configFile, complete: true } satisfies LabState));
+  writeFileSync(p.state, JSON.stringify({ planHash: planHash(plan), config: resolve(configFile), complete: true } satisfies LabState));
 }
 
 function makeCertificates(topo: LabTopology, p: ReturnType<typeof labPaths>): void {

@@ -1,6 +1,8 @@
 // End to end: builds the lab with real Squid, dnsmasq and namespaces, runs the whole matrix for both
 // example configs, and always tears down. Needs root and the packages .ci/run installs.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main';
@@ -13,6 +15,7 @@ import { renderSquidConf } from '../../src/policy';
 import { clientEnv, toShell } from '../../src/client/env';
 import { inNs } from '../../src/lab/sh';
 import { acquireLabLock } from '../support/lab-lock';
+import { LAB_LOCK_DIR } from '../../src/lab/lock';
 
 const quiet = () => {};
 const example = buildPlan(loadConfigFile('examples/egresshub.yaml'));
@@ -169,6 +172,23 @@ describe('lab (root, real Squid)', () => {
     expect(existsSync(LAB_STATE_DIR)).toBe(false);
     expect(existsSync('/etc/netns/eh-hub')).toBe(false);
     expect(await labDown(quiet)).toEqual({ namespaces: 0, processes: 0 });
+  });
+
+  it('fails when another run holds the lab, with exit code 2 and its pid, leaving that lab alone', async () => {
+    // This file holds the lock; hand it to a live stand-in process for the length of the call.
+    const other = spawn('sleep', ['30']);
+    const pidFile = join(LAB_LOCK_DIR, 'pid');
+    writeFileSync(pidFile, String(other.pid));
+    try {
+      let err = '';
+      const sink = (f: (s: string) => void) => new Writable({ write: (c: Buffer, _e, cb) => (f(c.toString()), cb()) });
+      const code = await main(['lab', 'down'], { out: sink(() => {}), err: sink((s) => (err += s)) });
+      expect(err).toContain(`the lab is in use by another egresshub run (pid ${other.pid!})`);
+      expect(code).toBe(2);
+    } finally {
+      writeFileSync(pidFile, String(process.pid));
+      other.kill();
+    }
   });
 
   it('fails when not root, with exit code 2 and a message that says so', async () => {

@@ -50,10 +50,10 @@ async function loadWhile(keepAlive: boolean, during: () => Promise<number[]>): P
     proxyHost: b.proxyHost,
     proxyPort: b.tenant.port,
     url: 'http://www.example.net/',
-    count: 4000,
+    count: 100_000,
     concurrency: 8,
     keepAlive,
-    deadlineMs: 20_000,
+    deadlineMs: 3_500,
   };
   const child = spawn(
     'ip',

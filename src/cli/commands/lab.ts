@@ -6,7 +6,8 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type * as App from '../../app';
 import { buildPlan, DEFAULT_CONFIG_FILE, loadConfigFile, type EgressPlan } from '../../config';
-import { checkLabHost, labDown, labPaths, labReconfigure, labUp, type Step } from '../../lab/lab';
+import { checkLabHost, LabNeedsRootError, labDown, labPaths, labReconfigure, labUp, type Step } from '../../lab/lab';
+import { acquireLabLock } from '../../lab/lock';
 import { accessLogLength, checkAccessLog, runMatrix, type MatrixRow } from '../../lab/matrix';
 import { inNs } from '../../lab/sh';
 import { INTERNET } from '../../lab/topology';
@@ -269,8 +270,25 @@ function readLog(topo: { stateDir: string }): string[] {
   return existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter(Boolean) : [];
 }
 
+/** Every lab command holds the lab lock while it runs: a second run fails at once (exit 2) instead of tearing this one down. */
+function locked(spec: CommandSpec): CommandSpec {
+  const run = spec.run!;
+  return {
+    ...spec,
+    run: async (ctx, opts, args) => {
+      if (process.getuid?.() !== 0) throw new LabNeedsRootError();
+      const release = await acquireLabLock({ wait: false });
+      try {
+        return await run(ctx, opts, args);
+      } finally {
+        release();
+      }
+    },
+  };
+}
+
 export const lab: CommandSpec = {
   name: 'lab',
   summary: 'the local lab: real Squid and DNS in network namespaces, overlapping VPCs (up | test | reconfigure | down | demo)',
-  subcommands: [up, test, reconfigure, down, demo],
+  subcommands: [up, test, reconfigure, down, demo].map(locked),
 };
