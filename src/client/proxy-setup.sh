@@ -15,6 +15,10 @@ set -eu
 action=${1:-${EGRESSHUB_ACTION:-apply}}
 root=${EGRESSHUB_ROOT:-/}
 root=${root%/}
+[ -d "$root/" ] || {
+  printf 'egresshub-proxy: error: EGRESSHUB_ROOT %s is not a directory\n' "$root" >&2
+  exit 2
+}
 proxy_url=${EGRESSHUB_PROXY_URL:-}
 no_proxy_list=${EGRESSHUB_NO_PROXY:-}
 docker_mode=${EGRESSHUB_DOCKER:-auto}
@@ -48,14 +52,20 @@ die() {
 
 sum_of() { cksum <"$1" | awk '{ print $1 "-" $2 }'; }
 
-# Creates the missing directories of a host path; records each one so remove can delete it again.
-ensure_dir() {
+# Sets $missing to the directories of host path $1 that do not exist yet, outermost first. Stops at /
+# (the root itself is checked at start-up), so a bad root can never make it loop.
+missing_dirs() {
   d=$1
   missing=''
-  while [ ! -d "$root$d" ]; do
+  while [ "$d" != / ] && [ ! -d "$root$d" ]; do
     missing="$d $missing"
     d=$(dirname "$d")
   done
+}
+
+# Creates the missing directories of a host path; records each one so remove can delete it again.
+ensure_dir() {
+  missing_dirs "$1"
   for m in $missing; do mkdir "$root$m"; done
   for m in $missing; do state_put dir - "$m"; done
 }
@@ -63,12 +73,7 @@ ensure_dir() {
 # The state file itself lives in a directory that may need creating: record those without recursion.
 ensure_state_dir() {
   [ -d "$root$state_dir" ] && return 0
-  d=$state_dir
-  missing=''
-  while [ ! -d "$root$d" ]; do
-    missing="$d $missing"
-    d=$(dirname "$d")
-  done
+  missing_dirs "$state_dir"
   for m in $missing; do mkdir "$root$m"; done
   for m in $missing; do printf 'dir - %s\n' "$m" >>"$root$state_file"; done
 }

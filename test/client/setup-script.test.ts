@@ -137,6 +137,22 @@ describe('what the real tools make of the files', () => {
 });
 
 describe('proxy-setup.sh', () => {
+  it('fails when EGRESSHUB_ROOT is not a directory, at once and with exit code 2', () => {
+    const r = spawnSync('sh', [SETUP_SCRIPT_FILE, 'apply'], {
+      env: {
+        PATH: process.env.PATH,
+        EGRESSHUB_ROOT: join(tmpdir(), 'egresshub-no-such-root'),
+        EGRESSHUB_PROXY_URL: URL,
+        EGRESSHUB_NO_PROXY: NO_PROXY,
+      },
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
+    expect(r.error).toBeUndefined();
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('is not a directory');
+  });
+
   it('leaves out the Docker files when Docker is not installed', () => {
     const r = root('al2023');
     expect(setup(r, 'apply').stdout).toMatch(/Docker not installed; skipped/);
