@@ -66,6 +66,8 @@ const IP_SPELLINGS: readonly [string, string][] = [
   ['short', '127.1'],
   ['ipv6-loopback', '[::1]'],
   ['ipv4-mapped', '[::ffff:127.0.0.1]'],
+  ['ipv4-mapped-hex', '[::ffff:7f00:1]'],
+  ['zero', '0'],
 ];
 
 export function casesFor(topo: LabTopology, lt: LabTenant): MatrixCase[] {

@@ -34,8 +34,11 @@ export const ACCESS_LOG_FORMAT = 'egresshub';
 /**
  * Destinations no tenant may reach, whatever name led there: RFC 1918, CGNAT, loopback, link-local
  * (IMDS 169.254.169.254, ECS task metadata 169.254.170.2), "this network", IETF protocol space,
- * benchmarking, multicast and reserved; and the IPv6 equivalents (incl. IMDS fd00:ec2::254 in ULA
- * and NAT64's 64:ff9b::/96, which embeds an IPv4 address). The documentation ranges stay reachable:
+ * benchmarking, multicast and reserved; and the IPv6 equivalents (incl. IMDS fd00:ec2::254 in ULA,
+ * NAT64's 64:ff9b::/96 and 64:ff9b:1::/48, which embed an IPv4 address, and the discard prefix 100::/64).
+ * IPv4-mapped ::ffff:0:0/96 is not listed: Squid reads it as 0.0.0.0/0 (and then ignores it); it maps
+ * such addresses to IPv4 itself, so the IPv4 ranges above catch them (lab cases ip-ipv4-mapped*).
+ * The documentation ranges stay reachable:
  * they are not routed on the internet, and the lab's emulated internet lives there.
  */
 export const BLOCKED_DESTINATIONS: readonly string[] = [
@@ -53,6 +56,8 @@ export const BLOCKED_DESTINATIONS: readonly string[] = [
   '::/128',
   '::1/128',
   '64:ff9b::/96',
+  '64:ff9b:1::/48',
+  '100::/64',
   'fc00::/7',
   'fe80::/10',
   'ff00::/8',

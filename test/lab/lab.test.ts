@@ -69,7 +69,17 @@ describe('lab (root, real Squid)', () => {
       expect(outcome(rows, 'project-b', 'not-listed').got).toEqual({ curl: 'allowed', fetch: 'allowed' });
       expect(outcome(rows, 'project-a', 'wildcard').got).toEqual({ curl: 'allowed', fetch: 'allowed' });
       for (const t of ['project-a', 'project-b']) {
-        for (const id of ['imds', 'rebind', 'rebind-tls', 'ip-hex', 'ip-decimal', 'ip-ipv4-mapped', 'hub-proxy'])
+        for (const id of [
+          'imds',
+          'rebind',
+          'rebind-tls',
+          'ip-hex',
+          'ip-decimal',
+          'ip-ipv4-mapped',
+          'ip-ipv4-mapped-hex',
+          'ip-zero',
+          'hub-proxy',
+        ])
           expect(Object.values(outcome(rows, t, id).got)).not.toContain('allowed');
         expect(outcome(rows, t, 'proxy-direct').got.curl).toBe('no-connect');
       }
@@ -97,6 +107,8 @@ describe('lab (root, real Squid)', () => {
       expect(rulesFor('project-b', (e) => e.method === 'CONNECT' && e.port === '22')).toEqual(['denied/connect-port']);
       expect(rulesFor('project-b', (e) => e.host === 'www.example.info')).toEqual(['allowed/tenant-allow']);
       expect(rulesFor('project-b', (e) => e.host === '127.0.0.1')).toEqual(['denied/blocked-destination']);
+      // "0" is no dotted quad: the spelling rule itself denies it, before any address check.
+      expect(rulesFor('project-b', (e) => e.host === '0')).toEqual(['denied/ip-literal-spelling']);
     } catch (e) {
       await labDown(quiet);
       throw e;

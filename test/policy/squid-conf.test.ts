@@ -118,8 +118,16 @@ describe('renderSquidConf', () => {
   it('blocks metadata, private and hub destinations on the resolved address', () => {
     const conf = renderSquidConf(allowlist);
     expect(conf).toContain(`\nacl hub_cidr dst ${allowlist.hub.cidr}\n`);
-    for (const cidr of ['169.254.0.0/16', '10.0.0.0/8', '100.64.0.0/10', 'fc00::/7', '::1/128'])
-      expect(BLOCKED_DESTINATIONS).toContain(cidr);
+    // The rendered ACL carries the ranges, and its deny comes before the one allow.
+    const acl = /\nacl blocked_dst dst (.*)\n/.exec(conf)?.[1]?.split(' ');
+    expect(acl).toEqual([...BLOCKED_DESTINATIONS]);
+    for (const cidr of ['169.254.0.0/16', '10.0.0.0/8', '100.64.0.0/10', 'fc00::/7', '::1/128', '64:ff9b::/96'])
+      expect(acl).toContain(cidr);
+    const lines = conf.split('\n');
+    const deny = lines.findIndex((l) => l.startsWith('http_access deny blocked_dst '));
+    const allow = lines.findIndex((l) => l.startsWith('http_access allow '));
+    expect(deny).toBeGreaterThan(-1);
+    expect(deny).toBeLessThan(allow);
   });
 
   it('groups tenants by destination-port set instead of repeating port rules per tenant', () => {
