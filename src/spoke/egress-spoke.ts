@@ -109,21 +109,6 @@ export class EgressSpoke extends Construct {
       ...(props.proxyHost !== undefined ? privateDns(props.proxyHost, props.verifiedDomain ?? false) : {}),
     });
 
-    if (props.proxyHost !== undefined) {
-      // The same URL in every VPC of the tenant: AWS serves the custom domain from a managed private
-      // hosted zone in this VPC (needs enableDnsSupport and enableDnsHostnames on the VPC).
-      // https://docs.aws.amazon.com/vpc/latest/privatelink/use-resource-endpoint.html
-      this.proxyUrl = `http://${props.proxyHost}:${props.port}`;
-      this.proxyUrlParameter = new ssm.StringParameter(this, 'ProxyUrl', {
-        parameterName,
-        // A name with slashes; said explicitly because a deploy-time name cannot be inspected.
-        simpleName: false,
-        stringValue: this.proxyUrl,
-        description: `egresshub proxy URL for tenant ${props.tenant} (HTTP_PROXY / HTTPS_PROXY)`,
-      });
-      new CfnOutput(this, 'ProxyUrlOutput', { value: this.proxyUrl, description: `proxy URL of tenant ${props.tenant}` });
-    }
-
     // A Resource endpoint's DNS name is not a template attribute (DnsEntries is documented for
     // interface endpoints only); DescribeVpcEndpointAssociations is the documented way to read it.
     new CfnOutput(this, 'ProxyHostCommand', {
@@ -138,6 +123,10 @@ export class EgressSpoke extends Construct {
     });
     new CfnOutput(this, 'EndpointId', { value: this.endpoint.ref, description: `resource endpoint of tenant ${props.tenant}` });
 
+    // The same URL in every VPC of the tenant when it has a custom domain: AWS serves the name from a
+    // managed private hosted zone in this VPC (needs enableDnsSupport and enableDnsHostnames on the VPC).
+    // https://docs.aws.amazon.com/vpc/latest/privatelink/use-resource-endpoint.html
+    let proxyUrl = props.proxyHost !== undefined ? `http://${props.proxyHost}:${props.port}` : undefined;
     if (resolveProxyName) {
       const lookup = new cr.AwsCustomResource(this, 'ProxyName', {
         onUpdate: {
@@ -155,16 +144,20 @@ export class EgressSpoke extends Construct {
         id: 'AwsSolutions-IAM5[Resource::*]',
         reason: 'ec2:DescribeVpcEndpointAssociations is a read-only call without resource-level permissions',
       });
-      this.proxyUrl = Fn.join('', ['http://', lookup.getResponseField('VpcEndpointAssociations.0.DnsEntry.DnsName'), `:${props.port}`]);
+      proxyUrl = Fn.join('', ['http://', lookup.getResponseField('VpcEndpointAssociations.0.DnsEntry.DnsName'), `:${props.port}`]);
+      acknowledgeCustomResourceProvider(Stack.of(this));
+    }
+
+    if (proxyUrl !== undefined) {
+      this.proxyUrl = proxyUrl;
       this.proxyUrlParameter = new ssm.StringParameter(this, 'ProxyUrl', {
         parameterName,
         // A name with slashes; said explicitly because a deploy-time name cannot be inspected.
         simpleName: false,
-        stringValue: this.proxyUrl,
+        stringValue: proxyUrl,
         description: `egresshub proxy URL for tenant ${props.tenant} (HTTP_PROXY / HTTPS_PROXY)`,
       });
-      new CfnOutput(this, 'ProxyUrlOutput', { value: this.proxyUrl, description: `proxy URL of tenant ${props.tenant}` });
-      acknowledgeCustomResourceProvider(Stack.of(this));
+      new CfnOutput(this, 'ProxyUrlOutput', { value: proxyUrl, description: `proxy URL of tenant ${props.tenant}` });
     }
   }
 }
