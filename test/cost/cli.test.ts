@@ -91,6 +91,7 @@ describe('egresshub cost', () => {
       /--gb-per-vpc must be a non-negative number of GB per month \(got -5\)/,
     ],
     [['--region', 'mars-1', '--vpcs', '3', '--gb-per-vpc', '5'], /no prices for region "mars-1"/],
+    [['--region', 'us-east-1', '--vpcs', '0', '--gb-per-vpc', '5'], /--vpcs must be a whole number of project VPCs, at least 1 \(got 0\)/],
     [['--region', 'us-east-1', '--vpcs', '3', '--gb-per-vpc', '5', '--price', 'foo=1'], /unknown price key "foo"/],
     [
       ['--region', 'us-east-1', '--vpcs', '3', '--gb-per-vpc', '5', '--chart', 'out.png'],

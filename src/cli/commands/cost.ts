@@ -54,6 +54,9 @@ export function costInputs(opts: Record<string, unknown>, plan?: EgressPlan): Co
   if (!region) throw new UsageError('cost needs a region: pass --region (e.g. --region ap-northeast-1) or --config FILE');
   const planVpcs = plan ? plan.spokes.length || plan.tenants.filter((t) => !t.implicit).length : undefined;
   const vpcs = num(opts, 'vpcs', '--vpcs', '20') ?? (planVpcs || undefined);
+  if (vpcs !== undefined && (!Number.isInteger(vpcs) || vpcs < 1)) {
+    throw new UsageError(`--vpcs must be a whole number of project VPCs, at least 1 (got ${vpcs}); e.g. --vpcs 20`);
+  }
   if (vpcs === undefined) {
     throw new UsageError(
       plan
