@@ -97,8 +97,14 @@ const tenantSchema = z.strictObject({
     z.literal('*'),
     z.array(domainPattern).min(1, { message: 'an empty allowlist admits nothing; list domains or use "*"' }),
   ]),
-  connectPorts: z.array(destPort).min(1).default([443]),
-  httpPorts: z.array(destPort).min(1).default([80]),
+  connectPorts: z
+    .array(destPort)
+    .min(1, { message: 'list at least one port HTTPS (CONNECT) may reach, e.g. [443]; leave the key out for the default [443]' })
+    .default([443]),
+  httpPorts: z
+    .array(destPort)
+    .min(1, { message: 'list at least one port plain HTTP may reach, e.g. [80]; leave the key out for the default [80]' })
+    .default([80]),
 });
 
 const spokeSchema = z.strictObject({
