@@ -120,6 +120,12 @@ const cases: Case[] = [
     says: /OU ARN/,
   },
   {
+    name: 'no connect ports',
+    edit: [[['tenants', 0, 'connectPorts'], []]],
+    field: 'tenants[0].connectPorts',
+    says: /at least one port HTTPS/,
+  },
+  {
     name: 'connect port 0',
     edit: [[['tenants', 0, 'connectPorts'], [0]]],
     field: 'tenants[0].connectPorts[0]',
