@@ -26,6 +26,8 @@ interface Options {
   /** Squid variants measured beside the generated config: `--tune=<name>:<line>;<line>` (repeatable). */
   readonly tune: readonly { readonly name: string; readonly extra: readonly string[] }[];
   readonly skip: ReadonlySet<string>;
+  /** Request kinds of the concurrency runs: `http` (ab), `https` (Node CONNECT client). */
+  readonly kinds: readonly string[];
   /** The bench's own config file: the lab's state.json names it while the lab is ours. */
   readonly configFile: string;
 }
@@ -41,8 +43,6 @@ function isOurs(configFile: string): boolean {
   const present = new Set(labNamespaces());
   return present.has(DIRECT_NS) && present.has(`${LAB_PREFIX}hub`);
 }
-
-class LabTakenError extends Error {}
 
 function parseArgs(argv: readonly string[], configFile: string): Options {
   const val = (name: string, dflt: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt;
@@ -65,6 +65,7 @@ function parseArgs(argv: readonly string[], configFile: string): Options {
         };
       }),
     skip: new Set(val('skip', '').split(',').filter(Boolean)),
+    kinds: val('kinds', 'http,https').split(','),
     configFile,
   };
 }
@@ -372,6 +373,7 @@ async function benchmark(
   const url = (scheme: 'http' | 'https', bytes: number) => `${scheme}://${bench.originIp}/bytes/${bytes}`;
   const baseConf = readFileSync(labPaths(topo.stateDir).squidConf, 'utf8');
   let running: readonly string[] = [];
+  const missing: string[] = [];
   const fds = new Map<string, number>([['proxy (generated)', fdsAvailable(labPaths(topo.stateDir).cacheLog)]]);
   /** Restarts Squid only when the next subject needs other squid.conf lines than the running ones. */
   const use = async (s: Subject) => {
@@ -388,7 +390,7 @@ async function benchmark(
     }
   };
   /** One measurement on a lab that stayed ours from start to end; otherwise it is taken again (3 tries). */
-  const measure = async <T>(s: Subject, fn: () => T | Promise<T>): Promise<T> => {
+  const measure = async <T>(s: Subject, fn: () => T | Promise<T>): Promise<T | undefined> => {
     for (let attempt = 1; ; attempt++) {
       try {
         await use(s);
@@ -399,10 +401,12 @@ async function benchmark(
         if (isOurs(opts.configFile)) throw e;
         log(`measurement failed while the lab was being replaced (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`);
       }
-      if (attempt >= 3)
-        throw new LabTakenError(
-          'the lab was replaced during three attempts of one measurement; run the benchmark when the machine is quieter',
-        );
+      if (attempt >= 3) {
+        // Keep what was measured so far: this one is reported as missing, not the whole run lost.
+        log(`giving up on one measurement of ${s.label}: the lab was replaced three times`);
+        missing.push(s.label);
+        return undefined;
+      }
     }
   };
   // Alternate the order run by run so a burst of other work on the shared machine hits every subject alike.
@@ -420,6 +424,7 @@ async function benchmark(
         for (const scheme of schemes) {
           log(`throughput run ${i + 1}/${opts.runs}: ${s.label} ${scheme} ${opts.mb} MB`);
           const d = await measure(s, () => download(s.path.ns[0]!, url(scheme, bytes), s.path.proxy[0], bench.caCert, bytes));
+          if (!d) continue;
           const key = `${scheme}|${s.label}`;
           if (d.ok) got.set(key, [...(got.get(key) ?? []), d.mbps]);
           else errors.set(key, [...(errors.get(key) ?? []), d.detail]);
@@ -465,6 +470,7 @@ async function benchmark(
               tmp,
             ),
           );
+          if (!r) continue;
           const key = `${scheme}|${s.label}`;
           push(p50, key, percentile(r.ms, 50));
           push(p99, key, percentile(r.ms, 99));
@@ -500,10 +506,12 @@ async function benchmark(
   }
 
   if (!opts.skip.has('concurrency')) {
-    const kinds = [
-      { id: 'http', label: 'HTTP GET (ab)' },
-      { id: 'https', label: 'HTTPS CONNECT+TLS+GET (Node)' },
-    ] as const;
+    const kinds = (
+      [
+        { id: 'http', label: 'HTTP GET (ab)' },
+        { id: 'https', label: 'HTTPS CONNECT+TLS+GET (Node)' },
+      ] as const
+    ).filter((k) => opts.kinds.includes(k.id));
     // [run, request, path, clients, req/s, requests, errors, RSS, HWM, fds, Squid CPU, machine CPU]
     const rows: (string | number)[][] = [];
     for (let i = 0; i < opts.runs; i++) {
@@ -534,6 +542,7 @@ async function benchmark(
                 ),
               ),
             );
+            if (!m) continue;
             const r = m.result;
             const isProxy = s.path.name === 'proxy';
             const notes = r.map((x) => x.note).filter(Boolean);
@@ -625,6 +634,11 @@ async function benchmark(
   }
   // Leave the lab as `lab up` made it (teardown follows anyway).
   if (running.length && isOurs(opts.configFile)) await restartSquid(topo, [], baseConf);
+  if (missing.length)
+    out.push(
+      `Not measured (another run replaced the lab three times in a row): ${missing.length} measurement(s) of ${[...new Set(missing)].join(', ')}.`,
+      '',
+    );
   const variants = [
     `- \`proxy (generated)\`: the generated squid.conf as the lab runs it; Squid reported ${fds.get('proxy (generated)')} file descriptors available`,
     ...opts.tune.map(

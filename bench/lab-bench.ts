@@ -2,11 +2,11 @@
 // origin on its own documentation-range address, and a "direct" namespace on the hub bridge whose default
 // route is the NAT gateway (the path a VPC without the proxy takes). Everything is named `eh-`/lives in the
 // lab's state directory, so `lab down` removes it with the rest.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { labNamespaces, labPaths, spawnTs } from '../src/lab/lab';
 import { inNs, run, sleep, waitFor } from '../src/lab/sh';
-import { INTERNET, LAB_PREFIX, type LabTopology } from '../src/lab/topology';
+import { INTERNET, LAB_PREFIX, LAB_STATE_DIR, type LabTopology } from '../src/lab/topology';
 import type { OriginSpec } from './origin';
 
 /** RFC 5737 TEST-NET-3, next to the lab's own web server (203.0.113.10): never routed on the internet. */
@@ -117,7 +117,9 @@ export async function addBenchTopology(topo: LabTopology): Promise<BenchTopology
 /** Waits (bounded) until no lab is up, so another engineer's lab run is never torn down. */
 export async function waitForNoLab(log: (s: string) => void, maxMs = 600_000, stepMs = 20_000): Promise<void> {
   const until = Date.now() + maxMs;
-  while (labNamespaces().length > 0) {
+  // Another run's `lab up` creates the state directory before any namespace: either one means "busy".
+  const busy = () => labNamespaces().length > 0 || existsSync(LAB_STATE_DIR);
+  while (busy()) {
     if (Date.now() >= until) {
       throw new Error(`a lab (${labNamespaces().join(', ')}) is still up after ${maxMs / 1000} s; not touching someone else's run`);
     }
