@@ -33,8 +33,8 @@ interface Options {
 }
 
 /**
- * The lab has fixed names, so another engineer's `lab up` replaces ours mid-run. Stop then, rather than
- * measure their lab or tear it down.
+ * The lab has fixed names, so another engineer's `lab up` replaces ours mid-run: a measurement counts only
+ * if the lab was ours from its start to its end (otherwise it is taken again on a rebuilt lab).
  */
 function isOurs(configFile: string): boolean {
   const state = readState();
@@ -44,14 +44,24 @@ function isOurs(configFile: string): boolean {
   return present.has(DIRECT_NS) && present.has(`${LAB_PREFIX}hub`);
 }
 
+/** Caps on the options, so no command line can start an unbounded load on a shared machine. */
+const CAPS = { runs: 10, mb: 1000, latencyCount: 10_000, clients: 5_000, seconds: 60 } as const;
+
 function parseArgs(argv: readonly string[], configFile: string): Options {
   const val = (name: string, dflt: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt;
+  const bounded = (text: string, max: number) => {
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`bench:data: ${text} is not a whole number from 1 to ${max}`);
+    return n;
+  };
   return {
-    runs: Number(val('runs', '3')),
-    mb: Number(val('mb', '100')),
-    latencyCount: Number(val('latency-count', '500')),
-    levels: val('levels', '50,200,1000').split(',').map(Number),
-    seconds: Number(val('seconds', '10')),
+    runs: bounded(val('runs', '3'), CAPS.runs),
+    mb: bounded(val('mb', '100'), CAPS.mb),
+    latencyCount: bounded(val('latency-count', '500'), CAPS.latencyCount),
+    levels: val('levels', '50,200,1000')
+      .split(',')
+      .map((l) => bounded(l, CAPS.clients)),
+    seconds: bounded(val('seconds', '10'), CAPS.seconds),
     tune: argv
       .filter((a) => a.startsWith('--tune='))
       .map((a) => {
