@@ -85,7 +85,10 @@ describe('egresshub cost', () => {
     [['--region', 'us-east-1', '--gb-per-vpc', '5'], /cost needs the number of project VPCs: pass --vpcs N/],
     [['--region', 'us-east-1', '--vpcs', '10'], /cost needs the traffic per VPC: pass --gb-per-vpc GB/],
     [['--region', 'us-east-1', '--vpcs', 'ten', '--gb-per-vpc', '5'], /--vpcs expects a number \(got "ten"\); e\.g\. --vpcs 20/],
-    [['--region', 'us-east-1', '--vpcs', '-3', '--gb-per-vpc', '5'], /--vpcs must be a whole number of project VPCs, at least 1 \(got -3\)/],
+    [
+      ['--region', 'us-east-1', '--vpcs', '-3', '--gb-per-vpc', '5'],
+      /--vpcs must be a whole number of project VPCs, at least 1 \(got -3\)/,
+    ],
     [
       ['--region', 'us-east-1', '--vpcs', '3', '--gb-per-vpc', '-5'],
       /--gb-per-vpc must be a non-negative number of GB per month \(got -5\)/,
