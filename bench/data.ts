@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { buildPlan, parseConfig } from '../src/config';
 import { checkLabHost, labDown, labNamespaces, labPaths, labUp, readState } from '../src/lab/lab';
+import { acquireLabLock } from '../src/lab/lock';
 import { inNs, run, sleep, waitFor } from '../src/lab/sh';
 import { LAB_PREFIX, type LabTopology } from '../src/lab/topology';
 import type { LatencyJob, LatencyResult, LoadJob, LoadResult } from './client';
@@ -697,6 +698,10 @@ async function main(): Promise<void> {
   }
   const m = machine();
   const command = `sudo npm run bench:data --${process.argv.length > 2 ? ` ${process.argv.slice(2).join(' ')}` : ''}`;
+  // The lab lock (src/lab/lock.ts) keeps every lab command and test off our lab for the whole run; the
+  // namespace check below and the rebuild-on-replace logic still cover runs that predate the lock.
+  log('waiting for the lab lock (at most 10 min)');
+  const release = await acquireLabLock({ wait: true });
   await waitForNoLab(log);
   const tmp = mkdtempSync(join(tmpdir(), 'egresshub-bench-data-'));
   const configFile = join(tmp, 'bench.yaml');
@@ -707,7 +712,10 @@ async function main(): Promise<void> {
   const onSignal = () => {
     interrupted = true;
     log('interrupted: tearing the lab down');
-    void labDown(log).finally(() => process.exit(130));
+    void labDown(log).finally(() => {
+      release();
+      process.exit(130);
+    });
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
@@ -738,6 +746,7 @@ async function main(): Promise<void> {
   } finally {
     if (!interrupted) await teardown(configFile);
     rmSync(tmp, { recursive: true, force: true });
+    release();
   }
 }
 
