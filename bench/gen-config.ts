@@ -1,4 +1,5 @@
-// Generates an egresshub config with N tenants (and one spoke per tenant) for scale benchmarks and tests.
+// Generates an egresshub config with N tenants (no spokes) for scale benchmarks and tests: even tenants
+// allow any destination, odd ones a wildcard and a name, ports 10001.. in one contiguous block.
 import { stringify } from 'yaml';
 
 export function manyTenantsConfig(n: number): string {
