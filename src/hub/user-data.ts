@@ -145,7 +145,9 @@ echo "net.ipv4.ip_local_reserved_ports = $RESERVED" > /etc/sysctl.d/90-egresshub
 sysctl -q -w "net.ipv4.ip_local_reserved_ports=$RESERVED"
 
 mkdir -p /etc/systemd/system/squid.service.d
-printf '[Service]\\nRestart=always\\nRestartSec=5\\n' > /etc/systemd/system/squid.service.d/egresshub.conf
+# ~2 file descriptors per concurrent client; systemd's default soft limit (1,024) fails requests from a few
+# hundred clients on (docs/benchmarks.md). LimitNOFILE sets soft and hard limit for the service.
+printf '[Service]\\nRestart=always\\nRestartSec=5\\nLimitNOFILE=65536\\n' > /etc/systemd/system/squid.service.d/egresshub.conf
 systemctl daemon-reload
 systemctl enable --now squid
 

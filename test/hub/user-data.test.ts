@@ -62,6 +62,12 @@ describe('tenant ports reserved from the ephemeral range', () => {
   const script = renderProxyBootstrap({ ...base, ports: [3201, 3202, 3203, 40000, 40002] });
   const reserved = /^RESERVED='([^']*)'$/m.exec(script)?.[1];
 
+  it('gives Squid 65,536 file descriptors through its systemd drop-in (about 2 per concurrent client)', () => {
+    expect(script).toMatch(
+      /printf '\[Service\]\\nRestart=always\\nRestartSec=5\\nLimitNOFILE=65536\\n' > \/etc\/systemd\/system\/squid\.service\.d\/egresshub\.conf/,
+    );
+  });
+
   it('merges the ports into ranges', () => {
     expect(reserved).toBe('3201-3203,40000,40002');
     expect(script).toContain('sysctl -q -w "net.ipv4.ip_local_reserved_ports=$RESERVED"');

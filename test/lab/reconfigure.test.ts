@@ -112,10 +112,12 @@ describe('policy change under load (root, real Squid)', () => {
   it('refuses new connections only briefly while Squid reopens its listeners (Squid 5.7), so clients should retry', async () => {
     const { load, at } = await loadWhile(false, threeReconfigures);
     // Squid closes and reopens its listening sockets on reconfigure: a connection attempt in that gap is
-    // refused. Every failure must be such a refusal, and fall within a second of a reconfigure.
+    // refused (or reset, if accepted just before the close). Every failure must be one of those, and fall
+    // within a second of a reconfigure.
     expect(load.ok).toBeGreaterThan(500);
     for (const f of load.failures) {
-      expect(f.error).toBe('ECONNREFUSED');
+      // Refused while no socket listens; reset when a connection was accepted just before the old socket closed.
+      expect(['ECONNREFUSED', 'ECONNRESET']).toContain(f.error);
       expect(Math.min(...at.map((t) => Math.abs(f.at - t)))).toBeLessThan(1000);
     }
     console.log(`new connections: ${load.ok} ok, ${load.failures.length} refused around 3 reconfigures`);
