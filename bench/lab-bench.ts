@@ -4,7 +4,7 @@
 // lab's state directory, so `lab down` removes it with the rest.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { labNamespaces, labPaths, spawnTs } from '../src/lab/lab';
+import { issueCertificate, labNamespaces, labPaths, spawnTs } from '../src/lab/lab';
 import { inNs, run, sleep, waitFor } from '../src/lab/sh';
 import { INTERNET, LAB_PREFIX, LAB_STATE_DIR, type LabTopology } from '../src/lab/topology';
 import type { OriginSpec } from './origin';
@@ -41,44 +41,14 @@ export async function addBenchTopology(topo: LabTopology): Promise<BenchTopology
 
   // A certificate for the origin's IP, signed by the lab's CA: clients verify TLS as in the matrix.
   const key = join(topo.stateDir, 'bench-origin.key');
-  const csr = join(topo.stateDir, 'bench-origin.csr');
   const cert = join(topo.stateDir, 'bench-origin.pem');
-  const ext = join(topo.stateDir, 'bench-origin.ext');
-  run([
-    'openssl',
-    'req',
-    '-new',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-keyout',
+  issueCertificate(p, {
+    stem: join(topo.stateDir, 'bench-origin'),
+    subject: '/CN=egresshub bench origin',
+    altNames: `IP:${BENCH_ORIGIN_IP}`,
     key,
-    '-out',
-    csr,
-    '-subj',
-    '/CN=egresshub bench origin',
-  ]);
-  writeFileSync(ext, `subjectAltName=IP:${BENCH_ORIGIN_IP}\n`);
-  run([
-    'openssl',
-    'x509',
-    '-req',
-    '-in',
-    csr,
-    '-CA',
-    p.caCert,
-    '-CAkey',
-    p.caKey,
-    '-CAcreateserial',
-    '-out',
     cert,
-    '-days',
-    '2',
-    '-extfile',
-    ext,
-  ]);
+  });
 
   const spec: OriginSpec = { ip: BENCH_ORIGIN_IP, httpPort: 80, httpsPort: 443, certFile: cert, keyFile: key };
   const specFile = join(topo.stateDir, 'bench-origin.json');

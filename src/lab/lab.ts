@@ -175,12 +175,27 @@ async function build(plan: EgressPlan, topo: LabTopology, configFile: string, st
 }
 
 function makeCertificates(topo: LabTopology, p: ReturnType<typeof labPaths>): void {
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-  run(['openssl', 'req', '-x509', ...ec, '-keyout', p.caKey, '-out', p.caCert, '-days', '2', '-subj', '/CN=egresshub lab CA']);
-  const csr = join(topo.stateDir, 'server.csr');
-  const ext = join(topo.stateDir, 'server.ext');
-  run(['openssl', 'req', '-new', ...ec, '-keyout', p.key, '-out', csr, '-subj', '/CN=egresshub lab origin']);
-  writeFileSync(ext, `subjectAltName=${topo.certNames.map((n) => `DNS:${n}`).join(',')},IP:${INTERNET.webIp}\n`);
+  run(['openssl', 'req', '-x509', ...EC_KEY, '-keyout', p.caKey, '-out', p.caCert, '-days', '2', '-subj', '/CN=egresshub lab CA']);
+  issueCertificate(p, {
+    stem: join(topo.stateDir, 'server'),
+    subject: '/CN=egresshub lab origin',
+    altNames: `${topo.certNames.map((n) => `DNS:${n}`).join(',')},IP:${INTERNET.webIp}`,
+    key: p.key,
+    cert: p.cert,
+  });
+}
+
+const EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+
+/** A server certificate signed by the lab's CA (`altNames` as for subjectAltName, e.g. `IP:203.0.113.20`). */
+export function issueCertificate(
+  p: ReturnType<typeof labPaths>,
+  c: { stem: string; subject: string; altNames: string; key: string; cert: string },
+): void {
+  const csr = `${c.stem}.csr`;
+  const ext = `${c.stem}.ext`;
+  run(['openssl', 'req', '-new', ...EC_KEY, '-keyout', c.key, '-out', csr, '-subj', c.subject]);
+  writeFileSync(ext, `subjectAltName=${c.altNames}\n`);
   run([
     'openssl',
     'x509',
@@ -193,7 +208,7 @@ function makeCertificates(topo: LabTopology, p: ReturnType<typeof labPaths>): vo
     p.caKey,
     '-CAcreateserial',
     '-out',
-    p.cert,
+    c.cert,
     '-days',
     '2',
     '-extfile',
