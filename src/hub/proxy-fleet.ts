@@ -1,10 +1,10 @@
 // The Squid fleet behind the resource gateway: today one self-healing instance (an Auto Scaling group
 // of one) that carries a fixed ENI, whose IP is the resource configurations' stable target. Kept in its
 // own construct because later HA modes (one proxy per AZ, NLB) replace what is inside, not the hub.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Duration, Lazy, Stack, Tags, Validations } from 'aws-cdk-lib';
+import { Duration, Lazy, Stack, Stage, Tags, Validations } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -17,13 +17,16 @@ export function tcpRange(from: number, to: number): ec2.Port {
   return from === to ? ec2.Port.tcp(from) : ec2.Port.tcpRange(from, to);
 }
 
-/** Writes squid.conf to a private temporary file and makes it a CDK asset. */
+/** Writes squid.conf next to the cloud assembly and makes it a CDK asset. */
 function squidConfAsset(scope: Construct, conf: string): s3assets.Asset {
-  // A private directory of our own (mode 0700): nobody else on a shared build host can swap the policy
-  // before the CDK stages it. The asset hash is of the content, so the path does not matter.
-  const dir = mkdtempSync(join(tmpdir(), 'egresshub-squid-'));
-  writeFileSync(join(dir, 'squid.conf'), conf, { mode: 0o600 });
-  return new s3assets.Asset(scope, 'SquidConf', { path: join(dir, 'squid.conf') });
+  // Written into the cloud assembly's own directory (not a shared /tmp): it is the build's output anyway,
+  // nothing is left behind elsewhere, and no other user can swap the policy before the CDK stages it.
+  // The asset hash is of the content; the file name only has to be unique per fleet.
+  const outdir = Stage.of(scope)?.outdir ?? mkdtempSync(join(tmpdir(), 'egresshub-squid-'));
+  mkdirSync(outdir, { recursive: true });
+  const file = join(outdir, `egresshub-squid-${scope.node.addr}.conf`);
+  writeFileSync(file, conf, { mode: 0o600 });
+  return new s3assets.Asset(scope, 'SquidConf', { path: file });
 }
 
 export interface ProxyFleetProps {
