@@ -242,14 +242,7 @@ export class HubObservability extends Construct {
       (asg.node.defaultChild as autoscaling.CfnAutoScalingGroup).addPropertyOverride('MetricsCollection', [
         { Granularity: '1Minute', Metrics: ['GroupDesiredCapacity', 'GroupInServiceInstances'] },
       ]);
-      const m = (metricName: string) =>
-        new cloudwatch.Metric({
-          namespace: 'AWS/AutoScaling',
-          metricName,
-          dimensionsMap: { AutoScalingGroupName: asg.autoScalingGroupName },
-          statistic: 'Minimum',
-          period: Duration.minutes(1),
-        });
+      const m = (metricName: string) => asgMetric(asg, metricName);
       const missing = new cloudwatch.MathExpression({
         expression: 'desired - inService',
         usingMetrics: { desired: m('GroupDesiredCapacity'), inService: m('GroupInServiceInstances') },
@@ -364,16 +357,7 @@ export class HubObservability extends Construct {
       (asg, i) =>
         new cloudwatch.GraphWidget({
           title: `Proxies in service${props.autoScalingGroups.length > 1 ? ` (group ${i + 1})` : ''}`,
-          left: ['GroupInServiceInstances', 'GroupDesiredCapacity'].map(
-            (metricName) =>
-              new cloudwatch.Metric({
-                namespace: 'AWS/AutoScaling',
-                metricName,
-                dimensionsMap: { AutoScalingGroupName: asg.autoScalingGroupName },
-                statistic: 'Minimum',
-                period: Duration.minutes(1),
-              }),
-          ),
+          left: ['GroupInServiceInstances', 'GroupDesiredCapacity'].map((metricName) => asgMetric(asg, metricName)),
           width: 8,
         }),
     );
@@ -419,4 +403,15 @@ export class HubObservability extends Construct {
 /** The Metrics Insights query behind the denied-spike alarm: one series (contributor) per tenant. */
 export function deniedByTenantQuery(namespace: string): string {
   return `SELECT SUM(DeniedRequests) FROM SCHEMA("${namespace}", Tenant) GROUP BY Tenant ORDER BY SUM() DESC`;
+}
+
+/** A group metric at one-minute resolution (published once MetricsCollection is on), minimum per minute. */
+function asgMetric(asg: autoscaling.AutoScalingGroup, metricName: string): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: 'AWS/AutoScaling',
+    metricName,
+    dimensionsMap: { AutoScalingGroupName: asg.autoScalingGroupName },
+    statistic: 'Minimum',
+    period: Duration.minutes(1),
+  });
 }

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main';
 import { buildPlan, loadConfigFile } from '../../src/config';
 import { labDown, labNamespaces, labPaths, labUp } from '../../src/lab/lab';
@@ -14,24 +14,14 @@ import { LAB_STATE_DIR } from '../../src/lab/topology';
 import { renderSquidConf } from '../../src/policy';
 import { clientEnv, toShell } from '../../src/client/env';
 import { inNs } from '../../src/lab/sh';
-import { acquireLabLock } from '../support/lab-lock';
+import { holdLabForThisFile } from '../support/lab-lock';
 import { LAB_LOCK_DIR } from '../../src/lab/lock';
 
 const quiet = () => {};
 const example = buildPlan(loadConfigFile('examples/egresshub.yaml'));
 const allowlist = buildPlan(loadConfigFile('examples/lab-allowlist.yaml'));
 
-let release: (() => void) | undefined;
-beforeAll(async () => {
-  release = await acquireLabLock();
-});
-afterAll(async () => {
-  try {
-    await labDown(quiet);
-  } finally {
-    release?.();
-  }
-});
+holdLabForThisFile();
 
 function outcome(rows: readonly MatrixRow[], tenant: string, id: string) {
   const row = rows.find((r) => r.tenant === tenant && r.case.id === id);

@@ -3,28 +3,17 @@
 // Bounded: ab stops after its request count or 20 s, whichever comes first.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { buildPlan, loadConfigFile, parseConfig } from '../../src/config';
 import { labDown, labPaths, labReconfigure, labUp } from '../../src/lab/lab';
 import { parseLogLine } from '../../src/lab/matrix';
 import { inNs, sleep } from '../../src/lab/sh';
-import { acquireLabLock } from '../support/lab-lock';
+import { holdLabForThisFile } from '../support/lab-lock';
 
 const CONFIG = 'examples/egresshub.yaml';
 const quiet = () => {};
-let release: (() => void) | undefined;
-
-beforeAll(async () => {
-  release = await acquireLabLock();
-});
-afterAll(async () => {
-  try {
-    await labDown(quiet);
-  } finally {
-    release?.();
-  }
-});
+holdLabForThisFile();
 
 /** The example config plus a new tenant and a new allowed domain: a typical day-2 change. */
 function changedPlan() {
