@@ -2,7 +2,7 @@
 // from the validated config. The hub, spoke, policy, lab and CLI read these values and never
 // recompute them, so a tenant's port or a resource's name cannot drift between parts.
 import { UsageError } from './errors';
-import { SHARED_PORT, SHARED_TENANT, subnetPrefix, type EgressConfig } from './schema';
+import { DEFAULT_INSTANCE_TYPES, SHARED_PORT, SHARED_TENANT, subnetPrefix, type EgressConfig, type ProxyMode } from './schema';
 
 export type Allowlist =
   | { readonly any: true }
@@ -87,10 +87,13 @@ export interface HubPlan {
   readonly stackName: string;
   readonly cidr: string;
   readonly availabilityZones: readonly string[];
-  readonly natGateways: 'one' | 'per-az';
+  /** `nat`: proxies in private subnets behind NAT gateways; `public`: proxies in public subnets with Elastic IPs. */
+  readonly egress: 'nat' | 'public';
+  /** NAT gateways the hub runs: 0 with `egress: public`, else 1 or one per AZ. */
+  readonly natGateways: number;
   /** Prefix length of every hub subnet (one public and one private per AZ). */
   readonly subnetPrefix: number;
-  readonly proxy: { readonly instanceType: string; readonly architecture: 'arm64' | 'x86_64' };
+  readonly proxy: ProxyPlan;
   readonly logRetentionDays: number;
   readonly resourceGatewayName: string;
   /**
@@ -110,6 +113,33 @@ export interface HubPlan {
   readonly metricNamespace: string;
   readonly alarms: { readonly email?: string; readonly topicArn?: string; readonly deniedRequestsPer5Minutes: number };
 }
+
+/** One fixed proxy (single and multi-az modes): an Auto Scaling group of one that claims a fixed ENI in its AZ. */
+export interface FixedProxyPlan {
+  /** Construct ID, from the AZ's letter, so reordering or adding AZs never renames a proxy: `ProxyA`. */
+  readonly id: string;
+  readonly availabilityZone: string;
+  /** Index of the AZ in hub.availabilityZones (and of its subnets). */
+  readonly azIndex: number;
+}
+
+export interface ProxyPlan {
+  readonly mode: ProxyMode;
+  readonly instanceType: string;
+  readonly architecture: 'arm64' | 'x86_64';
+  /** The fixed proxies: the first AZ's in single mode, one per AZ in multi-az mode, none with nlb. */
+  readonly fixed: readonly FixedProxyPlan[];
+  /**
+   * multi-az: the name the resource configurations target (a DNS resource), answered from a private hosted
+   * zone in the hub VPC with failover records over the fixed proxies (docs/hub.md#fleet-modes).
+   */
+  readonly failoverName?: { readonly zone: string; readonly name: string; readonly ttlSeconds: number };
+  /** nlb: the Auto Scaling group's bounds and CPU target. */
+  readonly scaling?: { readonly min: number; readonly max: number; readonly targetCpuPercent: number };
+}
+
+/** TTL of the multi-az failover records: short, so a withdrawn proxy leaves resolvers' caches quickly. */
+export const FAILOVER_TTL_SECONDS = 10;
 
 export interface EgressPlan {
   readonly name: string;
@@ -179,9 +209,10 @@ export function buildPlan(config: EgressConfig): EgressPlan {
       stackName: `${name}-hub`,
       cidr: config.hub.cidr,
       availabilityZones: [...config.hub.availabilityZones],
-      natGateways: config.hub.natGateways,
+      egress: config.hub.egress,
+      natGateways: config.hub.egress === 'public' ? 0 : config.hub.natGateways === 'per-az' ? config.hub.availabilityZones.length : 1,
       subnetPrefix: subnetPrefix(hubPrefix, config.hub.availabilityZones.length),
-      proxy: { instanceType: config.hub.proxy.instanceType, architecture: architectureOf(config.hub.proxy.instanceType) },
+      proxy: proxyPlanOf(name, config),
       logRetentionDays: config.hub.logRetentionDays,
       resourceGatewayName: `${name}-gateway`,
       listenerPortRanges: portRanges(tenants.map((t) => t.port)),
@@ -210,6 +241,31 @@ export function buildPlan(config: EgressConfig): EgressPlan {
       clientSetup: s.clientSetup && { tag: { ...s.clientSetup.tag }, noProxy: [...s.clientSetup.noProxy], s3: s.clientSetup.s3 },
     })),
   };
+}
+
+function proxyPlanOf(name: string, config: EgressConfig): ProxyPlan {
+  const { mode, scaling } = config.hub.proxy;
+  const azs = config.hub.availabilityZones;
+  const instanceType = config.hub.proxy.instanceType ?? DEFAULT_INSTANCE_TYPES[mode];
+  const fixedAzs = mode === 'nlb' ? [] : mode === 'single' ? azs.slice(0, 1) : azs;
+  const fixed = fixedAzs.map((az, azIndex) => ({
+    id: `Proxy${az.slice(config.region.length).toUpperCase()}`,
+    availabilityZone: az,
+    azIndex,
+  }));
+  const base = { mode, instanceType, architecture: architectureOf(instanceType), fixed };
+  if (mode === 'multi-az') {
+    const zone = `${name}-hub.egresshub.internal`;
+    return { ...base, failoverName: { zone, name: `proxy.${zone}`, ttlSeconds: FAILOVER_TTL_SECONDS } };
+  }
+  if (mode === 'nlb') {
+    const min = scaling?.min ?? azs.length;
+    return {
+      ...base,
+      scaling: { min, max: scaling?.max ?? Math.max(min, 2 * azs.length), targetCpuPercent: scaling?.targetCpuPercent ?? 50 },
+    };
+  }
+  return base;
 }
 
 function blockStart(port: number): number {

@@ -32,6 +32,24 @@ const LABEL_RE = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 const VPC_PREFIX = /\/(1[6-9]|2[0-8])$/;
 const INSTANCE_TYPE_RE = /^[a-z][a-z0-9-]*\d[a-z0-9-]*\.[a-z0-9]+$/;
 const SNS_TOPIC_ARN_RE = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
+/** How the proxy fleet is built (docs/hub.md#fleet-modes). */
+export const PROXY_MODES = ['single', 'multi-az', 'nlb'] as const;
+export type ProxyMode = (typeof PROXY_MODES)[number];
+/**
+ * Instance type per mode when the config names none. Fixed proxies (single, multi-az) each carry the whole
+ * load alone after a failover, and egress is mostly light: a burstable Graviton. Behind an NLB the fleet
+ * scales out on CPU, so a non-burstable type keeps the CPU metric honest (no credit cliff).
+ */
+export const DEFAULT_INSTANCE_TYPES: Readonly<Record<ProxyMode, string>> = {
+  single: 't4g.small',
+  'multi-az': 't4g.small',
+  nlb: 'c7g.large',
+};
+/**
+ * An NLB holds at most 50 listeners (not adjustable), and nlb mode gives every tenant port its listener.
+ * https://docs.aws.amazon.com/elasticloadbalancing/latest/network/load-balancer-limits.html
+ */
+export const NLB_MAX_LISTENERS = 50;
 /** Denied requests per tenant in 5 minutes that raise the spike alarm, unless the config says otherwise. */
 export const DEFAULT_DENIED_THRESHOLD = 100;
 
@@ -137,12 +155,39 @@ const spokeSchema = z.strictObject({
 const hubSchema = z.strictObject({
   cidr: cidr.default('10.0.0.0/16'),
   availabilityZones: z.array(z.string()).min(1, { message: 'list at least one availability zone' }),
-  natGateways: z.enum(['one', 'per-az']).default('one'),
+  /**
+   * `nat`: proxies in private subnets behind NAT gateways (the organisation's default). `public`: proxies in
+   * public subnets with an Elastic IP each and no NAT gateway (cheapest; static egress IPs).
+   */
+  egress: z.enum(['nat', 'public']).default('nat'),
+  /** NAT gateways with `egress: nat`: one for the hub, or one per AZ. Not allowed with `egress: public`. */
+  natGateways: z.enum(['one', 'per-az']).optional(),
   proxy: z
     .strictObject({
-      instanceType: z.string().regex(INSTANCE_TYPE_RE, { message: 'expected an EC2 instance type such as t4g.small' }).default('t4g.small'),
+      /** single: one self-healing proxy; multi-az: one per AZ with DNS failover; nlb: an NLB over a scaling group. */
+      mode: z.enum(PROXY_MODES).default('multi-az'),
+      /** @default DEFAULT_INSTANCE_TYPES[mode] */
+      instanceType: z.string().regex(INSTANCE_TYPE_RE, { message: 'expected an EC2 instance type such as t4g.small' }).optional(),
+      /** nlb only: the Auto Scaling group's bounds and its CPU target (target tracking). */
+      scaling: z
+        .strictObject({
+          min: z.number().int().min(1, { message: 'scaling.min must be at least 1' }).optional(),
+          max: z
+            .number()
+            .int()
+            .min(1, { message: 'scaling.max must be at least 1' })
+            .max(100, { message: 'scaling.max is at most 100 proxies' })
+            .optional(),
+          targetCpuPercent: z
+            .number()
+            .int()
+            .min(10, { message: 'targetCpuPercent must be 10 to 90' })
+            .max(90, { message: 'targetCpuPercent must be 10 to 90' })
+            .default(50),
+        })
+        .optional(),
     })
-    .default({ instanceType: 't4g.small' }),
+    .default({ mode: 'multi-az' }),
   logRetentionDays: z
     .number()
     .int()
@@ -218,6 +263,44 @@ export const configSchema = z
         issue(['hub', 'availabilityZones', i], `availability zone "${az}" is listed twice (also at index ${seenAz.get(az)})`);
       seenAz.set(az, i);
     });
+
+    const { proxy, egress } = cfg.hub;
+    if (egress === 'public' && cfg.hub.natGateways !== undefined) {
+      issue(
+        ['hub', 'natGateways'],
+        'egress: public puts the proxies in public subnets with their own Elastic IPs, so the hub has no NAT gateway; remove natGateways or set egress: nat',
+      );
+    }
+    if (proxy.mode === 'multi-az' && cfg.hub.availabilityZones.length < 2) {
+      issue(
+        ['hub', 'availabilityZones'],
+        `proxy mode multi-az (the default) runs one proxy per AZ and needs at least two availability zones; list another one (e.g. ${cfg.region}c) or set hub.proxy.mode: single`,
+      );
+    }
+    if (proxy.mode === 'nlb' && egress === 'public') {
+      issue(
+        ['hub', 'egress'],
+        'egress: public gives each fixed proxy its own Elastic IP; an NLB fleet scales in and out, so it has no static egress addresses. Use egress: nat with mode nlb, or mode multi-az with egress: public',
+      );
+    }
+    if (proxy.mode !== 'nlb' && proxy.scaling) {
+      issue(
+        ['hub', 'proxy', 'scaling'],
+        `scaling applies to mode nlb only (mode ${proxy.mode} runs ${proxy.mode === 'single' ? 'one proxy' : 'one proxy per AZ'}); remove it or set hub.proxy.mode: nlb`,
+      );
+    }
+    if (proxy.mode === 'nlb') {
+      const min = proxy.scaling?.min ?? cfg.hub.availabilityZones.length;
+      const max = proxy.scaling?.max ?? Math.max(min, 2 * cfg.hub.availabilityZones.length);
+      if (min > max) issue(['hub', 'proxy', 'scaling', 'min'], `scaling.min (${min}) is larger than scaling.max (${max})`);
+      const listeners = Math.max(cfg.tenants.length, 1);
+      if (listeners > NLB_MAX_LISTENERS) {
+        issue(
+          ['hub', 'proxy', 'mode'],
+          `mode nlb gives each tenant port an NLB listener, and an NLB holds at most ${NLB_MAX_LISTENERS} (not adjustable); this config has ${listeners} tenants. Use mode multi-az, or split the tenants across hubs`,
+        );
+      }
+    }
 
     const hubPrefix = Number(cfg.hub.cidr.split('/')[1]);
     if (hubPrefix < HUB_PREFIX_MIN || hubPrefix > HUB_PREFIX_MAX) {

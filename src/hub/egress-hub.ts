@@ -60,7 +60,7 @@ export class EgressHub extends Construct {
       ipAddresses: ec2.IpAddresses.cidr(hub.cidr),
       // Explicit AZ names: no lookup at synth, and the plan already checked they are in the region.
       availabilityZones: [...hub.availabilityZones],
-      natGateways: hub.natGateways === 'one' ? 1 : hub.availabilityZones.length,
+      natGateways: hub.natGateways,
       subnetConfiguration: [
         { name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: hub.subnetPrefix },
         { name: 'private', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: hub.subnetPrefix },

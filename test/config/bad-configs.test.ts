@@ -54,6 +54,55 @@ const cases: Case[] = [
   },
   { name: 'no AZs', edit: [[['hub', 'availabilityZones'], []]], field: 'hub.availabilityZones', says: /at least one availability zone/ },
   { name: 'bad NAT mode', edit: [[['hub', 'natGateways'], 'two']], field: 'hub.natGateways', says: /"one", "per-az"/ },
+  { name: 'bad proxy mode', edit: [[['hub', 'proxy', 'mode'], 'ha']], field: 'hub.proxy.mode', says: /"single", "multi-az", "nlb"/ },
+  { name: 'bad egress', edit: [[['hub', 'egress'], 'igw']], field: 'hub.egress', says: /"nat", "public"/ },
+  {
+    name: 'multi-az with one AZ',
+    edit: [[['hub', 'availabilityZones'], ['ap-northeast-1a']]],
+    field: 'hub.availabilityZones',
+    says: /multi-az \(the default\).*at least two availability zones.*mode: single/,
+  },
+  {
+    name: 'NAT gateways with public egress',
+    edit: [[['hub', 'egress'], 'public']],
+    field: 'hub.natGateways',
+    says: /no NAT gateway; remove natGateways/,
+  },
+  {
+    name: 'nlb with public egress',
+    edit: [
+      [['hub', 'egress'], 'public'],
+      [['hub', 'natGateways'], undefined],
+      [['hub', 'proxy', 'mode'], 'nlb'],
+    ],
+    field: 'hub.egress',
+    says: /no static egress addresses/,
+  },
+  {
+    name: 'scaling outside nlb mode',
+    edit: [[['hub', 'proxy', 'scaling'], { max: 4 }]],
+    field: 'hub.proxy.scaling',
+    says: /applies to mode nlb only/,
+  },
+  {
+    name: 'scaling min above max',
+    edit: [
+      [['hub', 'proxy', 'mode'], 'nlb'],
+      [['hub', 'proxy', 'scaling'], { min: 5, max: 3 }],
+    ],
+    field: 'hub.proxy.scaling.min',
+    says: /scaling.min \(5\) is larger than scaling.max \(3\)/,
+  },
+  {
+    name: 'nlb with more tenants than an NLB has listeners',
+    edit: [
+      [['hub', 'proxy', 'mode'], 'nlb'],
+      [['spokes'], []],
+      [['tenants'], Array.from({ length: 51 }, (_, i) => ({ name: `t${i + 1}`, port: 5000 + i, allow: ['example.com'] }))],
+    ],
+    field: 'hub.proxy.mode',
+    says: /at most 50 \(not adjustable\); this config has 51 tenants/,
+  },
   {
     name: 'bad instance type',
     edit: [[['hub', 'proxy', 'instanceType'], 'small']],

@@ -25,6 +25,53 @@ describe('plan', () => {
     expect(plan.hub.cidr).toBe('10.0.0.0/16');
   });
 
+  it.each([
+    [
+      'multi-az (the default)',
+      '',
+      { mode: 'multi-az', instanceType: 't4g.small', fixed: ['ProxyA:us-east-1a:0', 'ProxyB:us-east-1b:1'], natGateways: 1 },
+    ],
+    [
+      'single',
+      '  proxy: { mode: single }\n',
+      { mode: 'single', instanceType: 't4g.small', fixed: ['ProxyA:us-east-1a:0'], natGateways: 1 },
+    ],
+    ['nlb', '  proxy: { mode: nlb }\n  natGateways: per-az\n', { mode: 'nlb', instanceType: 'c7g.large', fixed: [], natGateways: 2 }],
+    [
+      'public egress',
+      '  egress: public\n',
+      { mode: 'multi-az', instanceType: 't4g.small', fixed: ['ProxyA:us-east-1a:0', 'ProxyB:us-east-1b:1'], natGateways: 0 },
+    ],
+  ])('plans the fleet for %s', (_, extra, want) => {
+    const plan = buildPlan(
+      parseConfig(`region: us-east-1\naccount: "111111111111"\nhub:\n  availabilityZones: [us-east-1a, us-east-1b]\n${extra}`),
+    );
+    const { proxy } = plan.hub;
+    expect({
+      mode: proxy.mode,
+      instanceType: proxy.instanceType,
+      fixed: proxy.fixed.map((f) => `${f.id}:${f.availabilityZone}:${f.azIndex}`),
+      natGateways: plan.hub.natGateways,
+    }).toEqual(want);
+    expect(proxy.failoverName !== undefined).toBe(want.mode === 'multi-az');
+    expect(proxy.scaling !== undefined).toBe(want.mode === 'nlb');
+  });
+
+  it('names the multi-az failover record in a hub-private zone, and sizes the nlb group from the AZs', () => {
+    const multi = buildPlan(loadConfigFile('examples/egresshub.yaml'));
+    expect(multi.hub.proxy.failoverName).toEqual({
+      zone: 'egresshub-hub.egresshub.internal',
+      name: 'proxy.egresshub-hub.egresshub.internal',
+      ttlSeconds: 10,
+    });
+    const nlb = buildPlan(
+      parseConfig(
+        'region: us-east-1\naccount: "111111111111"\nhub:\n  availabilityZones: [us-east-1a, us-east-1b, us-east-1c]\n  proxy: { mode: nlb, scaling: { targetCpuPercent: 40 } }\n',
+      ),
+    );
+    expect(nlb.hub.proxy.scaling).toEqual({ min: 3, max: 6, targetCpuPercent: 40 });
+  });
+
   it('normalises allowlists: case, trailing dots, duplicates and names covered by a wildcard', () => {
     expect(normaliseAllowlist(['API.GitHub.com.', '*.github.com', 'registry.npmjs.org', 'registry.npmjs.org', '*.api.github.com'])).toEqual(
       {

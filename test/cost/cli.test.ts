@@ -1,12 +1,12 @@
 // `egresshub cost` end to end: flags, --config, --json, --chart and bad input (exit 2).
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli';
 
 interface CostJson {
-  inputs: { vpcs: number; region: string; hub: { azs: number; egress: string; resourceConfigurations: number } };
+  inputs: { vpcs: number; region: string; hub: { azs: number; egress: string; fleet: string; resourceConfigurations: number } };
   baseline: { total: number };
   hub: { total: number; items: { id: string; monthly: number }[] };
   savings: number;
@@ -25,7 +25,7 @@ const json = async (...args: string[]) => {
 
 describe('egresshub cost', () => {
   it('prints line items, savings, break-even, the sensitivity grid and the assumption table', async () => {
-    const r = await runCli('cost', '--region', 'us-east-1', '--vpcs', '10', '--gb-per-vpc', '100', '--no-color');
+    const r = await runCli('cost', '--region', 'us-east-1', '--vpcs', '10', '--gb-per-vpc', '100', '--fleet', 'single', '--no-color');
     expect(r.code).toBe(0);
     // Scenario A of model.test.ts: $420.00 vs. $259.76.
     expect(r.stdout).toMatch(/baseline\s*│ total\s*│.*│\s*\$420\.00/);
@@ -38,7 +38,7 @@ describe('egresshub cost', () => {
   });
 
   it('returns the same numbers as JSON for scripts', async () => {
-    const out = await json('--region', 'us-east-1', '--vpcs', '10', '--gb-per-vpc', '100');
+    const out = await json('--region', 'us-east-1', '--vpcs', '10', '--gb-per-vpc', '100', '--fleet', 'single');
     expect(out.baseline.total).toBeCloseTo(420, 6);
     expect(out.hub.total).toBeCloseTo(259.764, 6);
     expect(out.breakEvenVpcs).toBe(3);
@@ -51,7 +51,20 @@ describe('egresshub cost', () => {
   });
 
   it('overrides a price with --price and drops the assumption warning', async () => {
-    const r = await runCli('--json', 'cost', '--region', 'us-east-1', '--vpcs', '10', '--gb-per-vpc', '100', '--price', 'endpoint.hour=0');
+    const r = await runCli(
+      '--json',
+      'cost',
+      '--region',
+      'us-east-1',
+      '--vpcs',
+      '10',
+      '--gb-per-vpc',
+      '100',
+      '--fleet',
+      'single',
+      '--price',
+      'endpoint.hour=0',
+    );
     const out = JSON.parse(r.stdout) as CostJson;
     // Without the 14,600 endpoint AZ-hours at $0.01: 259.764 − 146 = 113.764.
     expect(out.hub.total).toBeCloseTo(113.764, 6);
@@ -61,7 +74,24 @@ describe('egresshub cost', () => {
   it('takes the VPC count, region and hub shape from --config', async () => {
     const out = await json('--config', 'examples/egresshub.yaml', '--gb-per-vpc', '10');
     // The example has 2 spokes in ap-northeast-1, a hub in 2 AZs with one NAT gateway, and 2 tenants.
-    expect(out.inputs).toMatchObject({ vpcs: 2, region: 'ap-northeast-1', hub: { azs: 2, egress: 'one', resourceConfigurations: 2 } });
+    expect(out.inputs).toMatchObject({
+      vpcs: 2,
+      region: 'ap-northeast-1',
+      hub: { azs: 2, egress: 'one', fleet: 'multi-az', resourceConfigurations: 2 },
+    });
+  });
+
+  it("prices the config's fleet mode and public egress", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'egresshub-cost-'));
+    const file = join(dir, 'public.yaml');
+    const text = readFileSync('examples/egresshub.yaml', 'utf8')
+      .replace('egress: nat', 'egress: public')
+      .replace(/^ {2}natGateways:.*\n/m, '')
+      .replace('mode: multi-az', 'mode: single');
+    writeFileSync(file, text);
+    const out = await json('--config', file, '--gb-per-vpc', '10');
+    expect(out.inputs).toMatchObject({ hub: { egress: 'public', fleet: 'single' } });
+    expect(out.hub.items.find((i) => i.id === 'nat-hours')?.monthly ?? 0).toBe(0);
   });
 
   it('lets flags override the config', async () => {
@@ -71,7 +101,7 @@ describe('egresshub cost', () => {
 
   it('writes an SVG chart with the break-even point marked', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'egresshub-cost-')), 'cost.svg');
-    const r = await runCli('cost', '--region', 'us-east-1', '--vpcs', '10', '--gb-per-vpc', '100', '--chart', file);
+    const r = await runCli('cost', '--region', 'us-east-1', '--vpcs', '10', '--gb-per-vpc', '100', '--fleet', 'single', '--chart', file);
     expect(r.code).toBe(0);
     const svg = readFileSync(file, 'utf8');
     expect(svg).toMatch(/^<svg[^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);

@@ -24,7 +24,7 @@ const SCENARIOS: Record<string, () => Record<string, unknown>> = {
   'no-tenants': () => ({ ...exampleConfig(), tenants: [], spokes: [] }),
   'one-az': () => {
     const c = exampleConfig();
-    return { ...c, hub: { ...(c.hub as object), availabilityZones: ['ap-northeast-1a'] } };
+    return { ...c, hub: { ...(c.hub as object), availabilityZones: ['ap-northeast-1a'], proxy: { mode: 'single' } } };
   },
   'many-tenants': () => ({
     ...exampleConfig(),

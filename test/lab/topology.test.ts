@@ -60,7 +60,7 @@ describe('lab topology', () => {
   it('fails when the config has more tenants than the lab can address', () => {
     const tenants = Array.from({ length: MAX_LAB_TENANTS + 1 }, (_, i) => `  - { name: t${i}, port: ${5000 + i}, allow: '*' }\n`).join('');
     const plan = buildPlan(
-      parseConfig(`region: us-east-1\naccount: "111111111111"\nhub:\n  availabilityZones: [us-east-1a]\ntenants:\n${tenants}`),
+      parseConfig(`region: us-east-1\naccount: "111111111111"\nhub:\n  availabilityZones: [us-east-1a, us-east-1b]\ntenants:\n${tenants}`),
     );
     expect(() => buildTopology(plan)).toThrow(UsageError);
     expect(() => buildTopology(plan)).toThrow(`the lab emulates at most ${MAX_LAB_TENANTS} tenants (got ${MAX_LAB_TENANTS + 1})`);

@@ -51,7 +51,7 @@ describe('renderSquidConf', () => {
   it('passes squid -k parse without overlap warnings when an allowlist repeats names a wildcard covers', () => {
     const plan = buildPlan(
       parseConfig(
-        'region: us-east-1\naccount: "111111111111"\nhub:\n  availabilityZones: [us-east-1a]\ntenants:\n' +
+        'region: us-east-1\naccount: "111111111111"\nhub:\n  availabilityZones: [us-east-1a, us-east-1b]\ntenants:\n' +
           "  - { name: dup, port: 3300, allow: ['*.github.com', 'api.github.com', '*.api.github.com', 'GitHub.com.', 'x.example.org'] }\n",
       ),
     );

@@ -67,7 +67,8 @@ export function costInputs(opts: Record<string, unknown>, plan?: EgressPlan): Co
   const gbPerVpc = num(opts, 'gbPerVpc', '--gb-per-vpc', '50');
   if (gbPerVpc === undefined)
     throw new UsageError('cost needs the traffic per VPC: pass --gb-per-vpc GB (internet traffic per VPC per month, e.g. 50)');
-  const egress = (opts.hubNat as HubEgress | undefined) ?? plan?.hub.natGateways ?? 'one';
+  const planEgress: HubEgress | undefined = plan && (plan.hub.egress === 'public' ? 'public' : plan.hub.natGateways > 1 ? 'per-az' : 'one');
+  const egress = (opts.hubNat as HubEgress | undefined) ?? planEgress ?? 'one';
   return {
     region,
     vpcs,
@@ -76,7 +77,7 @@ export function costInputs(opts: Record<string, unknown>, plan?: EgressPlan): Co
     baseline: (opts.baseline as BaselineMode | undefined) ?? 'per-vpc',
     hub: {
       azs: num(opts, 'hubAzs', '--hub-azs', '2') ?? plan?.hub.availabilityZones.length ?? DEFAULTS.hubAzs,
-      fleet: (opts.fleet as FleetMode | undefined) ?? 'single',
+      fleet: (opts.fleet as FleetMode | undefined) ?? plan?.hub.proxy.mode ?? 'multi-az',
       egress,
       instanceType: (opts.instanceType as string | undefined) ?? plan?.hub.proxy.instanceType ?? DEFAULTS.instanceType,
       endpointAzs: num(opts, 'endpointAzs', '--endpoint-azs', '2') ?? DEFAULTS.endpointAzs,
@@ -201,11 +202,10 @@ export const cost: CommandSpec = {
       )
       .option('--hub-azs <n>', `AZs of the hub (default: the config's, else ${DEFAULTS.hubAzs})`)
       .addOption(
-        new Option('--fleet <mode>', 'proxy fleet: one instance, one per AZ, or per AZ behind an NLB (default single)').choices([
-          'single',
-          'multi-az',
-          'nlb',
-        ]),
+        new Option(
+          '--fleet <mode>',
+          'proxy fleet: one instance, one per AZ, or per AZ behind an NLB (default: the mode in --config, else multi-az)',
+        ).choices(['single', 'multi-az', 'nlb']),
       )
       .addOption(
         new Option(
