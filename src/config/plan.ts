@@ -111,6 +111,19 @@ export interface HubPlan {
   };
   /** Namespace of the per-tenant metrics the access-log metric filters publish (dimension `Tenant`). */
   readonly metricNamespace: string;
+  /**
+   * The fixed proxies' health signal: each proxy publishes `metricName` = 1 (Squid answered the probe and
+   * the proxy is not draining) or 0, with dimension `dimension` = its FixedProxyPlan id, every
+   * `intervalSeconds`. multi-az alarms on it (missing data = unhealthy) and Route 53 health checks read
+   * the alarms. `drainFile` on the instance turns the signal to 0 (policy rollout, docs/operations.md).
+   */
+  readonly proxyHealth: {
+    readonly namespace: string;
+    readonly metricName: string;
+    readonly dimension: string;
+    readonly intervalSeconds: number;
+    readonly drainFile: string;
+  };
   readonly alarms: { readonly email?: string; readonly topicArn?: string; readonly deniedRequestsPer5Minutes: number };
 }
 
@@ -223,6 +236,13 @@ export function buildPlan(config: EgressConfig): EgressPlan {
         cache: `/egresshub/${name}-hub/squid/cache`,
       },
       metricNamespace: `egresshub/${name}`,
+      proxyHealth: {
+        namespace: `egresshub/${name}`,
+        metricName: 'ProxyHealthy',
+        dimension: 'Proxy',
+        intervalSeconds: 20,
+        drainFile: '/run/egresshub/drain',
+      },
       alarms: { ...config.hub.alarms },
     },
     dns,
