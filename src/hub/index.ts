@@ -6,3 +6,4 @@ export * from './tenant-endpoints';
 export * from './tenants-stack';
 export * from './domain-verification';
 export * from './observability';
+export * from './health-probe';

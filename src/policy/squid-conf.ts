@@ -69,6 +69,23 @@ const NUMERIC_HOST_RE = '^((0x[0-9a-f]*|[0-9]+)\\.){0,3}(0x[0-9a-f]*|[0-9]+)\\.?
 const OCTET = '(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])';
 const CANONICAL_IPV4_RE = `^${OCTET}(\\.${OCTET}){3}$`;
 
+/** Squid's visible_hostname; origin-form requests for Squid's own pages are addressed to it. */
+export const VISIBLE_HOSTNAME = 'egresshub';
+
+/**
+ * The proxies' health probe (src/hub/health-probe.ts): `GET http://127.0.0.1:<tenant port>/squid-internal-mgr/info`
+ * from the instance itself. Squid rewrites such an origin-form request to `http://<visible_hostname>:<port>/…`
+ * and answers it from its cache manager, without DNS or an upstream connection. `acl` is the ACL that matches
+ * exactly that request (manager URL, on Squid's own name, from 127.0.0.1): it alone is allowed past the
+ * cache-manager deny and it alone is kept out of the access log, so tenants' usage and metrics never see it.
+ * Tenants cannot match it: they arrive from resource-gateway (or NLB) addresses, never from loopback.
+ */
+export const HEALTH_PROBE = {
+  acl: 'health_probe',
+  path: '/squid-internal-mgr/info',
+  source: '127.0.0.1',
+} as const;
+
 /** Rule names as they appear in the access log's `rule=` field. */
 export const RULES = {
   manager: 'cache-manager',
@@ -136,6 +153,15 @@ export function renderSquidConf(plan: EgressPlan, options: SquidConfOptions = {}
     out.push(`acl http_ports_${ports.replaceAll(' ', '_')}_tenants myportname ${names.join(' ')}`);
   }
 
+  section("health probe: Squid's own info page, from this host only, never logged (src/hub/health-probe.ts)");
+  out.push(
+    `acl ${HEALTH_PROBE.acl}_src src ${HEALTH_PROBE.source}/32`,
+    // The probe's origin-form request is rewritten to Squid's own name; requiring that name (matched as
+    // written, -n) keeps a loopback client from proxying a manager-looking URL to another host.
+    `acl ${HEALTH_PROBE.acl}_self dstdomain -n ${VISIBLE_HOSTNAME}`,
+    `acl ${HEALTH_PROBE.acl} all-of manager ${HEALTH_PROBE.acl}_src ${HEALTH_PROBE.acl}_self`,
+  );
+
   section('decisions, logged as decision= and rule= (annotate_transaction always matches, so it goes last on a line)');
   for (const name of Object.values(RULES)) {
     out.push(`acl ${ruleAcl(name)} annotate_transaction decision=${name === RULES.allow ? 'allowed' : 'denied'} rule=${name}`);
@@ -143,6 +169,8 @@ export function renderSquidConf(plan: EgressPlan, options: SquidConfOptions = {}
 
   section('access rules: first match wins');
   const r = ruleAcl;
+  // The only allow before the denies: it matches nothing a tenant can send (see HEALTH_PROBE).
+  out.push(`http_access allow ${HEALTH_PROBE.acl}`);
   out.push(`http_access deny manager ${r(RULES.manager)}`);
   out.push(`http_access deny numeric_host !canonical_ipv4 ${r(RULES.ipSpelling)}`);
   for (const t of plan.tenants) {
@@ -170,7 +198,7 @@ export function renderSquidConf(plan: EgressPlan, options: SquidConfOptions = {}
     'via off',
     'forwarded_for delete',
     'httpd_suppress_version_string on',
-    'visible_hostname egresshub',
+    `visible_hostname ${VISIBLE_HOSTNAME}`,
     'reply_header_access X-Cache deny all',
     'reply_header_access X-Cache-Lookup deny all',
     'pinger_enable off',
@@ -193,7 +221,7 @@ export function renderSquidConf(plan: EgressPlan, options: SquidConfOptions = {}
   out.push(
     `logformat ${ACCESS_LOG_FORMAT} ts=%ts.%03tu tenant=%{tenant}note client=%>a:%>p listener=%lp method=%rm host=%>rd port=%>rP ` +
       'status=%>Hs bytes_in=%>st bytes_out=%<st duration_ms=%tr decision=%{decision}note rule=%{rule}note squid=%Ss server=%<a',
-    `access_log stdio:${logDir}/access.log logformat=${ACCESS_LOG_FORMAT}`,
+    `access_log stdio:${logDir}/access.log logformat=${ACCESS_LOG_FORMAT} !${HEALTH_PROBE.acl}`,
     `cache_log ${logDir}/cache.log`,
     'logfile_rotate 0',
   );

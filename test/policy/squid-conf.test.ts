@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildPlan, loadConfigFile, parseConfig, type EgressPlan } from '../../src/config';
-import { BLOCKED_DESTINATIONS, renderSquidConf, tunnelPortsOf } from '../../src/policy';
+import { BLOCKED_DESTINATIONS, HEALTH_PROBE, renderSquidConf, tunnelPortsOf, VISIBLE_HOSTNAME } from '../../src/policy';
 
 const work = mkdtempSync(join(tmpdir(), 'eh-policy-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -100,10 +100,11 @@ describe('renderSquidConf', () => {
     expect(rules(conf)).toContain('http_access deny tenant_project-a !allow_project-a r_not_allowlisted');
   });
 
-  it('orders rules so that every deny, SSRF included, comes before any allow', () => {
+  it('orders rules so that every deny, SSRF included, comes before any allow (but the loopback health probe)', () => {
     for (const plan of [example, allowlist, implicit]) {
       const r = rules(renderSquidConf(plan));
-      const firstAllow = r.findIndex((l) => l.startsWith('http_access allow'));
+      expect(r[0]).toBe(`http_access allow ${HEALTH_PROBE.acl}`);
+      const firstAllow = r.findIndex((l) => l.startsWith('http_access allow') && l !== r[0]);
       const lastDeny = r.map((l, i) => (l.includes(' deny ') && !l.includes(' all ') ? i : -1)).reduce((a, b) => Math.max(a, b));
       expect(firstAllow).toBeGreaterThan(lastDeny);
       expect(r[r.length - 1]).toBe('http_access deny all r_default_deny');
@@ -125,7 +126,7 @@ describe('renderSquidConf', () => {
       expect(acl).toContain(cidr);
     const lines = conf.split('\n');
     const deny = lines.findIndex((l) => l.startsWith('http_access deny blocked_dst '));
-    const allow = lines.findIndex((l) => l.startsWith('http_access allow '));
+    const allow = lines.findIndex((l) => l.startsWith('http_access allow ') && l !== `http_access allow ${HEALTH_PROBE.acl}`);
     expect(deny).toBeGreaterThan(-1);
     expect(deny).toBeLessThan(allow);
   });
@@ -143,6 +144,23 @@ describe('renderSquidConf', () => {
     expect(rules(renderSquidConf(example))).toContain(
       'http_access deny tunnel connect_ports_80_443_tenants !connect_ports_80_443 r_connect_port',
     );
+  });
+
+  // The behaviour (probe answered and unlogged, tenants and loopback destinations still denied) is proven with
+  // real Squid in test/hub/health-probe.test.ts; here, the exact lines and where they sit.
+  it('admits the health probe only as the cache manager page on its own name from 127.0.0.1, and never logs it', () => {
+    const conf = renderSquidConf(example);
+    expect(conf).toContain(
+      [
+        `acl ${HEALTH_PROBE.acl}_src src 127.0.0.1/32`,
+        `acl ${HEALTH_PROBE.acl}_self dstdomain -n ${VISIBLE_HOSTNAME}`,
+        `acl ${HEALTH_PROBE.acl} all-of manager ${HEALTH_PROBE.acl}_src ${HEALTH_PROBE.acl}_self`,
+      ].join('\n'),
+    );
+    const r = rules(conf);
+    expect(r.slice(0, 2)).toEqual([`http_access allow ${HEALTH_PROBE.acl}`, 'http_access deny manager r_cache_manager']);
+    expect(conf).toContain(`\nvisible_hostname ${VISIBLE_HOSTNAME}\n`);
+    expect(conf).toMatch(new RegExp(`\\naccess_log stdio:/var/log/squid/access\\.log logformat=egresshub !${HEALTH_PROBE.acl}\\n`));
   });
 
   it('hides versions and internal addresses and caches nothing', () => {
