@@ -4,6 +4,7 @@ import type { CommandSpec } from '../command';
 import { cidr } from './cidr';
 import { clientEnvCommand } from './client-env';
 import { cost } from './cost';
+import { diff } from './diff';
 import { doctor } from './doctor';
 import { lab } from './lab';
 import { spokeTemplate } from './spoke-template';
@@ -15,6 +16,7 @@ import { validate } from './validate';
 export const COMMANDS: readonly CommandSpec[] = [
   validate,
   synth,
+  diff,
   squidConf,
   spokeTemplate,
   clientEnvCommand,

@@ -1,0 +1,130 @@
+// `egresshub diff OLD.yaml NEW.yaml`: synthesizes both configs offline and shows, per stack, what a
+// `cdk deploy` of NEW over OLD adds, removes, replaces or updates, highlighting the resources users hold.
+// Exit 3 with --fail-on-replace when one of those would be replaced (docs/operations.md).
+import { spokeStackId } from '../../app';
+import { buildPlan, loadConfigFile, type EgressPlan } from '../../config';
+import { ConfigError, UsageError } from '../../config/errors';
+import { diffApps, handoffsOf, snapshotOf, type AppDiff, type Impact, type ResourceChange, type StackDiff } from '../../diff';
+import type { CommandSpec } from '../command';
+import type { Printer } from '../printer';
+
+/** Exit code of `--fail-on-replace` when a resource users hold would be replaced. */
+export const EXIT_REPLACES = 3;
+
+export const diff: CommandSpec = {
+  name: 'diff',
+  summary: 'show what deploying NEW over OLD adds, removes, replaces or updates in every stack (offline), and what users would lose',
+  configure: (cmd) =>
+    cmd
+      .argument('<old>', 'the config that is deployed now')
+      .argument('<new>', 'the config you mean to deploy')
+      .option(
+        '--fail-on-replace',
+        `exit ${EXIT_REPLACES} when a resource users hold would be replaced (resource gateway, resource configuration, spoke endpoint, RAM share, proxy ENI, Elastic IP, VPC, subnet)`,
+      ),
+  run: ({ printer }, opts, args) => {
+    const [oldFile, newFile] = args as [string, string];
+    const [oldPlan, newPlan] = loadBoth(oldFile, newFile);
+    printer.step(`synthesizing ${oldFile} (old): ${stackCount(oldPlan)} stack(s)`);
+    const before = snapshotOf(oldPlan);
+    printer.step(`synthesizing ${newFile} (new): ${stackCount(newPlan)} stack(s)`);
+    const after = snapshotOf(newPlan);
+    const result = diffApps(before, after, handoffsOf(newPlan, spokeStackId));
+    const failOnReplace = opts.failOnReplace === true;
+    const code = failOnReplace && result.replacedProtected.length > 0 ? EXIT_REPLACES : 0;
+
+    printer.data({ old: oldFile, new: newFile, ...result, exitCode: code });
+    render(printer, result);
+    if (code !== 0) printer.error(`${result.replacedProtected.length} resource(s) users hold would be replaced (--fail-on-replace)`);
+    return code;
+  },
+};
+
+/** Both configs are checked before either is synthesized, and every problem in both is reported. */
+function loadBoth(oldFile: string, newFile: string): [EgressPlan, EgressPlan] {
+  const errors: string[] = [];
+  const load = (file: string) => {
+    try {
+      return buildPlan(loadConfigFile(file));
+    } catch (e) {
+      if (!(e instanceof UsageError)) throw e;
+      errors.push(e instanceof ConfigError ? e.message.replace(/^invalid config/, `invalid config ${file}`) : e.message);
+      return undefined;
+    }
+  };
+  const plans = [load(oldFile), load(newFile)];
+  if (errors.length > 0) throw new UsageError(errors.join('\n'));
+  return plans as [EgressPlan, EgressPlan];
+}
+
+function stackCount(plan: EgressPlan): number {
+  return 1 + plan.tenantStacks.length + plan.spokes.length;
+}
+
+/** Worst first: what users lose, then what goes away, what is new, what changes in place. */
+const IMPACT_ORDER: readonly Impact[] = ['replace', 'may-replace', 'remove', 'add', 'update'];
+
+function render(printer: Printer, result: AppDiff): void {
+  for (const stack of result.stacks) {
+    printer.line(printer.bold(`${stack.stackName}: ${stackLine(stack)}`));
+    if (stack.resources.length === 0) continue;
+    const rows = [...stack.resources].sort(
+      (a, b) =>
+        IMPACT_ORDER.indexOf(a.impact) - IMPACT_ORDER.indexOf(b.impact) ||
+        a.type.localeCompare(b.type) ||
+        a.logicalId.localeCompare(b.logicalId),
+    );
+    printer.table(
+      ['impact', 'type', 'logical ID', 'properties'],
+      rows.map((r) => [impactCell(printer, r), r.type, r.logicalId, propertiesCell(r)]),
+    );
+    // Why the resources users hold change when their own text does not say it (a value from another stack,
+    // a replaced resource they reference), and instance roll-outs; --json has every reason.
+    if (stack.status === 'changed') {
+      for (const r of rows.filter((x) => x.protected || x.because.some((b) => b.includes('UpdatePolicy')))) {
+        for (const why of r.because) printer.line(printer.dim(`  ${r.logicalId}: ${why}`));
+      }
+    }
+  }
+  if (result.replacedProtected.length > 0 || result.removedProtected.length > 0) {
+    printer.line(printer.dim('! = a resource users hold (a spoke endpoint, an ARN, an allowlisted IP): replacing it breaks them'));
+  }
+  const c = result.counts;
+  printer.line(
+    `${c.add} to add, ${c.update} to update, ${c.replace + c['may-replace']} to replace${c['may-replace'] ? ` (${c['may-replace']} may)` : ''}, ${c.remove} to remove`,
+  );
+  const summary = result.replacedProtected.length > 0 ? printer.bad(result.summary) : printer.ok(result.summary);
+  printer.line(summary);
+}
+
+function stackLine(stack: StackDiff): string {
+  const n = (impact: Impact) => stack.resources.filter((r) => r.impact === impact).length;
+  const counts = (['add', 'update', 'replace', 'may-replace', 'remove'] as const)
+    .filter((i) => n(i) > 0)
+    .map((i) => `${n(i)} ${i}`)
+    .join(', ');
+  switch (stack.status) {
+    case 'unchanged':
+      return 'no changes';
+    case 'added':
+      return `new stack (${counts})`;
+    case 'removed':
+      return `no longer in the app: cdk deploy leaves it running; delete it with aws cloudformation delete-stack --stack-name ${stack.stackName} (${counts})`;
+    case 'renamed':
+      return `new stack replacing ${stack.previousStackName ?? '?'}, which keeps running until deleted (${counts})`;
+    default:
+      return counts || 'outputs only';
+  }
+}
+
+function impactCell(printer: Printer, r: ResourceChange): string {
+  const hurts = r.protected && (r.impact === 'replace' || r.impact === 'may-replace' || r.impact === 'remove');
+  if (!hurts) return r.impact;
+  return r.impact === 'remove' ? printer.bold(`${r.impact} !`) : printer.bad(printer.bold(`${r.impact.toUpperCase()} !`));
+}
+
+function propertiesCell(r: ResourceChange): string {
+  if (r.impact === 'replace' || r.impact === 'may-replace') return r.replacedBy.join(', ');
+  if (r.impact === 'update') return r.changed.join(', ');
+  return '';
+}
