@@ -1,52 +1,76 @@
-// The Squid fleet behind the resource gateway: today one self-healing instance (an Auto Scaling group
-// of one) that carries a fixed ENI, whose IP is the resource configurations' stable target. Kept in its
-// own construct because later HA modes (one proxy per AZ, NLB) replace what is inside, not the hub.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Duration, Lazy, Stack, Stage, Tags, Validations } from 'aws-cdk-lib';
+// A Squid fleet behind the resource gateway. `fixed`: one self-healing instance (an Auto Scaling group of one)
+// that carries a fixed ENI, whose IP is a stable target (single mode; one per AZ in multi-az mode). `scaling`: a
+// group of min..max instances behind an NLB (nlb mode). Policy changes reach running instances through the
+// hub's ProxyPolicy (policy-rollout.ts), never through the launch template.
+import { Duration, Lazy, Stack, Tags, Validations } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
-import { renderProxyBootstrap, UserDataTooLargeError } from './user-data';
+import { UsageError } from '../config/errors';
+import type { EgressPlan } from '../config/plan';
+import { ProxyPolicy } from './policy-rollout';
+import { renderProxyBootstrap } from './user-data';
 
 /** A TCP port, or a port range when from < to. */
 export function tcpRange(from: number, to: number): ec2.Port {
   return from === to ? ec2.Port.tcp(from) : ec2.Port.tcpRange(from, to);
 }
 
-/** Writes squid.conf next to the cloud assembly and makes it a CDK asset. */
-function squidConfAsset(scope: Construct, conf: string): s3assets.Asset {
-  // Written into the cloud assembly's own directory (not a shared /tmp): it is the build's output anyway,
-  // nothing is left behind elsewhere, and no other user can swap the policy before the CDK stages it.
-  // The asset hash is of the content; the file name only has to be unique per fleet.
-  const outdir = Stage.of(scope)?.outdir ?? mkdtempSync(join(tmpdir(), 'egresshub-squid-'));
-  mkdirSync(outdir, { recursive: true });
-  const file = join(outdir, `egresshub-squid-${scope.node.addr}.conf`);
-  writeFileSync(file, conf, { mode: 0o600 });
-  return new s3assets.Asset(scope, 'SquidConf', { path: file });
-}
+export type ProxyFleetKind = 'fixed' | 'scaling';
 
 export interface ProxyFleetProps {
   readonly vpc: ec2.IVpc;
-  /** The private subnet that holds the fixed ENI and the instance (an ENI cannot leave its subnet). */
-  readonly subnet: ec2.ISubnet;
+  /**
+   * Where the instances run. `fixed`: exactly one (the fixed ENI cannot leave its subnet); `scaling`: one per AZ.
+   * With `publicEgress`, public subnets.
+   */
+  readonly subnets?: readonly ec2.ISubnet[];
+  /** @deprecated use `subnets: [subnet]` */
+  readonly subnet?: ec2.ISubnet;
+  /**
+   * `fixed`: an Auto Scaling group of one whose instance claims a fixed ENI at boot (the ENI's IP is a stable
+   * target). `scaling`: a group of `capacity.min`..`capacity.max` instances with Squid on their primary ENI, for
+   * an NLB in front.
+   * @default 'fixed'
+   */
+  readonly kind?: ProxyFleetKind;
+  /** `scaling` only: the group's bounds. */
+  readonly capacity?: { readonly min: number; readonly max: number };
   readonly instanceType: string;
   readonly architecture: 'arm64' | 'x86_64';
-  readonly squidConf: string;
-  /** Tenant listener ports: opened on the ENI's security group and checked at boot. */
-  readonly ports: readonly number[];
   /** Destination ports Squid connects to on the internet (tenants' CONNECT and HTTP ports). */
   readonly egressPorts: readonly number[];
+  /**
+   * The hub's policy and its rollout (one per hub, shared by its fleets). The fleet tags its instances as the
+   * policy's rollout targets and lets them read the policy.
+   * @default - a policy of this fleet's own from `squidConf` (the pre-HA API), no drain
+   */
+  readonly policy?: ProxyPolicy;
+  /** @deprecated pass `policy` (ProxyPolicy.fromPlan); used only without it. */
+  readonly squidConf?: string;
+  /** @deprecated listener ports are read from squid.conf at boot; ignored. */
+  readonly ports?: readonly number[];
+  /**
+   * `fixed` only: egress from an Elastic IP of the fleet's own, with no NAT gateway. The instance launches with
+   * an ephemeral public IP (to reach the EC2 API), associates the Elastic IP to itself first thing at boot, and
+   * keeps it across replacements. `subnets` are then public subnets.
+   * @default false
+   */
+  readonly publicEgress?: boolean;
+  /**
+   * `fixed` only: publish the proxy's health (plan.hub.proxyHealth.metricName, 1 or 0, dimension = `id`) every
+   * interval, for the multi-az alarms and failover records.
+   * @default - no health metric
+   */
+  readonly health?: { readonly id: string; readonly settings: EgressPlan['hub']['proxyHealth'] };
   /**
    * The unified CloudWatch agent's JSON config (HubObservability's renderCloudWatchAgentConfig).
    * @default - no agent: Squid's logs stay on the instance
    */
   readonly cloudWatchAgentConfig?: string;
   /**
-   * How long CloudFormation waits for the instance's success signal.
+   * How long CloudFormation waits for an instance's success signal.
    * @default Duration.minutes(15)
    */
   readonly signalTimeout?: Duration;
@@ -61,86 +85,156 @@ export class ProxyFleet extends Construct {
   static readonly DEFAULT_SIGNAL_TIMEOUT = Duration.minutes(15);
   static readonly DEFAULT_ROOT_VOLUME_GIB = 16;
 
-  /** The fixed ENI: its primary private IP is what resource configurations point at. */
-  readonly networkInterface: ec2.CfnNetworkInterface;
-  /** Guards the fixed ENI: admits only what `allowFrom` grants. */
+  readonly kind: ProxyFleetKind;
+  /** fixed: the ENI whose primary private IP the resource configurations (or failover records) point at. */
+  readonly networkInterface?: ec2.CfnNetworkInterface;
+  /**
+   * The group that admits tenant ports (`allowFrom`): the fixed ENI's group (fixed), or the instances' group
+   * (scaling: Squid listens on the primary ENI).
+   */
   readonly securityGroup: ec2.SecurityGroup;
-  /** The instance's own primary ENI: admits nothing, egress only to the internet ports Squid needs. */
+  /** The instances' primary ENI group: egress only to the internet ports Squid needs (plus tenant ports when scaling). */
   readonly instanceSecurityGroup: ec2.SecurityGroup;
   readonly autoScalingGroup: autoscaling.AutoScalingGroup;
+  /** The group's L1, e.g. to chain several fixed fleets' rolling updates with addDependency. */
+  readonly cfnAutoScalingGroup: autoscaling.CfnAutoScalingGroup;
   readonly role: iam.Role;
-  /** The address the resource configurations target (the ENI's primary private IPv4 address). */
-  readonly targetIp: string;
-  /** Set when squid.conf is too large for user data and travels through S3 instead. */
-  squidConfAsset?: s3assets.Asset;
+  private readonly fixedIp?: string;
+  /** fixed with publicEgress: the fleet's static egress address. */
+  readonly elasticIp?: ec2.CfnEIP;
+  readonly policy: ProxyPolicy;
+  /** The tag every instance of this fleet carries (the IAM conditions on ENI, EIP and detach rely on it). */
+  readonly fleetTag: { readonly key: string; readonly value: string };
 
   constructor(scope: Construct, id: string, props: ProxyFleetProps) {
     super(scope, id);
+    const kind = props.kind ?? 'fixed';
+    this.kind = kind;
     const signalTimeout = props.signalTimeout ?? ProxyFleet.DEFAULT_SIGNAL_TIMEOUT;
     const rootVolumeGiB = props.rootVolumeGiB ?? ProxyFleet.DEFAULT_ROOT_VOLUME_GIB;
+    const subnets = props.subnets ?? (props.subnet ? [props.subnet] : []);
     const stack = Stack.of(this);
+    validate(kind, subnets, props);
 
-    this.securityGroup = new ec2.SecurityGroup(this, 'ListenerSecurityGroup', {
-      vpc: props.vpc,
-      description: 'egresshub proxy listener ENI: tenant ports from the resource gateway only',
-      allowAllOutbound: false,
-    });
+    this.policy = props.policy ?? new ProxyPolicy(this, 'Policy', { squidConf: props.squidConf! });
+
     this.instanceSecurityGroup = new ec2.SecurityGroup(this, 'InstanceSecurityGroup', {
       vpc: props.vpc,
-      description: 'egresshub proxy instance: no inbound; outbound to the internet ports Squid proxies to',
+      description:
+        kind === 'fixed'
+          ? 'egresshub proxy instance: no inbound; outbound to the internet ports Squid proxies to'
+          : 'egresshub proxy instance: tenant ports from the load balancer only; outbound to the internet ports Squid proxies to',
       allowAllOutbound: false,
     });
     // Squid's outbound connections leave through the primary ENI (main routing table); 443 also
-    // carries SSM, dnf and cfn-signal traffic.
+    // carries SSM, dnf, S3 and cfn-signal traffic.
     for (const port of [...new Set([...props.egressPorts, 443])].sort((a, b) => a - b)) {
       this.instanceSecurityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(port), `internet port ${port}`);
     }
-
-    this.networkInterface = new ec2.CfnNetworkInterface(this, 'ListenerInterface', {
-      subnetId: props.subnet.subnetId,
-      groupSet: [this.securityGroup.securityGroupId],
-      description: 'egresshub proxy listener: stable target of the resource configurations',
-    });
-    this.targetIp = this.networkInterface.attrPrimaryPrivateIpAddress;
+    if (kind === 'fixed') {
+      this.securityGroup = new ec2.SecurityGroup(this, 'ListenerSecurityGroup', {
+        vpc: props.vpc,
+        description: 'egresshub proxy listener ENI: tenant ports from the resource gateway only',
+        allowAllOutbound: false,
+      });
+      this.networkInterface = new ec2.CfnNetworkInterface(this, 'ListenerInterface', {
+        subnetId: subnets[0]!.subnetId,
+        groupSet: [this.securityGroup.securityGroupId],
+        description: 'egresshub proxy listener: stable target of the resource configurations',
+      });
+      this.fixedIp = this.networkInterface.attrPrimaryPrivateIpAddress;
+    } else {
+      this.securityGroup = this.instanceSecurityGroup;
+    }
 
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
-      description: 'egresshub proxy: SSM management and claiming the fixed listener ENI',
+      description:
+        kind === 'fixed'
+          ? 'egresshub proxy: SSM management, reading the policy and claiming the fixed listener ENI'
+          : 'egresshub proxy: SSM management and reading the policy',
       managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore')],
     });
     Validations.of(this.role).acknowledge({
       id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',
       reason: 'AmazonSSMManagedInstanceCore is the AWS-maintained minimum for Session Manager access (no SSH on the proxies)',
     });
-    const fleetTag = { key: 'egresshub:fleet', value: this.node.path };
+    this.fleetTag = { key: 'egresshub:fleet', value: this.node.path };
     const instanceArn = stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' });
-    const eniArn = stack.formatArn({ service: 'ec2', resource: 'network-interface', resourceName: this.networkInterface.ref });
-    this.role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'ClaimListenerInterface',
-        actions: ['ec2:AttachNetworkInterface', 'ec2:DetachNetworkInterface'],
-        resources: [eniArn],
-      }),
-    );
-    this.role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'OnlyFleetInstances',
-        actions: ['ec2:AttachNetworkInterface', 'ec2:DetachNetworkInterface'],
-        resources: [instanceArn],
-        conditions: { StringEquals: { [`aws:ResourceTag/${fleetTag.key}`]: fleetTag.value } },
-      }),
-    );
-    this.role.addToPolicy(
-      new iam.PolicyStatement({ sid: 'SeeListenerInterface', actions: ['ec2:DescribeNetworkInterfaces'], resources: ['*'] }),
-    );
-    Validations.of(this.role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'ec2:DescribeNetworkInterfaces supports no resource-level permissions (it is read-only)',
-    });
-    Validations.of(this.role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::${instanceArn}]`,
-      reason: "the replacement instance ID is unknown in advance; attach/detach is limited to instances carrying this fleet's tag",
-    });
+    const onlyFleetInstances = { StringEquals: { [`aws:ResourceTag/${this.fleetTag.key}`]: this.fleetTag.value } };
+    if (this.networkInterface) {
+      const eniArn = stack.formatArn({ service: 'ec2', resource: 'network-interface', resourceName: this.networkInterface.ref });
+      this.role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'ClaimListenerInterface',
+          actions: ['ec2:AttachNetworkInterface', 'ec2:DetachNetworkInterface'],
+          resources: [eniArn],
+        }),
+      );
+      this.role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'OnlyFleetInstances',
+          actions: ['ec2:AttachNetworkInterface', 'ec2:DetachNetworkInterface'],
+          resources: [instanceArn],
+          conditions: onlyFleetInstances,
+        }),
+      );
+    }
+    const describe = ['ec2:DescribeNetworkInterfaces'];
+    if (props.publicEgress) {
+      // https://docs.aws.amazon.com/vpc/latest/userguide/vpc-eips.html
+      this.elasticIp = new ec2.CfnEIP(this, 'ElasticIp', {
+        domain: 'vpc',
+        tags: [{ key: 'Name', value: `${this.node.path} egress` }],
+      });
+      // AssociateAddress authorizes the elastic-ip and the instance resource types.
+      // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html
+      this.role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'AssociateFleetElasticIp',
+          actions: ['ec2:AssociateAddress'],
+          resources: [stack.formatArn({ service: 'ec2', resource: 'elastic-ip', resourceName: this.elasticIp.attrAllocationId })],
+        }),
+      );
+      this.role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'AssociateToFleetInstances',
+          actions: ['ec2:AssociateAddress'],
+          resources: [instanceArn],
+          conditions: onlyFleetInstances,
+        }),
+      );
+      describe.push('ec2:DescribeAddresses');
+    }
+    if (this.networkInterface || this.elasticIp) {
+      this.role.addToPolicy(new iam.PolicyStatement({ sid: 'SeeListenerInterface', actions: describe, resources: ['*'] }));
+      Validations.of(this.role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'ec2:DescribeNetworkInterfaces and ec2:DescribeAddresses support no resource-level permissions (they are read-only)',
+      });
+      Validations.of(this.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${instanceArn}]`,
+        reason:
+          "the replacement instance ID is unknown in advance; attach/detach/associate is limited to instances carrying this fleet's tag",
+      });
+    }
+    if (props.health) {
+      // PutMetricData has no resources; the namespace condition keeps the proxy to its own metrics.
+      // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/iam-cw-condition-keys-namespace.html
+      this.role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'PublishProxyHealth',
+          actions: ['cloudwatch:PutMetricData'],
+          resources: ['*'],
+          conditions: { StringEquals: { 'cloudwatch:namespace': props.health.settings.namespace } },
+        }),
+      );
+      Validations.of(this.role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'cloudwatch:PutMetricData supports no resource-level permissions; it is limited to the hub namespace by condition',
+      });
+    }
+    this.policy.grantRead(this.role);
 
     // The script names the group's logical ID (for cfn-signal), which exists only once the group does.
     const bootstrap: { script?: string } = {};
@@ -156,6 +250,8 @@ export class ProxyFleet extends Construct {
       securityGroup: this.instanceSecurityGroup,
       requireImdsv2: true,
       httpPutResponseHopLimit: 1,
+      // Public egress: an ephemeral public IP until the boot script swaps in the Elastic IP.
+      associatePublicIpAddress: props.publicEgress ? true : undefined,
       blockDevices: [
         {
           deviceName: '/dev/xvda',
@@ -168,60 +264,90 @@ export class ProxyFleet extends Construct {
       ],
     });
 
+    const min = kind === 'fixed' ? 1 : props.capacity!.min;
+    const max = kind === 'fixed' ? 1 : props.capacity!.max;
     this.autoScalingGroup = new autoscaling.AutoScalingGroup(this, 'Group', {
       vpc: props.vpc,
-      vpcSubnets: { subnets: [props.subnet] },
+      vpcSubnets: { subnets: [...subnets] },
       launchTemplate,
-      minCapacity: 1,
-      maxCapacity: 1,
-      signals: autoscaling.Signals.waitForAll({ timeout: signalTimeout }),
-      // One instance holds the ENI: terminate the old one first, then wait for the new one's signal.
-      updatePolicy: autoscaling.UpdatePolicy.rollingUpdate({ maxBatchSize: 1, minInstancesInService: 0 }),
+      minCapacity: min,
+      maxCapacity: max,
+      signals:
+        kind === 'fixed'
+          ? autoscaling.Signals.waitForAll({ timeout: signalTimeout })
+          : autoscaling.Signals.waitForMinCapacity({ timeout: signalTimeout }),
+      // fixed: one instance holds the ENI: terminate the old one first, then wait for the new one's signal.
+      // scaling: replace one at a time and keep `min` in service (CloudFormation needs MinInstancesInService
+      // below MaxSize, so a group with min = max keeps max - 1).
+      updatePolicy: autoscaling.UpdatePolicy.rollingUpdate({
+        maxBatchSize: 1,
+        minInstancesInService: kind === 'fixed' ? 0 : Math.min(min, max - 1),
+      }),
     });
-    // ASG tags reach the instances at launch; the IAM condition on the fleet tag relies on that.
-    Tags.of(this.autoScalingGroup).add(fleetTag.key, fleetTag.value, { applyToLaunchedInstances: true });
+    this.cfnAutoScalingGroup = this.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup;
+    // ASG tags reach the instances at launch; the IAM conditions on the fleet tag and the policy rollout's
+    // target rely on that.
+    Tags.of(this.autoScalingGroup).add(this.fleetTag.key, this.fleetTag.value, { applyToLaunchedInstances: true });
+    Tags.of(this.autoScalingGroup).add(this.policy.instanceTag.key, this.policy.instanceTag.value, { applyToLaunchedInstances: true });
     Validations.of(this.autoScalingGroup).acknowledge({
       id: 'AwsSolutions-AS3',
       reason: 'scaling events are visible in CloudTrail and the CloudWatch dashboard (operations issue); no SNS topic is wanted per hub',
     });
 
-    const cfnGroup = this.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup;
-    const bootstrapProps = {
-      squidConf: props.squidConf,
-      ports: props.ports,
-      networkInterfaceId: this.networkInterface.ref,
-      networkInterfaceIp: this.targetIp,
+    bootstrap.script = renderProxyBootstrap({
+      policyParameter: this.policy.parameter.parameterName,
       stackName: stack.stackName,
-      signalResource: cfnGroup.logicalId,
+      signalResource: this.cfnAutoScalingGroup.logicalId,
       region: stack.region,
+      networkInterface: this.networkInterface && { id: this.networkInterface.ref, ip: this.fixedIp! },
+      elasticIpAllocationId: this.elasticIp?.attrAllocationId,
+      health: props.health && { id: props.health.id, ...props.health.settings },
       cloudWatchAgentConfig: props.cloudWatchAgentConfig,
-    };
-    try {
-      bootstrap.script = renderProxyBootstrap(bootstrapProps);
-    } catch (e) {
-      if (!(e instanceof UserDataTooLargeError)) throw e;
-      // Too large for user data (many tenants): ship squid.conf as a CDK asset in the bootstrap bucket,
-      // readable by this role only at that exact key. A changed policy is a new object, so a new launch
-      // template version, as with the inline path.
-      this.squidConfAsset = squidConfAsset(this, props.squidConf);
-      this.role.addToPolicy(
-        new iam.PolicyStatement({
-          sid: 'ReadSquidConf',
-          actions: ['s3:GetObject'],
-          resources: [this.squidConfAsset.bucket.arnForObjects(this.squidConfAsset.s3ObjectKey)],
-        }),
-      );
-      bootstrap.script = renderProxyBootstrap({
-        ...bootstrapProps,
-        squidConfObject: { bucket: this.squidConfAsset.s3BucketName, key: this.squidConfAsset.s3ObjectKey },
-      });
-    }
+    });
   }
 
-  /** Admits `peer` to the listener ENI on the tenant port ranges (and nothing else). */
+  /** fixed: the address the resource configurations target (the ENI's primary private IPv4 address). */
+  get targetIp(): string {
+    if (this.fixedIp === undefined)
+      throw new ProxyFleetError(`${this.node.path} is a scaling fleet: it has no fixed address (target its NLB)`);
+    return this.fixedIp;
+  }
+
+  /** Admits `peer` on the tenant port ranges (and nothing else) to `securityGroup`. */
   allowFrom(peer: ec2.IPeer, ranges: readonly (readonly [number, number])[]): void {
     for (const [from, to] of ranges) {
       this.securityGroup.addIngressRule(peer, tcpRange(from, to), `tenant ports ${from}-${to}`);
     }
+  }
+
+  /** nlb: lets the instances take themselves out of `targetGroupArns` while the policy is applied. */
+  allowNlbDrain(targetGroupArns: readonly string[]): void {
+    this.policy.grantNlbDrain(this.role, targetGroupArns);
+  }
+}
+
+function validate(kind: ProxyFleetKind, subnets: readonly ec2.ISubnet[], props: ProxyFleetProps): void {
+  if (kind === 'fixed' && subnets.length !== 1) {
+    throw new ProxyFleetError(`a fixed proxy fleet needs exactly one subnet, the one its ENI lives in (got ${subnets.length})`);
+  }
+  if (kind === 'scaling' && subnets.length === 0) throw new ProxyFleetError('a scaling proxy fleet needs one subnet per AZ (got none)');
+  if (kind === 'fixed' && props.capacity)
+    throw new ProxyFleetError('capacity applies to scaling fleets only; a fixed fleet is one instance');
+  if (kind === 'scaling') {
+    const c = props.capacity;
+    if (!c) throw new ProxyFleetError('a scaling proxy fleet needs capacity { min, max }');
+    if (!(Number.isInteger(c.min) && Number.isInteger(c.max) && c.min >= 1 && c.max >= c.min)) {
+      throw new ProxyFleetError(`capacity needs whole numbers with 1 <= min <= max (got min ${c.min}, max ${c.max})`);
+    }
+    if (props.publicEgress) throw new ProxyFleetError('publicEgress applies to fixed fleets only (one Elastic IP per instance)');
+    if (props.health) throw new ProxyFleetError('health publishing applies to fixed fleets only (the NLB health-checks scaling fleets)');
+  }
+  if (!props.policy && props.squidConf === undefined) throw new ProxyFleetError('a proxy fleet needs policy (ProxyPolicy.fromPlan)');
+}
+
+export class ProxyFleetError extends UsageError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProxyFleetError';
   }
 }

@@ -1,9 +1,9 @@
-// The proxy's boot script: installs Squid, claims the fleet's fixed ENI, writes the generated
-// squid.conf (gzip+base64, so large allowlists still fit), checks it with `squid -k parse` and only
-// then tells CloudFormation the instance is good (cfn-signal), so a broken proxy fails the deploy.
-import { gzipSync } from 'node:zlib';
+// The proxy's boot script: installs Squid, claims the fleet's fixed ENI (or Elastic IP), downloads the current
+// policy named by an SSM parameter, checks it with `squid -k parse` and only then tells CloudFormation the
+// instance is good (cfn-signal), so a broken proxy fails the deploy. The script names no policy, no port and no
+// tenant: a policy change never changes the user data (so never replaces a proxy; policy-rollout.ts applies it).
 import { UsageError } from '../config/errors';
-import { portRanges } from '../config/plan';
+import { PROXY_HEALTHY } from './health-probe';
 
 /**
  * EC2 limits user data to 16 KB in raw form, before base64 encoding.
@@ -33,6 +33,82 @@ export const SQUID_PARSE_CHECK = `squid_parse_ok() {
 }`;
 
 /**
+ * Where the proxy keeps its files. The boot script and the policy apply script (policy-rollout.ts) share them;
+ * tests render the scripts with other paths.
+ */
+export interface ProxyPaths {
+  /** The squid.conf Squid runs. */
+  readonly squidConf: string;
+  /** The boot script's facts for later scripts (REGION, INSTANCE_ID, LISTENER_IP), `KEY='value'` lines. */
+  readonly env: string;
+  /** Written when the boot script has finished (just before its success signal). */
+  readonly bootstrapped: string;
+  /** Where the tenant ports are reserved from the ephemeral range across reboots. */
+  readonly sysctl: string;
+  /** Working directory of the apply script (candidate policy, backup, lock). */
+  readonly stateDir: string;
+}
+
+export const PROXY_PATHS: ProxyPaths = {
+  squidConf: '/etc/squid/squid.conf',
+  env: '/etc/egresshub/proxy.env',
+  bootstrapped: '/var/lib/egresshub/bootstrapped',
+  sysctl: '/etc/sysctl.d/90-egresshub.conf',
+  stateDir: '/var/lib/egresshub',
+};
+
+/**
+ * Shell functions on squid.conf's listeners, so that no script needs the tenant ports baked in (the user data
+ * must not change when the policy does):
+ * - `squid_ports CONF`: the ports of its `http_port` lines (`[addr:]port`), sorted, one a line;
+ * - `port_ranges`: ports on stdin as `3201-3203,40000` (the form ip_local_reserved_ports takes);
+ * - `reserve_ports SYSCTL_FILE PORT...`: reserve them from the ephemeral range now and across reboots, so an
+ *   outbound connection can never hold a tenant port and make Squid's (re)bind fail
+ *   (https://docs.kernel.org/networking/ip-sysctl.html, ip_local_reserved_ports);
+ * - `wait_listening SECONDS PORT...`: 0 once every port listens, 1 after SECONDS.
+ */
+export const PORT_FUNCTIONS = `squid_ports() {
+  awk '$1 == "http_port" { p = $2; sub(/.*:/, "", p); print p }' "$1" | sort -n -u
+}
+port_ranges() {
+  sort -n -u | awk 'NR == 1 { s = $1; e = $1; next } $1 == e + 1 { e = $1; next } { printf "%s%s,", s, (s == e ? "" : "-" e); s = $1; e = $1 } END { if (NR) printf "%s%s", s, (s == e ? "" : "-" e) }'
+}
+reserve_ports() {
+  local file=$1 ranges
+  shift
+  ranges=$(printf '%s\n' "$@" | port_ranges)
+  echo "net.ipv4.ip_local_reserved_ports = $ranges" > "$file"
+  sysctl -q -w "net.ipv4.ip_local_reserved_ports=$ranges"
+}
+wait_listening() {
+  local seconds=$1 p i missing
+  shift
+  for i in $(seq 0 "$seconds"); do
+    missing=
+    for p in "$@"; do [ -n "$(ss -ltnH "sport = :$p")" ] || { missing=$p; break; }; done
+    [ -z "$missing" ] && return 0
+    [ "$i" -lt "$seconds" ] && sleep 1
+  done
+  echo "port $missing is not listening after $seconds s" >&2
+  return 1
+}`;
+
+/**
+ * Shell function `fetch_policy REGION URI DEST`: copies the policy object (`s3://bucket/key`) to DEST, retrying
+ * for a minute (IAM changes take a few seconds to apply, and the role's read grant on a new object is updated in
+ * the same deploy as the object's name). Bounded; non-zero when it gives up.
+ */
+export const FETCH_POLICY = `fetch_policy() {
+  local region=$1 uri=$2 dest=$3 i
+  for i in $(seq 1 12); do
+    aws s3 cp --region "$region" --only-show-errors "$uri" "$dest" && [ -s "$dest" ] && return 0
+    sleep 5
+  done
+  echo "could not download $uri" >&2
+  return 1
+}`;
+
+/**
  * Shell function `claim_eni ENI INSTANCE REGION ATTEMPTS SLEEP`: attach the fixed ENI as device 1. A
  * predecessor may still hold it: ask it to let go, and force the detach only after six attempts (AWS
  * documents force as a last resort, for failed instances). Bounded; returns non-zero when it gives up.
@@ -59,22 +135,30 @@ export const CLAIM_ENI = `claim_eni() {
 }`;
 
 export interface ProxyBootstrapProps {
-  /** The squid.conf the proxy runs (from renderSquidConf). */
-  readonly squidConf: string;
   /**
-   * Where the proxy downloads squid.conf from, when it is too large to travel in user data.
-   * @default - squid.conf travels inline, gzip+base64
+   * The SSM parameter holding the policy object's `s3://bucket/key` (ProxyPolicy). The boot script reads the
+   * current policy from it, so the script itself does not change when the policy does.
    */
-  readonly squidConfObject?: { readonly bucket: string; readonly key: string };
-  /** Listener ports Squid must open before the instance reports success. */
-  readonly ports: readonly number[];
-  /** The fixed ENI to attach as device 1; its primary IP is the resource configuration's target. */
-  readonly networkInterfaceId: string;
-  readonly networkInterfaceIp: string;
+  readonly policyParameter: string;
   /** Where cfn-signal reports to. */
   readonly stackName: string;
   readonly signalResource: string;
   readonly region: string;
+  /**
+   * The fixed ENI to attach as device 1; its primary IP is the resource configuration's target.
+   * @default - no fixed ENI: Squid listens on the primary ENI (scaling fleets behind an NLB)
+   */
+  readonly networkInterface?: { readonly id: string; readonly ip: string };
+  /**
+   * An Elastic IP allocation the instance associates to itself first thing (public egress).
+   * @default - none: egress through the subnet's NAT gateway
+   */
+  readonly elasticIpAllocationId?: string;
+  /**
+   * Publish the proxy's health (proxy_healthy on the first tenant port) to CloudWatch on a systemd timer.
+   * @default - no health metric
+   */
+  readonly health?: ProxyHealthPublishing;
   /**
    * The unified CloudWatch agent's JSON config; the agent is installed and started with it.
    * @default - no agent
@@ -85,24 +169,43 @@ export interface ProxyBootstrapProps {
    * @default 30
    */
   readonly attachAttempts?: number;
+  /** @default PROXY_PATHS */
+  readonly paths?: ProxyPaths;
+}
+
+/** The health metric a fixed proxy publishes (plan.hub.proxyHealth plus the proxy's id). */
+export interface ProxyHealthPublishing {
+  /** The value of the metric's dimension: the proxy's plan id (`ProxyA`). */
+  readonly id: string;
+  readonly namespace: string;
+  readonly metricName: string;
+  readonly dimension: string;
+  readonly intervalSeconds: number;
+  readonly drainFile: string;
 }
 
 export class UserDataTooLargeError extends UsageError {
-  constructor(bytes: number, confBytes: number) {
+  constructor(bytes: number) {
     super(
-      `proxy user data would be about ${bytes} bytes, over EC2's ${MAX_USER_DATA_BYTES}-byte limit (squid.conf is ${confBytes} bytes before compression); ` +
-        "shorten the tenants' allowlists (use wildcard suffixes such as *.example.com) or split tenants across hubs (the squid.conf itself is delivered through S3 when large)",
+      `proxy user data would be about ${bytes} bytes, over EC2's ${MAX_USER_DATA_BYTES}-byte limit; ` +
+        'shorten the CloudWatch agent configuration (squid.conf does not travel in user data)',
     );
     this.name = 'UserDataTooLargeError';
   }
 }
 
-/** The boot script, as text with the deploy-time values (possibly CDK tokens) substituted in. */
+/** Where the boot script installs the health publisher and its systemd units. */
+export const HEALTH_SCRIPT = '/usr/local/sbin/egresshub-health';
+
+/**
+ * The boot script, as text with the deploy-time values (possibly CDK tokens) substituted in. It names the
+ * policy's parameter, never the policy: a policy change leaves it (and so the launch template and the
+ * instances) untouched, and reaches running proxies through the policy rollout (policy-rollout.ts).
+ */
 export function renderProxyBootstrap(props: ProxyBootstrapProps): string {
   const attempts = props.attachAttempts ?? 30;
-  const conf = props.squidConfObject ? '' : gzipSync(Buffer.from(props.squidConf, 'utf8'), { level: 9 }).toString('base64');
-  // Break the base64 into lines so the script stays readable in the console's user-data view.
-  const confLines = conf.match(/.{1,76}/g) ?? [];
+  const paths = props.paths ?? PROXY_PATHS;
+  const eni = props.networkInterface;
   const script = `#!/bin/bash
 # egresshub proxy bootstrap (generated; see docs/hub.md)
 set -euo pipefail
@@ -110,39 +213,37 @@ exec > >(tee -a /var/log/egresshub-bootstrap.log) 2>&1
 STACK='${props.stackName}'
 RESOURCE='${props.signalResource}'
 REGION='${props.region}'
-ENI='${props.networkInterfaceId}'
-ENI_IP='${props.networkInterfaceIp}'
-PORTS='${props.ports.join(' ')}'
-RESERVED='${portRanges(props.ports)
-    .map(([a, b]) => (a === b ? String(a) : `${a}-${b}`))
-    .join(',')}'
+POLICY_PARAMETER='${props.policyParameter}'
+CONF='${paths.squidConf}'
 signal() { /opt/aws/bin/cfn-signal -e "$1" --stack "$STACK" --resource "$RESOURCE" --region "$REGION" || true; }
 trap 'echo "bootstrap failed at line $LINENO"; signal 1' ERR
 
-dnf install -y squid aws-cfn-bootstrap
-
 TOKEN=$(curl -sf -X PUT http://169.254.169.254/latest/api/token -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')
 IID=$(curl -sf -H "X-aws-ec2-metadata-token: $TOKEN" http://169.254.169.254/latest/meta-data/instance-id)
+${props.elasticIpAllocationId ? elasticIpSteps(props.elasticIpAllocationId) : ''}
+dnf install -y squid aws-cfn-bootstrap
+${eni ? eniSteps(eni, attempts) : ''}
+mkdir -p "$(dirname '${paths.env}')" '${paths.stateDir}'
+printf "REGION='%s'\\nINSTANCE_ID='%s'\\nLISTENER_IP='%s'\\n" "$REGION" "$IID" '${eni?.ip ?? ''}' > '${paths.env}'
 
-${CLAIM_ENI}
-claim_eni "$ENI" "$IID" "$REGION" ${attempts} 10
-
-# amazon-ec2-net-utils configures the hot-plugged ENI and its policy routes; wait for its address.
-for _ in $(seq 1 60); do ip -4 -o addr show | grep -q " $ENI_IP/" && break; sleep 2; done
-ip -4 -o addr show | grep -q " $ENI_IP/"
-
-${
-  props.squidConfObject
-    ? `aws s3 cp --region "$REGION" 's3://${props.squidConfObject.bucket}/${props.squidConfObject.key}' /etc/squid/squid.conf`
-    : `base64 -d <<'SQUIDCONF' | gunzip > /etc/squid/squid.conf\n${confLines.join('\n')}\nSQUIDCONF`
-}
 ${SQUID_PARSE_CHECK}
-squid_parse_ok /etc/squid/squid.conf
-
-# Tenant ports may lie in the ephemeral range: reserve them so an outbound connection can never hold one
-# and make Squid's (re)bind fail. https://docs.kernel.org/networking/ip-sysctl.html (ip_local_reserved_ports)
-echo "net.ipv4.ip_local_reserved_ports = $RESERVED" > /etc/sysctl.d/90-egresshub.conf
-sysctl -q -w "net.ipv4.ip_local_reserved_ports=$RESERVED"
+${PORT_FUNCTIONS}
+${FETCH_POLICY}
+current_policy() {
+  local i
+  for i in $(seq 1 12); do
+    aws ssm get-parameter --region "$REGION" --name "$POLICY_PARAMETER" --query Parameter.Value --output text && return 0
+    sleep 5
+  done
+  return 1
+}
+POLICY=$(current_policy)
+fetch_policy "$REGION" "$POLICY" "$CONF"
+squid_parse_ok "$CONF"
+# The ports come from squid.conf's http_port lines, not from this script (it must not change with the policy).
+mapfile -t PORTS < <(squid_ports "$CONF")
+[ "\${#PORTS[@]}" -gt 0 ]
+reserve_ports '${paths.sysctl}' "\${PORTS[@]}"
 
 mkdir -p /etc/systemd/system/squid.service.d
 # ~2 file descriptors per concurrent client; systemd's default soft limit (1,024) fails requests from a few
@@ -150,16 +251,85 @@ mkdir -p /etc/systemd/system/squid.service.d
 printf '[Service]\\nRestart=always\\nRestartSec=5\\nLimitNOFILE=65536\\n' > /etc/systemd/system/squid.service.d/egresshub.conf
 systemctl daemon-reload
 systemctl enable --now squid
-
-for p in $PORTS; do
-  for _ in $(seq 1 30); do ss -ltnH "sport = :$p" | grep -q . && break; sleep 1; done
-  ss -ltnH "sport = :$p" | grep -q .
-done
-${props.cloudWatchAgentConfig ? cloudWatchAgentSteps(props.cloudWatchAgentConfig) : ''}signal 0
+wait_listening 30 "\${PORTS[@]}"
+${props.health ? healthSteps(props.health, paths) : ''}${props.cloudWatchAgentConfig ? cloudWatchAgentSteps(props.cloudWatchAgentConfig) : ''}
+# From here on the policy rollout (SSM State Manager) applies policy changes to this proxy.
+touch '${paths.bootstrapped}'
+# A change deployed while this instance booted was skipped by the rollout (bootstrap not finished): apply it.
+LATEST=$(current_policy)
+if [ "$LATEST" != "$POLICY" ]; then
+  echo "the policy changed during boot: applying $LATEST"
+  fetch_policy "$REGION" "$LATEST" "$CONF.next"
+  squid_parse_ok "$CONF.next"
+  mapfile -t PORTS < <(squid_ports "$CONF.next")
+  reserve_ports '${paths.sysctl}' "\${PORTS[@]}"
+  mv "$CONF.next" "$CONF"
+  squid -k reconfigure -f "$CONF"
+  wait_listening 30 "\${PORTS[@]}"
+fi
+signal 0
 `;
   const bytes = Buffer.byteLength(script, 'utf8') + TOKEN_ALLOWANCE_BYTES;
-  if (bytes > MAX_USER_DATA_BYTES) throw new UserDataTooLargeError(bytes, Buffer.byteLength(props.squidConf, 'utf8'));
+  if (bytes > MAX_USER_DATA_BYTES) throw new UserDataTooLargeError(bytes);
   return script;
+}
+
+/**
+ * Public egress: the instance launched with an ephemeral public IP (to reach the EC2 API at all) swaps it for
+ * the fleet's Elastic IP before anything else uses the internet, so every later connection (dnf, Squid) leaves
+ * from the static address partners allowlist. --allow-reassociation takes it from a predecessor still holding it.
+ * https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_AssociateAddress.html
+ */
+function elasticIpSteps(allocationId: string): string {
+  return `
+EIP_ALLOCATION='${allocationId}'
+for i in $(seq 1 30); do
+  aws ec2 associate-address --region "$REGION" --allocation-id "$EIP_ALLOCATION" --instance-id "$IID" --allow-reassociation && break
+  [ "$i" -lt 30 ] && sleep 5
+done
+aws ec2 describe-addresses --region "$REGION" --allocation-ids "$EIP_ALLOCATION" --query 'Addresses[0].InstanceId' --output text | grep -qx "$IID"
+`;
+}
+
+function eniSteps(eni: { readonly id: string; readonly ip: string }, attempts: number): string {
+  return `
+ENI='${eni.id}'
+ENI_IP='${eni.ip}'
+${CLAIM_ENI}
+claim_eni "$ENI" "$IID" "$REGION" ${attempts} 10
+
+# amazon-ec2-net-utils configures the hot-plugged ENI and its policy routes; wait for its address.
+for _ in $(seq 1 60); do ip -4 -o addr show | grep -q " $ENI_IP/" && break; sleep 2; done
+ip -4 -o addr show | grep -q " $ENI_IP/"
+`;
+}
+
+/**
+ * The health publisher: every intervalSeconds a systemd timer runs proxy_healthy on the first tenant port (read
+ * from squid.conf at each run, since tenants come and go) and puts 1 or 0 into the proxy's metric. The multi-az
+ * alarms and Route 53 health checks read it; missing data counts as unhealthy there.
+ * https://docs.aws.amazon.com/cli/latest/reference/cloudwatch/put-metric-data.html
+ */
+function healthSteps(h: ProxyHealthPublishing, paths: ProxyPaths): string {
+  return `
+cat > ${HEALTH_SCRIPT} <<'HEALTH'
+#!/bin/bash
+# egresshub: publish this proxy's health to CloudWatch (generated; docs/operations.md)
+set -uo pipefail
+. '${paths.env}'
+${PROXY_HEALTHY}
+${PORT_FUNCTIONS}
+port=$(squid_ports '${paths.squidConf}' | sed -n 1p)
+if [ -n "$port" ] && proxy_healthy "$port" '${h.drainFile}'; then value=1; else value=0; fi
+aws cloudwatch put-metric-data --region "$REGION" --cli-connect-timeout 5 --cli-read-timeout 10 \\
+  --namespace '${h.namespace}' --metric-name '${h.metricName}' --dimensions '${h.dimension}=${h.id}' --value "$value" --unit Count
+HEALTH
+chmod 0755 ${HEALTH_SCRIPT}
+printf '[Unit]\\nDescription=egresshub proxy health metric\\nAfter=squid.service\\n[Service]\\nType=oneshot\\nTimeoutStartSec=30\\nExecStart=${HEALTH_SCRIPT}\\n' > /etc/systemd/system/egresshub-health.service
+printf '[Unit]\\nDescription=egresshub proxy health metric every ${h.intervalSeconds} s\\n[Timer]\\nOnActiveSec=0\\nOnUnitActiveSec=${h.intervalSeconds}s\\nAccuracySec=1s\\n[Install]\\nWantedBy=timers.target\\n' > /etc/systemd/system/egresshub-health.timer
+systemctl daemon-reload
+systemctl enable --now egresshub-health.timer
+`;
 }
 
 /** Where the boot script writes the agent's config (the agent's own etc directory). */

@@ -1,36 +1,85 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { MAX_USER_DATA_BYTES, renderProxyBootstrap, SQUID_PARSE_CHECK, TOKEN_ALLOWANCE_BYTES } from '../../src/hub';
+import {
+  MAX_USER_DATA_BYTES,
+  PORT_FUNCTIONS,
+  PROXY_PATHS,
+  renderProxyBootstrap,
+  SQUID_PARSE_CHECK,
+  TOKEN_ALLOWANCE_BYTES,
+} from '../../src/hub';
 import { renderSquidConf } from '../../src/policy';
 import { exampleConfig, planOf } from '../support/stack';
 
 const base = {
-  squidConf: 'http_port 3201 name=a\nhttp_access deny all\n',
-  ports: [3201, 3202],
-  networkInterfaceId: 'eni-0123456789abcdef0',
-  networkInterfaceIp: '10.0.128.10',
+  policyParameter: '/egresshub/egresshub/proxy-policy',
+  networkInterface: { id: 'eni-0123456789abcdef0', ip: '10.0.128.10' },
   stackName: 'egresshub-hub',
   signalResource: 'HubProxyFleetGroupASG0123',
   region: 'ap-northeast-1',
 };
+const health = {
+  id: 'ProxyA',
+  namespace: 'egresshub/egresshub',
+  metricName: 'ProxyHealthy',
+  dimension: 'Proxy',
+  intervalSeconds: 20,
+  drainFile: '/run/egresshub/drain',
+};
 
 describe('renderProxyBootstrap', () => {
-  it('renders a script bash can parse', () => {
-    const script = renderProxyBootstrap(base);
+  it.each([
+    ['a fixed proxy', base],
+    ['a scaling proxy (no ENI)', { ...base, networkInterface: undefined }],
+    ['a fixed proxy with public egress and health metric', { ...base, elasticIpAllocationId: 'eipalloc-0123', health }],
+    ['a fixed proxy with the CloudWatch agent', { ...base, cloudWatchAgentConfig: '{"logs":{}}' }],
+  ])('renders a script bash can parse for %s', (_name, props) => {
+    const script = renderProxyBootstrap(props);
     expect(() => execFileSync('bash', ['-n'], { input: script })).not.toThrow();
   });
 
-  it('embeds the squid.conf so that base64 -d | gunzip restores it byte for byte', () => {
+  it('names the policy parameter and nothing of the policy: no squid.conf, no port', () => {
     const script = renderProxyBootstrap(base);
-    const b64 = /<<'SQUIDCONF'[^\n]*\n([\s\S]*?)\nSQUIDCONF/.exec(script)![1]!;
-    expect(b64.split('\n').every((l) => l.length <= 76)).toBe(true);
-    const restored = execFileSync('bash', ['-c', 'base64 -d | gunzip'], { input: b64 }).toString('utf8');
-    expect(restored).toBe(base.squidConf);
-    expect(gunzipSync(Buffer.from(b64.replace(/\n/g, ''), 'base64')).toString('utf8')).toBe(base.squidConf);
+    expect(script).toContain(`POLICY_PARAMETER='${base.policyParameter}'`);
+    expect(script).toContain('aws ssm get-parameter --region "$REGION" --name "$POLICY_PARAMETER"');
+    expect(script).not.toMatch(/http_port \d|3201|SQUIDCONF|base64/);
+    expect(script).toContain('mapfile -t PORTS < <(squid_ports "$CONF")');
+  });
+
+  it('marks the boot finished before its success signal, and applies a policy that changed during the boot', () => {
+    const script = renderProxyBootstrap(base);
+    expect(script.indexOf(`touch '${PROXY_PATHS.bootstrapped}'`)).toBeLessThan(script.indexOf('LATEST=$(current_policy)'));
+    expect(script.indexOf('LATEST=$(current_policy)')).toBeLessThan(script.lastIndexOf('signal 0'));
+    expect(script).toMatch(/if \[ "\$LATEST" != "\$POLICY" \]; then[\s\S]*squid_parse_ok "\$CONF.next"[\s\S]*squid -k reconfigure/);
+  });
+
+  it('associates the Elastic IP before anything else uses the internet', () => {
+    const script = renderProxyBootstrap({ ...base, elasticIpAllocationId: 'eipalloc-0123' });
+    const associate = script.indexOf('aws ec2 associate-address');
+    expect(associate).toBeGreaterThan(-1);
+    expect(associate).toBeLessThan(script.indexOf('dnf install'));
+    expect(script).toContain('--allocation-id "$EIP_ALLOCATION" --instance-id "$IID" --allow-reassociation');
+    expect(renderProxyBootstrap(base)).not.toContain('associate-address');
+  });
+
+  it('claims no ENI for a scaling proxy', () => {
+    const script = renderProxyBootstrap({ ...base, networkInterface: undefined });
+    expect(script).not.toContain('claim_eni');
+    expect(script).toContain("LISTENER_IP='%s'");
+  });
+
+  it('installs a health timer that publishes 1/0 with the proxy dimension every interval', () => {
+    const script = renderProxyBootstrap({ ...base, health });
+    expect(script).toContain(
+      "--namespace 'egresshub/egresshub' --metric-name 'ProxyHealthy' --dimensions 'Proxy=ProxyA' --value \"$value\" --unit Count",
+    );
+    expect(script).toContain('proxy_healthy "$port" \'/run/egresshub/drain\'');
+    expect(script).toContain('OnUnitActiveSec=20s');
+    expect(script).toContain('systemctl enable --now egresshub-health.timer');
+    expect(renderProxyBootstrap(base)).not.toContain('egresshub-health');
   });
 
   it('detaches the ENI from a predecessor gently first and forces it only after a minute', () => {
@@ -44,46 +93,77 @@ describe('renderProxyBootstrap', () => {
   });
 
   it('fails when the user data would exceed 16 KB, naming the size and the fix', () => {
-    const noise = Array.from({ length: 20000 }, (_, i) => ((i * 2654435761) % 4294967296).toString(36)).join('\n');
-    expect(() => renderProxyBootstrap({ ...base, squidConf: noise })).toThrow(
-      new RegExp(
-        `^proxy user data would be about \\d+ bytes, over EC2's ${MAX_USER_DATA_BYTES}-byte limit \\(squid.conf is \\d+ bytes before compression\\); shorten`,
-      ),
+    const agent = JSON.stringify({ logs: { noise: Array.from({ length: 3000 }, (_, i) => `field-${i}`) } });
+    expect(() => renderProxyBootstrap({ ...base, health, cloudWatchAgentConfig: agent })).toThrow(
+      new RegExp(`^proxy user data would be about \\d+ bytes, over EC2's ${MAX_USER_DATA_BYTES}-byte limit; shorten`),
     );
   });
 
-  it('keeps a margin for deploy-time values below the limit', () => {
-    const script = renderProxyBootstrap(base);
+  it('keeps a margin for deploy-time values below the limit, with every option on', () => {
+    const script = renderProxyBootstrap({ ...base, elasticIpAllocationId: 'eipalloc-0123', health, cloudWatchAgentConfig: '{"logs":{}}' });
     expect(Buffer.byteLength(script) + TOKEN_ALLOWANCE_BYTES).toBeLessThan(MAX_USER_DATA_BYTES);
   });
-});
-
-describe('tenant ports reserved from the ephemeral range', () => {
-  const script = renderProxyBootstrap({ ...base, ports: [3201, 3202, 3203, 40000, 40002] });
-  const reserved = /^RESERVED='([^']*)'$/m.exec(script)?.[1];
 
   it('gives Squid 65,536 file descriptors through its systemd drop-in (about 2 per concurrent client)', () => {
-    expect(script).toMatch(
+    expect(renderProxyBootstrap(base)).toMatch(
       /printf '\[Service\]\\nRestart=always\\nRestartSec=5\\nLimitNOFILE=65536\\n' > \/etc\/systemd\/system\/squid\.service\.d\/egresshub\.conf/,
     );
   });
+});
 
-  it('merges the ports into ranges', () => {
-    expect(reserved).toBe('3201-3203,40000,40002');
-    expect(script).toContain('sysctl -q -w "net.ipv4.ip_local_reserved_ports=$RESERVED"');
+/** Runs bash with the port functions defined, under the boot script's own shell mode. */
+function portShell(body: string, input?: string): string {
+  return execFileSync('bash', ['-c', `set -euo pipefail\n${PORT_FUNCTIONS}\n${body}`], { input, stdio: 'pipe' }).toString();
+}
+
+describe('tenant ports read from squid.conf and reserved from the ephemeral range', () => {
+  it('squid_ports lists the http_port ports of the generated squid.conf, with or without an address', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'egresshub-ports-'));
+    try {
+      const plan = planOf(exampleConfig());
+      writeFileSync(join(dir, 'squid.conf'), `${renderSquidConf(plan)}http_port 127.0.0.1:40000 name=x\n`);
+      expect(
+        portShell(`squid_ports '${join(dir, 'squid.conf')}'`)
+          .trim()
+          .split('\n'),
+      ).toEqual([...plan.tenants.map((t) => String(t.port)), '40000']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('port_ranges merges ports into ranges (duplicates and order do not matter)', () => {
+    expect(portShell('port_ranges', '40002\n3202\n3201\n3203\n40000\n3202\n')).toBe('3201-3203,40000,40002');
+    expect(portShell('port_ranges', '3201\n')).toBe('3201');
+  });
+
+  it('wait_listening gives up after the given seconds, naming the port', () => {
+    const started = Date.now();
+    expect(() => portShell('wait_listening 1 1')).toThrow(/port 1 is not listening after 1 s/);
+    expect(Date.now() - started).toBeLessThan(5_000);
   });
 
   // net.ipv4 settings are per network namespace: a namespace of its own (no interfaces, no traffic) lets the
   // kernel itself judge the value without touching the host.
-  it.runIf(process.getuid?.() === 0)('is a value the kernel accepts and reads back', () => {
+  it.runIf(process.getuid?.() === 0)('reserve_ports writes a value the kernel accepts and reads back', () => {
     const ns = `ehsysctl${process.pid}`;
+    const dir = mkdtempSync(join(tmpdir(), 'egresshub-sysctl-'));
     execFileSync('ip', ['netns', 'add', ns]);
     try {
-      execFileSync('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', `net.ipv4.ip_local_reserved_ports=${reserved!}`]);
+      execFileSync('ip', [
+        'netns',
+        'exec',
+        ns,
+        'bash',
+        '-c',
+        `set -euo pipefail\n${PORT_FUNCTIONS}\nreserve_ports '${dir}/90.conf' 3201 3202 3203 40000 40002`,
+      ]);
       const back = execFileSync('ip', ['netns', 'exec', ns, 'sysctl', '-n', 'net.ipv4.ip_local_reserved_ports']).toString().trim();
-      expect(back).toBe(reserved);
+      expect(back).toBe('3201-3203,40000,40002');
+      expect(readFileSync(join(dir, '90.conf'), 'utf8')).toBe('net.ipv4.ip_local_reserved_ports = 3201-3203,40000,40002\n');
     } finally {
       execFileSync('ip', ['netns', 'del', ns]);
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

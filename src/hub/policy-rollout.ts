@@ -1,0 +1,417 @@
+// Policy changes without replacing proxies. squid.conf is an S3 object named by an SSM parameter (what a booting
+// proxy reads), and an SSM State Manager association runs the "apply policy" command on every proxy of the hub,
+// one instance at a time, stopping at the first failure. A changed policy is a new object, so a changed
+// association parameter, and State Manager runs an updated association at once:
+// "By default, when you update an association, the system runs it immediately after it is updated"
+// (https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_UpdateAssociation.html, ApplyOnlyAtCronInterval).
+// The apply script swaps the policy in place with `squid -k reconfigure` (same master process, open connections
+// kept), after draining the proxy where the fleet mode has somewhere else to send new connections.
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Stack, Stage, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
+import { Construct } from 'constructs';
+import { UsageError } from '../config/errors';
+import type { EgressPlan } from '../config/plan';
+import { renderSquidConf } from '../policy';
+import { PROXY_HEALTHY } from './health-probe';
+import { FETCH_POLICY, PORT_FUNCTIONS, PROXY_PATHS, SQUID_PARSE_CHECK, type ProxyPaths } from './user-data';
+
+/**
+ * How a proxy stops taking new connections while Squid reconfigures:
+ * - `none`: not at all (one proxy: nothing to fail over to). Squid 5.7 refuses about 0.3–0.6 % of new
+ *   connections for about a second while it reopens its listeners (test/lab/reconfigure.test.ts, docs/policy.md);
+ * - `health`: the drain file turns the proxy's health metric to 0, so its alarm and Route 53 health check withdraw
+ *   its failover record (multi-az); the script waits until the failover name no longer answers this proxy;
+ * - `nlb`: deregister the instance from its Auto Scaling group's target groups, wait for the deregistration to
+ *   finish, reconfigure, register it back.
+ */
+export type DrainMode = 'none' | 'health' | 'nlb';
+
+/** Writes squid.conf next to the cloud assembly and makes it a CDK asset. */
+export function squidConfAsset(scope: Construct, conf: string, id = 'SquidConf'): s3assets.Asset {
+  // Written into the cloud assembly's own directory (not a shared /tmp): it is the build's output anyway,
+  // nothing is left behind elsewhere, and no other user can swap the policy before the CDK stages it.
+  // The asset hash is of the content; the file name only has to be unique per construct.
+  const outdir = Stage.of(scope)?.outdir ?? mkdtempSync(join(tmpdir(), 'egresshub-squid-'));
+  mkdirSync(outdir, { recursive: true });
+  const file = join(outdir, `egresshub-squid-${scope.node.addr}.conf`);
+  writeFileSync(file, conf, { mode: 0o600 });
+  return new s3assets.Asset(scope, id, { path: file });
+}
+
+export interface PolicyApplyOptions {
+  readonly drain: DrainMode;
+  /** health: the file whose presence makes proxy_healthy fail (plan.hub.proxyHealth.drainFile). */
+  readonly drainFile?: string;
+  /**
+   * health: the failover name the resource configurations target. The drain waits only while it answers this
+   * proxy's listener IP; a proxy it does not answer carries no new connections.
+   * @default - no name: wait maxDrainSeconds
+   */
+  readonly failoverName?: { readonly name: string; readonly ttlSeconds: number };
+  /** health: the longest the drain waits for the name to withdraw this proxy. @default ProxyPolicy.defaultMaxDrainSeconds */
+  readonly maxDrainSeconds?: number;
+  /** Seconds to wait for every http_port to listen after reconfigure. @default 30 */
+  readonly listenSeconds?: number;
+  /** @default PROXY_PATHS */
+  readonly paths?: ProxyPaths;
+}
+
+/** The apply script's own marker in its output, so `list-command-invocations` output is easy to scan. */
+export const APPLY_TAG = 'egresshub-policy:';
+
+/**
+ * The "apply policy" script (bash). It expects POLICY_OBJECT (`s3://bucket/key`) to be set and the boot script's
+ * env file (REGION, INSTANCE_ID, LISTENER_IP) to exist; exit 0 = applied or nothing to do, 1 = not applied (the
+ * running policy is unchanged or restored).
+ */
+export function renderPolicyApply(opts: PolicyApplyOptions): string {
+  const paths = opts.paths ?? PROXY_PATHS;
+  const listen = opts.listenSeconds ?? 30;
+  return `set -euo pipefail
+say() { echo "${APPLY_TAG} $*"; }
+CONF='${paths.squidConf}'
+STATE='${paths.stateDir}'
+if [ ! -f '${paths.bootstrapped}' ]; then
+  say "bootstrap has not finished: it installs the current policy itself"
+  exit 0
+fi
+. '${paths.env}'
+${SQUID_PARSE_CHECK}
+${PORT_FUNCTIONS}
+${FETCH_POLICY}
+${PROXY_HEALTHY}
+${drainFunctions(opts)}
+# squid -k reconfigure only signals Squid: the old listeners are still open when it returns. Squid logs
+# "Accepting HTTP Socket connections" once per listener it (re)opens, so wait for that many new lines.
+reconfigure() {
+  local want=$1 log offset i
+  log=$(awk '$1 == "cache_log" { print $2 }' "$CONF")
+  offset=$(stat -c %s "$log" 2>/dev/null || echo 0)
+  squid -k reconfigure -f "$CONF" || return 1
+  for i in $(seq 1 ${listen * 10}); do
+    [ "$(tail -c +$((offset + 1)) "$log" 2>/dev/null | grep -c 'Accepting HTTP Socket connections')" -ge "$want" ] && return 0
+    sleep 0.1
+  done
+  say "squid did not reopen $want listener(s) within ${listen} s"
+  return 1
+}
+# One apply at a time on this instance (the association, a scheduled run, a manual send-command).
+exec 9>"$STATE/apply.lock"
+flock -w 900 9
+CANDIDATE="$STATE/squid.conf.candidate"
+BACKUP="$STATE/squid.conf.previous"
+DRAINED=
+finish() {
+  local rc=$?
+  rm -f "$CANDIDATE"
+  if [ -n "$DRAINED" ]; then undrain || say "warning: undrain failed"; fi
+  exit "$rc"
+}
+trap finish EXIT
+
+fetch_policy "$REGION" "$POLICY_OBJECT" "$CANDIDATE"
+if cmp -s "$CANDIDATE" "$CONF"; then
+  say "unchanged: $POLICY_OBJECT is the running policy"
+  exit 0
+fi
+if ! squid_parse_ok "$CANDIDATE" > "$STATE/parse.log"; then
+  grep -v 'Processing: ' "$STATE/parse.log" | tail -n 20 || true
+  say "FAILED: $POLICY_OBJECT does not pass squid -k parse; the running policy stays"
+  exit 1
+fi
+mapfile -t OLD_PORTS < <(squid_ports "$CONF")
+mapfile -t NEW_PORTS < <(squid_ports "$CANDIDATE")
+# Old and new ports stay reserved: a listener that goes away is harmless, one that cannot bind is not.
+reserve_ports '${paths.sysctl}' "\${OLD_PORTS[@]}" "\${NEW_PORTS[@]}"
+
+DRAINED=1
+drain
+cp -p "$CONF" "$BACKUP"
+# cat keeps squid.conf's owner and mode.
+cat "$CANDIDATE" > "$CONF"
+say "reconfiguring squid (master pid $(cat "$(awk '$1 == "pid_filename" { print $2 }' "$CONF")" 2>/dev/null || echo '?'))"
+if reconfigure "\${#NEW_PORTS[@]}" && wait_listening ${listen} "\${NEW_PORTS[@]}" && proxy_healthy "\${NEW_PORTS[0]}" /nonexistent; then
+  say "applied $POLICY_OBJECT (ports: \${NEW_PORTS[*]})"
+  exit 0
+fi
+say "FAILED: squid did not serve every port of $POLICY_OBJECT; restoring the previous policy"
+cat "$BACKUP" > "$CONF"
+reconfigure "\${#OLD_PORTS[@]}" || true
+wait_listening ${listen} "\${OLD_PORTS[@]}" || say "warning: the previous policy is not listening on every port either"
+exit 1
+`;
+}
+
+function drainFunctions(opts: PolicyApplyOptions): string {
+  switch (opts.drain) {
+    case 'none':
+      return `drain() { say "no drain (single proxy): reconfiguring in place"; }
+undrain() { :; }`;
+    case 'health': {
+      if (!opts.drainFile) throw new PolicyRolloutError('the health drain needs drainFile (plan.hub.proxyHealth.drainFile)');
+      const max = opts.maxDrainSeconds ?? ProxyPolicy.defaultMaxDrainSeconds(20, opts.failoverName?.ttlSeconds ?? 10);
+      const name = opts.failoverName?.name ?? '';
+      const settle = (opts.failoverName?.ttlSeconds ?? 10) + 5;
+      return `DRAIN_FILE='${opts.drainFile}'
+FAILOVER_NAME='${name}'
+answers_me() { [ -n "$FAILOVER_NAME" ] && [ -n "\${LISTENER_IP:-}" ] && getent ahostsv4 "$FAILOVER_NAME" | awk '{ print $1 }' | grep -qxF "$LISTENER_IP"; }
+drain() {
+  mkdir -p "$(dirname "$DRAIN_FILE")"
+  touch "$DRAIN_FILE"
+  if [ -n "$FAILOVER_NAME" ] && ! answers_me; then
+    say "drain: $FAILOVER_NAME does not answer this proxy; no new connections to wait for"
+    return 0
+  fi
+  say "drain: waiting (at most ${max} s) until $FAILOVER_NAME stops answering this proxy"
+  local i
+  for i in $(seq 1 ${Math.ceil(max / 5)}); do
+    answers_me || { say "drain: withdrawn after about $((i * 5)) s; waiting ${settle} s for cached answers to expire"; sleep ${settle}; return 0; }
+    sleep 5
+  done
+  say "drain: still answered after ${max} s (no other healthy proxy?); reconfiguring anyway"
+}
+undrain() { rm -f "$DRAIN_FILE"; }`;
+    }
+    case 'nlb':
+      return `TARGET_GROUPS=
+drain() {
+  local group tg
+  group=$(aws autoscaling describe-auto-scaling-instances --region "$REGION" --instance-ids "$INSTANCE_ID" \\
+    --query 'AutoScalingInstances[0].AutoScalingGroupName' --output text)
+  TARGET_GROUPS=$(aws autoscaling describe-auto-scaling-groups --region "$REGION" --auto-scaling-group-names "$group" \\
+    --query 'AutoScalingGroups[0].TargetGroupARNs[]' --output text)
+  [ "$TARGET_GROUPS" = None ] && TARGET_GROUPS=
+  for tg in $TARGET_GROUPS; do
+    aws elbv2 deregister-targets --region "$REGION" --target-group-arn "$tg" --targets "Id=$INSTANCE_ID"
+  done
+  for tg in $TARGET_GROUPS; do
+    # The waiter polls every 15 s; bounded by timeout. Deregistration lasts the group's deregistration delay.
+    timeout 600 aws elbv2 wait target-deregistered --region "$REGION" --target-group-arn "$tg" --targets "Id=$INSTANCE_ID" \\
+      || say "warning: $tg still lists this instance after 600 s"
+  done
+  say "drain: deregistered from $(wc -w <<<"$TARGET_GROUPS") target group(s)"
+}
+undrain() {
+  local tg
+  for tg in $TARGET_GROUPS; do
+    aws elbv2 register-targets --region "$REGION" --target-group-arn "$tg" --targets "Id=$INSTANCE_ID"
+  done
+  for tg in $TARGET_GROUPS; do
+    timeout 600 aws elbv2 wait target-in-service --region "$REGION" --target-group-arn "$tg" --targets "Id=$INSTANCE_ID" \\
+      || say "warning: $tg does not report this instance healthy after 600 s"
+  done
+}`;
+  }
+}
+
+/**
+ * The document's one command: runs the script under bash whatever shell the SSM agent uses, with SSM's
+ * `{{ policyObject }}` substituted into it (the parameter's allowedPattern keeps quotes out).
+ */
+export function renderApplyCommand(opts: PolicyApplyOptions): string {
+  return [
+    `/bin/bash -c "$(cat <<'EGRESSHUB_APPLY'`,
+    `POLICY_OBJECT='{{ policyObject }}'`,
+    renderPolicyApply(opts).trimEnd(),
+    'EGRESSHUB_APPLY',
+    ')"',
+  ].join('\n');
+}
+
+/** What an `s3://bucket/key` of a CDK asset looks like; nothing else is accepted as a policy object. */
+export const POLICY_OBJECT_PATTERN = '^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/[A-Za-z0-9_./-]{1,1024}$';
+
+export interface ProxyPolicyProps {
+  /** The squid.conf every proxy of the hub runs. */
+  readonly squidConf: string;
+  /** @default 'none' */
+  readonly drain?: DrainMode;
+  /** health drain: see PolicyApplyOptions. */
+  readonly drainFile?: string;
+  readonly failoverName?: { readonly name: string; readonly ttlSeconds: number };
+  readonly maxDrainSeconds?: number;
+  /**
+   * Name of the State Manager association (unique per account and Region).
+   * @default - generated by CloudFormation
+   */
+  readonly associationName?: string;
+  /**
+   * Name of the SSM parameter holding the policy object's URI.
+   * @default - generated by CloudFormation
+   */
+  readonly parameterName?: string;
+  /**
+   * How often the association also runs on its own: a no-op while the proxy runs the current policy, and the
+   * repair for one that missed an update. State Manager's rate expressions start at 30 minutes.
+   * @default 'rate(30 minutes)'
+   */
+  readonly scheduleExpression?: string;
+}
+
+/**
+ * The hub's proxy policy and its rollout: one per hub, shared by every proxy fleet of the hub. Fleets tag their
+ * instances with `instanceTag` (the association's target) and call `grantRead(role)`.
+ */
+export class ProxyPolicy extends Construct {
+  static readonly DEFAULT_SCHEDULE = 'rate(30 minutes)';
+
+  /**
+   * The longest a `health` drain waits for the failover name to withdraw a proxy: the health metric's interval
+   * (the drain file is seen at the next probe) + 60 s (Route 53 reads only standard-resolution alarms, so the
+   * alarm period is at least a minute) + 60 s (CloudWatch evaluates alarms once a minute, so the datapoint can
+   * wait one more evaluation) + 30 s (Route 53 picking up the alarm state: no AWS page gives a figure,
+   * UNCONFIRMED) + the record's TTL. 180 s with the plan's 20 s interval and 10 s TTL.
+   * https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/health-checks-creating-values.html (CloudWatch alarm health checks)
+   */
+  static defaultMaxDrainSeconds(intervalSeconds: number, ttlSeconds: number): number {
+    return intervalSeconds + 60 + 60 + 30 + ttlSeconds;
+  }
+
+  /** The policy for `plan`: drain mode from the fleet mode (single none, multi-az health, nlb nlb). */
+  static fromPlan(scope: Construct, id: string, plan: EgressPlan, squidConf = renderSquidConf(plan)): ProxyPolicy {
+    const { proxy, proxyHealth } = plan.hub;
+    const drain: DrainMode = proxy.mode === 'multi-az' ? 'health' : proxy.mode === 'nlb' ? 'nlb' : 'none';
+    return new ProxyPolicy(scope, id, {
+      squidConf,
+      drain,
+      drainFile: proxyHealth.drainFile,
+      failoverName: proxy.failoverName && { name: proxy.failoverName.name, ttlSeconds: proxy.failoverName.ttlSeconds },
+      maxDrainSeconds:
+        drain === 'health'
+          ? ProxyPolicy.defaultMaxDrainSeconds(proxyHealth.intervalSeconds, proxy.failoverName?.ttlSeconds ?? 10)
+          : undefined,
+      associationName: `${plan.name}-proxy-policy`,
+      parameterName: `/egresshub/${plan.name}/proxy-policy`,
+    });
+  }
+
+  readonly drain: DrainMode;
+  /** squid.conf in the CDK asset bucket; a changed policy is a new object key. */
+  readonly asset: s3assets.Asset;
+  /** `s3://bucket/key` of the current policy. */
+  readonly policyObject: string;
+  /** Holds policyObject: what a booting proxy reads. */
+  readonly parameter: ssm.StringParameter;
+  readonly document: ssm.CfnDocument;
+  readonly association: ssm.CfnAssociation;
+  /** Put this tag on every proxy instance of the hub (ASG tag, propagated at launch): the association's target. */
+  readonly instanceTag: { readonly key: string; readonly value: string };
+
+  constructor(scope: Construct, id: string, props: ProxyPolicyProps) {
+    super(scope, id);
+    this.drain = props.drain ?? 'none';
+    const stack = Stack.of(this);
+    this.instanceTag = { key: 'egresshub:policy', value: this.node.path };
+
+    this.asset = squidConfAsset(this, props.squidConf);
+    this.policyObject = `s3://${this.asset.s3BucketName}/${this.asset.s3ObjectKey}`;
+    this.parameter = new ssm.StringParameter(this, 'Parameter', {
+      parameterName: props.parameterName,
+      stringValue: this.policyObject,
+      description: 'egresshub: s3:// URI of the squid.conf proxies boot with (the policy rollout applies it to running proxies)',
+    });
+
+    const applyOptions: PolicyApplyOptions = {
+      drain: this.drain,
+      drainFile: props.drainFile,
+      failoverName: props.failoverName,
+      maxDrainSeconds: props.maxDrainSeconds,
+    };
+    // No name: CloudFormation generates one, and a changed script replaces the document (a named document could
+    // not be replaced in place). The association follows the new name in the same update.
+    this.document = new ssm.CfnDocument(this, 'ApplyDocument', {
+      documentType: 'Command',
+      content: {
+        schemaVersion: '2.2',
+        description: 'egresshub: apply the proxy policy (squid.conf) with squid -k reconfigure, draining the proxy first',
+        parameters: {
+          policyObject: {
+            type: 'String',
+            description: 's3:// URI of the squid.conf to apply',
+            allowedPattern: POLICY_OBJECT_PATTERN,
+          },
+        },
+        mainSteps: [
+          {
+            action: 'aws:runShellScript',
+            name: 'applyPolicy',
+            // Longest path: health drain (maxDrainSeconds) + listen wait + restore; well within 30 minutes.
+            inputs: { timeoutSeconds: '1800', runCommand: [renderApplyCommand(applyOptions)] },
+          },
+        ],
+      },
+    });
+
+    // One instance at a time and stop at the first failure: a policy that breaks one proxy reaches no other.
+    // https://docs.aws.amazon.com/systems-manager/latest/userguide/systems-manager-state-manager-targets-and-rate-controls.html
+    this.association = new ssm.CfnAssociation(this, 'Association', {
+      name: this.document.ref,
+      associationName: props.associationName,
+      targets: [{ key: `tag:${this.instanceTag.key}`, values: [this.instanceTag.value] }],
+      parameters: { policyObject: [this.policyObject] },
+      maxConcurrency: '1',
+      maxErrors: '0',
+      scheduleExpression: props.scheduleExpression ?? ProxyPolicy.DEFAULT_SCHEDULE,
+      complianceSeverity: 'HIGH',
+    });
+    void stack;
+  }
+
+  /**
+   * Lets `role` read the policy (the parameter and the object) and orders the association after the role's
+   * policies, so a rollout never runs before the proxies may read the new object.
+   */
+  grantRead(role: iam.IRole): void {
+    this.parameter.grantRead(role);
+    // The exact object only (the asset bucket holds every asset of the account and Region).
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadProxyPolicy',
+        actions: ['s3:GetObject'],
+        resources: [this.asset.bucket.arnForObjects(this.asset.s3ObjectKey)],
+      }),
+    );
+    this.association.node.addDependency(role);
+  }
+
+  /**
+   * nlb drain: lets `role` find its group's target groups and deregister/register itself on `targetGroupArns`.
+   */
+  grantNlbDrain(role: iam.Role, targetGroupArns: readonly string[]): void {
+    if (targetGroupArns.length === 0) return;
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'DrainFromTargetGroups',
+        actions: ['elasticloadbalancing:DeregisterTargets', 'elasticloadbalancing:RegisterTargets'],
+        resources: [...targetGroupArns],
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'FindTargetGroups',
+        actions: [
+          'autoscaling:DescribeAutoScalingInstances',
+          'autoscaling:DescribeAutoScalingGroups',
+          'elasticloadbalancing:DescribeTargetHealth',
+        ],
+        resources: ['*'],
+      }),
+    );
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'Describe* calls on Auto Scaling and target health support no resource-level permissions (read-only)',
+    });
+  }
+}
+
+export class PolicyRolloutError extends UsageError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PolicyRolloutError';
+  }
+}
