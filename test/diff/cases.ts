@@ -28,7 +28,7 @@ export interface DiffCase {
 /** The parts of examples/egresshub.yaml (as parsed YAML) that cases edit, the way a user edits the file. */
 export interface Config {
   name: string;
-  hub: { cidr: string; egress?: string; natGateways?: string; proxy: { mode: string; instanceType?: string } };
+  hub: { cidr: string; availabilityZones: string[]; egress?: string; natGateways?: string; proxy: { mode: string; instanceType?: string } };
   dns: { domain: string };
   tenants: { name: string; accounts: string[]; port: number; allow: string[] | string }[];
   spokes: Record<string, unknown>[];
@@ -115,6 +115,19 @@ export const CASES: readonly DiffCase[] = [
     edit: (c) => (c.dns.domain = 'proxy.internal'),
     replaces: { 'AWS::VpcLattice::ResourceConfiguration': 2, 'AWS::EC2::VPCEndpoint': 2 },
     note: 'demanded: a configuration’s custom domain name is fixed at creation, and each endpoint follows its configuration’s new ARN',
+  },
+  {
+    part: 'hub',
+    change: 'add an availability zone to `hub.availabilityZones`',
+    edit: (c) => c.hub.availabilityZones.push('ap-northeast-1d'),
+    replaces: {
+      'AWS::EC2::Subnet': 4,
+      'AWS::EC2::NetworkInterface': 1,
+      'AWS::VpcLattice::ResourceGateway': 1,
+      'AWS::VpcLattice::ResourceConfiguration': 2,
+      'AWS::EC2::VPCEndpoint': 2,
+    },
+    note: 'the hub CIDR is split evenly over the AZs, so every subnet’s CIDR changes, and the gateway (its subnets are fixed) with every configuration and endpoint follows: choose the AZs before spokes use the hub',
   },
   {
     part: 'hub',
