@@ -1,6 +1,7 @@
 // Builds and tears down the lab: network namespaces for the emulated internet, the NAT gateway, the hub
-// (real Squid running the generated squid.conf) and, per tenant, a spoke VPC plus the endpoint/gateway
-// pair that stands in for PrivateLink. `up` is idempotent and `down` cleans any half-built state.
+// (one namespace per proxy of the fleet, each a real Squid running the generated squid.conf, and the supervisor
+// that emulates the fleet's failover or spreading) and, per tenant, a spoke VPC plus the endpoint/gateway pair
+// that stands in for PrivateLink. `up` is idempotent and `down` cleans any half-built state.
 import { createHash } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
@@ -8,8 +9,28 @@ import { join, resolve } from 'node:path';
 import { buildPlan, loadConfigFile, UsageError, type EgressPlan } from '../config';
 import { renderSquidConf } from '../policy';
 import { hasCommand, inNs, run, sleep, waitFor } from './sh';
-import { buildTopology, INTERNET, LAB_PREFIX, LAB_STATE_DIR, LINK, namespacesOf, type LabTenant, type LabTopology } from './topology';
+import {
+  buildTopology,
+  INTERNET,
+  LAB_PREFIX,
+  LAB_STATE_DIR,
+  LINK,
+  namespacesOf,
+  type LabProxy,
+  type LabTenant,
+  type LabTopology,
+} from './topology';
 import type { WebServerSpec } from './servers';
+import {
+  DEFAULT_SUPERVISOR_SETTINGS,
+  GATEWAY_MAP,
+  gatewayMapScript,
+  MAP_SLOTS,
+  routeTo,
+  type SupervisorSettings,
+  type SupervisorSpec,
+  type SupervisorStatus,
+} from './supervisor';
 
 export type Step = (text: string) => void;
 
@@ -36,15 +57,39 @@ export function checkLabHost(): void {
 
 /** Paths of everything the lab writes under its state directory. */
 export function labPaths(stateDir = LAB_STATE_DIR) {
-  const squidDir = join(stateDir, 'squid');
+  const proxy = (index: number) => {
+    const dir = join(stateDir, `proxy-${index}`);
+    const squidDir = join(dir, 'squid');
+    return {
+      dir,
+      /** Owned by user proxy: Squid's logs and pid file. */
+      squidDir,
+      squidConf: join(dir, 'squid.conf'),
+      squidPid: join(squidDir, 'squid.pid'),
+      accessLog: join(squidDir, 'access.log'),
+      cacheLog: join(squidDir, 'cache.log'),
+      /** The lab's stand-in for plan.hub.proxyHealth.drainFile on this proxy's instance. */
+      drainFile: join(dir, 'drain'),
+    };
+  };
+  const primary = proxy(1);
   return {
     stateDir,
     state: join(stateDir, 'state.json'),
-    squidDir,
-    squidConf: join(stateDir, 'squid.conf'),
-    squidPid: join(squidDir, 'squid.pid'),
-    accessLog: join(squidDir, 'access.log'),
-    cacheLog: join(squidDir, 'cache.log'),
+    /** Files of the proxy at 1-based position `index` (LabProxy.index; 1 is the primary). */
+    proxy,
+    // The primary proxy's files, under the names a one-proxy lab had.
+    squidDir: primary.squidDir,
+    squidConf: primary.squidConf,
+    squidPid: primary.squidPid,
+    accessLog: primary.accessLog,
+    cacheLog: primary.cacheLog,
+    supervisorSpec: join(stateDir, 'supervisor.json'),
+    supervisorSettings: join(stateDir, 'supervisor-settings.json'),
+    supervisorStatus: join(stateDir, 'supervisor-status.json'),
+    supervisorEvents: join(stateDir, 'supervisor-events.jsonl'),
+    supervisorLog: join(stateDir, 'supervisor.log'),
+    supervisorPid: join(stateDir, 'supervisor.pid'),
     dnsmasqConf: join(stateDir, 'dnsmasq.conf'),
     dnsmasqPid: join(stateDir, 'dnsmasq.pid'),
     /** The spoke's own resolver (the private hosted zone of its proxy name), one per tenant index. */
@@ -60,9 +105,12 @@ export function labPaths(stateDir = LAB_STATE_DIR) {
   };
 }
 
-/** The squid.conf the lab runs: the hub's, with only the host settings (paths, resolver, shutdown time) swapped. */
-export function labSquidConf(plan: EgressPlan, stateDir = LAB_STATE_DIR): string {
-  const p = labPaths(stateDir);
+/**
+ * The squid.conf a lab proxy runs: the hub's, with only the host settings (paths, resolver, shutdown time) swapped;
+ * each proxy (1-based `proxyIndex`) has its own log and pid paths.
+ */
+export function labSquidConf(plan: EgressPlan, stateDir = LAB_STATE_DIR, proxyIndex = 1): string {
+  const p = labPaths(stateDir).proxy(proxyIndex);
   return renderSquidConf(plan, {
     host: {
       logDir: p.squidDir,
@@ -117,7 +165,10 @@ export function isUp(plan: EgressPlan, topo: LabTopology): boolean {
   if (!state?.complete || state.planHash !== planHash(plan)) return false;
   const present = new Set(labNamespaces());
   const spokeDns = topo.tenants.filter(servesProxyName).map((t) => p.spokeDnsPid(t.index));
-  return namespacesOf(topo).every((n) => present.has(n)) && [p.squidPid, p.dnsmasqPid, p.webPid, ...spokeDns].every(pidAlive);
+  const squids = topo.proxies.map((x) => p.proxy(x.index).squidPid);
+  return (
+    namespacesOf(topo).every((n) => present.has(n)) && [...squids, p.dnsmasqPid, p.webPid, p.supervisorPid, ...spokeDns].every(pidAlive)
+  );
 }
 
 /** Brings the lab up for `plan`; a running lab for the same plan is reused, anything else is torn down first. */
@@ -145,17 +196,22 @@ export async function labUp(plan: EgressPlan, configFile: string, step: Step): P
 
 async function build(plan: EgressPlan, topo: LabTopology, configFile: string, step: Step): Promise<void> {
   const p = labPaths(topo.stateDir);
-  mkdirSync(p.squidDir, { recursive: true, mode: 0o755 });
+  mkdirSync(topo.stateDir, { recursive: true, mode: 0o755 });
   writeFileSync(p.state, JSON.stringify({ planHash: planHash(plan), config: resolve(configFile), complete: false } satisfies LabState));
   const proxyUid = Number(run(['id', '-u', 'proxy']).stdout.trim());
   const proxyGid = Number(run(['id', '-g', 'proxy']).stdout.trim());
-  chownSync(p.squidDir, proxyUid, proxyGid);
+  for (const x of topo.proxies) {
+    const dir = p.proxy(x.index).squidDir;
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    chownSync(dir, proxyUid, proxyGid);
+  }
 
   step('making a CA and a server certificate for the emulated internet (openssl)');
   makeCertificates(topo, p);
 
   step(`creating ${namespacesOf(topo).length} network namespaces (${LAB_PREFIX}*)`);
-  for (const ns of namespacesOf(topo)) createNamespace(ns, ns === topo.hubNs || ns === topo.natNs || ns === topo.inetNs);
+  const resolving = new Set([topo.hubNs, topo.natNs, topo.inetNs, ...topo.proxies.map((x) => x.ns)]);
+  for (const ns of namespacesOf(topo)) createNamespace(ns, resolving.has(ns));
   wireInternetAndNat(topo);
   wireHub(topo);
   for (const t of topo.tenants) wireTenant(topo, t);
@@ -169,8 +225,14 @@ async function build(plan: EgressPlan, topo: LabTopology, configFile: string, st
   }
   await startWeb(topo, p);
 
-  step(`starting squid in ${topo.hubNs} on ${topo.squidIp} with the generated squid.conf`);
-  await startSquid(plan, topo, p);
+  step(
+    `starting ${topo.proxies.length === 1 ? 'squid' : `${topo.proxies.length} squids`} with the generated squid.conf: ${topo.proxies
+      .map((x) => `${x.id} ${x.ip} in ${x.ns}`)
+      .join(', ')}`,
+  );
+  await Promise.all(topo.proxies.map((x) => startSquid(plan, topo, x)));
+  step(`starting the supervisor (${describeRouting(topo)})`);
+  await startSupervisor(topo);
   writeFileSync(p.state, JSON.stringify({ planHash: planHash(plan), config: resolve(configFile), complete: true } satisfies LabState));
 }
 
@@ -265,19 +327,27 @@ function wireInternetAndNat(topo: LabTopology): void {
   );
 }
 
+/** The hub's private subnets are one bridge: the NAT gateway, every proxy and every gateway ENI hang off it. */
 function wireHub(topo: LabTopology): void {
   inNs(topo.hubNs, ['ip', 'link', 'add', 'br-hub', 'type', 'bridge']);
-  addr(topo.hubNs, 'br-hub', `${topo.squidIp}/${topo.hubPrefix}`);
+  inNs(topo.hubNs, ['ip', 'link', 'set', 'br-hub', 'up']);
   veth({ ns: topo.natNs, name: 'nat-hub' }, { ns: topo.hubNs, name: 'hub-nat' });
   inNs(topo.hubNs, ['ip', 'link', 'set', 'hub-nat', 'master', 'br-hub', 'up']);
   addr(topo.natNs, 'nat-hub', `${topo.natPrivateIp}/${topo.hubPrefix}`);
-  inNs(topo.hubNs, ['ip', 'route', 'add', 'default', 'via', topo.natPrivateIp]);
+  for (const x of topo.proxies) {
+    veth({ ns: x.ns, name: 'px-hub' }, { ns: topo.hubNs, name: x.hubIf });
+    addr(x.ns, 'px-hub', `${x.ip}/${topo.hubPrefix}`);
+    inNs(topo.hubNs, ['ip', 'link', 'set', x.hubIf, 'master', 'br-hub', 'up']);
+    inNs(x.ns, ['ip', 'route', 'add', 'default', 'via', topo.natPrivateIp]);
+  }
 }
 
 /**
  * spoke ──(VPC CIDR)── endpoint ══(link)══ gateway ──(hub CIDR)── squid. The endpoint forwards only
  * the tenant's port and resets everything else; the gateway rewrites the source to its own hub
- * address, so Squid sees the gateway and never the (overlapping) client address, as on AWS.
+ * address, so Squid sees the gateway and never the (overlapping) client address, as on AWS. The gateway
+ * picks the proxy for each new connection from its `proxy` map, which the supervisor keeps pointed at the
+ * healthy proxies (it starts with all of them healthy).
  */
 function wireTenant(topo: LabTopology, t: LabTenant): void {
   const vpcPrefix = t.vpcCidr.split('/')[1]!;
@@ -315,18 +385,25 @@ function wireTenant(topo: LabTopology, t: LabTenant): void {
   );
   nft(
     t.gatewayNs,
-    `table ip eh {
+    `table ip ${GATEWAY_MAP.table} {
+  map ${GATEWAY_MAP.map} { typeof numgen inc mod ${MAP_SLOTS} : ip daddr; }
+  set proxies { type ipv4_addr; elements = { ${topo.proxies.map((x) => x.ip).join(', ')} } }
   chain prerouting_ { type nat hook prerouting priority dstnat; policy accept;
-    iifname "gw-ep" tcp dport ${port} dnat to ${topo.squidIp}
+    iifname "gw-ep" tcp dport ${port} dnat to numgen inc mod ${MAP_SLOTS} map @${GATEWAY_MAP.map}
   }
   chain postrouting_ { type nat hook postrouting priority srcnat; policy accept; oifname "gw-hub" snat to ${t.gatewayIp}; }
   chain forward_ { type filter hook forward priority filter; policy drop;
     ct state established,related accept
-    iifname "gw-ep" oifname "gw-hub" ip daddr ${topo.squidIp} tcp dport ${port} accept
+    iifname "gw-ep" oifname "gw-hub" ip daddr @proxies tcp dport ${port} accept
   }
   chain input_ { type filter hook input priority filter; policy drop; iifname "lo" accept; ct state established,related accept; }
 }
-`,
+${gatewayMapScript(
+  routeTo(
+    topo.routing,
+    topo.proxies.map((x) => ({ ...x, healthy: true })),
+  ).map((x) => x.ip),
+)}`,
   );
 }
 
@@ -394,48 +471,118 @@ export function spawnTs(ns: string, file: string, args: readonly string[], log: 
   return child.pid!;
 }
 
-async function startSquid(plan: EgressPlan, topo: LabTopology, p: ReturnType<typeof labPaths>): Promise<void> {
-  writeFileSync(p.squidConf, labSquidConf(plan, topo.stateDir));
-  inNs(topo.hubNs, ['squid', '-k', 'parse', '-f', p.squidConf]);
-  inNs(topo.hubNs, ['squid', '-f', p.squidConf]);
-  const listening = () => {
-    const out = inNs(topo.hubNs, ['ss', '-ltnH'], { allowFail: true }).stdout;
-    return plan.tenants.every((t) => out.includes(`:${t.port} `));
-  };
-  if (!(await waitFor(listening, 20_000))) {
+/** Starts (or restarts, after it died) one proxy's Squid with the plan's squid.conf and waits for every tenant port. */
+export async function startSquid(plan: EgressPlan, topo: LabTopology, proxy: LabProxy): Promise<void> {
+  const p = labPaths(topo.stateDir).proxy(proxy.index);
+  writeFileSync(p.squidConf, labSquidConf(plan, topo.stateDir, proxy.index));
+  inNs(proxy.ns, ['squid', '-k', 'parse', '-f', p.squidConf]);
+  inNs(proxy.ns, ['squid', '-f', p.squidConf]);
+  if (
+    !(await waitFor(
+      () =>
+        listensOn(
+          proxy,
+          plan.tenants.map((t) => t.port),
+        ),
+      20_000,
+    ))
+  ) {
     const log = existsSync(p.cacheLog) ? readFileSync(p.cacheLog, 'utf8').split('\n').slice(-15).join('\n') : '(no cache.log)';
-    throw new Error(`squid did not open its tenant ports within 20 s; end of ${p.cacheLog}:\n${log}`);
+    throw new Error(`squid (${proxy.id}) did not open its tenant ports within 20 s; end of ${p.cacheLog}:\n${log}`);
+  }
+}
+
+function listensOn(proxy: LabProxy, ports: readonly number[]): boolean {
+  const out = inNs(proxy.ns, ['ss', '-ltnH'], { allowFail: true }).stdout;
+  return ports.every((port) => out.includes(`:${port} `));
+}
+
+export function describeRouting(topo: LabTopology): string {
+  if (topo.proxies.length === 1) return 'one proxy';
+  return topo.routing === 'failover'
+    ? `failover: new connections go to the first healthy of ${topo.proxies.map((x) => x.id).join(' → ')}`
+    : `spread: new connections go round-robin to every healthy one of ${topo.proxies.map((x) => x.id).join(', ')}`;
+}
+
+/** Starts the supervisor in the hub namespace and waits (bounded) for a probe round in which every proxy answered. */
+async function startSupervisor(topo: LabTopology, settings: SupervisorSettings = DEFAULT_SUPERVISOR_SETTINGS): Promise<void> {
+  const p = labPaths(topo.stateDir);
+  const spec: SupervisorSpec = {
+    routing: topo.routing,
+    proxies: topo.proxies.map((x) => ({ id: x.id, ns: x.ns, ip: x.ip, drainFile: p.proxy(x.index).drainFile })),
+    gateways: topo.tenants.map((t) => t.gatewayNs),
+    probePort: Math.min(...topo.tenants.map((t) => t.tenant.port)),
+    settingsFile: p.supervisorSettings,
+    statusFile: p.supervisorStatus,
+    eventsFile: p.supervisorEvents,
+  };
+  writeFileSync(p.supervisorSpec, JSON.stringify(spec));
+  if (!existsSync(p.supervisorSettings)) writeFileSync(p.supervisorSettings, JSON.stringify(settings));
+  writeFileSync(p.supervisorEvents, '');
+  writeFileSync(p.supervisorPid, String(spawnTs(topo.hubNs, join(__dirname, 'supervisor.ts'), [p.supervisorSpec], p.supervisorLog)));
+  const ready = () => readSupervisorStatus(topo.stateDir)?.proxies.every((x) => x.lastProbe?.ok) ?? false;
+  if (!(await waitFor(ready, 20_000, 50))) {
+    throw new Error(
+      `the lab supervisor did not see every proxy healthy within 20 s; see ${p.supervisorLog}:\n${readFileSync(p.supervisorLog, 'utf8')}`,
+    );
+  }
+}
+
+export function readSupervisorStatus(stateDir = LAB_STATE_DIR): SupervisorStatus | undefined {
+  try {
+    return JSON.parse(readFileSync(labPaths(stateDir).supervisorStatus, 'utf8')) as SupervisorStatus;
+  } catch {
+    return undefined;
   }
 }
 
 /**
- * Applies a changed policy to the running lab's Squid the way the hub applies one: write the new
- * squid.conf, check it, `squid -k reconfigure` (the master process stays, open connections are kept).
- * Only Squid changes: a tenant that is new in `plan` gets its listener but no spoke until `lab up`.
- * Returns how long Squid took to listen on every port of the new plan.
+ * Applies a changed policy to the running lab's proxies the way one proxy applies it: write the new squid.conf,
+ * check it, `squid -k reconfigure` (the master process stays, open connections are kept), every proxy at once.
+ * Only Squid changes: a tenant that is new in `plan` gets its listener but no spoke until `lab up`. Returns how
+ * long the proxies took to listen again on every port of the new plan. With two or more proxies,
+ * `rollingReconfigure` (src/lab/fleet.ts) drains each in turn instead, so no new connection is refused.
  */
 export async function labReconfigure(plan: EgressPlan, step: Step): Promise<{ ms: number; ports: number[] }> {
+  const topo = requireRunningLab();
+  const started = Date.now();
+  await Promise.all(topo.proxies.map((x) => reconfigureProxy(plan, topo, x, step)));
+  return { ms: Date.now() - started, ports: plan.tenants.map((t) => t.port) };
+}
+
+/**
+ * `squid -k parse` then `squid -k reconfigure` on one proxy; resolves when Squid has reopened every listener of
+ * the new plan (cache.log says "Accepting … connections" once per port after the reconfigure). Returns the time
+ * from the reconfigure to the last listener.
+ */
+export async function reconfigureProxy(plan: EgressPlan, topo: LabTopology, proxy: LabProxy, step: Step): Promise<number> {
+  const p = labPaths(topo.stateDir).proxy(proxy.index);
+  const conf = labSquidConf(plan, topo.stateDir, proxy.index);
+  const candidate = `${p.squidConf}.next`;
+  writeFileSync(candidate, conf);
+  step(`${proxy.id}: checking the new squid.conf (squid -k parse)`);
+  inNs(proxy.ns, ['squid', '-k', 'parse', '-f', candidate]);
+  writeFileSync(p.squidConf, conf);
+  const ports = plan.tenants.map((t) => t.port);
+  const accepting = () =>
+    existsSync(p.cacheLog) ? (readFileSync(p.cacheLog, 'utf8').match(/Accepting .* connections at/g)?.length ?? 0) : 0;
+  const before = accepting();
+  const started = Date.now();
+  step(`${proxy.id}: squid -k reconfigure (same master process, open connections kept)`);
+  inNs(proxy.ns, ['squid', '-k', 'reconfigure', '-f', p.squidConf]);
+  const ready = () => accepting() >= before + ports.length && listensOn(proxy, ports);
+  if (!(await waitFor(ready, 20_000, 20))) {
+    throw new Error(`squid (${proxy.id}) did not listen on ${ports.join(', ')} within 20 s after reconfigure; see ${p.cacheLog}`);
+  }
+  return Date.now() - started;
+}
+
+/** The running lab's topology, or a usage error when no complete lab is up. */
+export function requireRunningLab(): LabTopology {
   checkLabHost();
   const state = readState();
-  const p = labPaths();
-  if (!state?.complete || !pidAlive(p.squidPid)) throw new UsageError('no lab is up: run `egresshub lab up` first');
-  const topo = readRunningTopology();
-  const conf = labSquidConf(plan, topo.stateDir);
-  const candidate = join(topo.stateDir, 'squid.conf.next');
-  writeFileSync(candidate, conf);
-  step('checking the new squid.conf (squid -k parse)');
-  inNs(topo.hubNs, ['squid', '-k', 'parse', '-f', candidate]);
-  writeFileSync(p.squidConf, conf);
-  const started = Date.now();
-  step('squid -k reconfigure: same master process, open connections kept');
-  inNs(topo.hubNs, ['squid', '-k', 'reconfigure', '-f', p.squidConf]);
-  const ports = plan.tenants.map((t) => t.port);
-  const listening = () => {
-    const out = inNs(topo.hubNs, ['ss', '-ltnH'], { allowFail: true }).stdout;
-    return ports.every((port) => out.includes(`:${port} `));
-  };
-  if (!(await waitFor(listening, 20_000))) throw new Error(`squid did not listen on ${ports.join(', ')} within 20 s after reconfigure`);
-  return { ms: Date.now() - started, ports };
+  if (!state?.complete || !pidAlive(labPaths().supervisorPid)) throw new UsageError('no lab is up: run `egresshub lab up` first');
+  return readRunningTopology();
 }
 
 /** The topology of the lab that is up (from the config it was built for). */

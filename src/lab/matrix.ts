@@ -354,17 +354,28 @@ export function runMatrix(topo: LabTopology, onTenant: (t: LabTenant) => void = 
 }
 
 /** Number of access-log lines so far, to check only what a run adds. */
+/** Lines in the primary proxy's access log (where every request goes while it is healthy, in failover routing). */
 export function accessLogLength(topo: LabTopology): number {
-  const file = labPaths(topo.stateDir).accessLog;
-  return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).length : 0;
+  return logLines(labPaths(topo.stateDir).accessLog).length;
+}
+
+/** Lines in each proxy's access log, in topo.proxies order: where checkAccessLog starts reading. */
+export function accessLogMarks(topo: LabTopology): number[] {
+  return topo.proxies.map((x) => logLines(labPaths(topo.stateDir).proxy(x.index).accessLog).length);
+}
+
+function logLines(file: string): string[] {
+  return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
 }
 
 // The one access-log parser lives with the usage report; re-exported for the lab's callers.
 export { parseLogLine } from '../usage/access-log';
 
-/** Every request that reached Squid must have one log line carrying its tenant, and no line may name the wrong tenant. */
-export function checkAccessLog(topo: LabTopology, rows: readonly MatrixRow[], fromLine: number): LogCheck[] {
-  const lines = readFileSync(labPaths(topo.stateDir).accessLog, 'utf8').split('\n').filter(Boolean).slice(fromLine);
+/** Every request that reached a proxy must have one log line carrying its tenant (in whichever proxy's log), and no line may name the wrong tenant. */
+export function checkAccessLog(topo: LabTopology, rows: readonly MatrixRow[], from: number | readonly number[]): LogCheck[] {
+  // A number is a line of the primary's log (accessLogLength); marks (accessLogMarks) read every proxy's log.
+  const marks = typeof from === 'number' ? [from] : from;
+  const lines = marks.flatMap((mark, i) => logLines(labPaths(topo.stateDir).proxy(topo.proxies[i]!.index).accessLog).slice(mark));
   const entries = lines.map((l) => ({ line: l, f: parseLogLine(l) }));
   return topo.tenants.map((lt) => {
     const mine = entries.filter((e) => e.f.listener === String(lt.tenant.port));

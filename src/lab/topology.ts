@@ -7,6 +7,8 @@ export const LAB_PREFIX = 'eh-';
 export const LAB_STATE_DIR = '/run/egresshub-lab';
 /** Gateway addresses are hub host numbers 100 + i, so a lab holds at most this many tenants. */
 export const MAX_LAB_TENANTS = 50;
+/** Proxy addresses are hub host numbers 10 + i: at most this many proxies (one per AZ). */
+export const MAX_LAB_PROXIES = 4;
 
 // Documentation ranges only (RFC 5737): the emulated internet can never collide with a real one.
 export const INTERNET = {
@@ -45,6 +47,32 @@ export interface LabTenant {
   readonly hubIf: string;
 }
 
+/**
+ * One proxy of the fleet: a namespace of its own on the hub bridge, with its own address and Squid. Single and
+ * multi-az modes: one per fixed proxy of the plan (`ProxyA` in the first AZ, …); nlb mode: one per AZ, standing
+ * for the scaling group's instances behind the NLB.
+ */
+export interface LabProxy {
+  /** The plan's id for a fixed proxy (`ProxyA`); for nlb the same scheme by AZ. */
+  readonly id: string;
+  /** 1-based position: the failover order (1 is the primary); names its files (labPaths().proxy(index)). */
+  readonly index: number;
+  /** Lowercase AZ letter: names the namespace, interface and files (`eh-px-a`). */
+  readonly letter: string;
+  readonly availabilityZone: string;
+  readonly ns: string;
+  readonly ip: string;
+  /** The hub-side bridge port of this proxy. */
+  readonly hubIf: string;
+}
+
+/**
+ * How the tenants' gateways pick a proxy, emulating the hub's fleet mode: `failover` sends every new connection
+ * to the first healthy proxy in order (multi-az: Route 53 failover records; single: the one proxy); `spread`
+ * spreads new connections over every healthy proxy (nlb).
+ */
+export type LabRouting = 'failover' | 'spread';
+
 export interface LabTopology {
   readonly stateDir: string;
   readonly inetNs: string;
@@ -52,7 +80,10 @@ export interface LabTopology {
   readonly hubNs: string;
   readonly hubCidr: string;
   readonly hubPrefix: number;
+  /** The first proxy's address (the primary); kept for the matrix's "hub address" cases. */
   readonly squidIp: string;
+  readonly proxies: readonly LabProxy[];
+  readonly routing: LabRouting;
   readonly natPrivateIp: string;
   readonly tenants: readonly LabTenant[];
   /** dnsmasq `address=/name/ip` records: a name also answers for its subdomains. */
@@ -95,6 +126,13 @@ export function buildTopology(plan: EgressPlan, stateDir = LAB_STATE_DIR): LabTo
       hubIf: `hub-gw${i + 1}`,
     };
   });
+  const proxies = proxiesOf(plan).map((x, i): LabProxy => ({
+    ...x,
+    index: i + 1,
+    ns: `${LAB_PREFIX}px-${x.letter}`,
+    ip: toIp(hubBase + 10 + i),
+    hubIf: `hub-px-${x.letter}`,
+  }));
   const names = new Set<string>(LAB_DOMAINS);
   for (const t of plan.tenants) {
     if (t.allow.any) continue;
@@ -109,7 +147,9 @@ export function buildTopology(plan: EgressPlan, stateDir = LAB_STATE_DIR): LabTo
     hubNs: `${LAB_PREFIX}hub`,
     hubCidr: plan.hub.cidr,
     hubPrefix: Number(hubPrefixText),
-    squidIp: toIp(hubBase + 10),
+    squidIp: proxies[0]!.ip,
+    proxies,
+    routing: plan.hub.proxy.mode === 'nlb' ? 'spread' : 'failover',
     natPrivateIp: toIp(hubBase + 1),
     tenants,
     dns: [
@@ -125,7 +165,40 @@ export function buildTopology(plan: EgressPlan, stateDir = LAB_STATE_DIR): LabTo
 
 /** Namespaces in the order `up` creates them. */
 export function namespacesOf(topo: LabTopology): string[] {
-  return [topo.inetNs, topo.natNs, topo.hubNs, ...topo.tenants.flatMap((t) => [t.spokeNs, t.endpointNs, t.gatewayNs])];
+  return [
+    topo.inetNs,
+    topo.natNs,
+    topo.hubNs,
+    ...topo.proxies.map((x) => x.ns),
+    ...topo.tenants.flatMap((t) => [t.spokeNs, t.endpointNs, t.gatewayNs]),
+  ];
+}
+
+/** The plan's fixed proxies; with nlb (no fixed proxies) one per AZ, at least two, as the scaling group's minimum spreads them. */
+function proxiesOf(plan: EgressPlan): { id: string; letter: string; availabilityZone: string }[] {
+  const fixed =
+    plan.hub.proxy.fixed.length > 0
+      ? plan.hub.proxy.fixed
+      : plan.hub.availabilityZones.map((az, azIndex) => ({
+          id: `Proxy${az.slice(plan.region.length).toUpperCase()}`,
+          availabilityZone: az,
+          azIndex,
+        }));
+  if (fixed.length > MAX_LAB_PROXIES) {
+    throw new UsageError(
+      `the lab emulates at most ${MAX_LAB_PROXIES} proxies (the config has ${fixed.length}, one per AZ); use at most ${MAX_LAB_PROXIES} availabilityZones for the lab`,
+    );
+  }
+  return fixed.map((f) => ({
+    id: f.id,
+    letter:
+      f.id
+        .replace(/^Proxy/, '')
+        .toLowerCase()
+        .replace(/[^a-z0-9]/g, '')
+        .slice(-6) || String(f.azIndex + 1),
+    availabilityZone: f.availabilityZone,
+  }));
 }
 
 function toInt(ip: string): number {

@@ -1,8 +1,11 @@
-// A policy change reaches a running proxy without dropping requests: `squid -k reconfigure` (what the hub
-// runs, and what `egresshub lab reconfigure` runs in the lab) while ApacheBench keeps a tenant busy.
-// Bounded: ab stops after its request count or 20 s, whichever comes first.
+// A policy change reaches a running proxy without dropping requests: `squid -k reconfigure` (what a proxy
+// runs, and what `egresshub lab reconfigure` runs in a one-proxy lab) while a load keeps a tenant busy.
+// The lab runs the example config in single mode (one proxy; a fleet rolls the change instead:
+// test/lab/rolling.test.ts). Bounded: the load stops after its request count or 3.5 s, whichever comes first.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { buildPlan, loadConfigFile, parseConfig } from '../../src/config';
@@ -11,7 +14,11 @@ import { parseLogLine } from '../../src/lab/matrix';
 import { inNs, sleep } from '../../src/lab/sh';
 import { holdLabForThisFile } from '../support/lab-lock';
 
-const CONFIG = 'examples/egresshub.yaml';
+/** The example config with one proxy (hub.proxy.mode single). */
+const CONFIG = join(tmpdir(), 'egresshub-lab-single.yaml');
+const single = parse(readFileSync('examples/egresshub.yaml', 'utf8')) as { hub: { proxy: { mode: string } } };
+single.hub.proxy.mode = 'single';
+writeFileSync(CONFIG, stringify(single));
 const quiet = () => {};
 holdLabForThisFile();
 
@@ -94,8 +101,9 @@ describe('policy change under load (root, real Squid)', () => {
     expect(times.some((t) => t < at[0]!)).toBe(true);
     expect(times.some((t) => t > at[2]!)).toBe(true);
     expect(readFileSync(p.squidPid, 'utf8').trim()).toBe(masterBefore);
-    const hub = (await labUp(buildPlan(loadConfigFile(CONFIG)), CONFIG, quiet)).topo.hubNs;
-    expect(inNs(hub, ['ss', '-ltnH']).stdout).toContain(':3203 ');
+    const { topo } = await labUp(buildPlan(loadConfigFile(CONFIG)), CONFIG, quiet);
+    expect(topo.proxies.map((x) => x.ns)).toEqual(['eh-px-a']);
+    expect(inNs(topo.proxies[0]!.ns, ['ss', '-ltnH']).stdout).toContain(':3203 ');
   });
 
   it('refuses new connections only briefly while Squid reopens its listeners (Squid 5.7), so clients should retry', async () => {

@@ -1,14 +1,39 @@
-// `egresshub lab up|test|down|demo`: the whole data path on this machine (network namespaces, real Squid
-// with the generated squid.conf, real DNS and TLS). Progress goes to stderr; the matrix is a table on stdout.
+// `egresshub lab up|test|reconfigure|failover|down|demo`: the whole data path on this machine (network namespaces,
+// real Squid with the generated squid.conf on every proxy of the fleet, real DNS and TLS). Progress goes to stderr;
+// results are tables on stdout.
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type * as App from '../../app';
 import { buildPlan, DEFAULT_CONFIG_FILE, loadConfigFile, type EgressPlan } from '../../config';
-import { checkLabHost, LabNeedsRootError, labDown, labPaths, labReconfigure, labUp, type Step } from '../../lab/lab';
+import { UsageError } from '../../config';
+import {
+  DEFAULT_FAILOVER,
+  DEFAULT_LOAD,
+  labFailover,
+  requireFleet,
+  rollingReconfigure,
+  setSupervisorSettings,
+  supervisorSettings,
+  type FailoverResult,
+  type RollingResult,
+} from '../../lab/fleet';
+import {
+  checkLabHost,
+  describeRouting,
+  LabNeedsRootError,
+  labDown,
+  labPaths,
+  labReconfigure,
+  labUp,
+  requireRunningLab,
+  type Step,
+} from '../../lab/lab';
+import { LOAD_LIMITS } from '../../lab/load';
+import { SUPERVISOR_LIMITS, type SupervisorSettings } from '../../lab/supervisor';
 import { acquireLabLock } from '../../lab/lock';
-import { accessLogLength, checkAccessLog, runMatrix, type MatrixRow } from '../../lab/matrix';
+import { accessLogMarks, checkAccessLog, runMatrix, type MatrixRow } from '../../lab/matrix';
 import { inNs } from '../../lab/sh';
 import { INTERNET } from '../../lab/topology';
 import type { CommandContext, CommandSpec } from '../command';
@@ -24,6 +49,47 @@ export function labConfigFile(opts: Record<string, unknown>): string {
 
 const withConfig = (cmd: Command) =>
   cmd.option('-c, --config <file>', `the egresshub config file (default: ./${DEFAULT_CONFIG_FILE}, else examples/egresshub.yaml)`);
+
+/** --probe-interval / --unhealthy-threshold / --healthy-threshold: the supervisor's timings (docs/ha.md). */
+const withSupervisor = (cmd: Command) =>
+  cmd
+    .option(
+      '--probe-interval <ms>',
+      `how often the supervisor probes every proxy (${SUPERVISOR_LIMITS.intervalMs.join('–')} ms; default 2000)`,
+    )
+    .option('--unhealthy-threshold <n>', 'failed probes in a row before a proxy is withdrawn (default 3)')
+    .option('--healthy-threshold <n>', 'good probes in a row before it takes connections again (default 2)');
+
+function supervisorOptions(opts: Record<string, unknown>): Partial<SupervisorSettings> {
+  const n = (k: string, name: string) => {
+    const text = opts[k];
+    if (typeof text !== 'string') return undefined;
+    const v = Number(text);
+    if (!Number.isInteger(v)) throw new UsageError(`${name} must be a whole number (got ${text})`);
+    return v;
+  };
+  const out: Partial<Record<keyof SupervisorSettings, number>> = {
+    intervalMs: n('probeInterval', '--probe-interval'),
+    unhealthyThreshold: n('unhealthyThreshold', '--unhealthy-threshold'),
+    healthyThreshold: n('healthyThreshold', '--healthy-threshold'),
+  };
+  return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined));
+}
+
+/** --clients N (at most LOAD_LIMITS.concurrency) and --seconds N (the load's cap in time). */
+function loadOptions(opts: Record<string, unknown>) {
+  const text = typeof opts.clients === 'string' ? opts.clients : String(DEFAULT_LOAD.clients);
+  const clients = Number(text);
+  if (!Number.isInteger(clients) || clients < 1 || clients > LOAD_LIMITS.concurrency) {
+    throw new UsageError(`--clients must be a whole number from 1 to ${LOAD_LIMITS.concurrency} (got ${text})`);
+  }
+  return { ...DEFAULT_LOAD, clients, tenant: typeof opts.tenant === 'string' ? opts.tenant : undefined };
+}
+
+const withLoad = (cmd: Command) =>
+  cmd
+    .option('--tenant <name>', 'the tenant the load goes through (default: the first that allows plain HTTP)')
+    .option('--clients <n>', `concurrent clients of the load, each a new connection per request (default ${DEFAULT_LOAD.clients})`);
 
 function load(opts: Record<string, unknown>): { file: string; plan: EgressPlan } {
   const file = labConfigFile(opts);
@@ -70,7 +136,7 @@ function printMatrix(printer: Printer, rows: readonly MatrixRow[]): void {
 /** Runs the matrix on a lab that is up; returns the exit code (1 on any mismatch). */
 export function runLabTest(ctx: CommandContext, plan: EgressPlan, topo: Awaited<ReturnType<typeof labUp>>['topo']): number {
   const { printer } = ctx;
-  const from = accessLogLength(topo);
+  const from = accessLogMarks(topo);
   const started = Date.now();
   const rows = runMatrix(topo, (t) =>
     printer.step(`matrix for ${t.tenant.name}: spoke ${t.spokeNs} ${t.clientIp} → endpoint ${t.endpointIp}:${t.tenant.port}`),
@@ -105,13 +171,31 @@ export function runLabTest(ctx: CommandContext, plan: EgressPlan, topo: Awaited<
 const up: CommandSpec = {
   name: 'up',
   summary: 'build the lab (idempotent): namespaces, NAT, DNS, web servers and Squid with the generated squid.conf',
-  configure: withConfig,
+  configure: (cmd) => withSupervisor(withConfig(cmd)),
   run: async (ctx, opts) => {
     const { file, plan } = load(opts);
     const step = (s: string) => ctx.printer.step(s);
     const { topo, reused } = await teardownOnSignal(step, () => labUp(plan, file, step));
-    ctx.printer.data({ up: true, reused, config: file, namespaces: topo.tenants.length * 3 + 3 });
-    ctx.printer.line(`${ctx.printer.ok('✓')} lab ${reused ? 'already ' : ''}up for ${file}: squid ${topo.squidIp} in ${topo.hubNs}`);
+    const settings = supervisorOptions(opts);
+    if (Object.keys(settings).length > 0) setSupervisorSettings(topo, settings);
+    ctx.printer.data({
+      up: true,
+      reused,
+      config: file,
+      namespaces: topo.tenants.length * 3 + 3 + topo.proxies.length,
+      proxies: topo.proxies.map((x) => ({ id: x.id, ip: x.ip, namespace: x.ns })),
+      routing: topo.routing,
+      supervisor: supervisorSettings(topo),
+    });
+    const s = supervisorSettings(topo);
+    ctx.printer.line(
+      `${ctx.printer.ok('✓')} lab ${reused ? 'already ' : ''}up for ${file}: ${topo.proxies.map((x) => `${x.id} ${x.ip} (${x.ns})`).join(', ')}`,
+    );
+    if (topo.proxies.length > 1) {
+      ctx.printer.line(
+        `  ${describeRouting(topo)}; supervisor probes every ${s.intervalMs} ms, withdraws after ${s.unhealthyThreshold} failures, reinstates after ${s.healthyThreshold} successes`,
+      );
+    }
     ctx.printer.table(
       ['tenant', 'proxy URL', 'spoke namespace', 'spoke CIDR', 'client', 'endpoint', 'gateway (what squid sees)'],
       topo.tenants.map((t) => [
@@ -160,15 +244,22 @@ const down: CommandSpec = {
 const reconfigure: CommandSpec = {
   name: 'reconfigure',
   summary: "apply a changed config's policy to the running lab's Squid without a restart (squid -k reconfigure, as on the hub)",
-  configure: (cmd) => {
-    withConfig(cmd);
-  },
+  configure: (cmd) => withLoad(withConfig(cmd)).option('--no-load', 'with 2+ proxies: roll the change without a load'),
   run: async (ctx, opts) => {
     const { file, plan } = load(opts);
-    const r = await labReconfigure(plan, (s) => ctx.printer.step(s));
-    ctx.printer.data({ reconfigured: true, config: file, ...r });
-    ctx.printer.line(`${ctx.printer.ok('✓')} squid runs the policy of ${file}: listening on ${r.ports.join(', ')} after ${r.ms} ms`);
-    return 0;
+    const step = (s: string) => ctx.printer.step(s);
+    if (requireRunningLab().proxies.length < 2) {
+      // One proxy: nothing to fail over to, so a plain reconfigure (new connections refused briefly; docs/policy.md).
+      const r = await labReconfigure(plan, step);
+      ctx.printer.data({ reconfigured: true, rolling: false, config: file, ...r });
+      ctx.printer.line(`${ctx.printer.ok('✓')} squid runs the policy of ${file}: listening on ${r.ports.join(', ')} after ${r.ms} ms`);
+      return 0;
+    }
+    requireFleet();
+    const r = await rollingReconfigure(plan, step, opts.load === false ? undefined : loadOptions(opts));
+    ctx.printer.data({ reconfigured: true, rolling: true, config: file, ...r });
+    printRolling(ctx.printer, file, r);
+    return (r.load?.failed ?? 0) === 0 ? 0 : 1;
   },
 };
 
@@ -265,6 +356,79 @@ const demo: CommandSpec = {
   },
 };
 
+function printRolling(printer: Printer, file: string, r: RollingResult): void {
+  const withLoad = r.load !== undefined;
+  printer.table(
+    ['proxy', 'drain → withdrawn', 'reconfigure → listening', 'undrain → healthy', 'total', ...(withLoad ? ['requests', 'failed'] : [])],
+    r.steps.map((s) => [
+      s.proxy,
+      `${s.drainMs} ms`,
+      `${s.reconfigureMs} ms`,
+      `${s.rejoinMs} ms`,
+      `${(s.totalMs / 1000).toFixed(1)} s`,
+      ...(withLoad ? [s.requests ?? 0, (s.failed ?? 0) === 0 ? '0' : printer.bad(String(s.failed))] : []),
+    ]),
+  );
+  const loadText = r.load
+    ? `; load ${r.load.tenant} → ${r.load.url}: ${r.load.requests} requests, ${r.load.failed === 0 ? '0 failed' : printer.bad(`${r.load.failed} failed ${JSON.stringify(r.load.errors)}`)}`
+    : '';
+  const line = `every proxy runs the policy of ${file} (ports ${r.ports.join(', ')}) after a rolling reconfigure in ${(r.ms / 1000).toFixed(1)} s${loadText}`;
+  printer.line(!r.load || r.load.failed === 0 ? `${printer.ok('✓')} ${line}` : `${printer.bad('✗')} ${line}`);
+  printer.line(
+    `  supervisor: probe every ${r.settings.intervalMs} ms, withdraw after ${r.settings.unhealthyThreshold}, reinstate after ${r.settings.healthyThreshold} (lab emulation; docs/ha.md)`,
+  );
+}
+
+function printFailover(printer: Printer, r: FailoverResult): void {
+  const errors = Object.entries(r.errors)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+  printer.table(
+    ['figure', 'value'],
+    [
+      ['load', `${r.clients} clients, ${r.tenant} → ${r.url}, a new connection per request`],
+      ['killed (SIGKILL squid)', r.killed],
+      ['new connections then go to', r.failedOverTo.join(', ')],
+      ['kill → gateways switched (detection)', `${r.detectMs} ms`],
+      ['kill → first successful new request', `${r.firstSuccessMs} ms`],
+      ['kill → sustained success (after the last failure)', `${r.sustainedMs} ms`],
+      ['requests', r.requests],
+      ['failed', r.failed === 0 ? '0' : `${r.failed} (${errors})`],
+      ['  in flight at the kill / started before the switch', `${r.inFlightAtKill} / ${r.startedInWindow}`],
+      ['failed after the switch', r.failedAfterSwitch === 0 ? '0' : printer.bad(String(r.failedAfterSwitch))],
+      [`restart → ${r.killed} listening`, `${r.rejoin.restartMs} ms`],
+      [`listening → ${r.killed} takes new connections again`, `${r.rejoin.rejoinMs} ms`],
+      [
+        'requests / failed from the restart on',
+        `${r.rejoin.requests} / ${r.rejoin.failed === 0 ? '0' : printer.bad(String(r.rejoin.failed))}`,
+      ],
+      [
+        'supervisor (lab emulation)',
+        `probe every ${r.settings.intervalMs} ms, withdraw after ${r.settings.unhealthyThreshold}, reinstate after ${r.settings.healthyThreshold}`,
+      ],
+    ],
+  );
+  const ok = r.failedAfterSwitch === 0 && r.rejoin.failed === 0;
+  const text = `${r.killed} killed: ${r.failed} of ${r.requests} requests failed, all before the switch at ${r.detectMs} ms; recovered through ${r.failedOverTo.join(', ')} (sustained after ${r.sustainedMs} ms); ${r.killed} rejoined with ${r.rejoin.failed} failures`;
+  printer.line(ok ? `${printer.ok('✓')} ${text}` : `${printer.bad('✗')} ${text}`);
+}
+
+const failover: CommandSpec = {
+  name: 'failover',
+  summary: 'kill the proxy that takes new connections under load; print failed requests and recovery time; restart it',
+  configure: (cmd) => withSupervisor(withLoad(cmd)),
+  run: async (ctx, opts) => {
+    const step = (s: string) => ctx.printer.step(s);
+    const { topo } = requireFleet();
+    const settings = supervisorOptions(opts);
+    if (Object.keys(settings).length > 0) setSupervisorSettings(topo, settings);
+    const r = await labFailover({ ...DEFAULT_FAILOVER, ...loadOptions(opts) }, step);
+    ctx.printer.data(r);
+    printFailover(ctx.printer, r);
+    return r.failedAfterSwitch === 0 && r.rejoin.failed === 0 ? 0 : 1;
+  },
+};
+
 function readLog(topo: { stateDir: string }): string[] {
   const f = labPaths(topo.stateDir).accessLog;
   return existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter(Boolean) : [];
@@ -289,6 +453,6 @@ function locked(spec: CommandSpec): CommandSpec {
 
 export const lab: CommandSpec = {
   name: 'lab',
-  summary: 'the local lab: real Squid and DNS in network namespaces, overlapping VPCs (up | test | reconfigure | down | demo)',
-  subcommands: [up, test, reconfigure, down, demo].map(locked),
+  summary: 'the local lab: real Squid and DNS in network namespaces, overlapping VPCs (up | test | reconfigure | failover | down | demo)',
+  subcommands: [up, test, reconfigure, failover, down, demo].map(locked),
 };

@@ -1,0 +1,465 @@
+// Day-2 operations on the lab's proxy fleet, measured under real traffic: kill the proxy that takes new
+// connections and watch the supervisor fail over (and the proxy rejoin when it comes back), and roll a policy
+// change through the fleet one drained proxy at a time. Figures are of the lab's emulation (docs/ha.md).
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { UsageError, type EgressPlan } from '../config';
+import { labPaths, readSupervisorStatus, reconfigureProxy, requireRunningLab, type Step } from './lab';
+import { decodeSamples, type LoadSample, type LoadSpec } from './load';
+import { allowedByConfig } from './matrix';
+import { inNs, run, sleep, waitFor } from './sh';
+import { SUPERVISOR_LIMITS, readSettings, type SupervisorEvent, type SupervisorSettings, type SupervisorStatus } from './supervisor';
+import type { LabProxy, LabTenant, LabTopology } from './topology';
+
+// ---------------------------------------------------------------- the supervisor
+
+export function supervisorSettings(topo: LabTopology): SupervisorSettings {
+  return readSettings(labPaths(topo.stateDir).supervisorSettings);
+}
+
+/** Changes the running supervisor's timings (it re-reads them every round); returns the previous ones. */
+export function setSupervisorSettings(topo: LabTopology, settings: Partial<SupervisorSettings>): SupervisorSettings {
+  const before = supervisorSettings(topo);
+  const next = { ...before, ...settings };
+  const [lo, hi] = SUPERVISOR_LIMITS.intervalMs;
+  const [tlo, thi] = SUPERVISOR_LIMITS.threshold;
+  const within = (n: number, a: number, b: number) => Number.isInteger(n) && n >= a && n <= b;
+  if (!within(next.intervalMs, lo, hi)) throw new UsageError(`the probe interval must be ${lo}–${hi} ms (got ${next.intervalMs})`);
+  for (const k of ['unhealthyThreshold', 'healthyThreshold'] as const) {
+    if (!within(next[k], tlo, thi)) throw new UsageError(`${k} must be a whole number from ${tlo} to ${thi} (got ${next[k]})`);
+  }
+  writeFileSync(labPaths(topo.stateDir).supervisorSettings, JSON.stringify(next));
+  return before;
+}
+
+export function supervisorEvents(topo: LabTopology): SupervisorEvent[] {
+  const file = labPaths(topo.stateDir).supervisorEvents;
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as SupervisorEvent);
+}
+
+/** Waits, bounded, for a supervisor round that finished after `after` and satisfies `check`. */
+export async function waitForStatus(
+  topo: LabTopology,
+  what: string,
+  check: (s: SupervisorStatus) => boolean,
+  timeoutMs: number,
+  after = Date.now(),
+): Promise<SupervisorStatus> {
+  let last: SupervisorStatus | undefined;
+  const ok = await waitFor(
+    () => {
+      last = readSupervisorStatus(topo.stateDir);
+      return last !== undefined && last.at > after && check(last);
+    },
+    timeoutMs,
+    20,
+  );
+  if (!ok)
+    throw new Error(`the lab supervisor did not report ${what} within ${timeoutMs / 1000} s; see ${labPaths(topo.stateDir).supervisorLog}`);
+  return last!;
+}
+
+/** Longest a change of health can take to show, with the current settings: thresholds × interval plus probe time. */
+export function reactionBound(s: SupervisorSettings): number {
+  return (Math.max(s.unhealthyThreshold, s.healthyThreshold) + 2) * s.intervalMs + 10_000;
+}
+
+const healthOf = (s: SupervisorStatus, p: LabProxy) => s.proxies.find((x) => x.id === p.id);
+
+// ---------------------------------------------------------------- proxies
+
+export function drain(topo: LabTopology, p: LabProxy): void {
+  writeFileSync(labPaths(topo.stateDir).proxy(p.index).drainFile, `drained by egresshub lab at ${new Date().toISOString()}\n`);
+}
+
+export function undrain(topo: LabTopology, p: LabProxy): void {
+  rmSync(labPaths(topo.stateDir).proxy(p.index).drainFile, { force: true });
+}
+
+function squidPids(p: LabProxy): number[] {
+  return run(['ip', 'netns', 'pids', p.ns], { allowFail: true })
+    .stdout.split(/\s+/)
+    .filter(Boolean)
+    .map(Number)
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'squid';
+      } catch {
+        return false;
+      }
+    });
+}
+
+/** SIGKILL every Squid process of the proxy (master and kid): the instance dies, its sockets are closed by the kernel. */
+export function killProxy(p: LabProxy): number[] {
+  const pids = squidPids(p);
+  for (const pid of pids) process.kill(pid, 'SIGKILL');
+  return pids;
+}
+
+/** Starts the proxy's Squid again with the squid.conf it last ran; resolves when it listens on every port of that file. */
+export async function restartProxy(topo: LabTopology, p: LabProxy): Promise<void> {
+  const files = labPaths(topo.stateDir).proxy(p.index);
+  await waitFor(() => squidPids(p).length === 0, 5000);
+  const ports = [...readFileSync(files.squidConf, 'utf8').matchAll(/^http_port (\d+)/gm)].map((m) => `:${m[1]} `);
+  inNs(p.ns, ['squid', '-f', files.squidConf]);
+  const listening = () => {
+    const out = inNs(p.ns, ['ss', '-ltnH'], { allowFail: true }).stdout;
+    return ports.every((port) => out.includes(port));
+  };
+  if (!(await waitFor(listening, 20_000, 20))) throw new Error(`squid (${p.id}) did not listen again within 20 s; see ${files.cacheLog}`);
+}
+
+/** The running lab with at least two proxies and every proxy healthy, or a usage error saying what to do. */
+export function requireFleet(): { topo: LabTopology; status: SupervisorStatus } {
+  const topo = requireRunningLab();
+  if (topo.proxies.length < 2) {
+    throw new UsageError(
+      `the lab has one proxy (hub.proxy.mode single): failover needs two or more; use a multi-az or nlb config, e.g. examples/egresshub.yaml`,
+    );
+  }
+  const status = readSupervisorStatus(topo.stateDir);
+  const settings = supervisorSettings(topo);
+  if (!status || Date.now() - status.at > 3 * settings.intervalMs + 10_000) {
+    throw new UsageError(
+      `the lab's supervisor is not running (no report for a while); rebuild the lab: \`egresshub lab down && egresshub lab up\``,
+    );
+  }
+  const sick = status.proxies.filter((x) => !x.healthy);
+  if (sick.length > 0) throw new UsageError(`not every proxy is healthy (${sick.map((x) => x.id).join(', ')}); rebuild the lab or wait`);
+  return { topo, status };
+}
+
+// ---------------------------------------------------------------- load
+
+export interface LoadOptions {
+  /** The tenant the load goes through (default: the first whose policy allows plain HTTP to a lab name). */
+  readonly tenant?: string;
+  readonly clients: number;
+  readonly pauseMs: number;
+  /** Caps: the load stops at whichever comes first. */
+  readonly maxRequests: number;
+  readonly maxSeconds: number;
+}
+
+export const DEFAULT_LOAD: LoadOptions = { clients: 16, pauseMs: 20, maxRequests: 100_000, maxSeconds: 30 };
+
+export interface RunningLoad {
+  readonly tenant: LabTenant;
+  readonly url: string;
+  /** Stops the load (lets requests in flight finish) and returns every request. */
+  stop(): Promise<LoadSample[]>;
+}
+
+/** A URL the tenant's policy lets through over plain HTTP, on a name the lab's DNS serves. */
+export function loadTargetFor(t: LabTenant): string | undefined {
+  if (!t.tenant.httpPorts.includes(80)) return undefined;
+  const host = t.tenant.allow.any
+    ? 'www.example.net'
+    : (t.tenant.allow.exact[0] ?? (t.tenant.allow.suffixes[0] ? `www.${t.tenant.allow.suffixes[0]}` : undefined));
+  return host && allowedByConfig(t.tenant, host) ? `http://${host}/` : undefined;
+}
+
+/** Starts the load client in the tenant's spoke and resolves once its first request has finished. */
+export async function startLoad(topo: LabTopology, opts: LoadOptions): Promise<RunningLoad> {
+  const candidates = opts.tenant ? topo.tenants.filter((t) => t.tenant.name === opts.tenant) : topo.tenants;
+  if (candidates.length === 0)
+    throw new UsageError(`unknown tenant "${opts.tenant}"; tenants in the lab: ${topo.tenants.map((t) => t.tenant.name).join(', ')}`);
+  const tenant = candidates.find((t) => loadTargetFor(t));
+  if (!tenant) throw new UsageError(`no tenant of the lab allows plain HTTP to a lab name; choose another with --tenant`);
+  const url = loadTargetFor(tenant)!;
+  const spec: LoadSpec = {
+    proxyHost: tenant.proxyHost,
+    proxyPort: tenant.tenant.port,
+    url,
+    concurrency: opts.clients,
+    maxRequests: opts.maxRequests,
+    deadlineMs: opts.maxSeconds * 1000,
+    pauseMs: opts.pauseMs,
+    timeoutMs: 5000,
+  };
+  const child = spawn(
+    'ip',
+    ['netns', 'exec', tenant.spokeNs, process.execPath, '-r', require.resolve('tsx/cjs'), join(__dirname, 'load.ts'), JSON.stringify(spec)],
+    { stdio: ['pipe', 'pipe', 'pipe'], timeout: spec.deadlineMs + 30_000 },
+  );
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+  const ready = await Promise.race([waitFor(() => out.startsWith('ready\n'), 20_000, 20), exited.then(() => false)]);
+  if (!ready) {
+    child.kill('SIGKILL');
+    throw new Error(`the lab load client did not get a first answer within 20 s: ${err.trim() || out.trim()}`);
+  }
+  return {
+    tenant,
+    url,
+    stop: async () => {
+      child.stdin.end('stop\n');
+      const code = await exited;
+      const last = out.trim().split('\n').pop() ?? '';
+      if (code !== 0 || !last.startsWith('[')) throw new Error(`the lab load client failed (exit ${code}): ${err.trim()}`);
+      return decodeSamples(last);
+    },
+  };
+}
+
+// ---------------------------------------------------------------- failover
+
+export interface FailoverResult {
+  readonly tenant: string;
+  readonly url: string;
+  readonly clients: number;
+  readonly settings: SupervisorSettings;
+  /** The proxy that took new connections and was killed. */
+  readonly killed: string;
+  /** Where new connections went after the failover. */
+  readonly failedOverTo: readonly string[];
+  readonly requests: number;
+  readonly failed: number;
+  readonly errors: Readonly<Record<string, number>>;
+  /** Requests that started before the kill and ended after it. */
+  readonly inFlightAtKill: number;
+  /** Requests that started between the kill and the gateways' switch: the detection window. */
+  readonly startedInWindow: number;
+  /** Kill → every gateway's map swapped. */
+  readonly detectMs: number;
+  /** Kill → end of the first successful request that started after the kill. */
+  readonly firstSuccessMs: number;
+  /** Kill → end of the first successful request that started after the last failed one. */
+  readonly sustainedMs: number;
+  /** Failed requests that started after the switch (must be 0), and the first few of them (ms after the kill). */
+  readonly failedAfterSwitch: number;
+  readonly lateFailures: readonly { readonly startMs: number; readonly endMs: number; readonly error: string }[];
+  readonly rejoin: {
+    /** Restart command → Squid listening again. */
+    readonly restartMs: number;
+    /** Squid listening → the supervisor routes new connections to it again. */
+    readonly rejoinMs: number;
+    readonly active: readonly string[];
+    /** Requests that started from the restart to the end of the run, and those that failed (must be 0). */
+    readonly requests: number;
+    readonly failed: number;
+  };
+  readonly durationMs: number;
+  /** When it happened (ms since the epoch): the kill, the gateways' switch, the restart and the return. */
+  readonly at: { readonly kill: number; readonly switch: number; readonly restart: number; readonly rejoin: number };
+}
+
+export interface FailoverOptions extends LoadOptions {
+  /** Load before the kill, and after each change, to see it settle. */
+  readonly warmupMs: number;
+  readonly settleMs: number;
+}
+
+export const DEFAULT_FAILOVER: FailoverOptions = { ...DEFAULT_LOAD, warmupMs: 1000, settleMs: 2000 };
+
+const countBy = (samples: readonly LoadSample[]) =>
+  samples.reduce<Record<string, number>>((acc, s) => ((acc[s.error ?? 'ok'] = (acc[s.error ?? 'ok'] ?? 0) + 1), acc), {});
+
+/**
+ * Under a bounded load through one tenant, SIGKILLs the Squid of the proxy that takes new connections, measures
+ * the failed requests and the time to recover, then restarts it and measures its return. Always restarts the
+ * killed proxy, even when a step fails.
+ */
+export async function labFailover(opts: FailoverOptions, step: Step): Promise<FailoverResult> {
+  const { topo, status } = requireFleet();
+  const settings = supervisorSettings(topo);
+  const victim = topo.proxies.find((x) => x.id === status.active[0])!;
+  step(`load: ${opts.clients} clients through ${opts.tenant ?? 'the first tenant that allows plain HTTP'}, a new connection per request`);
+  const load = await startLoad(topo, opts);
+  const began = Date.now();
+  let samples: LoadSample[] = [];
+  let killedAt = 0;
+  let restarted = false;
+  try {
+    step(`${load.tenant.tenant.name} → ${load.url}; new connections go to ${status.active.join(', ')}`);
+    await sleep(opts.warmupMs);
+    const pids = killProxy(victim);
+    // After the signals: a request that started while they were being sent may still have been served.
+    killedAt = Date.now();
+    step(
+      `SIGKILL squid of ${victim.id} (${victim.ns}, pids ${pids.join(' ')}); waiting for the supervisor (probe every ${settings.intervalMs} ms, unhealthy after ${settings.unhealthyThreshold})`,
+    );
+    const switched = await waitForStatus(
+      topo,
+      `${victim.id} withdrawn`,
+      (s) => !s.active.includes(victim.id),
+      reactionBound(settings),
+      killedAt,
+    );
+    const event = supervisorEvents(topo).find((e) => e.at >= killedAt && !e.active.includes(victim.id));
+    const switchedAt = event?.at ?? switched.at;
+    step(`new connections go to ${switched.active.join(', ')} after ${switchedAt - killedAt} ms; letting the load run ${opts.settleMs} ms`);
+    await sleep(opts.settleMs);
+    const restartAt = Date.now();
+    step(`restarting squid of ${victim.id}`);
+    await restartProxy(topo, victim);
+    restarted = true;
+    const listeningAt = Date.now();
+    const back = await waitForStatus(topo, `${victim.id} back`, (s) => s.active.includes(victim.id), reactionBound(settings), listeningAt);
+    const backEvent = supervisorEvents(topo).find((e) => e.at >= listeningAt && e.active.includes(victim.id));
+    const backAt = backEvent?.at ?? back.at;
+    step(`${victim.id} takes new connections again ${backAt - listeningAt} ms after it listened; letting the load run ${opts.settleMs} ms`);
+    await sleep(opts.settleMs);
+    samples = await load.stop();
+    const failed = samples.filter((s) => s.error);
+    const lastFailure = failed.filter((s) => s.start >= killedAt - 10_000).reduce((m, s) => Math.max(m, s.start), killedAt);
+    const okAfter = (t: number) => samples.filter((s) => !s.error && s.start > t).reduce((m, s) => Math.min(m, s.end), Infinity);
+    const rejoinSamples = samples.filter((s) => s.start >= restartAt);
+    return {
+      tenant: load.tenant.tenant.name,
+      url: load.url,
+      clients: opts.clients,
+      settings,
+      killed: victim.id,
+      failedOverTo: switched.active,
+      requests: samples.length,
+      failed: failed.length,
+      errors: countBy(failed),
+      inFlightAtKill: samples.filter((s) => s.start < killedAt && s.end >= killedAt).length,
+      startedInWindow: samples.filter((s) => s.start >= killedAt && s.start <= switchedAt).length,
+      detectMs: switchedAt - killedAt,
+      firstSuccessMs: okAfter(killedAt) - killedAt,
+      sustainedMs: okAfter(lastFailure) - killedAt,
+      failedAfterSwitch: failed.filter((s) => s.start > switchedAt).length,
+      lateFailures: failed
+        .filter((s) => s.start > switchedAt || s.start >= restartAt)
+        .slice(0, 10)
+        .map((s) => ({ startMs: s.start - killedAt, endMs: s.end - killedAt, error: s.error! })),
+      rejoin: {
+        restartMs: listeningAt - restartAt,
+        rejoinMs: backAt - listeningAt,
+        active: back.active,
+        requests: rejoinSamples.length,
+        failed: rejoinSamples.filter((s) => s.error).length,
+      },
+      durationMs: Date.now() - began,
+      at: { kill: killedAt, switch: switchedAt, restart: restartAt, rejoin: backAt },
+    };
+  } finally {
+    if (samples.length === 0) await load.stop().catch(() => []);
+    if (killedAt > 0 && !restarted) await restartProxy(topo, victim).catch(() => undefined);
+  }
+}
+
+// ---------------------------------------------------------------- rolling policy change
+
+export interface RollingStep {
+  readonly proxy: string;
+  /** Drain file created → the supervisor no longer routes new connections to it. */
+  readonly drainMs: number;
+  /** `squid -k reconfigure` → every listener of the new plan open. */
+  readonly reconfigureMs: number;
+  /** Drain file removed → healthy again (and, in failover order, primary again). */
+  readonly rejoinMs: number;
+  readonly totalMs: number;
+  /** Load requests that started during this proxy's turn, and those that failed (with a load running). */
+  readonly requests?: number;
+  readonly failed?: number;
+  readonly startedAt: number;
+  readonly endedAt: number;
+}
+
+export interface RollingResult {
+  readonly steps: readonly RollingStep[];
+  readonly settings: SupervisorSettings;
+  readonly load?: {
+    readonly tenant: string;
+    readonly url: string;
+    readonly requests: number;
+    readonly failed: number;
+    readonly errors: Readonly<Record<string, number>>;
+  };
+  readonly ms: number;
+  readonly ports: readonly number[];
+}
+
+/** After the supervisor withdrew a proxy, connections it admitted just before may still sit in Squid's accept queue. */
+const QUIESCE_MS = 300;
+
+/**
+ * A policy change with no refused connection: for each proxy in failover order, drain it (its health probe fails,
+ * the supervisor withdraws it), wait until the supervisor no longer sends it new connections, `squid -k
+ * reconfigure`, wait for its listeners, undrain and wait until it is healthy again. Squid keeps open connections
+ * across a reconfigure; new ones reach only proxies that are not reconfiguring. With `load`, a bounded load runs
+ * through one tenant for the whole rollout and the result counts its requests and failures per proxy.
+ */
+export async function rollingReconfigure(plan: EgressPlan, step: Step, load?: LoadOptions): Promise<RollingResult> {
+  const { topo } = requireFleet();
+  const settings = supervisorSettings(topo);
+  const began = Date.now();
+  const running = load ? await startLoad(topo, load) : undefined;
+  if (running) step(`load: ${load!.clients} clients through ${running.tenant.tenant.name} → ${running.url}, a new connection per request`);
+  const steps: Omit<RollingStep, 'requests' | 'failed'>[] = [];
+  let samples: LoadSample[] | undefined;
+  try {
+    for (const proxy of topo.proxies) {
+      const startedAt = Date.now();
+      const others = topo.proxies.filter((x) => x !== proxy);
+      const now = readSupervisorStatus(topo.stateDir);
+      if (!now || !others.some((x) => healthOf(now, x)?.healthy)) {
+        throw new Error(
+          `no other proxy is healthy: draining ${proxy.id} would leave no proxy for new connections; nothing was changed on it`,
+        );
+      }
+      step(`${proxy.id}: drain (the health probe fails while ${labPaths(topo.stateDir).proxy(proxy.index).drainFile} exists)`);
+      drain(topo, proxy);
+      let reconfigureMs = 0;
+      let drainedAt = 0;
+      try {
+        const withdrawn = (s: SupervisorStatus) => healthOf(s, proxy)?.healthy === false && !s.active.includes(proxy.id);
+        await waitForStatus(topo, `${proxy.id} withdrawn`, withdrawn, reactionBound(settings), startedAt);
+        drainedAt = Date.now();
+        step(
+          `${proxy.id}: withdrawn after ${drainedAt - startedAt} ms; new connections go to ${readSupervisorStatus(topo.stateDir)?.active.join(', ')}`,
+        );
+        await sleep(QUIESCE_MS);
+        reconfigureMs = await reconfigureProxy(plan, topo, proxy, step);
+      } finally {
+        undrain(topo, proxy);
+      }
+      const undrainedAt = Date.now();
+      step(`${proxy.id}: listening with the new policy after ${reconfigureMs} ms; undrained, waiting until it is healthy`);
+      await waitForStatus(topo, `${proxy.id} healthy`, (s) => healthOf(s, proxy)?.healthy === true, reactionBound(settings), undrainedAt);
+      const endedAt = Date.now();
+      steps.push({
+        proxy: proxy.id,
+        drainMs: drainedAt - startedAt,
+        reconfigureMs,
+        rejoinMs: endedAt - undrainedAt,
+        totalMs: endedAt - startedAt,
+        startedAt,
+        endedAt,
+      });
+    }
+    if (running) {
+      // Let the last proxy's return settle under load before counting.
+      await sleep(500);
+      samples = await running.stop();
+    }
+  } finally {
+    if (running && !samples) await running.stop().catch(() => []);
+  }
+  const failed = samples?.filter((s) => s.error) ?? [];
+  const within = (s: LoadSample, a: RollingStep | (typeof steps)[number]) => s.start >= a.startedAt && s.start < a.endedAt;
+  return {
+    steps: steps.map((s) =>
+      samples ? { ...s, requests: samples.filter((x) => within(x, s)).length, failed: failed.filter((x) => within(x, s)).length } : s,
+    ),
+    settings,
+    load:
+      running && samples
+        ? { tenant: running.tenant.tenant.name, url: running.url, requests: samples.length, failed: failed.length, errors: countBy(failed) }
+        : undefined,
+    ms: Date.now() - began,
+    ports: plan.tenants.map((t) => t.port),
+  };
+}

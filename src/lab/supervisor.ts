@@ -1,0 +1,190 @@
+// The lab's stand-in for what picks a proxy on AWS: Route 53 failover records driven by per-proxy health, plus
+// the resource gateway re-resolving the proxy name (multi-az), or an NLB spreading over healthy targets (nlb).
+// Every probe interval it runs the instances' own health probe inside each proxy namespace, and when the set of
+// proxies to use changes it swaps the nftables map every tenant gateway DNATs new connections through, in one
+// nft transaction per gateway: established connections keep their conntrack mapping, as flows do on AWS.
+import { spawn } from 'node:child_process';
+import { appendFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { PROBE_TIMEOUT_SECONDS, PROXY_HEALTHY } from './probe';
+import type { LabRouting } from './topology';
+
+/**
+ * The emulation's timings, explicit because every failover figure the lab reports depends on them. A proxy is
+ * withdrawn after `unhealthyThreshold` failed probes in a row and reinstated after `healthyThreshold` good ones,
+ * so detection takes between (unhealthyThreshold - 1) and unhealthyThreshold probe intervals plus one probe.
+ */
+export interface SupervisorSettings {
+  readonly intervalMs: number;
+  readonly unhealthyThreshold: number;
+  readonly healthyThreshold: number;
+}
+
+/**
+ * Defaults: 2 s × 3 → a dead proxy is withdrawn 4–6 s after it dies. Slow enough that a single dead proxy is
+ * visible for a few seconds (the doctor's "proxy down" check), fast enough for tests; AWS is far slower
+ * (docs/ha.md).
+ */
+export const DEFAULT_SUPERVISOR_SETTINGS: SupervisorSettings = { intervalMs: 2000, unhealthyThreshold: 3, healthyThreshold: 2 };
+
+/** Bounds for settings given on the command line: the supervisor must never spin or stall. */
+export const SUPERVISOR_LIMITS = { intervalMs: [200, 60_000], threshold: [1, 10] } as const;
+
+/** Slots of the gateways' DNAT map (`numgen inc mod SLOTS`): 12 divides evenly over 1, 2, 3 or 4 proxies. */
+export const MAP_SLOTS = 12;
+/** Failed probes before a proxy's first good one do not count for this long after the supervisor starts. */
+const STARTUP_GRACE_MS = 30_000;
+export const GATEWAY_MAP = { table: 'eh', map: 'proxy' } as const;
+
+export interface SupervisorSpec {
+  readonly routing: LabRouting;
+  /** In failover order: the first is the primary. */
+  readonly proxies: readonly { readonly id: string; readonly ns: string; readonly ip: string; readonly drainFile: string }[];
+  /** Namespaces of the tenants' gateways, whose maps it keeps current. */
+  readonly gateways: readonly string[];
+  /** The tenant port the probe asks Squid on (the first tenant's). */
+  readonly probePort: number;
+  readonly settingsFile: string;
+  readonly statusFile: string;
+  readonly eventsFile: string;
+}
+
+export interface ProxyHealth {
+  readonly id: string;
+  readonly ip: string;
+  readonly healthy: boolean;
+  readonly okStreak: number;
+  readonly failStreak: number;
+  readonly lastProbe?: { readonly at: number; readonly ok: boolean; readonly ms: number; readonly reason: string };
+}
+
+export interface SupervisorStatus {
+  readonly pid: number;
+  /** When the last probe round finished (ms since the epoch). */
+  readonly at: number;
+  readonly rounds: number;
+  readonly settings: SupervisorSettings;
+  readonly proxies: readonly ProxyHealth[];
+  /** Ids of the proxies new connections go to, in failover order. */
+  readonly active: readonly string[];
+}
+
+/** One change of the gateways' maps: `at` is when every gateway's map had been swapped. */
+export interface SupervisorEvent {
+  readonly at: number;
+  readonly active: readonly string[];
+  readonly reason: string;
+}
+
+/**
+ * Which proxies take new connections. failover: the first healthy one in order, as Route 53 answers the primary
+ * record while it is healthy; spread: every healthy one. With none healthy both fall back to all of them (failover:
+ * the primary), as Route 53 does when every record of a failover pair is unhealthy, and an NLB whose targets are
+ * all unhealthy ("fails open").
+ */
+export function routeTo<P extends { readonly healthy: boolean }>(routing: LabRouting, proxies: readonly P[]): P[] {
+  const healthy = proxies.filter((p) => p.healthy);
+  const pool = healthy.length > 0 ? healthy : proxies;
+  return routing === 'failover' ? pool.slice(0, 1) : [...pool];
+}
+
+/** The nft transaction that points every slot of a gateway's map at `ips` round-robin; atomic as one `nft -f`. */
+export function gatewayMapScript(ips: readonly string[]): string {
+  const elements = Array.from({ length: MAP_SLOTS }, (_, i) => `${i} : ${ips[i % ips.length]!}`).join(', ');
+  return `flush map ip ${GATEWAY_MAP.table} ${GATEWAY_MAP.map}\nadd element ip ${GATEWAY_MAP.table} ${GATEWAY_MAP.map} { ${elements} }\n`;
+}
+
+export function readSettings(file: string): SupervisorSettings {
+  try {
+    return { ...DEFAULT_SUPERVISOR_SETTINGS, ...(JSON.parse(readFileSync(file, 'utf8')) as Partial<SupervisorSettings>) };
+  } catch {
+    return DEFAULT_SUPERVISOR_SETTINGS;
+  }
+}
+
+function exec(argv: readonly string[], input: string | undefined, timeoutMs: number): Promise<{ ok: boolean; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(argv[0]!, argv.slice(1), {
+      stdio: [input === undefined ? 'ignore' : 'pipe', 'ignore', 'pipe'],
+      timeout: timeoutMs,
+    });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', (e) => resolve({ ok: false, stderr: e.message }));
+    child.on('close', (code, sig) => resolve({ ok: code === 0, stderr: stderr.trim() || (sig ? `killed by ${sig}` : `exit ${code}`) }));
+    if (child.stdin) {
+      // A child that exits before reading its input must not take the supervisor down with an EPIPE.
+      child.stdin.on('error', () => {});
+      child.stdin.end(input);
+    }
+  });
+}
+
+/** `proxy_healthy PORT DRAIN_FILE` inside the proxy's namespace, as the instance's health timer runs it. */
+export function probeArgv(ns: string, port: number, drainFile: string): string[] {
+  return ['ip', 'netns', 'exec', ns, 'bash', '-c', `${PROXY_HEALTHY}\nproxy_healthy "$0" "$1"`, String(port), drainFile];
+}
+
+async function supervise(spec: SupervisorSpec): Promise<never> {
+  let proxies: ProxyHealth[] = spec.proxies.map((p) => ({ id: p.id, ip: p.ip, healthy: true, okStreak: 0, failStreak: 0 }));
+  // `lab up` wrote the initial maps for "everything healthy".
+  let active = routeTo(spec.routing, proxies).map((p) => p.id);
+  let rounds = 0;
+  const seen = new Set<string>();
+  const born = Date.now();
+  const log = (s: string) => process.stdout.write(`${new Date().toISOString()} ${s}\n`);
+  log(`supervising ${spec.proxies.map((p) => `${p.id} ${p.ip}`).join(', ')} for ${spec.gateways.length} gateways (${spec.routing})`);
+  for (;;) {
+    const started = Date.now();
+    let settings = DEFAULT_SUPERVISOR_SETTINGS;
+    try {
+      settings = readSettings(spec.settingsFile);
+      const results = await Promise.all(
+        spec.proxies.map(async (p) => {
+          const t0 = Date.now();
+          const r = await exec(probeArgv(p.ns, spec.probePort, p.drainFile), undefined, (PROBE_TIMEOUT_SECONDS + 2) * 1000);
+          return { at: Date.now(), ok: r.ok, ms: Date.now() - t0, reason: r.ok ? 'ok' : r.stderr };
+        }),
+      );
+      proxies = proxies.map((p, i) => {
+        const probe = results[i]!;
+        // Squid may still be starting when the supervisor starts: a proxy is judged from its first good probe on.
+        if (!seen.has(p.id) && !probe.ok && Date.now() - born < STARTUP_GRACE_MS) return { ...p, lastProbe: probe };
+        if (probe.ok) seen.add(p.id);
+        const okStreak = probe.ok ? p.okStreak + 1 : 0;
+        const failStreak = probe.ok ? 0 : p.failStreak + 1;
+        const healthy = p.healthy ? failStreak < settings.unhealthyThreshold : okStreak >= settings.healthyThreshold;
+        if (healthy !== p.healthy) log(`${p.id} is now ${healthy ? 'healthy' : 'unhealthy'} (${probe.reason})`);
+        return { ...p, healthy, okStreak, failStreak, lastProbe: probe };
+      });
+      const next = routeTo(spec.routing, proxies);
+      const nextIds = next.map((p) => p.id);
+      if (nextIds.join() !== active.join()) {
+        const script = gatewayMapScript(next.map((p) => p.ip));
+        const applied = await Promise.all(spec.gateways.map((ns) => exec(['ip', 'netns', 'exec', ns, 'nft', '-f', '-'], script, 5000)));
+        const failed = applied.filter((a) => !a.ok);
+        if (failed.length > 0) {
+          // Tried again next round: `active` still names what the maps held before.
+          throw new Error(`swapping the gateways' maps failed: ${failed.map((f) => f.stderr).join('; ')}`);
+        }
+        const reason = proxies.map((p) => `${p.id}=${p.healthy ? 'healthy' : `unhealthy (${p.lastProbe?.reason ?? '?'})`}`).join(', ');
+        const event: SupervisorEvent = { at: Date.now(), active: nextIds, reason };
+        appendFileSync(spec.eventsFile, `${JSON.stringify(event)}\n`);
+        log(`new connections now go to ${nextIds.join(', ')}: ${reason}`);
+        active = nextIds;
+      }
+      rounds++;
+      const status: SupervisorStatus = { pid: process.pid, at: Date.now(), rounds, settings, proxies, active };
+      writeFileSync(`${spec.statusFile}.tmp`, JSON.stringify(status));
+      renameSync(`${spec.statusFile}.tmp`, spec.statusFile);
+    } catch (e) {
+      log(`round failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    await new Promise((r) => setTimeout(r, Math.max(0, started + settings.intervalMs - Date.now())));
+  }
+}
+
+if (require.main === module) {
+  const spec = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as SupervisorSpec;
+  process.on('SIGTERM', () => process.exit(0));
+  void supervise(spec);
+}
