@@ -600,7 +600,7 @@ export async function labDown(step: Step): Promise<{ namespaces: number; process
   for (const ns of namespaces) {
     for (const pid of run(['ip', 'netns', 'pids', ns], { allowFail: true }).stdout.split(/\s+/).filter(Boolean)) pids.add(Number(pid));
   }
-  if (pids.size > 0) step(`stopping ${pids.size} lab process${pids.size === 1 ? '' : 'es'} (squid, dnsmasq, web server)`);
+  if (pids.size > 0) step(`stopping ${pids.size} lab process${pids.size === 1 ? '' : 'es'} (squid, dnsmasq, web server, supervisor)`);
   // SIGINT is Squid's "shut down now" (`squid -k interrupt`); SIGTERM would wait out open transfers.
   // dnsmasq treats SIGINT as a cache flush, so everything else gets SIGTERM. Then a bounded wait, then force.
   const isSquid = (pid: number) => readProc(pid, 'comm').trim() === 'squid';

@@ -3,11 +3,13 @@
 // The lab runs the example config in single mode (one proxy; a fleet rolls the change instead:
 // test/lab/rolling.test.ts). Bounded: the load stops after its request count or 3.5 s, whichever comes first.
 import { spawn } from 'node:child_process';
+import { Writable } from 'node:stream';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { main } from '../../src/cli/main';
 import { buildPlan, loadConfigFile, parseConfig } from '../../src/config';
 import { labDown, labPaths, labReconfigure, labUp } from '../../src/lab/lab';
 import { parseLogLine } from '../../src/lab/matrix';
@@ -118,6 +120,15 @@ describe('policy change under load (root, real Squid)', () => {
       expect(Math.min(...at.map((t) => Math.abs(f.at - t)))).toBeLessThan(1000);
     }
     console.log(`new connections: ${load.ok} ok, ${load.failures.length} refused around 3 reconfigures`);
+  });
+
+  it('fails with exit code 2 when asked to fail over a one-proxy lab (lab failover)', async () => {
+    await labUp(buildPlan(loadConfigFile(CONFIG)), CONFIG, quiet);
+    let err = '';
+    const sink = (f: (s: string) => void) => new Writable({ write: (c: Buffer, _e, cb) => (f(c.toString()), cb()) });
+    const code = await main(['lab', 'failover'], { out: sink(() => {}), err: sink((s) => (err += s)) });
+    expect(err).toContain('the lab has one proxy (hub.proxy.mode single): failover needs two or more');
+    expect(code).toBe(2);
   });
 
   it('fails when no lab is up, with a message that says what to run', async () => {

@@ -275,7 +275,13 @@ const demo: CommandSpec = {
     return teardownOnSignal(step, async () => {
       try {
         const { topo } = await labUp(plan, file, step);
-        printer.line(printer.bold(`egresshub lab: ${plan.tenants.length} project VPCs, one Squid hub (${file})`));
+        printer.line(
+          printer.bold(
+            `egresshub lab: ${plan.tenants.length} project VPCs, a hub of ${topo.proxies.length === 1 ? 'one Squid proxy' : `${topo.proxies.length} Squid proxies`} (${file})`,
+          ),
+        );
+        if (topo.proxies.length > 1)
+          printer.line(`Proxies ${topo.proxies.map((x) => `${x.id} ${x.ip}`).join(', ')}; ${describeRouting(topo)}.`);
         printer.table(
           ['tenant', 'spoke VPC', 'client', 'its proxy', 'policy'],
           topo.tenants.map((t) => [
