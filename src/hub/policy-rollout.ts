@@ -170,7 +170,7 @@ drain() {
   say "drain: waiting (at most ${max} s) until $FAILOVER_NAME stops answering this proxy"
   local i
   for i in $(seq 1 ${Math.ceil(max / 5)}); do
-    answers_me || { say "drain: withdrawn after about $((i * 5)) s; waiting ${settle} s for cached answers to expire"; sleep ${settle}; return 0; }
+    answers_me || { say "drain: withdrawn after about $(((i - 1) * 5)) s; waiting ${settle} s for cached answers to expire"; sleep ${settle}; return 0; }
     sleep 5
   done
   say "drain: still answered after ${max} s (no other healthy proxy?); reconfiguring anyway"

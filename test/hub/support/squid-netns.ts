@@ -4,7 +4,7 @@
 // and the "tenant" source address is a documentation address on that loopback too. Every wait is bounded and
 // `stop` tears everything down (Squid, the namespace, the directory), also after a failed test.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EgressPlan } from '../../../src/config';
@@ -30,8 +30,19 @@ export interface NsSquid {
   listeningPorts(): number[];
   /** Stops Squid now (SIGINT, Squid's "shut down now"), bounded; the namespace stays. */
   stopSquid(): void;
+  /**
+   * Makes the namespace's own /etc/hosts (and a resolv.conf naming only NS_DNS_IP) for commands run with `exec`
+   * (`ip netns exec` bind-mounts /etc/netns/<ns>/*): name lookups in the namespace never reach the host resolver.
+   * Rewritten in place, so a running command sees the change.
+   */
+  setNsHosts(content: string): void;
   /** Stops everything and removes the namespace and the directory. Safe to call twice. */
   stop(): void;
+}
+
+export interface NsSquidOptions {
+  /** Lines for Squid's hosts_file (`203.0.113.10 example.org`), so allowed names resolve without DNS. */
+  readonly squidHosts?: string;
 }
 
 export interface ExecResult {
@@ -47,8 +58,9 @@ export function squidAvailable(): boolean {
 }
 
 /** Starts Squid with the squid.conf of `plan` in a fresh namespace and waits (≤ 20 s) for every tenant port. */
-export function startNsSquid(plan: EgressPlan, label: string): NsSquid {
-  const ns = `ehhub${label}${process.pid}x${counter++}`.slice(0, 15);
+export function startNsSquid(plan: EgressPlan, label: string, opts: NsSquidOptions = {}): NsSquid {
+  // Never the lab's prefix (eh-): `egresshub lab down` must not see these.
+  const ns = `ehhub${label}${counter++}p${process.pid}`;
   const dir = mkdtempSync(join(tmpdir(), `egresshub-${label}-`));
   chmodSync(dir, 0o755);
   const proxyUid = Number(execFileSync('id', ['-u', 'proxy']).toString().trim());
@@ -56,10 +68,19 @@ export function startNsSquid(plan: EgressPlan, label: string): NsSquid {
   chownSync(dir, proxyUid, proxyGid);
   const conf = join(dir, 'squid.conf');
   const pidFile = join(dir, 'squid.pid');
+  const hostsFile = opts.squidHosts === undefined ? undefined : join(dir, 'hosts');
+  if (hostsFile) writeFileSync(hostsFile, opts.squidHosts!);
   const render = (p: EgressPlan) =>
     renderSquidConf(p, {
-      host: { logDir: dir, pidFile, coredumpDir: dir, dnsNameservers: [NS_DNS_IP], shutdownLifetimeSeconds: 1 },
+      host: { logDir: dir, pidFile, coredumpDir: dir, dnsNameservers: [NS_DNS_IP], shutdownLifetimeSeconds: 1, hostsFile },
     });
+  const etc = join('/etc/netns', ns);
+  const setNsHosts = (content: string) => {
+    mkdirSync(etc, { recursive: true });
+    writeFileSync(join(etc, 'resolv.conf'), `nameserver ${NS_DNS_IP}\n`);
+    // Truncate and write in place: the bind mount of a running `ip netns exec` keeps the inode.
+    writeFileSync(join(etc, 'hosts'), content);
+  };
 
   const exec: NsSquid['exec'] = (argv, opts = {}) => {
     const r = spawnSync('ip', ['netns', 'exec', ns, ...argv], {
@@ -122,6 +143,7 @@ export function startNsSquid(plan: EgressPlan, label: string): NsSquid {
       stopSquid();
     } finally {
       spawnSync('ip', ['netns', 'del', ns]);
+      rmSync(etc, { recursive: true, force: true });
       rmSync(dir, { recursive: true, force: true });
     }
   };
@@ -142,5 +164,5 @@ export function startNsSquid(plan: EgressPlan, label: string): NsSquid {
     stop();
     throw e;
   }
-  return { ns, dir, conf, accessLog: join(dir, 'access.log'), exec, render, masterPid, listeningPorts, stopSquid, stop };
+  return { ns, dir, conf, accessLog: join(dir, 'access.log'), exec, render, masterPid, listeningPorts, stopSquid, setNsHosts, stop };
 }
