@@ -1,10 +1,12 @@
 // proxy_healthy against a real Squid running the generated squid.conf in a namespace of its own: healthy,
 // draining, stopped; the probe stays out of the access log; and the probe's allow opens nothing to tenants
 // (they never come from 127.0.0.1) nor any proxying to loopback.
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROXY_HEALTHY } from '../../src/hub/health-probe';
+import { PROXY_PATHS, renderProxyBootstrap } from '../../src/hub/user-data';
 import { HEALTH_PROBE, RULES } from '../../src/policy';
 import { acquireLabLock } from '../support/lab-lock';
 import { exampleConfig, planOf } from '../support/stack';
@@ -79,6 +81,38 @@ describe.runIf(squidAvailable())('proxy_healthy (real Squid in a throwaway names
     expect(lines[1]).toMatch(
       new RegExp(`client=127\\.0\\.0\\.1:\\d+ .*host=127\\.0\\.0\\.1 port=80 .*decision=denied rule=${RULES.blocked} `),
     );
+  });
+
+  // The script the boot installs for the systemd timer, cut out of the rendered user data and run as is.
+  it("the health timer's script publishes 1, then 0 while draining, for this proxy's dimension", () => {
+    const work = mkdtempSync(join(tmpdir(), 'egresshub-health-'));
+    try {
+      const drain = join(work, 'drain');
+      const paths = { ...PROXY_PATHS, squidConf: squid.conf, env: join(work, 'proxy.env') };
+      const userData = renderProxyBootstrap({
+        policyParameter: '/egresshub/test/proxy-policy',
+        stackName: 'test',
+        signalResource: 'Group',
+        region: 'ap-northeast-1',
+        health: { id: 'ProxyA', ...plan.hub.proxyHealth, drainFile: drain },
+        paths,
+      });
+      const script = /<<'HEALTH'\n([\s\S]*?)\nHEALTH\n/.exec(userData)![1]!;
+      writeFileSync(join(work, 'health'), script, { mode: 0o755 });
+      writeFileSync(paths.env, "REGION='ap-northeast-1'\n");
+      writeFileSync(join(work, 'aws'), '#!/bin/sh\necho "$*" >> "$CALLS"\n', { mode: 0o755 });
+      const env = { PATH: `${work}:${process.env.PATH}`, CALLS: join(work, 'calls') };
+      expect(squid.exec([join(work, 'health')], { env }).status).toBe(0);
+      writeFileSync(drain, '');
+      expect(squid.exec([join(work, 'health')], { env }).status).toBe(0);
+      const calls = readFileSync(join(work, 'calls'), 'utf8').trim().split('\n');
+      const expected = (v: number) =>
+        `cloudwatch put-metric-data --region ap-northeast-1 --cli-connect-timeout 5 --cli-read-timeout 10 --namespace ${plan.hub.proxyHealth.namespace} --metric-name ProxyHealthy --dimensions Proxy=ProxyA --value ${v} --unit Count`;
+      expect(calls).toEqual([expected(1), expected(0)]);
+      expect(accessLog()).not.toContain('squid-internal-mgr');
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
   });
 
   it('is unhealthy (1) once Squid is stopped', () => {
