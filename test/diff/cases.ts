@@ -40,7 +40,7 @@ export const CASES: readonly DiffCase[] = [
     change: 'add a domain to a tenant’s `allow`',
     edit: (c) => (c.tenants[0]!.allow as string[]).push('pypi.org'),
     replaces: {},
-    note: 'only the policy changes',
+    note: 'only the policy: its S3 object, the SSM parameter naming it and the State Manager association that applies it with `squid -k reconfigure`; the launch template and the instances stay (tested)',
   },
   {
     part: 'tenants',

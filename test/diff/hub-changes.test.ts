@@ -19,17 +19,11 @@ describeCases('hub', {
 });
 
 // A policy change reaches the proxies without a new launch template version (no instance replaced):
-// the allowlist must not be part of the user data. Pending until H2 lands (undefined then).
-const H2_PENDING: string | undefined =
-  'H2 (src/hub/user-data.ts, policy-rollout.ts): the squid.conf still travels in the launch template user data';
-const USER_DATA = "an allowlist-only change leaves the proxies' launch template user data alone";
-if (H2_PENDING) {
-  it.todo(`${USER_DATA} (pending: ${H2_PENDING})`);
-} else {
-  it(USER_DATA, () => {
-    const d = diffOf({ edit: (c) => (c.tenants[0]!.allow as string[]).push('pypi.org') });
-    const hub = changesIn(d, 'Hub');
-    expect(hub.filter((r) => r.type === 'AWS::EC2::LaunchTemplate' && r.changed.some((p) => p.includes('UserData')))).toEqual([]);
-    expect(hub.filter((r) => r.because.some((b) => b.includes('UpdatePolicy')))).toEqual([]);
-  });
-}
+// the allowlist is not part of the user data (H2: ProxyPolicy delivers squid.conf through S3 + SSM).
+it("an allowlist-only change leaves the proxies' launch template user data alone", () => {
+  const d = diffOf({ edit: (c) => (c.tenants[0]!.allow as string[]).push('pypi.org') });
+  const hub = changesIn(d, 'Hub');
+  expect(hub.filter((r) => r.type === 'AWS::EC2::LaunchTemplate')).toEqual([]);
+  expect(hub.filter((r) => r.type === 'AWS::AutoScaling::AutoScalingGroup')).toEqual([]);
+  expect(hub.filter((r) => r.because.some((b) => b.includes('UpdatePolicy')))).toEqual([]);
+});
