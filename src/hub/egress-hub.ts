@@ -1,7 +1,9 @@
 // EgressHub: the hub VPC, its Squid fleet and the VPC Lattice resource gateway, read from the plan.
+// The fleet mode decides what the resource configurations target: the single proxy's fixed address, a
+// failover name over one fixed proxy per AZ (multi-az), or an internal NLB over a scaling group (nlb).
 // The tenants' resource configurations live in stacks of their own (tenants-stack.ts), one per port
 // block, so a hub scales to any number of tenants within CloudFormation's per-stack limits.
-import { Annotations, ArnFormat, CfnOutput, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, CfnOutput, Duration, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -11,8 +13,15 @@ import { Construct } from 'constructs';
 import type { EgressPlan } from '../config/plan';
 import { renderSquidConf, tunnelPortsOf } from '../policy';
 import { DomainVerification } from './domain-verification';
+import { FailoverDns } from './failover-dns';
+import { NlbFront } from './nlb-front';
 import { HubObservability, renderCloudWatchAgentConfig } from './observability';
+import { ProxyPolicy } from './policy-rollout';
 import { ProxyFleet, tcpRange } from './proxy-fleet';
+import { denyDefaultEgress } from './security-group-rules';
+import type { ProxyTarget } from './tenant-endpoints';
+
+export { MATCH_NO_TRAFFIC } from './security-group-rules';
 
 export interface EgressHubProps {
   readonly plan: EgressPlan;
@@ -28,14 +37,26 @@ export const SECURITY_GROUP_RULES_DEFAULT = 60;
 
 export class EgressHub extends Construct {
   /**
-   * IN_VPC lets a later multi-proxy mode point a DNS resource at a private hosted zone name. The
-   * setting is fixed at creation and replaces the gateway (and with it every resource configuration's
-   * gateway reference) when changed, so it is chosen now. It has no effect on IP resources.
+   * IN_VPC lets the gateway resolve DNS targets (multi-az failover name, NLB name) through the hub VPC's
+   * resolver, which answers the private hosted zone. The setting is fixed at creation and replaces the gateway
+   * (and with it every resource configuration's gateway reference) when changed, so every mode uses it, and
+   * switching modes never touches the gateway. It has no effect on IP resources.
    * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-vpclattice-resourcegateway.html
    */
   static readonly RESOURCE_CONFIG_DNS_RESOLUTION = 'IN_VPC';
   readonly vpc: ec2.Vpc;
-  readonly fleet: ProxyFleet;
+  /** The hub's proxy policy (squid.conf) and its rollout to running proxies. */
+  readonly policy: ProxyPolicy;
+  /** Every proxy fleet: one per fixed proxy (single, multi-az), or the scaling fleet (nlb). */
+  readonly fleets: readonly ProxyFleet[];
+  /** The fixed proxies by plan id (`ProxyA`); empty in nlb mode. */
+  readonly fixedProxies: ReadonlyMap<string, ProxyFleet>;
+  /** What the resource configurations target (tenants-stack.ts). */
+  readonly proxyTarget: ProxyTarget;
+  /** multi-az: the private hosted zone with the failover records. */
+  readonly failoverDns?: FailoverDns;
+  /** nlb: the internal NLB in front of the scaling fleet. */
+  readonly nlb?: NlbFront;
   readonly gateway: lattice.CfnResourceGateway;
   readonly gatewaySecurityGroup: ec2.SecurityGroup;
   readonly flowLogGroup: logs.LogGroup;
@@ -50,20 +71,29 @@ export class EgressHub extends Construct {
     super(scope, id);
     const { plan } = props;
     const { hub } = plan;
+    const { proxy } = hub;
     const squidConf = props.squidConf ?? renderSquidConf(plan);
     const ports = plan.tenants.map((t) => t.port);
     const portRanges = hub.listenerPortRanges;
     // Every destination port any tenant may reach through Squid (the policy's own definition).
     const egressPorts = [...new Set(plan.tenants.flatMap((t) => tunnelPortsOf(t)))].sort((a, b) => a - b);
+    const publicEgress = hub.egress === 'public';
 
     this.vpc = new ec2.Vpc(this, 'Vpc', {
       ipAddresses: ec2.IpAddresses.cidr(hub.cidr),
       // Explicit AZ names: no lookup at synth, and the plan already checked they are in the region.
       availabilityZones: [...hub.availabilityZones],
       natGateways: hub.natGateways,
+      // The subnet names stay 'public' and 'private' whatever the egress: they make the subnets' logical IDs,
+      // and the gateway's subnets must not change (that would replace it and every endpoint with it). With
+      // public egress the private subnets have no route out (no NAT gateway): only the gateway lives there.
       subnetConfiguration: [
         { name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: hub.subnetPrefix },
-        { name: 'private', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: hub.subnetPrefix },
+        {
+          name: 'private',
+          subnetType: publicEgress ? ec2.SubnetType.PRIVATE_ISOLATED : ec2.SubnetType.PRIVATE_WITH_EGRESS,
+          cidrMask: hub.subnetPrefix,
+        },
       ],
       gatewayEndpoints: { S3: { service: ec2.GatewayVpcEndpointAwsService.S3 } },
       // Restricting the default SG needs a Lambda-backed custom resource; nothing here uses that SG.
@@ -73,47 +103,116 @@ export class EgressHub extends Construct {
     this.logKey = this.logKeyFor(hub.logGroups.prefix);
     this.flowLogGroup = this.flowLogs(hub.logGroups.flow, hub.logRetentionDays);
 
-    const privateSubnets = this.vpc.privateSubnets;
-    this.fleet = new ProxyFleet(this, 'ProxyFleet', {
+    const privateSubnets = publicEgress ? this.vpc.isolatedSubnets : this.vpc.privateSubnets;
+    const proxySubnets = publicEgress ? this.vpc.publicSubnets : privateSubnets;
+    const agentConfig = renderCloudWatchAgentConfig(hub.logGroups);
+
+    // One policy for the hub, shared by its fleets: squid.conf in S3 + SSM parameter, applied to running proxies
+    // by a State Manager association (policy-rollout.ts), draining each proxy first as the mode allows.
+    const policy = ProxyPolicy.fromPlan(this, 'Policy', plan, squidConf);
+    this.policy = policy;
+    const common = {
       vpc: this.vpc,
-      subnet: privateSubnets[0]!,
-      instanceType: hub.proxy.instanceType,
-      architecture: hub.proxy.architecture,
-      squidConf,
-      ports,
+      instanceType: proxy.instanceType,
+      architecture: proxy.architecture,
       egressPorts,
-      cloudWatchAgentConfig: renderCloudWatchAgentConfig(hub.logGroups),
-    });
-    this.observability = new HubObservability(this, 'Observability', {
-      plan,
-      autoScalingGroups: [this.fleet.autoScalingGroup],
-      instanceRole: this.fleet.role,
-      encryptionKey: this.logKey,
-      vpc: this.vpc,
-    });
+      policy,
+      cloudWatchAgentConfig: agentConfig,
+    };
+
+    // Fixed proxies: construct ID = plan id (from the AZ letter), so adding or reordering AZs renames nothing.
+    const fixed = new Map<string, ProxyFleet>();
+    for (const f of proxy.fixed) {
+      fixed.set(
+        f.id,
+        new ProxyFleet(this, f.id, {
+          ...common,
+          kind: 'fixed',
+          subnets: [proxySubnets[f.azIndex]!],
+          publicEgress,
+          health: { id: f.id, settings: hub.proxyHealth },
+        }),
+      );
+    }
+    this.fixedProxies = fixed;
+    chainUpdates([...fixed.values()]);
+
+    if (proxy.mode === 'nlb') {
+      const scaling = proxy.scaling!;
+      this.nlb = new NlbFront(this, 'Nlb', { vpc: this.vpc, subnets: privateSubnets, ports });
+      const fleet = new ProxyFleet(this, 'Proxies', {
+        ...common,
+        kind: 'scaling',
+        subnets: privateSubnets,
+        capacity: { min: scaling.min, max: scaling.max },
+      });
+      this.nlb.forwardTo(fleet, portRanges);
+      fleet.allowNlbDrain([...this.nlb.targetGroups.values()].map((tg) => tg.targetGroupArn));
+      // Target tracking on the group's average CPU (ASGAverageCPUUtilization): Squid is CPU-bound on TLS-free
+      // tunnelling long before memory, and CPU is what the non-burstable default type reports honestly.
+      // https://docs.aws.amazon.com/autoscaling/ec2/userguide/as-scaling-target-tracking.html
+      fleet.autoScalingGroup.scaleOnCpuUtilization('CpuTracking', { targetUtilizationPercent: scaling.targetCpuPercent });
+      this.fleets = [fleet];
+    } else {
+      this.fleets = [...fixed.values()];
+    }
 
     this.gatewaySecurityGroup = new ec2.SecurityGroup(this, 'GatewaySecurityGroup', {
       vpc: this.vpc,
       description: 'egresshub resource gateway: egress to the proxy listener on tenant ports only',
       allowAllOutbound: false,
     });
-    for (const [from, to] of portRanges) {
-      this.gatewaySecurityGroup.addEgressRule(this.fleet.securityGroup, tcpRange(from, to), `tenant ports ${from}-${to} to the proxy`);
+    // The gateway reaches the proxies' listener groups (fixed) or the NLB's group (nlb), on tenant ports only:
+    // gateway SG -> listener SG, or gateway SG -> NLB SG -> instance SG (NlbFront.forwardTo).
+    const gatewayTargets: ec2.ISecurityGroup[] = this.nlb ? [this.nlb.securityGroup] : this.fleets.map((f) => f.securityGroup);
+    for (const target of gatewayTargets) {
+      for (const [from, to] of portRanges) {
+        this.gatewaySecurityGroup.addEgressRule(target, tcpRange(from, to), `tenant ports ${from}-${to} to the proxy`);
+      }
     }
-    this.fleet.allowFrom(this.gatewaySecurityGroup, portRanges);
-    if (portRanges.length > SECURITY_GROUP_RULES_DEFAULT) {
+    if (this.nlb) this.nlb.allowFrom(this.gatewaySecurityGroup, portRanges);
+    else for (const f of this.fleets) f.allowFrom(this.gatewaySecurityGroup, portRanges);
+    const gatewayRules = portRanges.length * gatewayTargets.length;
+    if (portRanges.length > SECURITY_GROUP_RULES_DEFAULT || gatewayRules > SECURITY_GROUP_RULES_DEFAULT) {
       // https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html#vpc-limits-security-groups
       Annotations.of(this).addWarningV2(
         'egresshub:hub:securityGroupRules',
-        `the tenants' ${ports.length} ports form ${portRanges.length} ranges, so the proxy listener security group needs ${portRanges.length} inbound rules; ` +
+        `the tenants' ${ports.length} ports form ${portRanges.length} ranges, so the proxy listener security group needs ${portRanges.length} inbound rules ` +
+          `and the gateway group ${gatewayRules} outbound rules (${gatewayTargets.length} target group(s)); ` +
           `the default quota is ${SECURITY_GROUP_RULES_DEFAULT} per group: request an increase, or give tenants contiguous ports`,
       );
     }
-    // Rules toward another group are separate AWS::EC2::SecurityGroupEgress resources, and a group created
-    // without inline egress gets EC2's allow-all rule, which those resources do not remove. Keep an inline
-    // rule that matches nothing so the allow-all rule is never created.
-    // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-ec2-securitygroup.html
-    (this.gatewaySecurityGroup.node.defaultChild as ec2.CfnSecurityGroup).addPropertyOverride('SecurityGroupEgress', [MATCH_NO_TRAFFIC]);
+    denyDefaultEgress(this.gatewaySecurityGroup);
+
+    this.observability = new HubObservability(this, 'Observability', {
+      plan,
+      autoScalingGroups: this.fleets.map((f) => f.autoScalingGroup),
+      instanceRoles: this.fleets.map((f) => f.role),
+      encryptionKey: this.logKey,
+      vpc: this.vpc,
+      healthSignals: proxy.fixed.map((f) => f.id),
+      loadBalancer: this.nlb?.loadBalancer,
+    });
+
+    if (proxy.mode === 'multi-az') {
+      const name = proxy.failoverName!;
+      this.failoverDns = new FailoverDns(this, 'FailoverDns', {
+        vpc: this.vpc,
+        zoneName: name.zone,
+        name: name.name,
+        ttl: Duration.seconds(name.ttlSeconds),
+        proxies: proxy.fixed.map((f) => ({
+          id: f.id,
+          ip: fixed.get(f.id)!.targetIp,
+          healthAlarm: this.observability.proxyHealthAlarms.get(f.id)!,
+        })),
+      });
+      this.proxyTarget = { dnsName: this.failoverDns.domainName };
+    } else if (this.nlb) {
+      this.proxyTarget = { dnsName: this.nlb.dnsName };
+    } else {
+      this.proxyTarget = { ip: this.fleets[0]!.targetIp };
+    }
 
     // Spans every private subnet: a consumer endpoint needs an AZ in common with the gateway.
     // https://docs.aws.amazon.com/vpc/latest/privatelink/resource-gateway.html
@@ -134,10 +233,29 @@ export class EgressHub extends Construct {
       });
     }
 
-    new CfnOutput(this, 'ProxyTargetIp', {
-      value: this.fleet.targetIp,
-      description: 'private IP of the proxy listener ENI (the resource configurations target it; tenants never use it directly)',
-    });
+    for (const [proxyId, f] of fixed) {
+      new CfnOutput(this, proxy.fixed.length === 1 ? 'ProxyTargetIp' : `${proxyId}TargetIp`, {
+        value: f.targetIp,
+        description: `private IP of ${proxyId}'s listener ENI (${'ip' in this.proxyTarget ? 'the resource configurations target it' : 'answered by the failover name'}; tenants never use it directly)`,
+      });
+    }
+    if ('dnsName' in this.proxyTarget) {
+      new CfnOutput(this, 'ProxyTargetName', {
+        value: this.proxyTarget.dnsName,
+        description: `the name the resource configurations target (${this.nlb ? 'the internal NLB' : 'the failover name'}), resolved by the resource gateway in the hub VPC`,
+      });
+    }
+    if (publicEgress) {
+      // The static addresses partners allowlist: every fixed proxy's Elastic IP (Ref = the address).
+      new CfnOutput(this, 'EgressIps', {
+        value: Fn.join(
+          ', ',
+          [...fixed.values()].map((f) => f.elasticIp!.ref),
+        ),
+        description:
+          "the hub's egress addresses (one Elastic IP per proxy, kept across instance replacements): give these to partners to allowlist",
+      });
+    }
     new CfnOutput(this, 'ResourceGatewayId', { value: this.gateway.attrId, description: 'VPC Lattice resource gateway of the hub' });
   }
 
@@ -187,11 +305,12 @@ export class EgressHub extends Construct {
   }
 }
 
-/** The rule aws-cdk-lib itself uses for "no outbound traffic": ICMP type 252 code 86 to 255.255.255.255/32. */
-export const MATCH_NO_TRAFFIC = {
-  CidrIp: '255.255.255.255/32',
-  Description: 'Disallow all traffic',
-  IpProtocol: 'icmp',
-  FromPort: 252,
-  ToPort: 86,
-};
+/**
+ * CloudFormation updates a resource only after the resources it depends on, so fixed fleets that depend on
+ * each other in a chain roll one at a time: an AMI or instance-type change replaces one proxy, waits for its
+ * success signal, then the next, and never takes every proxy down at once.
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-dependson.html
+ */
+function chainUpdates(fleets: readonly ProxyFleet[]): void {
+  fleets.slice(1).forEach((f, i) => f.cfnAutoScalingGroup.node.addDependency(fleets[i]!.cfnAutoScalingGroup));
+}

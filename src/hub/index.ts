@@ -7,3 +7,5 @@ export * from './tenants-stack';
 export * from './domain-verification';
 export * from './observability';
 export * from './health-probe';
+export * from './failover-dns';
+export * from './nlb-front';

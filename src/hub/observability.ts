@@ -1,11 +1,13 @@
 // What the platform team watches: the CloudWatch agent's config (Squid's access and cache logs to
-// KMS-encrypted log groups), per-tenant metrics from the access log, alarms (proxy capacity, NAT gateway
-// port allocation and drops, denied-request spikes per tenant), an optional SNS topic and a dashboard.
+// KMS-encrypted log groups), per-tenant metrics from the access log, alarms (proxy capacity and health per
+// fleet mode, NAT gateway port allocation and drops, denied-request spikes per tenant), an optional SNS topic
+// and a dashboard.
 import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -117,12 +119,23 @@ export interface HubObservabilityProps {
   readonly plan: EgressPlan;
   /** The proxies' Auto Scaling groups (one today; one per AZ in HA modes): each gets a capacity alarm. */
   readonly autoScalingGroups: readonly autoscaling.AutoScalingGroup[];
-  /** The proxies' instance role: gets only what the agent needs to write the two log groups. */
-  readonly instanceRole: iam.IRole;
+  /** The proxies' instance roles (one per fleet): get only what the agent needs to write the two log groups. */
+  readonly instanceRoles: readonly iam.IRole[];
   /** Encrypts the log groups; its policy must admit CloudWatch Logs for the hub's `/egresshub/<stack>/*` groups. */
   readonly encryptionKey: kms.IKey;
   /** The hub VPC: its NAT gateways get port-allocation and packet-drop alarms. */
   readonly vpc: ec2.IVpc;
+  /**
+   * Fixed proxies (plan ids) that publish the health signal (plan.hub.proxyHealth): an alarm each, which the
+   * multi-az failover health checks read, and with two or more an alarm for "no healthy proxy at all".
+   * @default - no health alarms
+   */
+  readonly healthSignals?: readonly string[];
+  /**
+   * nlb mode: the NLB in front of the fleet: alarms on targets that are unhealthy or missing.
+   * @default - no load balancer alarms
+   */
+  readonly loadBalancer?: elbv2.NetworkLoadBalancer;
   /**
    * Evaluation period of the denied-request spike alarm.
    * @default Duration.minutes(5)
@@ -139,7 +152,15 @@ export class HubObservability extends Construct {
   readonly cacheLogGroup: logs.LogGroup;
   /** The unified CloudWatch agent's JSON config, for the boot script. */
   readonly agentConfig: string;
-  readonly alarms: cloudwatch.Alarm[] = [];
+  readonly alarms: cloudwatch.AlarmBase[] = [];
+  /**
+   * Per fixed proxy (plan id): ALARM when its health signal is below 1 or missing. Plain metric alarms on a
+   * standard-resolution metric with the Minimum statistic, as Route 53 health checks require.
+   * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-route53-healthcheck-alarmidentifier.html
+   */
+  readonly proxyHealthAlarms: ReadonlyMap<string, cloudwatch.Alarm>;
+  /** With two or more fixed proxies: ALARM while every one of them is unhealthy. */
+  readonly noHealthyProxyAlarm?: cloudwatch.CompositeAlarm;
   readonly topic?: sns.ITopic;
   readonly dashboard: cloudwatch.Dashboard;
 
@@ -162,16 +183,7 @@ export class HubObservability extends Construct {
     this.cacheLogGroup = group('CacheLogGroup', hub.logGroups.cache);
     this.agentConfig = renderCloudWatchAgentConfig(hub.logGroups);
 
-    // The agent writes into groups CloudFormation made; it needs no CreateLogGroup or retention rights.
-    // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/create-iam-roles-for-cloudwatch-agent.html
-    const streams = [this.accessLogGroup, this.cacheLogGroup].map((g) => `${g.logGroupArn}`);
-    props.instanceRole.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'ShipSquidLogs',
-        actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
-        resources: streams,
-      }),
-    );
+    for (const role of props.instanceRoles) this.grantLogShipping(role);
 
     const transformer = new logs.CfnTransformer(this, 'AccessLogTransformer', {
       logGroupIdentifier: this.accessLogGroup.logGroupName,
@@ -262,6 +274,70 @@ export class HubObservability extends Construct {
       );
     });
 
+    // Fixed proxies: the health signal each publishes every plan.hub.proxyHealth.intervalSeconds (1 = Squid
+    // answered and the proxy is not draining). Minimum over a minute: one failed probe withdraws the proxy
+    // (its peers are healthy, so a false withdrawal costs little). No data = the proxy is gone.
+    const healthAlarms = new Map<string, cloudwatch.Alarm>();
+    for (const proxy of props.healthSignals ?? []) {
+      const alarm = proxyHealthMetric(plan, proxy).createAlarm(this, `${proxy}HealthAlarm`, {
+        alarmDescription: `egresshub ${plan.name}: proxy ${proxy} is unhealthy (Squid did not answer its probe, it is draining, or it stopped reporting); in multi-az mode the failover name stops answering it; see docs/operations.md`,
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      });
+      healthAlarms.set(proxy, alarm);
+      this.alarm(alarm);
+    }
+    this.proxyHealthAlarms = healthAlarms;
+    if (healthAlarms.size >= 2) {
+      this.noHealthyProxyAlarm = new cloudwatch.CompositeAlarm(this, 'NoHealthyProxyAlarm', {
+        alarmDescription: `egresshub ${plan.name}: no proxy is healthy (${[...healthAlarms.keys()].join(', ')} all in alarm): tenants' egress is down`,
+        alarmRule: cloudwatch.AlarmRule.allOf(
+          ...[...healthAlarms.values()].map((a) => cloudwatch.AlarmRule.fromAlarm(a, cloudwatch.AlarmState.ALARM)),
+        ),
+      });
+      this.alarm(this.noHealthyProxyAlarm);
+    }
+
+    // nlb: one Metrics Insights alarm per condition whatever the tenant count; every target group (and AZ)
+    // is a contributor with its own state.
+    // https://docs.aws.amazon.com/elasticloadbalancing/latest/network/load-balancer-cloudwatch-metrics.html
+    if (props.loadBalancer) {
+      const lb = props.loadBalancer.loadBalancerFullName;
+      // Per AZ only when the group keeps a proxy in every AZ (min >= AZs); otherwise an AZ may rightly be empty.
+      const perAz = (hub.proxy.scaling?.min ?? 0) >= hub.availabilityZones.length;
+      this.alarm(
+        new cloudwatch.MathExpression({
+          expression: nlbHostsQuery('MIN', 'HealthyHostCount', lb, perAz),
+          label: 'healthy proxies',
+          period: Duration.minutes(1),
+        }).createAlarm(this, 'NlbNoHealthyTargetAlarm', {
+          alarmDescription: `egresshub ${plan.name}: a tenant port's target group has no healthy proxy${perAz ? ' in an AZ' : ''} for 2 minutes (Squid down, or the scaling group cannot launch); see docs/operations.md`,
+          threshold: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+          evaluationPeriods: 2,
+          datapointsToAlarm: 2,
+          // The NLB reports every minute; silence means it (or the metric) is gone.
+          treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+        }),
+      );
+      this.alarm(
+        new cloudwatch.MathExpression({
+          expression: nlbHostsQuery('MAX', 'UnHealthyHostCount', lb, false),
+          label: 'unhealthy proxies',
+          period: Duration.minutes(1),
+        }).createAlarm(this, 'NlbUnhealthyTargetAlarm', {
+          alarmDescription: `egresshub ${plan.name}: a proxy fails the NLB health check (no TCP accept on a tenant port) for 5 minutes; the scaling group should have replaced it`,
+          threshold: 0,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+          evaluationPeriods: 5,
+          datapointsToAlarm: 5,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        }),
+      );
+    }
+
     // NAT gateways: port allocation errors (too many connections to one destination) and dropped packets.
     // https://docs.aws.amazon.com/vpc/latest/userguide/vpc-nat-gateway-cloudwatch.html
     const natGateways = props.vpc.node.findAll().filter((c): c is ec2.CfnNatGateway => c instanceof ec2.CfnNatGateway);
@@ -327,7 +403,22 @@ export class HubObservability extends Construct {
     this.dashboard = this.buildDashboard(plan, props, natGateways);
   }
 
-  private alarm(a: cloudwatch.Alarm): void {
+  /**
+   * What the CloudWatch agent needs to write into the two Squid log groups CloudFormation made: no
+   * CreateLogGroup or retention rights.
+   * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/create-iam-roles-for-cloudwatch-agent.html
+   */
+  grantLogShipping(role: iam.IRole): void {
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ShipSquidLogs',
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
+        resources: [this.accessLogGroup.logGroupArn, this.cacheLogGroup.logGroupArn],
+      }),
+    );
+  }
+
+  private alarm(a: cloudwatch.AlarmBase): void {
     if (this.topic) {
       a.addAlarmAction(new cwActions.SnsAction(this.topic));
       a.addOkAction(new cwActions.SnsAction(this.topic));
@@ -354,9 +445,9 @@ export class HubObservability extends Construct {
       new cloudwatch.GraphWidget({ title: 'Denied requests by tenant (top 20)', left: [byTenant('DeniedRequests', 'denied')], width: 8 }),
     );
     const asgWidgets = props.autoScalingGroups.map(
-      (asg, i) =>
+      (asg) =>
         new cloudwatch.GraphWidget({
-          title: `Proxies in service${props.autoScalingGroups.length > 1 ? ` (group ${i + 1})` : ''}`,
+          title: `Proxies in service (${asg.node.scope?.node.id ?? asg.node.id})`,
           left: ['GroupInServiceInstances', 'GroupDesiredCapacity'].map((metricName) => asgMetric(asg, metricName)),
           width: 8,
         }),
@@ -386,7 +477,66 @@ export class HubObservability extends Construct {
           width: 8,
         }),
     );
-    dashboard.addWidgets(...asgWidgets, ...natWidgets);
+    const fleetWidgets: cloudwatch.IWidget[] = [];
+    const healthSignals = props.healthSignals ?? [];
+    if (healthSignals.length > 0) {
+      fleetWidgets.push(
+        new cloudwatch.GraphWidget({
+          title: 'Proxy health (1 = serving; multi-az answers the first healthy one)',
+          left: healthSignals.map((p) => proxyHealthMetric(plan, p).with({ label: p })),
+          leftYAxis: { min: 0, max: 1 },
+          width: 8,
+        }),
+      );
+    }
+    if (props.loadBalancer) {
+      const lb = props.loadBalancer;
+      const nlbMetric = (metricName: string, statistic: string) =>
+        new cloudwatch.Metric({
+          namespace: 'AWS/NetworkELB',
+          metricName,
+          dimensionsMap: { LoadBalancer: lb.loadBalancerFullName },
+          statistic,
+          period: Duration.minutes(1),
+        });
+      fleetWidgets.push(
+        new cloudwatch.GraphWidget({
+          title: 'NLB: healthy proxies per tenant port (lowest)',
+          left: [
+            new cloudwatch.MathExpression({
+              expression: nlbHostsQuery('MIN', 'HealthyHostCount', lb.loadBalancerFullName, false),
+              label: 'healthy',
+              period: Duration.minutes(1),
+            }),
+          ],
+          width: 8,
+        }),
+        new cloudwatch.GraphWidget({
+          title: 'NLB: flows and bytes',
+          left: [nlbMetric('ActiveFlowCount', 'Average'), nlbMetric('NewFlowCount', 'Sum')],
+          right: [nlbMetric('ProcessedBytes', 'Sum')],
+          width: 8,
+        }),
+        ...props.autoScalingGroups.map(
+          (asg) =>
+            new cloudwatch.GraphWidget({
+              title: `Proxy CPU (${asg.node.scope?.node.id ?? asg.node.id}; the scaling target)`,
+              left: [
+                new cloudwatch.Metric({
+                  namespace: 'AWS/EC2',
+                  metricName: 'CPUUtilization',
+                  dimensionsMap: { AutoScalingGroupName: asg.autoScalingGroupName },
+                  statistic: 'Average',
+                  period: Duration.minutes(1),
+                }),
+              ],
+              leftYAxis: { min: 0, max: 100 },
+              width: 8,
+            }),
+        ),
+      );
+    }
+    dashboard.addWidgets(...asgWidgets, ...fleetWidgets, ...natWidgets);
     // Logs Insights sees the transformed fields, so the query reads them by name.
     dashboard.addWidgets(
       new cloudwatch.LogQueryWidget({
@@ -403,6 +553,32 @@ export class HubObservability extends Construct {
 /** The Metrics Insights query behind the denied-spike alarm: one series (contributor) per tenant. */
 export function deniedByTenantQuery(namespace: string): string {
   return `SELECT SUM(DeniedRequests) FROM SCHEMA("${namespace}", Tenant) GROUP BY Tenant ORDER BY SUM() DESC`;
+}
+
+/**
+ * A fixed proxy's health signal (1 healthy, 0 not), the minimum per minute. No label: a labelled metric
+ * renders as a `Metrics` query in an alarm, and Route 53 health checks read only plain metric alarms.
+ */
+export function proxyHealthMetric(plan: EgressPlan, proxy: string): cloudwatch.Metric {
+  const h = plan.hub.proxyHealth;
+  return new cloudwatch.Metric({
+    namespace: h.namespace,
+    metricName: h.metricName,
+    dimensionsMap: { [h.dimension]: proxy },
+    statistic: 'Minimum',
+    period: Duration.minutes(1),
+  });
+}
+
+/**
+ * Metrics Insights over the NLB's target groups: one series per target group (and AZ), so the alarm has a
+ * contributor per tenant port without a resource per tenant. `loadBalancer` is the NLB's full name
+ * (`net/<name>/<id>`), the value of its LoadBalancer dimension.
+ */
+export function nlbHostsQuery(fn: 'MIN' | 'MAX', metric: string, loadBalancer: string, perAz: boolean): string {
+  const dims = perAz ? 'AvailabilityZone, LoadBalancer, TargetGroup' : 'LoadBalancer, TargetGroup';
+  const by = perAz ? 'TargetGroup, AvailabilityZone' : 'TargetGroup';
+  return `SELECT ${fn}(${metric}) FROM SCHEMA("AWS/NetworkELB", ${dims}) WHERE LoadBalancer = '${loadBalancer}' GROUP BY ${by}`;
 }
 
 /** A group metric at one-minute resolution (published once MetricsCollection is on), minimum per minute. */

@@ -7,12 +7,25 @@ import * as lattice from 'aws-cdk-lib/aws-vpclattice';
 import { Construct } from 'constructs';
 import type { TenantPlan } from '../config/plan';
 
+/**
+ * What every tenant's resource configuration points at, by fleet mode: the fixed proxy's listener address
+ * (single), or a name the gateway resolves in the hub VPC (multi-az: the failover name; nlb: the NLB's DNS
+ * name). The definition updates in place, so switching modes never replaces a configuration or an endpoint.
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-vpclattice-resourceconfiguration.html
+ */
+export type ProxyTarget = { readonly ip: string } | { readonly dnsName: string };
+
+/** The configuration's definition for a target: an IpResource, or a DnsResource resolved IPv4 in the hub VPC. */
+export function resourceDefinitionOf(target: ProxyTarget): lattice.CfnResourceConfiguration.ResourceConfigurationDefinitionProperty {
+  return 'ip' in target ? { ipResource: target.ip } : { dnsResource: { domainName: target.dnsName, ipAddressType: 'IPV4' } };
+}
+
 export interface TenantEndpointsProps {
   readonly tenants: readonly TenantPlan[];
   /** ID of the hub's resource gateway. */
   readonly resourceGatewayId: string;
-  /** The proxy listener's address, the target of every configuration. */
-  readonly targetIp: string;
+  /** The proxy's address or name, the target of every configuration (EgressHub.proxyTarget). */
+  readonly target: ProxyTarget;
   /** Set when the tenants' custom domain names lie under a verified public domain. */
   readonly domainVerificationId?: string;
 }
@@ -49,7 +62,7 @@ export class TenantEndpoints extends Construct {
       // The tenant's own port only: it is how Squid tells tenants apart (all traffic arrives from gateway IPs).
       portRanges: [String(tenant.port)],
       resourceGatewayId: props.resourceGatewayId,
-      resourceConfigurationDefinition: { ipResource: props.targetIp },
+      resourceConfigurationDefinition: resourceDefinitionOf(props.target),
       // One custom domain per configuration (immutable: changing it replaces the configuration and its
       // endpoints), so each tenant's name is its own: <tenant>.<dns.domain>.
       // https://docs.aws.amazon.com/vpc-lattice/latest/ug/resource-configuration.html#custom-domain-name

@@ -1,5 +1,5 @@
 // A stack of tenant endpoints for one block of ports (plan.tenantStacks): the hub's gateway and proxy
-// address arrive as cross-stack references, and a tenant stays in its stack for life because its port does.
+// target (address or name) arrive as cross-stack references, and a tenant stays in its stack for life because its port does.
 import { Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { findTenant, type EgressPlan, type TenantStackPlan } from '../config/plan';
@@ -26,7 +26,7 @@ export class EgressTenantsStack extends Stack {
     this.tenants = new TenantEndpoints(this, 'Tenants', {
       tenants: shard.tenants.map((name) => findTenant(plan, name)),
       resourceGatewayId: hub.gateway.attrId,
-      targetIp: hub.fleet.targetIp,
+      target: hub.proxyTarget,
       domainVerificationId: hub.domainVerification?.verification.attrId,
     });
   }

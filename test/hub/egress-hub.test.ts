@@ -1,9 +1,10 @@
-import { gunzipSync } from 'node:zlib';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app';
-import { MATCH_NO_TRAFFIC } from '../../src/hub';
+import { type EgressHubStack, MATCH_NO_TRAFFIC } from '../../src/hub';
 import { renderSquidConf } from '../../src/policy';
 import { validateTemplate } from '../support/cfn-registry';
 import { nagFindings } from '../support/nag';
@@ -52,9 +53,9 @@ const scenario = (name: string) => synthOnce(name, () => planOf(SCENARIOS[name]!
 /** The tenants stack that holds the tenant on `port` (one stack per block of 50 ports). */
 const tenantsStack = (s: ReturnType<typeof scenario>, port: number) => s.templates.get(`Tenants-${Math.floor(port / 50) * 50}`)!;
 
-/** The user data script with its deploy-time tokens rendered as `<token>`. */
+/** The user data script of the first proxy (ProxyA), with its deploy-time tokens rendered as `<token>`. */
 function userDataOf(t: Template): string {
-  const [, lt] = only(resourcesOf(t, 'AWS::EC2::LaunchTemplate'));
+  const [, lt] = Object.entries(resourcesOf(t, 'AWS::EC2::LaunchTemplate')).find(([k]) => k.startsWith('HubProxyA'))!;
   const ud = (lt.Properties.LaunchTemplateData as { UserData: { 'Fn::Base64': unknown } }).UserData['Fn::Base64'];
   if (typeof ud === 'string') return ud;
   const [sep, parts] = (ud as { 'Fn::Join': [string, unknown[]] })['Fn::Join'];
@@ -62,16 +63,19 @@ function userDataOf(t: Template): string {
 }
 
 /**
- * The template for a snapshot, with the embedded squid.conf replaced by a marker: the policy module
- * owns that text (it is compared byte for byte above), so policy changes do not churn hub snapshots.
+ * The template for a snapshot, with CDK asset hashes (the squid.conf object) replaced by a marker: the policy
+ * module owns that text (it is compared byte for byte above), so policy changes do not churn hub snapshots.
  */
 function snapshotOf(t: Template): unknown {
-  return JSON.parse(
-    JSON.stringify(t.toJSON()).replace(
-      /(<<'SQUIDCONF'[^\\]*\\n)[A-Za-z0-9+/=\\n]*?(\\nSQUIDCONF)/g,
-      '$1<squid.conf: gzip+base64 of renderSquidConf(plan)>$2',
-    ),
-  );
+  const json = JSON.parse(JSON.stringify(t.toJSON()).replace(/[0-9a-f]{64}/g, '<asset-hash>')) as { Resources: Resources };
+  // The boot script and the policy rollout's document are user-data.ts's and policy-rollout.ts's scripts,
+  // tested there (this file asserts what the hub wires into them).
+  for (const r of Object.values(json.Resources)) {
+    if (r.Type === 'AWS::SSM::Document') r.Properties.Content = '<policy apply document: src/hub/policy-rollout.ts>';
+    const data = r.Properties?.LaunchTemplateData as { UserData?: unknown } | undefined;
+    if (r.Type === 'AWS::EC2::LaunchTemplate' && data?.UserData) data.UserData = '<boot script: src/hub/user-data.ts>';
+  }
+  return json;
 }
 
 describe('EgressHub with the example config', () => {
@@ -116,103 +120,120 @@ describe('EgressHub with the example config', () => {
     });
   });
 
-  it('launches the proxy from AL2023 arm64 (resolved at deploy time) with IMDSv2, an encrypted root volume and no key pair or public IP', () => {
-    const [, lt] = only(resourcesOf(t, 'AWS::EC2::LaunchTemplate'));
-    const data = lt.Properties.LaunchTemplateData as Record<string, unknown>;
-    expect(data).toMatchObject({
-      InstanceType: 't4g.small',
-      MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 1 },
-      BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { Encrypted: true, VolumeType: 'gp3', DeleteOnTermination: true } }],
-    });
-    expect(data.KeyName).toBeUndefined();
-    expect(data.NetworkInterfaces).toBeUndefined();
-    const imageParam = (data.ImageId as { Ref: string }).Ref;
-    expect(t.toJSON().Parameters[imageParam]).toMatchObject({
-      Type: 'AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>',
-      Default: '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.1-arm64',
-    });
+  it('launches the proxies from AL2023 arm64 (resolved at deploy time) with IMDSv2, an encrypted root volume and no key pair or public IP', () => {
+    const templates = Object.values(resourcesOf(t, 'AWS::EC2::LaunchTemplate'));
+    expect(templates).toHaveLength(2); // multi-az over two AZs: one fixed proxy each
+    for (const lt of templates) {
+      const data = lt.Properties.LaunchTemplateData as Record<string, unknown>;
+      expect(data).toMatchObject({
+        InstanceType: 't4g.small',
+        MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 1 },
+        BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { Encrypted: true, VolumeType: 'gp3', DeleteOnTermination: true } }],
+      });
+      expect(data.KeyName).toBeUndefined();
+      expect(data.NetworkInterfaces).toBeUndefined();
+      const imageParam = (data.ImageId as { Ref: string }).Ref;
+      expect(t.toJSON().Parameters[imageParam]).toMatchObject({
+        Type: 'AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>',
+        Default: '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.1-arm64',
+      });
+    }
     t.hasResourceProperties('AWS::IAM::Role', {
       AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'ec2.amazonaws.com' } })] },
       ManagedPolicyArns: [{ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/AmazonSSMManagedInstanceCore']] }],
     });
   });
 
-  it('runs one self-healing instance pinned to the fixed ENI subnet, and fails the deploy without its cfn-signal', () => {
-    const [asgId, asg] = only(resourcesOf(t, 'AWS::AutoScaling::AutoScalingGroup'));
-    const [eniId, eni] = only(resourcesOf(t, 'AWS::EC2::NetworkInterface'));
-    expect(asg.Properties).toMatchObject({ MinSize: '1', MaxSize: '1', VPCZoneIdentifier: [eni.Properties.SubnetId] });
-    expect(eni.Properties.SubnetId).toEqual({ Ref: expect.stringMatching(/privateSubnet1/) });
-    const raw = t.toJSON().Resources[asgId];
-    expect(raw.CreationPolicy).toEqual({ ResourceSignal: { Count: 1, Timeout: 'PT15M' } });
-    expect(raw.UpdatePolicy.AutoScalingRollingUpdate).toMatchObject({
-      MaxBatchSize: 1,
-      MinInstancesInService: 0,
-      WaitOnResourceSignals: true,
-    });
-    expect(asg.Properties.Tags).toContainEqual({ Key: 'egresshub:fleet', Value: 'Hub/Hub/ProxyFleet', PropagateAtLaunch: true });
-    // The role may attach/detach only this ENI, and only on instances of this fleet.
-    t.hasResourceProperties('AWS::IAM::Policy', {
-      PolicyDocument: {
-        Statement: Match.arrayWith([
-          Match.objectLike({
-            Sid: 'ClaimListenerInterface',
-            Resource: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([{ Ref: eniId }])] }),
-          }),
-          Match.objectLike({
-            Sid: 'OnlyFleetInstances',
-            Condition: { StringEquals: { 'aws:ResourceTag/egresshub:fleet': 'Hub/Hub/ProxyFleet' } },
-          }),
-        ]),
-      },
-    });
+  it('runs one self-healing instance per AZ pinned to its fixed ENI subnet, and fails the deploy without its cfn-signal', () => {
+    const groups = resourcesOf(t, 'AWS::AutoScaling::AutoScalingGroup');
+    const enis = resourcesOf(t, 'AWS::EC2::NetworkInterface');
+    for (const [proxy, subnet] of [
+      ['ProxyA', /privateSubnet1/],
+      ['ProxyC', /privateSubnet2/],
+    ] as const) {
+      const [asgId, asg] = Object.entries(groups).find(([k]) => k.startsWith(`Hub${proxy}`))!;
+      const [eniId, eni] = Object.entries(enis).find(([k]) => k.startsWith(`Hub${proxy}`))!;
+      expect(asg.Properties).toMatchObject({ MinSize: '1', MaxSize: '1', VPCZoneIdentifier: [eni.Properties.SubnetId] });
+      expect(eni.Properties.SubnetId).toEqual({ Ref: expect.stringMatching(subnet) });
+      const raw = t.toJSON().Resources[asgId];
+      expect(raw.CreationPolicy).toEqual({ ResourceSignal: { Count: 1, Timeout: 'PT15M' } });
+      expect(raw.UpdatePolicy.AutoScalingRollingUpdate).toMatchObject({
+        MaxBatchSize: 1,
+        MinInstancesInService: 0,
+        WaitOnResourceSignals: true,
+      });
+      expect(asg.Properties.Tags).toContainEqual({ Key: 'egresshub:fleet', Value: `Hub/Hub/${proxy}`, PropagateAtLaunch: true });
+      // The role may attach/detach only this ENI, and only on instances of this fleet.
+      t.hasResourceProperties('AWS::IAM::Policy', {
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Sid: 'ClaimListenerInterface',
+              Resource: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([{ Ref: eniId }])] }),
+            }),
+            Match.objectLike({
+              Sid: 'OnlyFleetInstances',
+              Condition: { StringEquals: { 'aws:ResourceTag/egresshub:fleet': `Hub/Hub/${proxy}` } },
+            }),
+          ]),
+        },
+      });
+    }
   });
 
-  it('boots Squid from the generated squid.conf (gzip+base64), parses it before starting, and signals the group', () => {
-    const script = userDataOf(t);
-    expect(script.startsWith('#!/bin/bash\n')).toBe(true);
-    const b64 = /<<'SQUIDCONF'[^\n]*\n([\s\S]*?)\nSQUIDCONF/.exec(script)![1]!.replace(/\n/g, '');
-    expect(gunzipSync(Buffer.from(b64, 'base64')).toString('utf8')).toBe(renderSquidConf(s.plan));
-    expect(script.indexOf('squid_parse_ok /etc/squid/squid.conf')).toBeGreaterThan(0);
-    expect(script.indexOf('squid_parse_ok /etc/squid/squid.conf')).toBeLessThan(script.indexOf('systemctl enable --now squid'));
-    expect(script).toContain("PORTS='3201 3202'");
-    expect(script).toMatch(/--device-index 1/);
-    expect(script).toMatch(/detach-network-interface .*--force/);
-    const [asgId] = only(resourcesOf(t, 'AWS::AutoScaling::AutoScalingGroup'));
-    const [, lt] = only(resourcesOf(t, 'AWS::EC2::LaunchTemplate'));
-    expect(JSON.stringify(lt.Properties)).toContain(`RESOURCE='${asgId}'`);
+  it('publishes one policy for the hub (squid.conf from renderSquidConf in S3, named by an SSM parameter) that every proxy boots with', () => {
+    const hub = (s.app.node.findChild('Hub') as EgressHubStack).hub;
+    const asset = join(s.app.outdir, hub.policy.asset.assetPath);
+    expect(readFileSync(asset, 'utf8')).toBe(renderSquidConf(s.plan));
+    const parameter = Object.keys(resourcesOf(t, 'AWS::SSM::Parameter'));
+    expect(parameter).toHaveLength(1);
+    for (const proxy of ['ProxyA', 'ProxyC']) {
+      const asgId = Object.keys(resourcesOf(t, 'AWS::AutoScaling::AutoScalingGroup')).find((k) => k.startsWith(`Hub${proxy}`))!;
+      const lt = Object.entries(resourcesOf(t, 'AWS::EC2::LaunchTemplate')).find(([k]) => k.startsWith(`Hub${proxy}`))![1];
+      const ud = JSON.stringify(lt.Properties);
+      // Each proxy signals its own group, and reads the hub's one parameter (no policy text in the user data).
+      expect(ud).toContain(`RESOURCE='${asgId}'`);
+      expect(ud).toContain(`{"Ref":"${parameter[0]}"}`);
+      expect(ud).not.toContain('registry.npmjs.org');
+      expect(ud).not.toContain('3201');
+    }
   });
 
-  it('lets only the resource gateway reach the proxy, only on tenant ports; the instance itself admits nothing', () => {
+  it('lets only the resource gateway reach the proxies, only on tenant ports; the instances themselves admit nothing', () => {
     const sgs = resourcesOf(t, 'AWS::EC2::SecurityGroup');
-    const id = (re: RegExp) => Object.keys(sgs).find((k) => re.test(k))!;
-    const listener = id(/ListenerSecurityGroup/);
-    const gateway = id(/GatewaySecurityGroup/);
-    const instance = id(/InstanceSecurityGroup/);
+    const ids = (re: RegExp) => Object.keys(sgs).filter((k) => re.test(k));
+    const listeners = ids(/ListenerSecurityGroup/);
+    const [gateway] = ids(/GatewaySecurityGroup/) as [string];
+    expect(listeners).toHaveLength(2);
     const ingress = Object.values(resourcesOf(t, 'AWS::EC2::SecurityGroupIngress')).map((r) => r.Properties);
-    // Contiguous tenant ports share one rule (3201 and 3202 -> 3201-3202).
-    expect(ingress).toEqual([
-      expect.objectContaining({
-        GroupId: { 'Fn::GetAtt': [listener, 'GroupId'] },
-        SourceSecurityGroupId: { 'Fn::GetAtt': [gateway, 'GroupId'] },
-        FromPort: 3201,
-        ToPort: 3202,
-        IpProtocol: 'tcp',
-      }),
-    ]);
+    // Contiguous tenant ports share one rule (3201 and 3202 -> 3201-3202), per proxy.
+    expect(ingress).toEqual(
+      listeners.map((listener): unknown =>
+        expect.objectContaining({
+          GroupId: { 'Fn::GetAtt': [listener, 'GroupId'] },
+          SourceSecurityGroupId: { 'Fn::GetAtt': [gateway, 'GroupId'] },
+          FromPort: 3201,
+          ToPort: 3202,
+          IpProtocol: 'tcp',
+        }),
+      ),
+    );
     for (const sg of Object.values(sgs)) expect(sg.Properties.SecurityGroupIngress).toBeUndefined();
     const egress = Object.values(resourcesOf(t, 'AWS::EC2::SecurityGroupEgress')).map((r) => r.Properties);
-    expect(egress.map((e) => [e.FromPort, e.ToPort, e.DestinationSecurityGroupId])).toEqual([
-      [3201, 3202, { 'Fn::GetAtt': [listener, 'GroupId'] }],
-    ]);
+    expect(egress.map((e) => [e.GroupId, e.FromPort, e.ToPort, e.DestinationSecurityGroupId])).toEqual(
+      listeners.map((listener) => [{ 'Fn::GetAtt': [gateway, 'GroupId'] }, 3201, 3202, { 'Fn::GetAtt': [listener, 'GroupId'] }]),
+    );
     // No default allow-all egress on the gateway or listener groups.
     expect(sgs[gateway]!.Properties.SecurityGroupEgress).toEqual([MATCH_NO_TRAFFIC]);
-    expect(sgs[listener]!.Properties.SecurityGroupEgress).toEqual([MATCH_NO_TRAFFIC]);
-    expect(
-      (sgs[instance]!.Properties.SecurityGroupEgress as { FromPort: number; CidrIp: string }[]).map((e) => [e.FromPort, e.CidrIp]),
-    ).toEqual([
-      [80, '0.0.0.0/0'],
-      [443, '0.0.0.0/0'],
-    ]);
+    for (const listener of listeners) expect(sgs[listener]!.Properties.SecurityGroupEgress).toEqual([MATCH_NO_TRAFFIC]);
+    for (const instance of ids(/InstanceSecurityGroup/)) {
+      expect(
+        (sgs[instance]!.Properties.SecurityGroupEgress as { FromPort: number; CidrIp: string }[]).map((e) => [e.FromPort, e.CidrIp]),
+      ).toEqual([
+        [80, '0.0.0.0/0'],
+        [443, '0.0.0.0/0'],
+      ]);
+    }
   });
 
   it('spans the resource gateway over every private subnet, with IN_VPC DNS resolution fixed at creation', () => {
@@ -228,8 +249,7 @@ describe('EgressHub with the example config', () => {
     ]);
   });
 
-  it('publishes one SINGLE/TCP resource configuration per tenant on its own port, targeting the fixed ENI', () => {
-    const [eniId] = only(resourcesOf(t, 'AWS::EC2::NetworkInterface'));
+  it('publishes one SINGLE/TCP resource configuration per tenant on its own port, targeting the failover name', () => {
     const tenants = tenantsStack(s, 3201);
     for (const tenant of s.plan.tenants) {
       tenants.hasResourceProperties('AWS::VpcLattice::ResourceConfiguration', {
@@ -237,18 +257,14 @@ describe('EgressHub with the example config', () => {
         ResourceConfigurationType: 'SINGLE',
         ProtocolType: 'TCP',
         PortRanges: [String(tenant.port)],
-        // The hub's gateway and listener address, imported from the hub stack.
+        // The hub's gateway, imported from the hub stack.
         // Fn::GetStackOutput: unlike an export, it does not pin the hub's value while tenants use it.
         ResourceGatewayId: {
           'Fn::GetStackOutput': Match.objectLike({ StackName: 'egresshub-hub', OutputName: Match.stringLikeRegexp('ResourceGateway.*Id') }),
         },
+        // multi-az (the default): the failover name in the hub's private hosted zone, resolved IN_VPC.
         ResourceConfigurationDefinition: {
-          IpResource: {
-            'Fn::GetStackOutput': Match.objectLike({
-              StackName: 'egresshub-hub',
-              OutputName: Match.stringLikeRegexp(`${eniId}PrimaryPrivateIpAddress`),
-            }),
-          },
+          DnsResource: { DomainName: 'proxy.egresshub-hub.egresshub.internal', IpAddressType: 'IPV4' },
         },
       });
     }
@@ -289,7 +305,8 @@ describe('EgressHub edge configs', () => {
     tenants.resourceCountIs('AWS::VpcLattice::ResourceConfiguration', 1);
     tenants.hasResourceProperties('AWS::VpcLattice::ResourceConfiguration', { Name: 'egresshub-shared', PortRanges: ['3128'] });
     tenants.resourceCountIs('AWS::RAM::ResourceShare', 0);
-    expect(userDataOf(s.hub)).toContain("PORTS='3128'");
+    for (const r of Object.values(resourcesOf(s.hub, 'AWS::EC2::SecurityGroupIngress')))
+      expect([r.Properties.FromPort, r.Properties.ToPort]).toEqual([3128, 3128]);
   });
 
   it('with one AZ, builds two /17 subnets and a gateway in the single private subnet', () => {
@@ -304,12 +321,15 @@ describe('EgressHub edge configs', () => {
     const tenants = tenantsStack(s, 4000);
     tenants.resourceCountIs('AWS::VpcLattice::ResourceConfiguration', 25);
     tenants.resourceCountIs('AWS::RAM::ResourceShare', 25);
-    // Ports 4000-4024 are contiguous: one listener rule covers them all.
+    // Ports 4000-4024 are contiguous: one listener rule per proxy covers them all.
     const ranges = Object.values(resourcesOf(s.hub, 'AWS::EC2::SecurityGroupIngress')).map((r) => [
       r.Properties.FromPort,
       r.Properties.ToPort,
     ]);
-    expect(ranges).toEqual([[4000, 4024]]);
+    expect(ranges).toEqual([
+      [4000, 4024],
+      [4000, 4024],
+    ]);
     // CloudFormation quotas: 500 resources and 200 outputs per stack.
     const json = tenants.toJSON() as { Resources: object; Outputs: object };
     expect(Object.keys(json.Resources).length).toBeLessThan(500);
@@ -362,7 +382,7 @@ describe('EgressHub edge configs', () => {
     expect(warnings).toHaveLength(1);
   });
 
-  it('ships squid.conf through S3 (a CDK asset, readable at its exact key) when it would push the user data over 16 KB', () => {
+  it('keeps a large policy out of the user data: the boot script stays the same size whatever the allowlists', () => {
     // Random labels defeat gzip, as a real allowlist of thousands of unrelated domains would.
     let seed = 7;
     const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
@@ -370,24 +390,12 @@ describe('EgressHub edge configs', () => {
     const config = exampleConfig();
     const tenants = config.tenants as Record<string, unknown>[];
     tenants[0] = { ...tenants[0], allow: Array.from({ length: 1500 }, () => `${label()}.${label()}.com`) };
-    const t = synthOnce('large-conf', () => planOf(config)).hub;
-    const ud = userDataOf(t);
-    expect(ud).toMatch(
-      /aws s3 cp --region "\$REGION" 's3:\/\/cdk-[a-z0-9]+-assets-111111111111-ap-northeast-1\/[0-9a-f]{64}\.conf' \/etc\/squid\/squid\.conf/,
-    );
-    expect(ud).not.toContain('SQUIDCONF');
+    const large = synthOnce('large-conf', () => planOf(config));
+    const ud = userDataOf(large.hub);
     expect(Buffer.byteLength(ud)).toBeLessThan(16 * 1024);
-    t.hasResourceProperties('AWS::IAM::Policy', {
-      PolicyDocument: {
-        Statement: Match.arrayWith([
-          Match.objectLike({
-            Sid: 'ReadSquidConf',
-            Action: 's3:GetObject',
-            Resource: Match.stringLikeRegexp('^arn:aws:s3:::cdk-[a-z0-9]+-assets-111111111111-ap-northeast-1/[0-9a-f]{64}\\.conf$'),
-          }),
-        ]),
-      },
-    });
+    expect(ud).toBe(userDataOf(scenario('example').hub));
+    const hub = (large.app.node.findChild('Hub') as EgressHubStack).hub;
+    expect(readFileSync(join(large.app.outdir, hub.policy.asset.assetPath), 'utf8')).toBe(renderSquidConf(large.plan));
   });
 });
 

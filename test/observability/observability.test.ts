@@ -14,6 +14,10 @@ import { nagFindings } from '../support/nag';
 import { exampleConfig, planOf, synthOnce } from '../support/stack';
 import { matches, metricValue, transform } from './emulate';
 
+interface Statement {
+  Action: string | string[];
+  Condition?: unknown;
+}
 type Resources = Record<string, { Type: string; Properties: Record<string, unknown>; DependsOn?: string[] }>;
 const resourcesOf = (t: Template, type: string) => Object.entries(t.toJSON().Resources as Resources).filter(([, r]) => r.Type === type);
 
@@ -173,7 +177,7 @@ describe('HubObservability in the hub template', () => {
     }
   });
 
-  it('the instance role may only write Squid logs into the two groups', () => {
+  it('the instance roles may only write Squid logs into the two groups, and metrics only into the hub namespace', () => {
     t.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: {
         Statement: Match.arrayWith([
@@ -189,13 +193,18 @@ describe('HubObservability in the hub template', () => {
         ]),
       },
     });
-    const actions = JSON.stringify(resourcesOf(t, 'AWS::IAM::Policy').map(([, p]) => p.Properties.PolicyDocument));
-    expect(actions).not.toMatch(/logs:CreateLogGroup|logs:PutRetentionPolicy|logs:\*|cloudwatch:PutMetricData/);
+    const policies = resourcesOf(t, 'AWS::IAM::Policy').map(([, p]) => p.Properties.PolicyDocument as { Statement: Statement[] });
+    expect(JSON.stringify(policies)).not.toMatch(/logs:CreateLogGroup|logs:PutRetentionPolicy|logs:\*/);
+    // The health signal (fixed proxies) is the only metric the instances publish themselves, in the hub namespace.
+    const putMetric = policies.flatMap((p) => p.Statement).filter((st) => JSON.stringify(st.Action).includes('cloudwatch:PutMetricData'));
+    expect(putMetric.length).toBeGreaterThan(0);
+    for (const st of putMetric) expect(st.Condition).toEqual({ StringEquals: { 'cloudwatch:namespace': 'egresshub/egresshub' } });
   });
 
-  it('alarms: proxy capacity, NAT port allocation and drops, one denied-spike alarm for all tenants', () => {
+  it('alarms: proxy capacity and health per proxy, NAT port allocation and drops, one denied-spike alarm for all tenants', () => {
     const alarms = resourcesOf(t, 'AWS::CloudWatch::Alarm');
-    expect(alarms).toHaveLength(4);
+    // multi-az over two AZs: capacity and health for ProxyA and ProxyC, two NAT alarms, one denied-spike alarm.
+    expect(alarms).toHaveLength(2 + 2 + 2 + 1);
     t.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
       MetricsCollection: [{ Granularity: '1Minute', Metrics: ['GroupDesiredCapacity', 'GroupInServiceInstances'] }],
     });
@@ -225,7 +234,31 @@ describe('HubObservability in the hub template', () => {
     t.resourceCountIs('AWS::SNS::Topic', 0);
   });
 
-  it('a dashboard with the alarms, per-tenant graphs, fleet, NAT and top denials', () => {
+  it('multi-az: a health alarm per proxy on its ProxyHealthy signal (Minimum < 1, missing = unhealthy), and one for no healthy proxy', () => {
+    const health = resourcesOf(t, 'AWS::CloudWatch::Alarm').filter(([, a]) => a.Properties.MetricName === 'ProxyHealthy');
+    expect(health.map(([, a]) => (a.Properties.Dimensions as { Name: string; Value: string }[])[0])).toEqual([
+      { Name: 'Proxy', Value: 'ProxyA' },
+      { Name: 'Proxy', Value: 'ProxyC' },
+    ]);
+    for (const [, a] of health) {
+      // What Route 53 health checks accept: a standard-resolution metric, a simple statistic, no metric math.
+      expect(a.Properties).toMatchObject({
+        Namespace: 'egresshub/egresshub',
+        Statistic: 'Minimum',
+        Period: 60,
+        Threshold: 1,
+        ComparisonOperator: 'LessThanThreshold',
+        EvaluationPeriods: 1,
+        TreatMissingData: 'breaching',
+      });
+    }
+    const [[, composite]] = resourcesOf(t, 'AWS::CloudWatch::CompositeAlarm') as [[string, Resources[string]]];
+    const rule = JSON.stringify(composite.Properties.AlarmRule);
+    for (const [id] of health) expect(rule).toContain(id);
+    expect(rule).toContain(' AND ');
+  });
+
+  it('a dashboard with the alarms, per-tenant graphs, fleet, proxy health, NAT and top denials', () => {
     const [[, d]] = resourcesOf(t, 'AWS::CloudWatch::Dashboard') as [[string, Resources[string]]];
     expect(d.Properties.DashboardName).toBe('egresshub-hub');
     const body = JSON.stringify(d.Properties.DashboardBody);
@@ -233,7 +266,9 @@ describe('HubObservability in the hub template', () => {
       'Alarms',
       'Requests by tenant',
       'Denied requests by tenant',
-      'Proxies in service',
+      'Proxies in service (ProxyA)',
+      'Proxies in service (ProxyC)',
+      'Proxy health',
       'NAT gateway 1',
       'Top denials',
       'decision = \\\\\\"denied\\\\\\"',
@@ -257,7 +292,7 @@ describe('HubObservability in the hub template', () => {
         ]),
       },
     });
-    for (const [, a] of resourcesOf(e, 'AWS::CloudWatch::Alarm')) {
+    for (const [, a] of [...resourcesOf(e, 'AWS::CloudWatch::Alarm'), ...resourcesOf(e, 'AWS::CloudWatch::CompositeAlarm')]) {
       expect(a.Properties.AlarmActions).toEqual([{ Ref: expect.stringMatching(/^HubObservabilityAlarmTopic/) }]);
       expect(a.Properties.OKActions).toEqual(a.Properties.AlarmActions);
     }
@@ -277,7 +312,8 @@ describe('HubObservability in the hub template', () => {
   it('per-az NAT: two alarms and a graph per NAT gateway', () => {
     const e = scenario('per-az-nat').hub;
     e.resourceCountIs('AWS::EC2::NatGateway', 3);
-    expect(resourcesOf(e, 'AWS::CloudWatch::Alarm')).toHaveLength(2 + 3 * 2);
+    // Three proxies (capacity + health each), two per NAT gateway, the denied-spike alarm.
+    expect(resourcesOf(e, 'AWS::CloudWatch::Alarm')).toHaveLength(3 * 2 + 3 * 2 + 1);
     const natIds = resourcesOf(e, 'AWS::EC2::NatGateway').map(([id]) => id);
     const alarmed = resourcesOf(e, 'AWS::CloudWatch::Alarm')
       .filter(([, a]) => a.Properties.MetricName === 'ErrorPortAllocation')

@@ -1,0 +1,153 @@
+// nlb mode: an internal Network Load Balancer in front of a scaling proxy fleet, one TCP listener and target
+// group per tenant port (the port stays the tenant's identity at Squid). The resource configurations target
+// the NLB's DNS name; every address it resolves to is a healthy, cross-zone NLB node.
+import { Duration, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import { Construct } from 'constructs';
+import { NLB_MAX_LISTENERS } from '../config/schema';
+import { UsageError } from '../config/errors';
+import { type ProxyFleet, tcpRange } from './proxy-fleet';
+import { denyDefaultEgress } from './security-group-rules';
+
+export interface NlbFrontProps {
+  readonly vpc: ec2.IVpc;
+  /** One subnet per AZ (the hub's private subnets). */
+  readonly subnets: readonly ec2.ISubnet[];
+  /** Tenant ports: one listener and target group each. */
+  readonly ports: readonly number[];
+  /**
+   * How long a deregistered proxy keeps its open connections before the group lets it go (scale-in, rolling
+   * update).
+   * @default NlbFront.DEFAULT_DEREGISTRATION_DELAY
+   */
+  readonly deregistrationDelay?: Duration;
+}
+
+export class NlbFront extends Construct {
+  /**
+   * Long enough for requests in flight (API calls, package downloads) to finish, short enough that a scale-in
+   * or a rolling update does not wait the default 300 s per instance. Longer tunnels are cut when the proxy
+   * is terminated.
+   */
+  static readonly DEFAULT_DEREGISTRATION_DELAY = Duration.seconds(120);
+  /** TCP health check on the traffic port: a real accept by Squid on the tenant's own port. */
+  static readonly HEALTH_CHECK_INTERVAL = Duration.seconds(10);
+  static readonly HEALTH_CHECK_THRESHOLD = 2;
+  /** A new proxy installs Squid and the agent before it listens: ELB health is ignored that long. */
+  static readonly HEALTH_CHECK_GRACE = Duration.minutes(5);
+
+  readonly loadBalancer: elbv2.NetworkLoadBalancer;
+  /** The NLB's own group: admits what `allowFrom` grants, sends only to the proxies' group (`forwardTo`). */
+  readonly securityGroup: ec2.SecurityGroup;
+  /** Listener and target group per tenant port. */
+  readonly targetGroups: ReadonlyMap<number, elbv2.NetworkTargetGroup>;
+  readonly listeners: ReadonlyMap<number, elbv2.NetworkListener>;
+  /** What the resource configurations target (resolved IN_VPC by the gateway). */
+  readonly dnsName: string;
+
+  constructor(scope: Construct, id: string, props: NlbFrontProps) {
+    super(scope, id);
+    const deregistrationDelay = props.deregistrationDelay ?? NlbFront.DEFAULT_DEREGISTRATION_DELAY;
+    if (props.ports.length > NLB_MAX_LISTENERS) {
+      // The config schema already refuses this; kept for direct users of the construct.
+      throw new NlbFrontError(
+        `an NLB holds at most ${NLB_MAX_LISTENERS} listeners and each tenant port needs one (got ${props.ports.length} ports); use proxy mode multi-az or split the tenants across hubs`,
+      );
+    }
+
+    // An NLB gets security groups only at creation (they cannot be added later), and targets that reference
+    // the NLB's group accept its traffic even with client IP preservation on (the default for instance targets).
+    // https://docs.aws.amazon.com/elasticloadbalancing/latest/network/load-balancer-security-groups.html
+    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc: props.vpc,
+      description: 'egresshub proxy NLB: tenant ports from the resource gateway, to the proxies on tenant ports only',
+      allowAllOutbound: false,
+    });
+    denyDefaultEgress(this.securityGroup);
+
+    this.loadBalancer = new elbv2.NetworkLoadBalancer(this, 'Resource', {
+      vpc: props.vpc,
+      vpcSubnets: { subnets: [...props.subnets] },
+      internetFacing: false,
+      // Every node reaches every proxy: an AZ with no healthy proxy still answers.
+      crossZoneEnabled: true,
+      securityGroups: [this.securityGroup],
+    });
+    Validations.of(this.loadBalancer).acknowledge({
+      id: 'AwsSolutions-ELB2',
+      reason:
+        'NLB access logs exist only for TLS listeners (these are TCP); per-request records are Squid access logs in CloudWatch Logs (docs/operations.md). https://docs.aws.amazon.com/elasticloadbalancing/latest/network/load-balancer-access-logs.html',
+    });
+    this.dnsName = this.loadBalancer.loadBalancerDnsName;
+
+    const groups = new Map<number, elbv2.NetworkTargetGroup>();
+    const listeners = new Map<number, elbv2.NetworkListener>();
+    for (const port of [...props.ports].sort((a, b) => a - b)) {
+      const group = new elbv2.NetworkTargetGroup(this, `Port${port}Targets`, {
+        vpc: props.vpc,
+        port,
+        protocol: elbv2.Protocol.TCP,
+        targetType: elbv2.TargetType.INSTANCE,
+        deregistrationDelay,
+        healthCheck: {
+          enabled: true,
+          protocol: elbv2.Protocol.TCP,
+          port: 'traffic-port',
+          interval: NlbFront.HEALTH_CHECK_INTERVAL,
+          healthyThresholdCount: NlbFront.HEALTH_CHECK_THRESHOLD,
+          unhealthyThresholdCount: NlbFront.HEALTH_CHECK_THRESHOLD,
+        },
+      });
+      // A proxy that fails its check because it is busy keeps its open tunnels: cutting them all at once would
+      // start a reconnect storm on the others. New connections go elsewhere either way.
+      // https://docs.aws.amazon.com/elasticloadbalancing/latest/network/target-group-health.html#unhealthy-target-connection-termination
+      group.setAttribute('target_health_state.unhealthy.connection_termination.enabled', 'false');
+      groups.set(port, group);
+      listeners.set(
+        port,
+        new elbv2.NetworkListener(this, `Port${port}Listener`, {
+          loadBalancer: this.loadBalancer,
+          port,
+          protocol: elbv2.Protocol.TCP,
+          defaultTargetGroups: [group],
+        }),
+      );
+    }
+    this.targetGroups = groups;
+    this.listeners = listeners;
+  }
+
+  /** Admits `peer` to the NLB on the tenant port ranges (and nothing else). */
+  allowFrom(peer: ec2.IPeer, ranges: readonly (readonly [number, number])[]): void {
+    for (const [from, to] of ranges) this.securityGroup.addIngressRule(peer, tcpRange(from, to), `tenant ports ${from}-${to}`);
+  }
+
+  /**
+   * Registers the fleet's instances in every target group, lets the NLB reach the fleet's group on the tenant
+   * port ranges (they carry the health checks too: traffic port) and admits the NLB there, so the chain is
+   * gateway SG -> NLB SG -> instance SG on tenant ports only. The group replaces instances the NLB finds
+   * unhealthy (ELB health checks), after a grace period that covers the boot script.
+   * https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-health-checks.html
+   */
+  forwardTo(fleet: ProxyFleet, ranges: readonly (readonly [number, number])[]): void {
+    for (const tg of this.targetGroups.values()) tg.addTarget(fleet.autoScalingGroup);
+    for (const [from, to] of ranges) {
+      this.securityGroup.addEgressRule(
+        fleet.securityGroup,
+        tcpRange(from, to),
+        `tenant ports ${from}-${to} to the proxies (traffic and health checks)`,
+      );
+    }
+    fleet.allowFrom(this.securityGroup, ranges);
+    fleet.cfnAutoScalingGroup.healthCheckType = 'ELB';
+    fleet.cfnAutoScalingGroup.healthCheckGracePeriod = NlbFront.HEALTH_CHECK_GRACE.toSeconds();
+  }
+}
+
+export class NlbFrontError extends UsageError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NlbFrontError';
+  }
+}

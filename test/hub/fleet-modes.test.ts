@@ -1,0 +1,463 @@
+// The proxy fleet modes (single, multi-az with DNS failover, nlb) and egress (nat, public), each synthesized
+// from a config: what each builds, the security-group chain, and that switching modes or egress never
+// replaces the gateway, a resource configuration or a spoke endpoint.
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { spokeStackId } from '../../src/app';
+import { diffApps, handoffsOf, snapshotOf as diffSnapshotOf } from '../../src/diff';
+import { MATCH_NO_TRAFFIC } from '../../src/hub';
+import { validateTemplate } from '../support/cfn-registry';
+import { nagFindings } from '../support/nag';
+import { exampleConfig, planOf, synthOnce, type Synthesized } from '../support/stack';
+
+interface Res {
+  Type: string;
+  Properties: Record<string, unknown>;
+  DependsOn?: string[];
+}
+type Resources = Record<string, Res>;
+const resourcesOf = (t: Template, type: string): [string, Res][] =>
+  Object.entries(t.toJSON().Resources as Resources).filter(([, r]) => r.Type === type);
+const idOf = (t: Template, type: string, prefix: string): string => {
+  const ids = resourcesOf(t, type)
+    .map(([k]) => k)
+    .filter((k) => k.startsWith(prefix));
+  expect(ids, `${type} ${prefix}*`).toHaveLength(1);
+  return ids[0]!;
+};
+const getAtt = (id: string, attr: string) => ({ 'Fn::GetAtt': [id, attr] });
+/** A stack output by construct-path prefix (CfnOutput logical IDs carry a hash suffix). */
+const output = (t: Template, prefix: string): { Value: unknown } | undefined =>
+  Object.entries(t.toJSON().Outputs as Record<string, { Value: unknown }>).find(([k]) => k.startsWith(prefix))?.[1];
+
+const AZ3 = ['ap-northeast-1a', 'ap-northeast-1c', 'ap-northeast-1d'];
+/** The example config (two AZs, two tenants on 3201-3202) with hub keys replaced. */
+const withHub = (hub: Record<string, unknown>) => () => {
+  const c = exampleConfig();
+  const h: Record<string, unknown> = { ...(c.hub as object), ...hub };
+  if (h.egress === 'public') delete h.natGateways;
+  return { ...c, hub: h };
+};
+const MODES = {
+  single: withHub({ proxy: { mode: 'single' } }),
+  'multi-az': exampleConfig,
+  'multi-az-3az': withHub({ availabilityZones: AZ3 }),
+  nlb: withHub({ proxy: { mode: 'nlb', scaling: { min: 2, max: 6, targetCpuPercent: 60 } } }),
+  'public-single': withHub({ egress: 'public', proxy: { mode: 'single' } }),
+  'public-multi-az': withHub({ egress: 'public' }),
+};
+type Mode = keyof typeof MODES;
+const mode = (name: Mode): Synthesized => synthOnce(`mode-${name}`, () => planOf(MODES[name]()));
+const tenants = (s: Synthesized) => s.templates.get('Tenants-3200')!;
+
+/**
+ * A template for a snapshot: CDK asset hashes (the squid.conf object, owned by the policy module) become a
+ * marker, so a policy change does not churn the fleet-mode snapshots.
+ */
+function snapshotOf(t: Template): unknown {
+  const json = JSON.parse(JSON.stringify(t.toJSON()).replace(/[0-9a-f]{64}/g, '<asset-hash>')) as { Resources: Resources };
+  // The boot script and the policy rollout's document are user-data.ts's and policy-rollout.ts's scripts,
+  // tested there (this file asserts what the hub wires into them).
+  for (const r of Object.values(json.Resources)) {
+    if (r.Type === 'AWS::SSM::Document') r.Properties.Content = '<policy apply document: src/hub/policy-rollout.ts>';
+    const data = r.Properties?.LaunchTemplateData as { UserData?: unknown } | undefined;
+    if (r.Type === 'AWS::EC2::LaunchTemplate' && data?.UserData) data.UserData = '<boot script: src/hub/user-data.ts>';
+  }
+  return json;
+}
+
+/** The security-group rules of a template as [group, peer, from, to] (peer: group logical ID or CIDR). */
+function rules(t: Template) {
+  const ref = (v: unknown) => (v as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+  return {
+    ingress: resourcesOf(t, 'AWS::EC2::SecurityGroupIngress').map(([, r]) => [
+      ref(r.Properties.GroupId),
+      ref(r.Properties.SourceSecurityGroupId),
+      r.Properties.FromPort,
+      r.Properties.ToPort,
+    ]),
+    egress: resourcesOf(t, 'AWS::EC2::SecurityGroupEgress').map(([, r]) => [
+      ref(r.Properties.GroupId),
+      ref(r.Properties.DestinationSecurityGroupId),
+      r.Properties.FromPort,
+      r.Properties.ToPort,
+    ]),
+  };
+}
+
+describe('single: one fixed proxy in the first AZ, targeted by its ENI address', () => {
+  const s = mode('single');
+  const t = s.hub;
+
+  it('runs one self-healing proxy whose fixed ENI lives in the first private subnet', () => {
+    expect(resourcesOf(t, 'AWS::AutoScaling::AutoScalingGroup')).toHaveLength(1);
+    const eni = idOf(t, 'AWS::EC2::NetworkInterface', 'HubProxyA');
+    t.hasResourceProperties('AWS::EC2::NetworkInterface', { SubnetId: { Ref: Match.stringLikeRegexp('privateSubnet1') } });
+    tenants(s).hasResourceProperties('AWS::VpcLattice::ResourceConfiguration', {
+      ResourceConfigurationDefinition: {
+        IpResource: { 'Fn::GetStackOutput': Match.objectLike({ OutputName: Match.stringLikeRegexp(`${eni}PrimaryPrivateIpAddress`) }) },
+      },
+    });
+    for (const type of ['AWS::Route53::HostedZone', 'AWS::Route53::HealthCheck', 'AWS::ElasticLoadBalancingV2::LoadBalancer'])
+      t.resourceCountIs(type, 0);
+    expect(output(t, 'HubProxyTargetIp')).toBeDefined();
+  });
+
+  it("alarms on the proxy's health signal, with no 'no healthy proxy' alarm (it would be the same alarm)", () => {
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ProxyHealthy', Dimensions: [{ Name: 'Proxy', Value: 'ProxyA' }] });
+    t.resourceCountIs('AWS::CloudWatch::CompositeAlarm', 0);
+  });
+});
+
+describe('multi-az: one fixed proxy per AZ behind a Route 53 failover name', () => {
+  const s = mode('multi-az');
+  const t = s.hub;
+  const zone = 'egresshub-hub.egresshub.internal';
+
+  it('targets the failover name (a DNS resource the gateway resolves IN_VPC)', () => {
+    tenants(s).hasResourceProperties('AWS::VpcLattice::ResourceConfiguration', {
+      ResourceConfigurationDefinition: { DnsResource: { DomainName: `proxy.${zone}`, IpAddressType: 'IPV4' } },
+    });
+    t.hasResourceProperties('AWS::VpcLattice::ResourceGateway', { ResourceConfigDnsResolution: 'IN_VPC' });
+    expect(output(t, 'HubProxyTargetName')?.Value).toBe(`proxy.${zone}`);
+  });
+
+  it('answers from a private hosted zone associated with the hub VPC', () => {
+    const vpc = idOf(t, 'AWS::EC2::VPC', 'HubVpc');
+    t.hasResourceProperties('AWS::Route53::HostedZone', { Name: `${zone}.`, VPCs: [{ VPCId: { Ref: vpc }, VPCRegion: 'ap-northeast-1' }] });
+  });
+
+  it("health-checks each proxy through its ProxyHealthy alarm (private IPs are out of the checkers' reach); no data = unhealthy", () => {
+    for (const proxy of ['ProxyA', 'ProxyC']) {
+      const alarm = idOf(t, 'AWS::CloudWatch::Alarm', `HubObservability${proxy}HealthAlarm`);
+      expect(t.toJSON().Resources[alarm].Properties).toMatchObject({
+        MetricName: 'ProxyHealthy',
+        Dimensions: [{ Name: 'Proxy', Value: proxy }],
+        Statistic: 'Minimum',
+        Threshold: 1,
+        TreatMissingData: 'breaching',
+      });
+      t.hasResourceProperties('AWS::Route53::HealthCheck', {
+        HealthCheckConfig: {
+          Type: 'CLOUDWATCH_METRIC',
+          AlarmIdentifier: { Name: { Ref: alarm }, Region: 'ap-northeast-1' },
+          InsufficientDataHealthStatus: 'Unhealthy',
+        },
+      });
+    }
+  });
+
+  it('answers ProxyA (first AZ) while it is healthy, else ProxyC: one address at a time, TTL from the plan', () => {
+    const records = resourcesOf(t, 'AWS::Route53::RecordSet').map(([, r]) => r.Properties);
+    const eniIp = (p: string) => getAtt(idOf(t, 'AWS::EC2::NetworkInterface', `Hub${p}`), 'PrimaryPrivateIpAddress');
+    const check = (p: string) => getAtt(idOf(t, 'AWS::Route53::HealthCheck', `HubFailoverDns${p}HealthCheck`), 'HealthCheckId');
+    expect(records).toEqual(
+      expect.arrayContaining(
+        [
+          ['ProxyA', 'PRIMARY'],
+          ['ProxyC', 'SECONDARY'],
+        ].map(([p, failover]): unknown =>
+          expect.objectContaining({
+            Name: `proxy.${zone}`,
+            Type: 'A',
+            TTL: String(s.plan.hub.proxy.failoverName!.ttlSeconds),
+            ResourceRecords: [eniIp(p!)],
+            SetIdentifier: p,
+            Failover: failover,
+            HealthCheckId: check(p!),
+          }),
+        ),
+      ),
+    );
+    expect(records).toHaveLength(2);
+  });
+
+  it('rolls the proxies one after the other: ProxyC waits for ProxyA (DependsOn), so an update never replaces both', () => {
+    const a = idOf(t, 'AWS::AutoScaling::AutoScalingGroup', 'HubProxyA');
+    const c = idOf(t, 'AWS::AutoScaling::AutoScalingGroup', 'HubProxyC');
+    expect(t.toJSON().Resources[c].DependsOn).toContain(a);
+    expect(t.toJSON().Resources[a].DependsOn ?? []).not.toContain(c);
+  });
+
+  it('lets the gateway reach each proxy listener on tenant ports only', () => {
+    const gateway = idOf(t, 'AWS::EC2::SecurityGroup', 'HubGatewaySecurityGroup');
+    const listeners = ['ProxyA', 'ProxyC'].map((p) => idOf(t, 'AWS::EC2::SecurityGroup', `Hub${p}ListenerSecurityGroup`));
+    const r = rules(t);
+    expect(r.ingress).toEqual(listeners.map((l) => [l, gateway, 3201, 3202]));
+    expect(r.egress).toEqual(listeners.map((l) => [gateway, l, 3201, 3202]));
+  });
+});
+
+describe('multi-az over three AZs: a chain of failover pairs', () => {
+  const s = mode('multi-az-3az');
+  const t = s.hub;
+  const zone = 'egresshub-hub.egresshub.internal';
+
+  it('answers ProxyA, else the nested name standby-1 (ProxyC, else ProxyD)', () => {
+    const records = Object.fromEntries(
+      resourcesOf(t, 'AWS::Route53::RecordSet').map(([id, r]) => [
+        `${r.Properties.Name as string} ${r.Properties.SetIdentifier as string}`,
+        { id, ...r },
+      ]),
+    );
+    expect(Object.keys(records).sort()).toEqual([
+      `proxy.${zone} ProxyA`,
+      `proxy.${zone} standby-1`,
+      `standby-1.${zone} ProxyC`,
+      `standby-1.${zone} ProxyD`,
+    ]);
+    const zoneId = idOf(t, 'AWS::Route53::HostedZone', 'HubFailoverDnsZone');
+    expect(records[`proxy.${zone} ProxyA`]!.Properties.Failover).toBe('PRIMARY');
+    const alias = records[`proxy.${zone} standby-1`]!;
+    expect(alias.Properties).toMatchObject({
+      Failover: 'SECONDARY',
+      AliasTarget: { HostedZoneId: { Ref: zoneId }, DNSName: `standby-1.${zone}`, EvaluateTargetHealth: true },
+    });
+    expect(alias.Properties.HealthCheckId).toBeUndefined();
+    expect(alias.Properties.TTL).toBeUndefined();
+    expect(alias.DependsOn).toEqual(
+      expect.arrayContaining([records[`standby-1.${zone} ProxyC`]!.id, records[`standby-1.${zone} ProxyD`]!.id]),
+    );
+    expect(records[`standby-1.${zone} ProxyC`]!.Properties.Failover).toBe('PRIMARY');
+    expect(records[`standby-1.${zone} ProxyD`]!.Properties.Failover).toBe('SECONDARY');
+    t.resourceCountIs('AWS::Route53::HealthCheck', 3);
+  });
+
+  it('chains the three groups A -> C -> D, and alarms when no proxy at all is healthy', () => {
+    const asg = (p: string) => idOf(t, 'AWS::AutoScaling::AutoScalingGroup', `Hub${p}`);
+    const res = t.toJSON().Resources;
+    expect(res[asg('ProxyC')].DependsOn).toContain(asg('ProxyA'));
+    expect(res[asg('ProxyD')].DependsOn).toContain(asg('ProxyC'));
+    expect(res[asg('ProxyD')].DependsOn).not.toContain(asg('ProxyA'));
+    const [[, composite]] = resourcesOf(t, 'AWS::CloudWatch::CompositeAlarm') as [[string, Res]];
+    const rule = JSON.stringify(composite.Properties.AlarmRule);
+    for (const p of ['ProxyA', 'ProxyC', 'ProxyD']) expect(rule).toContain(`HubObservability${p}HealthAlarm`);
+  });
+});
+
+describe('nlb: an internal NLB over a scaling group', () => {
+  const s = mode('nlb');
+  const t = s.hub;
+  const lb = () => idOf(t, 'AWS::ElasticLoadBalancingV2::LoadBalancer', 'HubNlb');
+
+  it('targets the NLB DNS name (resolved IN_VPC by the gateway)', () => {
+    tenants(s).hasResourceProperties('AWS::VpcLattice::ResourceConfiguration', {
+      ResourceConfigurationDefinition: {
+        DnsResource: {
+          DomainName: { 'Fn::GetStackOutput': Match.objectLike({ OutputName: Match.stringLikeRegexp(`${lb()}DNSName`) }) },
+          IpAddressType: 'IPV4',
+        },
+      },
+    });
+    for (const type of ['AWS::EC2::NetworkInterface', 'AWS::Route53::HostedZone', 'AWS::Route53::HealthCheck']) t.resourceCountIs(type, 0);
+  });
+
+  it('builds an internal, cross-zone NLB in the private subnets with its own security group', () => {
+    const nlbSg = idOf(t, 'AWS::EC2::SecurityGroup', 'HubNlbSecurityGroup');
+    const props = t.toJSON().Resources[lb()].Properties;
+    expect(props).toMatchObject({ Type: 'network', Scheme: 'internal', SecurityGroups: [getAtt(nlbSg, 'GroupId')] });
+    expect((props.Subnets as { Ref: string }[]).map((r) => r.Ref)).toEqual([
+      expect.stringMatching(/privateSubnet1/),
+      expect.stringMatching(/privateSubnet2/),
+    ]);
+    expect(props.LoadBalancerAttributes).toContainEqual({ Key: 'load_balancing.cross_zone.enabled', Value: 'true' });
+  });
+
+  it('gives every tenant port a TCP listener and target group with a TCP health check on the traffic port', () => {
+    const listeners = resourcesOf(t, 'AWS::ElasticLoadBalancingV2::Listener').map(([, r]) => r.Properties);
+    expect(listeners.map((l) => [l.Port, l.Protocol])).toEqual([
+      [3201, 'TCP'],
+      [3202, 'TCP'],
+    ]);
+    const groups = resourcesOf(t, 'AWS::ElasticLoadBalancingV2::TargetGroup');
+    expect(groups.map(([, g]) => g.Properties.Port)).toEqual([3201, 3202]);
+    for (const [id, g] of groups) {
+      expect(g.Properties).toMatchObject({
+        Protocol: 'TCP',
+        TargetType: 'instance',
+        HealthCheckEnabled: true,
+        HealthCheckProtocol: 'TCP',
+        HealthCheckPort: 'traffic-port',
+        HealthCheckIntervalSeconds: 10,
+        HealthyThresholdCount: 2,
+        UnhealthyThresholdCount: 2,
+      });
+      expect(g.Properties.TargetGroupAttributes).toEqual(
+        expect.arrayContaining([
+          { Key: 'deregistration_delay.timeout_seconds', Value: '120' },
+          { Key: 'target_health_state.unhealthy.connection_termination.enabled', Value: 'false' },
+        ]),
+      );
+      expect(listeners).toContainEqual(
+        expect.objectContaining({ DefaultActions: [{ Type: 'forward', TargetGroupArn: { Ref: id } }], Port: g.Properties.Port }),
+      );
+    }
+  });
+
+  it('scales the group between scaling.min and max on average CPU, replacing proxies the NLB finds unhealthy', () => {
+    const [[asgId, asg]] = resourcesOf(t, 'AWS::AutoScaling::AutoScalingGroup') as [[string, Res]];
+    expect(asg.Properties).toMatchObject({ MinSize: '2', MaxSize: '6', HealthCheckType: 'ELB', HealthCheckGracePeriod: 300 });
+    expect((asg.Properties.VPCZoneIdentifier as { Ref: string }[]).map((r) => r.Ref)).toEqual([
+      expect.stringMatching(/privateSubnet1/),
+      expect.stringMatching(/privateSubnet2/),
+    ]);
+    const groups = resourcesOf(t, 'AWS::ElasticLoadBalancingV2::TargetGroup').map(([id]) => ({ Ref: id }));
+    expect(asg.Properties.TargetGroupARNs).toEqual(groups);
+    t.hasResourceProperties('AWS::AutoScaling::ScalingPolicy', {
+      AutoScalingGroupName: { Ref: asgId },
+      PolicyType: 'TargetTrackingScaling',
+      TargetTrackingConfiguration: { PredefinedMetricSpecification: { PredefinedMetricType: 'ASGAverageCPUUtilization' }, TargetValue: 60 },
+    });
+  });
+
+  it('chains the security groups gateway -> NLB -> instances, on tenant ports only', () => {
+    const gateway = idOf(t, 'AWS::EC2::SecurityGroup', 'HubGatewaySecurityGroup');
+    const nlb = idOf(t, 'AWS::EC2::SecurityGroup', 'HubNlbSecurityGroup');
+    const instances = idOf(t, 'AWS::EC2::SecurityGroup', 'HubProxiesInstanceSecurityGroup');
+    const r = rules(t);
+    expect(r.ingress.sort()).toEqual(
+      [
+        [nlb, gateway, 3201, 3202],
+        [instances, nlb, 3201, 3202],
+      ].sort(),
+    );
+    expect(r.egress.sort()).toEqual(
+      [
+        [gateway, nlb, 3201, 3202],
+        [nlb, instances, 3201, 3202],
+      ].sort(),
+    );
+    const sgs = Object.fromEntries(resourcesOf(t, 'AWS::EC2::SecurityGroup'));
+    for (const sg of Object.values(sgs)) expect(sg.Properties.SecurityGroupIngress).toBeUndefined();
+    expect(sgs[nlb]!.Properties.SecurityGroupEgress).toEqual([MATCH_NO_TRAFFIC]);
+    expect(sgs[gateway]!.Properties.SecurityGroupEgress).toEqual([MATCH_NO_TRAFFIC]);
+  });
+
+  it('alarms on target groups without a healthy proxy (per AZ, as min >= AZs) and on unhealthy proxies, one alarm each', () => {
+    const alarms = resourcesOf(t, 'AWS::CloudWatch::Alarm').map(([, a]) => JSON.stringify(a.Properties.Metrics ?? ''));
+    const healthy = alarms.filter((a) => a.includes('MIN(HealthyHostCount)'));
+    expect(healthy).toHaveLength(1);
+    expect(healthy[0]).toContain('GROUP BY TargetGroup, AvailabilityZone');
+    expect(healthy[0]).toContain(lb());
+    expect(alarms.filter((a) => a.includes('MAX(UnHealthyHostCount)'))).toHaveLength(1);
+    t.resourceCountIs('AWS::CloudWatch::CompositeAlarm', 0);
+    expect(resourcesOf(t, 'AWS::CloudWatch::Alarm').filter(([, a]) => a.Properties.MetricName === 'ProxyHealthy')).toHaveLength(0);
+    const body = JSON.stringify(resourcesOf(t, 'AWS::CloudWatch::Dashboard')[0]![1].Properties.DashboardBody);
+    for (const title of ['NLB: healthy proxies', 'NLB: flows and bytes', 'Proxy CPU']) expect(body).toContain(title);
+  });
+});
+
+describe.each(['public-single', 'public-multi-az'] as const)('egress public (%s): proxies with Elastic IPs, no NAT gateway', (name) => {
+  const s = mode(name);
+  const t = s.hub;
+  const proxies = s.plan.hub.proxy.fixed.map((f) => f.id);
+
+  it('has no NAT gateway, and the private subnets (gateway only) have no route out', () => {
+    t.resourceCountIs('AWS::EC2::NatGateway', 0);
+    const routes = resourcesOf(t, 'AWS::EC2::Route').map(([, r]) => r.Properties);
+    for (const r of routes) expect(r.RouteTableId).toEqual({ Ref: expect.stringMatching(/publicSubnet/) });
+    expect(routes.every((r) => r.GatewayId !== undefined)).toBe(true);
+    const gw = resourcesOf(t, 'AWS::VpcLattice::ResourceGateway')[0]![1];
+    expect((gw.Properties.SubnetIds as { Ref: string }[]).map((r) => r.Ref)).toEqual([
+      expect.stringMatching(/privateSubnet1/),
+      expect.stringMatching(/privateSubnet2/),
+    ]);
+  });
+
+  it('runs each fixed proxy in its public subnet with an Elastic IP of its own, and outputs the egress IPs', () => {
+    const eips = resourcesOf(t, 'AWS::EC2::EIP').map(([id]) => id);
+    expect(eips).toHaveLength(proxies.length);
+    for (const [i, p] of proxies.entries()) {
+      expect(eips.some((e) => e.startsWith(`Hub${p}`))).toBe(true);
+      const asg = t.toJSON().Resources[idOf(t, 'AWS::AutoScaling::AutoScalingGroup', `Hub${p}`)];
+      expect(asg.Properties.VPCZoneIdentifier).toEqual([{ Ref: expect.stringMatching(new RegExp(`publicSubnet${i + 1}`)) }]);
+      // The listener ENI (the target) stays in the proxy's subnet; the gateway reaches it inside the VPC.
+      t.hasResourceProperties('AWS::EC2::NetworkInterface', { SubnetId: { Ref: Match.stringLikeRegexp(`publicSubnet${i + 1}`) } });
+    }
+    // One proxy: Fn::Join of a single element is the element itself.
+    const out = output(t, 'HubEgressIps')!.Value as { Ref: string } | { 'Fn::Join': [string, { Ref: string }[]] };
+    const refs = 'Ref' in out ? [out] : out['Fn::Join'][1];
+    expect(refs.map((r) => r.Ref).sort()).toEqual([...eips].sort());
+  });
+});
+
+describe('switching mode or egress replaces nothing tenants depend on', () => {
+  const names: Mode[] = ['single', 'multi-az', 'nlb', 'public-single', 'public-multi-az'];
+  /** Properties whose change replaces a resource configuration (AWS-FACTS.md): all but the definition and ports. */
+  const replacing = (p: Record<string, unknown>) =>
+    Object.fromEntries(Object.entries(p).filter(([k]) => k !== 'ResourceConfigurationDefinition' && k !== 'PortRanges'));
+  const protectedOf = (s: Synthesized) => ({
+    gateway: resourcesOf(s.hub, 'AWS::VpcLattice::ResourceGateway'),
+    // Tags (subnet type Private/Isolated) update in place; these properties would replace a subnet.
+    subnets: resourcesOf(s.hub, 'AWS::EC2::Subnet').map(([id, r]) => [
+      id,
+      r.Properties.CidrBlock,
+      r.Properties.AvailabilityZone,
+      r.Properties.VpcId,
+    ]),
+    vpc: resourcesOf(s.hub, 'AWS::EC2::VPC'),
+    configurations: resourcesOf(tenants(s), 'AWS::VpcLattice::ResourceConfiguration').map(([id, r]) => [id, replacing(r.Properties)]),
+    shares: resourcesOf(tenants(s), 'AWS::RAM::ResourceShare'),
+    spokes: [...s.templates].filter(([id]) => id.startsWith('Spoke-')).map(([id, tpl]) => [id, tpl.toJSON()]),
+  });
+
+  it.each(names.slice(1))('single -> %s: same gateway, subnets, configurations (bar the definition), shares and spoke stacks', (other) => {
+    const before = protectedOf(mode('single'));
+    const after = protectedOf(mode(other));
+    expect(before.gateway).toHaveLength(1);
+    expect(before.configurations).toHaveLength(2);
+    expect(before.spokes).toHaveLength(2);
+    expect(after).toEqual(before);
+  });
+
+  it('the definition is the only configuration property that changes, and it updates in place', () => {
+    const defs = names.map((n) =>
+      resourcesOf(tenants(mode(n)), 'AWS::VpcLattice::ResourceConfiguration').map(([, r]) =>
+        Object.keys(r.Properties.ResourceConfigurationDefinition as object),
+      ),
+    );
+    expect(defs.flat(2).sort()).toEqual([...Array(6).fill('DnsResource'), ...Array(4).fill('IpResource')].sort());
+  });
+});
+
+describe('egresshub diff agrees: mode and egress changes replace no gateway, configuration, share or endpoint', () => {
+  const HELD = [
+    'AWS::VpcLattice::ResourceGateway',
+    'AWS::VpcLattice::ResourceConfiguration',
+    'AWS::EC2::VPCEndpoint',
+    'AWS::RAM::ResourceShare',
+    'AWS::EC2::VPC',
+    'AWS::EC2::Subnet',
+  ];
+  const snapshot = (m: Mode) => diffSnapshotOf(mode(m).plan);
+  it.each([
+    ['single', 'multi-az', []],
+    ['multi-az', 'nlb', []],
+    ['nlb', 'multi-az', []],
+    ['multi-az', 'single', []],
+    // The fixed proxies move to the public subnets, and an ENI cannot leave its subnet: new listener
+    // addresses, which the configurations' definitions (and the failover records) follow in place.
+    ['single', 'public-single', ['AWS::EC2::NetworkInterface']],
+    ['multi-az', 'public-multi-az', ['AWS::EC2::NetworkInterface', 'AWS::EC2::NetworkInterface']],
+  ] as [Mode, Mode, string[]][])('%s -> %s', (from, to, replaced) => {
+    const after = snapshot(to);
+    const d = diffApps(snapshot(from), after, handoffsOf(after.plan, spokeStackId));
+    expect(d.replacedProtected.filter((r) => HELD.includes(r.type))).toEqual([]);
+    expect(d.removedProtected.filter((r) => HELD.includes(r.type))).toEqual([]);
+    expect(d.replacedProtected.map((r) => r.type)).toEqual(replaced);
+  });
+});
+
+describe.each(Object.keys(MODES) as Mode[])('mode scenario %s', (name) => {
+  it('validates every template against the CloudFormation registry', () => {
+    for (const [id, t] of mode(name).templates) expect({ id, problems: validateTemplate(t.toJSON()) }).toEqual({ id, problems: [] });
+  });
+
+  it('has no unacknowledged cdk-nag AwsSolutions findings', () => {
+    expect(nagFindings(mode(name).app)).toEqual([]);
+  });
+
+  it('matches the snapshot', () => {
+    for (const [id, t] of mode(name).templates) expect(snapshotOf(t)).toMatchSnapshot(id);
+  });
+});
