@@ -405,6 +405,10 @@ ${gatewayMapScript(
   ).map((x) => x.ip),
 )}`,
   );
+  // A refused connection leaves a CLOSE conntrack entry (10 s) that a new SYN with the same ports would reuse,
+  // NAT binding included: a client could still be sent to a withdrawn proxy after the switch. A new flow through
+  // a resource gateway is placed anew, so here refused flows are forgotten at once (this namespace only).
+  inNs(t.gatewayNs, ['sysctl', '-q', '-w', 'net.netfilter.nf_conntrack_tcp_timeout_close=0']);
 }
 
 function startDns(topo: LabTopology, p: ReturnType<typeof labPaths>): void {
