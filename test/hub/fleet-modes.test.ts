@@ -1,7 +1,8 @@
 // The proxy fleet modes (single, multi-az with DNS failover, nlb) and egress (nat, public), each synthesized
 // from a config: what each builds, the security-group chain, and that switching modes or egress never
 // replaces the gateway, a resource configuration or a spoke endpoint.
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import type { Stack } from 'aws-cdk-lib';
+import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { spokeStackId } from '../../src/app';
 import { diffApps, handoffsOf, snapshotOf as diffSnapshotOf } from '../../src/diff';
@@ -459,5 +460,37 @@ describe.each(Object.keys(MODES) as Mode[])('mode scenario %s', (name) => {
 
   it('matches the snapshot', () => {
     for (const [id, t] of mode(name).templates) expect(snapshotOf(t)).toMatchSnapshot(id);
+  });
+});
+
+describe('fleet-mode limits', () => {
+  it('nlb with 50 tenants (the listener quota): 50 listeners and target groups, one alarm each kind, within stack limits', () => {
+    const config = withHub({ proxy: { mode: 'nlb' } })();
+    const s = synthOnce('mode-nlb-50', () =>
+      planOf({
+        ...config,
+        tenants: Array.from({ length: 50 }, (_, i) => ({ name: `t-${i + 1}`, port: 5000 + i, allow: '*' })),
+        spokes: [],
+      }),
+    );
+    s.hub.resourceCountIs('AWS::ElasticLoadBalancingV2::Listener', 50);
+    s.hub.resourceCountIs('AWS::ElasticLoadBalancingV2::TargetGroup', 50);
+    expect(resourcesOf(s.hub, 'AWS::CloudWatch::Alarm').filter(([k]) => k.includes('Nlb'))).toHaveLength(2);
+    expect(Object.keys(s.hub.toJSON().Resources as object).length).toBeLessThan(500);
+    expect(validateTemplate(s.hub.toJSON())).toEqual([]);
+  });
+
+  it('warns when the gateway group needs more outbound rules than the default quota: one per port range per fixed proxy', () => {
+    // 21 scattered ports: 21 inbound rules per listener group (fine), 3 proxies x 21 = 63 gateway outbound rules.
+    const config = withHub({ availabilityZones: AZ3 })();
+    const s = synthOnce('mode-rules-3az', () =>
+      planOf({
+        ...config,
+        tenants: Array.from({ length: 21 }, (_, i) => ({ name: `t-${i + 1}`, port: 4000 + 2 * i, allow: '*' })),
+        spokes: [],
+      }),
+    );
+    const hub = s.app.node.findChild('Hub') as Stack;
+    expect(Annotations.fromStack(hub).findWarning('*', Match.stringLikeRegexp('gateway group 63 outbound rules'))).toHaveLength(1);
   });
 });
