@@ -76,7 +76,8 @@ describe('stable proxy names with a verified public domain', () => {
   it('verifies the domain once and publishes its TXT record in the given public zone', () => {
     s.hub.resourceCountIs('AWS::VpcLattice::DomainVerification', 1);
     s.hub.hasResourceProperties('AWS::VpcLattice::DomainVerification', { DomainName: 'egress.example.com' });
-    const [txtId] = Object.keys(s.hub.findResources('AWS::Route53::RecordSet'));
+    // The TXT record (the hub's private failover zone has records of its own).
+    const [txtId] = Object.keys(s.hub.findResources('AWS::Route53::RecordSet', { Properties: { Type: 'TXT' } }));
     const [verificationId] = Object.keys(s.hub.findResources('AWS::VpcLattice::DomainVerification'));
     // The record's name and value come from GetDomainVerification (custom resource in describe mode).
     const [describeId, describe] = Object.entries(s.hub.findResources('Custom::EgressHubDomainTxt'))[0]!;
