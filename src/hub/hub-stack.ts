@@ -17,7 +17,7 @@ export class EgressHubStack extends Stack {
     super(scope, id, {
       env: { account: props.plan.account, region: props.plan.region },
       stackName: props.plan.hub.stackName,
-      description: `egresshub hub ${props.plan.name}: Squid proxy published to ${props.plan.tenants.length} tenant(s) through a VPC Lattice resource gateway`,
+      description: `egresshub hub ${props.plan.name}: Squid proxies (${props.plan.hub.proxy.mode}, egress ${props.plan.hub.egress}) published to ${props.plan.tenants.length} tenant(s) through a VPC Lattice resource gateway`,
       ...props,
     });
     this.hub = new EgressHub(this, 'Hub', { plan: props.plan, squidConf: props.squidConf });
