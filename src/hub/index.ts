@@ -9,3 +9,4 @@ export * from './observability';
 export * from './health-probe';
 export * from './failover-dns';
 export * from './nlb-front';
+export * from './policy-rollout';

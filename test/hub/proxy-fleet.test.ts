@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { EgressPlan } from '../../src/config';
 import { ProxyPolicy } from '../../src/hub/policy-rollout';
 import { ProxyFleet } from '../../src/hub/proxy-fleet';
+import { buildApp } from '../../src/app';
 import { validateTemplate } from '../support/cfn-registry';
 import { nagFindings } from '../support/nag';
 import { exampleConfig, FAKE_ENV, planOf, testApp } from '../support/stack';
@@ -161,6 +162,46 @@ describe('a policy change reaches proxies through the rollout, never through the
     const association = Object.values(multiAz.template.findResources('AWS::SSM::Association'))[0] as { DependsOn: string[] };
     const rolePolicies = Object.keys(multiAz.template.findResources('AWS::IAM::Policy'));
     for (const p of rolePolicies) expect(association.DependsOn).toContain(p);
+  });
+});
+
+describe('through the whole app (EgressHub wires ProxyPolicy and the fleets)', () => {
+  const hubOf = (plan: EgressPlan) => {
+    const app = buildApp(plan);
+    return Template.fromStack(app.node.children.find((c): c is Stack => c instanceof Stack && c.node.id === 'Hub')!);
+  };
+
+  it.each([
+    ['multi-az', (_c: Config) => {}],
+    ['single', (c: Config) => (c.hub.proxy.mode = 'single')],
+    ['nlb', (c: Config) => (c.hub.proxy.mode = 'nlb')],
+    ['public egress', (c: Config) => ((c.hub.proxy.mode = 'single'), (c.hub.egress = 'public'), delete c.hub.natGateways)],
+  ])('%s: an allowlist change and an added tenant leave every launch template and group as they were', (_mode, mode) => {
+    const before = hubOf(config(mode));
+    const after = hubOf(
+      config((c) => {
+        mode(c);
+        (c.tenants[0]!.allow as string[]).push('example.org');
+        c.tenants.push({ name: 'project-c', port: 3203, allow: ['example.org'] });
+      }),
+    );
+    const launchTemplates = (t: Template) => JSON.stringify(t.findResources('AWS::EC2::LaunchTemplate'));
+    // nlb: a new tenant is a new target group on the scaling group. TargetGroupARNs is not among the changes that
+    // make CloudFormation replace instances (launch template, mixed instances policy, placement group, subnets):
+    // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-updatepolicy.html
+    const groups = (t: Template) =>
+      JSON.stringify(
+        Object.entries(t.findResources('AWS::AutoScaling::AutoScalingGroup')).map(([id, r]) => {
+          const props = { ...(r as { Properties: Record<string, unknown> }).Properties };
+          delete props.TargetGroupARNs;
+          return [id, { ...(r as object), Properties: props }];
+        }),
+      );
+    expect(launchTemplates(before)).toContain('UserData');
+    expect(launchTemplates(after)).toBe(launchTemplates(before));
+    expect(groups(after)).toBe(groups(before));
+    const params = (t: Template) => JSON.stringify(resourcesOf(t, 'AWS::SSM::Association').map((a) => a.Properties.Parameters));
+    expect(params(after)).not.toBe(params(before));
   });
 });
 
