@@ -1,15 +1,17 @@
 // The proxy fleet modes (single, multi-az with DNS failover, nlb) and egress (nat, public), each synthesized
 // from a config: what each builds, the security-group chain, and that switching modes or egress never
 // replaces the gateway, a resource configuration or a spoke endpoint.
-import type { Stack } from 'aws-cdk-lib';
+import { Duration, type Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { spokeStackId } from '../../src/app';
 import { diffApps, handoffsOf, snapshotOf as diffSnapshotOf } from '../../src/diff';
-import { MATCH_NO_TRAFFIC } from '../../src/hub';
+import { FailoverDns, MATCH_NO_TRAFFIC, NlbFront } from '../../src/hub';
 import { validateTemplate } from '../support/cfn-registry';
 import { nagFindings } from '../support/nag';
-import { exampleConfig, planOf, synthOnce, type Synthesized } from '../support/stack';
+import { exampleConfig, planOf, synthOnce, testStack, type Synthesized } from '../support/stack';
 
 interface Res {
   Type: string;
@@ -492,5 +494,55 @@ describe('fleet-mode limits', () => {
     );
     const hub = s.app.node.findChild('Hub') as Stack;
     expect(Annotations.fromStack(hub).findWarning('*', Match.stringLikeRegexp('gateway group 63 outbound rules'))).toHaveLength(1);
+  });
+});
+
+describe('FailoverDns and NlbFront used directly', () => {
+  const setup = () => {
+    const stack = testStack();
+    const vpc = new ec2.Vpc(stack, 'Vpc', { availabilityZones: ['ap-northeast-1a', 'ap-northeast-1c'], natGateways: 0 });
+    const alarm = (id: string) =>
+      new cloudwatch.Metric({ namespace: 'egresshub/test', metricName: 'ProxyHealthy', dimensionsMap: { Proxy: id } }).createAlarm(
+        stack,
+        `${id}Alarm`,
+        { threshold: 1, evaluationPeriods: 1, comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD },
+      );
+    return { stack, vpc, proxy: (id: string, ip: string) => ({ id, ip, healthAlarm: alarm(id) }) };
+  };
+
+  it('fails when the failover name has fewer than two proxies', () => {
+    const { stack, vpc, proxy } = setup();
+    expect(
+      () =>
+        new FailoverDns(stack, 'Dns', {
+          vpc,
+          zoneName: 'x.internal',
+          name: 'proxy.x.internal',
+          ttl: Duration.seconds(10),
+          proxies: [proxy('ProxyA', '10.0.0.10')],
+        }),
+    ).toThrow(/needs at least two proxies \(got 1\); use proxy mode single/);
+  });
+
+  it('fails when the failover name lies outside its zone', () => {
+    const { stack, vpc, proxy } = setup();
+    expect(
+      () =>
+        new FailoverDns(stack, 'Dns', {
+          vpc,
+          zoneName: 'x.internal',
+          name: 'proxy.y.internal',
+          ttl: Duration.seconds(10),
+          proxies: [proxy('ProxyA', '10.0.0.10'), proxy('ProxyC', '10.0.64.10')],
+        }),
+    ).toThrow(/"proxy\.y\.internal" must lie inside the zone "x\.internal"/);
+  });
+
+  it('fails when an NLB would need more than 50 listeners', () => {
+    const { stack, vpc } = setup();
+    const ports = Array.from({ length: 51 }, (_, i) => 5000 + i);
+    expect(() => new NlbFront(stack, 'Nlb', { vpc, subnets: vpc.isolatedSubnets, ports })).toThrow(
+      /at most 50 listeners and each tenant port needs one \(got 51 ports\)/,
+    );
   });
 });
