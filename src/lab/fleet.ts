@@ -2,10 +2,10 @@
 // connections and watch the supervisor fail over (and the proxy rejoin when it comes back), and roll a policy
 // change through the fleet one drained proxy at a time. Figures are of the lab's emulation (docs/ha.md).
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError, type EgressPlan } from '../config';
-import { labPaths, readSupervisorStatus, reconfigureProxy, requireRunningLab, type Step } from './lab';
+import { labPaths, labSquidConf, readSupervisorStatus, reconfigureProxy, requireRunningLab, type Step } from './lab';
 import { decodeSamples, type LoadSample, type LoadSpec } from './load';
 import { allowedByConfig } from './matrix';
 import { inNs, run, sleep, waitFor } from './sh';
@@ -354,7 +354,10 @@ export async function labFailover(opts: FailoverOptions, step: Step): Promise<Fa
 
 export interface RollingStep {
   readonly proxy: string;
-  /** Drain file created → the supervisor no longer routes new connections to it. */
+  /**
+   * Drain started → reconfigure: lab method, until the supervisor withdrew it (+ QUIESCE_MS); apply script, its
+   * own wait (the failover name stops answering this proxy, polled every 5 s, then TTL + 5 s).
+   */
   readonly drainMs: number;
   /** `squid -k reconfigure` → every listener of the new plan open. */
   readonly reconfigureMs: number;
@@ -370,6 +373,12 @@ export interface RollingStep {
 
 export interface RollingResult {
   readonly steps: readonly RollingStep[];
+  /**
+   * `apply-script`: each proxy ran the instances' own apply script (multi-az: drain through the health probe and
+   * the failover name); `lab`: the lab drained, reconfigured and undrained it (nlb: the instances deregister from
+   * the NLB with the AWS CLI, which the lab cannot run).
+   */
+  readonly method: RolloutMethod;
   readonly settings: SupervisorSettings;
   readonly load?: {
     readonly tenant: string;
@@ -395,6 +404,7 @@ const QUIESCE_MS = 300;
 export async function rollingReconfigure(plan: EgressPlan, step: Step, load?: LoadOptions): Promise<RollingResult> {
   const { topo } = requireFleet();
   const settings = supervisorSettings(topo);
+  const method = rolloutMethod(topo, plan);
   const began = Date.now();
   const running = load ? await startLoad(topo, load) : undefined;
   if (running) step(`load: ${load!.clients} clients through ${running.tenant.tenant.name} → ${running.url}, a new connection per request`);
@@ -409,6 +419,23 @@ export async function rollingReconfigure(plan: EgressPlan, step: Step, load?: Lo
         throw new Error(
           `no other proxy is healthy: draining ${proxy.id} would leave no proxy for new connections; nothing was changed on it`,
         );
+      }
+      if (method === 'apply-script') {
+        step(`${proxy.id}: the instances' apply script (src/hub/policy-rollout.ts) in ${proxy.ns}`);
+        const r = await applyWithRolloutScript(plan, topo, proxy, (line) => step(`${proxy.id}: ${line}`));
+        const undrainedAt = Date.now();
+        await waitForStatus(topo, `${proxy.id} healthy`, (s) => healthOf(s, proxy)?.healthy === true, reactionBound(settings), undrainedAt);
+        const endedAt = Date.now();
+        steps.push({
+          proxy: proxy.id,
+          drainMs: r.drainMs,
+          reconfigureMs: r.reconfigureMs,
+          rejoinMs: endedAt - undrainedAt,
+          totalMs: endedAt - startedAt,
+          startedAt,
+          endedAt,
+        });
+        continue;
       }
       step(`${proxy.id}: drain (the health probe fails while ${labPaths(topo.stateDir).proxy(proxy.index).drainFile} exists)`);
       drain(topo, proxy);
@@ -455,6 +482,7 @@ export async function rollingReconfigure(plan: EgressPlan, step: Step, load?: Lo
       samples ? { ...s, requests: samples.filter((x) => within(x, s)).length, failed: failed.filter((x) => within(x, s)).length } : s,
     ),
     settings,
+    method,
     load:
       running && samples
         ? { tenant: running.tenant.tenant.name, url: running.url, requests: samples.length, failed: failed.length, errors: countBy(failed) }
@@ -462,4 +490,117 @@ export async function rollingReconfigure(plan: EgressPlan, step: Step, load?: Lo
     ms: Date.now() - began,
     ports: plan.tenants.map((t) => t.port),
   };
+}
+
+// ---------------------------------------------------------------- the instances' own apply script
+
+export type RolloutMethod = 'apply-script' | 'lab';
+
+/** multi-az labs run the instances' apply script; nlb labs drain through the supervisor (see RollingResult.method). */
+export function rolloutMethod(topo: LabTopology, plan: EgressPlan): RolloutMethod {
+  return topo.routing === 'failover' && plan.hub.proxy.failoverName ? 'apply-script' : 'lab';
+}
+
+/** The lab's stand-in bucket: `s3://LAB_BUCKET/<key>` is served from `<state>/s3/<key>` by the fake `aws`. */
+const LAB_BUCKET = 'egresshub-lab-policy';
+
+/**
+ * A fake `aws` for the apply script: only `aws s3 cp [--region R] [--only-show-errors] s3://LAB_BUCKET/KEY DEST`,
+ * copied from the lab's state directory. Anything else fails loudly, so a script that starts needing another call
+ * is noticed here first.
+ */
+function writeFakeAws(stateDir: string): string {
+  const dir = join(stateDir, 'fake-aws');
+  mkdirSync(join(stateDir, 's3'), { recursive: true });
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    join(dir, 'aws'),
+    `#!/bin/bash
+# egresshub lab: stands in for the AWS CLI in the proxies' apply script (src/lab/fleet.ts).
+set -euo pipefail
+if [ "\${1:-} \${2:-}" != "s3 cp" ]; then echo "fake aws (egresshub lab): only 's3 cp' is emulated, got: $*" >&2; exit 2; fi
+shift 2
+args=()
+while [ $# -gt 0 ]; do case $1 in --region) shift 2 ;; --only-show-errors) shift ;; *) args+=("$1"); shift ;; esac; done
+key=\${args[0]#s3://${LAB_BUCKET}/}
+[ "$key" != "\${args[0]}" ] || { echo "fake aws (egresshub lab): not in s3://${LAB_BUCKET}/: \${args[0]}" >&2; exit 1; }
+cp '${join(stateDir, 's3')}'/"$key" "\${args[1]}"
+`,
+    { mode: 0o755 },
+  );
+  return dir;
+}
+
+/**
+ * Runs `renderPolicyApply` (the script State Manager runs on each proxy) inside the proxy's namespace, with the
+ * instance's files under the proxy's lab directory, the new squid.conf as an "S3 object" of the fake `aws`, and
+ * the failover name answered by the supervisor (TTL 0: the lab's hosts file caches nothing). Resolves when the
+ * script exits 0 (it has undrained the proxy); `drainMs` = start → "reconfiguring", `reconfigureMs` = → "applied".
+ */
+export async function applyWithRolloutScript(
+  plan: EgressPlan,
+  topo: LabTopology,
+  proxy: LabProxy,
+  onLine: (line: string) => void,
+): Promise<{ drainMs: number; reconfigureMs: number; output: string[] }> {
+  // Loaded only here: the module brings aws-cdk-lib, which takes seconds to import and no other lab command needs.
+  const { APPLY_TAG, renderPolicyApply } = await import('../hub/policy-rollout.js');
+  const files = labPaths(topo.stateDir).proxy(proxy.index);
+  const instance = join(files.dir, 'instance');
+  mkdirSync(instance, { recursive: true });
+  const paths = {
+    squidConf: files.squidConf,
+    env: join(instance, 'proxy.env'),
+    bootstrapped: join(instance, 'bootstrapped'),
+    sysctl: join(instance, '90-egresshub.conf'),
+    stateDir: instance,
+  };
+  writeFileSync(paths.env, `REGION='lab'\nINSTANCE_ID='${proxy.ns}'\nLISTENER_IP='${proxy.ip}'\n`);
+  writeFileSync(paths.bootstrapped, '');
+  const key = `proxy-${proxy.index}/squid.conf`;
+  const fakeAws = writeFakeAws(topo.stateDir);
+  // Each proxy's own host paths (logs, pid): on AWS every instance reads the same object.
+  writeFileSync(join(topo.stateDir, 's3', key.replace('/', '-')), labSquidConf(plan, topo.stateDir, proxy.index));
+  const script = renderPolicyApply({
+    drain: 'health',
+    drainFile: files.drainFile,
+    failoverName: { name: plan.hub.proxy.failoverName!.name, ttlSeconds: 0 },
+    maxDrainSeconds: 60,
+    listenSeconds: 20,
+    paths,
+  });
+  const env = [
+    `PATH=${fakeAws}:${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}`,
+    `POLICY_OBJECT=s3://${LAB_BUCKET}/${key.replace('/', '-')}`,
+  ];
+  const started = Date.now();
+  const child = spawn('ip', ['netns', 'exec', proxy.ns, 'env', ...env, 'bash', '-c', script], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 120_000,
+  });
+  const output: string[] = [];
+  const at: Record<string, number> = {};
+  let partial = '';
+  const onData = (d: Buffer) => {
+    partial += d.toString();
+    const lines = partial.split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      output.push(line);
+      if (line.startsWith(APPLY_TAG)) {
+        const text = line.slice(APPLY_TAG.length).trim();
+        if (/^reconfiguring squid/.test(text)) at.reconfiguring ??= Date.now();
+        if (/^applied /.test(text)) at.applied ??= Date.now();
+        onLine(text);
+      }
+    }
+  };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', (d: Buffer) => output.push(...d.toString().split('\n').filter(Boolean)));
+  const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+  if (code !== 0) {
+    throw new Error(`the apply script failed on ${proxy.id} (exit ${code}):\n${output.slice(-20).join('\n')}`);
+  }
+  const reconfiguring = at.reconfiguring ?? started;
+  return { drainMs: reconfiguring - started, reconfigureMs: (at.applied ?? reconfiguring) - reconfiguring, output };
 }

@@ -148,6 +148,14 @@ export function labNamespaces(): string[] {
     .filter((n) => n.startsWith(LAB_PREFIX));
 }
 
+function readText(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
 function pidAlive(file: string): boolean {
   try {
     const pid = Number(readFileSync(file, 'utf8').trim());
@@ -166,8 +174,12 @@ export function isUp(plan: EgressPlan, topo: LabTopology): boolean {
   const present = new Set(labNamespaces());
   const spokeDns = topo.tenants.filter(servesProxyName).map((t) => p.spokeDnsPid(t.index));
   const squids = topo.proxies.map((x) => p.proxy(x.index).squidPid);
+  // After a `lab reconfigure` the proxies run another policy: that is not a lab for this plan.
+  const samePolicy = topo.proxies.every((x) => readText(p.proxy(x.index).squidConf) === labSquidConf(plan, topo.stateDir, x.index));
   return (
-    namespacesOf(topo).every((n) => present.has(n)) && [...squids, p.dnsmasqPid, p.webPid, p.supervisorPid, ...spokeDns].every(pidAlive)
+    samePolicy &&
+    namespacesOf(topo).every((n) => present.has(n)) &&
+    [...squids, p.dnsmasqPid, p.webPid, p.supervisorPid, ...spokeDns].every(pidAlive)
   );
 }
 
@@ -232,7 +244,7 @@ async function build(plan: EgressPlan, topo: LabTopology, configFile: string, st
   );
   await Promise.all(topo.proxies.map((x) => startSquid(plan, topo, x)));
   step(`starting the supervisor (${describeRouting(topo)})`);
-  await startSupervisor(topo);
+  await startSupervisor(plan, topo);
   writeFileSync(p.state, JSON.stringify({ planHash: planHash(plan), config: resolve(configFile), complete: true } satisfies LabState));
 }
 
@@ -509,13 +521,21 @@ export function describeRouting(topo: LabTopology): string {
 }
 
 /** Starts the supervisor in the hub namespace and waits (bounded) for a probe round in which every proxy answered. */
-async function startSupervisor(topo: LabTopology, settings: SupervisorSettings = DEFAULT_SUPERVISOR_SETTINGS): Promise<void> {
+async function startSupervisor(
+  plan: EgressPlan,
+  topo: LabTopology,
+  settings: SupervisorSettings = DEFAULT_SUPERVISOR_SETTINGS,
+): Promise<void> {
   const p = labPaths(topo.stateDir);
   const spec: SupervisorSpec = {
     routing: topo.routing,
     proxies: topo.proxies.map((x) => ({ id: x.id, ns: x.ns, ip: x.ip, drainFile: p.proxy(x.index).drainFile })),
     gateways: topo.tenants.map((t) => t.gatewayNs),
     probePort: Math.min(...topo.tenants.map((t) => t.tenant.port)),
+    failoverName:
+      topo.routing === 'failover' && plan.hub.proxy.failoverName
+        ? { name: plan.hub.proxy.failoverName.name, hostsFiles: topo.proxies.map((x) => join('/etc/netns', x.ns, 'hosts')) }
+        : undefined,
     settingsFile: p.supervisorSettings,
     statusFile: p.supervisorStatus,
     eventsFile: p.supervisorEvents,

@@ -43,6 +43,12 @@ export interface SupervisorSpec {
   readonly gateways: readonly string[];
   /** The tenant port the probe asks Squid on (the first tenant's). */
   readonly probePort: number;
+  /**
+   * multi-az: the failover name (plan.hub.proxy.failoverName.name) and the hosts files of the proxy namespaces.
+   * The supervisor keeps the name answering the first proxy new connections go to, as the failover record does,
+   * so the instances' policy-apply script sees its drain take effect (docs/ha.md).
+   */
+  readonly failoverName?: { readonly name: string; readonly hostsFiles: readonly string[] };
   readonly settingsFile: string;
   readonly statusFile: string;
   readonly eventsFile: string;
@@ -124,11 +130,22 @@ export function probeArgv(ns: string, port: number, drainFile: string): string[]
   return ['ip', 'netns', 'exec', ns, 'bash', '-c', `${PROXY_HEALTHY}\nproxy_healthy "$0" "$1"`, String(port), drainFile];
 }
 
+/**
+ * Points the failover name at `ip` in every proxy namespace's hosts file (what `getent` reads there first). Written
+ * in place: `ip netns exec` bind-mounts the file, so a rename would leave running commands on the old one.
+ */
+function answerFailoverName(spec: SupervisorSpec, ip: string): void {
+  if (!spec.failoverName) return;
+  const hosts = `127.0.0.1 localhost\n::1 localhost ip6-localhost\n${ip} ${spec.failoverName.name}\n`;
+  for (const file of spec.failoverName.hostsFiles) writeFileSync(file, hosts);
+}
+
 async function supervise(spec: SupervisorSpec): Promise<never> {
   let proxies: ProxyHealth[] = spec.proxies.map((p) => ({ id: p.id, ip: p.ip, healthy: true, okStreak: 0, failStreak: 0 }));
   // `lab up` wrote the initial maps for "everything healthy".
   let active = routeTo(spec.routing, proxies).map((p) => p.id);
   let rounds = 0;
+  answerFailoverName(spec, proxies.find((p) => p.id === active[0])!.ip);
   const seen = new Set<string>();
   const born = Date.now();
   const log = (s: string) => process.stdout.write(`${new Date().toISOString()} ${s}\n`);
@@ -168,6 +185,7 @@ async function supervise(spec: SupervisorSpec): Promise<never> {
         }
         const reason = proxies.map((p) => `${p.id}=${p.healthy ? 'healthy' : `unhealthy (${p.lastProbe?.reason ?? '?'})`}`).join(', ');
         const event: SupervisorEvent = { at: Date.now(), active: nextIds, reason };
+        answerFailoverName(spec, next[0]!.ip);
         appendFileSync(spec.eventsFile, `${JSON.stringify(event)}\n`);
         log(`new connections now go to ${nextIds.join(', ')}: ${reason}`);
         active = nextIds;

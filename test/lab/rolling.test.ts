@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { main } from '../../src/cli/main';
-import { buildPlan, loadConfigFile } from '../../src/config';
+import { buildPlan, loadConfigFile, parseConfig } from '../../src/config';
 import {
   DEFAULT_LOAD,
   drain,
@@ -103,14 +103,17 @@ describe('rolling policy change under load (root, real Squid, two proxies)', () 
     expect(r.load?.failed).toBe(0);
     expect(r.load?.errors).toEqual({});
     expect(r.load?.requests).toBeGreaterThan(500);
+    // multi-az: each proxy ran the instances' own apply script, which drains through the failover name.
+    expect(r.method).toBe('apply-script');
     expect(r.steps.map((s) => s.proxy)).toEqual(['ProxyA', 'ProxyC']);
     for (const s of r.steps) {
       expect(s.failed, s.proxy).toBe(0);
       expect(s.requests, s.proxy).toBeGreaterThan(50);
-      // Each step waited for the supervisor: withdrawal and return take at least one probe interval each.
-      expect(s.drainMs, s.proxy).toBeGreaterThanOrEqual((FAST.unhealthyThreshold - 1) * FAST.intervalMs - 100);
-      expect(s.rejoinMs, s.proxy).toBeGreaterThanOrEqual((FAST.healthyThreshold - 1) * FAST.intervalMs - 100);
     }
+    // The primary waited until the name stopped answering it (at least one probe interval for the supervisor, plus
+    // the script's settle time); the standby, which the name did not answer, did not wait.
+    expect(r.steps[0]!.drainMs).toBeGreaterThanOrEqual((FAST.unhealthyThreshold - 1) * FAST.intervalMs + 5000);
+    expect(r.steps[1]!.drainMs).toBeLessThan(5000);
     // The load really moved: while ProxyA was out, ProxyC logged the tenant's requests, and ProxyA logged none.
     const [stepA] = r.steps;
     const during = (p: LabProxy) =>
@@ -125,18 +128,50 @@ describe('rolling policy change under load (root, real Squid, two proxies)', () 
     for (const p of topo.proxies) expect(await onlyThrough(topo, p, () => askForNewName(topo)), `${p.id} after`).toBe('200');
   });
 
+  it('nlb: drains each proxy through the supervisor, reconfigures it and lets it back, with zero failed requests', async () => {
+    const nlb = parse(readFileSync(CONFIG, 'utf8')) as { hub: { proxy: { mode: string } } };
+    nlb.hub.proxy.mode = 'nlb';
+    const file = join(tmpdir(), 'egresshub-lab-nlb.yaml');
+    writeFileSync(file, stringify(nlb));
+    const { topo } = await labUp(buildPlan(loadConfigFile(file)), file, quiet);
+    setSupervisorSettings(topo, FAST);
+    const next = parse(readFileSync(file, 'utf8')) as { tenants: { allow: string[] }[] };
+    next.tenants[0]!.allow.push(NEW_NAME);
+    const r = await rollingReconfigure(buildPlan(parseConfig(stringify(next))), quiet, {
+      ...DEFAULT_LOAD,
+      clients: 12,
+      maxSeconds: 25,
+      maxRequests: 40_000,
+    });
+    console.log(`rolling reconfigure (nlb): ${JSON.stringify(r)}`);
+    expect(r.method).toBe('lab');
+    expect(r.load?.failed).toBe(0);
+    expect(r.load?.requests).toBeGreaterThan(300);
+    for (const s of r.steps) {
+      expect(s.failed, s.proxy).toBe(0);
+      // Each step waited for the supervisor: withdrawal and return take at least one probe interval each.
+      expect(s.drainMs, s.proxy).toBeGreaterThanOrEqual((FAST.unhealthyThreshold - 1) * FAST.intervalMs - 100);
+      expect(s.rejoinMs, s.proxy).toBeGreaterThanOrEqual((FAST.healthyThreshold - 1) * FAST.intervalMs - 100);
+    }
+    // Spread: with both proxies back, the new name is allowed whichever proxy a connection lands on.
+    expect([askForNewName(topo), askForNewName(topo), askForNewName(topo), askForNewName(topo)]).toEqual(['200', '200', '200', '200']);
+  });
+
   it('prints requests, failures and duration per proxy from the command line (lab reconfigure)', async () => {
     let out = '';
     let err = '';
     const sink = (f: (s: string) => void) => new Writable({ write: (c: Buffer, _e, cb) => (f(c.toString()), cb()) });
-    const code = await main(['lab', 'reconfigure', '-c', CONFIG, '--clients', '8'], {
+    // The nlb lab above is replaced by a fresh example lab (the original policy).
+    setSupervisorSettings((await labUp(buildPlan(loadConfigFile(CONFIG)), CONFIG, quiet)).topo, FAST);
+    const code = await main(['lab', 'reconfigure', '-c', CHANGED, '--clients', '8'], {
       out: sink((s) => (out += s)),
       err: sink((s) => (err += s)),
     });
-    expect(err).toContain('ProxyA: drain');
+    expect(err).toContain("ProxyA: the instances' apply script");
+    expect(err).toContain('ProxyA: applied s3://');
     expect(out).toMatch(/│ ProxyA │ \d+ ms\s*│ \d+ ms\s*│ \d+ ms\s*│ [\d.]+ s │ \d+\s*│ 0\s*│/);
     expect(out).toMatch(/│ ProxyC │/);
-    expect(out).toMatch(/✓ every proxy runs the policy of examples\/egresshub\.yaml .*: \d+ requests, 0 failed/);
+    expect(out).toMatch(/✓ every proxy runs the policy of .*egresshub-lab-changed\.yaml .*: \d+ requests, 0 failed/);
     expect(code).toBe(0);
   });
 });

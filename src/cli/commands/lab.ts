@@ -365,7 +365,7 @@ const demo: CommandSpec = {
 function printRolling(printer: Printer, file: string, r: RollingResult): void {
   const withLoad = r.load !== undefined;
   printer.table(
-    ['proxy', 'drain → withdrawn', 'reconfigure → listening', 'undrain → healthy', 'total', ...(withLoad ? ['requests', 'failed'] : [])],
+    ['proxy', 'drain → reconfigure', 'reconfigure → listening', 'undrain → healthy', 'total', ...(withLoad ? ['requests', 'failed'] : [])],
     r.steps.map((s) => [
       s.proxy,
       `${s.drainMs} ms`,
@@ -380,6 +380,11 @@ function printRolling(printer: Printer, file: string, r: RollingResult): void {
     : '';
   const line = `every proxy runs the policy of ${file} (ports ${r.ports.join(', ')}) after a rolling reconfigure in ${(r.ms / 1000).toFixed(1)} s${loadText}`;
   printer.line(!r.load || r.load.failed === 0 ? `${printer.ok('✓')} ${line}` : `${printer.bad('✗')} ${line}`);
+  printer.line(
+    r.method === 'apply-script'
+      ? "  each proxy ran the instances' apply script (src/hub/policy-rollout.ts; a fake `aws s3 cp` serves the new squid.conf), one at a time"
+      : '  the lab drained each proxy through its health probe (nlb: the instances deregister from the NLB, which needs AWS)',
+  );
   printer.line(
     `  supervisor: probe every ${r.settings.intervalMs} ms, withdraw after ${r.settings.unhealthyThreshold}, reinstate after ${r.settings.healthyThreshold} (lab emulation; docs/ha.md)`,
   );
