@@ -9,7 +9,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { UsageError } from '../config/errors';
 import type { EgressPlan } from '../config/plan';
-import { ProxyPolicy } from './policy-rollout';
+import type { ProxyPolicy } from './policy-rollout';
 import { renderProxyBootstrap } from './user-data';
 
 /** A TCP port, or a port range when from < to. */
@@ -25,9 +25,7 @@ export interface ProxyFleetProps {
    * Where the instances run. `fixed`: exactly one (the fixed ENI cannot leave its subnet); `scaling`: one per AZ.
    * With `publicEgress`, public subnets.
    */
-  readonly subnets?: readonly ec2.ISubnet[];
-  /** @deprecated use `subnets: [subnet]` */
-  readonly subnet?: ec2.ISubnet;
+  readonly subnets: readonly ec2.ISubnet[];
   /**
    * `fixed`: an Auto Scaling group of one whose instance claims a fixed ENI at boot (the ENI's IP is a stable
    * target). `scaling`: a group of `capacity.min`..`capacity.max` instances with Squid on their primary ENI, for
@@ -42,15 +40,11 @@ export interface ProxyFleetProps {
   /** Destination ports Squid connects to on the internet (tenants' CONNECT and HTTP ports). */
   readonly egressPorts: readonly number[];
   /**
-   * The hub's policy and its rollout (one per hub, shared by its fleets). The fleet tags its instances as the
-   * policy's rollout targets and lets them read the policy.
-   * @default - a policy of this fleet's own from `squidConf` (the pre-HA API), no drain
+   * The hub's policy and its rollout (ProxyPolicy.fromPlan, one per hub, shared by its fleets). The fleet tags its
+   * instances as the policy's rollout targets and lets them read the policy. The listener ports come from the
+   * policy's `http_port` lines at boot.
    */
-  readonly policy?: ProxyPolicy;
-  /** @deprecated pass `policy` (ProxyPolicy.fromPlan); used only without it. */
-  readonly squidConf?: string;
-  /** @deprecated listener ports are read from squid.conf at boot; ignored. */
-  readonly ports?: readonly number[];
+  readonly policy: ProxyPolicy;
   /**
    * `fixed` only: egress from an Elastic IP of the fleet's own, with no NAT gateway. The instance launches with
    * an ephemeral public IP (to reach the EC2 API), associates the Elastic IP to itself first thing at boot, and
@@ -112,11 +106,11 @@ export class ProxyFleet extends Construct {
     this.kind = kind;
     const signalTimeout = props.signalTimeout ?? ProxyFleet.DEFAULT_SIGNAL_TIMEOUT;
     const rootVolumeGiB = props.rootVolumeGiB ?? ProxyFleet.DEFAULT_ROOT_VOLUME_GIB;
-    const subnets = props.subnets ?? (props.subnet ? [props.subnet] : []);
+    const subnets = props.subnets;
     const stack = Stack.of(this);
     validate(kind, subnets, props);
 
-    this.policy = props.policy ?? new ProxyPolicy(this, 'Policy', { squidConf: props.squidConf! });
+    this.policy = props.policy;
 
     this.instanceSecurityGroup = new ec2.SecurityGroup(this, 'InstanceSecurityGroup', {
       vpc: props.vpc,
@@ -342,7 +336,6 @@ function validate(kind: ProxyFleetKind, subnets: readonly ec2.ISubnet[], props: 
     if (props.publicEgress) throw new ProxyFleetError('publicEgress applies to fixed fleets only (one Elastic IP per instance)');
     if (props.health) throw new ProxyFleetError('health publishing applies to fixed fleets only (the NLB health-checks scaling fleets)');
   }
-  if (!props.policy && props.squidConf === undefined) throw new ProxyFleetError('a proxy fleet needs policy (ProxyPolicy.fromPlan)');
 }
 
 export class ProxyFleetError extends UsageError {
