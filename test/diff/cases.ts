@@ -122,7 +122,7 @@ export const CASES: readonly DiffCase[] = [
     edit: (c) => c.hub.availabilityZones.push('ap-northeast-1d'),
     replaces: {
       'AWS::EC2::Subnet': 4,
-      'AWS::EC2::NetworkInterface': 1,
+      'AWS::EC2::NetworkInterface': 2,
       'AWS::VpcLattice::ResourceGateway': 1,
       'AWS::VpcLattice::ResourceConfiguration': 2,
       'AWS::EC2::VPCEndpoint': 2,
@@ -136,7 +136,7 @@ export const CASES: readonly DiffCase[] = [
     replaces: {
       'AWS::EC2::VPC': 1,
       'AWS::EC2::Subnet': 4,
-      'AWS::EC2::NetworkInterface': 1,
+      'AWS::EC2::NetworkInterface': 2,
       'AWS::VpcLattice::ResourceGateway': 1,
       'AWS::VpcLattice::ResourceConfiguration': 2,
       'AWS::EC2::VPCEndpoint': 2,
@@ -151,7 +151,7 @@ export const CASES: readonly DiffCase[] = [
       'AWS::EC2::VPC': 1,
       'AWS::EC2::Subnet': 4,
       'AWS::EC2::EIP': 1,
-      'AWS::EC2::NetworkInterface': 1,
+      'AWS::EC2::NetworkInterface': 2,
       'AWS::VpcLattice::ResourceGateway': 1,
       'AWS::VpcLattice::ResourceConfiguration': 2,
       'AWS::RAM::ResourceShare': 1,
@@ -165,8 +165,7 @@ export const CASES: readonly DiffCase[] = [
     edit: (c) => (c.hub.proxy.mode = 'single'),
     replaces: {},
     removes: { 'AWS::EC2::NetworkInterface': 1 },
-    note: 'the second AZ’s proxy and its fixed ENI go; the configurations’ target is updated in place',
-    pending: 'H1 (src/hub/egress-hub.ts): the hub does not build hub.proxy.mode yet',
+    note: 'the second AZ’s proxy, its fixed ENI and the failover name go; the configurations’ target (failover name → first proxy’s ENI IP) is updated in place',
   },
   {
     part: 'hub',
@@ -174,8 +173,7 @@ export const CASES: readonly DiffCase[] = [
     from: (c) => (c.hub.proxy.mode = 'single'),
     edit: (c) => (c.hub.proxy.mode = 'multi-az'),
     replaces: {},
-    note: 'a proxy and fixed ENI per AZ are added; the configurations’ target is updated in place',
-    pending: 'H1 (src/hub/egress-hub.ts): the hub does not build hub.proxy.mode yet',
+    note: 'a proxy and fixed ENI per AZ and the failover name are added; the configurations’ target is updated in place',
   },
   {
     part: 'hub',
@@ -183,8 +181,7 @@ export const CASES: readonly DiffCase[] = [
     edit: (c) => (c.hub.proxy.mode = 'nlb'),
     replaces: {},
     removes: { 'AWS::EC2::NetworkInterface': 2 },
-    note: 'the fixed proxies go, an NLB and a scaling group come; the configurations’ target is updated in place',
-    pending: 'H1 (src/hub/egress-hub.ts, nlb-front.ts): the hub does not build hub.proxy.mode yet',
+    note: 'the fixed proxies and their ENIs go, an NLB and a scaling group come; the configurations’ target (the NLB’s name) is updated in place',
   },
   {
     part: 'hub',
@@ -193,7 +190,6 @@ export const CASES: readonly DiffCase[] = [
     edit: (c) => (c.hub.proxy.mode = 'multi-az'),
     replaces: {},
     note: 'the NLB goes, fixed proxies come; the configurations’ target is updated in place',
-    pending: 'H1 (src/hub/egress-hub.ts, nlb-front.ts): the hub does not build hub.proxy.mode yet',
   },
   {
     part: 'hub',
@@ -202,10 +198,9 @@ export const CASES: readonly DiffCase[] = [
       c.hub.egress = 'public';
       delete c.hub.natGateways;
     },
-    replaces: {},
+    replaces: { 'AWS::EC2::NetworkInterface': 2 },
     removes: { 'AWS::EC2::EIP': 1 },
-    note: 'the NAT gateway and its Elastic IP go, each proxy gets its own Elastic IP: the egress IPs change',
-    pending: 'H1 (src/hub/egress-hub.ts): the hub does not build hub.egress yet',
+    note: 'the proxies move to the public subnets, and their fixed ENIs with them (new private IPs; the failover records follow, the configurations point at the failover name); the NAT gateway and its Elastic IP go, each proxy gets its own: the egress IPs change',
   },
   {
     part: 'hub',
@@ -215,10 +210,9 @@ export const CASES: readonly DiffCase[] = [
       delete c.hub.natGateways;
     },
     edit: (c) => (c.hub.egress = 'nat'),
-    replaces: {},
+    replaces: { 'AWS::EC2::NetworkInterface': 2 },
     removes: { 'AWS::EC2::EIP': 2 },
-    note: 'a NAT gateway comes, the proxies’ Elastic IPs go: the egress IPs change',
-    pending: 'H1 (src/hub/egress-hub.ts): the hub does not build hub.egress yet',
+    note: 'the proxies move back to the private subnets with new fixed ENIs (the failover records follow); a NAT gateway comes, the proxies’ Elastic IPs go: the egress IPs change',
   },
 ];
 

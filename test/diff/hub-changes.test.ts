@@ -1,8 +1,26 @@
 // Config changes to the hub: what `egresshub diff` says a deploy replaces (cases.ts).
 import { expect, it } from 'vitest';
+import type { AppDiff } from '../../src/diff';
 import { changesIn, describeCases, diffOf } from './run-cases';
 
+/** Fleet mode and egress changes keep the gateway, every resource configuration and every spoke endpoint. */
+function keepsWhatSpokesUse(d: AppDiff): void {
+  expect(changesIn(d, 'Hub').filter((r) => r.type === 'AWS::VpcLattice::ResourceGateway')).toEqual([]);
+  expect(changesIn(d, 'Tenants-').filter((r) => r.impact !== 'update')).toEqual([]);
+  expect(d.stacks.filter((s) => s.id.startsWith('Spoke-')).map((s) => s.status)).toEqual(['unchanged', 'unchanged']);
+}
+
 describeCases('hub', {
+  'change `hub.proxy.mode` from `multi-az` to `single`': keepsWhatSpokesUse,
+  'change `hub.proxy.mode` from `single` to `multi-az`': keepsWhatSpokesUse,
+  'change `hub.proxy.mode` from `multi-az` to `nlb`': keepsWhatSpokesUse,
+  'change `hub.proxy.mode` from `nlb` to `multi-az`': keepsWhatSpokesUse,
+  'change `hub.egress` from `nat` to `public`': (d) => {
+    keepsWhatSpokesUse(d);
+    // The proxies' own Elastic IPs are the new egress addresses.
+    expect(changesIn(d, 'Hub').filter((r) => r.impact === 'add' && r.type === 'AWS::EC2::EIP')).toHaveLength(2);
+  },
+  'change `hub.egress` from `public` to `nat`': keepsWhatSpokesUse,
   'change `hub.proxy.instanceType`': (d) => {
     const asgs = changesIn(d, 'Hub').filter((r) => r.type === 'AWS::AutoScaling::AutoScalingGroup');
     expect(asgs.length).toBeGreaterThan(0);
