@@ -90,6 +90,11 @@ const CHANGES = ' (changes at deploy)';
 /** Key prefix of outputs in Marked.because (logical IDs never contain a slash). */
 const OUTPUTS = 'Outputs/';
 
+/**
+ * What deploying `after` over stacks deployed from `before` does, stack by stack in deploy order (so a
+ * producer's changed outputs are known before its consumers are diffed). `handoffs` names the parameters
+ * an operator copies from one stack's outputs (handoffsOf).
+ */
 export function diffApps(before: AppSnapshot, after: AppSnapshot, handoffs: readonly Handoff[] = []): AppDiff {
   const pairs = pairStacks(before.stacks, after.stacks);
   // Outputs whose value changes, by `<region>/<stack name>` then output name: the reason.
