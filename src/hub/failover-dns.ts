@@ -87,11 +87,15 @@ export class FailoverDns extends Construct {
     this.healthChecks = checks;
 
     // Level i answers proxies[i] first; its SECONDARY is proxies[i+1] itself on the last level, else an alias
-    // to level i+1. Level names depend only on the position, so adding an AZ at the end adds a level.
+    // to level i+1. Names and construct IDs depend only on the position (Level<i>Primary/Secondary): a record's
+    // name is the one property whose change replaces it, and a replacement creates the new record before it
+    // deletes the old, which two SECONDARY records of one name would not survive. So when the chain grows or
+    // shrinks, every existing record is updated in place and levels are only added or removed at the end.
+    // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-route53-recordset.html
     const levelName = (i: number) => (i === 0 ? props.name : `standby-${i}.${props.zoneName}`);
     const ttl = String(props.ttl.toSeconds());
     const address = (level: number, p: FailoverProxy, failover: 'PRIMARY' | 'SECONDARY') =>
-      new route53.CfnRecordSet(this, `${p.id}Record`, {
+      new route53.CfnRecordSet(this, `Level${level}${failover === 'PRIMARY' ? 'Primary' : 'Secondary'}`, {
         hostedZoneId: this.zone.hostedZoneId,
         name: levelName(level),
         type: 'A',
@@ -109,7 +113,7 @@ export class FailoverDns extends Construct {
       if (level === last) {
         secondary = address(level, proxies[level + 1]!, 'SECONDARY');
       } else {
-        secondary = new route53.CfnRecordSet(this, `Standby${level + 1}Alias`, {
+        secondary = new route53.CfnRecordSet(this, `Level${level}Secondary`, {
           hostedZoneId: this.zone.hostedZoneId,
           name: levelName(level),
           type: 'A',

@@ -226,6 +226,16 @@ describe('multi-az over three AZs: a chain of failover pairs', () => {
     t.resourceCountIs('AWS::Route53::HealthCheck', 3);
   });
 
+  it('a third AZ updates the two-AZ records in place (same logical IDs and names) and adds the nested level', () => {
+    const names = (x: Synthesized) =>
+      Object.fromEntries(resourcesOf(x.hub, 'AWS::Route53::RecordSet').map(([id, r]) => [id, r.Properties.Name]));
+    const two = names(mode('multi-az'));
+    const three = names(mode('multi-az-3az'));
+    expect(Object.keys(two).length).toBe(2);
+    for (const [id, name] of Object.entries(two)) expect(three[id]).toBe(name);
+    expect(Object.keys(three).length).toBe(4);
+  });
+
   it('chains the three groups A -> C -> D, and alarms when no proxy at all is healthy', () => {
     const asg = (p: string) => idOf(t, 'AWS::AutoScaling::AutoScalingGroup', `Hub${p}`);
     const res = t.toJSON().Resources;
