@@ -129,13 +129,18 @@ mapfile -t NEW_PORTS < <(squid_ports "$CANDIDATE")
 # Old and new ports stay reserved: a listener that goes away is harmless, one that cannot bind is not.
 reserve_ports '${paths.sysctl}' "\${OLD_PORTS[@]}" "\${NEW_PORTS[@]}"
 
+# Squid's own answer is checked after the change only if it answered before: a proxy whose probe never worked
+# (another Squid version) still takes policy changes, one whose answer the change breaks gets the old policy back.
+ANSWERED_BEFORE=
+if proxy_healthy "\${OLD_PORTS[0]:-0}" /nonexistent 2>/dev/null; then ANSWERED_BEFORE=1; fi
 DRAINED=1
 drain
 cp -p "$CONF" "$BACKUP"
 # cat keeps squid.conf's owner and mode.
 cat "$CANDIDATE" > "$CONF"
 say "reconfiguring squid (master pid $(cat "$(awk '$1 == "pid_filename" { print $2 }' "$CONF")" 2>/dev/null || echo '?'))"
-if reconfigure "\${#NEW_PORTS[@]}" && wait_listening ${listen} "\${NEW_PORTS[@]}" && proxy_healthy "\${NEW_PORTS[0]}" /nonexistent; then
+if reconfigure "\${#NEW_PORTS[@]}" && wait_listening ${listen} "\${NEW_PORTS[@]}" \
+  && { [ -z "$ANSWERED_BEFORE" ] || proxy_healthy "\${NEW_PORTS[0]}" /nonexistent; }; then
   say "applied $POLICY_OBJECT (ports: \${NEW_PORTS[*]})"
   exit 0
 fi

@@ -108,9 +108,14 @@ describe.runIf(squidAvailable())('the policy apply command (real Squid, fake AWS
       timeout: 120_000,
     });
     let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    let timer: NodeJS.Timeout | undefined;
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      // `during` plays the outside world once the drain has begun waiting (not on a clock: a loaded machine
+      // would get there late).
+      if (during && !timer && out.includes('drain: waiting')) timer = setTimeout(during, 1_000);
+    });
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const timer = during && setTimeout(during, 2_500);
     const status = await new Promise<number>((r) => child.on('close', (code) => r(code ?? -1)));
     if (timer) clearTimeout(timer);
     return {
