@@ -38,3 +38,27 @@ describe('integration app (deployable by a user with an account)', () => {
     expect(nagFindings(app)).toEqual([]);
   });
 });
+
+describe.each([
+  { mode: 'single', egress: 'nat' },
+  { mode: 'nlb', egress: 'nat' },
+  { mode: 'multi-az', egress: 'public' },
+] as const)('integration app with mode $mode and egress $egress', ({ mode, egress }) => {
+  const app = buildIntegApp({
+    account: '123456789012',
+    region: 'us-east-1',
+    availabilityZones: ['us-east-1a', 'us-east-1b'],
+    mode,
+    egress,
+  });
+  const templates = new Map((app.node.children as Stack[]).map((s) => [s.node.id, Template.fromStack(s)]));
+
+  it('builds the mode it names, valid against the registry and clean under cdk-nag', () => {
+    const hub = templates.get('Hub')!;
+    hub.resourceCountIs('AWS::ElasticLoadBalancingV2::LoadBalancer', mode === 'nlb' ? 1 : 0);
+    hub.resourceCountIs('AWS::EC2::NatGateway', egress === 'public' ? 0 : 1);
+    hub.resourceCountIs('AWS::AutoScaling::AutoScalingGroup', mode === 'single' || mode === 'nlb' ? 1 : 2);
+    for (const [id, t] of templates) expect({ id, problems: validateTemplate(t.toJSON()) }).toEqual({ id, problems: [] });
+    expect(nagFindings(app)).toEqual([]);
+  });
+});

@@ -7,7 +7,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type { Construct } from 'constructs';
 import { stringify } from 'yaml';
 import { buildApp, tenantEndpoint } from '../../src/app';
-import { buildPlan, parseConfig, type EgressPlan } from '../../src/config';
+import { buildPlan, parseConfig, PROXY_MODES, UsageError, type EgressPlan, type ProxyMode } from '../../src/config';
 import { EgressSpoke } from '../../src/spoke';
 
 export const INTEG_TENANT = 'integ';
@@ -19,6 +19,16 @@ export interface IntegOptions {
   readonly region: string;
   /** Two AZ names of the account (AZ availability differs between accounts). */
   readonly availabilityZones: readonly string[];
+  /**
+   * The fleet mode to prove live (`-c mode=single|multi-az|nlb`).
+   * @default 'multi-az' (the product's default)
+   */
+  readonly mode?: ProxyMode;
+  /**
+   * The hub's way out (`-c egress=nat|public`).
+   * @default 'nat'
+   */
+  readonly egress?: 'nat' | 'public';
 }
 
 /** The integration plan: one tenant whose allowlist covers the test URL and what the test instance needs. */
@@ -30,8 +40,9 @@ export function integPlan(opts: IntegOptions): EgressPlan {
     hub: {
       cidr: '10.0.0.0/16',
       availabilityZones: [...opts.availabilityZones],
-      natGateways: 'one',
-      proxy: { instanceType: 't4g.small' },
+      egress: opts.egress ?? 'nat',
+      ...(opts.egress === 'public' ? {} : { natGateways: 'one' }),
+      proxy: { mode: opts.mode ?? 'multi-az' },
       logRetentionDays: 7,
     },
     tenants: [
@@ -153,5 +164,16 @@ if (require.main === module) {
   const probe = new App({ autoSynth: false });
   const region = process.env.CDK_DEFAULT_REGION ?? 'us-east-1';
   const azs = String(probe.node.tryGetContext('azs') ?? `${region}a,${region}b`).split(',');
-  buildIntegApp({ account: process.env.CDK_DEFAULT_ACCOUNT ?? '123456789012', region, availabilityZones: azs }).synth();
+  const mode = String(probe.node.tryGetContext('mode') ?? 'multi-az');
+  const egress = String(probe.node.tryGetContext('egress') ?? 'nat');
+  if (!(PROXY_MODES as readonly string[]).includes(mode))
+    throw new UsageError(`-c mode=${mode}: expected one of ${PROXY_MODES.join(', ')}`);
+  if (egress !== 'nat' && egress !== 'public') throw new UsageError(`-c egress=${egress}: expected nat or public`);
+  buildIntegApp({
+    account: process.env.CDK_DEFAULT_ACCOUNT ?? '123456789012',
+    region,
+    availabilityZones: azs,
+    mode: mode as ProxyMode,
+    egress,
+  }).synth();
 }
