@@ -80,7 +80,7 @@ export class EgressSpoke extends Construct {
     }
     if (!Token.isUnresolved(props.resourceConfigurationArn) && !RCFG_ARN_RE.test(props.resourceConfigurationArn)) {
       throw new SpokeError(
-        `spoke for tenant "${props.tenant}": "${props.resourceConfigurationArn}" is not a resource configuration ARN; copy the hub stack's ResourceConfigurationArn output (arn:aws:vpc-lattice:<region>:<account>:resourceconfiguration/rcfg-…)`,
+        `spoke for tenant "${props.tenant}": "${props.resourceConfigurationArn}" is not a resource configuration ARN; copy the ResourceConfigurationArn output of the tenant's stack, <name>-tenants-<port block> (arn:aws:vpc-lattice:<region>:<account>:resourceconfiguration/rcfg-…)`,
       );
     }
 

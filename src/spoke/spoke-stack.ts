@@ -46,7 +46,7 @@ export class EgressSpokeStack extends Stack {
       arn = new CfnParameter(this, 'ResourceConfigurationArn', {
         type: 'String',
         allowedPattern: RCFG_ARN_PATTERN,
-        description: `ARN of ${tenant.name}'s resource configuration: the ResourceConfigurationArn output of hub stack ${plan.hub.stackName}`,
+        description: `ARN of ${tenant.name}'s resource configuration: the ResourceConfigurationArn output of tenant stack ${tenant.stack}`,
         constraintDescription: 'must be a VPC Lattice resource configuration ARN (…:resourceconfiguration/rcfg-…)',
         ...(typeof fromContext === 'string' ? { default: fromContext } : {}),
       }).valueAsString;

@@ -36,7 +36,7 @@ export function spokeTemplateStack(plan: EgressPlan, tenantName: string, app: Ap
   const arn = new CfnParameter(stack, 'ResourceConfigurationArn', {
     type: 'String',
     allowedPattern: RCFG_ARN_PATTERN,
-    description: `ARN of ${tenant.name}'s resource configuration: the ResourceConfigurationArn output of hub stack ${plan.hub.stackName} (shared with your account through AWS RAM; accept the share first if you are outside the hub's organization)`,
+    description: `ARN of ${tenant.name}'s resource configuration: the ResourceConfigurationArn output of tenant stack ${tenant.stack} (shared with your account through AWS RAM; accept the share first if you are outside the hub's organization)`,
     constraintDescription: 'must be a VPC Lattice resource configuration ARN (…:resourceconfiguration/rcfg-…)',
   });
   const spoke = new EgressSpoke(stack, 'Spoke', {

@@ -164,7 +164,7 @@ describe('EgressSpoke', () => {
 
   it('fails when the ARN is not a resource configuration ARN', () => {
     expect(() => new EgressSpoke(testStack(), 'Spoke', { ...props, resourceConfigurationArn: 'arn:aws:ec2:x' })).toThrow(
-      /^spoke for tenant "team": "arn:aws:ec2:x" is not a resource configuration ARN; copy the hub stack's ResourceConfigurationArn output/,
+      /^spoke for tenant "team": "arn:aws:ec2:x" is not a resource configuration ARN; copy the ResourceConfigurationArn output of the tenant's stack/,
     );
   });
 });
