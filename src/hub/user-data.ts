@@ -67,16 +67,19 @@ export const PROXY_PATHS: ProxyPaths = {
  *   (https://docs.kernel.org/networking/ip-sysctl.html, ip_local_reserved_ports);
  * - `wait_listening SECONDS PORT...`: 0 once every port listens, 1 after SECONDS.
  */
-export const PORT_FUNCTIONS = `squid_ports() {
+/** `squid_ports CONF` alone (see PORT_FUNCTIONS), for scripts that only read the listeners. */
+export const SQUID_PORTS = `squid_ports() {
   awk '$1 == "http_port" { p = $2; sub(/.*:/, "", p); print p }' "$1" | sort -n -u
-}
+}`;
+
+export const PORT_FUNCTIONS = `${SQUID_PORTS}
 port_ranges() {
   sort -n -u | awk 'NR == 1 { s = $1; e = $1; next } $1 == e + 1 { e = $1; next } { printf "%s%s,", s, (s == e ? "" : "-" e); s = $1; e = $1 } END { if (NR) printf "%s%s", s, (s == e ? "" : "-" e) }'
 }
 reserve_ports() {
   local file=$1 ranges
   shift
-  ranges=$(printf '%s\n' "$@" | port_ranges)
+  ranges=$(printf '%s\\n' "$@" | port_ranges)
   echo "net.ipv4.ip_local_reserved_ports = $ranges" > "$file"
   sysctl -q -w "net.ipv4.ip_local_reserved_ports=$ranges"
 }
@@ -318,7 +321,7 @@ cat > ${HEALTH_SCRIPT} <<'HEALTH'
 set -uo pipefail
 . '${paths.env}'
 ${PROXY_HEALTHY}
-${PORT_FUNCTIONS}
+${SQUID_PORTS}
 port=$(squid_ports '${paths.squidConf}' | sed -n 1p)
 if [ -n "$port" ] && proxy_healthy "$port" '${h.drainFile}'; then value=1; else value=0; fi
 aws cloudwatch put-metric-data --region "$REGION" --cli-connect-timeout 5 --cli-read-timeout 10 \\
