@@ -87,7 +87,8 @@ function benchConfig(): string {
     name: 'egresshub',
     region: 'us-east-1',
     account: '111111111111',
-    hub: { cidr: '10.0.0.0/16', availabilityZones: ['us-east-1a', 'us-east-1b'] },
+    // One proxy: the bench measures the path through one Squid (docs/ha.md covers the fleet).
+    hub: { cidr: '10.0.0.0/16', availabilityZones: ['us-east-1a', 'us-east-1b'], proxy: { mode: 'single' } },
     tenants: [
       { name: 'bench-a', accounts: ['222222222222'], port: 3201, allow: '*' },
       { name: 'bench-b', accounts: ['333333333333'], port: 3202, allow: '*' },
@@ -99,8 +100,13 @@ const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
 
 // ---------------------------------------------------------------- Squid process figures
 
+/** The namespace of the bench's one proxy (the lab runs each proxy of the fleet in a namespace of its own). */
+function proxyNs(topo: LabTopology): string {
+  return topo.proxies[0]!.ns;
+}
+
 function squidPids(topo: LabTopology): number[] {
-  return run(['ip', 'netns', 'pids', topo.hubNs], { allowFail: true })
+  return run(['ip', 'netns', 'pids', proxyNs(topo)], { allowFail: true })
     .stdout.split(/\s+/)
     .filter(Boolean)
     .map(Number)
@@ -327,11 +333,14 @@ async function restartSquid(topo: LabTopology, extra: readonly string[], baseCon
   // Appended lines win over earlier ones for single-value directives (Squid reads top to bottom).
   writeFileSync(p.squidConf, confLines.length ? `${baseConf}\n# --- bench tuning\n${confLines.join('\n')}\n` : baseConf);
   writeFileSync(p.cacheLog, '');
-  const parse = inNs(topo.hubNs, ['squid', '-k', 'parse', '-f', p.squidConf], { allowFail: true });
+  const parse = inNs(proxyNs(topo), ['squid', '-k', 'parse', '-f', p.squidConf], { allowFail: true });
   if (parse.status !== 0 || /ERROR|FATAL/.test(parse.stderr)) throw new Error(`tuned squid.conf does not parse:\n${parse.stderr}`);
-  inNs(topo.hubNs, softLimit ? ['sh', '-c', `ulimit -Sn ${softLimit} && exec squid -f "$0"`, p.squidConf] : ['squid', '-f', p.squidConf]);
+  inNs(
+    proxyNs(topo),
+    softLimit ? ['sh', '-c', `ulimit -Sn ${softLimit} && exec squid -f "$0"`, p.squidConf] : ['squid', '-f', p.squidConf],
+  );
   const ports = topo.tenants.map((t) => `:${t.tenant.port} `);
-  const ok = await waitFor(() => ports.every((x) => inNs(topo.hubNs, ['ss', '-ltnH'], { allowFail: true }).stdout.includes(x)), 20_000);
+  const ok = await waitFor(() => ports.every((x) => inNs(proxyNs(topo), ['ss', '-ltnH'], { allowFail: true }).stdout.includes(x)), 20_000);
   if (!ok) throw new Error('squid did not come back after the restart');
   await sleep(1000);
   return fdsAvailable(p.cacheLog);
@@ -348,9 +357,11 @@ function fdFacts(topo: LabTopology): string[] {
   const limits = pids.map((pid) => /^Max open files\s+(\d+)\s+(\d+)/m.exec(readProc(pid, 'limits'))?.slice(1, 3).join('/') ?? '?');
   const cacheLog = existsSync(p.cacheLog) ? readFileSync(p.cacheLog, 'utf8') : '';
   const avail = [...cacheLog.matchAll(/With (\d+) file descriptors available/g)].map((m) => m[1]).slice(-1)[0] ?? '?';
-  const shellLimit = inNs(topo.hubNs, ['sh', '-c', 'ulimit -n'], { allowFail: true }).stdout.trim();
+  const shellLimit = inNs(proxyNs(topo), ['sh', '-c', 'ulimit -n'], { allowFail: true }).stdout.trim();
   const conntrack = inNs(topo.tenants[0]!.gatewayNs, ['sysctl', '-n', 'net.netfilter.nf_conntrack_max'], { allowFail: true }).stdout.trim();
-  const ports = inNs(topo.hubNs, ['sysctl', '-n', 'net.ipv4.ip_local_port_range'], { allowFail: true }).stdout.trim().replace(/\s+/, '–');
+  const ports = inNs(proxyNs(topo), ['sysctl', '-n', 'net.ipv4.ip_local_port_range'], { allowFail: true })
+    .stdout.trim()
+    .replace(/\s+/, '–');
   return [
     `- Squid: "With ${avail} file descriptors available" (cache.log); Max open files soft/hard of its processes: ${limits.join(', ')}; \`ulimit -n\` in the hub namespace: ${shellLimit}`,
     `- conntrack max (gateway namespace): ${conntrack || '?'}; ephemeral ports in the hub: ${ports}`,

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { buildPlan, loadConfigFile, parseConfig, UsageError } from '../../src/config';
 import { casesFor } from '../../src/lab/matrix';
@@ -55,6 +56,25 @@ describe('lab topology', () => {
       expect(ids).toContain(id);
     }
     for (const c of casesFor(topo, topo.tenants[1]!)) expect(Boolean(c.curl || c.fetch || c.raw), c.id).toBe(true);
+  });
+
+  it('runs one proxy namespace per fixed proxy of the plan, in failover order, and two or more for nlb', () => {
+    const modes = (mode: string) => {
+      const config = readFileSync('examples/egresshub.yaml', 'utf8').replace('mode: multi-az', `mode: ${mode}`);
+      const topo = buildTopology(buildPlan(parseConfig(config)));
+      return { routing: topo.routing, proxies: topo.proxies.map((x) => `${x.id} ${x.ns} ${x.ip} ${x.hubIf}`) };
+    };
+    expect(modes('multi-az')).toEqual({
+      routing: 'failover',
+      proxies: ['ProxyA eh-px-a 10.0.0.10 hub-px-a', 'ProxyC eh-px-c 10.0.0.11 hub-px-c'],
+    });
+    expect(modes('single')).toEqual({ routing: 'failover', proxies: ['ProxyA eh-px-a 10.0.0.10 hub-px-a'] });
+    expect(modes('nlb')).toEqual({
+      routing: 'spread',
+      proxies: ['ProxyA eh-px-a 10.0.0.10 hub-px-a', 'ProxyC eh-px-c 10.0.0.11 hub-px-c'],
+    });
+    expect(buildTopology(example).squidIp).toBe('10.0.0.10');
+    expect(namespacesOf(buildTopology(example))).toContain('eh-px-c');
   });
 
   it('fails when the config has more tenants than the lab can address', () => {
