@@ -211,14 +211,22 @@ export function renderProxyBootstrap(props: ProxyBootstrapProps): string {
   const eni = props.networkInterface;
   const script = `#!/bin/bash
 # egresshub proxy bootstrap (generated; see docs/hub.md)
-set -euo pipefail
+# -E: the ERR trap also fires for a failure inside a function (squid_parse_ok, fetch_policy, …); without it,
+# errexit ends the script there without the failure signal, and CloudFormation waits out the signal timeout.
+set -Eeuo pipefail
 exec > >(tee -a /var/log/egresshub-bootstrap.log) 2>&1
 STACK='${props.stackName}'
 RESOURCE='${props.signalResource}'
 REGION='${props.region}'
 POLICY_PARAMETER='${props.policyParameter}'
 CONF='${paths.squidConf}'
-signal() { /opt/aws/bin/cfn-signal -e "$1" --stack "$STACK" --resource "$RESOURCE" --region "$REGION" || true; }
+SIGNALLED='${paths.stateDir}/signalled'
+# Once only: with -E a failure inside a command substitution traps in the subshell and again in the script.
+signal() {
+  [ -e "$SIGNALLED" ] && return 0
+  mkdir -p "$(dirname "$SIGNALLED")" && touch "$SIGNALLED"
+  /opt/aws/bin/cfn-signal -e "$1" --stack "$STACK" --resource "$RESOURCE" --region "$REGION" || true
+}
 trap 'echo "bootstrap failed at line $LINENO"; signal 1' ERR
 
 TOKEN=$(curl -sf -X PUT http://169.254.169.254/latest/api/token -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')
