@@ -36,8 +36,9 @@ export interface FailoverDnsProps {
  * target health) to a nested failover name `standby-<n>.<zone>` holding the next pair, as AWS documents for
  * complex failover configurations: the alias is healthy while any proxy further down is.
  * https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/dns-failover-complex-configs.html
- * When every record is unhealthy Route 53 answers as if all were healthy, i.e. the first proxy.
- * https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/dns-failover-determining-health-of-endpoints.html
+ * When a SECONDARY is unhealthy Route 53 answers the PRIMARY whatever its health, so with every proxy down
+ * the name still answers the first one (which its group is replacing).
+ * https://docs.aws.amazon.com/Route53/latest/APIReference/API_ResourceRecordSet.html (Failover)
  *
  * Route 53's health checkers run outside the VPC and cannot reach private IPs, so each health check reads
  * the proxy's CloudWatch alarm (CLOUDWATCH_METRIC), with insufficient data counted as unhealthy: a proxy
