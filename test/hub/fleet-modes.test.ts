@@ -556,3 +556,16 @@ describe('FailoverDns and NlbFront used directly', () => {
     );
   });
 });
+
+describe('nlb with fewer proxies than AZs', () => {
+  it('watches every target group as a whole, not per AZ (an AZ may rightly have no proxy)', () => {
+    const s = synthOnce('mode-nlb-min1', () => planOf(withHub({ proxy: { mode: 'nlb', scaling: { min: 1, max: 4 } } })()));
+    const healthy = resourcesOf(s.hub, 'AWS::CloudWatch::Alarm')
+      .map(([, a]) => JSON.stringify(a.Properties.Metrics ?? ''))
+      .filter((a) => a.includes('MIN(HealthyHostCount)'));
+    expect(healthy).toHaveLength(1);
+    expect(healthy[0]).toMatch(/GROUP BY TargetGroup"|GROUP BY TargetGroup\\"/);
+    expect(healthy[0]).not.toContain('AvailabilityZone');
+    s.hub.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', { MinSize: '1', MaxSize: '4' });
+  });
+});
