@@ -2,7 +2,15 @@
 // from the validated config. The hub, spoke, policy, lab and CLI read these values and never
 // recompute them, so a tenant's port or a resource's name cannot drift between parts.
 import { UsageError } from './errors';
-import { DEFAULT_INSTANCE_TYPES, SHARED_PORT, SHARED_TENANT, subnetPrefix, type EgressConfig, type ProxyMode } from './schema';
+import {
+  DEFAULT_INSTANCE_TYPES,
+  DEFAULT_TARGET_CPU_PERCENT,
+  SHARED_PORT,
+  SHARED_TENANT,
+  subnetPrefix,
+  type EgressConfig,
+  type ProxyMode,
+} from './schema';
 
 export type Allowlist =
   | { readonly any: true }
@@ -282,7 +290,11 @@ function proxyPlanOf(name: string, config: EgressConfig): ProxyPlan {
     const min = scaling?.min ?? azs.length;
     return {
       ...base,
-      scaling: { min, max: scaling?.max ?? Math.max(min, 2 * azs.length), targetCpuPercent: scaling?.targetCpuPercent ?? 50 },
+      scaling: {
+        min,
+        max: scaling?.max ?? Math.max(min, 2 * azs.length),
+        targetCpuPercent: scaling?.targetCpuPercent ?? DEFAULT_TARGET_CPU_PERCENT,
+      },
     };
   }
   return base;

@@ -50,6 +50,11 @@ export const DEFAULT_INSTANCE_TYPES: Readonly<Record<ProxyMode, string>> = {
  * https://docs.aws.amazon.com/elasticloadbalancing/latest/network/load-balancer-limits.html
  */
 export const NLB_MAX_LISTENERS = 50;
+/**
+ * nlb: the group's average CPU that target tracking keeps. Squid runs one worker, so on a 2-vCPU type a saturated
+ * Squid reads as about half the instance's CPU: 40 scales out when that worker is about 80 % busy (docs/hub.md).
+ */
+export const DEFAULT_TARGET_CPU_PERCENT = 40;
 /** Denied requests per tenant in 5 minutes that raise the spike alarm, unless the config says otherwise. */
 export const DEFAULT_DENIED_THRESHOLD = 100;
 
@@ -183,7 +188,7 @@ const hubSchema = z.strictObject({
             .int()
             .min(10, { message: 'targetCpuPercent must be 10 to 90' })
             .max(90, { message: 'targetCpuPercent must be 10 to 90' })
-            .default(50),
+            .default(DEFAULT_TARGET_CPU_PERCENT),
         })
         .optional(),
     })
