@@ -147,6 +147,9 @@ export interface LoadOptions {
   readonly maxSeconds: number;
 }
 
+/** Each load request's own timeout (connect included): a request to a lost instance fails after this. */
+export const LOAD_TIMEOUT_MS = 5000;
+
 export const DEFAULT_LOAD: LoadOptions = { clients: 16, pauseMs: 20, maxRequests: 100_000, maxSeconds: 30 };
 
 export interface RunningLoad {
@@ -181,7 +184,7 @@ export async function startLoad(topo: LabTopology, opts: LoadOptions): Promise<R
     maxRequests: opts.maxRequests,
     deadlineMs: opts.maxSeconds * 1000,
     pauseMs: opts.pauseMs,
-    timeoutMs: 5000,
+    timeoutMs: LOAD_TIMEOUT_MS,
   };
   const child = spawn(
     'ip',
@@ -214,6 +217,7 @@ export async function startLoad(topo: LabTopology, opts: LoadOptions): Promise<R
 // ---------------------------------------------------------------- failover
 
 export interface FailoverResult {
+  readonly kind: FailureKind;
   readonly tenant: string;
   readonly url: string;
   readonly clients: number;
@@ -253,19 +257,33 @@ export interface FailoverResult {
   readonly at: { readonly kill: number; readonly switch: number; readonly restart: number; readonly rejoin: number };
 }
 
+/**
+ * What dies: `squid` (SIGKILL Squid; the namespace's kernel refuses new connections at once) or `instance` (the
+ * proxy's link goes down too, as when an instance or its AZ is lost: connections to it time out).
+ */
+export type FailureKind = 'squid' | 'instance';
+
 export interface FailoverOptions extends LoadOptions {
   /** Load before the kill, and after each change, to see it settle. */
   readonly warmupMs: number;
   readonly settleMs: number;
+  readonly kind: FailureKind;
 }
 
-export const DEFAULT_FAILOVER: FailoverOptions = { ...DEFAULT_LOAD, warmupMs: 1000, settleMs: 2000 };
+export const DEFAULT_FAILOVER: FailoverOptions = { ...DEFAULT_LOAD, warmupMs: 1000, settleMs: 2000, kind: 'squid' };
+
+/** The proxy's only link, down or up again (with its default route, which goes with the link). */
+function setProxyLink(topo: LabTopology, p: LabProxy, up: boolean): void {
+  inNs(p.ns, ['ip', 'link', 'set', 'px-hub', up ? 'up' : 'down']);
+  if (up) inNs(p.ns, ['ip', 'route', 'replace', 'default', 'via', topo.natPrivateIp]);
+}
 
 const countBy = (samples: readonly LoadSample[]) =>
   samples.reduce<Record<string, number>>((acc, s) => ((acc[s.error ?? 'ok'] = (acc[s.error ?? 'ok'] ?? 0) + 1), acc), {});
 
 /**
- * Under a bounded load through one tenant, SIGKILLs the Squid of the proxy that takes new connections, measures
+ * Under a bounded load through one tenant, SIGKILLs the Squid of the proxy that takes new connections (with
+ * `instance`, after taking its link down), measures
  * the failed requests and the time to recover, then restarts it and measures its return. Always restarts the
  * killed proxy, even when a step fails.
  */
@@ -282,11 +300,12 @@ export async function labFailover(opts: FailoverOptions, step: Step): Promise<Fa
   try {
     step(`${load.tenant.tenant.name} → ${load.url}; new connections go to ${status.active.join(', ')}`);
     await sleep(opts.warmupMs);
+    if (opts.kind === 'instance') setProxyLink(topo, victim, false);
     const pids = killProxy(victim);
     // After the signals: a request that started while they were being sent may still have been served.
     killedAt = Date.now();
     step(
-      `SIGKILL squid of ${victim.id} (${victim.ns}, pids ${pids.join(' ')}); waiting for the supervisor (probe every ${settings.intervalMs} ms, unhealthy after ${settings.unhealthyThreshold})`,
+      `${opts.kind === 'instance' ? `link down and ` : ''}SIGKILL squid of ${victim.id} (${victim.ns}, pids ${pids.join(' ')}); waiting for the supervisor (probe every ${settings.intervalMs} ms, unhealthy after ${settings.unhealthyThreshold})`,
     );
     const switched = await waitForStatus(
       topo,
@@ -297,10 +316,14 @@ export async function labFailover(opts: FailoverOptions, step: Step): Promise<Fa
     );
     const event = supervisorEvents(topo).find((e) => e.at >= killedAt && !e.active.includes(victim.id));
     const switchedAt = event?.at ?? switched.at;
-    step(`new connections go to ${switched.active.join(', ')} after ${switchedAt - killedAt} ms; letting the load run ${opts.settleMs} ms`);
-    await sleep(opts.settleMs);
+    // A lost instance: connection attempts already sent to it stay pinned to it (conntrack) until the clients'
+    // timeout; run past it, so they are counted and the proxy's return does not rescue them.
+    const settle = opts.kind === 'instance' ? Math.max(opts.settleMs, LOAD_TIMEOUT_MS + 2000) : opts.settleMs;
+    step(`new connections go to ${switched.active.join(', ')} after ${switchedAt - killedAt} ms; letting the load run ${settle} ms`);
+    await sleep(settle);
     const restartAt = Date.now();
     step(`restarting squid of ${victim.id}`);
+    if (opts.kind === 'instance') setProxyLink(topo, victim, true);
     await restartProxy(topo, victim);
     restarted = true;
     const listeningAt = Date.now();
@@ -315,6 +338,7 @@ export async function labFailover(opts: FailoverOptions, step: Step): Promise<Fa
     const okAfter = (t: number) => samples.filter((s) => !s.error && s.start > t).reduce((m, s) => Math.min(m, s.end), Infinity);
     const rejoinSamples = samples.filter((s) => s.start >= restartAt);
     return {
+      kind: opts.kind,
       tenant: load.tenant.tenant.name,
       url: load.url,
       clients: opts.clients,
@@ -346,7 +370,16 @@ export async function labFailover(opts: FailoverOptions, step: Step): Promise<Fa
     };
   } finally {
     if (samples.length === 0) await load.stop().catch(() => []);
-    if (killedAt > 0 && !restarted) await restartProxy(topo, victim).catch(() => undefined);
+    if (killedAt > 0 && !restarted) {
+      if (opts.kind === 'instance') {
+        try {
+          setProxyLink(topo, victim, true);
+        } catch {
+          // the lab may be gone already
+        }
+      }
+      await restartProxy(topo, victim).catch(() => undefined);
+    }
   }
 }
 

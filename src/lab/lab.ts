@@ -235,16 +235,14 @@ async function build(plan: EgressPlan, topo: LabTopology, configFile: string, st
     step(`starting each spoke's resolver for its proxy name (${named.map((t) => t.proxyHost).join(', ')})`);
     for (const t of named) startSpokeDns(t, p);
   }
-  await startWeb(topo, p);
-
   step(
     `starting ${topo.proxies.length === 1 ? 'squid' : `${topo.proxies.length} squids`} with the generated squid.conf: ${topo.proxies
       .map((x) => `${x.id} ${x.ip} in ${x.ns}`)
       .join(', ')}`,
   );
-  await Promise.all(topo.proxies.map((x) => startSquid(plan, topo, x)));
   step(`starting the supervisor (${describeRouting(topo)})`);
-  await startSupervisor(plan, topo);
+  // Side by side: each waits for its own readiness (the supervisor does not judge a proxy before its first good probe).
+  await Promise.all([startWeb(topo, p), ...topo.proxies.map((x) => startSquid(plan, topo, x)), startSupervisor(plan, topo)]);
   writeFileSync(p.state, JSON.stringify({ planHash: planHash(plan), config: resolve(configFile), complete: true } satisfies LabState));
 }
 
@@ -420,7 +418,15 @@ ${gatewayMapScript(
   // A refused connection leaves a CLOSE conntrack entry (10 s) that a new SYN with the same ports would reuse,
   // NAT binding included: a client could still be sent to a withdrawn proxy after the switch. A new flow through
   // a resource gateway is placed anew, so here refused flows are forgotten at once (this namespace only).
-  inNs(t.gatewayNs, ['sysctl', '-q', '-w', 'net.netfilter.nf_conntrack_tcp_timeout_close=0']);
+  // Likewise an unanswered SYN (to a lost instance) leaves a SYN_SENT entry for 120 s: a later connection reusing
+  // its ports would follow it to that proxy. 5 s covers the retransmits a client waits out before giving up.
+  inNs(t.gatewayNs, [
+    'sysctl',
+    '-q',
+    '-w',
+    'net.netfilter.nf_conntrack_tcp_timeout_close=0',
+    'net.netfilter.nf_conntrack_tcp_timeout_syn_sent=5',
+  ]);
 }
 
 function startDns(topo: LabTopology, p: ReturnType<typeof labPaths>): void {

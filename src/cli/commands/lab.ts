@@ -398,7 +398,7 @@ function printFailover(printer: Printer, r: FailoverResult): void {
     ['figure', 'value'],
     [
       ['load', `${r.clients} clients, ${r.tenant} → ${r.url}, a new connection per request`],
-      ['killed (SIGKILL squid)', r.killed],
+      [r.kind === 'instance' ? 'lost (link down + SIGKILL squid)' : 'killed (SIGKILL squid)', r.killed],
       ['new connections then go to', r.failedOverTo.join(', ')],
       ['kill → gateways switched (detection)', `${r.detectMs} ms`],
       ['kill → first successful new request', `${r.firstSuccessMs} ms`],
@@ -427,13 +427,17 @@ function printFailover(printer: Printer, r: FailoverResult): void {
 const failover: CommandSpec = {
   name: 'failover',
   summary: 'kill the proxy that takes new connections under load; print failed requests and recovery time; restart it',
-  configure: (cmd) => withSupervisor(withLoad(cmd)),
+  configure: (cmd) =>
+    withSupervisor(withLoad(cmd)).option(
+      '--instance',
+      "lose the whole instance, not only Squid: the proxy's link goes down too, so connections to it time out instead of being refused",
+    ),
   run: async (ctx, opts) => {
     const step = (s: string) => ctx.printer.step(s);
     const { topo } = requireFleet();
     const settings = supervisorOptions(opts);
     if (Object.keys(settings).length > 0) setSupervisorSettings(topo, settings);
-    const r = await labFailover({ ...DEFAULT_FAILOVER, ...loadOptions(opts) }, step);
+    const r = await labFailover({ ...DEFAULT_FAILOVER, ...loadOptions(opts), kind: opts.instance ? 'instance' : 'squid' }, step);
     ctx.printer.data(r);
     printFailover(ctx.printer, r);
     return r.failedAfterSwitch === 0 && r.rejoin.failed === 0 ? 0 : 1;
