@@ -174,7 +174,10 @@ export async function startLoad(topo: LabTopology, opts: LoadOptions): Promise<R
   if (candidates.length === 0)
     throw new UsageError(`unknown tenant "${opts.tenant}"; tenants in the lab: ${topo.tenants.map((t) => t.tenant.name).join(', ')}`);
   const tenant = candidates.find((t) => loadTargetFor(t));
-  if (!tenant) throw new UsageError(`no tenant of the lab allows plain HTTP to a lab name; choose another with --tenant`);
+  if (!tenant)
+    throw new UsageError(
+      `no tenant of the lab allows plain HTTP to a lab name, so there is nothing to load it with; choose one with --tenant (lab reconfigure: or --no-load)`,
+    );
   const url = loadTargetFor(tenant)!;
   const spec: LoadSpec = {
     proxyHost: tenant.proxyHost,
