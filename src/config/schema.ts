@@ -7,6 +7,7 @@ import { z } from 'zod';
 /** Squid and egresshub keep these ports for themselves; tenants may not take them. */
 export const RESERVED_PORTS: ReadonlyMap<number, string> = new Map([
   [3128, 'the shared port used when no tenants are configured'],
+  [3129, "the proxies' NLB health-check listener in mode nlb (NLB_HEALTH_PORT), reserved in every mode so a switch to nlb never collides"],
   [3130, "Squid's ICP port"],
   [3401, "Squid's SNMP port"],
   [4827, "Squid's HTCP port"],
@@ -50,6 +51,23 @@ export const DEFAULT_INSTANCE_TYPES: Readonly<Record<ProxyMode, string>> = {
  * https://docs.aws.amazon.com/elasticloadbalancing/latest/network/load-balancer-limits.html
  */
 export const NLB_MAX_LISTENERS = 50;
+/**
+ * With cross-zone load balancing on (nlb mode turns it on), an NLB holds at most 500 targets whatever its AZ count,
+ * and an instance registered in N target groups counts N times. nlb mode registers every proxy in every tenant
+ * port's target group, so tenants x scaling.max must stay within it. Adjustable by a quota increase; egresshub
+ * checks the default.
+ * https://docs.aws.amazon.com/elasticloadbalancing/latest/network/load-balancer-limits.html
+ */
+export const NLB_MAX_TARGETS = 500;
+/**
+ * nlb: the port every target group health-checks (TCP), a Squid listener of its own that every nlb policy has
+ * (renderSquidConf) and that serves no tenant. One fixed port, not each group's traffic port: a new tenant's
+ * target group is attached before the policy rollout reaches the instances, and a health check on the new port
+ * would fail on every instance not yet reached, so Auto Scaling (ELB health checks: an instance is unhealthy if
+ * any of its target groups says so) would replace them. Reserved from tenants (RESERVED_PORTS).
+ * https://docs.aws.amazon.com/autoscaling/ec2/userguide/healthcheck.html
+ */
+export const NLB_HEALTH_PORT = 3129;
 /**
  * nlb: the group's average CPU that target tracking keeps. Squid runs one worker, so on a 2-vCPU type a saturated
  * Squid reads as about half the instance's CPU: 40 scales out when that worker is about 80 % busy (docs/hub.md).
@@ -303,6 +321,14 @@ export const configSchema = z
         issue(
           ['hub', 'proxy', 'mode'],
           `mode nlb gives each tenant port an NLB listener, and an NLB holds at most ${NLB_MAX_LISTENERS} (not adjustable); this config has ${listeners} tenants. Use mode multi-az, or split the tenants across hubs`,
+        );
+      }
+      // Every proxy is registered in every tenant port's target group, and each registration counts as a target.
+      if (listeners * max > NLB_MAX_TARGETS) {
+        issue(
+          ['hub', 'proxy', 'scaling', 'max'],
+          `mode nlb registers every proxy in each tenant port's target group, so ${listeners} tenant${listeners === 1 ? '' : 's'} x scaling.max ${max} = ${listeners * max} NLB targets, above the ${NLB_MAX_TARGETS} an NLB with cross-zone load balancing holds; ` +
+            `lower scaling.max to ${Math.floor(NLB_MAX_TARGETS / listeners)} or less, put fewer tenants on this hub, or use mode multi-az`,
         );
       }
     }

@@ -2,6 +2,7 @@
 // port rules keyed on `myportname`, SSRF denials on the resolved address and on odd IP-literal spellings,
 // and an access log line that names the tenant and the rule that decided. The hub and the lab run this text.
 import type { EgressPlan, TenantPlan } from '../config';
+import { NLB_HEALTH_PORT } from '../config/schema';
 
 export interface SquidConfOptions {
   /**
@@ -86,6 +87,15 @@ export const HEALTH_PROBE = {
   source: '127.0.0.1',
 } as const;
 
+/**
+ * nlb mode: the listener every target group health-checks (TCP accept on NLB_HEALTH_PORT), the same port in every
+ * policy, so a target group added for a new tenant is healthy on instances the policy rollout has not reached yet.
+ * It serves no tenant: its name contains `_`, which tenant names cannot (so no `tenant_*` or `any_tenant`
+ * myportname ACL can match it), and a request on it falls through to `deny all`. Only the NLB's security group
+ * (and loopback) can reach it.
+ */
+export const NLB_HEALTH_LISTENER = { name: 'egresshub_health', port: NLB_HEALTH_PORT } as const;
+
 /** Rule names as they appear in the access log's `rule=` field. */
 export const RULES = {
   manager: 'cache-manager',
@@ -113,6 +123,12 @@ export function renderSquidConf(plan: EgressPlan, options: SquidConfOptions = {}
 
   section('listeners: one per tenant; the port is the tenant (the gateway hides client addresses)');
   for (const t of plan.tenants) out.push(`http_port ${t.port} name=${t.name}`);
+  if (plan.hub.proxy.mode === 'nlb') {
+    out.push(
+      `# nlb: the health-check port of every target group (a TCP accept); no tenant, so every request on it is denied`,
+      `http_port ${NLB_HEALTH_LISTENER.port} name=${NLB_HEALTH_LISTENER.name}`,
+    );
+  }
 
   section('who is calling');
   for (const t of plan.tenants) {

@@ -104,6 +104,18 @@ const cases: Case[] = [
     says: /at most 50 \(not adjustable\); this config has 51 tenants/,
   },
   {
+    // Every proxy is in every tenant's target group: 10 x 51 = 510 targets, above the cross-zone NLB's 500.
+    name: 'nlb with more NLB targets (tenants x scaling.max) than the quota',
+    edit: [
+      [['hub', 'proxy', 'mode'], 'nlb'],
+      [['hub', 'proxy', 'scaling'], { max: 51 }],
+      [['spokes'], []],
+      [['tenants'], Array.from({ length: 10 }, (_, i) => ({ name: `t${i + 1}`, port: 5000 + i, allow: ['example.com'] }))],
+    ],
+    field: 'hub.proxy.scaling.max',
+    says: /10 tenants x scaling\.max 51 = 510 NLB targets, above the 500 .*lower scaling\.max to 50 or less, put fewer tenants on this hub, or use mode multi-az/,
+  },
+  {
     name: 'bad instance type',
     edit: [[['hub', 'proxy', 'instanceType'], 'small']],
     field: 'hub.proxy.instanceType',
@@ -130,6 +142,12 @@ const cases: Case[] = [
   { name: 'port below 1024', edit: [[['tenants', 0, 'port'], 80]], field: 'tenants[0].port', says: /between 1024 and 65535.*got 80/ },
   { name: 'port above 65535', edit: [[['tenants', 0, 'port'], 70000]], field: 'tenants[0].port', says: /between 1024 and 65535/ },
   { name: 'reserved port', edit: [[['tenants', 0, 'port'], 3128]], field: 'tenants[0].port', says: /reserved/ },
+  {
+    name: 'the nlb health-check port as a tenant port (reserved in every mode)',
+    edit: [[['tenants', 0, 'port'], 3129]],
+    field: 'tenants[0].port',
+    says: /port 3129 is reserved \(the proxies' NLB health-check listener/,
+  },
   { name: 'port as text', edit: [[['tenants', 0, 'port'], 'http']], field: 'tenants[0].port', says: /expected a number/ },
   { name: 'tenant name with capitals', edit: [[['tenants', 0, 'name'], 'ProjectA']], field: 'tenants[0].name', says: /lowercase letters/ },
   { name: 'tenant name with underscore', edit: [[['tenants', 0, 'name'], 'project_a']], field: 'tenants[0].name', says: /DNS labels/ },

@@ -8,7 +8,9 @@ import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { spokeStackId } from '../../src/app';
 import { diffApps, handoffsOf, snapshotOf as diffSnapshotOf } from '../../src/diff';
+import { NLB_HEALTH_PORT } from '../../src/config';
 import { FailoverDns, MATCH_NO_TRAFFIC, NlbFront } from '../../src/hub';
+import { renderSquidConf } from '../../src/policy';
 import { validateTemplate } from '../support/cfn-registry';
 import { nagFindings } from '../support/nag';
 import { exampleConfig, planOf, synthOnce, testStack, type Synthesized } from '../support/stack';
@@ -276,7 +278,7 @@ describe('nlb: an internal NLB over a scaling group', () => {
     expect(props.LoadBalancerAttributes).toContainEqual({ Key: 'load_balancing.cross_zone.enabled', Value: 'true' });
   });
 
-  it('gives every tenant port a TCP listener and target group with a TCP health check on the traffic port', () => {
+  it('gives every tenant port a TCP listener and target group, health-checked (TCP) on the one health port, client IP not preserved', () => {
     const listeners = resourcesOf(t, 'AWS::ElasticLoadBalancingV2::Listener').map(([, r]) => r.Properties);
     expect(listeners.map((l) => [l.Port, l.Protocol])).toEqual([
       [3201, 'TCP'],
@@ -290,7 +292,7 @@ describe('nlb: an internal NLB over a scaling group', () => {
         TargetType: 'instance',
         HealthCheckEnabled: true,
         HealthCheckProtocol: 'TCP',
-        HealthCheckPort: 'traffic-port',
+        HealthCheckPort: String(NLB_HEALTH_PORT),
         HealthCheckIntervalSeconds: 10,
         HealthyThresholdCount: 2,
         UnhealthyThresholdCount: 2,
@@ -299,12 +301,38 @@ describe('nlb: an internal NLB over a scaling group', () => {
         expect.arrayContaining([
           { Key: 'deregistration_delay.timeout_seconds', Value: '120' },
           { Key: 'target_health_state.unhealthy.connection_termination.enabled', Value: 'false' },
+          // The resource gateway is a NAT in front of the NLB (edit-target-group-attributes.html, client IP preservation).
+          { Key: 'preserve_client_ip.enabled', Value: 'false' },
         ]),
       );
       expect(listeners).toContainEqual(
         expect.objectContaining({ DefaultActions: [{ Type: 'forward', TargetGroupArn: { Ref: id } }], Port: g.Properties.Port }),
       );
     }
+  });
+
+  it('health-checks on a port the policy listens on and no tenant owns, the same before and after a tenant is added', () => {
+    // A new tenant's target group is attached before the policy rollout reaches the instances: its health check
+    // must pass on instances still running the old policy, or Auto Scaling (ELB health) would replace them.
+    const before = renderSquidConf(s.plan);
+    const added = synthOnce('mode-nlb-added', () => {
+      const c: Record<string, unknown> = MODES.nlb();
+      return planOf({ ...c, tenants: [...(c.tenants as object[]), { name: 'project-c', port: 3203, allow: '*' }] });
+    });
+    const ports = (tpl: Template): Record<string, unknown> =>
+      Object.fromEntries(
+        resourcesOf(tpl, 'AWS::ElasticLoadBalancingV2::TargetGroup').map(
+          ([, g]) => [String(g.Properties.Port), g.Properties.HealthCheckPort] as const,
+        ),
+      );
+    expect(ports(t)).toEqual({ 3201: String(NLB_HEALTH_PORT), 3202: String(NLB_HEALTH_PORT) });
+    expect(ports(added.hub)).toEqual({ 3201: String(NLB_HEALTH_PORT), 3202: String(NLB_HEALTH_PORT), 3203: String(NLB_HEALTH_PORT) });
+    // The old policy (instances the rollout has not reached) and the new one both listen there.
+    for (const conf of [before, renderSquidConf(added.plan)]) expect(conf).toMatch(new RegExp(`^http_port ${NLB_HEALTH_PORT} `, 'm'));
+    expect(added.plan.tenants.map((x) => x.port)).not.toContain(NLB_HEALTH_PORT);
+    // The existing groups do not change at all.
+    const groups = (tpl: Template) => Object.fromEntries(resourcesOf(tpl, 'AWS::ElasticLoadBalancingV2::TargetGroup'));
+    for (const [id, g] of Object.entries(groups(t))) expect(groups(added.hub)[id]).toEqual(g);
   });
 
   it('scales the group between scaling.min and max on average CPU, replacing proxies the NLB finds unhealthy', () => {
@@ -328,16 +356,19 @@ describe('nlb: an internal NLB over a scaling group', () => {
     const nlb = idOf(t, 'AWS::EC2::SecurityGroup', 'HubNlbSecurityGroup');
     const instances = idOf(t, 'AWS::EC2::SecurityGroup', 'HubProxiesInstanceSecurityGroup');
     const r = rules(t);
+    // The health port only NLB -> instances: the gateway reaches tenant ports only.
     expect(r.ingress.sort()).toEqual(
       [
         [nlb, gateway, 3201, 3202],
         [instances, nlb, 3201, 3202],
+        [instances, nlb, NLB_HEALTH_PORT, NLB_HEALTH_PORT],
       ].sort(),
     );
     expect(r.egress.sort()).toEqual(
       [
         [gateway, nlb, 3201, 3202],
         [nlb, instances, 3201, 3202],
+        [nlb, instances, NLB_HEALTH_PORT, NLB_HEALTH_PORT],
       ].sort(),
     );
     const sgs = Object.fromEntries(resourcesOf(t, 'AWS::EC2::SecurityGroup'));
@@ -476,8 +507,9 @@ describe.each(Object.keys(MODES) as Mode[])('mode scenario %s', (name) => {
 });
 
 describe('fleet-mode limits', () => {
-  it('nlb with 50 tenants (the listener quota): 50 listeners and target groups, one alarm each kind, within stack limits', () => {
-    const config = withHub({ proxy: { mode: 'nlb' } })();
+  it('nlb with 50 tenants and 10 proxies at most (the listener and target quotas): 50 listeners and target groups, one alarm each kind, within stack limits', () => {
+    // 50 target groups x 10 instances = 500 registrations, exactly the cross-zone NLB's target quota.
+    const config = withHub({ proxy: { mode: 'nlb', scaling: { max: 10 } } })();
     const s = synthOnce('mode-nlb-50', () =>
       planOf({
         ...config,
@@ -487,6 +519,7 @@ describe('fleet-mode limits', () => {
     );
     s.hub.resourceCountIs('AWS::ElasticLoadBalancingV2::Listener', 50);
     s.hub.resourceCountIs('AWS::ElasticLoadBalancingV2::TargetGroup', 50);
+    s.hub.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', { MaxSize: '10' });
     expect(resourcesOf(s.hub, 'AWS::CloudWatch::Alarm').filter(([k]) => k.includes('Nlb'))).toHaveLength(2);
     expect(Object.keys(s.hub.toJSON().Resources as object).length).toBeLessThan(500);
     expect(validateTemplate(s.hub.toJSON())).toEqual([]);
@@ -546,6 +579,13 @@ describe('FailoverDns and NlbFront used directly', () => {
           proxies: [proxy('ProxyA', '10.0.0.10'), proxy('ProxyC', '10.0.64.10')],
         }),
     ).toThrow(/"proxy\.y\.internal" must lie inside the zone "x\.internal"/);
+  });
+
+  it('fails when a tenant port is the health-check port', () => {
+    const { stack, vpc } = setup();
+    expect(() => new NlbFront(stack, 'Nlb', { vpc, subnets: vpc.isolatedSubnets, ports: [3201, NLB_HEALTH_PORT] })).toThrow(
+      new RegExp(`port ${NLB_HEALTH_PORT} is the target groups' health-check port`),
+    );
   });
 
   it('fails when an NLB would need more than 50 listeners', () => {

@@ -5,7 +5,15 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildPlan, loadConfigFile, parseConfig, type EgressPlan } from '../../src/config';
-import { BLOCKED_DESTINATIONS, HEALTH_PROBE, renderSquidConf, tunnelPortsOf, VISIBLE_HOSTNAME } from '../../src/policy';
+import { NLB_HEALTH_PORT, RESERVED_PORTS } from '../../src/config';
+import {
+  BLOCKED_DESTINATIONS,
+  HEALTH_PROBE,
+  NLB_HEALTH_LISTENER,
+  renderSquidConf,
+  tunnelPortsOf,
+  VISIBLE_HOSTNAME,
+} from '../../src/policy';
 
 const work = mkdtempSync(join(tmpdir(), 'eh-policy-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -14,6 +22,15 @@ const example = buildPlan(loadConfigFile('examples/egresshub.yaml'));
 const allowlist = buildPlan(loadConfigFile('examples/lab-allowlist.yaml'));
 const implicit = buildPlan(
   parseConfig('region: us-east-1\naccount: "111111111111"\nhub:\n  availabilityZones: [us-east-1a, us-east-1b]\n'),
+);
+
+/** The allowlist lab config (a "*" tenant and an allowlisted one) in mode nlb. */
+const nlb = buildPlan(
+  parseConfig(
+    'region: us-east-1\naccount: "111111111111"\nhub:\n  availabilityZones: [us-east-1a, us-east-1b]\n  proxy: { mode: nlb }\ntenants:\n' +
+      "  - { name: open, port: 3201, allow: '*' }\n" +
+      "  - { name: listed, port: 3202, allow: ['*.github.com'], connectPorts: [443, 8443] }\n",
+  ),
 );
 
 function manyTenants(n: number): EgressPlan {
@@ -43,6 +60,7 @@ describe('renderSquidConf', () => {
     ['the example config', example],
     ['the allowlist lab config', allowlist],
     ['the implicit shared tenant', implicit],
+    ['an nlb hub (health listener)', nlb],
   ])('passes squid -k parse for %s with no warning but the deliberate Via one', (_name, plan) => {
     const warnings = squidParse(renderSquidConf(plan), plan.name + plan.tenants.length);
     expect(warnings.map((w) => w.replace(/^.*\| /, ''))).toEqual(['WARNING: HTTP requires the use of Via']);
@@ -93,6 +111,59 @@ describe('renderSquidConf', () => {
     expect(conf.match(/^http_port /gm)).toHaveLength(example.tenants.length);
   });
 
+  it('adds the NLB health listener in mode nlb only: one fixed port, outside every tenant port, reserved from tenants', () => {
+    const conf = renderSquidConf(nlb);
+    expect(NLB_HEALTH_LISTENER).toEqual({ name: 'egresshub_health', port: NLB_HEALTH_PORT });
+    expect(conf.match(/^http_port .*$/gm)).toEqual([
+      'http_port 3201 name=open',
+      'http_port 3202 name=listed',
+      `http_port ${NLB_HEALTH_PORT} name=egresshub_health`,
+    ]);
+    expect(RESERVED_PORTS.get(NLB_HEALTH_PORT)).toMatch(/NLB health-check listener/);
+    for (const plan of [example, allowlist, implicit]) {
+      expect(plan.hub.proxy.mode).not.toBe('nlb');
+      expect(renderSquidConf(plan)).not.toContain(NLB_HEALTH_LISTENER.name);
+      expect(renderSquidConf(plan)).not.toMatch(new RegExp(`^http_port ${NLB_HEALTH_PORT}\\b`, 'm'));
+    }
+    // The same line whatever the tenants: a tenant added or removed never moves the health port.
+    const more = buildPlan(
+      parseConfig(
+        'region: us-east-1\naccount: "111111111111"\nhub:\n  availabilityZones: [us-east-1a, us-east-1b]\n  proxy: { mode: nlb }\ntenants:\n' +
+          "  - { name: other, port: 4000, allow: '*' }\n",
+      ),
+    );
+    expect(renderSquidConf(more)).toContain(`\nhttp_port ${NLB_HEALTH_PORT} name=${NLB_HEALTH_LISTENER.name}\n`);
+  });
+
+  it('lets no tenant rule match the NLB health listener, so a request on it ends at deny all', () => {
+    const conf = renderSquidConf(nlb);
+    const lines = conf.split('\n');
+    // A tenant name cannot contain "_" (the schema's name rule), so the listener's name is no tenant's.
+    expect(() =>
+      parseConfig(
+        'region: us-east-1\naccount: "111111111111"\nhub:\n  availabilityZones: [us-east-1a, us-east-1b]\ntenants:\n' +
+          `  - { name: ${NLB_HEALTH_LISTENER.name}, port: 3300, allow: '*' }\n`,
+      ),
+    ).toThrow(/lowercase letters, digits and single hyphens/);
+    // No myportname ACL names it (tenant_*, any_tenant, the port-group ACLs), nor any other line but its http_port.
+    const mentions = lines.filter((l) => l.includes(NLB_HEALTH_LISTENER.name) && !l.startsWith('#'));
+    expect(mentions).toEqual([`http_port ${NLB_HEALTH_PORT} name=${NLB_HEALTH_LISTENER.name}`]);
+    const anyTenant = lines
+      .find((l) => l.startsWith('acl any_tenant myportname '))!
+      .split(' ')
+      .slice(3);
+    expect(anyTenant).toEqual(nlb.tenants.map((t) => t.name));
+    // The allows: the loopback probe (from 127.0.0.1 only) and any_tenant; everything else falls to deny all.
+    const r = rules(conf);
+    expect(r.filter((l) => l.startsWith('http_access allow'))).toEqual([
+      `http_access allow ${HEALTH_PROBE.acl}`,
+      'http_access allow any_tenant r_tenant_allow',
+    ]);
+    expect(r[r.length - 1]).toBe('http_access deny all r_default_deny');
+    // Rules only for this listener would be the only way to open it: there are none (no localport/myport ACL).
+    expect(lines.filter((l) => / (localport|myport) /.test(l))).toEqual([]);
+  });
+
   it('keeps allowlists per tenant: wildcards become Squid suffixes and "*" tenants get none', () => {
     const conf = renderSquidConf(example);
     expect(conf).toContain('\nacl allow_project-a dstdomain -n registry.npmjs.org .github.com\n');
@@ -101,7 +172,7 @@ describe('renderSquidConf', () => {
   });
 
   it('orders rules so that every deny, SSRF included, comes before any allow (but the loopback health probe)', () => {
-    for (const plan of [example, allowlist, implicit]) {
+    for (const plan of [example, allowlist, implicit, nlb]) {
       const r = rules(renderSquidConf(plan));
       expect(r[0]).toBe(`http_access allow ${HEALTH_PROBE.acl}`);
       const firstAllow = r.findIndex((l) => l.startsWith('http_access allow') && l !== r[0]);
