@@ -25,9 +25,10 @@ import { FETCH_POLICY, PORT_FUNCTIONS, PROXY_PATHS, SQUID_PARSE_CHECK, type Prox
  * - `none`: not at all (one proxy: nothing to fail over to). Squid 5.7 refuses about 0.3–0.6 % of new
  *   connections for about a second while it reopens its listeners (test/lab/reconfigure.test.ts, docs/policy.md);
  * - `health`: the drain file turns the proxy's health metric to 0, so its alarm and Route 53 health check withdraw
- *   its failover record (multi-az); the script waits until the failover name no longer answers this proxy;
- * - `nlb`: deregister the instance from its Auto Scaling group's target groups, wait for the deregistration to
- *   finish, reconfigure, register it back.
+ *   its failover record (multi-az); the script waits until the failover name no longer answers this proxy, and
+ *   after the reconfigure until it answers it again. A proxy the name does not answer is not drained at all;
+ * - `nlb`: deregister the instance from its Auto Scaling group's target groups (those with another healthy target),
+ *   wait for the deregistration to finish, reconfigure, register it back.
  */
 export type DrainMode = 'none' | 'health' | 'nlb';
 
@@ -164,14 +165,19 @@ undrain() { :; }`;
       const settle = (opts.failoverName?.ttlSeconds ?? 10) + 5;
       return `DRAIN_FILE='${opts.drainFile}'
 FAILOVER_NAME='${name}'
+ANSWERED=
 answers_me() { [ -n "$FAILOVER_NAME" ] && [ -n "\${LISTENER_IP:-}" ] && getent ahostsv4 "$FAILOVER_NAME" | awk '{ print $1 }' | grep -qxF "$LISTENER_IP"; }
+# A proxy the name does not answer carries no new connections: it is not drained at all. A drain file there would
+# publish it unhealthy for minutes after its reconfigure (alarm and health check take that long to clear), and
+# should the next proxy be the primary, Route 53, seeing every record unhealthy, would keep answering the primary.
 drain() {
-  mkdir -p "$(dirname "$DRAIN_FILE")"
-  touch "$DRAIN_FILE"
   if [ -n "$FAILOVER_NAME" ] && ! answers_me; then
-    say "drain: $FAILOVER_NAME does not answer this proxy; no new connections to wait for"
+    say "drain: $FAILOVER_NAME does not answer this proxy; no new connections to wait for (not draining)"
     return 0
   fi
+  [ -n "$FAILOVER_NAME" ] && ANSWERED=1
+  mkdir -p "$(dirname "$DRAIN_FILE")"
+  touch "$DRAIN_FILE"
   say "drain: waiting (at most ${max} s) until $FAILOVER_NAME stops answering this proxy"
   local i
   for i in $(seq 1 ${Math.ceil(max / 5)}); do
@@ -180,7 +186,21 @@ drain() {
   done
   say "drain: still answered after ${max} s (no other healthy proxy?); reconfiguring anyway"
 }
-undrain() { rm -f "$DRAIN_FILE"; }`;
+# A proxy the name answered before its drain is back only once the name answers it again; until then the
+# association must not move on to the next proxy (one at a time), which would otherwise be drained while this one
+# is still withdrawn.
+undrain() {
+  rm -f "$DRAIN_FILE"
+  [ -n "$ANSWERED" ] || return 0
+  say "undrain: waiting (at most ${max} s) until $FAILOVER_NAME answers this proxy again"
+  local i
+  for i in $(seq 1 ${max}); do
+    answers_me && { say "undrain: answered again after about $((i - 1)) s"; return 0; }
+    sleep 1
+  done
+  say "undrain: $FAILOVER_NAME still does not answer this proxy after ${max} s"
+  return 1
+}`;
     }
     case 'nlb':
       return `TARGET_GROUPS=
@@ -191,6 +211,19 @@ drain() {
   TARGET_GROUPS=$(aws autoscaling describe-auto-scaling-groups --region "$REGION" --auto-scaling-group-names "$group" \\
     --query 'AutoScalingGroups[0].TargetGroupARNs[]' --output text)
   [ "$TARGET_GROUPS" = None ] && TARGET_GROUPS=
+  # Leaving a target group with no other healthy target would take its tenants' capacity away (scaling.min 1):
+  # reconfigure in place there instead. An unanswered count counts as none.
+  local all=$TARGET_GROUPS others
+  TARGET_GROUPS=
+  for tg in $all; do
+    others=$(aws elbv2 describe-target-health --region "$REGION" --target-group-arn "$tg" \\
+      --query "length(TargetHealthDescriptions[?Target.Id != '$INSTANCE_ID' && TargetHealth.State == 'healthy'])" --output text) || others=0
+    if [[ "$others" =~ ^[0-9]+$ ]] && [ "$others" -gt 0 ]; then
+      TARGET_GROUPS="$TARGET_GROUPS $tg"
+    else
+      say "drain: no other healthy target in $tg; staying registered there (reconfiguring in place)"
+    fi
+  done
   for tg in $TARGET_GROUPS; do
     aws elbv2 deregister-targets --region "$REGION" --target-group-arn "$tg" --targets "Id=$INSTANCE_ID"
   done
@@ -364,6 +397,9 @@ export class ProxyPolicy extends Construct {
       scheduleExpression: props.scheduleExpression ?? ProxyPolicy.DEFAULT_SCHEDULE,
       complianceSeverity: 'HIGH',
     });
+    // The association's run reads nothing from the parameter, but a proxy booting meanwhile does: were the
+    // association updated first, that proxy could read the old value, boot with the old policy and skip the run.
+    this.association.node.addDependency(this.parameter);
     void stack;
   }
 

@@ -1,6 +1,7 @@
 // The proxy's boot script: installs Squid, claims the fleet's fixed ENI (or Elastic IP), downloads the current
 // policy named by an SSM parameter, checks it with `squid -k parse` and only then tells CloudFormation the
-// instance is good (cfn-signal), so a broken proxy fails the deploy. The script names no policy, no port and no
+// instance is good (cfn-signal), so a broken proxy fails the deploy; one that fails to boot outside a deploy marks
+// itself Unhealthy, so that its group replaces it (give_up). The script names no policy, no port and no
 // tenant: a policy change never changes the user data (so never replaces a proxy; policy-rollout.ts applies it).
 import { UsageError } from '../config/errors';
 import { PROXY_HEALTHY } from './health-probe';
@@ -137,6 +138,65 @@ export const CLAIM_ENI = `claim_eni() {
   return 1
 }`;
 
+/**
+ * Shell function `fetch_current_policy DEST`: reads the policy parameter and copies the object it names to DEST,
+ * setting POLICY to that object; retried for a minute (IAM changes take a few seconds to apply). Each attempt reads
+ * the parameter again: the role may read only the current object, so an instance that booted during a policy
+ * deploy and read the parameter just before it changed is denied the object it named until it asks again.
+ * Bounded; non-zero when it gives up. Needs REGION and POLICY_PARAMETER.
+ */
+export const FETCH_CURRENT_POLICY = `fetch_current_policy() {
+  local dest=$1 i uri
+  for i in $(seq 1 12); do
+    if uri=$(aws ssm get-parameter --region "$REGION" --name "$POLICY_PARAMETER" --query Parameter.Value --output text) \\
+      && [ -n "$uri" ] && aws s3 cp --region "$REGION" --only-show-errors "$uri" "$dest" && [ -s "$dest" ]; then
+      POLICY=$uri
+      return 0
+    fi
+    [ "$i" -lt 12 ] && sleep 5
+  done
+  echo "could not download the policy named by $POLICY_PARAMETER" >&2
+  return 1
+}`;
+
+/**
+ * Shell function `give_up` (the boot script's ERR trap, after the failure signal): an instance whose boot failed
+ * before Squid served is replaced. Outside a stack operation nobody reads cfn-signal, and the group's EC2 health
+ * check sees a running instance, so without this it would stay InService with no Squid (and a fixed proxy would
+ * keep its ENI). In order: hand back the fixed ENI if this instance holds it (its successor then attaches it at
+ * once; claim_eni would otherwise force it after a minute); mark the instance Unhealthy, ignoring the group's grace
+ * period, so the group terminates and replaces it at once
+ * (https://docs.aws.amazon.com/autoscaling/ec2/userguide/set-up-a-custom-health-check.html); should that call
+ * fail, shut down: a stopped instance fails the EC2 health check ("checks that the instance is running",
+ * https://docs.aws.amazon.com/autoscaling/ec2/userguide/health-checks-overview.html). Once the boot is marked
+ * finished Squid serves the policy it booted with: a later failure (applying a policy deployed during the boot)
+ * leaves the instance in service. Once only. Needs REGION, ENI (empty: none), BOOTSTRAPPED, GAVE_UP, IID once known.
+ */
+export const GIVE_UP = `give_up() {
+  [ -e "$GAVE_UP" ] && return 0
+  mkdir -p "$(dirname "$GAVE_UP")" && touch "$GAVE_UP"
+  if [ -e "$BOOTSTRAPPED" ]; then
+    echo 'squid serves the policy it booted with: this instance stays in service'
+    return 0
+  fi
+  local owner=None attachment=None
+  if [ -n "$ENI" ] && [ -n "\${IID:-}" ]; then
+    read -r owner attachment < <(aws ec2 describe-network-interfaces --region "$REGION" --network-interface-ids "$ENI" \\
+      --query 'NetworkInterfaces[0].[Attachment.InstanceId,Attachment.AttachmentId]' --output text || echo 'None None') || true
+    if [ "$owner" = "$IID" ]; then
+      echo "releasing $ENI for the replacement"
+      aws ec2 detach-network-interface --region "$REGION" --attachment-id "$attachment" || true
+    fi
+  fi
+  if [ -n "\${IID:-}" ] && aws autoscaling set-instance-health --region "$REGION" --instance-id "$IID" --health-status Unhealthy \\
+    --no-should-respect-grace-period; then
+    echo 'marked this instance Unhealthy: its group replaces it'
+    return 0
+  fi
+  echo 'could not mark this instance Unhealthy: shutting down, so that its group replaces it'
+  shutdown -h now || true
+}`;
+
 export interface ProxyBootstrapProps {
   /**
    * The SSM parameter holding the policy object's `s3://bucket/key` (ProxyPolicy). The boot script reads the
@@ -211,7 +271,7 @@ export function renderProxyBootstrap(props: ProxyBootstrapProps): string {
   const eni = props.networkInterface;
   const script = `#!/bin/bash
 # egresshub proxy bootstrap (generated; see docs/hub.md)
-# -E: the ERR trap also fires for a failure inside a function (squid_parse_ok, fetch_policy, …); without it,
+# -E: the ERR trap also fires for a failure inside a function (squid_parse_ok, fetch_current_policy, …); without it,
 # errexit ends the script there without the failure signal, and CloudFormation waits out the signal timeout.
 set -Eeuo pipefail
 exec > >(tee -a /var/log/egresshub-bootstrap.log) 2>&1
@@ -220,14 +280,18 @@ RESOURCE='${props.signalResource}'
 REGION='${props.region}'
 POLICY_PARAMETER='${props.policyParameter}'
 CONF='${paths.squidConf}'
+ENI='${eni?.id ?? ''}'
+BOOTSTRAPPED='${paths.bootstrapped}'
 SIGNALLED='${paths.stateDir}/signalled'
+GAVE_UP='${paths.stateDir}/gave-up'
 # Once only: with -E a failure inside a command substitution traps in the subshell and again in the script.
 signal() {
   [ -e "$SIGNALLED" ] && return 0
   mkdir -p "$(dirname "$SIGNALLED")" && touch "$SIGNALLED"
   /opt/aws/bin/cfn-signal -e "$1" --stack "$STACK" --resource "$RESOURCE" --region "$REGION" || true
 }
-trap 'echo "bootstrap failed at line $LINENO"; signal 1' ERR
+${GIVE_UP}
+trap 'echo "bootstrap failed at line $LINENO"; signal 1; give_up' ERR
 
 TOKEN=$(curl -sf -X PUT http://169.254.169.254/latest/api/token -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')
 IID=$(curl -sf -H "X-aws-ec2-metadata-token: $TOKEN" http://169.254.169.254/latest/meta-data/instance-id)
@@ -239,17 +303,9 @@ printf "REGION='%s'\\nINSTANCE_ID='%s'\\nLISTENER_IP='%s'\\n" "$REGION" "$IID" '
 
 ${SQUID_PARSE_CHECK}
 ${PORT_FUNCTIONS}
-${FETCH_POLICY}
-current_policy() {
-  local i
-  for i in $(seq 1 12); do
-    aws ssm get-parameter --region "$REGION" --name "$POLICY_PARAMETER" --query Parameter.Value --output text && return 0
-    sleep 5
-  done
-  return 1
-}
-POLICY=$(current_policy)
-fetch_policy "$REGION" "$POLICY" "$CONF"
+${FETCH_CURRENT_POLICY}
+POLICY=
+fetch_current_policy "$CONF"
 squid_parse_ok "$CONF"
 # The ports come from squid.conf's http_port lines, not from this script (it must not change with the policy).
 mapfile -t PORTS < <(squid_ports "$CONF")
@@ -265,19 +321,25 @@ systemctl enable --now squid
 wait_listening 30 "\${PORTS[@]}"
 ${props.health ? healthSteps(props.health, paths) : ''}${props.cloudWatchAgentConfig ? cloudWatchAgentSteps(props.cloudWatchAgentConfig) : ''}
 # From here on the policy rollout (SSM State Manager) applies policy changes to this proxy.
-touch '${paths.bootstrapped}'
-# A change deployed while this instance booted was skipped by the rollout (bootstrap not finished): apply it.
-LATEST=$(current_policy)
-if [ "$LATEST" != "$POLICY" ]; then
-  echo "the policy changed during boot: applying $LATEST"
-  fetch_policy "$REGION" "$LATEST" "$CONF.next"
+touch "$BOOTSTRAPPED"
+# A change deployed while this instance booted was skipped by the rollout (bootstrap not finished): apply it, under
+# the apply script's lock (policy-rollout.ts), since the rollout may now run here too.
+BOOTED_WITH=$POLICY
+exec 9>'${paths.stateDir}/apply.lock'
+flock -w 900 9
+fetch_current_policy "$CONF.next"
+if [ "$POLICY" != "$BOOTED_WITH" ] && ! cmp -s "$CONF.next" "$CONF"; then
+  echo "the policy changed during boot: applying $POLICY"
   squid_parse_ok "$CONF.next"
   mapfile -t PORTS < <(squid_ports "$CONF.next")
   reserve_ports '${paths.sysctl}' "\${PORTS[@]}"
-  mv "$CONF.next" "$CONF"
+  # cat keeps squid.conf's owner and mode (mv would give it the new file's).
+  cat "$CONF.next" > "$CONF"
   squid -k reconfigure -f "$CONF"
   wait_listening 30 "\${PORTS[@]}"
 fi
+rm -f "$CONF.next"
+exec 9>&-
 signal 0
 `;
   const bytes = Buffer.byteLength(script, 'utf8') + TOKEN_ALLOWANCE_BYTES;
@@ -304,7 +366,6 @@ aws ec2 describe-addresses --region "$REGION" --allocation-ids "$EIP_ALLOCATION"
 
 function eniSteps(eni: { readonly id: string; readonly ip: string }, attempts: number): string {
   return `
-ENI='${eni.id}'
 ENI_IP='${eni.ip}'
 ${CLAIM_ENI}
 claim_eni "$ENI" "$IID" "$REGION" ${attempts} 10

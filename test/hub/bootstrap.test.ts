@@ -4,7 +4,7 @@
 // outside world is faked on PATH: IMDS (curl to 169.254.169.254), dnf, systemctl (starts Squid), cfn-signal and
 // aws (SSM parameter, S3 object, ENI, Elastic IP), each call recorded in order.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,9 +25,18 @@ case "$1 $2" in
   'ssm get-parameter')
     n=$(cat "$STATE/get-parameter" 2>/dev/null || echo 0); echo $((n + 1)) > "$STATE/get-parameter"
     if [ "$n" -ge 1 ] && [ -f "$STATE/policy-later" ]; then cat "$STATE/policy-later"; else cat "$STATE/policy"; fi ;;
-  's3 cp') src=; for a in "$@"; do case $a in s3://*) src=$a ;; esac; done; cp "$FAKE_S3/\${src#s3://*/}" "\${@: -1}" ;;
-  'ec2 describe-network-interfaces') printf 'in-use\\ti-test\\teni-attach-1\\n' ;;
+  's3 cp')
+    src=; for a in "$@"; do case $a in s3://*) src=$a ;; esac; done
+    # The role may read only the current object: a name in deny-<key> is refused as S3 would (AccessDenied).
+    if [ -f "$STATE/deny-\${src##*/}" ]; then echo 'An error occurred (AccessDenied) when calling the GetObject operation' >&2; exit 1; fi
+    cp "$FAKE_S3/\${src#s3://*/}" "\${@: -1}" ;;
+  'ec2 describe-network-interfaces')
+    case "$*" in
+      *'[0].[Attachment.InstanceId,'*) printf 'i-test\\teni-attach-1\\n' ;; # give_up: who holds it
+      *) printf 'in-use\\ti-test\\teni-attach-1\\n' ;;
+    esac ;;
   'ec2 describe-addresses') echo i-test ;;
+  'autoscaling set-instance-health') if [ -f "$STATE/fail-set-instance-health" ]; then echo 'AccessDenied' >&2; exit 254; fi ;;
 esac
 `,
   curl: `#!/bin/bash
@@ -38,11 +47,15 @@ case "$*" in
 esac
 `,
   dnf: '#!/bin/bash\necho "dnf $*" >> "$CALLS"\n',
+  // The squid package's squid.conf is root:squid 0640; the stand-in makes the installed one 0640 too, so that a
+  // later apply that replaced the file (mv) instead of rewriting it would show.
   systemctl: `#!/bin/bash
 echo "systemctl $*" >> "$CALLS"
-if [ "$*" = 'enable --now squid' ]; then ${realSquid} -f "$SQUID_CONF"; fi
+if [ "$*" = 'enable --now squid' ]; then chmod 0640 "$SQUID_CONF"; ${realSquid} -f "$SQUID_CONF"; fi
 `,
   'cfn-signal': '#!/bin/bash\necho "cfn-signal $*" >> "$CALLS"\n',
+  // Never the real one: a failed boot falls back to shutting the instance down.
+  shutdown: '#!/bin/bash\necho "shutdown $*" >> "$CALLS"\n',
 });
 
 describe.runIf(squidAvailable())('the boot script, end to end (real bash, Squid and sysctl; fake AWS)', () => {
@@ -59,7 +72,10 @@ describe.runIf(squidAvailable())('the boot script, end to end (real bash, Squid 
   afterAll(() => release?.());
 
   /** Boots once in fresh namespaces; returns the exit status, the calls in order and what the proxy looks like. */
-  function boot(policy: (dir: string) => string, opts: { laterPolicy?: (dir: string) => string } = {}) {
+  function boot(
+    policy: (dir: string) => string,
+    opts: { laterPolicy?: (dir: string) => string; deny?: string[]; failSetInstanceHealth?: boolean } = {},
+  ) {
     const work = mkdtempSync(join(tmpdir(), 'egresshub-boot-'));
     const ns = `ehhubboot${process.pid}`;
     chmodSync(work, 0o755);
@@ -78,6 +94,8 @@ describe.runIf(squidAvailable())('the boot script, end to end (real bash, Squid 
       writeFileSync(join(work, 's3', 'p2.conf'), opts.laterPolicy(squidDir));
       writeFileSync(join(work, 'state', 'policy-later'), 's3://cdk-hnb659fds-assets-123456789012-ap-northeast-1/p2.conf\n');
     }
+    for (const key of opts.deny ?? []) writeFileSync(join(work, 'state', `deny-${key}`), '');
+    if (opts.failSetInstanceHealth) writeFileSync(join(work, 'state', 'fail-set-instance-health'), '');
     const paths: ProxyPaths = {
       squidConf: join(work, 'squid.conf'),
       env: join(work, 'etc', 'proxy.env'),
@@ -132,6 +150,7 @@ describe.runIf(squidAvailable())('the boot script, end to end (real bash, Squid 
         calls: readFileSync(join(work, 'calls'), 'utf8').trim().split('\n'),
         ports: [...listening.matchAll(/:(\d+)\s/g)].map((m) => Number(m[1])),
         conf: read(paths.squidConf),
+        confMode: existsSync(paths.squidConf) ? (statSync(paths.squidConf).mode & 0o777).toString(8) : '',
         env: read(paths.env),
         sysctl: read(paths.sysctl),
         bootstrapped: spawnSync('test', ['-f', paths.bootstrapped]).status === 0,
@@ -168,13 +187,33 @@ describe.runIf(squidAvailable())('the boot script, end to end (real bash, Squid 
     expect(r.out).toMatch(/--- health\n#!\/bin\/bash\n# egresshub: publish this proxy's health/);
   });
 
-  it('applies a policy deployed while it booted, before signalling', () => {
+  it('applies a policy deployed while it booted, before signalling; squid.conf keeps its mode', () => {
     const r = boot(render(plan), { laterPolicy: render(later) });
     expect(r.status, r.out).toBe(0);
     expect(r.out).toContain('the policy changed during boot: applying s3://cdk-hnb659fds-assets-123456789012-ap-northeast-1/p2.conf');
     expect(r.conf).toContain('http_port 3203 name=project-c');
+    expect(r.confMode).toBe('640');
     expect(r.ports).toEqual(expect.arrayContaining([3201, 3202, 3203]));
     expect(r.sysctl).toBe('net.ipv4.ip_local_reserved_ports = 3201-3203\n');
+    expect(r.calls.at(-1)).toMatch(/^cfn-signal -e 0 /);
+  });
+
+  it('booting during a policy deploy: the object it read first is denied; it reads the parameter again and boots', () => {
+    // The parameter named p1 at the first read; by the download the grant had moved to p2 (the current object).
+    const r = boot(render(plan), { laterPolicy: render(later), deny: ['p1.conf'] });
+    expect(r.status, r.out).toBe(0);
+    expect(r.out).toContain('AccessDenied');
+    expect(r.conf).toContain('http_port 3203 name=project-c');
+    expect(r.ports).toEqual(expect.arrayContaining([3201, 3202, 3203]));
+    const reads = r.calls.filter((c) => /^aws (ssm get-parameter|s3 cp)/.test(c)).map((c) => c.replace(/ --.*? (s3:\/\/\S+\/)?/g, ' '));
+    expect(reads.slice(0, 4).map((c) => c.split(' ').slice(0, 3).join(' '))).toEqual([
+      'aws ssm get-parameter',
+      'aws s3 cp',
+      'aws ssm get-parameter',
+      'aws s3 cp',
+    ]);
+    expect(r.calls.filter((c) => c.startsWith('aws s3 cp')).at(1)).toContain('/p2.conf');
+    expect(r.calls.some((c) => c.includes('set-instance-health'))).toBe(false);
     expect(r.calls.at(-1)).toMatch(/^cfn-signal -e 0 /);
   });
 
@@ -188,5 +227,39 @@ describe.runIf(squidAvailable())('the boot script, end to end (real bash, Squid 
     expect(r.calls).not.toContain('systemctl enable --now squid');
     expect(r.bootstrapped).toBe(false);
     expect(r.ports).toEqual([]);
+  });
+
+  it('gives the failed instance up after the failure signal: hands back the ENI, marks itself Unhealthy', () => {
+    const r = boot((dir) => `${render(plan)(dir)}http_access allw all\n`);
+    expect(r.status).not.toBe(0);
+    const after = r.calls.slice(r.calls.findIndex((c) => c.startsWith('cfn-signal -e 1')));
+    expect(after.filter((c) => !c.startsWith('aws ec2 describe-network-interfaces'))).toEqual([
+      'cfn-signal -e 1 --stack egresshub-hub --resource ProxyAGroup --region ap-northeast-1',
+      'aws ec2 detach-network-interface --region ap-northeast-1 --attachment-id eni-attach-1',
+      'aws autoscaling set-instance-health --region ap-northeast-1 --instance-id i-test --health-status Unhealthy --no-should-respect-grace-period',
+    ]);
+    expect(r.out).toContain('marked this instance Unhealthy: its group replaces it');
+  });
+
+  it('shuts the failed instance down when it cannot mark itself Unhealthy', () => {
+    const r = boot((dir) => `${render(plan)(dir)}http_access allw all\n`, { failSetInstanceHealth: true });
+    expect(r.status).not.toBe(0);
+    expect(r.calls.at(-1)).toBe('shutdown -h now');
+    expect(r.calls.filter((c) => c.startsWith('cfn-signal'))).toHaveLength(1);
+    expect(r.out).toContain('could not mark this instance Unhealthy: shutting down, so that its group replaces it');
+  });
+
+  it('stays in service, on the policy it booted with, when only the policy deployed during its boot is bad', () => {
+    const r = boot(render(plan), { laterPolicy: (dir) => `${render(later)(dir)}http_access allw all\n` });
+    expect(r.status).not.toBe(0);
+    expect(r.calls.filter((c) => c.startsWith('cfn-signal'))).toEqual([
+      'cfn-signal -e 1 --stack egresshub-hub --resource ProxyAGroup --region ap-northeast-1',
+    ]);
+    expect(
+      r.calls.some((c) => c.includes('set-instance-health') || c.includes('detach-network-interface') || c.startsWith('shutdown')),
+    ).toBe(false);
+    expect(r.out).toContain('squid serves the policy it booted with: this instance stays in service');
+    expect(r.conf).not.toContain('project-c');
+    expect(r.ports).toEqual(expect.arrayContaining([3201, 3202]));
   });
 });

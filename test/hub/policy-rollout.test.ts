@@ -2,13 +2,13 @@
 // plain POSIX sh (as the agent might run it), against a real Squid in a throwaway namespace, with a fake `aws` on
 // PATH (S3 = a local directory; Auto Scaling and ELB calls are recorded) and a `squid` shim that records whether
 // the drain file exists at the moment of each reconfigure before running the real binary.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EgressPlan } from '../../src/config';
-import { APPLY_TAG, renderApplyCommand, type PolicyApplyOptions } from '../../src/hub/policy-rollout';
+import { APPLY_TAG, renderApplyCommand, renderPolicyApply, type PolicyApplyOptions } from '../../src/hub/policy-rollout';
 import type { ProxyPaths } from '../../src/hub/user-data';
 import { acquireLabLock } from '../support/lab-lock';
 import { exampleConfig, planOf } from '../support/stack';
@@ -22,6 +22,12 @@ case "$1 $2" in
     cp "$FAKE_S3/\${src#s3://*/}" "\${@: -1}" ;;
   'autoscaling describe-auto-scaling-instances') echo egresshub-proxies ;;
   'autoscaling describe-auto-scaling-groups') printf 'arn:tg/p1\\tarn:tg/p2\\n' ;;
+  # The healthy targets other than this instance, per target group (OTHER_HEALTHY: "arn:tg/p1=1 arn:tg/p2=0").
+  'elbv2 describe-target-health')
+    tg=; prev=; for a in "$@"; do [ "$prev" = --target-group-arn ] && tg=$a; prev=$a; done
+    n=1; for kv in \${OTHER_HEALTHY:-}; do [ "\${kv%=*}" = "$tg" ] && n=\${kv#*=}; done
+    [ "$n" = fail ] && { echo 'AccessDenied' >&2; exit 254; }
+    echo "$n" ;;
 esac
 `;
 
@@ -93,8 +99,17 @@ describe.runIf(squidAvailable())('the policy apply command (real Squid, fake AWS
     }
   });
 
-  /** Stores `conf` as a new "S3 object" and runs the document's command for it; resolves with what happened. */
-  async function apply(conf: string, opts: Partial<PolicyApplyOptions> = {}, during?: () => void) {
+  /**
+   * Stores `conf` as a new "S3 object" and runs the document's command for it; `during` plays the outside world:
+   * each action runs once, 1 s after the script's output first contains its line (not on a clock: a loaded machine
+   * would get there late).
+   */
+  async function apply(
+    conf: string,
+    opts: Partial<PolicyApplyOptions> = {},
+    during: Record<string, () => void> = {},
+    env: Record<string, string> = {},
+  ) {
     const key = `policy-${objects++}.conf`;
     writeFileSync(join(work, 's3', key), conf);
     writeFileSync(calls, '');
@@ -104,20 +119,20 @@ describe.runIf(squidAvailable())('the policy apply command (real Squid, fake AWS
     );
     const started = Date.now();
     const child = spawn('ip', ['netns', 'exec', squid.ns, 'sh', '-c', command], {
-      env: { PATH: `${join(work, 'bin')}:${process.env.PATH}`, CALLS: calls, FAKE_S3: join(work, 's3'), DRAIN_FILE: drainFile },
+      env: { PATH: `${join(work, 'bin')}:${process.env.PATH}`, CALLS: calls, FAKE_S3: join(work, 's3'), DRAIN_FILE: drainFile, ...env },
       timeout: 120_000,
     });
     let out = '';
-    let timer: NodeJS.Timeout | undefined;
+    const timers = new Map<string, NodeJS.Timeout>();
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
-      // `during` plays the outside world once the drain has begun waiting (not on a clock: a loaded machine
-      // would get there late).
-      if (during && !timer && out.includes('drain: waiting')) timer = setTimeout(during, 1_000);
+      for (const [line, action] of Object.entries(during)) {
+        if (!timers.has(line) && out.includes(line)) timers.set(line, setTimeout(action, 1_000));
+      }
     });
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     const status = await new Promise<number>((r) => child.on('close', (code) => r(code ?? -1)));
-    if (timer) clearTimeout(timer);
+    for (const t of timers.values()) clearTimeout(t);
     return {
       status,
       ms: Date.now() - started,
@@ -203,44 +218,75 @@ describe.runIf(squidAvailable())('the policy apply command (real Squid, fake AWS
     expect(request(3201, 'http://example.org/')).toBe('503');
   });
 
-  it('health drain: waits while the failover name answers this proxy, reconfigures drained, undrains after', async () => {
-    // The namespace's own hosts file plays Route 53: the name answers this proxy until the "alarm" withdraws it.
+  it('health drain: waits while the failover name answers this proxy, reconfigures drained, waits until it answers again', async () => {
+    // The namespace's own hosts file plays Route 53: the name answers this proxy until the "alarm" withdraws it,
+    // and again once the drain file is gone and the "health check" has recovered.
     squid.setNsHosts(`${NS_TENANT_IP} proxy.test.internal\n`);
     const r = await apply(
       squid.render(base),
       { drain: 'health', failoverName: { name: 'proxy.test.internal', ttlSeconds: 1 }, maxDrainSeconds: 30 },
-      () => squid.setNsHosts('198.51.100.99 proxy.test.internal\n'),
+      {
+        'drain: waiting': () => squid.setNsHosts('198.51.100.99 proxy.test.internal\n'),
+        'undrain: waiting': () => squid.setNsHosts(`${NS_TENANT_IP} proxy.test.internal\n`),
+      },
     );
     expect(r.status, r.out).toBe(0);
     expect(r.said.slice(0, 2)).toEqual([
       'drain: waiting (at most 30 s) until proxy.test.internal stops answering this proxy',
       'drain: withdrawn after about 5 s; waiting 6 s for cached answers to expire',
     ]);
+    expect(r.said.slice(-3)).toEqual([
+      expect.stringMatching(/^applied s3:\/\/.* \(ports: 3201 3202\)$/),
+      'undrain: waiting (at most 30 s) until proxy.test.internal answers this proxy again',
+      expect.stringMatching(/^undrain: answered again after about [12] s$/),
+    ]);
     expect(r.calls).toContain('squid reconfigure drain=present');
     expect(existsSync(drainFile)).toBe(false);
-    expect(r.ms).toBeGreaterThanOrEqual(11_000);
+    expect(r.ms).toBeGreaterThanOrEqual(12_000);
     expect(request(3201, 'http://example.org/')).toBe('403');
   });
 
-  it('health drain: skips the wait when the failover name answers another proxy (this one carries no new connections)', async () => {
-    squid.setNsHosts('198.51.100.99 proxy.test.internal\n');
-    const r = await apply(squid.render(changed), { drain: 'health', failoverName: { name: 'proxy.test.internal', ttlSeconds: 10 } });
+  it('health drain: gives up waiting for the name to come back after its budget, and says so (exit 0: applied)', async () => {
+    squid.setNsHosts(`${NS_TENANT_IP} proxy.test.internal\n`);
+    const r = await apply(
+      squid.render(changed),
+      { drain: 'health', failoverName: { name: 'proxy.test.internal', ttlSeconds: 0 }, maxDrainSeconds: 5 },
+      { 'drain: waiting': () => squid.setNsHosts('198.51.100.99 proxy.test.internal\n') },
+    );
     expect(r.status, r.out).toBe(0);
-    expect(r.said[0]).toBe('drain: proxy.test.internal does not answer this proxy; no new connections to wait for');
-    expect(r.calls).toContain('squid reconfigure drain=present');
+    expect(r.said.slice(-2)).toEqual([
+      'undrain: proxy.test.internal still does not answer this proxy after 5 s',
+      'warning: undrain failed',
+    ]);
+    expect(existsSync(drainFile)).toBe(false);
+  });
+
+  it('health drain: does not drain a proxy the failover name does not answer (no drain file, no wait)', async () => {
+    squid.setNsHosts('198.51.100.99 proxy.test.internal\n');
+    const r = await apply(squid.render(base), { drain: 'health', failoverName: { name: 'proxy.test.internal', ttlSeconds: 10 } });
+    expect(r.status, r.out).toBe(0);
+    expect(r.said[0]).toBe('drain: proxy.test.internal does not answer this proxy; no new connections to wait for (not draining)');
+    // A drain file would publish the standby unhealthy for minutes after its reconfigure.
+    expect(r.calls).toContain('squid reconfigure drain=absent');
+    expect(r.said.some((l) => l.startsWith('undrain:'))).toBe(false);
     expect(existsSync(drainFile)).toBe(false);
     expect(r.ms).toBeLessThan(5_000);
   });
 
   it('nlb drain: leaves every target group of its Auto Scaling group before the reconfigure and rejoins after', async () => {
-    const r = await apply(squid.render(base), { drain: 'nlb' });
+    const r = await apply(squid.render(changed), { drain: 'nlb' });
     expect(r.status, r.out).toBe(0);
     const verbs = r.calls.map((c) =>
-      c.replace(/ --region \S+/, '').replace(/ --(query|output|targets|instance-ids|auto-scaling-group-names) \S+/g, ''),
+      c
+        .replace(/ --region \S+/, '')
+        .replace(/ --query .* --output text/, '')
+        .replace(/ --(query|output|targets|instance-ids|auto-scaling-group-names) \S+/g, ''),
     );
     expect(verbs.filter((v) => !v.startsWith('aws s3'))).toEqual([
       'aws autoscaling describe-auto-scaling-instances',
       'aws autoscaling describe-auto-scaling-groups',
+      'aws elbv2 describe-target-health --target-group-arn arn:tg/p1',
+      'aws elbv2 describe-target-health --target-group-arn arn:tg/p2',
       'aws elbv2 deregister-targets --target-group-arn arn:tg/p1',
       'aws elbv2 deregister-targets --target-group-arn arn:tg/p2',
       'aws elbv2 wait target-deregistered --target-group-arn arn:tg/p1',
@@ -252,6 +298,55 @@ describe.runIf(squidAvailable())('the policy apply command (real Squid, fake AWS
       'aws elbv2 wait target-in-service --target-group-arn arn:tg/p2',
     ]);
     expect(r.calls.find((c) => c.includes('deregister-targets'))).toContain('--targets Id=i-0123456789abcdef0');
+  });
+
+  it('nlb drain: stays registered where no other target is healthy (one instance), or when it cannot tell', async () => {
+    const r = await apply(squid.render(base), { drain: 'nlb' }, {}, { OTHER_HEALTHY: 'arn:tg/p1=0 arn:tg/p2=fail' });
+    expect(r.status, r.out).toBe(0);
+    expect(r.said.slice(0, 3)).toEqual([
+      'drain: no other healthy target in arn:tg/p1; staying registered there (reconfiguring in place)',
+      'drain: no other healthy target in arn:tg/p2; staying registered there (reconfiguring in place)',
+      'drain: deregistered from 0 target group(s)',
+    ]);
+    expect(r.calls.filter((c) => /deregister|register-targets|wait target/.test(c))).toEqual([]);
+    expect(r.calls).toContain('squid reconfigure drain=absent');
+    // Only where another target can take the connections: p2 has one, p1 not.
+    const partial = await apply(squid.render(changed), { drain: 'nlb' }, {}, { OTHER_HEALTHY: 'arn:tg/p1=0 arn:tg/p2=2' });
+    expect(partial.status, partial.out).toBe(0);
+    expect(
+      partial.calls.filter((c) => /deregister-targets|register-targets/.test(c)).map((c) => /--target-group-arn (\S+)/.exec(c)![1]),
+    ).toEqual(['arn:tg/p2', 'arn:tg/p2']);
+    // The next test starts from the base policy.
+    expect((await apply(squid.render(base))).status).toBe(0);
+  });
+
+  // The AWS CLI evaluates --query with the jmespath Python package; the same package judges the expression here.
+  const jmespath = spawnSync('python3', ['-c', 'import jmespath']).status === 0;
+  it.runIf(jmespath)("nlb drain: the count of other healthy targets is the AWS CLI's JMESPath over DescribeTargetHealth", () => {
+    const query = /--query "([^"]+)"/.exec(renderPolicyApply({ drain: 'nlb' }))![1]!.replace('$INSTANCE_ID', 'i-me');
+    const count = (states: [string, string][]) =>
+      execFileSync('python3', ['-c', 'import jmespath, json, sys; print(jmespath.search(sys.argv[1], json.load(sys.stdin)))', query], {
+        input: JSON.stringify({
+          TargetHealthDescriptions: states.map(([Id, State]) => ({ Target: { Id, Port: 3201 }, TargetHealth: { State } })),
+        }),
+      })
+        .toString()
+        .trim();
+    expect(count([['i-me', 'healthy']])).toBe('0');
+    expect(
+      count([
+        ['i-me', 'healthy'],
+        ['i-2', 'draining'],
+        ['i-3', 'unhealthy'],
+      ]),
+    ).toBe('0');
+    expect(
+      count([
+        ['i-me', 'healthy'],
+        ['i-2', 'healthy'],
+        ['i-3', 'healthy'],
+      ]),
+    ).toBe('2');
   });
 
   it('restores the previous policy and exits 1 when Squid cannot open a listener of the new one', async () => {

@@ -158,6 +158,13 @@ describe('a policy change reaches proxies through the rollout, never through the
     );
   });
 
+  it('orders the association after the parameter, so a proxy booting during the update reads the new value', () => {
+    const association = Object.values(multiAz.template.findResources('AWS::SSM::Association'))[0] as { DependsOn: string[] };
+    const [parameter] = Object.keys(multiAz.template.findResources('AWS::SSM::Parameter'));
+    expect(parameter).toBeDefined();
+    expect(association.DependsOn).toContain(parameter);
+  });
+
   it('orders the association after the proxies’ role policies, so a rollout never outruns the read grant', () => {
     const association = Object.values(multiAz.template.findResources('AWS::SSM::Association'))[0] as { DependsOn: string[] };
     const rolePolicies = Object.keys(multiAz.template.findResources('AWS::IAM::Policy'));
@@ -269,6 +276,32 @@ describe('fleet kinds', () => {
     });
     expect(JSON.stringify(template.findResources('AWS::EC2::LaunchTemplate'))).toContain('associate-address');
     expect(JSON.stringify(single.template.findResources('AWS::EC2::LaunchTemplate'))).not.toContain('AssociatePublicIpAddress');
+  });
+
+  it.each([
+    ['single', single, ['Hub/ProxyA']],
+    ['multi-az', multiAz, ['Hub/ProxyA', 'Hub/ProxyC']],
+    ['nlb', nlb, ['Hub/Proxies']],
+  ])('%s: a proxy may mark itself Unhealthy only in the group carrying its fleet tag (no reference to the group)', (_mode, s, fleets) => {
+    const statements = resourcesOf(s.template, 'AWS::IAM::Policy').flatMap(
+      (p) =>
+        (p.Properties.PolicyDocument as { Statement: { Sid?: string; Action: unknown; Resource: unknown; Condition?: unknown }[] })
+          .Statement,
+    );
+    const grants = statements.filter((x) => x.Sid === 'ReplaceFailedBoot');
+    expect(grants.map((g) => g.Condition)).toEqual(fleets.map((f) => ({ StringEquals: { 'autoscaling:ResourceTag/egresshub:fleet': f } })));
+    for (const g of grants) {
+      expect(g.Action).toBe('autoscaling:SetInstanceHealth');
+      expect(JSON.stringify(g.Resource)).toMatch(/:autoscaling:ap-northeast-1:123456789012:autoScalingGroup:\*:autoScalingGroupName\/\*"/);
+      // Naming the group (Ref / GetAtt) would be a cycle: group → launch template → role → policy → group.
+      expect(JSON.stringify(g.Resource)).not.toMatch(/"Ref"|Fn::GetAtt/);
+    }
+    // The tag the condition names is on the group itself.
+    for (const group of resourcesOf(s.template, 'AWS::AutoScaling::AutoScalingGroup')) {
+      expect(fleets.map((value) => ({ Key: 'egresshub:fleet', Value: value, PropagateAtLaunch: true }))).toContainEqual(
+        (group.Properties.Tags as object[]).find((t) => (t as { Key: string }).Key === 'egresshub:fleet'),
+      );
+    }
   });
 
   it('multi-az: each fixed proxy may publish its health metric into the hub namespace only', () => {

@@ -11,6 +11,7 @@ import {
   SQUID_PARSE_CHECK,
   TOKEN_ALLOWANCE_BYTES,
 } from '../../src/hub';
+import { renderPolicyApply } from '../../src/hub/policy-rollout';
 import { renderSquidConf } from '../../src/policy';
 import { exampleConfig, planOf } from '../support/stack';
 
@@ -51,9 +52,50 @@ describe('renderProxyBootstrap', () => {
 
   it('marks the boot finished before its success signal, and applies a policy that changed during the boot', () => {
     const script = renderProxyBootstrap(base);
-    expect(script.indexOf(`touch '${PROXY_PATHS.bootstrapped}'`)).toBeLessThan(script.indexOf('LATEST=$(current_policy)'));
-    expect(script.indexOf('LATEST=$(current_policy)')).toBeLessThan(script.lastIndexOf('signal 0'));
-    expect(script).toMatch(/if \[ "\$LATEST" != "\$POLICY" \]; then[\s\S]*squid_parse_ok "\$CONF.next"[\s\S]*squid -k reconfigure/);
+    const late = script.indexOf('fetch_current_policy "$CONF.next"');
+    expect(script.indexOf('touch "$BOOTSTRAPPED"')).toBeLessThan(late);
+    expect(late).toBeLessThan(script.lastIndexOf('signal 0'));
+    expect(script).toMatch(
+      /if \[ "\$POLICY" != "\$BOOTED_WITH" \] [^\n]*; then[\s\S]*squid_parse_ok "\$CONF.next"[\s\S]*squid -k reconfigure/,
+    );
+  });
+
+  it("applies that late policy under the apply script's lock, with cat (squid.conf keeps its owner and mode), not mv", () => {
+    const script = renderProxyBootstrap(base);
+    const lock = script.indexOf(`exec 9>'${PROXY_PATHS.stateDir}/apply.lock'\nflock -w 900 9\n`);
+    expect(lock).toBeGreaterThan(script.indexOf('touch "$BOOTSTRAPPED"'));
+    expect(lock).toBeLessThan(script.indexOf('fetch_current_policy "$CONF.next"'));
+    expect(script).toContain('cat "$CONF.next" > "$CONF"');
+    expect(script).not.toMatch(/^\s*mv /m);
+    // The same lock file as the apply script's (policy-rollout.ts: `exec 9>"$STATE/apply.lock"`).
+    expect(renderPolicyApply({ drain: 'none' })).toContain(`STATE='${PROXY_PATHS.stateDir}'`);
+    expect(renderPolicyApply({ drain: 'none' })).toContain('exec 9>"$STATE/apply.lock"\nflock -w 900 9\n');
+  });
+
+  it('reads the parameter again on every download attempt (the role may read only the current object)', () => {
+    const script = renderProxyBootstrap(base);
+    const fn = /fetch_current_policy\(\) \{\n([\s\S]*?)\n\}/.exec(script)![1]!;
+    const loop = fn.slice(fn.indexOf('for i in'));
+    expect(loop).toContain('aws ssm get-parameter --region "$REGION" --name "$POLICY_PARAMETER"');
+    expect(loop.indexOf('aws ssm get-parameter')).toBeLessThan(loop.indexOf('aws s3 cp'));
+    expect(script).not.toContain('fetch_policy ');
+  });
+
+  it('gives a failed boot up after the failure signal: ENI handed back, instance Unhealthy, else shut down', () => {
+    const script = renderProxyBootstrap(base);
+    expect(script).toContain(`trap 'echo "bootstrap failed at line $LINENO"; signal 1; give_up' ERR`);
+    expect(script).toContain(`ENI='${base.networkInterface.id}'`);
+    const fn = /give_up\(\) \{\n([\s\S]*?)\n\}/.exec(script)![1]!;
+    const order = [
+      'if [ -e "$BOOTSTRAPPED" ]',
+      'aws ec2 detach-network-interface',
+      'aws autoscaling set-instance-health --region "$REGION" --instance-id "$IID" --health-status Unhealthy',
+      '--no-should-respect-grace-period',
+      'shutdown -h now',
+    ].map((s) => fn.indexOf(s));
+    expect(order.every((i) => i >= 0)).toBe(true);
+    expect(order).toEqual([...order].sort((a, b) => a - b));
+    expect(renderProxyBootstrap({ ...base, networkInterface: undefined })).toContain("ENI=''");
   });
 
   it('associates the Elastic IP before anything else uses the internet', () => {
