@@ -328,7 +328,7 @@ export class HubObservability extends Construct {
           label: 'unhealthy proxies',
           period: Duration.minutes(1),
         }).createAlarm(this, 'NlbUnhealthyTargetAlarm', {
-          alarmDescription: `egresshub ${plan.name}: a proxy fails the NLB health check (no TCP accept on a tenant port) for 5 minutes; the scaling group should have replaced it`,
+          alarmDescription: `egresshub ${plan.name}: a proxy fails the NLB health check (no TCP accept on its health listener) for 5 minutes; the scaling group should have replaced it`,
           threshold: 0,
           comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
           evaluationPeriods: 5,

@@ -8,7 +8,7 @@ import { type EgressHubStack, MATCH_NO_TRAFFIC } from '../../src/hub';
 import { renderSquidConf } from '../../src/policy';
 import { validateTemplate } from '../support/cfn-registry';
 import { nagFindings } from '../support/nag';
-import { exampleConfig, planOf, synthOnce } from '../support/stack';
+import { exampleConfig, hubSnapshotOf as snapshotOf, planOf, synthOnce } from '../support/stack';
 
 type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
 const resourcesOf = (t: Template, type: string): Resources =>
@@ -60,22 +60,6 @@ function userDataOf(t: Template): string {
   if (typeof ud === 'string') return ud;
   const [sep, parts] = (ud as { 'Fn::Join': [string, unknown[]] })['Fn::Join'];
   return parts.map((p) => (typeof p === 'string' ? p : '<token>')).join(sep);
-}
-
-/**
- * The template for a snapshot, with CDK asset hashes (the squid.conf object) replaced by a marker: the policy
- * module owns that text (it is compared byte for byte above), so policy changes do not churn hub snapshots.
- */
-function snapshotOf(t: Template): unknown {
-  const json = JSON.parse(JSON.stringify(t.toJSON()).replace(/[0-9a-f]{64}/g, '<asset-hash>')) as { Resources: Resources };
-  // The boot script and the policy rollout's document are user-data.ts's and policy-rollout.ts's scripts,
-  // tested there (this file asserts what the hub wires into them).
-  for (const r of Object.values(json.Resources)) {
-    if (r.Type === 'AWS::SSM::Document') r.Properties.Content = '<policy apply document: src/hub/policy-rollout.ts>';
-    const data = r.Properties?.LaunchTemplateData as { UserData?: unknown } | undefined;
-    if (r.Type === 'AWS::EC2::LaunchTemplate' && data?.UserData) data.UserData = '<boot script: src/hub/user-data.ts>';
-  }
-  return json;
 }
 
 describe('EgressHub with the example config', () => {

@@ -13,7 +13,7 @@ import { FailoverDns, MATCH_NO_TRAFFIC, NlbFront } from '../../src/hub';
 import { renderSquidConf } from '../../src/policy';
 import { validateTemplate } from '../support/cfn-registry';
 import { nagFindings } from '../support/nag';
-import { exampleConfig, planOf, synthOnce, testStack, type Synthesized } from '../support/stack';
+import { exampleConfig, hubSnapshotOf as snapshotOf, planOf, synthOnce, testStack, type Synthesized } from '../support/stack';
 
 interface Res {
   Type: string;
@@ -54,22 +54,6 @@ const MODES = {
 type Mode = keyof typeof MODES;
 const mode = (name: Mode): Synthesized => synthOnce(`mode-${name}`, () => planOf(MODES[name]()));
 const tenants = (s: Synthesized) => s.templates.get('Tenants-3200')!;
-
-/**
- * A template for a snapshot: CDK asset hashes (the squid.conf object, owned by the policy module) become a
- * marker, so a policy change does not churn the fleet-mode snapshots.
- */
-function snapshotOf(t: Template): unknown {
-  const json = JSON.parse(JSON.stringify(t.toJSON()).replace(/[0-9a-f]{64}/g, '<asset-hash>')) as { Resources: Resources };
-  // The boot script and the policy rollout's document are user-data.ts's and policy-rollout.ts's scripts,
-  // tested there (this file asserts what the hub wires into them).
-  for (const r of Object.values(json.Resources)) {
-    if (r.Type === 'AWS::SSM::Document') r.Properties.Content = '<policy apply document: src/hub/policy-rollout.ts>';
-    const data = r.Properties?.LaunchTemplateData as { UserData?: unknown } | undefined;
-    if (r.Type === 'AWS::EC2::LaunchTemplate' && data?.UserData) data.UserData = '<boot script: src/hub/user-data.ts>';
-  }
-  return json;
-}
 
 /** The security-group rules of a template as [group, peer, from, to] (peer: group logical ID or CIDR). */
 function rules(t: Template) {

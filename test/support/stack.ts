@@ -60,3 +60,19 @@ export function synthOnce(key: string, plan: () => EgressPlan, context: Record<s
   }
   return s;
 }
+
+/**
+ * A hub template for a snapshot: CDK asset hashes (the squid.conf object, owned by the policy module) become a
+ * marker, and the boot script and the policy apply document (user-data.ts's and policy-rollout.ts's, tested
+ * there) become their names, so policy or script changes do not churn hub snapshots.
+ */
+export function hubSnapshotOf(t: Template): unknown {
+  type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
+  const json = JSON.parse(JSON.stringify(t.toJSON()).replace(/[0-9a-f]{64}/g, '<asset-hash>')) as { Resources: Resources };
+  for (const r of Object.values(json.Resources)) {
+    if (r.Type === 'AWS::SSM::Document') r.Properties.Content = '<policy apply document: src/hub/policy-rollout.ts>';
+    const data = r.Properties?.LaunchTemplateData as { UserData?: unknown } | undefined;
+    if (r.Type === 'AWS::EC2::LaunchTemplate' && data?.UserData) data.UserData = '<boot script: src/hub/user-data.ts>';
+  }
+  return json;
+}
