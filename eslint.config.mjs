@@ -14,6 +14,20 @@ export default tseslint.config(
     },
   },
   {
+    // bin/egresshub.js runs the CLI through tsx's CommonJS hook only: a dynamic import() of one of our .ts
+    // modules is resolved by Node's ESM loader without tsx and fails at run time (vitest would not notice).
+    files: ['src/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'ImportExpression[source.value=/^\\./]',
+          message: 'use a static import: bin/egresshub.js cannot resolve a dynamic import of a .ts module',
+        },
+      ],
+    },
+  },
+  {
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: { '@typescript-eslint/no-unsafe-assignment': 'off', '@typescript-eslint/no-unsafe-member-access': 'off' },
   },

@@ -5,6 +5,9 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError, type EgressPlan } from '../config';
+// A static import: the CLI loads aws-cdk-lib anyway (synth), and a dynamic import of a .ts module is not
+// resolved by bin/egresshub.js's CommonJS-only tsx hook (it failed `lab reconfigure` outside vitest).
+import { APPLY_TAG, renderPolicyApply } from '../hub/policy-rollout';
 import { labPaths, labSquidConf, readSupervisorStatus, reconfigureProxy, requireRunningLab, type Step } from './lab';
 import { decodeSamples, type LoadSample, type LoadSpec } from './load';
 import { allowedByConfig } from './matrix';
@@ -579,8 +582,6 @@ export async function applyWithRolloutScript(
   proxy: LabProxy,
   onLine: (line: string) => void,
 ): Promise<{ drainMs: number; reconfigureMs: number; output: string[] }> {
-  // Loaded only here: the module brings aws-cdk-lib, which takes seconds to import and no other lab command needs.
-  const { APPLY_TAG, renderPolicyApply } = await import('../hub/policy-rollout.js');
   const files = labPaths(topo.stateDir).proxy(proxy.index);
   const instance = join(files.dir, 'instance');
   mkdirSync(instance, { recursive: true });
