@@ -5,7 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(squid dnsmasq-base nftables iproute2 iptables curl openssl ca-certificates apache2-utils procps psmisc)
+# squid-openssl, not squid: Debian's squid is built with GnuTLS and cannot peek at a TLS ClientHello
+# (SslBump), which the policy's SNI check needs. The two packages conflict; apt swaps them.
+PACKAGES=(squid-openssl shellcheck dnsmasq-base nftables iproute2 iptables curl openssl ca-certificates apache2-utils procps psmisc)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -21,7 +23,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   # Debian starts a host-wide squid.service on install; the lab runs its own Squid in a namespace.
-  if [[ " ${missing[*]} " == *" squid "* ]] && command -v systemctl >/dev/null; then
+  if [[ " ${missing[*]} " == *" squid-openssl "* ]] && command -v systemctl >/dev/null; then
     systemctl disable --now squid >/dev/null 2>&1 || true
   fi
 fi
