@@ -1,7 +1,7 @@
 // Reads egresshub.yaml once: YAML with source positions, then the zod schema; every problem is
 // reported with its field path, line and the value found, so the user can fix all of them at once.
 import { readFileSync } from 'node:fs';
-import { isMap, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isMap, isPair, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, formatPath, UsageError, type ConfigProblem } from './errors';
 import { configSchema, type EgressConfig } from './schema';
@@ -21,25 +21,31 @@ export function loadConfigFile(file: string): EgressConfig {
   return parseConfig(text, file);
 }
 
+/**
+ * How many alias expansions (`*name`) a config may use. yaml's default (100) guards against "billion
+ * laughs" documents from untrusted sources; a config is written by the platform team, and one that
+ * shares tenant blocks through anchors legitimately needs a few aliases per tenant (2,000 tenants).
+ * Expansion stays linear in this bound, so it still stops an exponential document.
+ */
+export const MAX_CONFIG_ALIASES = 20_000;
+
 /** Parses and validates config text. Throws ConfigError listing every problem found. */
 export function parseConfig(text: string, file = DEFAULT_CONFIG_FILE): EgressConfig {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: true });
-  if (doc.errors.length > 0) {
-    throw new ConfigError(
-      file,
-      doc.errors.map((e) => {
-        const pos = e.linePos?.[0];
-        return {
-          path: '',
-          line: pos?.line,
-          column: pos?.col,
-          message: `YAML syntax: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`,
-        };
-      }),
-    );
+  if (doc.errors.length > 0) throw new ConfigError(file, [yamlProblem(doc, lineCounter, text)]);
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_CONFIG_ALIASES }) ?? {};
+  } catch (e) {
+    if (!/alias/i.test((e as Error).message)) throw e;
+    throw new ConfigError(file, [
+      {
+        path: '',
+        message: `the config expands YAML aliases (*name) more than ${MAX_CONFIG_ALIASES} times; share fewer blocks through anchors (e.g. one anchor per allowlist instead of per field), or split tenants across hubs`,
+      },
+    ]);
   }
-  const data: unknown = doc.toJS() ?? {};
   if (typeof data !== 'object' || Array.isArray(data)) {
     throw new ConfigError(file, [{ path: '', line: 1, message: 'the config must be a YAML mapping (region:, account:, hub:, tenants:)' }]);
   }
@@ -47,6 +53,74 @@ export function parseConfig(text: string, file = DEFAULT_CONFIG_FILE): EgressCon
   if (result.success) return result.data;
   const problems = flattenIssues(result.error.issues).map((issue) => toProblem(issue, doc, lineCounter, data));
   throw new ConfigError(file, dedupe(problems));
+}
+
+/**
+ * The first YAML error only: once the parser is lost, every later "error" follows from the first one
+ * and would send the user after problems that are not there. A duplicated key names the key and both lines.
+ */
+function yamlProblem(doc: Document, lc: LineCounter, text: string): ConfigProblem {
+  const [first] = [...doc.errors].sort((a, b) => a.pos[0] - b.pos[0]);
+  const err = first!;
+  const pos = lc.linePos(err.pos[0]);
+  if (err.code === 'DUPLICATE_KEY') {
+    const dup = duplicateKey(doc, err.pos[0]);
+    if (dup) {
+      const firstLine = lc.linePos(dup.firstAt).line;
+      return {
+        path: formatPath([...dup.path, dup.key]),
+        line: pos.line,
+        column: pos.col,
+        message: `key "${dup.key}" appears twice in the same mapping (lines ${firstLine} and ${pos.line}); keep one of them`,
+      };
+    }
+  }
+  const message = err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+  const near = text
+    .slice(err.pos[0], err.pos[0] + 30)
+    .split('\n')[0]!
+    .trim();
+  return {
+    path: '',
+    line: pos.line,
+    column: pos.col,
+    message: `YAML syntax: ${message}${near ? ` (near "${near}")` : ''}; fix this line first, later lines may be fine`,
+  };
+}
+
+/** The mapping, key and first occurrence of a key repeated at `offset`. */
+function duplicateKey(doc: Document, offset: number): { key: string; firstAt: number; path: (string | number)[] } | undefined {
+  let found: { key: string; firstAt: number; path: (string | number)[] } | undefined;
+  visit(doc, {
+    Map(_key, map, ancestors) {
+      const seen = new Map<unknown, number>();
+      for (const pair of map.items) {
+        const k = pair.key as Node | null;
+        const value = (k as { value?: unknown } | null)?.value;
+        const start = k?.range?.[0];
+        if (start === undefined) continue;
+        if (seen.has(value) && start === offset) {
+          found = { key: String(value), firstAt: seen.get(value)!, path: pathOf(ancestors) };
+          return visit.BREAK;
+        }
+        if (!seen.has(value)) seen.set(value, start);
+      }
+      return undefined;
+    },
+  });
+  return found;
+}
+
+/** The config path of a node from its visitor ancestors (pairs give keys, sequences give indexes). */
+function pathOf(ancestors: readonly unknown[]): (string | number)[] {
+  const path: (string | number)[] = [];
+  for (let i = 0; i < ancestors.length; i++) {
+    const a = ancestors[i];
+    const next = ancestors[i + 1];
+    if (isPair(a)) path.push(String((a.key as { value?: unknown } | null)?.value));
+    else if (isSeq(a) && next !== undefined) path.push(a.items.indexOf(next));
+  }
+  return path;
 }
 
 type Issue = z.core.$ZodIssue;

@@ -83,6 +83,19 @@ export function isCidr4(value: string): boolean {
   return a.startAddress().correctForm() === a.addressMinusSuffix;
 }
 
+/**
+ * Where a hub VPC may live: RFC 1918 private space and RFC 6598 shared space (100.64.0.0/10). The
+ * policy already denies all of these as destinations, so the hub-range deny rule never blocks a
+ * public destination. https://docs.aws.amazon.com/vpc/latest/userguide/vpc-cidr-blocks.html
+ */
+export const PRIVATE_HUB_RANGES = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10'] as const;
+
+export function isPrivateCidr4(value: string): boolean {
+  if (!isCidr4(value)) return false;
+  const block = new Address4(value);
+  return PRIVATE_HUB_RANGES.some((r) => block.isInSubnet(new Address4(r)));
+}
+
 /** A domain pattern of an allowlist: `example.com`, `*.example.com`, with an optional trailing dot. */
 export function isDomainPattern(value: string): boolean {
   let v = value.toLowerCase().replace(/\.$/, '');
@@ -333,6 +346,12 @@ export const configSchema = z
       }
     }
 
+    if (!isPrivateCidr4(cfg.hub.cidr)) {
+      issue(
+        ['hub', 'cidr'],
+        `${cfg.hub.cidr} is not private address space: every tenant is denied the hub's own range, so a public hub range would also block egress to those public addresses; use a block inside ${PRIVATE_HUB_RANGES.join(', ')}`,
+      );
+    }
     const hubPrefix = Number(cfg.hub.cidr.split('/')[1]);
     if (hubPrefix < HUB_PREFIX_MIN || hubPrefix > HUB_PREFIX_MAX) {
       issue(['hub', 'cidr'], `the hub CIDR must be /${HUB_PREFIX_MIN} to /${HUB_PREFIX_MAX} (got /${hubPrefix})`);
@@ -359,7 +378,13 @@ export const configSchema = z
         issue(['tenants', i, 'port'], `port ${t.port} is already used by tenants[${ports.get(t.port)}]; give every tenant its own port`);
       ports.set(t.port, i);
       const reserved = RESERVED_PORTS.get(t.port);
-      if (reserved) issue(['tenants', i, 'port'], `port ${t.port} is reserved (${reserved}); pick another port, e.g. ${3200 + i + 1}`);
+      if (reserved) {
+        const used = new Set(cfg.tenants.map((x) => x.port));
+        let free = Math.max(...used) + 1;
+        if (free > MAX_TENANT_PORT) free = MIN_TENANT_PORT;
+        while (used.has(free) || RESERVED_PORTS.has(free)) free++;
+        issue(['tenants', i, 'port'], `port ${t.port} is reserved (${reserved}); pick a port no tenant uses, e.g. ${free}`);
+      }
     });
 
     cfg.spokes.forEach((s, i) => {

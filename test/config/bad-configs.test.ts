@@ -27,6 +27,12 @@ const cases: Case[] = [
   { name: 'malformed hub CIDR', edit: [[['hub', 'cidr'], '10.0.0/16']], field: 'hub.cidr', says: /IPv4 CIDR/ },
   { name: 'hub CIDR with host bits set', edit: [[['hub', 'cidr'], '10.0.1.0/16']], field: 'hub.cidr', says: /no host bits/ },
   { name: 'hub CIDR too large', edit: [[['hub', 'cidr'], '10.0.0.0/8']], field: 'hub.cidr', says: /\/16 to \/24.*got \/8/ },
+  {
+    name: 'hub CIDR in public address space',
+    edit: [[['hub', 'cidr'], '8.8.0.0/16']],
+    field: 'hub.cidr',
+    says: /not private address space.*10\.0\.0\.0\/8, 172\.16\.0\.0\/12, 192\.168\.0\.0\/16, 100\.64\.0\.0\/10/,
+  },
   { name: 'hub CIDR too small', edit: [[['hub', 'cidr'], '10.0.0.0/26']], field: 'hub.cidr', says: /\/16 to \/24/ },
   {
     name: 'hub CIDR too small for its AZs',
@@ -141,7 +147,12 @@ const cases: Case[] = [
   },
   { name: 'port below 1024', edit: [[['tenants', 0, 'port'], 80]], field: 'tenants[0].port', says: /between 1024 and 65535.*got 80/ },
   { name: 'port above 65535', edit: [[['tenants', 0, 'port'], 70000]], field: 'tenants[0].port', says: /between 1024 and 65535/ },
-  { name: 'reserved port', edit: [[['tenants', 0, 'port'], 3128]], field: 'tenants[0].port', says: /reserved/ },
+  {
+    name: 'reserved port',
+    edit: [[['tenants', 0, 'port'], 3128]],
+    field: 'tenants[0].port',
+    says: /reserved.*pick a port no tenant uses, e\.g\. 3203/,
+  },
   {
     name: 'the nlb health-check port as a tenant port (reserved in every mode)',
     edit: [[['tenants', 0, 'port'], 3129]],
@@ -314,5 +325,71 @@ describe('bad configs', () => {
     expect(line).toMatch(c.says);
     expect(line).toMatch(new RegExp(`${file.replace(/[.]/g, '\\.')}:\\d+:\\d+: `));
     expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('YAML-level mistakes', () => {
+  const example = EXAMPLE.split('\n');
+  const at = (needle: string) => example.findIndex((l) => l.includes(needle)) + 1;
+
+  it('fails when one syntax error would cascade: one problem, at its line, nothing that follows from it', async () => {
+    // An unindented key inside a tenant derails the parser for the rest of the file.
+    const line = at('- name: project-b');
+    const text = example.map((l, i) => (i + 1 === line ? `${l}\n   port: x: y` : l)).join('\n');
+    const file = join(dir, 'cascade.yaml');
+    writeFileSync(file, text);
+    const r = await runCli('validate', '--config', file);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error: invalid config\n/);
+    const problems = r.stderr.split('\n').filter((l) => l.startsWith('  '));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(new RegExp(`cascade\\.yaml:${line + 1}:\\d+: \\(top level\\): YAML syntax: .*near "port: x: y"`));
+  });
+
+  it('fails when a key is duplicated: names the key and both lines', async () => {
+    const line = at('cidr: 10.0.0.0/16');
+    const text = example.map((l, i) => (i + 1 === line ? `${l}\n  cidr: 10.1.0.0/16` : l)).join('\n');
+    const file = join(dir, 'dup.yaml');
+    writeFileSync(file, text);
+    const r = await runCli('validate', '--config', file);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      `dup.yaml:${line + 1}:3: hub.cidr: key "cidr" appears twice in the same mapping (lines ${line} and ${line + 1})`,
+    );
+  });
+
+  it('accepts an anchor-heavy config of the size the product supports', async () => {
+    // 1,000 tenants sharing one allowlist and one account list: 1,998 aliases, far above yaml's default of 100.
+    const lines = [
+      'region: ap-northeast-1',
+      "account: '111111111111'",
+      'hub: { availabilityZones: [ap-northeast-1a, ap-northeast-1c] }',
+      'tenants:',
+    ];
+    for (let i = 0; i < 1000; i++) {
+      const first = i === 0;
+      lines.push(
+        `  - name: t${i}`,
+        `    port: ${5001 + i}`,
+        first ? '    allow: &allow [registry.npmjs.org, "*.github.com"]' : '    allow: *allow',
+        first ? "    accounts: &acct ['222222222222']" : '    accounts: *acct',
+      );
+    }
+    const file = join(dir, 'anchors.yaml');
+    writeFileSync(file, lines.join('\n'));
+    const r = await runCli('validate', '--config', file, '--json');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+  });
+
+  it('fails when aliases expand beyond the bound, saying what to change', async () => {
+    const file = join(dir, 'alias-bomb.yaml');
+    const lines = ['region: ap-northeast-1', 'a0: &a0 [x]'];
+    for (let i = 1; i <= 30; i++) lines.push(`a${i}: &a${i} [*a${i - 1}, *a${i - 1}]`);
+    writeFileSync(file, lines.join('\n'));
+    const r = await runCli('validate', '--config', file);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/expands YAML aliases \(\*name\) more than 20000 times; share fewer blocks/);
+    expect(r.stderr).not.toMatch(/resource exhaustion/);
   });
 });
