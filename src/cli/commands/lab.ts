@@ -32,7 +32,7 @@ import {
 } from '../../lab/lab';
 import { LOAD_LIMITS } from '../../lab/load';
 import { SUPERVISOR_LIMITS, type SupervisorSettings } from '../../lab/supervisor';
-import { acquireLabLock } from '../../lab/lock';
+import { acquireLabLock, labLockHolder, processStart } from '../../lab/lock';
 import { accessLogMarks, checkAccessLog, runMatrix, type MatrixRow } from '../../lab/matrix';
 import { inNs } from '../../lab/sh';
 import { INTERNET } from '../../lab/topology';
@@ -233,6 +233,8 @@ const test: CommandSpec = {
 const down: CommandSpec = {
   name: 'down',
   summary: 'remove every lab namespace, process and file (safe on a half-built lab)',
+  configure: (cmd) =>
+    cmd.option('--force', 'also when another live egresshub run holds the lab: stop that run first (SIGTERM, then SIGKILL)'),
   run: async (ctx) => {
     const r = await labDown((s) => ctx.printer.step(s));
     ctx.printer.data({ down: true, ...r });
@@ -456,7 +458,11 @@ function locked(spec: CommandSpec): CommandSpec {
     ...spec,
     run: async (ctx, opts, args) => {
       if (process.getuid?.() !== 0) throw new LabNeedsRootError();
-      const release = await acquireLabLock({ wait: false });
+      if (spec.name === 'down' && opts.force === true) await stopHolder(ctx);
+      const release = await acquireLabLock({
+        wait: false,
+        onTakeover: (pid) => ctx.printer.step(`taking over the lab lock of pid ${pid}, which is gone`),
+      });
       try {
         return await run(ctx, opts, args);
       } finally {
@@ -464,6 +470,28 @@ function locked(spec: CommandSpec): CommandSpec {
       }
     },
   };
+}
+
+/** `lab down --force`: the run holding the lab is stopped (it tears nothing down itself once killed; `down` does). */
+async function stopHolder(ctx: CommandContext): Promise<void> {
+  const pid = labLockHolder();
+  if (pid === undefined) return;
+  ctx.printer.step(`stopping egresshub run ${pid}, which holds the lab`);
+  const gone = async (ms: number) => {
+    const until = Date.now() + ms;
+    while (Date.now() < until) {
+      if (processStart(pid) === undefined) return true;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return processStart(pid) === undefined;
+  };
+  try {
+    process.kill(pid, 'SIGTERM');
+    if (!(await gone(5_000))) process.kill(pid, 'SIGKILL');
+    await gone(2_000);
+  } catch {
+    // Gone between the check and the signal: nothing to stop.
+  }
 }
 
 export const lab: CommandSpec = {
