@@ -32,7 +32,7 @@ export interface Allocation {
 
 function poolBlock(pool: string): Block {
   const p = parseBlock(pool);
-  if (!p.ok) throw new UsageError(`--pool: "${pool}" is ${p.reason}; e.g. --pool 10.64.0.0/12`);
+  if (!p.ok) throw new UsageError(`--pool: "${pool}": ${p.reason}; e.g. --pool 10.64.0.0/12`);
   return p.block;
 }
 

@@ -17,15 +17,15 @@ export type BlockParse = { readonly ok: true; readonly block: Block } | { readon
 /** Parses `value` as an IPv4 or IPv6 CIDR block whose host bits are zero (as every VPC CIDR is). */
 export function parseBlock(value: string): BlockParse {
   const v = value.trim();
-  if (!v.includes('/')) return { ok: false, reason: 'a CIDR block needs a prefix length, e.g. 10.0.0.0/16 or 2001:db8::/56' };
+  if (!v.includes('/')) return { ok: false, reason: 'it has no prefix length (write a CIDR block such as 10.0.0.0/16 or 2001:db8::/56)' };
   const isV6 = v.includes(':');
   const valid = isV6 ? Address6.isValid(v) : /^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(v) && Address4.isValid(v);
-  if (!valid) return { ok: false, reason: `not a valid IPv${isV6 ? 6 : 4} CIDR block` };
+  if (!valid) return { ok: false, reason: `it is not a valid IPv${isV6 ? 6 : 4} CIDR block` };
   const a = isV6 ? new Address6(v) : new Address4(v);
   const network = a.startAddress();
   const cidr = `${network.correctForm()}/${a.subnetMask}`;
   if (network.bigInt() !== a.bigInt()) {
-    return { ok: false, reason: `host bits are set; the block containing it is ${cidr}` };
+    return { ok: false, reason: `its host bits are set (the block containing it is ${cidr})` };
   }
   return { ok: true, block: { cidr, version: isV6 ? 6 : 4, prefix: a.subnetMask, start: network.bigInt(), end: a.endAddress().bigInt() } };
 }

@@ -93,7 +93,7 @@ export function toRecords(raw: readonly RawVpc[], where: (i: number) => string):
     if (typeof r.name === 'string' && r.name.trim()) entry.name = r.name.trim();
     for (const c of cidrs) {
       const p = parseBlock(c);
-      if (!p.ok) throw new UsageError(`${where(i)}: ${vpcId}: "${c}" is ${p.reason}`);
+      if (!p.ok) throw new UsageError(`${where(i)}: ${vpcId}: "${c}": ${p.reason}`);
       entry.blocks.set(p.block.cidr, p.block);
     }
     byKey.set(key, entry);
@@ -194,7 +194,7 @@ export function recordsFromPlan(plan: EgressPlan): { vpcs: VpcRecord[]; hub: Vpc
 
 export function hubRecord(cidr: string, account = '(hub)', region = '(hub)', name = 'egresshub hub'): VpcRecord {
   const p = parseBlock(cidr);
-  if (!p.ok) throw new UsageError(`--hub: "${cidr}" is ${p.reason}`);
+  if (!p.ok) throw new UsageError(`--hub: "${cidr}": ${p.reason}`);
   return { account, region, vpcId: 'hub', name, blocks: [p.block], hub: true };
 }
 

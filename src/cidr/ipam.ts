@@ -131,7 +131,7 @@ export class ProjectIpamPool extends Construct {
 
   private validatePool(cidr: string, netmask: number, allowed: { min: number; max: number }): Block {
     const p = parseBlock(cidr);
-    if (!p.ok) throw new IpamPoolError(`IPAM pool: "${cidr}" is ${p.reason}; give the pool as a CIDR block such as 10.64.0.0/12`);
+    if (!p.ok) throw new IpamPoolError(`IPAM pool: "${cidr}": ${p.reason}; give the pool as a CIDR block such as 10.64.0.0/12`);
     if (p.block.version !== 4) {
       throw new IpamPoolError(
         `IPAM pool: "${cidr}" is IPv6; this pool hands out private IPv4 blocks (Amazon-provided IPv6 blocks never overlap)`,
@@ -159,7 +159,7 @@ export class ProjectIpamPool extends Construct {
 
   private validateReserved(cidr: string, pool: Block): Block {
     const p = parseBlock(cidr);
-    if (!p.ok) throw new IpamPoolError(`IPAM pool ${pool.cidr}: reserved block "${cidr}" is ${p.reason}`);
+    if (!p.ok) throw new IpamPoolError(`IPAM pool ${pool.cidr}: reserved block "${cidr}": ${p.reason}`);
     const rel = relation(pool, p.block);
     if (rel !== 'contains' && rel !== 'identical') {
       throw new IpamPoolError(

@@ -44,9 +44,35 @@ export class Printer {
   /** A table for people (stdout); in --json mode the caller prints data() instead. */
   table(head: readonly string[], rows: readonly (readonly (string | number)[])[]): void {
     if (this.json) return;
+    if (rows.length > Printer.BOXED_ROWS_MAX) return this.plainTable(head, rows);
     const t = new Table({ head: head.map((h) => this.bold(h)), style: { head: [], border: [] } });
-    t.push(...rows.map((r) => r.map(String)));
+    for (const r of rows) t.push(r.map(String));
     this.out.write(`${t.toString()}\n`);
+  }
+
+  /**
+   * Rows above which a table is printed as aligned columns without borders: the boxed renderer recurses
+   * per row and overflows the stack near 100,000 rows, and nobody reads borders on that many lines.
+   */
+  static readonly BOXED_ROWS_MAX = 10_000;
+
+  private plainTable(head: readonly string[], rows: readonly (readonly (string | number)[])[]): void {
+    const widths = head.map((h) => h.length);
+    for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, String(c).length)));
+    const line = (cells: readonly (string | number)[]) =>
+      cells
+        .map((c, i) => String(c).padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd();
+    this.out.write(`${this.bold(line(head))}\n`);
+    // Written in chunks: one string of a million rows would be needlessly large.
+    for (let i = 0; i < rows.length; i += 5_000)
+      this.out.write(
+        `${rows
+          .slice(i, i + 5_000)
+          .map(line)
+          .join('\n')}\n`,
+      );
   }
 
   /** Progress for long work, on stderr so stdout stays clean for pipes. */

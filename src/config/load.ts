@@ -9,15 +9,23 @@ import { configSchema, type EgressConfig } from './schema';
 /** Where the CLI and the CDK app look for the config when none is named. */
 export const DEFAULT_CONFIG_FILE = 'egresshub.yaml';
 
-export function loadConfigFile(file: string): EgressConfig {
+/**
+ * Reads and validates a config file. `hint` is what the caller's user can do when the file cannot be read
+ * (commands that take --config say so; `diff` names its two arguments).
+ */
+export function loadConfigFile(
+  file: string,
+  hint = 'pass --config FILE, or copy examples/egresshub.yaml to ./egresshub.yaml',
+): EgressConfig {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : String((e as Error).message);
-    throw new UsageError(`cannot read config ${file}: ${why}; pass --config FILE, or copy examples/egresshub.yaml to ./egresshub.yaml`);
+    throw new UsageError(`cannot read config ${file}: ${why}; ${hint}`);
   }
+  if (text.includes('\u0000')) throw new UsageError(`cannot read config ${file}: it is a binary file, not YAML; ${hint}`);
   return parseConfig(text, file);
 }
 
@@ -51,7 +59,7 @@ export function parseConfig(text: string, file = DEFAULT_CONFIG_FILE): EgressCon
   }
   const result = configSchema.safeParse(data);
   if (result.success) return result.data;
-  const problems = flattenIssues(result.error.issues).map((issue) => toProblem(issue, doc, lineCounter, data));
+  const problems = withoutLibraryBounds(flattenIssues(result.error.issues)).map((issue) => toProblem(issue, doc, lineCounter, data));
   throw new ConfigError(file, dedupe(problems));
 }
 
@@ -136,6 +144,21 @@ function flattenIssues(issues: readonly Issue[], prefix: PropertyKey[] = []): Is
     }
     return [{ ...issue, path }];
   });
+}
+
+/**
+ * zod's `.int()` adds a safe-integer bound (±2^53-1) of its own; a value beyond it (e.g. `1e23`) is also
+ * outside every bound we state, so the library's bound would be a second, raw message for the same mistake.
+ */
+function withoutLibraryBounds(issues: Issue[]): Issue[] {
+  const isSafeIntBound = (i: Issue) =>
+    (i.code === 'too_big' && Number(i.maximum) === Number.MAX_SAFE_INTEGER) ||
+    (i.code === 'too_small' && Number(i.minimum) === Number.MIN_SAFE_INTEGER);
+  const key = (i: Issue) => i.path.map(String).join('.');
+  const others = new Set(issues.filter((i) => !isSafeIntBound(i)).map(key));
+  return issues
+    .filter((i) => !(isSafeIntBound(i) && others.has(key(i))))
+    .map((i) => (isSafeIntBound(i) ? { ...i, message: 'expected a whole number of a sensible size' } : i));
 }
 
 function depth(issues: readonly Issue[]): number {

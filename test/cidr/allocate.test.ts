@@ -68,7 +68,7 @@ describe('cidr allocation', () => {
 
   it('fails when the pool is not a network address', () => {
     expect(() => allocate({ pool: '10.64.1.0/12', size: 20, count: 1, used: [] })).toThrow(
-      /--pool: "10\.64\.1\.0\/12" is host bits are set; the block containing it is 10\.64\.0\.0\/12/,
+      /--pool: "10\.64\.1\.0\/12": its host bits are set \(the block containing it is 10\.64\.0\.0\/12\)/,
     );
   });
 });

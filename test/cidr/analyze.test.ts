@@ -29,10 +29,10 @@ describe('CIDR blocks', () => {
   });
 
   it.each([
-    ['10.0.1.0/16', /host bits are set; the block containing it is 10\.0\.0\.0\/16/],
-    ['10.0.0.0', /needs a prefix length/],
+    ['10.0.1.0/16', /its host bits are set \(the block containing it is 10\.0\.0\.0\/16\)/],
+    ['10.0.0.0', /it has no prefix length \(write a CIDR block such as 10\.0\.0\.0\/16/],
     ['10.0.0.0/33', /not a valid IPv4 CIDR block/],
-    ['2001:db8::1/56', /host bits are set; the block containing it is 2001:db8::\/56/],
+    ['2001:db8::1/56', /its host bits are set \(the block containing it is 2001:db8::\/56\)/],
     ['vpc-123/16', /not a valid IPv4 CIDR block/],
   ])('fails when the block is %s', (value, reason) => {
     const p = parseBlock(value);
@@ -75,7 +75,7 @@ describe('inventory files', () => {
   it('fails when a CSV row has host bits set, naming the file and line', () => {
     const csv = 'account,region,vpcId,cidrs\n111111111111,us-east-1,vpc-1,10.0.0.0/16\n111111111111,us-east-1,vpc-2,10.1.2.0/16\n';
     expect(() => parseInventoryCsv(csv, 'inv.csv')).toThrow(
-      'inv.csv:3: vpc-2: "10.1.2.0/16" is host bits are set; the block containing it is 10.1.0.0/16',
+      'inv.csv:3: vpc-2: "10.1.2.0/16": its host bits are set (the block containing it is 10.1.0.0/16)',
     );
   });
 

@@ -105,8 +105,8 @@ describe('egresshub cidr allocate', () => {
     [['--pool', '10.64.0.0/12', '--size', 'big'], /--size expects a prefix length such as 20 \(got "big"\)/],
     [['--pool', '10.64.0.0/12', '--size', '20', '--count', 'x'], /--count expects a whole number such as 5 \(got "x"\)/],
     [['--pool', '10.64.0.0/12', '--size', '20', '--count', '0'], /--count must be a whole number ≥ 1 \(got 0\)/],
-    [['--pool', '10.64.0.0/12', '--size', '20', '--reserve', '10.64.0.1/20'], /--reserve: "10\.64\.0\.1\/20" is host bits are set/],
-    [['--pool', '10.64.0.0/12', '--size', '20', '--hub', 'nope'], /--hub: "nope" is a CIDR block needs a prefix length/],
+    [['--pool', '10.64.0.0/12', '--size', '20', '--reserve', '10.64.0.1/20'], /--reserve: "10\.64\.0\.1\/20": its host bits are set/],
+    [['--pool', '10.64.0.0/12', '--size', '20', '--hub', 'nope'], /--hub: "nope": it has no prefix length/],
     [['--size', '20'], /required option '--pool <cidr>' not specified/],
   ])('fails when the flags are %j, with exit code 2', async (args, message) => {
     const r = await runCli('cidr', 'allocate', ...args);

@@ -67,7 +67,7 @@ describe('ProjectIpamPool', () => {
     [
       'the pool has host bits set',
       { cidr: '10.64.1.0/12' },
-      /IPAM pool: "10\.64\.1\.0\/12" is host bits are set; the block containing it is 10\.64\.0\.0\/12/,
+      /IPAM pool: "10\.64\.1\.0\/12": its host bits are set \(the block containing it is 10\.64\.0\.0\/12\)/,
     ],
     ['the pool is IPv6', { cidr: '2600:1f18::/40' }, /IPAM pool: "2600:1f18::\/40" is IPv6; this pool hands out private IPv4 blocks/],
     [

@@ -132,7 +132,7 @@ const allocateCmd: CommandSpec = {
     const { vpcs, hub } = await gatherInventory(printer, opts, false);
     const reserved: Block[] = ((opts.reserve as string[] | undefined) ?? []).map((c) => {
       const p = parseBlock(c);
-      if (!p.ok) throw new UsageError(`--reserve: "${c}" is ${p.reason}`);
+      if (!p.ok) throw new UsageError(`--reserve: "${c}": ${p.reason}`);
       return p.block;
     });
     if (!hub) printer.warn('no hub CIDR known: pass --config FILE or --hub CIDR so that new blocks also avoid the hub');

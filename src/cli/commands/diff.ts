@@ -45,7 +45,7 @@ function loadBoth(oldFile: string, newFile: string): [EgressPlan, EgressPlan] {
   const errors: string[] = [];
   const load = (file: string) => {
     try {
-      return buildPlan(loadConfigFile(file));
+      return buildPlan(loadConfigFile(file, 'diff takes two config files: egresshub diff OLD.yaml NEW.yaml'));
     } catch (e) {
       if (!(e instanceof UsageError)) throw e;
       errors.push(e instanceof ConfigError ? e.message.replace(/^invalid config/, `invalid config ${file}`) : e.message);

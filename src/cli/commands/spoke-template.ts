@@ -1,9 +1,9 @@
 // `egresshub spoke-template`: the plain CloudFormation template a tenant deploys in its own VPC
 // without CDK (parameters VpcId, SubnetIds, VpcCidr, ResourceConfigurationArn; the port baked in).
-import { writeFileSync } from 'node:fs';
 import { spokeTemplate as render } from '../../spoke';
 import type { CommandSpec } from '../command';
 import { addConfigOption, planFromOptions } from '../options';
+import { writableFile, writeOutput } from '../paths';
 
 export const spokeTemplate: CommandSpec = {
   name: 'spoke-template',
@@ -13,11 +13,12 @@ export const spokeTemplate: CommandSpec = {
       .requiredOption('-t, --tenant <name>', 'the tenant whose spoke this is')
       .option('-o, --out <file>', 'write the template to FILE instead of stdout'),
   run: ({ printer }, opts) => {
+    const out = typeof opts.out === 'string' ? writableFile('--out', opts.out, 'spoke.json') : undefined;
     const plan = planFromOptions(opts);
     const json = `${JSON.stringify(render(plan, String(opts.tenant)), null, 2)}\n`;
-    if (typeof opts.out === 'string') {
-      writeFileSync(opts.out, json);
-      printer.step(`wrote ${opts.out}`);
+    if (out !== undefined) {
+      writeOutput('--out', out, json);
+      printer.step(`wrote ${String(opts.out)}`);
     } else {
       printer.raw(json);
     }

@@ -1,9 +1,9 @@
 // `egresshub synth`: writes the hub's and spokes' CloudFormation templates into a directory, offline
 // (no credentials, no lookups), and shows what it wrote.
-import { resolve } from 'node:path';
 import { synthesize } from '../../app';
 import type { CommandSpec } from '../command';
 import { addConfigOption, planFromOptions } from '../options';
+import { removeCreated, writableDir } from '../paths';
 
 export const synth: CommandSpec = {
   name: 'synth',
@@ -11,11 +11,17 @@ export const synth: CommandSpec = {
   configure: (cmd) => addConfigOption(cmd).option('-o, --out <dir>', 'output directory (a CDK cloud assembly)', 'cdk.out'),
   run: ({ printer }, opts) => {
     const plan = planFromOptions(opts);
-    const out = resolve(typeof opts.out === 'string' ? opts.out : 'cdk.out');
+    const { abs: out, created } = writableDir('--out', typeof opts.out === 'string' ? opts.out : 'cdk.out');
     printer.step(
       `synthesizing hub ${plan.hub.stackName}, ${plan.tenantStacks.length} tenant stack(s) and ${plan.spokes.length} spoke stack(s) into ${out}`,
     );
-    const { stacks } = synthesize(plan, out);
+    let stacks: ReturnType<typeof synthesize>['stacks'];
+    try {
+      ({ stacks } = synthesize(plan, out));
+    } catch (e) {
+      removeCreated(created);
+      throw e;
+    }
     printer.step(`wrote ${stacks.length} template(s)`);
     printer.data({ outDir: out, stacks });
     printer.table(

@@ -1,0 +1,109 @@
+// Commands given bad paths and numbers, as a new user would type them: each answers with exit code 2 and
+// one line naming what is wrong (no raw errno, no stack trace), and leaves no files behind.
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli } from '../support/cli';
+
+const EXAMPLE = 'examples/egresshub.yaml';
+const dir = mkdtempSync(join(tmpdir(), 'egresshub-badinput-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const aFile = join(dir, 'a-file');
+writeFileSync(aFile, 'x');
+const binary = join(dir, 'binary.yaml');
+writeFileSync(binary, readFileSync(process.execPath).subarray(0, 4096));
+const bigPort = join(dir, 'big-port.yaml');
+writeFileSync(bigPort, readFileSync(EXAMPLE, 'utf8').replace('port: 3201', 'port: 1e23'));
+
+interface Case {
+  readonly argv: readonly string[];
+  readonly says: RegExp;
+}
+
+const cases: Record<string, Case> = {
+  'synth --out is empty': {
+    argv: ['synth', '-c', EXAMPLE, '--out', ''],
+    says: /^error: --out is empty; name a path, e\.g\. --out cdk\.out$/,
+  },
+  'synth --out is under /proc': {
+    argv: ['synth', '-c', EXAMPLE, '--out', '/proc/egresshub-x'],
+    says: /is on a kernel filesystem \(proc\)/,
+  },
+  'synth --out is a file': { argv: ['synth', '-c', EXAMPLE, '--out', aFile], says: /is a file, not a directory/ },
+  'synth --out goes through a file': {
+    argv: ['synth', '-c', EXAMPLE, '--out', join(aFile, 'x')],
+    says: /a part of the path is a file, not a directory/,
+  },
+  'spoke-template --out is a directory': {
+    argv: ['spoke-template', '-c', EXAMPLE, '-t', 'project-a', '--out', dir],
+    says: /is a directory; name a file, e\.g\. --out spoke\.json/,
+  },
+  'spoke-template --out in a missing directory': {
+    argv: ['spoke-template', '-c', EXAMPLE, '-t', 'project-a', '--out', join(dir, 'missing', 'spoke.json')],
+    says: /the directory .*missing does not exist; create it first/,
+  },
+  'spoke-template --out under /sys': {
+    argv: ['spoke-template', '-c', EXAMPLE, '-t', 'project-a', '--out', '/sys/x.json'],
+    says: /kernel filesystem \(sys\)/,
+  },
+  'validate on a binary file': { argv: ['validate', '-c', binary], says: /it is a binary file, not YAML/ },
+  'validate on a directory': { argv: ['validate', '-c', dir], says: /it is a directory/ },
+  'a port far out of range (one message, ours)': {
+    argv: ['validate', '-c', bigPort],
+    says: /tenants\[0\]\.port: ports must be between 1024 and 65535 \(got 1e\+23\)/,
+  },
+  'diff with a missing file (no --config hint)': {
+    argv: ['diff', join(dir, 'nope.yaml'), EXAMPLE],
+    says: /cannot read config .*nope\.yaml: no such file; diff takes two config files: egresshub diff OLD\.yaml NEW\.yaml/,
+  },
+  'cidr allocate with host bits set': {
+    argv: ['cidr', 'allocate', '--pool', '10.0.0.1/16', '--size', '20', '--hub', '10.0.0.0/16'],
+    says: /--pool: "10\.0\.0\.1\/16": its host bits are set \(the block containing it is 10\.0\.0\.0\/16\)/,
+  },
+};
+
+describe('every command survives bad input', () => {
+  it.each(Object.entries(cases))('fails when %s', async (_name, c) => {
+    const before = readdirSync(dir).sort();
+    const cwd = process.cwd();
+    const r = await runCli(...c.argv);
+    expect(r.code, r.stderr).toBe(2);
+    const lines = r.stderr.trim().split('\n');
+    expect(
+      lines.some((l) => c.says.test(l)),
+      r.stderr,
+    ).toBe(true);
+    expect(r.stderr).not.toMatch(/\n\s+at |E[A-Z]{3,}:|Maximum call stack/);
+    expect(r.stdout).toBe('');
+    expect(readdirSync(dir).sort()).toEqual(before);
+    expect(process.cwd()).toBe(cwd);
+  });
+
+  it('prints a very long table (150,000 blocks) without overflowing the stack', async () => {
+    const r = await runCli('cidr', 'allocate', '--pool', '10.0.0.0/8', '--size', '28', '--count', '150000', '--hub', '192.168.0.0/16');
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines.at(-1)).toMatch(/^150000\s+10\.36\.158\.240\/28$/);
+  });
+
+  it('squid-conf --json gives the file and the tenant ports as JSON', async () => {
+    const r = await runCli('--json', 'squid-conf', '-c', EXAMPLE);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as { squidConf: string; tenants: { name: string; port: number }[] };
+    expect(out.tenants).toEqual([
+      { name: 'project-a', port: 3201 },
+      { name: 'project-b', port: 3202 },
+    ]);
+    expect(out.squidConf).toMatch(/^http_port 3201 /m);
+  });
+
+  it('synth into a new nested --out creates it', async () => {
+    const out = join(dir, 'nested', 'out');
+    mkdirSync(join(dir, 'nested'));
+    const r = await runCli('synth', '-c', EXAMPLE, '--out', out);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readdirSync(out).some((f) => f.endsWith('.template.json'))).toBe(true);
+    rmSync(join(dir, 'nested'), { recursive: true });
+  });
+});
