@@ -2,6 +2,7 @@
 // profile × region asked for. Only this module talks to AWS; tests replace the client's transport
 // with recorded responses.
 import type { EC2Client, Vpc } from '@aws-sdk/client-ec2';
+import { explainAwsError, quietSdkNodeWarning } from '../aws/errors';
 import { UsageError } from '../config/errors';
 import { fromEc2Vpc, mergeInventories, toRecords, type VpcRecord } from './inventory';
 
@@ -30,6 +31,7 @@ export function awsTargets(profiles: readonly string[], regions: readonly string
 
 /** The EC2 SDK takes ~200 ms to load: only `--from-aws` pays for it, not every CLI command. */
 function sdk(): typeof import('@aws-sdk/client-ec2') {
+  quietSdkNodeWarning();
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return require('@aws-sdk/client-ec2') as typeof import('@aws-sdk/client-ec2');
 }
@@ -47,9 +49,10 @@ export async function fetchInventory(opts: FetchOptions): Promise<VpcRecord[]> {
     try {
       for await (const page of sdk().paginateDescribeVpcs({ client, pageSize: 1000 }, {})) vpcs.push(...(page.Vpcs ?? []));
     } catch (e) {
-      const where = `${t.profile ? `profile ${t.profile}, ` : ''}region ${t.region}`;
-      throw new AwsError(
-        `DescribeVpcs failed (${where}): ${(e as Error).message}; check the credentials and that ec2:DescribeVpcs is allowed`,
+      throw explainAwsError(
+        e,
+        `--from-aws DescribeVpcs (${t.profile ? `profile ${t.profile}, ` : ''}region ${t.region})`,
+        'ec2:DescribeVpcs',
       );
     } finally {
       client.destroy();
@@ -65,10 +68,4 @@ export async function fetchInventory(opts: FetchOptions): Promise<VpcRecord[]> {
   return mergeInventories(...lists);
 }
 
-/** AWS refused or failed: not the user's typing, so exit code 1. */
-export class AwsError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'AwsError';
-  }
-}
+export { AwsError } from '../aws/errors';

@@ -4,6 +4,7 @@
 import { createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { CloudWatchLogsClient, paginateFilterLogEvents } from '@aws-sdk/client-cloudwatch-logs';
+import { explainAwsError, quietSdkNodeWarning } from '../aws/errors';
 import { UsageError } from '../config/errors';
 import type { UsageAccumulator } from './report';
 
@@ -85,6 +86,7 @@ export async function readCloudWatch(
   acc: UsageAccumulator,
   onPage: (page: number, events: number) => void = () => {},
 ): Promise<{ pages: number; events: number }> {
+  quietSdkNodeWarning();
   const client = src.client ?? new CloudWatchLogsClient(src.region ? { region: src.region } : {});
   const maxPages = src.maxPages ?? 10_000;
   let pages = 0;
@@ -109,21 +111,17 @@ export async function readCloudWatch(
       }
     }
   } catch (e) {
-    throw explainAwsError(e, src.logGroupName);
+    throw explainCloudWatchError(e, src.logGroupName);
   }
   return { pages, events };
 }
 
-/** The AWS errors a user can fix, as usage errors that say how; anything else passes through. */
-function explainAwsError(e: unknown, group: string): unknown {
-  if (!(e instanceof Error) || e instanceof UsageError) return e;
-  const where = `--from-cloudwatch ${group}`;
-  if (e.name === 'ResourceNotFoundException')
-    return new UsageError(`${where}: the log group does not exist in this region; check --log-group and --region (${e.message})`);
-  if (e.name === 'AccessDeniedException')
-    return new UsageError(`${where}: access denied; the caller needs logs:FilterLogEvents on the log group (${e.message})`);
-  if (e.name === 'CredentialsProviderError')
-    return new UsageError(`${where}: no AWS credentials found; set AWS_PROFILE or run aws sso login / aws configure (${e.message})`);
-  if (/region is missing/i.test(e.message)) return new UsageError(`${where}: no AWS region; pass --region or --config FILE`);
-  return e;
+/** The AWS errors a user can fix, as usage errors that say how (src/aws/errors.ts). */
+function explainCloudWatchError(e: unknown, group: string): unknown {
+  return explainAwsError(
+    e,
+    `--from-cloudwatch ${group}`,
+    'logs:FilterLogEvents on the log group',
+    'the log group does not exist in this region; check --log-group and --region',
+  );
 }

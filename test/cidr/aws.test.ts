@@ -4,7 +4,9 @@ import { readFileSync } from 'node:fs';
 import { DescribeVpcsCommand, EC2Client, type DescribeVpcsCommandOutput } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
+import { AwsError } from '../../src/aws/errors';
 import { awsTargets, fetchInventory } from '../../src/cidr';
+import { UsageError } from '../../src/config/errors';
 
 const page = (name: string) =>
   JSON.parse(readFileSync(`test/cidr/fixtures/describe-vpcs/${name}.json`, 'utf8')) as DescribeVpcsCommandOutput;
@@ -54,11 +56,29 @@ describe('inventory from AWS', () => {
     expect(vpcs).toHaveLength(1);
   });
 
-  it('fails when AWS refuses, naming the profile and region', async () => {
+  it('fails when AWS refuses, naming the profile, the region and the permission (bad input: exit 2)', async () => {
     ec2.on(DescribeVpcsCommand).rejects(new Error('UnauthorizedOperation: You are not authorized to perform this operation.'));
-    await expect(fetchInventory({ targets: [{ profile: 'audit', region: 'eu-west-1' }] })).rejects.toThrow(
-      'DescribeVpcs failed (profile audit, region eu-west-1): UnauthorizedOperation: You are not authorized to perform this operation.; check the credentials and that ec2:DescribeVpcs is allowed',
+    const err = await fetchInventory({ targets: [{ profile: 'audit', region: 'eu-west-1' }] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UsageError);
+    expect((err as Error).message).toBe(
+      '--from-aws DescribeVpcs (profile audit, region eu-west-1): access denied; the caller needs ec2:DescribeVpcs (UnauthorizedOperation: You are not authorized to perform this operation.)',
     );
+  });
+
+  it('fails without credentials with exit 2, the same answer as usage --from-cloudwatch gives', async () => {
+    ec2
+      .on(DescribeVpcsCommand)
+      .rejects(Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }));
+    const err = await fetchInventory({ targets: [{ region: 'eu-west-1' }] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UsageError);
+    expect((err as Error).message).toMatch(/^--from-aws DescribeVpcs \(region eu-west-1\): no AWS credentials found; set AWS_PROFILE/);
+  });
+
+  it('passes other AWS failures through as failures (exit 1)', async () => {
+    ec2.on(DescribeVpcsCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'Throttling' }));
+    const err = await fetchInventory({ targets: [{ region: 'eu-west-1' }] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AwsError);
+    expect((err as Error).message).toBe('--from-aws DescribeVpcs (region eu-west-1): Rate exceeded');
   });
 
   it('fails when no region is given', () => {
