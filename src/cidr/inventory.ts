@@ -148,6 +148,7 @@ export function parseInventoryCsv(text: string, file: string): VpcRecord[] {
     );
   }
   const col = (r: Record<string, string>, ...names: string[]) => names.map((n) => r[n]).find((v) => v !== undefined);
+  checkCsvHeader(text, file, rows[0]?.record);
   const raw: RawVpc[] = rows.map(({ record }) => ({
     account: col(record, 'account', 'accountid', 'ownerid'),
     region: col(record, 'region'),
@@ -156,6 +157,28 @@ export function parseInventoryCsv(text: string, file: string): VpcRecord[] {
     cidrs: col(record, 'cidrs', 'cidr', 'cidrblocks', 'cidrblock'),
   }));
   return toRecords(raw, (i) => `${file}:${rows[i]!.info.lines}`);
+}
+
+/** The columns every inventory row needs, with the header spellings each accepts (normalised: lowercase, no punctuation). */
+const CSV_COLUMNS: Record<string, readonly string[]> = {
+  account: ['account', 'accountid', 'ownerid'],
+  region: ['region'],
+  vpcId: ['vpcid', 'vpc'],
+  cidrs: ['cidrs', 'cidr', 'cidrblocks', 'cidrblock'],
+};
+
+/** A header without a needed column is one error about the header, not one "missing field" per row. */
+function checkCsvHeader(text: string, file: string, first: Record<string, string> | undefined): void {
+  if (first === undefined) return;
+  const have = Object.keys(first);
+  const missing = Object.entries(CSV_COLUMNS)
+    .filter(([, names]) => !names.some((n) => have.includes(n)))
+    .map(([name]) => name);
+  if (missing.length === 0) return;
+  const headerLine = text.split('\n').find((l) => l.trim() !== '' && !l.trim().startsWith('#')) ?? '';
+  throw new UsageError(
+    `inventory ${file}: the header row has no ${missing.map((m) => `"${m}"`).join(', ')} column${missing.length === 1 ? '' : 's'} (found: ${headerLine.trim()}); expected a header row such as account,region,vpcId,cidrs`,
+  );
 }
 
 export function parseInventoryJson(text: string, file: string): VpcRecord[] {

@@ -1,7 +1,7 @@
 // Where access-log lines come from: files copied off the proxies (streamed line by line), or the hub's
 // CloudWatch Logs group through FilterLogEvents, page by page. Both feed a UsageAccumulator; the period
 // is parsed here so `--from`/`--to` mean the same for both.
-import { createReadStream, statSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { CloudWatchLogsClient, paginateFilterLogEvents } from '@aws-sdk/client-cloudwatch-logs';
 import { explainAwsError, quietSdkNodeWarning } from '../aws/errors';
@@ -54,10 +54,23 @@ export async function readLogFiles(
       throw new UsageError(`--log ${file}: no such file; copy the access log off the proxy first (see docs/operations.md) or fix the path`);
     }
     if (!isFile) throw new UsageError(`--log ${file}: not a regular file; pass the access.log file itself`);
+    if (looksBinary(file)) throw new UsageError(`--log ${file}: a binary file, not a Squid access log; pass the access.log file itself`);
     onFile(file);
     const rl = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
     let n = 0;
     for await (const line of rl) acc.add(line, `${file}:${++n}`);
+  }
+}
+
+/** A NUL byte in the first 8 KiB: what `grep` and `git` call binary. Text logs never hold one. */
+function looksBinary(file: string): boolean {
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(8192);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    return buf.subarray(0, n).includes(0);
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -13,6 +13,8 @@ const aFile = join(dir, 'a-file');
 writeFileSync(aFile, 'x');
 const binary = join(dir, 'binary.yaml');
 writeFileSync(binary, readFileSync(process.execPath).subarray(0, 4096));
+const badHeader = join(dir, 'inventory.csv');
+writeFileSync(badHeader, 'vpc,cidr\nvpc-1,10.0.0.0/16\n');
 const bigPort = join(dir, 'big-port.yaml');
 writeFileSync(bigPort, readFileSync(EXAMPLE, 'utf8').replace('port: 3201', 'port: 1e23'));
 
@@ -56,6 +58,11 @@ const cases: Record<string, Case> = {
   'diff with a missing file (no --config hint)': {
     argv: ['diff', join(dir, 'nope.yaml'), EXAMPLE],
     says: /cannot read config .*nope\.yaml: no such file; diff takes two config files: egresshub diff OLD\.yaml NEW\.yaml/,
+  },
+  'usage on a binary file': { argv: ['usage', '--log', binary], says: /--log .*binary\.yaml: a binary file, not a Squid access log/ },
+  'cidr report with a CSV header that lacks columns': {
+    argv: ['cidr', 'report', '-i', badHeader],
+    says: /the header row has no "account", "region" columns \(found: vpc,cidr\); expected a header row such as account,region,vpcId,cidrs/,
   },
   'cidr allocate with host bits set': {
     argv: ['cidr', 'allocate', '--pool', '10.0.0.1/16', '--size', '20', '--hub', '10.0.0.0/16'],
