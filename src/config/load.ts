@@ -60,7 +60,22 @@ export function parseConfig(text: string, file = DEFAULT_CONFIG_FILE): EgressCon
   const result = configSchema.safeParse(data);
   if (result.success) return result.data;
   const problems = withoutLibraryBounds(flattenIssues(result.error.issues)).map((issue) => toProblem(issue, doc, lineCounter, data));
-  throw new ConfigError(file, dedupe(problems));
+  throw new ConfigError(file, withoutMisspelledRequired(dedupe(problems)));
+}
+
+/**
+ * A required key written with a typo gives two problems: the key is missing, and an unknown key looks
+ * like it. The second one already says what to do ("did you mean …"), so the first is left out.
+ */
+function withoutMisspelledRequired(problems: ConfigProblem[]): ConfigProblem[] {
+  const parent = (path: string) => path.replace(/(\.[^.[\]]+|\[\d+\])$/, '');
+  const suggested = new Set(
+    problems.flatMap((p) => {
+      const m = /did you mean "([^"]+)"/.exec(p.message);
+      return m ? [`${parent(p.path)}.${m[1]}`] : [];
+    }),
+  );
+  return problems.filter((p) => !(p.message === REQUIRED && suggested.has(p.path)));
 }
 
 /**
@@ -133,6 +148,8 @@ function pathOf(ancestors: readonly unknown[]): (string | number)[] {
 
 type Issue = z.core.$ZodIssue;
 
+const REQUIRED = 'this field is required; add it';
+
 /** Unions report one issue per branch; keep the branch that got furthest, it is the one the user meant. */
 function flattenIssues(issues: readonly Issue[], prefix: PropertyKey[] = []): Issue[] {
   return issues.flatMap((issue): Issue[] => {
@@ -178,7 +195,7 @@ function toProblem(issue: Issue, doc: Document, lc: LineCounter, data: unknown):
   } else {
     const value = getAt(data, path);
     if (value === undefined) {
-      message = 'this field is required; add it';
+      message = REQUIRED;
     } else {
       received = show(value);
       if (issue.code === 'invalid_type') {
