@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { issueCertificate, labNamespaces, labPaths, spawnTs } from '../src/lab/lab';
-import { inNs, run, sleep, waitFor } from '../src/lab/sh';
+import { inNs, nodeEntry, run, sleep, waitFor } from '../src/lab/sh';
 import { INTERNET, LAB_PREFIX, LAB_STATE_DIR, type LabTopology } from '../src/lab/topology';
 import type { OriginSpec } from './origin';
 
@@ -54,7 +54,7 @@ export async function addBenchTopology(topo: LabTopology): Promise<BenchTopology
   const specFile = join(topo.stateDir, 'bench-origin.json');
   const originLog = join(topo.stateDir, 'bench-origin.log');
   writeFileSync(specFile, JSON.stringify(spec));
-  spawnTs(topo.inetNs, join(__dirname, 'origin.ts'), [specFile], originLog);
+  spawnTs(topo.inetNs, nodeEntry(__dirname, 'origin'), [specFile], originLog);
   if (!(await waitFor(() => readFileSync(originLog, 'utf8').includes('listening'), 15_000))) {
     throw new Error(`the bench origin did not start; see ${originLog}:\n${readFileSync(originLog, 'utf8')}`);
   }

@@ -1,12 +1,18 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx, so the package works straight from a clone (no build step).
-require('tsx/cjs');
+// The egresshub CLI. An installed package runs the compiled JavaScript in dist/ (no TypeScript at run
+// time); a clone, where src/ is present, runs the TypeScript through tsx so that no build step is needed.
+// EGRESSHUB_DIST=1 makes a clone run its dist/ (after `npm run build`).
+const { existsSync } = require('node:fs');
+const { join } = require('node:path');
+
+const fromSource = process.env.EGRESSHUB_DIST !== '1' && existsSync(join(__dirname, '..', 'src', 'cli', 'main.ts'));
+if (fromSource) require('tsx/cjs');
 // `egresshub squid-conf | head` must end quietly when the reader goes away.
 process.stdout.on('error', (e) => {
   if (e.code === 'EPIPE') process.exit(0);
   throw e;
 });
-require('../src/cli/main.ts')
+require(fromSource ? '../src/cli/main.ts' : '../dist/cli/main.js')
   .main(process.argv.slice(2))
   .then(
     (code) => {

@@ -3,12 +3,14 @@
 import { Command, CommanderError, Option } from 'commander';
 import { UsageError } from '../config/errors';
 import type { CommandContext, CommandSpec, GlobalOptions } from './command';
-import { COMMANDS } from './commands';
+import { COMMAND_TABLE, type CommandEntry } from './commands';
 import { Printer } from './printer';
 
 export async function main(
   argv: readonly string[],
   io: { out?: NodeJS.WritableStream; err?: NodeJS.WritableStream } = {},
+  /** The command table. @default COMMAND_TABLE (each command loaded on first use; tests pass a static one) */
+  table: readonly CommandEntry[] = COMMAND_TABLE,
 ): Promise<number> {
   let exitCode = 0;
   let printer = new Printer({ out: io.out, err: io.err });
@@ -46,7 +48,11 @@ export async function main(
       });
     }
   };
-  for (const spec of COMMANDS) attach(program, spec);
+  // Only the command being run is loaded; with no known command (e.g. `--help`, a typo) all of them are,
+  // so the listing and commander's "did you mean" suggestions stay complete.
+  const named = table.find((c) => c.name === firstCommand(argv));
+  const versionOnly = !named && argv.some((a) => a === '--version' || a === '-V');
+  for (const entry of named ? [named] : versionOnly ? [] : table) attach(program, entry.load());
 
   try {
     await program.parseAsync(['node', 'egresshub', ...argv]);
@@ -67,6 +73,11 @@ export async function main(
     else printer.error('(run again with --debug for details)');
     return 1;
   }
+}
+
+/** The first word that is not a global option: the command's name, if any. */
+function firstCommand(argv: readonly string[]): string | undefined {
+  return argv.find((a) => !a.startsWith('-'));
 }
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -11,7 +11,7 @@ import { APPLY_TAG, renderPolicyApply } from '../hub/policy-rollout';
 import { labPaths, labSquidConf, readSupervisorStatus, reconfigureProxy, requireRunningLab, type Step } from './lab';
 import { decodeSamples, type LoadSample, type LoadSpec } from './load';
 import { allowedByConfig } from './matrix';
-import { inNs, run, sleep, waitFor } from './sh';
+import { inNs, nodeEntry, run, sleep, waitFor } from './sh';
 import { SUPERVISOR_LIMITS, readSettings, type SupervisorEvent, type SupervisorSettings, type SupervisorStatus } from './supervisor';
 import type { LabProxy, LabTenant, LabTopology } from './topology';
 
@@ -192,11 +192,10 @@ export async function startLoad(topo: LabTopology, opts: LoadOptions): Promise<R
     pauseMs: opts.pauseMs,
     timeoutMs: LOAD_TIMEOUT_MS,
   };
-  const child = spawn(
-    'ip',
-    ['netns', 'exec', tenant.spokeNs, process.execPath, '-r', require.resolve('tsx/cjs'), join(__dirname, 'load.ts'), JSON.stringify(spec)],
-    { stdio: ['pipe', 'pipe', 'pipe'], timeout: spec.deadlineMs + 30_000 },
-  );
+  const child = spawn('ip', ['netns', 'exec', tenant.spokeNs, process.execPath, ...nodeEntry(__dirname, 'load'), JSON.stringify(spec)], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    timeout: spec.deadlineMs + 30_000,
+  });
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));

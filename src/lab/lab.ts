@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { buildPlan, loadConfigFile, UsageError, type EgressPlan } from '../config';
 import { renderSquidConf } from '../policy';
-import { hasCommand, inNs, run, sleep, waitFor } from './sh';
+import { hasCommand, inNs, nodeEntry, run, sleep, waitFor } from './sh';
 import {
   buildTopology,
   INTERNET,
@@ -475,16 +475,22 @@ async function startWeb(topo: LabTopology, p: ReturnType<typeof labPaths>): Prom
     keyFile: p.key,
   };
   writeFileSync(p.webSpec, JSON.stringify(spec));
-  const child = spawnTs(topo.inetNs, join(__dirname, 'servers.ts'), [p.webSpec], p.webLog);
+  const child = spawnTs(topo.inetNs, nodeEntry(__dirname, 'servers'), [p.webSpec], p.webLog);
   writeFileSync(p.webPid, String(child));
   const ok = await waitFor(() => readFileSync(p.webLog, 'utf8').includes('listening'), 15_000);
   if (!ok) throw new Error(`the lab web server did not start; see ${p.webLog}:\n${readFileSync(p.webLog, 'utf8')}`);
 }
 
-/** Starts a TypeScript entry point with Node + tsx inside a namespace, detached, output to `log`; returns its pid. */
-export function spawnTs(ns: string, file: string, args: readonly string[], log: string, env: NodeJS.ProcessEnv = process.env): number {
+/** Starts a lab entry point (nodeEntry()) with Node inside a namespace, detached, output to `log`; returns its pid. */
+export function spawnTs(
+  ns: string,
+  entry: readonly string[],
+  args: readonly string[],
+  log: string,
+  env: NodeJS.ProcessEnv = process.env,
+): number {
   const fd = openSync(log, 'w');
-  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-r', require.resolve('tsx/cjs'), file, ...args], {
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, ...entry, ...args], {
     detached: true,
     stdio: ['ignore', fd, fd],
     env,
@@ -549,7 +555,7 @@ async function startSupervisor(
   writeFileSync(p.supervisorSpec, JSON.stringify(spec));
   if (!existsSync(p.supervisorSettings)) writeFileSync(p.supervisorSettings, JSON.stringify(settings));
   writeFileSync(p.supervisorEvents, '');
-  writeFileSync(p.supervisorPid, String(spawnTs(topo.hubNs, join(__dirname, 'supervisor.ts'), [p.supervisorSpec], p.supervisorLog)));
+  writeFileSync(p.supervisorPid, String(spawnTs(topo.hubNs, nodeEntry(__dirname, 'supervisor'), [p.supervisorSpec], p.supervisorLog)));
   const ready = () => readSupervisorStatus(topo.stateDir)?.proxies.every((x) => x.lastProbe?.ok) ?? false;
   if (!(await waitFor(ready, 20_000, 50))) {
     throw new Error(

@@ -8,7 +8,7 @@ import type { TenantPlan } from '../config';
 import { tunnelPortsOf } from '../policy';
 import type { ClientJob, ClientResult } from './client';
 import { labPaths } from './lab';
-import { inNs } from './sh';
+import { inNs, nodeEntry } from './sh';
 import { ORIGIN_MARKER } from './servers';
 import { REBIND_TARGET, type LabTenant, type LabTopology } from './topology';
 import { parseLogLine } from '../usage/access-log';
@@ -319,15 +319,11 @@ function clientJobs(topo: LabTopology, lt: LabTenant, cases: readonly MatrixCase
     NO_PROXY: '',
     NODE_EXTRA_CA_CERTS: p.caCert,
   };
-  const r = spawnSync(
-    'ip',
-    ['netns', 'exec', lt.spokeNs, process.execPath, '-r', require.resolve('tsx/cjs'), join(__dirname, 'client.ts'), file],
-    {
-      encoding: 'utf8',
-      env,
-      timeout: 120_000,
-    },
-  );
+  const r = spawnSync('ip', ['netns', 'exec', lt.spokeNs, process.execPath, ...nodeEntry(__dirname, 'client'), file], {
+    encoding: 'utf8',
+    env,
+    timeout: 120_000,
+  });
   if (r.status !== 0) throw new Error(`the Node.js client failed in ${lt.spokeNs}: ${r.error?.message ?? ''}${r.stderr}`);
   return JSON.parse(r.stdout) as ClientResult[];
 }

@@ -1,6 +1,16 @@
 // Thin wrappers over the few system commands the lab drives (ip, nft, squid, dnsmasq, openssl, curl):
 // every call is bounded in time and a failure says which command failed and what it printed.
 import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+
+/**
+ * The Node arguments that run one of the lab's entry points (`servers`, `supervisor`, `client`, `load`,
+ * next to `dir`): the compiled `.js` when the lab itself runs compiled (an installed package), else the
+ * `.ts` through tsx (a clone).
+ */
+export function nodeEntry(dir: string, base: string, compiled = __filename.endsWith('.js')): string[] {
+  return compiled ? [join(dir, `${base}.js`)] : ['-r', require.resolve('tsx/cjs'), join(dir, `${base}.ts`)];
+}
 
 export class LabCommandError extends Error {
   constructor(

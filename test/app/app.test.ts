@@ -6,7 +6,7 @@ import { PassThrough } from 'node:stream';
 import type { Stack } from 'aws-cdk-lib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildApp, synthesize } from '../../src/app';
-import { main } from '../../src/cli/main';
+import { main } from '../support/cli';
 import { validateTemplate } from '../support/cfn-registry';
 import { EXAMPLE_CONFIG, exampleConfig, planOf } from '../support/stack';
 

@@ -1,6 +1,11 @@
 // The CLI frame: exit codes (0 ok, 1 failure, 2 bad input), --json, --help on every command.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { COMMANDS } from '../../src/cli/commands';
+import { COMMAND_TABLE } from '../../src/cli/commands';
+import { STATIC_COMMAND_TABLE } from '../support/commands';
 import { runCli } from '../support/cli';
 
 describe('egresshub CLI', () => {
@@ -41,9 +46,47 @@ describe('egresshub CLI', () => {
     expect(r.stderr).toMatch(/unknown option '--confg'/);
   });
 
-  it.each(COMMANDS.map((c) => c.name))('shows --help for %s', async (name) => {
+  it.each(STATIC_COMMAND_TABLE.map((c) => c.name))('shows --help for %s', async (name) => {
     const r = await runCli(name, '--help');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`Usage: egresshub ${name}`));
+  });
+});
+
+describe('start-up', () => {
+  /** Runs the CLI in a fresh Node process and lists which heavy modules it loaded. */
+  function loaded(...argv: string[]): { code: number | null; modules: string[] } {
+    const script = `require('./src/cli/main.ts').main(${JSON.stringify(argv)}, { out: { write() {} }, err: { write() {} } }).then((code) => {
+      const heavy = ['aws-cdk-lib', '@aws-sdk/client-', 'vega', 'cdk-nag', 'undici'];
+      process.stdout.write(JSON.stringify({ code, modules: heavy.filter((h) => Object.keys(require.cache).some((k) => k.includes('/node_modules/' + h))) }));
+    });`;
+    const r = spawnSync(process.execPath, ['-r', 'tsx/cjs', '-e', script], { encoding: 'utf8' });
+    return JSON.parse(r.stdout) as { code: number | null; modules: string[] };
+  }
+
+  it.each([
+    [['--version'], []],
+    [['validate', '-c', 'examples/egresshub.yaml'], []],
+    [['squid-conf', '-c', 'examples/egresshub.yaml'], []],
+  ])('egresshub %j loads no heavy module (aws-cdk-lib, SDK clients, charts)', (argv, heavy) => {
+    const r = loaded(...argv);
+    expect(r.code).toBe(0);
+    expect(r.modules).toEqual(heavy);
+  });
+
+  it('the lazy command table lists the commands the tests run, in the same order', () => {
+    expect(COMMAND_TABLE.map((c) => c.name)).toEqual(STATIC_COMMAND_TABLE.map((c) => c.name));
+  });
+
+  it('--help loads every command lazily and lists them all', () => {
+    const r = spawnSync(process.execPath, ['bin/egresshub.js', '--help'], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    for (const c of STATIC_COMMAND_TABLE) expect(r.stdout).toMatch(new RegExp(`^  ${c.name} `, 'm'));
+  });
+
+  it('synth loads aws-cdk-lib only because it needs it (the check above can fail)', () => {
+    expect(loaded('synth', '-c', 'examples/egresshub.yaml', '--out', mkdtempSync(join(tmpdir(), 'egresshub-startup-'))).modules).toContain(
+      'aws-cdk-lib',
+    );
   });
 });

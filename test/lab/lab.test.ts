@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main';
+import { main } from '../support/cli';
 import { buildPlan, loadConfigFile } from '../../src/config';
 import { labDown, labNamespaces, labPaths, labUp } from '../../src/lab/lab';
 import { accessLogLength, checkAccessLog, parseLogLine, runMatrix, type MatrixRow } from '../../src/lab/matrix';

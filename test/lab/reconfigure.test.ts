@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { main } from '../../src/cli/main';
+import { main } from '../support/cli';
 import { buildPlan, loadConfigFile, parseConfig } from '../../src/config';
 import { labDown, labPaths, labReconfigure, labUp } from '../../src/lab/lab';
 import { parseLogLine } from '../../src/lab/matrix';

@@ -1,28 +1,25 @@
-// The command table: every `egresshub` command, in the order `--help` lists them.
-// Add a command by writing commands/<name>.ts and listing it here.
+// The command table: every `egresshub` command, in the order `--help` lists them. A command's module is
+// loaded only when that command runs (or when the whole list is shown), so `egresshub validate` never
+// pays for aws-cdk-lib or an AWS SDK client. Add a command by writing commands/<name>.ts and listing it here.
+/* eslint-disable @typescript-eslint/no-require-imports -- lazy loading is the point of this table */
 import type { CommandSpec } from '../command';
-import { cidr } from './cidr';
-import { clientEnvCommand } from './client-env';
-import { cost } from './cost';
-import { diff } from './diff';
-import { doctor } from './doctor';
-import { lab } from './lab';
-import { spokeTemplate } from './spoke-template';
-import { squidConf } from './squid-conf';
-import { synth } from './synth';
-import { usage } from './usage';
-import { validate } from './validate';
 
-export const COMMANDS: readonly CommandSpec[] = [
-  validate,
-  synth,
-  diff,
-  squidConf,
-  spokeTemplate,
-  clientEnvCommand,
-  doctor,
-  cost,
-  usage,
-  cidr,
-  lab,
+export interface CommandEntry {
+  readonly name: string;
+  /** Loads the command's module and returns its spec. */
+  readonly load: () => CommandSpec;
+}
+
+export const COMMAND_TABLE: readonly CommandEntry[] = [
+  { name: 'validate', load: () => (require('./validate') as typeof import('./validate')).validate },
+  { name: 'synth', load: () => (require('./synth') as typeof import('./synth')).synth },
+  { name: 'diff', load: () => (require('./diff') as typeof import('./diff')).diff },
+  { name: 'squid-conf', load: () => (require('./squid-conf') as typeof import('./squid-conf')).squidConf },
+  { name: 'spoke-template', load: () => (require('./spoke-template') as typeof import('./spoke-template')).spokeTemplate },
+  { name: 'client-env', load: () => (require('./client-env') as typeof import('./client-env')).clientEnvCommand },
+  { name: 'doctor', load: () => (require('./doctor') as typeof import('./doctor')).doctor },
+  { name: 'cost', load: () => (require('./cost') as typeof import('./cost')).cost },
+  { name: 'usage', load: () => (require('./usage') as typeof import('./usage')).usage },
+  { name: 'cidr', load: () => (require('./cidr') as typeof import('./cidr')).cidr },
+  { name: 'lab', load: () => (require('./lab') as typeof import('./lab')).lab },
 ];
