@@ -12,6 +12,8 @@ export interface GlobalOptions {
 export interface CommandContext {
   readonly printer: Printer;
   readonly global: GlobalOptions;
+  /** Every command's name and loader (for commands about commands, such as `completion`). */
+  readonly commands: readonly { readonly name: string; readonly load: () => CommandSpec }[];
 }
 
 export interface CommandSpec {

@@ -31,7 +31,7 @@ export async function main(
     const g = cmd.optsWithGlobals<Partial<GlobalOptions>>();
     const global: GlobalOptions = { json: Boolean(g.json), debug: Boolean(g.debug), color: g.color !== false };
     printer = new Printer({ out: io.out, err: io.err, json: global.json, color: global.color ? undefined : false });
-    return { printer, global };
+    return { printer, global, commands: table };
   };
 
   const attach = (parent: Command, spec: CommandSpec) => {

@@ -1,13 +1,57 @@
-// Options shared by many commands, declared once.
-import type { Command } from 'commander';
+// Options shared by many commands, declared once: `--config` means the same, with the same help, in every
+// command that reads a config.
+import { existsSync } from 'node:fs';
+import { Option, type Command } from 'commander';
 import { buildPlan, DEFAULT_CONFIG_FILE, loadConfigFile, type EgressPlan } from '../config';
 
-export function addConfigOption(cmd: Command): Command {
-  return cmd.option('-c, --config <file>', 'the egresshub config file', DEFAULT_CONFIG_FILE);
+export const CONFIG_HELP = `the egresshub config file (default: ./${DEFAULT_CONFIG_FILE})`;
+
+/**
+ * Adds `-c, --config <file>`. `optionalUse` marks a command that also works without a config and says what
+ * the config adds there (it reads ./egresshub.yaml only when that file exists).
+ */
+export function addConfigOption(cmd: Command, optionalUse?: string): Command {
+  return cmd.option('-c, --config <file>', optionalUse ? `${CONFIG_HELP}, if present: ${optionalUse}` : CONFIG_HELP);
+}
+
+/** The config file a command reads: --config, else ./egresshub.yaml. */
+export function configFile(opts: Record<string, unknown>): string {
+  return typeof opts.config === 'string' ? opts.config : DEFAULT_CONFIG_FILE;
+}
+
+/** For commands whose config is optional: --config, else ./egresshub.yaml when it exists, else none. */
+export function optionalConfigFile(opts: Record<string, unknown>): string | undefined {
+  if (typeof opts.config === 'string') return opts.config;
+  return existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined;
 }
 
 /** Loads and validates the config named by --config, then builds the plan (throws ConfigError). */
 export function planFromOptions(opts: Record<string, unknown>): EgressPlan {
-  const file = typeof opts.config === 'string' ? opts.config : DEFAULT_CONFIG_FILE;
-  return buildPlan(loadConfigFile(file));
+  return buildPlan(loadConfigFile(configFile(opts)));
+}
+
+/** The plan of an optional config (optionalConfigFile), or undefined. */
+export function optionalPlanFromOptions(opts: Record<string, unknown>): EgressPlan | undefined {
+  const file = optionalConfigFile(opts);
+  return file === undefined ? undefined : buildPlan(loadConfigFile(file));
+}
+
+/**
+ * `--no-proxy <list>`, the one spelling of NO_PROXY entries on every command. Commander reads a `--no-`
+ * flag as the negation of `--proxy`, which doctor also has: this one is a plain option named `noProxy`.
+ */
+export function noProxyOption(help: string): Option {
+  const o = new Option('--no-proxy <list>', help);
+  o.negate = false;
+  return o;
+}
+
+/** The comma-separated entries of --no-proxy. */
+export function noProxyList(opts: Record<string, unknown>): string[] {
+  return typeof opts.noProxy === 'string'
+    ? opts.noProxy
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : [];
 }

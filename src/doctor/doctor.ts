@@ -411,7 +411,7 @@ async function deniedStep(t: ProxyTarget, address: string, url: URL, timeoutMs: 
 
 function noProxyStep(flag: string | undefined, env: Readonly<Record<string, string | undefined>>): Result {
   let value = flag;
-  let source = '--noproxy';
+  let source = '--no-proxy';
   if (value === undefined) {
     const l = env.no_proxy || undefined;
     const u = env.NO_PROXY || undefined;

@@ -90,3 +90,26 @@ describe('start-up', () => {
     );
   });
 });
+
+describe('egresshub completion', () => {
+  it('completes commands, sub-commands and options in a real bash', async () => {
+    const r = await runCli('completion', 'bash');
+    expect(r.code).toBe(0);
+    const complete = (line: string) => {
+      const words = line.split(' ');
+      const script = `${r.stdout}\nCOMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _egresshub; printf '%s\\n' "\${COMPREPLY[@]}"`;
+      return spawnSync('bash', ['-c', script], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
+    };
+    expect(complete('egresshub sq')).toEqual(['squid-conf']);
+    expect(complete('egresshub lab f')).toEqual(['failover']);
+    expect(complete('egresshub lab failover --con')).toEqual(['--config']);
+    expect(complete('egresshub doctor --no-')).toEqual(['--no-proxy']);
+    expect(complete('egresshub --json cidr allocate --po')).toEqual(['--pool']);
+  });
+
+  it('fails when the shell is unknown', async () => {
+    const r = await runCli('completion', 'fish');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('completion: unknown shell "fish"; use bash or zsh');
+  });
+});

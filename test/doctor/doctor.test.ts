@@ -204,7 +204,7 @@ describe('doctor', () => {
     const report = await diagnose({ ...healthy(), noProxy: 'localhost,.internal,10.0.0.0/16' });
     expect(verdicts(report)).toMatchObject({ tunnel: 'pass', 'no-proxy': 'fail' });
     expect(step(report, 'no-proxy').detail).toBe(
-      "--noproxy does not cover 169.254.169.254: instance metadata (and the SDKs' credentials) would go to the proxy, which refuses it",
+      "--no-proxy does not cover 169.254.169.254: instance metadata (and the SDKs' credentials) would go to the proxy, which refuses it",
     );
   });
 
@@ -253,7 +253,7 @@ describe('egresshub doctor (CLI)', () => {
   const flags = (port = proxy.port) => [
     '--proxy',
     `http://proxy.egress.test:${port}`,
-    '--noproxy',
+    '--no-proxy',
     NO_PROXY,
     '--test-url',
     `https://origin.test:${origin.port}/`,
@@ -279,11 +279,24 @@ describe('egresshub doctor (CLI)', () => {
   });
 
   it('prints the fix under the table for each failed check', async () => {
-    const r = await runCli('doctor', '--no-color', ...flags(), '--noproxy', 'localhost');
+    const r = await runCli('doctor', '--no-color', ...flags(), '--no-proxy', 'localhost');
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(
       /^fix NO_PROXY covers the metadata service: add 169\.254\.169\.254 to NO_PROXY; load the settings egresshub client-env prints/m,
     );
+    expect(r.stdout).toMatch(/^unhealthy: 1 of 6 checks failed$/m);
+  });
+
+  it('still takes the old spelling --noproxy, with a warning naming the new one', async () => {
+    const r = await runCli(
+      'doctor',
+      '--no-color',
+      ...flags().filter((f, i, a) => f !== '--no-proxy' && a[i - 1] !== '--no-proxy'),
+      '--noproxy',
+      'localhost',
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('--noproxy is now spelled --no-proxy, as in client-env');
     expect(r.stdout).toMatch(/^unhealthy: 1 of 6 checks failed$/m);
   });
 

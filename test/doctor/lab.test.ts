@@ -71,7 +71,7 @@ describe.runIf(RUN)('doctor in the lab (root, real Squid)', () => {
     return [
       '--proxy',
       env.proxyUrl,
-      '--noproxy',
+      '--no-proxy',
       env.noProxy.join(','),
       '--vpc-cidr',
       a.vpcCidr,
@@ -101,7 +101,7 @@ describe.runIf(RUN)('doctor in the lab (root, real Squid)', () => {
     expect(verdict(wrongPort.report, 'tcp')?.detail).toMatch(/refused the connection: nothing listens on port 3202/);
     const notAllowed = doctorIn(ns, withArg('--test-url', 'https://example.net/'));
     expect(verdict(notAllowed.report, 'tunnel')?.detail).toBe('the proxy refused example.net: 403 Forbidden (ERR_ACCESS_DENIED 0)');
-    const noMetadata = doctorIn(ns, withArg('--noproxy', 'localhost,.internal'));
+    const noMetadata = doctorIn(ns, withArg('--no-proxy', 'localhost,.internal'));
     expect(verdict(noMetadata.report, 'no-proxy')?.verdict).toBe('fail');
     for (const r of [wrongName, wrongPort, notAllowed, noMetadata]) expect(r.code).toBe(1);
   });
@@ -111,7 +111,7 @@ describe.runIf(RUN)('doctor in the lab (root, real Squid)', () => {
     const r = doctorIn(b.spokeNs, [
       '--proxy',
       `http://${b.endpointIp}:${b.tenant.port}`,
-      '--noproxy',
+      '--no-proxy',
       '169.254.169.254',
       '--vpc-cidr',
       b.vpcCidr,

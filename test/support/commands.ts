@@ -5,6 +5,7 @@
 import type { CommandEntry } from '../../src/cli/commands';
 import { cidr } from '../../src/cli/commands/cidr';
 import { clientEnvCommand } from '../../src/cli/commands/client-env';
+import { completion } from '../../src/cli/commands/completion';
 import { cost } from '../../src/cli/commands/cost';
 import { diff } from '../../src/cli/commands/diff';
 import { doctor } from '../../src/cli/commands/doctor';
@@ -27,4 +28,5 @@ export const STATIC_COMMAND_TABLE: readonly CommandEntry[] = [
   usage,
   cidr,
   lab,
+  completion,
 ].map((spec) => ({ name: spec.name, load: () => spec }));

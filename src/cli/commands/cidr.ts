@@ -2,7 +2,6 @@
 // (CSV/JSON, the config's spokes, or DescribeVpcs over profiles × regions), and the next free blocks of
 // a pool for new projects, avoiding everything in use and the hub.
 import type { Command } from 'commander';
-import { buildPlan, loadConfigFile } from '../../config';
 import { UsageError } from '../../config/errors';
 import {
   allocate,
@@ -18,6 +17,7 @@ import {
   type VpcRecord,
 } from '../../cidr';
 import type { CommandSpec } from '../command';
+import { addConfigOption, optionalPlanFromOptions } from '../options';
 import type { Printer } from '../printer';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -28,13 +28,15 @@ const splitList = (values: unknown): string[] =>
     .filter(Boolean);
 
 function inventoryOptions(cmd: Command): Command {
-  return cmd
+  cmd
     .option('-i, --input <file>', 'VPC inventory, .csv or .json (repeatable)', collect)
     .option('--from-aws', 'read the inventory with DescribeVpcs (AWS SDK v3, default credential chain)')
     .option('--profiles <list>', 'with --from-aws: AWS profiles to read, comma-separated or repeated', collect)
-    .option('--regions <list>', 'with --from-aws: regions to read, comma-separated or repeated', collect)
-    .option('-c, --config <file>', "add the config's spokes to the inventory and its hub CIDR")
-    .option('--hub <cidr>', 'the hub VPC CIDR, when not taken from --config');
+    .option('--regions <list>', 'with --from-aws: regions to read, comma-separated or repeated', collect);
+  return addConfigOption(cmd, 'its spokes join the inventory and its hub CIDR is avoided').option(
+    '--hub <cidr>',
+    'the hub VPC CIDR, when not taken from --config',
+  );
 }
 
 /** The inventory from every source given, plus the hub record when known. */
@@ -46,8 +48,9 @@ async function gatherInventory(
   const lists: VpcRecord[][] = [];
   let hub: VpcRecord | undefined;
   for (const file of (opts.input as string[] | undefined) ?? []) lists.push(readInventoryFile(file));
-  if (typeof opts.config === 'string') {
-    const fromPlan = recordsFromPlan(buildPlan(loadConfigFile(opts.config)));
+  const plan = optionalPlanFromOptions(opts);
+  if (plan) {
+    const fromPlan = recordsFromPlan(plan);
     lists.push(fromPlan.vpcs);
     hub = fromPlan.hub;
   }

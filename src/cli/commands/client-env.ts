@@ -3,7 +3,7 @@ import { clientEnv, toShell } from '../../client/env';
 import { userDataScript } from '../../client/setup-script';
 import { UsageError } from '../../config/errors';
 import type { CommandSpec } from '../command';
-import { addConfigOption, planFromOptions } from '../options';
+import { addConfigOption, noProxyList, noProxyOption, planFromOptions } from '../options';
 
 export const clientEnvCommand: CommandSpec = {
   name: 'client-env',
@@ -14,19 +14,13 @@ export const clientEnvCommand: CommandSpec = {
       .option('--vpc-cidr <cidr>', "the project VPC's CIDR (default: from the config's spokes of the tenant)")
       .option('--proxy-host <host>', 'proxy host name when the config has no dns section (the resource endpoint DNS name)')
       .option('--s3', 'keep S3 off the proxy (the VPC has an S3 gateway endpoint)', false)
-      .option('--no-proxy <list>', 'extra comma-separated NO_PROXY entries')
+      .addOption(noProxyOption('extra comma-separated NO_PROXY entries'))
       .option('--user-data', 'print a launch-template user-data script that configures the host at boot (docs/client.md)', false)
       .option('--remove', 'with --user-data: a script that removes the settings again', false);
   },
   run: ({ printer }, opts) => {
     const plan = planFromOptions(opts);
-    const extra =
-      typeof opts.proxy === 'string'
-        ? opts.proxy
-            .split(',')
-            .map((s) => s.trim())
-            .filter(Boolean)
-        : [];
+    const extra = noProxyList(opts);
     const env = clientEnv(plan, String(opts.tenant), {
       vpcCidr: opts.vpcCidr as string | undefined,
       proxyHost: opts.proxyHost as string | undefined,

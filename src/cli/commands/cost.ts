@@ -3,7 +3,7 @@
 // from the plan of --config (VPC count, region, hub shape), flags winning.
 import { writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
-import { buildPlan, loadConfigFile, type EgressPlan } from '../../config';
+import type { EgressPlan } from '../../config';
 import { UsageError } from '../../config/errors';
 import {
   assumptionRates,
@@ -24,6 +24,7 @@ import {
   type PriceBook,
 } from '../../cost';
 import type { CommandSpec } from '../command';
+import { addConfigOption, optionalPlanFromOptions } from '../options';
 import type { Printer } from '../printer';
 
 const DEFAULTS = { azsPerVpc: 2, hubAzs: 2, endpointAzs: 2, instanceType: 't4g.small' } as const;
@@ -188,8 +189,7 @@ export const cost: CommandSpec = {
   name: 'cost',
   summary: 'estimate what the hub saves against a NAT gateway in every project VPC (line items, break-even, sensitivity, chart)',
   configure: (cmd: Command) => {
-    cmd
-      .option('-c, --config <file>', 'take region, VPC count (spokes or tenants) and hub shape from this config')
+    addConfigOption(cmd, 'region, VPC count (spokes or tenants) and hub shape come from it')
       .option('--region <region>', 'AWS region of the prices, e.g. ap-northeast-1')
       .option('--vpcs <n>', 'number of project VPCs')
       .option('--gb-per-vpc <gb>', 'internet traffic per VPC per month, in GB')
@@ -232,7 +232,7 @@ export const cost: CommandSpec = {
       .option('--chart <file.svg>', 'write an SVG chart of baseline vs. hub cost over the number of VPCs');
   },
   run: async ({ printer }, opts) => {
-    const plan = typeof opts.config === 'string' ? buildPlan(loadConfigFile(opts.config)) : undefined;
+    const plan = optionalPlanFromOptions(opts);
     const inputs = costInputs(opts, plan);
     const book = priceBook(inputs.region, parsePriceOverrides((opts.price as string[] | undefined) ?? []));
     print(printer, inputs, book, opts);

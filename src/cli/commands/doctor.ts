@@ -5,7 +5,9 @@ import { isIP } from 'node:net';
 import { isCidr4 } from '../../config/schema';
 import { UsageError } from '../../config/errors';
 import { DEFAULT_DENIED_URL, DEFAULT_TEST_URL, DEFAULT_TIMEOUT_MS, diagnose, parseFlagUrl } from '../../doctor';
+import { Option } from 'commander';
 import type { CommandSpec } from '../command';
+import { noProxyOption } from '../options';
 
 export const doctor: CommandSpec = {
   name: 'doctor',
@@ -13,7 +15,9 @@ export const doctor: CommandSpec = {
   configure: (cmd) => {
     cmd
       .option('--proxy <url>', 'proxy URL (default: https_proxy / HTTPS_PROXY / http_proxy / HTTP_PROXY)')
-      .option('--noproxy <list>', 'NO_PROXY list to check (default: no_proxy / NO_PROXY)')
+      .addOption(noProxyOption('NO_PROXY list to check (default: no_proxy / NO_PROXY)'))
+      // The spelling of earlier releases, kept working (hidden) so scripts do not break.
+      .addOption(new Option('--noproxy <list>').hideHelp())
       .option('--test-url <url>', 'a URL the tenant may reach', DEFAULT_TEST_URL)
       .option('--denied-url <url>', 'a URL the proxy must refuse', DEFAULT_DENIED_URL)
       .option('--vpc-cidr <cidr>', 'the VPC CIDR the proxy name must resolve into (default: any private range)')
@@ -23,6 +27,7 @@ export const doctor: CommandSpec = {
   },
   run: async ({ printer }, opts) => {
     const str = (k: string) => (typeof opts[k] === 'string' ? opts[k] : undefined);
+    if (str('noproxy') !== undefined) printer.warn('--noproxy is now spelled --no-proxy, as in client-env');
     const proxy = str('proxy');
     if (proxy !== undefined) parseFlagUrl('--proxy', proxy, ['http:']);
     const vpcCidr = str('vpcCidr');
@@ -50,7 +55,7 @@ export const doctor: CommandSpec = {
 
     const report = await diagnose({
       proxy,
-      noProxy: str('noproxy'),
+      noProxy: str('noProxy') ?? str('noproxy'),
       testUrl: str('testUrl'),
       deniedUrl: str('deniedUrl'),
       vpcCidr,

@@ -22,4 +22,5 @@ export const COMMAND_TABLE: readonly CommandEntry[] = [
   { name: 'usage', load: () => (require('./usage') as typeof import('./usage')).usage },
   { name: 'cidr', load: () => (require('./cidr') as typeof import('./cidr')).cidr },
   { name: 'lab', load: () => (require('./lab') as typeof import('./lab')).lab },
+  { name: 'completion', load: () => (require('./completion') as typeof import('./completion')).completion },
 ];

@@ -27,6 +27,7 @@ import {
   labPaths,
   labReconfigure,
   labUp,
+  readState,
   requireRunningLab,
   type Step,
 } from '../../lab/lab';
@@ -37,6 +38,7 @@ import { accessLogMarks, checkAccessLog, runMatrix, type MatrixRow } from '../..
 import { inNs } from '../../lab/sh';
 import { INTERNET } from '../../lab/topology';
 import type { CommandContext, CommandSpec } from '../command';
+import { addConfigOption } from '../options';
 import type { Printer } from '../printer';
 
 const EXAMPLE_CONFIG = resolve(__dirname, '../../../examples/egresshub.yaml');
@@ -47,8 +49,22 @@ export function labConfigFile(opts: Record<string, unknown>): string {
   return existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : EXAMPLE_CONFIG;
 }
 
-const withConfig = (cmd: Command) =>
-  cmd.option('-c, --config <file>', `the egresshub config file (default: ./${DEFAULT_CONFIG_FILE}, else examples/egresshub.yaml)`);
+/** The shared --config; without ./egresshub.yaml the lab runs the shipped example (lab summary says so). */
+const withConfig = (cmd: Command) => addConfigOption(cmd);
+
+/**
+ * Commands that act on the running lab use the config it was built from; a --config that names another
+ * file is refused rather than silently ignored.
+ */
+function checkRunningConfig(opts: Record<string, unknown>): void {
+  if (typeof opts.config !== 'string') return;
+  const running = readState()?.config;
+  if (running !== undefined && resolve(opts.config) !== running) {
+    throw new UsageError(
+      `the lab is up with ${running}, not ${opts.config}; failover uses the running lab's config: run \`egresshub lab up --config ${opts.config}\` first (after \`lab down\`), or drop --config`,
+    );
+  }
+}
 
 /** --probe-interval / --unhealthy-threshold / --healthy-threshold: the supervisor's timings (docs/ha.md). */
 const withSupervisor = (cmd: Command) =>
@@ -100,7 +116,9 @@ function load(opts: Record<string, unknown>): { file: string; plan: EgressPlan }
 async function teardownOnSignal<T>(step: Step, work: () => Promise<T>): Promise<T> {
   const onSignal = (sig: NodeJS.Signals) => {
     step(`${sig}: tearing the lab down`);
-    void labDown(step).finally(() => process.exit(130));
+    // Then die of the same signal (its handler is gone: `once`), so the shell sees an interrupted command
+    // (exit 130 for SIGINT) without the command calling process.exit.
+    void labDown(step).finally(() => process.kill(process.pid, sig));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
@@ -430,12 +448,13 @@ const failover: CommandSpec = {
   name: 'failover',
   summary: 'kill the proxy that takes new connections under load; print failed requests and recovery time; restart it',
   configure: (cmd) =>
-    withSupervisor(withLoad(cmd)).option(
+    withSupervisor(withLoad(withConfig(cmd))).option(
       '--instance',
       "lose the whole instance, not only Squid: the proxy's link goes down too, so connections to it time out instead of being refused",
     ),
   run: async (ctx, opts) => {
     const step = (s: string) => ctx.printer.step(s);
+    checkRunningConfig(opts);
     const { topo } = requireFleet();
     const settings = supervisorOptions(opts);
     if (Object.keys(settings).length > 0) setSupervisorSettings(topo, settings);
@@ -496,6 +515,7 @@ async function stopHolder(ctx: CommandContext): Promise<void> {
 
 export const lab: CommandSpec = {
   name: 'lab',
-  summary: 'the local lab: real Squid and DNS in network namespaces, overlapping VPCs (up | test | reconfigure | failover | down | demo)',
+  summary:
+    'the local lab: real Squid and DNS in network namespaces, overlapping VPCs (up | test | reconfigure | failover | down | demo); without --config and ./egresshub.yaml it runs examples/egresshub.yaml',
   subcommands: [up, test, reconfigure, failover, down, demo].map(locked),
 };

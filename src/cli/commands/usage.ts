@@ -18,7 +18,7 @@ import {
   type UsageReport,
 } from '../../usage';
 import type { CommandSpec } from '../command';
-import { planFromOptions } from '../options';
+import { addConfigOption, optionalPlanFromOptions } from '../options';
 import type { Printer } from '../printer';
 
 function topOf(opts: Record<string, unknown>): number {
@@ -55,16 +55,19 @@ export const usage: CommandSpec = {
   name: 'usage',
   summary: 'per-tenant requests, bytes and denials from the access log: the charge-back report',
   configure: (cmd: Command) =>
-    cmd
+    addConfigOption(cmd, 'it names the log group and region for --from-cloudwatch')
       .option('--log <file...>', 'access-log files (as written by the proxies; several files are summed)')
       .option('--from <time>', 'start of the period (inclusive): ISO 8601, epoch seconds, or a span before now such as 7d')
       .option('--to <time>', 'end of the period (exclusive), same forms as --from')
-      .addOption(new Option('--format <format>', 'output format').choices(['table', 'csv', 'json']).default('table'))
+      .addOption(
+        new Option('--format <format>', 'table or csv (machine-readable JSON: the global --json)')
+          .choices(['table', 'csv', 'json'])
+          .default('table'),
+      )
       .option('--top <n>', `destinations and denials listed per tenant (default ${DEFAULT_TOP})`)
       .option('--from-cloudwatch', "read the hub's access-log group in CloudWatch Logs instead of files")
       .option('--log-group <name>', 'the log group to read (default: the one the hub of --config writes)')
-      .option('--region <region>', 'AWS region of the log group (default: the config region, else the SDK default)')
-      .option('-c, --config <file>', 'the egresshub config, to find the log group and region'),
+      .option('--region <region>', 'AWS region of the log group (default: the config region, else the SDK default)'),
   run: async ({ printer, global }, opts) => {
     const files = (opts.log as string[] | undefined) ?? [];
     const cloud = Boolean(opts.fromCloudwatch);
@@ -78,10 +81,12 @@ export const usage: CommandSpec = {
     const to = opts.to === undefined ? undefined : parseTime(opts.to as string, '--to', now);
     checkPeriod(from, to);
     const acc = new UsageAccumulator({ from, to, top: topOf(opts) });
+    if (opts.format === 'json' && !global.json)
+      printer.warn('--format json is now the global --json (egresshub --json usage …); --format json still works for now');
     const format = global.json ? 'json' : (opts.format as string);
 
     if (cloud) {
-      const plan = opts.config !== undefined ? planFromOptions(opts) : undefined;
+      const plan = optionalPlanFromOptions(opts);
       const logGroupName = (opts.logGroup as string | undefined) ?? plan?.hub.logGroups.access;
       if (!logGroupName)
         throw new UsageError(
