@@ -64,6 +64,10 @@ const cases: Record<string, Case> = {
     argv: ['cidr', 'report', '-i', badHeader],
     says: /the header row has no "account", "region" columns \(found: vpc,cidr\); expected a header row such as account,region,vpcId,cidrs/,
   },
+  'cost --chart in a missing directory (nothing printed first)': {
+    argv: ['cost', '--region', 'us-east-1', '--vpcs', '10', '--gb-per-vpc', '100', '--chart', join(dir, 'missing', 'c.svg')],
+    says: /cannot write --chart .*missing\/c\.svg: the directory .* does not exist; create it first/,
+  },
   'cidr allocate with host bits set': {
     argv: ['cidr', 'allocate', '--pool', '10.0.0.1/16', '--size', '20', '--hub', '10.0.0.0/16'],
     says: /--pool: "10\.0\.0\.1\/16": its host bits are set \(the block containing it is 10\.0\.0\.0\/16\)/,

@@ -1,7 +1,6 @@
 // `egresshub cost`: what the hub saves against a NAT gateway in every project VPC, line by line, with the
 // break-even VPC count, a sensitivity grid and (with --chart) an SVG chart. Inputs come from flags, or
 // from the plan of --config (VPC count, region, hub shape), flags winning.
-import { writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import type { EgressPlan } from '../../config';
 import { UsageError } from '../../config/errors';
@@ -25,6 +24,7 @@ import {
 } from '../../cost';
 import type { CommandSpec } from '../command';
 import { addConfigOption, optionalPlanFromOptions } from '../options';
+import { writableFile, writeOutput } from '../paths';
 import type { Printer } from '../printer';
 
 const DEFAULTS = { azsPerVpc: 2, hubAzs: 2, endpointAzs: 2, instanceType: 't4g.small' } as const;
@@ -232,15 +232,19 @@ export const cost: CommandSpec = {
       .option('--chart <file.svg>', 'write an SVG chart of baseline vs. hub cost over the number of VPCs');
   },
   run: async ({ printer }, opts) => {
+    // The chart's path is checked before anything is printed: a bad path fails alone, not after the report.
+    const chart = typeof opts.chart === 'string' ? opts.chart : undefined;
+    if (chart !== undefined && !chart.endsWith('.svg'))
+      throw new UsageError(`--chart writes SVG: give a file name ending in .svg (got "${chart}")`);
+    const chartFile = chart === undefined ? undefined : writableFile('--chart', chart, 'cost.svg');
     const plan = optionalPlanFromOptions(opts);
     const inputs = costInputs(opts, plan);
     const book = priceBook(inputs.region, parsePriceOverrides((opts.price as string[] | undefined) ?? []));
+    const svg = chartFile === undefined ? undefined : await renderChartSvg(inputs, book);
     print(printer, inputs, book, opts);
-    if (typeof opts.chart === 'string') {
-      const file = opts.chart;
-      if (!file.endsWith('.svg')) throw new UsageError(`--chart writes SVG: give a file name ending in .svg (got "${file}")`);
-      writeFileSync(file, await renderChartSvg(inputs, book));
-      printer.step(`chart written to ${file}`);
+    if (chartFile !== undefined && svg !== undefined) {
+      writeOutput('--chart', chartFile, svg);
+      printer.step(`chart written to ${chart}`);
     }
     return 0;
   },
