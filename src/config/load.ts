@@ -41,6 +41,11 @@ export const MAX_CONFIG_ALIASES = 20_000;
 export function parseConfig(text: string, file = DEFAULT_CONFIG_FILE): EgressConfig {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: true });
+  if (doc.errors.length === 0 && doc.contents === null) {
+    throw new ConfigError(file, [
+      { path: '', line: 1, message: 'the config file is empty; start from examples/egresshub.yaml (docs/config.md)' },
+    ]);
+  }
   if (doc.errors.length > 0) throw new ConfigError(file, [yamlProblem(doc, lineCounter, text)]);
   let data: unknown;
   try {

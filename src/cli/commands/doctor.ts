@@ -41,15 +41,7 @@ export const doctor: CommandSpec = {
     }
     const caFile = str('caFile');
     let ca: string[] | undefined;
-    if (caFile !== undefined) {
-      try {
-        ca = [readFileSync(caFile, 'utf8')];
-      } catch (e) {
-        throw new UsageError(
-          `--ca-file: cannot read ${caFile} (${(e as NodeJS.ErrnoException).code ?? String(e)}); pass a PEM certificate file`,
-        );
-      }
-    }
+    if (caFile !== undefined) ca = [readCaFile(caFile)];
     const timeout = str('timeout') ?? String(DEFAULT_TIMEOUT_MS);
     if (!/^\d+$/.test(timeout)) throw new UsageError(`--timeout: expected whole milliseconds (got ${timeout})`);
 
@@ -81,4 +73,26 @@ function isDnsServer(value: string): boolean {
   if (!m) return isIP(value) === 6;
   const ip = m[1] ?? m[2] ?? '';
   return isIP(ip) !== 0 && (m[3] === undefined || Number(m[3]) <= 65535);
+}
+
+/** The PEM text of --ca-file, or one clear line saying why it cannot be used. */
+function readCaFile(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'it is a directory'
+          : code === 'EACCES'
+            ? 'permission denied'
+            : String(code ?? e);
+    throw new UsageError(`--ca-file ${file}: cannot read it (${why}); pass a PEM certificate file`);
+  }
+  if (!text.includes('-----BEGIN CERTIFICATE-----'))
+    throw new UsageError(`--ca-file ${file}: no PEM certificate in it (-----BEGIN CERTIFICATE-----); pass a PEM certificate file`);
+  return text;
 }
