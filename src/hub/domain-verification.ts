@@ -87,9 +87,10 @@ export class DomainVerification extends Construct {
  * The waiter Lambda (inline, no asset: the hub deploys without an asset bucket). Mode `describe`
  * returns the TXT record to publish; mode `wait` polls GetDomainVerification until VERIFIED. It answers
  * CloudFormation itself. It relies on the runtime's bundled AWS SDK v3 having the VPC Lattice client
- * (UNCONFIRMED for every Region's runtime build); without it `describe` fails with a clear reason.
+ * (UNCONFIRMED for every Region's runtime build); without it both modes fail loudly with the reason and the
+ * manual way out, never SUCCESS: a waiter that cannot ask must not let spokes meet a pending domain.
  */
-const WAITER_SOURCE = `
+export const WAITER_SOURCE = `
 const https = require('https');
 const url = require('url');
 function respond(event, status, reason, data) {
@@ -109,8 +110,8 @@ exports.handler = async (event) => {
   let sdk;
   try { sdk = require('@aws-sdk/client-vpc-lattice'); } catch (e) { sdk = undefined; }
   if (!sdk || !sdk.GetDomainVerificationCommand) {
-    if (props.Mode === 'wait') return respond(event, 'SUCCESS', 'runtime SDK lacks GetDomainVerification: not waiting', { Status: 'UNKNOWN' });
-    return respond(event, 'FAILED', 'the Lambda runtime SDK lacks GetDomainVerification; publish the TXT record from aws vpc-lattice get-domain-verification by hand and remove dns.verify');
+    return respond(event, 'FAILED', 'cannot ask VPC Lattice: the Lambda runtime SDK has no GetDomainVerification (@aws-sdk/client-vpc-lattice); ' +
+      'publish the TXT record from aws vpc-lattice get-domain-verification by hand, wait for VERIFIED, and remove dns.verify');
   }
   const client = new sdk.VPCLatticeClient({});
   if (props.Mode === 'describe') {
