@@ -8,4 +8,5 @@ import { buildApp } from '../src/app';
 const probe = new App({ autoSynth: false });
 const configFile: unknown = probe.node.tryGetContext('config');
 const plan = buildPlan(loadConfigFile(typeof configFile === 'string' ? configFile : DEFAULT_CONFIG_FILE));
-buildApp(plan).synth();
+// The CDK CLI makes the lookups (the proxy image) with credentials and records them in cdk.context.json.
+buildApp(plan, { liveLookups: true }).synth();

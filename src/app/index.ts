@@ -1,11 +1,14 @@
 // Assembles the CDK app from the plan (hub stack + one stack per spoke) and synthesizes it offline:
 // the CLI `synth` command, `cdk synth` (bin/app.ts) and the lab all go through here.
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { App } from 'aws-cdk-lib';
+import { App, ContextProvider, Stack } from 'aws-cdk-lib';
+import * as cxschema from 'aws-cdk-lib/cloud-assembly-schema';
+import { UsageError } from '../config/errors';
 import type { EgressPlan } from '../config/plan';
 import { findTenant } from '../config/plan';
 import { EgressHubStack } from '../hub/hub-stack';
+import { amazonLinuxImageParameter } from '../hub/proxy-fleet';
 import type { TenantEndpoint } from '../hub/tenant-endpoints';
 import { EgressTenantsStack } from '../hub/tenants-stack';
 import { EgressSpokeStack } from '../spoke/spoke-stack';
@@ -15,6 +18,53 @@ export interface BuildAppOptions {
   readonly outdir?: string;
   /** Extra CDK context (e.g. `egresshub:resourceConfigurationArn:<tenant>` after the hub is deployed). */
   readonly context?: Record<string, unknown>;
+  /**
+   * Under the CDK CLI (`npx cdk synth|deploy`, bin/app.ts): lookups are the CLI's to make with credentials and
+   * record in cdk.context.json. Offline (everything else: egresshub synth/diff, the lab, tests), the recorded
+   * values are read from ./cdk.context.json and a proxy image not recorded yet becomes PLACEHOLDER_IMAGE.
+   * @default false
+   */
+  readonly liveLookups?: boolean;
+}
+
+/**
+ * The AMI ID offline templates carry while no image is recorded: the right shape (CloudFormation validation
+ * checks it) for an image that does not exist, so such a template can never launch a proxy by mistake.
+ */
+export const PLACEHOLDER_IMAGE = 'ami-00000000000000000';
+
+/** How the proxies' image is decided for a plan: pinned in the config, or a lookup recorded in context. */
+export type ProxyImage =
+  /** hub.proxy.image, when the config pins one. */
+  | { readonly pinned: string; readonly lookup?: undefined }
+  /** The recorded lookup: its context key (in cdk.context.json) and the public SSM parameter behind it. */
+  | { readonly pinned?: undefined; readonly lookup: { readonly key: string; readonly parameterName: string } };
+
+export function proxyImageOf(plan: EgressPlan): ProxyImage {
+  if (plan.hub.proxy.imageId) return { pinned: plan.hub.proxy.imageId };
+  const parameterName = amazonLinuxImageParameter(plan.hub.proxy.architecture);
+  // The key the CDK computes for the lookup, so the value is found where `cdk synth` records it.
+  const stack = new Stack(new App(), 'ImageKey', { env: { account: plan.account, region: plan.region } });
+  const { key } = ContextProvider.getKey(stack, { provider: cxschema.ContextProvider.SSM_PARAMETER_PROVIDER, props: { parameterName } });
+  return { lookup: { key, parameterName } };
+}
+
+/** The context recorded by earlier `cdk synth|deploy` runs in `dir` (cdk.context.json), or nothing. */
+export function recordedContext(dir = process.cwd()): Record<string, unknown> {
+  const file = join(dir, 'cdk.context.json');
+  if (!existsSync(file)) return {};
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    throw new UsageError(`cannot read ${file}: ${(e as Error).message}; it is written by \`npx cdk synth\`: fix or delete it`);
+  }
+}
+
+/** Offline context: what is recorded, plus the placeholder image where nothing is (see `liveLookups`). */
+function offlineContext(plan: EgressPlan): Record<string, unknown> {
+  const recorded = recordedContext();
+  const { lookup } = proxyImageOf(plan);
+  return lookup && recorded[lookup.key] === undefined ? { ...recorded, [lookup.key]: PLACEHOLDER_IMAGE } : recorded;
 }
 
 export interface SynthesizedStack {
@@ -30,7 +80,8 @@ export function spokeStackId(spokeId: string): string {
 }
 
 export function buildApp(plan: EgressPlan, opts: BuildAppOptions = {}): App {
-  const app = new App({ outdir: opts.outdir, context: { ...cdkJsonContext(), ...seededContext(plan), ...opts.context } });
+  const lookups = opts.liveLookups ? {} : offlineContext(plan);
+  const app = new App({ outdir: opts.outdir, context: { ...cdkJsonContext(), ...lookups, ...seededContext(plan), ...opts.context } });
   const hub = new EgressHubStack(app, 'Hub', { plan });
   for (const shard of plan.tenantStacks) new EgressTenantsStack(app, shard.id, { plan, shard, hub: hub.hub });
   for (const spoke of plan.spokes) {

@@ -148,6 +148,8 @@ export interface ProxyPlan {
   readonly mode: ProxyMode;
   readonly instanceType: string;
   readonly architecture: 'arm64' | 'x86_64';
+  /** hub.proxy.image: a pinned AMI. @default - Amazon Linux 2023, looked up once and recorded in cdk.context.json */
+  readonly imageId?: string;
   /** The fixed proxies: the first AZ's in single mode, one per AZ in multi-az mode, none with nlb. */
   readonly fixed: readonly FixedProxyPlan[];
   /**
@@ -281,7 +283,7 @@ function proxyPlanOf(name: string, config: EgressConfig): ProxyPlan {
     availabilityZone: az,
     azIndex,
   }));
-  const base = { mode, instanceType, architecture: architectureOf(instanceType), fixed };
+  const base = { mode, instanceType, architecture: architectureOf(instanceType), imageId: config.hub.proxy.image, fixed };
   if (mode === 'multi-az') {
     const zone = `${name}-hub.egresshub.internal`;
     return { ...base, failoverName: { zone, name: `proxy.${zone}`, ttlSeconds: FAILOVER_TTL_SECONDS } };

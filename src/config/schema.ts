@@ -204,6 +204,16 @@ const hubSchema = z.strictObject({
       mode: z.enum(PROXY_MODES).default('multi-az'),
       /** @default DEFAULT_INSTANCE_TYPES[mode] */
       instanceType: z.string().regex(INSTANCE_TYPE_RE, { message: 'expected an EC2 instance type such as t4g.small' }).optional(),
+      /**
+       * A pinned AMI for the proxies (its architecture must match instanceType's). Without it the newest
+       * Amazon Linux 2023 image is looked up once and recorded in cdk.context.json (`egresshub image`).
+       */
+      image: z
+        .string()
+        .regex(/^ami-([0-9a-f]{8}|[0-9a-f]{17})$/, {
+          message: 'expected an AMI ID such as ami-0123456789abcdef0, or leave image out to use the recorded Amazon Linux 2023 image',
+        })
+        .optional(),
       /** nlb only: the Auto Scaling group's bounds and its CPU target (target tracking). */
       scaling: z
         .strictObject({

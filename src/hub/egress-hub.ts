@@ -115,6 +115,7 @@ export class EgressHub extends Construct {
       vpc: this.vpc,
       instanceType: proxy.instanceType,
       architecture: proxy.architecture,
+      imageId: proxy.imageId,
       egressPorts,
       policy,
       cloudWatchAgentConfig: agentConfig,

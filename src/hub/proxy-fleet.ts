@@ -37,6 +37,13 @@ export interface ProxyFleetProps {
   readonly capacity?: { readonly min: number; readonly max: number };
   readonly instanceType: string;
   readonly architecture: 'arm64' | 'x86_64';
+  /**
+   * The AMI. An ID pins it; without one, the newest Amazon Linux 2023 image for `architecture` is looked up
+   * once and recorded in cdk.context.json (CDK context), so a deploy replaces proxies only when the operator
+   * moves the record (`egresshub image refresh`) — never because AWS published a new image.
+   * @default - Amazon Linux 2023, looked up once and recorded
+   */
+  readonly imageId?: string;
   /** Destination ports Squid connects to on the internet (tenants' CONNECT and HTTP ports). */
   readonly egressPorts: readonly number[];
   /**
@@ -257,9 +264,12 @@ export class ProxyFleet extends Construct {
     // The script names the group's logical ID (for cfn-signal), which exists only once the group does.
     const bootstrap: { script?: string } = {};
     const userData = ec2.UserData.custom(Lazy.string({ produce: () => bootstrap.script }));
-    const machineImage = ec2.MachineImage.latestAmazonLinux2023({
-      cpuType: props.architecture === 'arm64' ? ec2.AmazonLinuxCpuType.ARM_64 : ec2.AmazonLinuxCpuType.X86_64,
-    });
+    // An SSM "latest" parameter resolved at every deploy would replace every proxy whenever Amazon Linux ships
+    // an image; a context lookup is resolved once and recorded (cdk.context.json), like ec2.Vpc.fromLookup.
+    // https://docs.aws.amazon.com/cdk/v2/guide/context.html
+    const machineImage = props.imageId
+      ? ec2.MachineImage.genericLinux({ [stack.region]: props.imageId })
+      : ec2.MachineImage.fromSsmParameter(amazonLinuxImageParameter(props.architecture), { cachedInContext: true });
     const launchTemplate = new ec2.LaunchTemplate(this, 'LaunchTemplate', {
       machineImage,
       instanceType: new ec2.InstanceType(props.instanceType),
@@ -281,6 +291,14 @@ export class ProxyFleet extends Construct {
         },
       ],
     });
+    // Under the CDK CLI an image not recorded yet synthesizes as the CDK's lookup placeholder; the CLI then
+    // looks it up, records it and synthesizes again. Template validation must not stop that first pass.
+    if (machineImage.getImage(this).imageId.startsWith('dummy-value-for-')) {
+      Validations.of(launchTemplate).acknowledge({
+        id: 'CloudFormation-Validate::E1152',
+        reason: 'the proxy image is being looked up by the CDK CLI (recorded in cdk.context.json, then synthesized again)',
+      });
+    }
 
     const min = kind === 'fixed' ? 1 : props.capacity!.min;
     const max = kind === 'fixed' ? 1 : props.capacity!.max;
@@ -303,6 +321,9 @@ export class ProxyFleet extends Construct {
       }),
     });
     this.cfnAutoScalingGroup = this.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup;
+    // Instances boot only once their subnet reaches the internet (the NAT route, or the internet gateway's
+    // with public egress): on a first deploy the boot script installs packages before anything else.
+    for (const subnet of subnets) this.autoScalingGroup.node.addDependency(subnet.internetConnectivityEstablished);
     // ASG tags reach the instances at launch; the IAM conditions on the fleet tag and the policy rollout's
     // target rely on that.
     Tags.of(this.autoScalingGroup).add(this.fleetTag.key, this.fleetTag.value, { applyToLaunchedInstances: true });
@@ -360,6 +381,14 @@ function validate(kind: ProxyFleetKind, subnets: readonly ec2.ISubnet[], props: 
     if (props.publicEgress) throw new ProxyFleetError('publicEgress applies to fixed fleets only (one Elastic IP per instance)');
     if (props.health) throw new ProxyFleetError('health publishing applies to fixed fleets only (the NLB health-checks scaling fleets)');
   }
+}
+
+/**
+ * The public SSM parameter naming the newest Amazon Linux 2023 AMI with the default kernel.
+ * https://docs.aws.amazon.com/linux/al2023/ug/ec2.html#launch-via-aws-cli
+ */
+export function amazonLinuxImageParameter(architecture: 'arm64' | 'x86_64'): string {
+  return `/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-${architecture}`;
 }
 
 export class ProxyFleetError extends UsageError {

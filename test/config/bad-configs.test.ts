@@ -61,6 +61,12 @@ const cases: Case[] = [
   { name: 'no AZs', edit: [[['hub', 'availabilityZones'], []]], field: 'hub.availabilityZones', says: /at least one availability zone/ },
   { name: 'bad NAT mode', edit: [[['hub', 'natGateways'], 'two']], field: 'hub.natGateways', says: /"one", "per-az"/ },
   { name: 'bad proxy mode', edit: [[['hub', 'proxy', 'mode'], 'ha']], field: 'hub.proxy.mode', says: /"single", "multi-az", "nlb"/ },
+  {
+    name: 'proxy image that is not an AMI ID',
+    edit: [[['hub', 'proxy', 'image'], 'al2023-latest']],
+    field: 'hub.proxy.image',
+    says: /expected an AMI ID such as ami-0123456789abcdef0, or leave image out/,
+  },
   { name: 'bad egress', edit: [[['hub', 'egress'], 'igw']], field: 'hub.egress', says: /"nat", "public"/ },
   {
     name: 'multi-az with one AZ',

@@ -9,6 +9,7 @@ import { completion } from '../../src/cli/commands/completion';
 import { cost } from '../../src/cli/commands/cost';
 import { diff } from '../../src/cli/commands/diff';
 import { doctor } from '../../src/cli/commands/doctor';
+import { image } from '../../src/cli/commands/image';
 import { lab } from '../../src/cli/commands/lab';
 import { spokeTemplate } from '../../src/cli/commands/spoke-template';
 import { squidConf } from '../../src/cli/commands/squid-conf';
@@ -27,6 +28,7 @@ export const STATIC_COMMAND_TABLE: readonly CommandEntry[] = [
   cost,
   usage,
   cidr,
+  image,
   lab,
   completion,
 ].map((spec) => ({ name: spec.name, load: () => spec }));

@@ -21,6 +21,7 @@ export const COMMAND_TABLE: readonly CommandEntry[] = [
   { name: 'cost', load: () => (require('./cost') as typeof import('./cost')).cost },
   { name: 'usage', load: () => (require('./usage') as typeof import('./usage')).usage },
   { name: 'cidr', load: () => (require('./cidr') as typeof import('./cidr')).cidr },
+  { name: 'image', load: () => (require('./image') as typeof import('./image')).image },
   { name: 'lab', load: () => (require('./lab') as typeof import('./lab')).lab },
   { name: 'completion', load: () => (require('./completion') as typeof import('./completion')).completion },
 ];

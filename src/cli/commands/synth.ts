@@ -1,6 +1,6 @@
 // `egresshub synth`: writes the hub's and spokes' CloudFormation templates into a directory, offline
 // (no credentials, no lookups), and shows what it wrote.
-import { synthesize } from '../../app';
+import { PLACEHOLDER_IMAGE, proxyImageOf, recordedContext, synthesize } from '../../app';
 import type { CommandSpec } from '../command';
 import { addConfigOption, planFromOptions } from '../options';
 import { removeCreated, writableDir } from '../paths';
@@ -23,6 +23,12 @@ export const synth: CommandSpec = {
       throw e;
     }
     printer.step(`wrote ${stacks.length} template(s)`);
+    const image = proxyImageOf(plan);
+    if (image.lookup && recordedContext()[image.lookup.key] === undefined) {
+      printer.warn(
+        `the proxy image is not recorded yet: the templates carry ${PLACEHOLDER_IMAGE}; the first \`npx cdk synth\` with AWS credentials records the newest Amazon Linux 2023 image in cdk.context.json (or set hub.proxy.image)`,
+      );
+    }
     printer.data({ outDir: out, stacks });
     printer.table(
       ['stack', 'resources', 'size', 'template'],
