@@ -199,10 +199,10 @@ function toProblem(issue: Issue, doc: Document, lc: LineCounter, data: unknown):
     path = [...path, key];
   } else {
     const value = getAt(data, path);
-    if (value === undefined) {
+    if (value === undefined && issue.code !== 'custom') {
       message = REQUIRED;
     } else {
-      received = show(value);
+      if (value !== undefined) received = show(value);
       if (issue.code === 'invalid_type') {
         message = `expected ${article(issue.expected)}${issue.expected === 'string' && typeof value === 'number' ? ' (put IDs in quotes)' : ''}`;
       } else if (issue.code === 'invalid_value') {

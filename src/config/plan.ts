@@ -78,7 +78,10 @@ export interface SpokePlan {
   readonly account: string;
   readonly region: string;
   readonly vpcId: string;
+  /** The VPC's primary CIDR block (vpcCidrs[0]). */
   readonly vpcCidr: string;
+  /** Every CIDR block of the VPC, primary first: the endpoint admits each. */
+  readonly vpcCidrs: readonly string[];
   readonly subnetIds: readonly string[];
   readonly stackName: string;
   /** True when the spoke lives in another account than the hub (needs the RAM share accepted). */
@@ -264,7 +267,8 @@ export function buildPlan(config: EgressConfig): EgressPlan {
       account: s.account,
       region,
       vpcId: s.vpcId,
-      vpcCidr: s.vpcCidr,
+      vpcCidr: (s.vpcCidrs ?? [s.vpcCidr])[0] ?? '',
+      vpcCidrs: s.vpcCidrs ?? (s.vpcCidr === undefined ? [] : [s.vpcCidr]),
       subnetIds: [...s.subnetIds],
       stackName: `${name}-spoke-${s.tenant}-${s.vpcId}`,
       crossAccount: s.account !== account,

@@ -76,6 +76,13 @@ export const DEFAULT_TARGET_CPU_PERCENT = 40;
 /** Denied requests per tenant in 5 minutes that raise the spike alarm, unless the config says otherwise. */
 export const DEFAULT_DENIED_THRESHOLD = 100;
 
+/** Whether two IPv4 CIDR blocks share an address (blocks either nest or are disjoint). */
+export function cidrsOverlap(a: string, b: string): boolean {
+  const x = new Address4(a);
+  const y = new Address4(b);
+  return x.isInSubnet(y) || y.isInSubnet(x);
+}
+
 export function isCidr4(value: string): boolean {
   if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(value) || !Address4.isValid(value)) return false;
   const a = new Address4(value);
@@ -161,13 +168,31 @@ const tenantSchema = z.strictObject({
     .default([80]),
 });
 
+/** IPv4 CIDR blocks per VPC, default quota (the primary and four secondary). */
+export const MAX_SPOKE_CIDRS = 5;
+
+const vpcCidrSchema = cidr.refine((c) => VPC_PREFIX.test(c), {
+  message: "a VPC CIDR is /16 to /28 (the endpoint admits it, and NO_PROXY carries it); give the VPC's own block, e.g. 10.0.0.0/16",
+});
+
 const spokeSchema = z.strictObject({
   tenant: z.string(),
   account: accountId,
   vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, { message: 'expected a VPC ID such as vpc-0123456789abcdef0' }),
-  vpcCidr: cidr.refine((c) => VPC_PREFIX.test(c), {
-    message: "a VPC CIDR is /16 to /28 (the endpoint admits it, and NO_PROXY carries it); give the VPC's own block, e.g. 10.0.0.0/16",
-  }),
+  /** The VPC's CIDR block when it has one; with secondary blocks, list them all in vpcCidrs instead. */
+  vpcCidr: vpcCidrSchema.optional(),
+  /**
+   * Every IPv4 CIDR block of the VPC, primary first: the endpoint admits each (servers in secondary blocks
+   * too) and NO_PROXY carries each. At most 5, the default quota of blocks per VPC.
+   * https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html
+   */
+  vpcCidrs: z
+    .array(vpcCidrSchema)
+    .min(1, { message: "list the VPC's CIDR blocks, primary first, e.g. [10.0.0.0/16, 100.64.0.0/16]" })
+    .max(MAX_SPOKE_CIDRS, {
+      message: `a VPC has at most ${MAX_SPOKE_CIDRS} IPv4 CIDR blocks by default (1 primary + 4 secondary); list each once`,
+    })
+    .optional(),
   subnetIds: z
     .array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, { message: 'expected a subnet ID such as subnet-0123456789abcdef0' }))
     .min(2, { message: 'a resource endpoint needs subnets in at least two AZs for availability; list two or more subnets' }),
@@ -416,6 +441,21 @@ export const configSchema = z
           `account ${s.account} is not among tenant "${s.tenant}"'s accounts, so the resource configuration is not shared with it; add it to that tenant's accounts`,
         );
       }
+    });
+    cfg.spokes.forEach((s, i) => {
+      if (s.vpcCidr === undefined && s.vpcCidrs === undefined)
+        issue(['spokes', i, 'vpcCidr'], "this field is required; add the VPC's CIDR block (or vpcCidrs with every block, primary first)");
+      if (s.vpcCidr !== undefined && s.vpcCidrs !== undefined)
+        issue(['spokes', i, 'vpcCidrs'], 'give either vpcCidr (one block) or vpcCidrs (every block, primary first), not both');
+      const blocks = s.vpcCidrs ?? [];
+      blocks.forEach((c, j) => {
+        const k = blocks.findIndex((other, m) => m < j && cidrsOverlap(other, c));
+        if (k >= 0)
+          issue(
+            ['spokes', i, 'vpcCidrs', j],
+            `${c} overlaps vpcCidrs[${k}] (${blocks[k]}); a VPC's CIDR blocks never overlap: list each block once`,
+          );
+      });
     });
     const vpcs = new Map<string, number>();
     cfg.spokes.forEach((s, i) => {

@@ -16,8 +16,14 @@ export interface EgressSpokeProps {
   /** ARN of the tenant's resource configuration in the hub account (shared via RAM when cross-account). */
   readonly resourceConfigurationArn: string;
   readonly vpcId: string;
-  /** CIDR of the spoke VPC: the only source admitted to the endpoint. */
+  /** CIDR of the spoke VPC (its primary block): admitted to the endpoint. */
   readonly vpcCidr: string;
+  /**
+   * The VPC's secondary CIDR blocks, admitted too (servers there use the proxy as well). Entries that are
+   * empty strings are skipped, so a template can pass optional parameters.
+   * @default - none: only vpcCidr
+   */
+  readonly additionalVpcCidrs?: readonly string[];
   /** Subnets for the endpoint's ENIs, in at least two AZs. */
   readonly subnetIds: readonly string[];
   /**
@@ -88,6 +94,7 @@ export class EgressSpoke extends Construct {
     this.securityGroup = new ec2.CfnSecurityGroup(this, 'SecurityGroup', {
       vpcId: props.vpcId,
       groupDescription: `egresshub ${props.tenant}: proxy port ${props.port} from this VPC only`,
+      // The primary block's rule comes first and never changes, so adding secondary blocks updates the group in place.
       securityGroupIngress: [
         {
           ipProtocol: 'tcp',
@@ -96,6 +103,13 @@ export class EgressSpoke extends Construct {
           cidrIp: props.vpcCidr,
           description: 'servers in this VPC to the proxy',
         },
+        ...(props.additionalVpcCidrs ?? []).map((cidrIp) => ({
+          ipProtocol: 'tcp',
+          fromPort: props.port,
+          toPort: props.port,
+          cidrIp,
+          description: "servers in this VPC's secondary CIDR block to the proxy",
+        })),
       ],
     });
 

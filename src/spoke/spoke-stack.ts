@@ -57,6 +57,7 @@ export class EgressSpokeStack extends Stack {
       resourceConfigurationArn: arn,
       vpcId: spoke.vpcId,
       vpcCidr: spoke.vpcCidr,
+      additionalVpcCidrs: spoke.vpcCidrs.slice(1),
       subnetIds: spoke.subnetIds,
       proxyHost: tenant.proxyHost,
       verifiedDomain: plan.dns?.publicHostedZoneId !== undefined,
@@ -64,7 +65,10 @@ export class EgressSpokeStack extends Stack {
     if (spoke.clientSetup && this.spoke.proxyUrl) {
       this.clientSetup = new ClientProxySetup(this, 'ClientSetup', {
         proxyUrl: this.spoke.proxyUrl,
-        noProxy: noProxyFor(plan.region, spoke.vpcCidr, spoke.clientSetup),
+        noProxy: noProxyFor(plan.region, spoke.vpcCidr, {
+          ...spoke.clientSetup,
+          noProxy: [...spoke.vpcCidrs.slice(1), ...spoke.clientSetup.noProxy],
+        }),
         targetTag: spoke.clientSetup.tag,
         associationName: `${plan.name}-${tenant.name}-${spoke.vpcId}-proxy`,
       });

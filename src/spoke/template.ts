@@ -1,6 +1,7 @@
 // The standalone spoke template for teams that don't use CDK: the same EgressSpoke construct,
 // synthesized without CDK bootstrap or assets, with the VPC as parameters and the port baked in.
-import { App, CfnParameter, DefaultStackSynthesizer, Stack, Validations } from 'aws-cdk-lib';
+import { App, Aws, CfnCondition, CfnParameter, DefaultStackSynthesizer, Fn, Stack, Validations } from 'aws-cdk-lib';
+import { MAX_SPOKE_CIDRS } from '../config/schema';
 import { findTenant, type EgressPlan } from '../config/plan';
 import { EgressSpoke, RCFG_ARN_PATTERN } from './egress-spoke';
 
@@ -50,6 +51,41 @@ export function spokeTemplateStack(plan: EgressPlan, tenantName: string, app: Ap
     proxyHost: tenant.proxyHost,
     verifiedDomain: plan.dns?.publicHostedZoneId !== undefined,
   });
+  // Secondary blocks: optional parameters (AWS's default quota is 4 secondary IPv4 blocks per VPC), each an
+  // ingress entry only when given. https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html
+  const secondary = Array.from({ length: MAX_SPOKE_CIDRS - 1 }, (_, k) => {
+    const param = new CfnParameter(stack, `SecondaryVpcCidr${k + 1}`, {
+      type: 'String',
+      default: '',
+      allowedPattern: '^$|^(\\d{1,3}\\.){3}\\d{1,3}/(1[6-9]|2[0-8])$',
+      description: `a secondary CIDR block of the project VPC, also admitted to the proxy endpoint (leave empty if none)`,
+      constraintDescription: 'must be empty or an IPv4 CIDR block of a VPC (/16 to /28)',
+    });
+    const given = new CfnCondition(stack, `HasSecondaryVpcCidr${k + 1}`, {
+      expression: Fn.conditionNot(Fn.conditionEquals(param.valueAsString, '')),
+    });
+    return Fn.conditionIf(
+      given.logicalId,
+      {
+        IpProtocol: 'tcp',
+        FromPort: tenant.port,
+        ToPort: tenant.port,
+        CidrIp: param.valueAsString,
+        Description: "servers in this VPC's secondary CIDR block to the proxy",
+      },
+      Aws.NO_VALUE,
+    );
+  });
+  spoke.securityGroup.addPropertyOverride('SecurityGroupIngress', [
+    {
+      IpProtocol: 'tcp',
+      FromPort: tenant.port,
+      ToPort: tenant.port,
+      CidrIp: vpcCidr.valueAsString,
+      Description: 'servers in this VPC to the proxy',
+    },
+    ...secondary,
+  ]);
   Validations.of(spoke.securityGroup).acknowledge({
     id: 'AwsSolutions-EC23',
     reason:

@@ -57,8 +57,8 @@ describe('proxy image', () => {
     const plan = planOf(exampleConfig());
     const key = proxyImageOf(plan).lookup!.key;
     const [a, b] = inDir({ [key]: 'ami-0123456789abcdef0' }, () => [hubTemplate(plan), hubTemplate(plan)]);
-    expect(new Set(imageIds(a!))).toEqual(new Set(['ami-0123456789abcdef0']));
-    expect(a!.findResources('AWS::EC2::LaunchTemplate')).toEqual(b!.findResources('AWS::EC2::LaunchTemplate'));
+    expect(new Set(imageIds(a))).toEqual(new Set(['ami-0123456789abcdef0']));
+    expect(a.findResources('AWS::EC2::LaunchTemplate')).toEqual(b.findResources('AWS::EC2::LaunchTemplate'));
   });
 
   it('uses hub.proxy.image when the config pins one, whatever is recorded', () => {

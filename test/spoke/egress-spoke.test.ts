@@ -98,6 +98,10 @@ describe('spokeTemplate (standalone, for teams without CDK)', () => {
       SubnetIds: 'List<AWS::EC2::Subnet::Id>',
       VpcCidr: 'String',
       ResourceConfigurationArn: 'String',
+      SecondaryVpcCidr1: 'String',
+      SecondaryVpcCidr2: 'String',
+      SecondaryVpcCidr3: 'String',
+      SecondaryVpcCidr4: 'String',
     });
     expect(template.Rules).toBeUndefined();
     expect(
@@ -111,7 +115,8 @@ describe('spokeTemplate (standalone, for teams without CDK)', () => {
     const t = Template.fromJSON(template);
     t.hasResourceProperties('AWS::EC2::SecurityGroup', {
       VpcId: { Ref: 'VpcId' },
-      SecurityGroupIngress: [Match.objectLike({ FromPort: 3201, ToPort: 3201, CidrIp: { Ref: 'VpcCidr' } })],
+      // The VPC's block first, then one optional entry per secondary block (test/spoke/secondary-cidrs.test.ts).
+      SecurityGroupIngress: Match.arrayWith([Match.objectLike({ FromPort: 3201, ToPort: 3201, CidrIp: { Ref: 'VpcCidr' } })]),
     });
     t.hasResourceProperties('AWS::EC2::VPCEndpoint', {
       VpcEndpointType: 'Resource',
@@ -186,7 +191,9 @@ describe('spokes of the shared configuration (no tenants configured)', () => {
 
   it('gives the standalone template port 3128', () => {
     const t = Template.fromJSON(spokeTemplate(planOf(config), 'shared'));
-    t.hasResourceProperties('AWS::EC2::SecurityGroup', { SecurityGroupIngress: [Match.objectLike({ FromPort: 3128, ToPort: 3128 })] });
+    t.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      SecurityGroupIngress: Match.arrayWith([Match.objectLike({ FromPort: 3128, ToPort: 3128 })]),
+    });
   });
 
   it('references the hub directly from a spoke stack in the hub account', () => {
