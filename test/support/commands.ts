@@ -13,6 +13,7 @@ import { image } from '../../src/cli/commands/image';
 import { lab } from '../../src/cli/commands/lab';
 import { spokeTemplate } from '../../src/cli/commands/spoke-template';
 import { squidConf } from '../../src/cli/commands/squid-conf';
+import { stacks } from '../../src/cli/commands/stacks';
 import { synth } from '../../src/cli/commands/synth';
 import { usage } from '../../src/cli/commands/usage';
 import { validate } from '../../src/cli/commands/validate';
@@ -22,6 +23,7 @@ export const STATIC_COMMAND_TABLE: readonly CommandEntry[] = [
   synth,
   diff,
   squidConf,
+  stacks,
   spokeTemplate,
   clientEnvCommand,
   doctor,

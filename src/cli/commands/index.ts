@@ -15,6 +15,7 @@ export const COMMAND_TABLE: readonly CommandEntry[] = [
   { name: 'synth', load: () => (require('./synth') as typeof import('./synth')).synth },
   { name: 'diff', load: () => (require('./diff') as typeof import('./diff')).diff },
   { name: 'squid-conf', load: () => (require('./squid-conf') as typeof import('./squid-conf')).squidConf },
+  { name: 'stacks', load: () => (require('./stacks') as typeof import('./stacks')).stacks },
   { name: 'spoke-template', load: () => (require('./spoke-template') as typeof import('./spoke-template')).spokeTemplate },
   { name: 'client-env', load: () => (require('./client-env') as typeof import('./client-env')).clientEnvCommand },
   { name: 'doctor', load: () => (require('./doctor') as typeof import('./doctor')).doctor },
