@@ -132,6 +132,8 @@ export class EgressHub extends Construct {
           subnets: [proxySubnets[f.azIndex]!],
           publicEgress,
           health: { id: f.id, settings: hub.proxyHealth },
+          // Another proxy can take its connections only in multi-az mode.
+          drainBeforeTermination: proxy.mode === 'multi-az',
         }),
       );
     }

@@ -44,6 +44,12 @@ export interface ProxyFleetProps {
    * @default - Amazon Linux 2023, looked up once and recorded
    */
   readonly imageId?: string;
+  /**
+   * fixed: hold a terminating instance for DRAIN_BEFORE_TERMINATION_SECONDS while its health reads 0, so that a
+   * failover name moves away first (multi-az: another proxy takes its connections).
+   * @default false
+   */
+  readonly drainBeforeTermination?: boolean;
   /** Destination ports Squid connects to on the internet (tenants' CONNECT and HTTP ports). */
   readonly egressPorts: readonly number[];
   /**
@@ -85,6 +91,12 @@ export interface ProxyFleetProps {
 export class ProxyFleet extends Construct {
   static readonly DEFAULT_SIGNAL_TIMEOUT = Duration.minutes(15);
   static readonly DEFAULT_ROOT_VOLUME_GIB = 16;
+  /**
+   * multi-az: how long a terminating proxy keeps serving while the failover name moves away from it: the AWS
+   * failover budget (health metric every 20 s, the alarm, Route 53's health check and the 10 s TTL: ~1-3 min,
+   * docs/ha.md) plus a minute for requests in flight.
+   */
+  static readonly DRAIN_BEFORE_TERMINATION_SECONDS = 240;
 
   readonly kind: ProxyFleetKind;
   /** fixed: the ENI whose primary private IP the resource configurations (or failover records) point at. */
@@ -321,6 +333,17 @@ export class ProxyFleet extends Construct {
       }),
     });
     this.cfnAutoScalingGroup = this.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup;
+    // multi-az: a replaced proxy (new image, instance type, boot script) must leave the failover name before it
+    // goes. The termination hook keeps the instance (still serving) for the failover budget while its health
+    // publisher, seeing target-lifecycle-state "Terminated" in IMDS, reads 0 (user-data.ts); then it terminates.
+    // https://docs.aws.amazon.com/autoscaling/ec2/userguide/retrieving-target-lifecycle-state-through-imds.html
+    if (kind === 'fixed' && props.drainBeforeTermination) {
+      this.autoScalingGroup.addLifecycleHook('DrainBeforeTermination', {
+        lifecycleTransition: autoscaling.LifecycleTransition.INSTANCE_TERMINATING,
+        heartbeatTimeout: Duration.seconds(ProxyFleet.DRAIN_BEFORE_TERMINATION_SECONDS),
+        defaultResult: autoscaling.DefaultResult.CONTINUE,
+      });
+    }
     // Instances boot only once their subnet reaches the internet (the NAT route, or the internet gateway's
     // with public egress): on a first deploy the boot script installs packages before anything else.
     for (const subnet of subnets) this.autoScalingGroup.node.addDependency(subnet.internetConnectivityEstablished);

@@ -392,6 +392,11 @@ set -uo pipefail
 ${PROXY_HEALTHY}
 ${SQUID_PORTS}
 port=$(squid_ports '${paths.squidConf}' | sed -n 1p)
+# Being replaced (the group's termination lifecycle hook holds the instance): drain, so the failover name moves
+# away while this proxy still serves. https://docs.aws.amazon.com/autoscaling/ec2/userguide/retrieving-target-lifecycle-state-through-imds.html
+token=$(curl -s -m 2 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' http://169.254.169.254/latest/api/token || true)
+state=$(curl -s -m 2 -H "X-aws-ec2-metadata-token: $token" http://169.254.169.254/latest/meta-data/autoscaling/target-lifecycle-state || true)
+if [ "$state" = Terminated ]; then echo "terminating: draining" > '${h.drainFile}'; fi
 if [ -n "$port" ] && proxy_healthy "$port" '${h.drainFile}'; then value=1; else value=0; fi
 aws cloudwatch put-metric-data --region "$REGION" --cli-connect-timeout 5 --cli-read-timeout 10 \\
   --namespace '${h.namespace}' --metric-name '${h.metricName}' --dimensions '${h.dimension}=${h.id}' --value "$value" --unit Count

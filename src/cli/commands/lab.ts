@@ -35,6 +35,7 @@ import { LOAD_LIMITS } from '../../lab/load';
 import { SUPERVISOR_LIMITS, type SupervisorSettings } from '../../lab/supervisor';
 import { acquireLabLock, labLockHolder, processStart } from '../../lab/lock';
 import { accessLogMarks, checkAccessLog, runMatrix, type MatrixRow } from '../../lab/matrix';
+import { labReplace } from '../../lab/replace';
 import { inNs } from '../../lab/sh';
 import { INTERNET } from '../../lab/topology';
 import type { CommandContext, CommandSpec } from '../command';
@@ -444,6 +445,35 @@ function printFailover(printer: Printer, r: FailoverResult): void {
   printer.line(ok ? `${printer.ok('✓')} ${text}` : `${printer.bad('✗')} ${text}`);
 }
 
+const replace: CommandSpec = {
+  name: 'replace',
+  summary:
+    'replace every proxy as a new image or instance type does, under load: single = interruption measured, multi-az/nlb = one at a time, drained',
+  configure: (cmd) =>
+    withLoad(withConfig(cmd)).option(
+      '--boot-seconds <s>',
+      'emulated boot of each replacement before its Squid starts (default 0: the lab part only)',
+    ),
+  run: async (ctx, opts) => {
+    checkRunningConfig(opts);
+    const text = typeof opts.bootSeconds === 'string' ? opts.bootSeconds : '0';
+    const bootSeconds = Number(text);
+    if (!Number.isFinite(bootSeconds) || bootSeconds < 0 || bootSeconds > 600)
+      throw new UsageError(`--boot-seconds must be 0 to 600 (got ${text})`);
+    const r = await labReplace({ ...DEFAULT_LOAD, ...loadOptions(opts), bootMs: bootSeconds * 1000 }, (s) => ctx.printer.step(s));
+    ctx.printer.data(r);
+    for (const s of r.steps) {
+      ctx.printer.line(
+        `${s.proxy}: ${s.drainMs !== undefined ? `drained in ${s.drainMs} ms, ` : ''}replaced in ${s.replaceMs} ms; ${s.failed} of ${s.requests} requests failed meanwhile`,
+      );
+    }
+    const summary = `${r.load.failed} of ${r.load.requests} requests through ${r.load.tenant} failed${r.interruptionMs !== undefined ? `; interruption ${r.interruptionMs} ms (lab: kill → first success; add the instance boot on AWS, docs/ha.md)` : ''}`;
+    const ok = r.mode === 'single' || r.load.failed === 0;
+    ctx.printer.line(ok ? `${ctx.printer.ok('✓')} ${summary}` : `${ctx.printer.bad('✗')} ${summary}`);
+    return ok ? 0 : 1;
+  },
+};
+
 const failover: CommandSpec = {
   name: 'failover',
   summary: 'kill the proxy that takes new connections under load; print failed requests and recovery time; restart it',
@@ -516,6 +546,6 @@ async function stopHolder(ctx: CommandContext): Promise<void> {
 export const lab: CommandSpec = {
   name: 'lab',
   summary:
-    'the local lab: real Squid and DNS in network namespaces, overlapping VPCs (up | test | reconfigure | failover | down | demo); without --config and ./egresshub.yaml it runs examples/egresshub.yaml',
-  subcommands: [up, test, reconfigure, failover, down, demo].map(locked),
+    'the local lab: real Squid and DNS in network namespaces, overlapping VPCs (up | test | reconfigure | failover | replace | down | demo); without --config and ./egresshub.yaml it runs examples/egresshub.yaml',
+  subcommands: [up, test, reconfigure, failover, replace, down, demo].map(locked),
 };
