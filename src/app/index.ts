@@ -2,9 +2,10 @@
 // the CLI `synth` command, `cdk synth` (bin/app.ts) and the lab all go through here.
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { App } from 'aws-cdk-lib';
+import { App, Stack, Tags } from 'aws-cdk-lib';
 import type { EgressPlan } from '../config/plan';
 import { findTenant } from '../config/plan';
+import { GENERATION_TAG, producerFingerprint } from '../hub/generation';
 import { EgressHubStack } from '../hub/hub-stack';
 import type { TenantEndpoint } from '../hub/tenant-endpoints';
 import { EgressTenantsStack } from '../hub/tenants-stack';
@@ -36,11 +37,19 @@ export function buildApp(plan: EgressPlan, opts: BuildAppOptions = {}): App {
   for (const spoke of plan.spokes) {
     // Same account and region as the hub: a direct cross-stack reference, which also orders the deploys.
     const local = !spoke.crossAccount && spoke.region === plan.region;
-    new EgressSpokeStack(app, spokeStackId(spoke.id), {
+    const endpoint = local ? tenantEndpoint(app, plan, spoke.tenant) : undefined;
+    const stack = new EgressSpokeStack(app, spokeStackId(spoke.id), {
       plan,
       spoke,
-      resourceConfigurationArn: local ? tenantEndpoint(app, plan, spoke.tenant).resourceConfigurationArn : undefined,
+      resourceConfigurationArn: endpoint?.resourceConfigurationArn,
     });
+    // The ARN is a weak reference: the endpoint carries a fingerprint of the configuration (whose own tag
+    // fingerprints the hub), so a replaced configuration changes this template too (hub/generation.ts).
+    // Cross-account spokes get the ARN as a parameter instead; `egresshub diff` prints the command that rolls it.
+    if (endpoint) {
+      const value = producerFingerprint(Stack.of(endpoint.resourceConfiguration), [endpoint.resourceConfigurationArn]);
+      Tags.of(stack.spoke.endpoint).add(GENERATION_TAG, value, { includeResourceTypes: ['AWS::EC2::VPCEndpoint'] });
+    }
   }
   return app;
 }
