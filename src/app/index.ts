@@ -2,10 +2,10 @@
 // the CLI `synth` command, `cdk synth` (bin/app.ts) and the lab all go through here.
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { App, Stack, Tags } from 'aws-cdk-lib';
+import { App, Lazy, Stack, Tags } from 'aws-cdk-lib';
 import type { EgressPlan } from '../config/plan';
 import { findTenant } from '../config/plan';
-import { GENERATION_TAG, producerFingerprint } from '../hub/generation';
+import { fingerprint, GENERATION_TAG } from '../hub/generation';
 import { EgressHubStack } from '../hub/hub-stack';
 import type { TenantEndpoint } from '../hub/tenant-endpoints';
 import { EgressTenantsStack } from '../hub/tenants-stack';
@@ -43,11 +43,15 @@ export function buildApp(plan: EgressPlan, opts: BuildAppOptions = {}): App {
       spoke,
       resourceConfigurationArn: endpoint?.resourceConfigurationArn,
     });
-    // The ARN is a weak reference: the endpoint carries a fingerprint of the configuration (whose own tag
-    // fingerprints the hub), so a replaced configuration changes this template too (hub/generation.ts).
+    // The ARN is a weak reference: the endpoint carries a fingerprint of what the ARN depends on, so a
+    // replaced configuration changes this template too (hub/generation.ts). The ARN changes only when the
+    // configuration is replaced, i.e. when a create-only input changes, and the configuration's name is
+    // derived from exactly those (tenants-stack.ts): fingerprint the name, and a target or port change that
+    // updates the configuration in place leaves the spoke skipped.
     // Cross-account spokes get the ARN as a parameter instead; `egresshub diff` prints the command that rolls it.
     if (endpoint) {
-      const value = producerFingerprint(Stack.of(endpoint.resourceConfiguration), [endpoint.resourceConfigurationArn]);
+      const rcfg = endpoint.resourceConfiguration;
+      const value = Lazy.string({ produce: () => fingerprint([Stack.of(rcfg).resolve(rcfg.name)]) });
       Tags.of(stack.spoke.endpoint).add(GENERATION_TAG, value, { includeResourceTypes: ['AWS::EC2::VPCEndpoint'] });
     }
   }

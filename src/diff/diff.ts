@@ -238,6 +238,8 @@ export const PROXY_REPLACING_DATA = ['LaunchTemplateData.ImageId', 'LaunchTempla
  * changes (any group using it starts new instances), or an Auto Scaling group that rolls or is replaced.
  */
 function proxyReplacement(r: ResourceChange): ProxyReplacement | undefined {
+  // A renamed stack's proxies are new ones beside the old stack's, which keeps running.
+  if (r.replacedBy.includes('(new stack)')) return undefined;
   const base = { stack: r.stack, logicalId: r.logicalId };
   if (r.type === 'AWS::EC2::LaunchTemplate' && r.impact !== 'add' && r.impact !== 'remove') {
     const data = r.changed.filter((p) => PROXY_REPLACING_DATA.some((d) => p === d || p.startsWith(`${d}.`)));
