@@ -4,6 +4,7 @@
 // template; this module follows them across stacks too (a replaced gateway changes the hub output the
 // tenant stacks read, a replaced configuration changes the ARN a spoke reads or is given as a parameter).
 import { deepEqual, fullDiff, ResourceImpact, type ResourceDifference } from '@aws-cdk/cloudformation-diff';
+import { parseBlock, relation } from '../cidr/block';
 import { findTenant, type EgressPlan } from '../config/plan';
 import { protectedReason } from './protected';
 import type { AppSnapshot, CfnOutput, CfnResource, CfnTemplate, StackSnapshot } from './snapshot';
@@ -57,7 +58,7 @@ export interface StackDiff {
 
 /** Something the deploy would get wrong: `egresshub diff` exits EXIT_PROBLEMS. */
 export interface DiffProblem {
-  readonly kind: 'stale-consumer' | 'fixed-name';
+  readonly kind: 'stale-consumer' | 'fixed-name' | 'subnet-conflict';
   readonly stack: string;
   readonly logicalId?: string;
   readonly message: string;
@@ -172,6 +173,9 @@ export function diffApps(before: AppSnapshot, after: AppSnapshot, handoffs: read
         stack: cur.stackName,
         message: `${cur.stackName} reads a value that changes, but its template does not change, so cdk deploy skips it and it keeps the old value (${why})`,
       });
+    }
+    if (old && old.stackName === cur.stackName && old.environment === cur.environment) {
+      for (const message of subnetConflicts(old, cur, result.diff.resources)) problems.push({ kind: 'subnet-conflict', stack: cur.stackName, message });
     }
     for (const r of result.diff.resources) {
       if (r.fixedName) {
@@ -518,6 +522,36 @@ function resourceChange(
     ...change(cur, id, after!, impact, { replacedBy, changed, because: notes }),
     ...(fixed ? { fixedName: fixed } : {}),
   };
+}
+
+/**
+ * A new or replacing subnet whose CIDR overlaps a subnet of the deployed template in the same VPC: the
+ * new subnet is created while the old ones still exist (they go in the cleanup phase), and EC2 refuses
+ * overlapping subnets in a VPC (InvalidSubnet.Conflict), so the deploy fails and rolls back.
+ * https://docs.aws.amazon.com/vpc/latest/userguide/subnet-sizing.html
+ */
+function subnetConflicts(old: StackSnapshot, cur: StackSnapshot, changes: readonly ResourceChange[]): string[] {
+  const created = changes.filter((r) => r.type === 'AWS::EC2::Subnet' && (r.impact === 'add' || r.impact === 'replace'));
+  const vpcReplaced = new Set(changes.filter((r) => r.type === 'AWS::EC2::VPC' && r.impact !== 'update').map((r) => r.logicalId));
+  const messages: string[] = [];
+  for (const r of created) {
+    const subnet = cur.template.Resources?.[r.logicalId]?.Properties ?? {};
+    const block = typeof subnet.CidrBlock === 'string' ? parseBlock(subnet.CidrBlock) : undefined;
+    const vpc = JSON.stringify(subnet.VpcId);
+    const vpcId = (subnet.VpcId as { Ref?: string } | undefined)?.Ref;
+    if (!block?.ok || (vpcId && vpcReplaced.has(vpcId))) continue;
+    for (const [id, o] of Object.entries(old.template.Resources ?? {})) {
+      if (o.Type !== 'AWS::EC2::Subnet' || JSON.stringify(o.Properties?.VpcId) !== vpc || typeof o.Properties?.CidrBlock !== 'string') continue;
+      const other = parseBlock(o.Properties.CidrBlock);
+      if (other.ok && relation(block.block, other.block) !== null) {
+        messages.push(
+          `${cur.stackName} ${r.logicalId} (${String(subnet.CidrBlock)}) is created while ${id} (${o.Properties.CidrBlock}) still exists in the same VPC: EC2 refuses overlapping subnets, so the deploy fails and rolls back`,
+        );
+        break;
+      }
+    }
+  }
+  return messages;
 }
 
 /**

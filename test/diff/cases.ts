@@ -30,7 +30,7 @@ export interface DiffCase {
   /** `egresshub diff` refuses the change (exit 2) with this message. */
   readonly refused?: RegExp;
   /** Problems diff must report (exit 4), by kind: the change as written would go wrong. @default none */
-  readonly problems?: readonly ('stale-consumer' | 'fixed-name')[];
+  readonly problems?: readonly ('stale-consumer' | 'fixed-name' | 'subnet-conflict')[];
 }
 
 /** The interruption of a change that replaces the only proxy of a `single` hub (measured by the lab). */
@@ -197,9 +197,9 @@ export const CASES: readonly DiffCase[] = [
       'AWS::EC2::VPCEndpoint': 2,
     },
     replacesProxies: true,
-    problems: ['fixed-name'],
+    problems: ['fixed-name', 'subnet-conflict'],
     interruption: '—',
-    note: '`egresshub diff` exits 4: the gateway is replaced but would keep its name, and CloudFormation creates the replacement first, so the deploy would fail',
+    note: '`egresshub diff` exits 4: the gateway is replaced but would keep its name (CloudFormation creates the replacement first), and the new subnets overlap the old ones (below)',
   },
   {
     part: 'hub',
@@ -216,8 +216,9 @@ export const CASES: readonly DiffCase[] = [
       'AWS::EC2::VPCEndpoint': 2,
     },
     replacesProxies: true,
-    interruption: ENDPOINTS_REPLACED,
-    note: 'the hub CIDR is split evenly over the AZs, so every subnet’s CIDR changes, and the gateway (its subnets are fixed) with every configuration and endpoint follows: choose the AZs before spokes use the hub',
+    problems: ['subnet-conflict'],
+    interruption: '— (cannot deploy in place)',
+    note: '`egresshub diff` exits 4: the hub CIDR is split evenly over the AZs, so every subnet’s CIDR changes, and EC2 refuses a new subnet that overlaps one still in the VPC: the deploy fails and rolls back. Choose the AZs before spokes use the hub, or build a second hub (another `name`) and move the tenants; were it deployable, the gateway, every configuration and endpoint would be replaced',
   },
   {
     part: 'hub',
@@ -234,10 +235,11 @@ export const CASES: readonly DiffCase[] = [
       'AWS::VpcLattice::ResourceConfiguration': 2,
       'AWS::EC2::VPCEndpoint': 2,
     },
-    removes: { 'AWS::EC2::NetworkInterface': 1 },
+    removes: { 'AWS::EC2::NetworkInterface': 1, 'AWS::EC2::Subnet': 2 },
     replacesProxies: true,
-    interruption: ENDPOINTS_REPLACED,
-    note: 'as adding one: every subnet’s CIDR changes, and the gateway, configurations and endpoints follow; the third AZ’s proxy goes',
+    problems: ['subnet-conflict'],
+    interruption: '— (cannot deploy in place)',
+    note: 'as adding one: every subnet’s CIDR changes and the new subnets overlap the old ones, so the deploy fails (diff exits 4)',
   },
   {
     part: 'hub',
@@ -361,27 +363,13 @@ export const CASES: readonly DiffCase[] = [
   },
   {
     part: 'hub',
-    change: 'change `hub.egress` from `nat` to `public` (nlb)',
+    change: 'change `hub.egress` to `public` with `hub.proxy.mode: nlb`',
     from: mode('nlb'),
     edit: publicEgress,
     replaces: {},
-    removes: { 'AWS::EC2::EIP': 1 },
-    replacesProxies: true,
-    interruption: '0 expected: the scaling group replaces proxies with at least one in service (not yet measured)',
-    note: 'the scaling group’s proxies move to the public subnets; the NLB stays, so the configurations do not change',
-  },
-  {
-    part: 'hub',
-    change: 'change `hub.egress` from `public` to `nat` (nlb)',
-    from: (c) => {
-      mode('nlb')(c);
-      publicEgress(c);
-    },
-    edit: (c) => (c.hub.egress = 'nat'),
-    replaces: {},
-    replacesProxies: true,
-    interruption: '0 expected, as `nat` → `public` (not yet measured)',
-    note: 'the scaling group’s proxies move back to the private subnets behind a new NAT gateway',
+    interruption: '—',
+    refused: /an NLB fleet scales in and out, so it has no static egress addresses/,
+    note: 'refused by validation (exit 2): a scaling fleet has no static egress addresses; nlb runs with `egress: nat`',
   },
 ];
 

@@ -9,6 +9,7 @@
 // output of another stack whose value changed, counts as a new value.
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
+import { parseBlock, relation } from '../../src/cidr/block';
 import type { AppSnapshot, CfnResource, StackSnapshot } from '../../src/diff';
 
 interface Db {
@@ -48,6 +49,8 @@ export interface Judgement {
   readonly deployed: ReadonlySet<string>;
   /** `<stack name>#<output>` of every output whose value changes (or that is new). */
   readonly changedOutputs: ReadonlySet<string>;
+  /** New or replacing subnets that overlap a still-existing subnet of the same VPC (EC2 refuses them). */
+  readonly subnetConflicts: readonly string[];
 }
 
 const canonical = (v: unknown): string =>
@@ -103,6 +106,7 @@ export function judge(before: AppSnapshot, after: AppSnapshot): Judgement {
   const fixedNames: string[] = [];
   const proxiesReplaced: string[] = [];
   const deployed = new Set<string>();
+  const subnetConflicts: string[] = [];
   const same = (a: StackSnapshot, b: StackSnapshot) => a.stackName === b.stackName && a.environment === b.environment;
 
   for (const cur of after.stacks) {
@@ -164,10 +168,21 @@ export function judge(before: AppSnapshot, after: AppSnapshot): Judgement {
         if (local.has(id) || subnets(o, () => false) !== subnets(r, isNewRef)) proxiesReplaced.push(`${cur.stackName}/${id}`);
       }
     }
+    for (const [id, r] of Object.entries(newRes)) {
+      if (r.Type !== 'AWS::EC2::Subnet' || (oldRes[id] && !local.has(id))) continue;
+      const vpc = (r.Properties?.VpcId as { Ref?: string } | undefined)?.Ref;
+      if (vpc && local.has(vpc)) continue;
+      const block = parseBlock(String(r.Properties?.CidrBlock));
+      for (const [oid, o] of Object.entries(oldRes)) {
+        if (o.Type !== 'AWS::EC2::Subnet' || canonical(o.Properties?.VpcId) !== canonical(r.Properties?.VpcId)) continue;
+        const other = parseBlock(String(o.Properties?.CidrBlock));
+        if (block.ok && other.ok && relation(block.block, other.block) !== null) subnetConflicts.push(`${cur.stackName}/${id} overlaps ${oid}`);
+      }
+    }
     for (const [name, output] of Object.entries(outputs)) {
       const o = old.template.Outputs?.[name];
       if (!o || canonical(resolve(o.Value, () => false)) !== canonical(resolve(output.Value, isNewRef))) changedOutputs.add(`${cur.stackName}#${name}`);
     }
   }
-  return { replaced, stale, fixedNames, proxiesReplaced, deployed, changedOutputs };
+  return { replaced, stale, fixedNames, proxiesReplaced, deployed, changedOutputs, subnetConflicts };
 }

@@ -59,7 +59,8 @@ export function checkCatalogue(c: DiffCase, d: AppDiff, j: Judgement, after: App
   expect(d.stacks.filter((s) => s.stale).map((s) => s.stackName)).toEqual([]);
   const problems = c.problems ?? [];
   expect(j.fixedNames.length > 0, `replaced resources with fixed names: ${j.fixedNames.join(', ')}`).toBe(problems.includes('fixed-name'));
-  expect([...new Set(d.problems.map((p) => p.kind))]).toEqual(problems);
+  expect(j.subnetConflicts.length > 0, `subnet conflicts: ${j.subnetConflicts.join(', ')}`).toBe(problems.includes('subnet-conflict'));
+  expect([...new Set(d.problems.map((p) => p.kind))].sort()).toEqual([...problems].sort());
   expect(j.proxiesReplaced.length > 0, `proxies replaced: ${j.proxiesReplaced.join(', ')}`).toBe(c.replacesProxies ?? false);
   expect(d.proxies.length > 0).toBe(c.replacesProxies ?? false);
   // Every cross-account value that changes has a rollout (the operator hands it over), and no other.
@@ -98,7 +99,13 @@ export function describeCases(part: DiffCase['part'], checks: Readonly<Record<st
       if (c.refused) {
         it(`${c.change} (refused)`, () => {
           const [start, edited] = configsOf(c);
-          const refused = refusedChanges(planOf(start as unknown as Record<string, unknown>), planOf(edited as unknown as Record<string, unknown>));
+          // Refused by validation (one config), or by diff (the pair).
+          let refused: string[];
+          try {
+            refused = refusedChanges(planOf(start as unknown as Record<string, unknown>), planOf(edited as unknown as Record<string, unknown>));
+          } catch (e) {
+            refused = [(e as Error).message];
+          }
           expect(refused.join('\n')).toMatch(c.refused!);
         });
         continue;
