@@ -175,7 +175,8 @@ export function diffApps(before: AppSnapshot, after: AppSnapshot, handoffs: read
       });
     }
     if (old && old.stackName === cur.stackName && old.environment === cur.environment) {
-      for (const message of subnetConflicts(old, cur, result.diff.resources)) problems.push({ kind: 'subnet-conflict', stack: cur.stackName, message });
+      for (const message of subnetConflicts(old, cur, result.diff.resources))
+        problems.push({ kind: 'subnet-conflict', stack: cur.stackName, message });
     }
     for (const r of result.diff.resources) {
       if (r.fixedName) {
@@ -248,7 +249,8 @@ function proxyReplacement(r: ResourceChange): ProxyReplacement | undefined {
   if (r.type === 'AWS::EC2::LaunchTemplate' && r.impact !== 'add' && r.impact !== 'remove') {
     const data = r.changed.filter((p) => PROXY_REPLACING_DATA.some((d) => p === d || p.startsWith(`${d}.`)));
     const whole = r.changed.includes('LaunchTemplateData') || r.impact === 'replace' || r.impact === 'may-replace';
-    if (data.length > 0 || whole) return { ...base, because: [`new ${(data.length > 0 ? data : ['LaunchTemplateData']).map((p) => p.split('.').pop()).join(', ')}`] };
+    if (data.length > 0 || whole)
+      return { ...base, because: [`new ${(data.length > 0 ? data : ['LaunchTemplateData']).map((p) => p.split('.').pop()).join(', ')}`] };
   }
   if (r.type === 'AWS::AutoScaling::AutoScalingGroup') {
     if (r.impact === 'replace' || r.impact === 'may-replace') return { ...base, because: ['the group is replaced'] };
@@ -415,7 +417,12 @@ function changedStack(old: StackSnapshot, cur: StackSnapshot, upstream: Upstream
     const reads = markDeployTimeChanges(cur.template, region, upstream, new Map()).because;
     const stale = [...new Set([...reads.values()].flat())];
     return {
-      diff: { ...stackHead(cur, 'unchanged'), resources: [], outputs: { added: [], removed: [], changed: [] }, ...(stale.length ? { stale } : {}) },
+      diff: {
+        ...stackHead(cur, 'unchanged'),
+        resources: [],
+        outputs: { added: [], removed: [], changed: [] },
+        ...(stale.length ? { stale } : {}),
+      },
       changedOutputs: new Map(),
     };
   }
@@ -541,7 +548,8 @@ function subnetConflicts(old: StackSnapshot, cur: StackSnapshot, changes: readon
     const vpcId = (subnet.VpcId as { Ref?: string } | undefined)?.Ref;
     if (!block?.ok || (vpcId && vpcReplaced.has(vpcId))) continue;
     for (const [id, o] of Object.entries(old.template.Resources ?? {})) {
-      if (o.Type !== 'AWS::EC2::Subnet' || JSON.stringify(o.Properties?.VpcId) !== vpc || typeof o.Properties?.CidrBlock !== 'string') continue;
+      if (o.Type !== 'AWS::EC2::Subnet' || JSON.stringify(o.Properties?.VpcId) !== vpc || typeof o.Properties?.CidrBlock !== 'string')
+        continue;
       const other = parseBlock(o.Properties.CidrBlock);
       if (other.ok && relation(block.block, other.block) !== null) {
         messages.push(

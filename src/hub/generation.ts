@@ -53,10 +53,10 @@ export function referencedIds(node: unknown, out: Set<string> = new Set()): Set<
     for (const [k, v] of Object.entries(node as Record<string, unknown>)) {
       if (k === 'Ref' && typeof v === 'string') out.add(v);
       else if (k === 'Fn::GetAtt') {
-        const id = Array.isArray(v) ? v[0] : typeof v === 'string' ? v.split('.')[0] : undefined;
+        const id: unknown = Array.isArray(v) ? (v as unknown[])[0] : typeof v === 'string' ? v.split('.')[0] : undefined;
         if (typeof id === 'string') out.add(id);
       } else if (k === 'Fn::Sub') {
-        const text = Array.isArray(v) ? v[0] : v;
+        const text: unknown = Array.isArray(v) ? (v as unknown[])[0] : v;
         if (typeof text === 'string') for (const m of text.matchAll(/\$\{([A-Za-z0-9]+)(?:\.[A-Za-z0-9.]+)?\}/g)) out.add(m[1]!);
         referencedIds(v, out);
       } else referencedIds(v, out);
@@ -91,10 +91,13 @@ export function closureOf(producer: Stack, values: readonly unknown[]): Map<stri
     const id = queue.shift()!;
     const resource = resources.get(id);
     if (closure.has(id) || !resource) continue;
-    const rendered = (producer.resolve(resource._toCloudFormation()) as { Resources: Record<string, { Type: string; Properties?: unknown }> })
-      .Resources[id]!;
-    // Type and properties decide replacement and the physical values; DependsOn, Metadata and policies do not.
-    closure.set(id, { Type: rendered.Type, Properties: rendered.Properties ?? {} });
+    const rendered = (
+      producer.resolve(resource._toCloudFormation()) as { Resources: Record<string, { Type: string; Properties?: unknown }> }
+    ).Resources[id]!;
+    // Type and properties decide replacement and the physical values; DependsOn, Metadata, policies and tags
+    // do not (a subnet's tags change with the egress mode, its ID and CIDR do not).
+    const properties = Object.entries((rendered.Properties ?? {}) as Record<string, unknown>).filter(([k]) => k !== 'Tags');
+    closure.set(id, { Type: rendered.Type, Properties: Object.fromEntries(properties) });
     queue.push(...referencedIds(rendered.Properties));
   }
   return closure;

@@ -47,7 +47,14 @@ export class EgressTenantsStack extends Stack {
         Lazy.string({
           produce: () => {
             const inputs = [resourceGatewayId, tenant.proxyHost ? domainVerificationId : undefined];
-            const hash = fingerprint([tenant.name, tenant.proxyHost ?? null, 'SINGLE', 'TCP', hubStack.resolve(inputs), ...closureOf(hubStack, inputs)]);
+            const hash = fingerprint([
+              tenant.name,
+              tenant.proxyHost ?? null,
+              'SINGLE',
+              'TCP',
+              hubStack.resolve(inputs),
+              ...closureOf(hubStack, inputs),
+            ]);
             return latticeName(tenant.resourceConfigurationName, hash.slice(0, NAME_SUFFIX_LENGTH));
           },
         }),

@@ -39,7 +39,8 @@ export const SINGLE_PROXY_REPLACED = 'single-mode proxy replacement (measured by
 export const TARGET_SWITCH =
   'new connections fail between the hub stack’s cleanup (the old target is deleted) and the tenant stacks’ update (not yet measured)';
 /** The interruption of a change that replaces every spoke endpoint. */
-export const ENDPOINTS_REPLACED = 'every spoke endpoint is replaced: its servers reconnect through the new one (cross-account spokes only after the operator rolls the new ARN)';
+export const ENDPOINTS_REPLACED =
+  'every spoke endpoint is replaced: its servers reconnect through the new one (cross-account spokes only after the operator rolls the new ARN)';
 
 /** The parts of examples/egresshub.yaml (as parsed YAML) that cases edit, the way a user edits the file. */
 export interface Config {
@@ -322,7 +323,8 @@ export const CASES: readonly DiffCase[] = [
     replaces: { 'AWS::EC2::NetworkInterface': 2 },
     removes: { 'AWS::EC2::EIP': 1 },
     replacesProxies: true,
-    interruption: '0 expected: the proxies are replaced one at a time and the failover records follow inside the hub stack (not yet measured)',
+    interruption:
+      '0 expected: the proxies are replaced one at a time and the failover records follow inside the hub stack (not yet measured)',
     note: 'the proxies move to the public subnets, and their fixed ENIs with them (new private IPs; the failover records follow, the configurations point at the failover name); the NAT gateway and its Elastic IP go, each proxy gets its own: the egress IPs change',
   },
   {

@@ -1,7 +1,15 @@
 // The diff engine on small hand-written templates: replacements followed across stacks and through
 // handed-in parameters, renamed, removed and moved stacks, rolling updates, unknown properties.
 import { describe, expect, it } from 'vitest';
-import { changedPaths, diffApps, rolloutCommands, type AppSnapshot, type CfnTemplate, type Handoff, type StackSnapshot } from '../../src/diff';
+import {
+  changedPaths,
+  diffApps,
+  rolloutCommands,
+  type AppSnapshot,
+  type CfnTemplate,
+  type Handoff,
+  type StackSnapshot,
+} from '../../src/diff';
 import { planOf, exampleConfig } from '../support/stack';
 
 const ENV = 'aws://111111111111/ap-northeast-1';
@@ -125,9 +133,7 @@ describe('diffApps', () => {
 
   it('fails when a replaced resource keeps its fixed name', () => {
     const d = diffApps(app(hub(['s1', 's2'])), app(hub(['s1', 's3'])));
-    expect(d.problems).toEqual([
-      expect.objectContaining({ kind: 'fixed-name', stack: 'eh-hub', logicalId: 'Gateway' }),
-    ]);
+    expect(d.problems).toEqual([expect.objectContaining({ kind: 'fixed-name', stack: 'eh-hub', logicalId: 'Gateway' })]);
     expect(d.problems[0]!.message).toMatch(/keeps its name Name=eh-gateway: .* name clash; raise hub\.gatewayGeneration by one/);
   });
 
@@ -145,7 +151,12 @@ describe('diffApps', () => {
     const endpoint = d.replacedProtected.find((r) => r.logicalId === 'Endpoint');
     expect(endpoint?.because.join()).toMatch(/parameter ResourceConfigurationArn takes eh-tenants-3200 output Arn: Rcfg is replaced/);
     expect(d.rollouts).toEqual([
-      expect.objectContaining({ consumerStackName: 'eh-spoke-a', environment: other, producerStackName: 'eh-tenants-3200', outputName: 'Arn' }),
+      expect.objectContaining({
+        consumerStackName: 'eh-spoke-a',
+        environment: other,
+        producerStackName: 'eh-tenants-3200',
+        outputName: 'Arn',
+      }),
     ]);
     const commands = rolloutCommands(d.rollouts[0]!, 'egresshub.yaml');
     expect(commands[0]).toBe(

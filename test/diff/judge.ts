@@ -15,7 +15,9 @@ import type { AppSnapshot, CfnResource, StackSnapshot } from '../../src/diff';
 interface Db {
   readonly schema: {
     readonly resource: {
-      readonly entities: Readonly<Record<string, { cloudFormationType?: string; properties: Record<string, { causesReplacement?: string }> }>>;
+      readonly entities: Readonly<
+        Record<string, { cloudFormationType?: string; properties: Record<string, { causesReplacement?: string }> }>
+      >;
     };
   };
 }
@@ -129,10 +131,11 @@ export function judge(before: AppSnapshot, after: AppSnapshot): Judgement {
     // A launch template whose data changes gets a new LatestVersionNumber.
     for (const [id, r] of Object.entries(newRes)) {
       const o = oldRes[id];
-      if (r.Type === 'AWS::EC2::LaunchTemplate' && o && canonical(o.Properties) !== canonical(r.Properties)) local.add(`${id}.LatestVersionNumber`);
+      if (r.Type === 'AWS::EC2::LaunchTemplate' && o && canonical(o.Properties) !== canonical(r.Properties))
+        local.add(`${id}.LatestVersionNumber`);
     }
     const isNewRef = (ref: string) => local.has(ref) || changedOutputs.has(ref);
-    for (let grew = true; grew; ) {
+    for (let grew = true; grew;) {
       grew = false;
       for (const [id, r] of Object.entries(newRes)) {
         const o = oldRes[id];
@@ -162,7 +165,8 @@ export function judge(before: AppSnapshot, after: AppSnapshot): Judgement {
         const d = (x.Properties?.LaunchTemplateData ?? {}) as Record<string, unknown>;
         return canonical(resolve([d.ImageId, d.InstanceType, d.UserData], isNew));
       };
-      if (r.Type === 'AWS::EC2::LaunchTemplate' && data(o, () => false) !== data(r, isNewRef)) proxiesReplaced.push(`${cur.stackName}/${id}`);
+      if (r.Type === 'AWS::EC2::LaunchTemplate' && data(o, () => false) !== data(r, isNewRef))
+        proxiesReplaced.push(`${cur.stackName}/${id}`);
       if (r.Type === 'AWS::AutoScaling::AutoScalingGroup') {
         const subnets = (x: CfnResource, isNew: (ref: string) => boolean) => canonical(resolve(x.Properties?.VPCZoneIdentifier, isNew));
         if (local.has(id) || subnets(o, () => false) !== subnets(r, isNewRef)) proxiesReplaced.push(`${cur.stackName}/${id}`);
@@ -176,12 +180,14 @@ export function judge(before: AppSnapshot, after: AppSnapshot): Judgement {
       for (const [oid, o] of Object.entries(oldRes)) {
         if (o.Type !== 'AWS::EC2::Subnet' || canonical(o.Properties?.VpcId) !== canonical(r.Properties?.VpcId)) continue;
         const other = parseBlock(String(o.Properties?.CidrBlock));
-        if (block.ok && other.ok && relation(block.block, other.block) !== null) subnetConflicts.push(`${cur.stackName}/${id} overlaps ${oid}`);
+        if (block.ok && other.ok && relation(block.block, other.block) !== null)
+          subnetConflicts.push(`${cur.stackName}/${id} overlaps ${oid}`);
       }
     }
     for (const [name, output] of Object.entries(outputs)) {
       const o = old.template.Outputs?.[name];
-      if (!o || canonical(resolve(o.Value, () => false)) !== canonical(resolve(output.Value, isNewRef))) changedOutputs.add(`${cur.stackName}#${name}`);
+      if (!o || canonical(resolve(o.Value, () => false)) !== canonical(resolve(output.Value, isNewRef)))
+        changedOutputs.add(`${cur.stackName}#${name}`);
     }
   }
   return { replaced, stale, fixedNames, proxiesReplaced, deployed, changedOutputs, subnetConflicts };

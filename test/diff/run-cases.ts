@@ -65,7 +65,9 @@ export function checkCatalogue(c: DiffCase, d: AppDiff, j: Judgement, after: App
   expect(d.proxies.length > 0).toBe(c.replacesProxies ?? false);
   // Every cross-account value that changes has a rollout (the operator hands it over), and no other.
   const handed = handoffsOf(after.plan, spokeStackId).flatMap((h) =>
-    after.stacks.flatMap((p) => [...p.paths].filter(([, path]) => path.endsWith(h.outputPathSuffix)).map(([id]) => `${h.consumerStackId} ${p.stackName}#${id}`)),
+    after.stacks.flatMap((p) =>
+      [...p.paths].filter(([, path]) => path.endsWith(h.outputPathSuffix)).map(([id]) => `${h.consumerStackId} ${p.stackName}#${id}`),
+    ),
   );
   const mustRoll = handed.filter((h) => j.changedOutputs.has(h.split(' ')[1]!) && after.stacks.some((s) => s.id === h.split(' ')[0]));
   expect(d.rollouts.map((r) => `${r.consumerStackId} ${r.producerStackName}#${r.outputName}`).sort()).toEqual(mustRoll.sort());
@@ -102,7 +104,10 @@ export function describeCases(part: DiffCase['part'], checks: Readonly<Record<st
           // Refused by validation (one config), or by diff (the pair).
           let refused: string[];
           try {
-            refused = refusedChanges(planOf(start as unknown as Record<string, unknown>), planOf(edited as unknown as Record<string, unknown>));
+            refused = refusedChanges(
+              planOf(start as unknown as Record<string, unknown>),
+              planOf(edited as unknown as Record<string, unknown>),
+            );
           } catch (e) {
             refused = [(e as Error).message];
           }

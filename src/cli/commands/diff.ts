@@ -39,15 +39,15 @@ export const diff: CommandSpec = {
     const [oldFile, newFile] = args as [string, string];
     const [oldPlan, newPlan] = loadBoth(oldFile, newFile);
     const refused = refusedChanges(oldPlan, newPlan);
-    if (refused.length > 0) throw new UsageError(`${newFile}: refused change(s) from ${oldFile}:\n${refused.map((r) => `  ${r}`).join('\n')}`);
+    if (refused.length > 0)
+      throw new UsageError(`${newFile}: refused change(s) from ${oldFile}:\n${refused.map((r) => `  ${r}`).join('\n')}`);
     printer.step(`synthesizing ${oldFile} (old): ${stackCount(oldPlan)} stack(s)`);
     const before = snapshotOf(oldPlan);
     printer.step(`synthesizing ${newFile} (new): ${stackCount(newPlan)} stack(s)`);
     const after = snapshotOf(newPlan);
     const result = diffApps(before, after, handoffsOf(newPlan, spokeStackId));
     const failOnReplace = opts.failOnReplace === true;
-    const code =
-      result.problems.length > 0 ? EXIT_PROBLEMS : failOnReplace && result.replacedProtected.length > 0 ? EXIT_REPLACES : 0;
+    const code = result.problems.length > 0 ? EXIT_PROBLEMS : failOnReplace && result.replacedProtected.length > 0 ? EXIT_REPLACES : 0;
     const proxyWarning = result.proxies.length > 0 ? proxyReplacementWarning(newPlan.hub.proxy.mode) : undefined;
     const rollouts = result.rollouts.map((r) => ({ ...r, commands: rolloutCommands(r, newFile) }));
 
@@ -58,11 +58,14 @@ export const diff: CommandSpec = {
       for (const p of result.proxies) printer.line(printer.dim(`  ${p.stack} ${p.logicalId}: ${p.because.join('; ')}`));
     }
     for (const r of rollouts) {
-      printer.warn(`${r.consumerStackName} (${r.environment}) is in another account: its ${r.parameter} changes (${r.producerStackName} output ${r.outputName}: ${r.why}). After deploying the hub, roll it there:`);
+      printer.warn(
+        `${r.consumerStackName} (${r.environment}) is in another account: its ${r.parameter} changes (${r.producerStackName} output ${r.outputName}: ${r.why}). After deploying the hub, roll it there:`,
+      );
       for (const c of r.commands) printer.line(`  ${c}`);
     }
     for (const p of result.problems) printer.error(p.message);
-    if (result.problems.length > 0) printer.error(`${result.problems.length} problem(s): this deploy would go wrong (exit ${EXIT_PROBLEMS})`);
+    if (result.problems.length > 0)
+      printer.error(`${result.problems.length} problem(s): this deploy would go wrong (exit ${EXIT_PROBLEMS})`);
     else if (code !== 0) printer.error(`${result.replacedProtected.length} resource(s) users hold would be replaced (--fail-on-replace)`);
     return code;
   },
