@@ -2,11 +2,12 @@
 // the CLI `synth` command, `cdk synth` (bin/app.ts) and the lab all go through here.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { App, ContextProvider, Stack } from 'aws-cdk-lib';
+import { App, ContextProvider, Lazy, Stack, Tags } from 'aws-cdk-lib';
 import * as cxschema from 'aws-cdk-lib/cloud-assembly-schema';
 import { UsageError } from '../config/errors';
 import type { EgressPlan } from '../config/plan';
 import { findTenant } from '../config/plan';
+import { fingerprint, GENERATION_TAG } from '../hub/generation';
 import { EgressHubStack } from '../hub/hub-stack';
 import { amazonLinuxImageParameter } from '../hub/proxy-fleet';
 import type { TenantEndpoint } from '../hub/tenant-endpoints';
@@ -87,11 +88,23 @@ export function buildApp(plan: EgressPlan, opts: BuildAppOptions = {}): App {
   for (const spoke of plan.spokes) {
     // Same account and region as the hub: a direct cross-stack reference, which also orders the deploys.
     const local = !spoke.crossAccount && spoke.region === plan.region;
-    new EgressSpokeStack(app, spokeStackId(spoke.id), {
+    const endpoint = local ? tenantEndpoint(app, plan, spoke.tenant) : undefined;
+    const stack = new EgressSpokeStack(app, spokeStackId(spoke.id), {
       plan,
       spoke,
-      resourceConfigurationArn: local ? tenantEndpoint(app, plan, spoke.tenant).resourceConfigurationArn : undefined,
+      resourceConfigurationArn: endpoint?.resourceConfigurationArn,
     });
+    // The ARN is a weak reference: the endpoint carries a fingerprint of what the ARN depends on, so a
+    // replaced configuration changes this template too (hub/generation.ts). The ARN changes only when the
+    // configuration is replaced, i.e. when a create-only input changes, and the configuration's name is
+    // derived from exactly those (tenants-stack.ts): fingerprint the name, and a target or port change that
+    // updates the configuration in place leaves the spoke skipped.
+    // Cross-account spokes get the ARN as a parameter instead; `egresshub diff` prints the command that rolls it.
+    if (endpoint) {
+      const rcfg = endpoint.resourceConfiguration;
+      const value = Lazy.string({ produce: () => fingerprint([Stack.of(rcfg).resolve(rcfg.name)]) });
+      Tags.of(stack.spoke.endpoint).add(GENERATION_TAG, value, { includeResourceTypes: ['AWS::EC2::VPCEndpoint'] });
+    }
   }
   return app;
 }

@@ -240,7 +240,7 @@ export function buildPlan(config: EgressConfig): EgressPlan {
       subnetPrefix: subnetPrefix(hubPrefix, config.hub.availabilityZones.length),
       proxy: proxyPlanOf(name, config),
       logRetentionDays: config.hub.logRetentionDays,
-      resourceGatewayName: `${name}-gateway`,
+      resourceGatewayName: resourceGatewayNameOf(name, config.hub.gatewayGeneration),
       listenerPortRanges: portRanges(tenants.map((t) => t.port)),
       logGroups: {
         prefix: `/egresshub/${name}-hub/`,
@@ -355,4 +355,14 @@ export class TenantNotFoundError extends UsageError {
   constructor(name: string, known: string[]) {
     super(`unknown tenant "${name}"; tenants in this config: ${known.join(', ')}`);
   }
+}
+
+/**
+ * The resource gateway's name: AWS requires one (CreateResourceGateway), unique in the account, and the
+ * registry marks Name create-only. Generation 1 is the name hubs were always deployed with, so upgrading
+ * renames (and replaces) nothing; a gateway-replacing change raises the generation, and the replacement,
+ * created before the old gateway is deleted, gets a name of its own.
+ */
+export function resourceGatewayNameOf(name: string, generation: number): string {
+  return generation <= 1 ? `${name}-gateway` : `${name}-gateway-g${generation}`;
 }

@@ -223,6 +223,17 @@ const hubSchema = z.strictObject({
   egress: z.enum(['nat', 'public']).default('nat'),
   /** NAT gateways with `egress: nat`: one for the hub, or one per AZ. Not allowed with `egress: public`. */
   natGateways: z.enum(['one', 'per-az']).optional(),
+  /**
+   * The resource gateway's name is create-only and unique, so a change that replaces the gateway (adding or
+   * removing an AZ, a new cidr) needs a new name: raise this by one with such a change (`egresshub diff` says
+   * when). 1 keeps the name every hub deployed so far has (`<name>-gateway`).
+   */
+  gatewayGeneration: z
+    .number()
+    .int({ message: 'gatewayGeneration is a whole number from 1 to 999' })
+    .min(1, { message: 'gatewayGeneration is a whole number from 1 to 999' })
+    .max(999, { message: 'gatewayGeneration is a whole number from 1 to 999' })
+    .default(1),
   proxy: z
     .strictObject({
       /** single: one self-healing proxy; multi-az: one per AZ with DNS failover; nlb: an NLB over a scaling group. */

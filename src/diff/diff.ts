@@ -4,6 +4,7 @@
 // template; this module follows them across stacks too (a replaced gateway changes the hub output the
 // tenant stacks read, a replaced configuration changes the ARN a spoke reads or is given as a parameter).
 import { deepEqual, fullDiff, ResourceImpact, type ResourceDifference } from '@aws-cdk/cloudformation-diff';
+import { parseBlock, relation } from '../cidr/block';
 import { findTenant, type EgressPlan } from '../config/plan';
 import { protectedReason } from './protected';
 import type { AppSnapshot, CfnOutput, CfnResource, CfnTemplate, StackSnapshot } from './snapshot';
@@ -28,8 +29,14 @@ export interface ResourceChange {
   readonly protected?: string;
   /** A removed resource whose construct reappears in another stack (where it is a replacement). */
   readonly movedTo?: string;
+  /** A replaced resource that keeps its physical name (`Name=…`): the replacement fails. */
+  readonly fixedName?: string;
 }
 
+/**
+ * `unchanged`: template and parameters are the same, so `cdk deploy` skips the stack (and CloudFormation
+ * does not resolve its references again).
+ */
 export type StackStatus = 'added' | 'removed' | 'renamed' | 'changed' | 'unchanged';
 
 export interface StackDiff {
@@ -42,6 +49,43 @@ export interface StackDiff {
   readonly status: StackStatus;
   readonly resources: readonly ResourceChange[];
   readonly outputs: { readonly added: readonly string[]; readonly removed: readonly string[]; readonly changed: readonly string[] };
+  /**
+   * An unchanged (skipped) stack that reads values from other stacks which change: it would keep the old
+   * values. Each entry says which value and why.
+   */
+  readonly stale?: readonly string[];
+}
+
+/** Something the deploy would get wrong: `egresshub diff` exits EXIT_PROBLEMS. */
+export interface DiffProblem {
+  readonly kind: 'stale-consumer' | 'fixed-name' | 'subnet-conflict';
+  readonly stack: string;
+  readonly logicalId?: string;
+  readonly message: string;
+}
+
+/** Proxies the deploy replaces (a new launch template image, type or user data, new subnets). */
+export interface ProxyReplacement {
+  readonly stack: string;
+  /** The launch template or Auto Scaling group that causes it. */
+  readonly logicalId: string;
+  readonly because: readonly string[];
+}
+
+/**
+ * A value the operator hands to a stack in another account (a cross-account spoke's
+ * `ResourceConfigurationArn` parameter): after the producer is deployed, roll it with rolloutCommands.
+ */
+export interface Rollout {
+  readonly consumerStackId: string;
+  readonly consumerStackName: string;
+  /** `aws://<account>/<region>` of the consumer. */
+  readonly environment: string;
+  readonly parameter: string;
+  readonly producerStackName: string;
+  readonly producerRegion: string;
+  readonly outputName: string;
+  readonly why: string;
 }
 
 export interface AppDiff {
@@ -53,6 +97,12 @@ export interface AppDiff {
   readonly counts: Readonly<Record<Impact, number>>;
   /** One line: "nothing users hold is replaced" or "REPLACES: …". */
   readonly summary: string;
+  /** What the deploy would get wrong (stale consumers, a replacement that keeps a fixed name). */
+  readonly problems: readonly DiffProblem[];
+  /** Proxy instances the deploy replaces ("replaces proxies"); empty when every proxy stays. */
+  readonly proxies: readonly ProxyReplacement[];
+  /** Values to hand to stacks in other accounts, with rolloutCommands. */
+  readonly rollouts: readonly Rollout[];
 }
 
 /**
@@ -101,6 +151,8 @@ export function diffApps(before: AppSnapshot, after: AppSnapshot, handoffs: read
   const changedOutputs = new Map<string, Map<string, string>>();
   const changedExports = new Map<string, string>();
   const stacks: StackDiff[] = [];
+  const problems: DiffProblem[] = [];
+  const rollouts: Rollout[] = [];
 
   for (const { old, cur } of pairs) {
     if (!cur) {
@@ -108,12 +160,34 @@ export function diffApps(before: AppSnapshot, after: AppSnapshot, handoffs: read
       continue;
     }
     const handed = handedParameters(cur, handoffs, after.stacks, changedOutputs);
+    for (const h of handed.values()) rollouts.push({ ...h.rollout, consumerStackName: cur.stackName, environment: cur.environment });
     const result = !old
       ? addedStack(cur)
       : old.stackName !== cur.stackName || old.environment !== cur.environment
         ? renamedStack(old, cur)
-        : changedStack(old, cur, { changedOutputs, changedExports, handed });
+        : changedStack(old, cur, { changedOutputs, changedExports, handed: new Map([...handed].map(([k, v]) => [k, v.why])) });
     stacks.push(result.diff);
+    for (const why of result.diff.stale ?? []) {
+      problems.push({
+        kind: 'stale-consumer',
+        stack: cur.stackName,
+        message: `${cur.stackName} reads a value that changes, but its template does not change, so cdk deploy skips it and it keeps the old value (${why})`,
+      });
+    }
+    if (old && old.stackName === cur.stackName && old.environment === cur.environment) {
+      for (const message of subnetConflicts(old, cur, result.diff.resources))
+        problems.push({ kind: 'subnet-conflict', stack: cur.stackName, message });
+    }
+    for (const r of result.diff.resources) {
+      if (r.fixedName) {
+        problems.push({
+          kind: 'fixed-name',
+          stack: r.stack,
+          logicalId: r.logicalId,
+          message: `${r.stack} ${r.logicalId} (${r.type}) is replaced but keeps its name ${r.fixedName}: CloudFormation creates the replacement before deleting the old one, so the deploy fails with a name clash${r.type === 'AWS::VpcLattice::ResourceGateway' ? '; raise hub.gatewayGeneration by one in the new config' : ''}`,
+        });
+      }
+    }
     const outputs = changedOutputs.get(stackKey(cur)) ?? new Map<string, string>();
     for (const [name, why] of result.changedOutputs) outputs.set(name, why);
     changedOutputs.set(stackKey(cur), outputs);
@@ -135,7 +209,72 @@ export function diffApps(before: AppSnapshot, after: AppSnapshot, handoffs: read
     removedProtected,
     counts,
     summary: summarize(all.length, replacedProtected, removedProtected),
+    problems,
+    proxies: all.flatMap((r) => proxyReplacement(r) ?? []),
+    rollouts,
   };
+}
+
+/**
+ * How long tenants lose the proxy when `single` mode replaces its only proxy (image, instance type, user
+ * data, subnets): the Auto Scaling group keeps no instance in service, so the old proxy stops before the new
+ * one has booted, installed Squid and taken over the fixed ENI. `seconds` is the lab's measurement
+ * (docs/ha.md); until it is set, `estimate` is what diff prints, and says it is an estimate.
+ */
+export const SINGLE_MODE_REPLACEMENT_INTERRUPTION: { readonly seconds?: number; readonly estimate: string } = {
+  estimate: 'several minutes (an estimate: instance boot, Squid install and the ENI move; not yet measured in the lab)',
+};
+
+/** The warning `egresshub diff` prints when proxies are replaced, by fleet mode. */
+export function proxyReplacementWarning(mode: string): string {
+  if (mode !== 'single') {
+    return `replaces proxies: ${mode} replaces them one at a time with at least one in service (no interruption)`;
+  }
+  const { seconds, estimate } = SINGLE_MODE_REPLACEMENT_INTERRUPTION;
+  const length = seconds === undefined ? estimate : `${seconds} s (measured in the lab: docs/ha.md)`;
+  return `replaces proxies: single mode has one proxy, so every tenant loses the proxy for ${length}; schedule the deploy`;
+}
+
+/** Launch template data whose change gives the proxies a new instance: image, type, boot script. */
+export const PROXY_REPLACING_DATA = ['LaunchTemplateData.ImageId', 'LaunchTemplateData.InstanceType', 'LaunchTemplateData.UserData'];
+
+/**
+ * Whether a change replaces proxy instances: a launch template whose image, instance type or user data
+ * changes (any group using it starts new instances), or an Auto Scaling group that rolls or is replaced.
+ */
+function proxyReplacement(r: ResourceChange): ProxyReplacement | undefined {
+  // A renamed stack's proxies are new ones beside the old stack's, which keeps running.
+  if (r.replacedBy.includes('(new stack)')) return undefined;
+  const base = { stack: r.stack, logicalId: r.logicalId };
+  if (r.type === 'AWS::EC2::LaunchTemplate' && r.impact !== 'add' && r.impact !== 'remove') {
+    const data = r.changed.filter((p) => PROXY_REPLACING_DATA.some((d) => p === d || p.startsWith(`${d}.`)));
+    const whole = r.changed.includes('LaunchTemplateData') || r.impact === 'replace' || r.impact === 'may-replace';
+    if (data.length > 0 || whole)
+      return { ...base, because: [`new ${(data.length > 0 ? data : ['LaunchTemplateData']).map((p) => p.split('.').pop()).join(', ')}`] };
+  }
+  if (r.type === 'AWS::AutoScaling::AutoScalingGroup') {
+    if (r.impact === 'replace' || r.impact === 'may-replace') return { ...base, because: ['the group is replaced'] };
+    const rolls = r.because.filter((b) => b.includes('UpdatePolicy'));
+    if (r.impact === 'update' && rolls.length > 0) return { ...base, because: [`${r.changed.join(', ')} changes: ${rolls[0]}`] };
+  }
+  return undefined;
+}
+
+/**
+ * The commands that roll a handed-in value to its stack in another account: read the producer's output
+ * (hub account credentials), then deploy the consumer with it (credentials of the consumer's account),
+ * with the CDK app or with the standalone spoke template.
+ */
+export function rolloutCommands(r: Rollout, configFile: string): string[] {
+  const [account, region] = r.environment.replace(/^aws:\/\//, '').split('/');
+  const read =
+    `VALUE=$(aws cloudformation describe-stacks --region ${r.producerRegion} --stack-name ${r.producerStackName} ` +
+    `--query "Stacks[0].Outputs[?OutputKey=='${r.outputName}'].OutputValue" --output text)`;
+  return [
+    `${read}  # hub account`,
+    `npx cdk deploy -c config=${configFile} ${r.consumerStackId} --parameters "${r.parameter}=$VALUE"  # account ${account}, ${region}`,
+    `# or, with the standalone spoke template: aws cloudformation deploy --region ${region} --stack-name ${r.consumerStackName} --template-file spoke.json --parameter-overrides "${r.parameter}=$VALUE"`,
+  ];
 }
 
 function summarize(changes: number, replaced: readonly ResourceChange[], removed: readonly ResourceChange[]): string {
@@ -272,6 +411,21 @@ interface Upstream {
 
 function changedStack(old: StackSnapshot, cur: StackSnapshot, upstream: Upstream): StackResult {
   const region = regionOf(cur);
+  // Same template, same parameters: `cdk deploy` skips the stack and CloudFormation resolves nothing again,
+  // so whatever it reads from another stack stays at its old value.
+  if (deepEqual(old.template, cur.template) && upstream.handed.size === 0) {
+    const reads = markDeployTimeChanges(cur.template, region, upstream, new Map()).because;
+    const stale = [...new Set([...reads.values()].flat())];
+    return {
+      diff: {
+        ...stackHead(cur, 'unchanged'),
+        resources: [],
+        outputs: { added: [], removed: [], changed: [] },
+        ...(stale.length ? { stale } : {}),
+      },
+      changedOutputs: new Map(),
+    };
+  }
   // `<id>` (a replaced resource: its Ref and every attribute) or `<id>.<attr>` → why its value changes.
   const volatile = new Map<string, string>();
   let marked: Marked;
@@ -370,11 +524,58 @@ function resourceChange(
   const changed = [...textual, ...viaReference, ...others];
   if (impact === 'update' && rollsInstances(after, changed))
     notes.push("the group's UpdatePolicy replaces its instances one by one (a new launch template version)");
-  return change(cur, id, after!, impact, {
-    replacedBy,
-    changed,
-    because: notes,
-  });
+  const fixed = impact === 'replace' || impact === 'may-replace' ? fixedNameOf(after!.Type, before, after) : undefined;
+  return {
+    ...change(cur, id, after!, impact, { replacedBy, changed, because: notes }),
+    ...(fixed ? { fixedName: fixed } : {}),
+  };
+}
+
+/**
+ * A new or replacing subnet whose CIDR overlaps a subnet of the deployed template in the same VPC: the
+ * new subnet is created while the old ones still exist (they go in the cleanup phase), and EC2 refuses
+ * overlapping subnets in a VPC (InvalidSubnet.Conflict), so the deploy fails and rolls back.
+ * https://docs.aws.amazon.com/vpc/latest/userguide/subnet-sizing.html
+ */
+function subnetConflicts(old: StackSnapshot, cur: StackSnapshot, changes: readonly ResourceChange[]): string[] {
+  const created = changes.filter((r) => r.type === 'AWS::EC2::Subnet' && (r.impact === 'add' || r.impact === 'replace'));
+  const vpcReplaced = new Set(changes.filter((r) => r.type === 'AWS::EC2::VPC' && r.impact !== 'update').map((r) => r.logicalId));
+  const messages: string[] = [];
+  for (const r of created) {
+    const subnet = cur.template.Resources?.[r.logicalId]?.Properties ?? {};
+    const block = typeof subnet.CidrBlock === 'string' ? parseBlock(subnet.CidrBlock) : undefined;
+    const vpc = JSON.stringify(subnet.VpcId);
+    const vpcId = (subnet.VpcId as { Ref?: string } | undefined)?.Ref;
+    if (!block?.ok || (vpcId && vpcReplaced.has(vpcId))) continue;
+    for (const [id, o] of Object.entries(old.template.Resources ?? {})) {
+      if (o.Type !== 'AWS::EC2::Subnet' || JSON.stringify(o.Properties?.VpcId) !== vpc || typeof o.Properties?.CidrBlock !== 'string')
+        continue;
+      const other = parseBlock(o.Properties.CidrBlock);
+      if (other.ok && relation(block.block, other.block) !== null) {
+        messages.push(
+          `${cur.stackName} ${r.logicalId} (${String(subnet.CidrBlock)}) is created while ${id} (${o.Properties.CidrBlock}) still exists in the same VPC: EC2 refuses overlapping subnets, so the deploy fails and rolls back`,
+        );
+        break;
+      }
+    }
+  }
+  return messages;
+}
+
+/**
+ * The physical name a replaced resource keeps: a literal `Name`, `<Type>Name` (LogGroupName,
+ * LaunchTemplateName) or `GroupName` equal before and after. Names are unique per account (or VPC), and
+ * CloudFormation creates the replacement first, so the replacement fails.
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-name.html
+ */
+export function fixedNameOf(type: string, before: CfnResource | undefined, after: CfnResource | undefined): string | undefined {
+  const candidates = ['Name', `${type.split('::').pop()}Name`, 'GroupName'];
+  for (const key of candidates) {
+    const a = before?.Properties?.[key];
+    const b = after?.Properties?.[key];
+    if (typeof a === 'string' && a === b) return `${key}=${a}`;
+  }
+  return undefined;
 }
 
 /**
@@ -430,14 +631,25 @@ function handedParameters(
   handoffs: readonly Handoff[],
   stacks: readonly StackSnapshot[],
   changedOutputs: ReadonlyMap<string, ReadonlyMap<string, string>>,
-): Map<string, string> {
-  const handed = new Map<string, string>();
+): Map<string, { why: string; rollout: Omit<Rollout, 'consumerStackName' | 'environment'> }> {
+  const handed = new Map<string, { why: string; rollout: Omit<Rollout, 'consumerStackName' | 'environment'> }>();
   for (const h of handoffs.filter((x) => x.consumerStackId === cur.id)) {
     for (const producer of stacks) {
       for (const [logicalId, path] of producer.paths) {
         if (!path.endsWith(h.outputPathSuffix)) continue;
         const why = changedOutputs.get(stackKey(producer))?.get(logicalId);
-        if (why) handed.set(h.parameter, `parameter ${h.parameter} takes ${producer.stackName} output ${logicalId}: ${why}`);
+        if (!why) continue;
+        handed.set(h.parameter, {
+          why: `parameter ${h.parameter} takes ${producer.stackName} output ${logicalId}: ${why}`,
+          rollout: {
+            consumerStackId: cur.id,
+            parameter: h.parameter,
+            producerStackName: producer.stackName,
+            producerRegion: regionOf(producer),
+            outputName: logicalId,
+            why,
+          },
+        });
       }
     }
   }

@@ -3,3 +3,4 @@
 export * from './diff';
 export * from './protected';
 export * from './snapshot';
+export * from './refused';

@@ -10,3 +10,4 @@ export * from './health-probe';
 export * from './failover-dns';
 export * from './nlb-front';
 export * from './policy-rollout';
+export * from './generation';

@@ -6,6 +6,7 @@ import * as ram from 'aws-cdk-lib/aws-ram';
 import * as lattice from 'aws-cdk-lib/aws-vpclattice';
 import { Construct } from 'constructs';
 import type { TenantPlan } from '../config/plan';
+import { GENERATION_TAG } from './generation';
 
 /**
  * What every tenant's resource configuration points at, by fleet mode: the fixed proxy's listener address
@@ -28,6 +29,31 @@ export interface TenantEndpointsProps {
   readonly target: ProxyTarget;
   /** Set when the tenants' custom domain names lie under a verified public domain. */
   readonly domainVerificationId?: string;
+  /**
+   * Value of the GENERATION_TAG on every configuration: changes whenever a value read from another stack
+   * may have a new physical value, so the stack is deployed and reads it again (generation.ts).
+   * @default - no tag
+   */
+  readonly generation?: string;
+  /**
+   * The configuration's name. AWS requires a name, unique in the account; it is updatable in place, so a
+   * name derived from the create-only inputs gives a replacement a new name without renaming otherwise.
+   * @default tenant.resourceConfigurationName
+   */
+  readonly nameOf?: (tenant: TenantPlan) => string;
+}
+
+/** VPC Lattice names: 3–40 characters, a-z, 0-9 and single hyphens, no hyphen at either end. */
+export const LATTICE_NAME_MAX = 40;
+
+/**
+ * `<base>-<suffix>` within LATTICE_NAME_MAX: the base is cut (never the suffix, which also carries the
+ * tenant name's hash, so two cut bases stay distinct).
+ * https://docs.aws.amazon.com/vpc-lattice/latest/APIReference/API_CreateResourceConfiguration.html
+ */
+export function latticeName(base: string, suffix: string): string {
+  const room = LATTICE_NAME_MAX - 1 - suffix.length;
+  return `${base.slice(0, room).replace(/-+$/, '')}-${suffix}`;
 }
 
 /** What the hub publishes for one tenant. */
@@ -56,7 +82,7 @@ export class TenantEndpoints extends Construct {
   private tenant(tenant: TenantPlan, props: TenantEndpointsProps): TenantEndpoint {
     const node = new Construct(this, tenant.name);
     const resourceConfiguration = new lattice.CfnResourceConfiguration(node, 'ResourceConfiguration', {
-      name: tenant.resourceConfigurationName,
+      name: props.nameOf?.(tenant) ?? tenant.resourceConfigurationName,
       resourceConfigurationType: 'SINGLE',
       protocolType: 'TCP',
       // The tenant's own port only: it is how Squid tells tenants apart (all traffic arrives from gateway IPs).
@@ -68,6 +94,7 @@ export class TenantEndpoints extends Construct {
       // https://docs.aws.amazon.com/vpc-lattice/latest/ug/resource-configuration.html#custom-domain-name
       customDomainName: tenant.proxyHost,
       domainVerificationId: tenant.proxyHost ? props.domainVerificationId : undefined,
+      tags: props.generation === undefined ? undefined : [{ key: GENERATION_TAG, value: props.generation }],
     });
     const arn = resourceConfiguration.attrArn;
     let share: ram.CfnResourceShare | undefined;

@@ -27,7 +27,7 @@ describe('egresshub diff', () => {
     const r = await runCli('diff', EXAMPLE_CONFIG, allowlist, '--no-color', '--fail-on-replace');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^egresshub-hub: /m);
-    expect(r.stdout).toMatch(/^egresshub-tenants-3200: no changes$/m);
+    expect(r.stdout).toMatch(/^egresshub-tenants-3200: skipped \(template and parameters unchanged\)$/m);
     expect(r.stdout.trimEnd().split('\n').pop()).toBe('nothing users hold is replaced');
     // Progress for the two synths on stderr, never on stdout.
     expect(r.stderr).toMatch(/synthesizing examples\/egresshub\.yaml \(old\)[\s\S]*synthesizing .*allow\.yaml \(new\)/);

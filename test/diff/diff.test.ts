@@ -1,7 +1,15 @@
 // The diff engine on small hand-written templates: replacements followed across stacks and through
 // handed-in parameters, renamed, removed and moved stacks, rolling updates, unknown properties.
 import { describe, expect, it } from 'vitest';
-import { changedPaths, diffApps, type AppSnapshot, type CfnTemplate, type Handoff, type StackSnapshot } from '../../src/diff';
+import {
+  changedPaths,
+  diffApps,
+  rolloutCommands,
+  type AppSnapshot,
+  type CfnTemplate,
+  type Handoff,
+  type StackSnapshot,
+} from '../../src/diff';
 import { planOf, exampleConfig } from '../support/stack';
 
 const ENV = 'aws://111111111111/ap-northeast-1';
@@ -30,17 +38,18 @@ function app(...stacks: StackSnapshot[]): AppSnapshot {
   return { plan: PLAN, stacks };
 }
 
-function hub(subnets: string[], extra: Partial<CfnTemplate> = {}): StackSnapshot {
+function hub(subnets: string[], extra: Partial<CfnTemplate> = {}, gatewayName = 'eh-gateway'): StackSnapshot {
   return stack('Hub', {
     Resources: {
-      Gateway: { Type: 'AWS::VpcLattice::ResourceGateway', Properties: { Name: 'eh-gateway', VpcIdentifier: 'vpc-1', SubnetIds: subnets } },
+      Gateway: { Type: 'AWS::VpcLattice::ResourceGateway', Properties: { Name: gatewayName, VpcIdentifier: 'vpc-1', SubnetIds: subnets } },
       ...extra.Resources,
     },
     Outputs: { GatewayId: { Value: { 'Fn::GetAtt': ['Gateway', 'Id'] } }, ...extra.Outputs },
   });
 }
 
-function tenants(name = 'eh-tenants-3200'): StackSnapshot {
+/** A tenant stack; `generation` is the fingerprint tag (and name suffix) a real tenant stack carries. */
+function tenants(name = 'eh-tenants-3200', generation?: string): StackSnapshot {
   return stack(
     'Tenants-3200',
     {
@@ -48,7 +57,8 @@ function tenants(name = 'eh-tenants-3200'): StackSnapshot {
         Rcfg: {
           Type: 'AWS::VpcLattice::ResourceConfiguration',
           Properties: {
-            Name: 'eh-a',
+            Name: generation ? `eh-a-${generation}` : 'eh-a',
+            ...(generation ? { Tags: [{ Key: 'egresshub:producers', Value: generation }] } : {}),
             ResourceConfigurationType: 'SINGLE',
             PortRanges: ['3201'],
             ResourceGatewayId: { 'Fn::GetStackOutput': { StackName: 'eh-hub', Region: 'ap-northeast-1', OutputName: 'GatewayId' } },
@@ -61,7 +71,7 @@ function tenants(name = 'eh-tenants-3200'): StackSnapshot {
   );
 }
 
-function spoke(arn: unknown, id = 'Spoke-a', env = ENV): StackSnapshot {
+function spoke(arn: unknown, id = 'Spoke-a', env = ENV, generation?: string): StackSnapshot {
   return stack(
     id,
     {
@@ -69,7 +79,12 @@ function spoke(arn: unknown, id = 'Spoke-a', env = ENV): StackSnapshot {
       Resources: {
         Endpoint: {
           Type: 'AWS::EC2::VPCEndpoint',
-          Properties: { VpcEndpointType: 'Resource', VpcId: 'vpc-s', ResourceConfigurationArn: arn },
+          Properties: {
+            VpcEndpointType: 'Resource',
+            VpcId: 'vpc-s',
+            ResourceConfigurationArn: arn,
+            ...(generation ? { Tags: [{ Key: 'egresshub:producers', Value: generation }] } : {}),
+          },
         },
       },
     },
@@ -86,36 +101,77 @@ describe('diffApps', () => {
     expect(d.stacks.map((s) => s.status)).toEqual(['unchanged', 'unchanged']);
   });
 
-  it('follows a replaced gateway into the tenant stack and on to a spoke that references the configuration', () => {
+  it('reports a consumer whose template does not change as skipped and stale, not updated', () => {
     const d = diffApps(app(hub(['s1', 's2']), tenants(), spoke(localArn)), app(hub(['s1', 's3']), tenants(), spoke(localArn)));
+    expect(d.stacks.map((s) => [s.stackName, s.status])).toEqual([
+      ['eh-hub', 'changed'],
+      ['eh-tenants-3200', 'unchanged'],
+      ['eh-spoke-a', 'unchanged'],
+    ]);
+    expect(d.stacks[1]!.stale).toEqual(['eh-hub output GatewayId: Gateway is replaced']);
+    expect(d.problems.map((p) => [p.kind, p.stack])).toEqual([
+      ['fixed-name', 'eh-hub'],
+      ['stale-consumer', 'eh-tenants-3200'],
+    ]);
+    expect(d.problems[1]!.message).toMatch(/cdk deploy skips it and it keeps the old value/);
+  });
+
+  it('follows a replaced gateway into the tenant stack and on to a spoke that references the configuration', () => {
+    const d = diffApps(
+      app(hub(['s1', 's2']), tenants(undefined, 'g1'), spoke(localArn, undefined, undefined, 'h1')),
+      app(hub(['s1', 's3'], {}, 'eh-gateway-g2'), tenants(undefined, 'g2'), spoke(localArn, undefined, undefined, 'h2')),
+    );
     expect(d.replacedProtected.map((r) => [r.stack, r.logicalId, r.replacedBy])).toEqual([
-      ['eh-hub', 'Gateway', ['SubnetIds']],
+      ['eh-hub', 'Gateway', ['Name', 'SubnetIds']],
       ['eh-tenants-3200', 'Rcfg', ['ResourceGatewayId']],
       ['eh-spoke-a', 'Endpoint', ['ResourceConfigurationArn']],
     ]);
     expect(d.replacedProtected[1]!.because).toEqual(['eh-hub output GatewayId: Gateway is replaced']);
     expect(d.summary).toBe('REPLACES: ResourceGateway ×1, ResourceConfiguration ×1, VPCEndpoint ×1');
+    expect(d.problems).toEqual([]);
   });
 
-  it('follows a replaced configuration to a cross-account spoke through its handed-in parameter', () => {
+  it('fails when a replaced resource keeps its fixed name', () => {
+    const d = diffApps(app(hub(['s1', 's2'])), app(hub(['s1', 's3'])));
+    expect(d.problems).toEqual([expect.objectContaining({ kind: 'fixed-name', stack: 'eh-hub', logicalId: 'Gateway' })]);
+    expect(d.problems[0]!.message).toMatch(/keeps its name Name=eh-gateway: .* name clash; raise hub\.gatewayGeneration by one/);
+  });
+
+  it('follows a replaced configuration to a cross-account spoke through its handed-in parameter, with the command that rolls it', () => {
     const handoffs: Handoff[] = [
       { consumerStackId: 'Spoke-a', parameter: 'ResourceConfigurationArn', outputPathSuffix: '/Tenants/a/ResourceConfigurationArn' },
     ];
     const other = 'aws://222222222222/ap-northeast-1';
     const param = { Ref: 'ResourceConfigurationArn' };
     const d = diffApps(
-      app(hub(['s1']), tenants(), spoke(param, 'Spoke-a', other)),
-      app(hub(['s2']), tenants(), spoke(param, 'Spoke-a', other)),
+      app(hub(['s1']), tenants(undefined, 'g1'), spoke(param, 'Spoke-a', other)),
+      app(hub(['s2'], {}, 'eh-gateway-g2'), tenants(undefined, 'g2'), spoke(param, 'Spoke-a', other)),
       handoffs,
     );
     const endpoint = d.replacedProtected.find((r) => r.logicalId === 'Endpoint');
     expect(endpoint?.because.join()).toMatch(/parameter ResourceConfigurationArn takes eh-tenants-3200 output Arn: Rcfg is replaced/);
+    expect(d.rollouts).toEqual([
+      expect.objectContaining({
+        consumerStackName: 'eh-spoke-a',
+        environment: other,
+        producerStackName: 'eh-tenants-3200',
+        outputName: 'Arn',
+      }),
+    ]);
+    const commands = rolloutCommands(d.rollouts[0]!, 'egresshub.yaml');
+    expect(commands[0]).toBe(
+      `VALUE=$(aws cloudformation describe-stacks --region ap-northeast-1 --stack-name eh-tenants-3200 --query "Stacks[0].Outputs[?OutputKey=='Arn'].OutputValue" --output text)  # hub account`,
+    );
+    expect(commands[1]).toBe(
+      'npx cdk deploy -c config=egresshub.yaml Spoke-a --parameters "ResourceConfigurationArn=$VALUE"  # account 222222222222, ap-northeast-1',
+    );
     // Without the handoff, nothing in the spoke's own template changes.
     const blind = diffApps(
-      app(hub(['s1']), tenants(), spoke(param, 'Spoke-a', other)),
-      app(hub(['s2']), tenants(), spoke(param, 'Spoke-a', other)),
+      app(hub(['s1']), tenants(undefined, 'g1'), spoke(param, 'Spoke-a', other)),
+      app(hub(['s2'], {}, 'eh-gateway-g2'), tenants(undefined, 'g2'), spoke(param, 'Spoke-a', other)),
     );
     expect(blind.replacedProtected.map((r) => r.logicalId)).toEqual(['Gateway', 'Rcfg']);
+    expect(blind.rollouts).toEqual([]);
   });
 
   it('updates what reads an in-place updated value in place, and replaces nothing', () => {

@@ -4,12 +4,25 @@
 import { spokeStackId } from '../../app';
 import { buildPlan, loadConfigFile, type EgressPlan } from '../../config';
 import { ConfigError, UsageError } from '../../config/errors';
-import { diffApps, handoffsOf, snapshotOf, type AppDiff, type Impact, type ResourceChange, type StackDiff } from '../../diff';
+import {
+  diffApps,
+  handoffsOf,
+  proxyReplacementWarning,
+  refusedChanges,
+  rolloutCommands,
+  snapshotOf,
+  type AppDiff,
+  type Impact,
+  type ResourceChange,
+  type StackDiff,
+} from '../../diff';
 import type { CommandSpec } from '../command';
 import type { Printer } from '../printer';
 
 /** Exit code of `--fail-on-replace` when a resource users hold would be replaced. */
 export const EXIT_REPLACES = 3;
+/** Exit code when the deploy would go wrong: a consumer left stale, a replacement that keeps a fixed name. */
+export const EXIT_PROBLEMS = 4;
 
 export const diff: CommandSpec = {
   name: 'diff',
@@ -25,17 +38,35 @@ export const diff: CommandSpec = {
   run: ({ printer }, opts, args) => {
     const [oldFile, newFile] = args as [string, string];
     const [oldPlan, newPlan] = loadBoth(oldFile, newFile);
+    const refused = refusedChanges(oldPlan, newPlan);
+    if (refused.length > 0)
+      throw new UsageError(`${newFile}: refused change(s) from ${oldFile}:\n${refused.map((r) => `  ${r}`).join('\n')}`);
     printer.step(`synthesizing ${oldFile} (old): ${stackCount(oldPlan)} stack(s)`);
     const before = snapshotOf(oldPlan);
     printer.step(`synthesizing ${newFile} (new): ${stackCount(newPlan)} stack(s)`);
     const after = snapshotOf(newPlan);
     const result = diffApps(before, after, handoffsOf(newPlan, spokeStackId));
     const failOnReplace = opts.failOnReplace === true;
-    const code = failOnReplace && result.replacedProtected.length > 0 ? EXIT_REPLACES : 0;
+    const code = result.problems.length > 0 ? EXIT_PROBLEMS : failOnReplace && result.replacedProtected.length > 0 ? EXIT_REPLACES : 0;
+    const proxyWarning = result.proxies.length > 0 ? proxyReplacementWarning(newPlan.hub.proxy.mode) : undefined;
+    const rollouts = result.rollouts.map((r) => ({ ...r, commands: rolloutCommands(r, newFile) }));
 
-    printer.data({ old: oldFile, new: newFile, ...result, exitCode: code });
+    printer.data({ old: oldFile, new: newFile, ...result, rollouts, proxyWarning, exitCode: code });
     render(printer, result);
-    if (code !== 0) printer.error(`${result.replacedProtected.length} resource(s) users hold would be replaced (--fail-on-replace)`);
+    if (proxyWarning) {
+      printer.warn(proxyWarning);
+      for (const p of result.proxies) printer.line(printer.dim(`  ${p.stack} ${p.logicalId}: ${p.because.join('; ')}`));
+    }
+    for (const r of rollouts) {
+      printer.warn(
+        `${r.consumerStackName} (${r.environment}) is in another account: its ${r.parameter} changes (${r.producerStackName} output ${r.outputName}: ${r.why}). After deploying the hub, roll it there:`,
+      );
+      for (const c of r.commands) printer.line(`  ${c}`);
+    }
+    for (const p of result.problems) printer.error(p.message);
+    if (result.problems.length > 0)
+      printer.error(`${result.problems.length} problem(s): this deploy would go wrong (exit ${EXIT_PROBLEMS})`);
+    else if (code !== 0) printer.error(`${result.replacedProtected.length} resource(s) users hold would be replaced (--fail-on-replace)`);
     return code;
   },
 };
@@ -105,7 +136,9 @@ function stackLine(stack: StackDiff): string {
     .join(', ');
   switch (stack.status) {
     case 'unchanged':
-      return 'no changes';
+      return stack.stale?.length
+        ? `STALE: template unchanged, so cdk deploy skips it, but it reads values that change (${stack.stale.join('; ')})`
+        : 'skipped (template and parameters unchanged)';
     case 'added':
       return `new stack (${counts})`;
     case 'removed':
