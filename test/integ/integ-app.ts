@@ -11,6 +11,14 @@ import { buildPlan, parseConfig, PROXY_MODES, UsageError, type EgressPlan, type 
 import { EgressSpoke } from '../../src/spoke';
 
 export const INTEG_TENANT = 'integ';
+/** The spoke VPC's CIDR on both days: the hub's on day 1 (overlapping VPCs), unchanged when the hub moves. */
+export const SPOKE_CIDR = '10.0.0.0/16';
+/**
+ * Day 2 of the integration test: a change that replaces what the tenant's configuration and the spoke's
+ * endpoint point at. The hub moves to another CIDR (its VPC, subnets, proxies, resource gateway — under a new
+ * generation, so the replacement gets a new name — every resource configuration and spoke endpoint are new).
+ */
+export const DAY2 = { cidr: '10.1.0.0/16', gatewayGeneration: 2 } as const;
 export const ALLOWED_URL = 'https://github.com/';
 export const DENIED_URL = 'https://example.com/';
 
@@ -29,6 +37,12 @@ export interface IntegOptions {
    * @default 'nat'
    */
   readonly egress?: 'nat' | 'public';
+  /**
+   * 1: the first deploy; 2: the day-2 config (DAY2), deployed over day 1 (`-c day=2`). Day 2 has a new test
+   * instance, so its deploy again succeeds only if egress works through everything the change replaced.
+   * @default 1
+   */
+  readonly day?: 1 | 2;
 }
 
 /** The integration plan: one tenant whose allowlist covers the test URL and what the test instance needs. */
@@ -38,7 +52,8 @@ export function integPlan(opts: IntegOptions): EgressPlan {
     region: opts.region,
     account: opts.account,
     hub: {
-      cidr: '10.0.0.0/16',
+      cidr: opts.day === 2 ? DAY2.cidr : SPOKE_CIDR,
+      ...(opts.day === 2 ? { gatewayGeneration: DAY2.gatewayGeneration } : {}),
       availabilityZones: [...opts.availabilityZones],
       egress: opts.egress ?? 'nat',
       ...(opts.egress === 'public' ? {} : { natGateways: 'one' }),
@@ -62,6 +77,8 @@ export function integPlan(opts: IntegOptions): EgressPlan {
 interface IntegSpokeProps extends StackProps {
   readonly plan: EgressPlan;
   readonly resourceConfigurationArn: string;
+  /** Which deploy this is: each day's test instance is a new one (its own construct ID), which must signal. */
+  readonly day: 1 | 2;
 }
 
 /** A project VPC with the same CIDR as the hub, no NAT and no internet gateway: only the proxy leads out. */
@@ -73,7 +90,7 @@ export class IntegSpokeStack extends Stack {
     super(scope, id, props);
     const tenant = props.plan.tenants.find((t) => t.name === INTEG_TENANT)!;
     const vpc = new ec2.Vpc(this, 'Vpc', {
-      ipAddresses: ec2.IpAddresses.cidr(props.plan.hub.cidr),
+      ipAddresses: ec2.IpAddresses.cidr(SPOKE_CIDR),
       availabilityZones: [...props.plan.hub.availabilityZones],
       natGateways: 0,
       subnetConfiguration: [{ name: 'isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 20 }],
@@ -89,7 +106,7 @@ export class IntegSpokeStack extends Stack {
       port: tenant.port,
       resourceConfigurationArn: props.resourceConfigurationArn,
       vpcId: vpc.vpcId,
-      vpcCidr: props.plan.hub.cidr,
+      vpcCidr: SPOKE_CIDR,
       subnetIds: vpc.isolatedSubnets.map((s) => s.subnetId),
     });
 
@@ -98,10 +115,10 @@ export class IntegSpokeStack extends Stack {
       description: 'egresshub integ test instance: out to the proxy endpoint only',
       allowAllOutbound: false,
     });
-    sg.addEgressRule(ec2.Peer.ipv4(props.plan.hub.cidr), ec2.Port.tcp(tenant.port), 'the proxy endpoint');
+    sg.addEgressRule(ec2.Peer.ipv4(SPOKE_CIDR), ec2.Port.tcp(tenant.port), 'the proxy endpoint');
 
     const userData = ec2.UserData.forLinux();
-    this.instance = new ec2.Instance(this, 'TestInstance', {
+    this.instance = new ec2.Instance(this, props.day === 2 ? 'TestInstanceDay2' : 'TestInstance', {
       vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
       instanceType: new ec2.InstanceType('t4g.nano'),
@@ -148,13 +165,14 @@ export class IntegSpokeStack extends Stack {
   }
 }
 
-export function buildIntegApp(opts: IntegOptions): App {
+export function buildIntegApp(opts: IntegOptions & { readonly liveLookups?: boolean; readonly outdir?: string }): App {
   const plan = integPlan(opts);
-  const root = buildApp(plan);
+  const root = buildApp(plan, { liveLookups: opts.liveLookups, outdir: opts.outdir });
   new IntegSpokeStack(root, 'IntegSpoke', {
     env: { account: opts.account, region: opts.region },
     stackName: 'ehinteg-spoke',
     plan,
+    day: opts.day ?? 1,
     resourceConfigurationArn: tenantEndpoint(root, plan, INTEG_TENANT).resourceConfigurationArn,
   });
   return root;
@@ -169,7 +187,12 @@ if (require.main === module) {
   if (!(PROXY_MODES as readonly string[]).includes(mode))
     throw new UsageError(`-c mode=${mode}: expected one of ${PROXY_MODES.join(', ')}`);
   if (egress !== 'nat' && egress !== 'public') throw new UsageError(`-c egress=${egress}: expected nat or public`);
+  const day = String(probe.node.tryGetContext('day') ?? '1');
+  if (day !== '1' && day !== '2') throw new UsageError(`-c day=${day}: expected 1 (first deploy) or 2 (the day-2 change)`);
   buildIntegApp({
+    day: day === '2' ? 2 : 1,
+    // Deployed by the CDK CLI: it looks up the proxy image and records it in cdk.context.json.
+    liveLookups: true,
     account: process.env.CDK_DEFAULT_ACCOUNT ?? '123456789012',
     region,
     availabilityZones: azs,
