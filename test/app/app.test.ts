@@ -1,11 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { Stack } from 'aws-cdk-lib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildApp, synthesize } from '../../src/app';
+import { buildApp, proxyImageOf, synthesize } from '../../src/app';
+import { buildPlan, loadConfigFile } from '../../src/config';
 import { main } from '../support/cli';
 import { validateTemplate } from '../support/cfn-registry';
 import { EXAMPLE_CONFIG, exampleConfig, planOf } from '../support/stack';
@@ -83,8 +84,12 @@ describe('synthesize', () => {
 });
 
 describe('npx cdk synth (cdk.json + bin/app.ts)', () => {
-  it('synthesizes the config named by -c config=FILE, offline, like any CDK app', () => {
+  it('synthesizes the config named by -c config=FILE, offline once the proxy image is recorded, like any CDK app', () => {
     const out = tmp();
+    // A project directory whose cdk.context.json holds the image a first `cdk synth` with credentials recorded.
+    const project = tmp();
+    const key = proxyImageOf(buildPlan(loadConfigFile(EXAMPLE_CONFIG))).lookup!.key;
+    writeFileSync(join(project, 'cdk.context.json'), JSON.stringify({ [key]: 'ami-0123456789abcdef0' }));
     const env = {
       PATH: process.env.PATH,
       HOME: out,
@@ -93,11 +98,18 @@ describe('npx cdk synth (cdk.json + bin/app.ts)', () => {
       AWS_EC2_METADATA_DISABLED: 'true',
       CDK_DISABLE_CLI_TELEMETRY: 'true',
     };
-    execFileSync('npx', ['cdk', 'synth', '-c', `config=${EXAMPLE_CONFIG}`, '--no-notices', '--quiet', '-o', out], {
-      env,
-      cwd: process.cwd(),
-      stdio: 'pipe',
-    });
+    const root = process.cwd();
+    const app = `${process.execPath} -r ${require.resolve('tsx/cjs')} ${join(root, 'bin', 'app.ts')}`;
+    const config = join(root, EXAMPLE_CONFIG);
+    execFileSync(
+      join(root, 'node_modules', '.bin', 'cdk'),
+      ['synth', '--app', app, '-c', `config=${config}`, '--no-notices', '--quiet', '-o', out],
+      {
+        env,
+        cwd: project,
+        stdio: 'pipe',
+      },
+    );
     const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as {
       missing?: unknown[];
       artifacts: Record<string, { type: string }>;
@@ -108,6 +120,8 @@ describe('npx cdk synth (cdk.json + bin/app.ts)', () => {
         .filter(([, a]) => a.type === 'aws:cloudformation:stack')
         .map(([id]) => id),
     ).toEqual(['Hub', 'Tenants-3200', 'Spoke-project-a-vpc-0a1b2c3d4e5f60718', 'Spoke-project-b-vpc-0b1c2d3e4f5a60719']);
+    const hub = readFileSync(join(out, 'Hub.template.json'), 'utf8');
+    expect(hub).toContain('"ImageId": "ami-0123456789abcdef0"');
   });
 });
 
@@ -145,7 +159,16 @@ describe('egresshub spoke-template', () => {
       Parameters: object;
       Resources: Record<string, { Type: string; Properties: { SecurityGroupIngress?: { FromPort: number }[] } }>;
     };
-    expect(Object.keys(t.Parameters)).toEqual(['VpcId', 'SubnetIds', 'VpcCidr', 'ResourceConfigurationArn']);
+    expect(Object.keys(t.Parameters)).toEqual([
+      'VpcId',
+      'SubnetIds',
+      'VpcCidr',
+      'ResourceConfigurationArn',
+      'SecondaryVpcCidr1',
+      'SecondaryVpcCidr2',
+      'SecondaryVpcCidr3',
+      'SecondaryVpcCidr4',
+    ]);
     const sg = Object.values(t.Resources).find((x) => x.Type === 'AWS::EC2::SecurityGroup')!;
     expect(sg.Properties.SecurityGroupIngress?.[0]?.FromPort).toBe(3202);
   });
