@@ -18,12 +18,12 @@ describe('stable proxy names with a private (unverified) domain', () => {
 
   it("gives each tenant's resource configuration its own custom domain name", () => {
     tenants(s).hasResourceProperties('AWS::VpcLattice::ResourceConfiguration', {
-      Name: 'egresshub-project-a',
+      Name: Match.stringLikeRegexp('^egresshub-project-a-[0-9a-f]{8}$'),
       CustomDomainName: 'project-a.egress.internal',
       DomainVerificationId: Match.absent(),
     });
     tenants(s).hasResourceProperties('AWS::VpcLattice::ResourceConfiguration', {
-      Name: 'egresshub-project-b',
+      Name: Match.stringLikeRegexp('^egresshub-project-b-[0-9a-f]{8}$'),
       CustomDomainName: 'project-b.egress.internal',
     });
     s.hub.resourceCountIs('AWS::VpcLattice::DomainVerification', 0);

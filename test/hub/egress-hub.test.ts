@@ -234,7 +234,8 @@ describe('EgressHub with the example config', () => {
     const tenants = tenantsStack(s, 3201);
     for (const tenant of s.plan.tenants) {
       tenants.hasResourceProperties('AWS::VpcLattice::ResourceConfiguration', {
-        Name: tenant.resourceConfigurationName,
+        // <name>-<tenant>-<hash of the create-only inputs>: a replacement gets a new name.
+        Name: Match.stringLikeRegexp(`^${tenant.resourceConfigurationName}-[0-9a-f]{8}$`),
         ResourceConfigurationType: 'SINGLE',
         ProtocolType: 'TCP',
         PortRanges: [String(tenant.port)],
@@ -284,7 +285,10 @@ describe('EgressHub edge configs', () => {
     const s = scenario('no-tenants');
     const tenants = tenantsStack(s, 3128);
     tenants.resourceCountIs('AWS::VpcLattice::ResourceConfiguration', 1);
-    tenants.hasResourceProperties('AWS::VpcLattice::ResourceConfiguration', { Name: 'egresshub-shared', PortRanges: ['3128'] });
+    tenants.hasResourceProperties('AWS::VpcLattice::ResourceConfiguration', {
+      Name: Match.stringLikeRegexp('^egresshub-shared-[0-9a-f]{8}$'),
+      PortRanges: ['3128'],
+    });
     tenants.resourceCountIs('AWS::RAM::ResourceShare', 0);
     for (const r of Object.values(resourcesOf(s.hub, 'AWS::EC2::SecurityGroupIngress')))
       expect([r.Properties.FromPort, r.Properties.ToPort]).toEqual([3128, 3128]);

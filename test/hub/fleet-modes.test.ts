@@ -412,8 +412,9 @@ describe.each(['public-single', 'public-multi-az'] as const)('egress public (%s)
 describe('switching mode or egress replaces nothing tenants depend on', () => {
   const names: Mode[] = ['single', 'multi-az', 'nlb', 'public-single', 'public-multi-az'];
   /** Properties whose change replaces a resource configuration (AWS-FACTS.md): all but the definition and ports. */
+  // The definition and the generation tag (a fingerprint of the hub resources read) update in place.
   const replacing = (p: Record<string, unknown>) =>
-    Object.fromEntries(Object.entries(p).filter(([k]) => k !== 'ResourceConfigurationDefinition' && k !== 'PortRanges'));
+    Object.fromEntries(Object.entries(p).filter(([k]) => k !== 'ResourceConfigurationDefinition' && k !== 'PortRanges' && k !== 'Tags'));
   const protectedOf = (s: Synthesized) => ({
     gateway: resourcesOf(s.hub, 'AWS::VpcLattice::ResourceGateway'),
     // Tags (subnet type Private/Isolated) update in place; these properties would replace a subnet.
