@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { synthesize } from '../../src/app';
-import { exampleConfig, planOf } from '../support/stack';
+import { FLEET_VARIANTS, planOf, variantConfig } from '../support/stack';
 
 const hasCfnLint = spawnSync('cfn-lint', ['--version']).status === 0;
 
@@ -22,20 +22,9 @@ const ACCEPTED_WARNINGS: Record<string, string> = {
 const dir = mkdtempSync(join(tmpdir(), 'egresshub-cfnlint-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const cases = [
-  ['single', 'nat'],
-  ['multi-az', 'nat'],
-  ['nlb', 'nat'],
-  ['single', 'public'],
-  ['multi-az', 'public'],
-] as const;
-
 describe.skipIf(!hasCfnLint)('cfn-lint', () => {
-  it.each(cases)('%s with %s egress: no errors, only accepted warnings', (mode, egress) => {
-    const config = exampleConfig() as { hub: Record<string, unknown> & { proxy: Record<string, unknown> } };
-    config.hub.proxy = { ...config.hub.proxy, mode };
-    config.hub.egress = egress;
-    if (egress === 'public') delete config.hub.natGateways;
+  it.each(FLEET_VARIANTS)('%s with %s egress: no errors, only accepted warnings', (mode, egress) => {
+    const config = variantConfig(mode, egress);
     const out = join(dir, `${mode}-${egress}`);
     synthesize(planOf(config), out);
     const files = readdirSync(out)

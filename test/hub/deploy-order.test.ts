@@ -2,24 +2,13 @@
 // internet, in every fleet mode and egress. CloudFormation would otherwise start the groups in parallel with
 // the NAT gateway or the internet gateway route.
 import { describe, expect, it } from 'vitest';
-import { exampleConfig, planOf, synthOnce } from '../support/stack';
+import { FLEET_VARIANTS, planOf, synthOnce, variantConfig } from '../support/stack';
 
 type Res = { Type: string; Properties: Record<string, unknown>; DependsOn?: string[] };
 
-const cases = [
-  ['single', 'nat'],
-  ['multi-az', 'nat'],
-  ['nlb', 'nat'],
-  ['single', 'public'],
-  ['multi-az', 'public'],
-] as const;
-
 describe('deploy order', () => {
-  it.each(cases)('%s with %s egress: every proxy group waits for its subnet default route to the internet', (mode, egress) => {
-    const config = exampleConfig() as { hub: Record<string, unknown> & { proxy: Record<string, unknown> } };
-    config.hub.proxy = { ...config.hub.proxy, mode };
-    config.hub.egress = egress;
-    if (egress === 'public') delete config.hub.natGateways;
+  it.each(FLEET_VARIANTS)('%s with %s egress: every proxy group waits for its subnet default route to the internet', (mode, egress) => {
+    const config = variantConfig(mode, egress);
     const { hub } = synthOnce(`deploy-order-${mode}-${egress}`, () => planOf(config));
     const resources = (hub.toJSON() as { Resources: Record<string, Res> }).Resources;
     const routeTableOf = (subnet: string) =>

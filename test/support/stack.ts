@@ -76,3 +76,21 @@ export function hubSnapshotOf(t: Template): unknown {
   }
   return json;
 }
+
+/** Every fleet mode with each egress it allows (nlb runs with NAT only): the variants a template check covers. */
+export const FLEET_VARIANTS = [
+  ['single', 'nat'],
+  ['multi-az', 'nat'],
+  ['nlb', 'nat'],
+  ['single', 'public'],
+  ['multi-az', 'public'],
+] as const;
+
+/** The example config in one fleet mode and egress. */
+export function variantConfig(mode: string, egress: 'nat' | 'public'): Record<string, unknown> {
+  const config = exampleConfig() as { hub: Record<string, unknown> & { proxy: Record<string, unknown> } };
+  config.hub.proxy = { ...config.hub.proxy, mode };
+  config.hub.egress = egress;
+  if (egress === 'public') delete config.hub.natGateways;
+  return config;
+}
