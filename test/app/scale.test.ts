@@ -1,5 +1,6 @@
-// 1,000 tenants: every stack stays inside CloudFormation's limits, and adding a tenant leaves every
-// existing tenant's resources where and as they were (moving a resource between stacks replaces it).
+// 2,000 tenants (the default regional quota of resource configurations): every stack stays inside
+// CloudFormation's limits with the producer fingerprints, and adding a tenant leaves every existing tenant's
+// resources where and as they were (moving a resource between stacks replaces it).
 // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,24 +30,26 @@ function synth(configText: string) {
   return { plan, stacks, templates };
 }
 
-describe('a hub with 1,000 tenants', () => {
-  const thousand = manyTenantsConfig(1000);
+describe('a hub with 2,000 tenants', () => {
+  const thousand = manyTenantsConfig(2000);
   const a = synth(thousand);
 
   it('spreads tenants over stacks that all stay inside CloudFormation limits', () => {
-    expect(a.plan.tenants).toHaveLength(1000);
+    expect(a.plan.tenants).toHaveLength(2000);
     for (const s of a.stacks) {
       const t = a.templates.get(s.stackName)!;
       expect({ stack: s.stackName, ok: s.resources <= 500 && s.bytes <= 1_000_000 }).toEqual({ stack: s.stackName, ok: true });
       expect(Object.keys(t.Outputs ?? {}).length).toBeLessThanOrEqual(200);
       expect(Object.keys(t.Parameters ?? {}).length).toBeLessThanOrEqual(200);
     }
-    // 1,000 contiguous ports 10001-11000 -> 21 blocks of 50 ports.
-    expect(a.stacks.filter((s) => s.stackName.includes('-tenants-'))).toHaveLength(21);
+    // 2,000 contiguous ports 10001-12000 -> 41 blocks of 50 ports.
+    expect(a.stacks.filter((s) => s.stackName.includes('-tenants-'))).toHaveLength(41);
     const configurations = [...a.templates.values()].flatMap((t) =>
       Object.values(t.Resources).filter((r) => (r as { Type: string }).Type === 'AWS::VpcLattice::ResourceConfiguration'),
     );
-    expect(configurations).toHaveLength(1000);
+    expect(configurations).toHaveLength(2000);
+    // Every configuration carries its producer fingerprint (the tag that makes its stack follow the hub).
+    for (const c of configurations) expect(JSON.stringify(c)).toContain('egresshub:producers');
   });
 
   it('validates the hub and a tenant stack against the CloudFormation registry', () => {
@@ -54,11 +57,11 @@ describe('a hub with 1,000 tenants', () => {
     expect(validateTemplate(a.templates.get('egresshub-tenants-10500'))).toEqual([]);
   });
 
-  it('adding tenant 1,001 moves and changes none of the other 1,000', () => {
+  it('adding tenant 2,001 moves and changes none of the other 2,000', () => {
     const config = parse(thousand) as { tenants: unknown[] };
-    config.tenants.push({ name: 'tenant-1001', accounts: ['299999999999'], port: 11001, allow: '*' });
+    config.tenants.push({ name: 'tenant-2001', accounts: ['299999999999'], port: 12001, allow: '*' });
     const b = synth(stringify(config));
-    expect(b.plan.tenants.filter((t) => t.name !== 'tenant-1001').map((t) => [t.name, t.stack])).toEqual(
+    expect(b.plan.tenants.filter((t) => t.name !== 'tenant-2001').map((t) => [t.name, t.stack])).toEqual(
       a.plan.tenants.map((t) => [t.name, t.stack]),
     );
     for (const [name, before] of a.templates) {
