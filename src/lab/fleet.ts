@@ -72,7 +72,7 @@ export function reactionBound(s: SupervisorSettings): number {
   return (Math.max(s.unhealthyThreshold, s.healthyThreshold) + 2) * s.intervalMs + 10_000;
 }
 
-const healthOf = (s: SupervisorStatus, p: LabProxy) => s.proxies.find((x) => x.id === p.id);
+export const healthOf = (s: SupervisorStatus, p: LabProxy) => s.proxies.find((x) => x.id === p.id);
 
 // ---------------------------------------------------------------- proxies
 
@@ -283,7 +283,8 @@ function setProxyLink(topo: LabTopology, p: LabProxy, up: boolean): void {
   if (up) inNs(p.ns, ['ip', 'route', 'replace', 'default', 'via', topo.natPrivateIp]);
 }
 
-const countBy = (samples: readonly LoadSample[]) =>
+/** Failed (or all) samples counted by error: `{ ECONNREFUSED: 3, ok: 10 }`. */
+export const countBy = (samples: readonly LoadSample[]) =>
   samples.reduce<Record<string, number>>((acc, s) => ((acc[s.error ?? 'ok'] = (acc[s.error ?? 'ok'] ?? 0) + 1), acc), {});
 
 /**
@@ -430,7 +431,7 @@ export interface RollingResult {
 }
 
 /** After the supervisor withdrew a proxy, connections it admitted just before may still sit in Squid's accept queue. */
-const QUIESCE_MS = 300;
+export const QUIESCE_MS = 300;
 
 /**
  * A policy change with no refused connection: for each proxy in failover order, drain it (its health probe fails,

@@ -5,6 +5,9 @@
 // reads 0 and the failover name moves; nlb: the group deregisters it from the target groups), so no request fails.
 import { rmSync } from 'node:fs';
 import {
+  countBy,
+  healthOf,
+  QUIESCE_MS,
   killProxy,
   restartProxy,
   startLoad,
@@ -56,11 +59,6 @@ export interface ReplaceResult {
   readonly interruptionMs?: number;
   readonly bootMs: number;
 }
-
-/** After the supervisor withdrew a proxy, connections it admitted just before may still sit in Squid's accept queue. */
-const QUIESCE_MS = 300;
-
-const healthOf = (s: SupervisorStatus, p: LabProxy) => s.proxies.find((x) => x.id === p.id);
 
 /**
  * The old instance is gone: every Squid process of the proxy killed (again, until none is left: a master killed
@@ -116,7 +114,7 @@ export async function labReplace(opts: ReplaceOptions, step: Step): Promise<Repl
   }
   const failed = samples.filter((s) => s.error);
   const within = (s: LoadSample, a: { startedAt: number; endedAt: number }) => s.start >= a.startedAt && s.start < a.endedAt;
-  const errors = failed.reduce<Record<string, number>>((acc, s) => ((acc[s.error!] = (acc[s.error!] ?? 0) + 1), acc), {});
+  const errors = countBy(failed);
   let interruptionMs: number | undefined;
   if (topo.proxies.length === 1) {
     const lastFailure = Math.max(killedAt, ...failed.map((s) => s.start));
