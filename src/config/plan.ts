@@ -10,6 +10,7 @@ import {
   subnetPrefix,
   type EgressConfig,
   type ProxyMode,
+  type TenantMode,
 } from './schema';
 
 export type Allowlist =
@@ -29,8 +30,15 @@ export interface TenantPlan {
   /** RAM share principals outside the hub account; empty means no share is needed. */
   readonly sharePrincipals: readonly string[];
   readonly allow: Allowlist;
-  /** Destination ports CONNECT may reach. */
+  /** `enforce` denies what the allowlist (and the SNI check) does not admit; `audit` logs it as would-deny. */
+  readonly mode: TenantMode;
+  /** Destination ports CONNECT may reach with TLS: the proxy peeks at the ClientHello and checks its SNI. */
   readonly connectPorts: readonly number[];
+  /**
+   * Destination ports CONNECT may reach without TLS (`{ port, tls: false }` in the config): a raw tunnel, so
+   * nothing inside it is checked, only the CONNECT line.
+   */
+  readonly rawTunnelPorts: readonly number[];
   /** Destination ports plain HTTP may reach. */
   readonly httpPorts: readonly number[];
   /** Name of the tenant's AWS::VpcLattice::ResourceConfiguration. */
@@ -197,6 +205,8 @@ export function normaliseAllowlist(allow: '*' | readonly string[]): Allowlist {
   };
 }
 
+const sortedPorts = (ports: readonly number[]) => [...new Set(ports)].sort((a, b) => a - b);
+
 export function buildPlan(config: EgressConfig): EgressPlan {
   const { name, region, account } = config;
   const tenants: TenantPlan[] =
@@ -207,7 +217,9 @@ export function buildPlan(config: EgressConfig): EgressPlan {
             port: SHARED_PORT,
             sharePrincipals: [],
             allow: { any: true },
+            mode: 'enforce',
             connectPorts: [443],
+            rawTunnelPorts: [],
             httpPorts: [80],
             resourceConfigurationName: `${name}-${SHARED_TENANT}`,
             implicit: true,
@@ -219,8 +231,10 @@ export function buildPlan(config: EgressConfig): EgressPlan {
           port: t.port,
           sharePrincipals: [...new Set(t.accounts.filter((a) => a !== account))],
           allow: normaliseAllowlist(t.allow),
-          connectPorts: [...new Set(t.connectPorts)].sort((a, b) => a - b),
-          httpPorts: [...new Set(t.httpPorts)].sort((a, b) => a - b),
+          mode: t.mode,
+          connectPorts: sortedPorts(t.connectPorts.filter((p) => typeof p === 'number')),
+          rawTunnelPorts: sortedPorts(t.connectPorts.flatMap((p) => (typeof p === 'number' ? [] : [p.port]))),
+          httpPorts: sortedPorts(t.httpPorts),
           resourceConfigurationName: `${name}-${t.name}`,
           implicit: false,
           stack: tenantStackName(name, t.port),

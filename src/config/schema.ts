@@ -143,6 +143,10 @@ const domainPattern = z.string().refine(isDomainPattern, {
   message: 'expected a domain name (registry.npmjs.org) or a wildcard suffix (*.github.com); IP addresses and bare words are not allowed',
 });
 
+/** A tenant's policy mode (see the tenant schema's `mode`). */
+export const TENANT_MODES = ['enforce', 'audit'] as const;
+export type TenantMode = (typeof TENANT_MODES)[number];
+
 const tenantSchema = z.strictObject({
   name: z
     .string()
@@ -158,8 +162,23 @@ const tenantSchema = z.strictObject({
     z.literal('*'),
     z.array(domainPattern).min(1, { message: 'an empty allowlist admits nothing; list domains or use "*"' }),
   ]),
+  /**
+   * What the tenant's clients see when the allowlist would deny: `enforce` refuses it, `audit` lets it pass and
+   * logs `decision=would-deny` (address checks never relax). docs/policy.md gives the rollout audit → enforce.
+   */
+  mode: z.enum(TENANT_MODES, { message: 'mode is enforce (deny what the allowlist does not admit) or audit (log it as would-deny)' }).default('enforce'),
   connectPorts: z
-    .array(destPort)
+    .array(
+      z.union([
+        destPort,
+        z.strictObject({
+          port: destPort,
+          tls: z.literal(false, {
+            message: 'an object entry declares a raw (non-TLS) tunnel port: { port: 22, tls: false }; write a TLS port as a plain number',
+          }),
+        }),
+      ]),
+    )
     .min(1, { message: 'list at least one port HTTPS (CONNECT) may reach, e.g. [443]; leave the key out for the default [443]' })
     .default([443]),
   httpPorts: z
@@ -391,6 +410,18 @@ export const configSchema = z
         );
       }
     }
+
+    cfg.tenants.forEach((t, ti) => {
+      const tls = new Set(t.connectPorts.filter((p) => typeof p === 'number'));
+      t.connectPorts.forEach((p, i) => {
+        if (typeof p !== 'number' && tls.has(p.port)) {
+          issue(
+            ['tenants', ti, 'connectPorts', i],
+            `port ${p.port} is listed as a TLS port (checked by SNI) and as a raw tunnel ({ port: ${p.port}, tls: false }); keep one of the two`,
+          );
+        }
+      });
+    });
 
     if (!isPrivateCidr4(cfg.hub.cidr)) {
       issue(

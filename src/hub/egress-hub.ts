@@ -11,7 +11,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as lattice from 'aws-cdk-lib/aws-vpclattice';
 import { Construct } from 'constructs';
 import type { EgressPlan } from '../config/plan';
-import { renderSquidConf, tunnelPortsOf } from '../policy';
+import { egressPortsOf, renderSquidConf } from '../policy';
 import { DomainVerification } from './domain-verification';
 import { FailoverDns } from './failover-dns';
 import { NlbFront } from './nlb-front';
@@ -76,7 +76,7 @@ export class EgressHub extends Construct {
     const ports = plan.tenants.map((t) => t.port);
     const portRanges = hub.listenerPortRanges;
     // Every destination port any tenant may reach through Squid (the policy's own definition).
-    const egressPorts = [...new Set(plan.tenants.flatMap((t) => tunnelPortsOf(t)))].sort((a, b) => a - b);
+    const egressPorts = [...new Set(plan.tenants.flatMap((t) => egressPortsOf(t)))].sort((a, b) => a - b);
     const publicEgress = hub.egress === 'public';
 
     this.vpc = new ec2.Vpc(this, 'Vpc', {

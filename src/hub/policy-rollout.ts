@@ -16,9 +16,9 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { UsageError } from '../config/errors';
 import type { EgressPlan } from '../config/plan';
-import { renderSquidConf } from '../policy';
+import { PEEK_CERT_FILE, renderSquidConf } from '../policy';
 import { PROXY_HEALTHY } from './health-probe';
-import { FETCH_POLICY, PORT_FUNCTIONS, PROXY_PATHS, SQUID_PARSE_CHECK, type ProxyPaths } from './user-data';
+import { ENSURE_TLS_PEEK, FETCH_POLICY, PORT_FUNCTIONS, PROXY_PATHS, SQUID_PARSE_CHECK, type ProxyPaths } from './user-data';
 
 /**
  * How a proxy stops taking new connections while Squid reconfigures:
@@ -83,19 +83,20 @@ if [ ! -f '${paths.bootstrapped}' ]; then
 fi
 . '${paths.env}'
 ${SQUID_PARSE_CHECK}
+${ENSURE_TLS_PEEK}
 ${PORT_FUNCTIONS}
 ${FETCH_POLICY}
 ${PROXY_HEALTHY}
 ${drainFunctions(opts)}
 # squid -k reconfigure only signals Squid: the old listeners are still open when it returns. Squid logs
-# "Accepting HTTP Socket connections" once per listener it (re)opens, so wait for that many new lines.
+# "Accepting [SSL bumped ]HTTP Socket connections" once per listener it (re)opens, so wait for that many new lines.
 reconfigure() {
   local want=$1 log offset i
   log=$(awk '$1 == "cache_log" { print $2 }' "$CONF")
   offset=$(stat -c %s "$log" 2>/dev/null || echo 0)
   squid -k reconfigure -f "$CONF" || return 1
   for i in $(seq 1 ${listen * 10}); do
-    [ "$(tail -c +$((offset + 1)) "$log" 2>/dev/null | grep -c 'Accepting HTTP Socket connections')" -ge "$want" ] && return 0
+    [ "$(tail -c +$((offset + 1)) "$log" 2>/dev/null | grep -Ec 'Accepting (SSL bumped )?HTTP Socket connections')" -ge "$want" ] && return 0
     sleep 0.1
   done
   say "squid did not reopen $want listener(s) within ${listen} s"
@@ -119,6 +120,11 @@ fetch_policy "$REGION" "$POLICY_OBJECT" "$CANDIDATE"
 if cmp -s "$CANDIDATE" "$CONF"; then
   say "unchanged: $POLICY_OBJECT is the running policy"
   exit 0
+fi
+# A proxy booted by an older release has no peek certificate yet; a policy with ssl-bump ports needs one.
+if ! ensure_tls_peek '${PEEK_CERT_FILE}' squid; then
+  say "FAILED: this proxy cannot peek at TLS; the running policy stays"
+  exit 1
 fi
 if ! squid_parse_ok "$CANDIDATE" > "$STATE/parse.log"; then
   grep -v 'Processing: ' "$STATE/parse.log" | tail -n 20 || true

@@ -4,6 +4,7 @@
 // itself Unhealthy, so that its group replaces it (give_up). The script names no policy, no port and no
 // tenant: a policy change never changes the user data (so never replaces a proxy; policy-rollout.ts applies it).
 import { UsageError } from '../config/errors';
+import { PEEK_CERT_FILE } from '../policy/squid-conf';
 import { PROXY_HEALTHY } from './health-probe';
 
 /**
@@ -31,6 +32,30 @@ export const SQUID_PARSE_CHECK = `squid_parse_ok() {
   local diagnostics
   diagnostics=$(grep -v 'Processing: ' <<<"$out" | grep -Ec 'ERROR|FATAL|Bungled|unrecognized|aclParse' || true)
   [ "$diagnostics" = 0 ]
+}`;
+
+/**
+ * Shell function `ensure_tls_peek CERT GROUP`: the proxy's TLS checks need a Squid built with OpenSSL (Debian's
+ * `squid` uses GnuTLS and cannot peek; Debian's `squid-openssl` and, by its `squid -v`, the distribution build of
+ * Amazon Linux 2023 are checked at boot rather than assumed), and an `ssl-bump` port needs a certificate even
+ * though nothing is ever bumped. Fails with one clear line when Squid cannot peek. Makes CERT once per host: a
+ * self-signed P-256 key and certificate in one file, readable by root and GROUP (Squid's user) only. It is never
+ * presented to a client (every tunnel is spliced or closed), never copied off the host, and its key is never printed.
+ */
+export const ENSURE_TLS_PEEK = `ensure_tls_peek() {
+  local cert=$1 group=$2 dir
+  if ! squid -v 2>/dev/null | grep -q -- '--with-openssl'; then
+    echo "egresshub: this Squid build has no OpenSSL (squid -v lacks --with-openssl): it cannot check the SNI of tunnels" >&2
+    return 1
+  fi
+  [ -s "$cert" ] && return 0
+  dir=$(mktemp -d)
+  (umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
+    -subj '/CN=egresshub peek (never presented)' -keyout "$dir/key" -out "$dir/crt" >/dev/null 2>&1) || { rm -rf "$dir"; return 1; }
+  install -m 0640 -g "$group" /dev/null "$cert.tmp"
+  cat "$dir/key" "$dir/crt" > "$cert.tmp"
+  rm -rf "$dir"
+  mv "$cert.tmp" "$cert"
 }`;
 
 /**
@@ -302,10 +327,12 @@ mkdir -p "$(dirname '${paths.env}')" '${paths.stateDir}'
 printf "REGION='%s'\\nINSTANCE_ID='%s'\\nLISTENER_IP='%s'\\n" "$REGION" "$IID" '${eni?.ip ?? ''}' > '${paths.env}'
 
 ${SQUID_PARSE_CHECK}
+${ENSURE_TLS_PEEK}
 ${PORT_FUNCTIONS}
 ${FETCH_CURRENT_POLICY}
 POLICY=
 fetch_current_policy "$CONF"
+ensure_tls_peek '${PEEK_CERT_FILE}' squid
 squid_parse_ok "$CONF"
 # The ports come from squid.conf's http_port lines, not from this script (it must not change with the policy).
 mapfile -t PORTS < <(squid_ports "$CONF")

@@ -7,6 +7,7 @@ import { chownSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { buildPlan, loadConfigFile, UsageError, type EgressPlan } from '../config';
+import { ENSURE_TLS_PEEK } from '../hub/user-data';
 import { renderSquidConf } from '../policy';
 import { hasCommand, inNs, nodeEntry, run, sleep, waitFor } from './sh';
 import {
@@ -68,6 +69,8 @@ export function labPaths(stateDir = LAB_STATE_DIR) {
       squidPid: join(squidDir, 'squid.pid'),
       accessLog: join(squidDir, 'access.log'),
       cacheLog: join(squidDir, 'cache.log'),
+      /** The throwaway certificate of the ssl-bump ports (ensure_tls_peek makes it, as on an instance). */
+      peekCert: join(dir, 'peek.pem'),
       /** The lab's stand-in for plan.hub.proxyHealth.drainFile on this proxy's instance. */
       drainFile: join(dir, 'drain'),
     };
@@ -116,6 +119,7 @@ export function labSquidConf(plan: EgressPlan, stateDir = LAB_STATE_DIR, proxyIn
       logDir: p.squidDir,
       pidFile: p.squidPid,
       coredumpDir: p.squidDir,
+      peekCertFile: p.peekCert,
       dnsNameservers: [INTERNET.dnsIp],
       shutdownLifetimeSeconds: 1,
     },
@@ -499,10 +503,16 @@ export function spawnTs(
   return child.pid!;
 }
 
+/** The instance's own `ensure_tls_peek` (user-data.ts), run for a lab proxy: same check of the build, same certificate. */
+export function ensurePeekCert(file: string): void {
+  run(['bash', '-c', `set -euo pipefail\n${ENSURE_TLS_PEEK}\nensure_tls_peek "$1" proxy`, 'ensure_tls_peek', file]);
+}
+
 /** Starts (or restarts, after it died) one proxy's Squid with the plan's squid.conf and waits for every tenant port. */
 export async function startSquid(plan: EgressPlan, topo: LabTopology, proxy: LabProxy): Promise<void> {
   const p = labPaths(topo.stateDir).proxy(proxy.index);
   writeFileSync(p.squidConf, labSquidConf(plan, topo.stateDir, proxy.index));
+  ensurePeekCert(p.peekCert);
   inNs(proxy.ns, ['squid', '-k', 'parse', '-f', p.squidConf]);
   inNs(proxy.ns, ['squid', '-f', p.squidConf]);
   if (

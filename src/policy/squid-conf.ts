@@ -22,12 +22,30 @@ export interface SquidConfOptions {
     /** @default '/var/spool/squid' */
     readonly coredumpDir?: string;
     /**
+     * The certificate (key included) Squid needs on an `ssl-bump` port even though it never presents it: it
+     * only peeks at ClientHellos and splices or closes. Made per host at boot (`ensure_tls_peek`), never shared.
+     * @default PEEK_CERT_FILE
+     */
+    readonly peekCertFile?: string;
+    /**
      * How long Squid lets open transfers finish on shutdown or `-k restart`.
      * @default 10 (seconds): rolling replacements drain quickly; the lab uses 1
      */
     readonly shutdownLifetimeSeconds?: number;
   };
 }
+
+/** Where a proxy keeps the throwaway certificate of its ssl-bump ports (src/hub/user-data.ts makes it). */
+export const PEEK_CERT_FILE = '/etc/squid/egresshub-peek.pem';
+
+/**
+ * The SNI helper, an external ACL that answers OK when the client's ClientHello carried a server name. Squid's
+ * `ssl::server_name --client-requested` falls back to the CONNECT host when there is no SNI (src/acl/ServerName.cc),
+ * so it cannot tell "no SNI" from "SNI = CONNECT host". Squid sends `<sni> -` per lookup, `-` for none; a DNS name
+ * never starts with `-`. sed (in every base image) keeps it one line with no file to install, and the result is
+ * cached per distinct SNI for an hour, so the helper runs once per name, not per connection.
+ */
+export const SNI_HELPER = '/usr/bin/sed -u -e s/^-$/ERR/;s/^-[[:blank:]].*/ERR/;t;s/.*/OK/';
 
 /** The log format's name; docs/policy.md documents its fields. */
 export const ACCESS_LOG_FORMAT = 'egresshub';
@@ -96,6 +114,12 @@ export const HEALTH_PROBE = {
  */
 export const NLB_HEALTH_LISTENER = { name: 'egresshub_health', port: NLB_HEALTH_PORT } as const;
 
+/**
+ * Rules an audit-mode tenant logs as `decision=would-deny` instead of enforcing: the allowlist and the TLS checks.
+ * Every other rule (address checks, IP spellings, ports, scheme) denies in both modes.
+ */
+export const AUDITABLE_RULES = ['not-allowlisted', 'sni-mismatch', 'no-sni', 'not-tls'] as const;
+
 /** Rule names as they appear in the access log's `rule=` field. */
 export const RULES = {
   manager: 'cache-manager',
@@ -104,6 +128,9 @@ export const RULES = {
   connectPort: 'connect-port',
   httpPort: 'http-port',
   scheme: 'scheme',
+  sniMismatch: 'sni-mismatch',
+  noSni: 'no-sni',
+  notTls: 'not-tls',
   hub: 'hub-cidr',
   blocked: 'blocked-destination',
   allow: 'tenant-allow',
@@ -122,7 +149,10 @@ export function renderSquidConf(plan: EgressPlan, options: SquidConfOptions = {}
   );
 
   section('listeners: one per tenant; the port is the tenant (the gateway hides client addresses)');
-  for (const t of plan.tenants) out.push(`http_port ${t.port} name=${t.name}`);
+  // ssl-bump with nothing ever bumped: Squid peeks at each tunnel's ClientHello, then splices or closes it. Squid
+  // still wants a certificate on such a port; it is never presented (generate-host-certificates=off: no helper).
+  const peek = `ssl-bump generate-host-certificates=off tls-cert=${host.peekCertFile ?? PEEK_CERT_FILE}`;
+  for (const t of plan.tenants) out.push(`http_port ${t.port} name=${t.name} ${peek}`);
   if (plan.hub.proxy.mode === 'nlb') {
     out.push(
       `# nlb: the health-check port of every target group (a TCP accept); no tenant, so every request on it is denied`,
@@ -157,8 +187,27 @@ export function renderSquidConf(plan: EgressPlan, options: SquidConfOptions = {}
     // Squid lowercases the host and strips a trailing dot before ACLs run (checked in the lab matrix),
     // and `.github.com` also matches github.com itself, as `*.github.com` does in the plan.
     out.push(`acl allow_${t.name} dstdomain -n ${names.join(' ')}`);
+    // The same names against the SNI the client sent (same domain matching as dstdomain).
+    out.push(`acl sni_${t.name} ssl::server_name --client-requested ${names.join(' ')}`);
   }
+  const audit = plan.tenants.filter((t) => t.mode === 'audit').map((t) => t.name);
+  const enforcedAllowlists = plan.tenants.filter((t) => t.mode === 'enforce' && !t.allow.any).map((t) => t.name);
+  if (audit.length) out.push(`acl audit_tenants myportname ${audit.join(' ')}`);
+  if (enforcedAllowlists.length) out.push(`acl sni_enforced_tenants myportname ${enforcedAllowlists.join(' ')}`);
+  out.push(
+    'acl tls_step1 at_step SslBump1',
+    `external_acl_type sni_present ttl=3600 negative_ttl=3600 children-max=1 children-startup=1 %ssl::>sni ${SNI_HELPER}`,
+    'acl sni_sent external sni_present',
+    // Set on a would-deny verdict, so that later rules neither allow over it nor count it twice.
+    'acl would_deny note decision would-deny',
+    // The peek's own record of a tunnel it spliced: the tunnel is logged once, by its own line (TCP_TUNNEL).
+    'acl peek_record note tls spliced',
+  );
   const connectGroups = groupByPorts(plan.tenants, tunnelPortsOf);
+  const rawGroups = groupByPorts(
+    plan.tenants.filter((t) => t.rawTunnelPorts.length),
+    (t) => t.rawTunnelPorts,
+  );
   const httpGroups = groupByPorts(plan.tenants, (t) => t.httpPorts);
   for (const [ports, names] of connectGroups) {
     out.push(`acl connect_ports_${ports.replaceAll(' ', '_')} port ${ports}`);
@@ -167,6 +216,10 @@ export function renderSquidConf(plan: EgressPlan, options: SquidConfOptions = {}
   for (const [ports, names] of httpGroups) {
     out.push(`acl http_ports_${ports.replaceAll(' ', '_')} port ${ports}`);
     out.push(`acl http_ports_${ports.replaceAll(' ', '_')}_tenants myportname ${names.join(' ')}`);
+  }
+  for (const [ports, names] of rawGroups) {
+    out.push(`acl raw_ports_${ports.replaceAll(' ', '_')} port ${ports}`);
+    out.push(`acl raw_ports_${ports.replaceAll(' ', '_')}_tenants myportname ${names.join(' ')}`);
   }
 
   section("health probe: Squid's own info page, from this host only, never logged (src/hub/health-probe.ts)");
@@ -182,31 +235,79 @@ export function renderSquidConf(plan: EgressPlan, options: SquidConfOptions = {}
   for (const name of Object.values(RULES)) {
     out.push(`acl ${ruleAcl(name)} annotate_transaction decision=${name === RULES.allow ? 'allowed' : 'denied'} rule=${name}`);
   }
+  if (audit.length) {
+    for (const name of AUDITABLE_RULES) out.push(`acl ${wouldDenyAcl(name)} annotate_transaction decision=would-deny rule=${name}`);
+  }
+  out.push('acl tls_spliced annotate_transaction tls=spliced');
 
-  section('access rules: first match wins');
+  // The checks that deny in every mode, in order (first match wins). A plain request is denied by http_access with a
+  // 403. A CONNECT is not: on an ssl-bump port Squid answers any CONNECT that http_access denies by bumping the
+  // tunnel to show its error page, with a certificate no client trusts (src/client_side_request.cc,
+  // sslBumpAccessCheck: "Force bump action on error"). So CONNECT passes http_access and the same checks close it
+  // at SslBump step 1, before Squid has answered: the client sees the proxy close the connection, nothing is bumped.
+  type Check = { readonly on: 'request' | 'tunnel' | 'both'; readonly acls: string; readonly rule: string };
+  const checks: Check[] = [
+    { on: 'both', acls: 'numeric_host !canonical_ipv4', rule: RULES.ipSpelling },
+    ...plan.tenants
+      .filter((t) => !t.allow.any && t.mode === 'enforce')
+      .map((t): Check => ({ on: 'both', acls: `tenant_${t.name} !allow_${t.name}`, rule: RULES.notAllowlisted })),
+    { on: 'request', acls: '!http_scheme', rule: RULES.scheme },
+    ...connectGroups.map(([ports]): Check => {
+      const id = ports.replaceAll(' ', '_');
+      return { on: 'tunnel', acls: `connect_ports_${id}_tenants !connect_ports_${id}`, rule: RULES.connectPort };
+    }),
+    ...httpGroups.map(([ports]): Check => {
+      const id = ports.replaceAll(' ', '_');
+      return { on: 'request', acls: `http_ports_${id}_tenants !http_ports_${id}`, rule: RULES.httpPort };
+    }),
+    // Address checks come after the cheap name checks, so a denied name costs no DNS lookup.
+    { on: 'both', acls: 'hub_cidr', rule: RULES.hub },
+    { on: 'both', acls: 'blocked_dst', rule: RULES.blocked },
+  ];
+
+  section('access rules: first match wins; CONNECT is checked in the TLS section below');
   const r = ruleAcl;
   // The only allow before the denies: it matches nothing a tenant can send (see HEALTH_PROBE).
   out.push(`http_access allow ${HEALTH_PROBE.acl}`);
   out.push(`http_access deny manager ${r(RULES.manager)}`);
-  out.push(`http_access deny numeric_host !canonical_ipv4 ${r(RULES.ipSpelling)}`);
-  for (const t of plan.tenants) {
-    if (!t.allow.any) out.push(`http_access deny tenant_${t.name} !allow_${t.name} ${r(RULES.notAllowlisted)}`);
+  for (const t of plan.tenants.filter((x) => !x.allow.any && x.mode === 'audit')) {
+    // Audit: the annotation runs, then `!all` fails the line, so evaluation goes on to the checks below.
+    out.push(`http_access deny tenant_${t.name} !allow_${t.name} ${wouldDenyAcl(RULES.notAllowlisted)} !all`);
   }
-  out.push(`http_access deny !tunnel !http_scheme ${r(RULES.scheme)}`);
-  for (const [ports] of connectGroups) {
-    const id = ports.replaceAll(' ', '_');
-    out.push(`http_access deny tunnel connect_ports_${id}_tenants !connect_ports_${id} ${r(RULES.connectPort)}`);
-  }
-  for (const [ports] of httpGroups) {
-    const id = ports.replaceAll(' ', '_');
-    out.push(`http_access deny !tunnel http_ports_${id}_tenants !http_ports_${id} ${r(RULES.httpPort)}`);
-  }
-  // Address checks come after the cheap name checks, so a denied name costs no DNS lookup.
-  out.push(`http_access deny hub_cidr ${r(RULES.hub)}`);
-  out.push(`http_access deny blocked_dst ${r(RULES.blocked)}`);
+  for (const c of checks.filter((x) => x.on !== 'tunnel')) out.push(`http_access deny !tunnel ${c.acls} ${r(c.rule)}`);
+  // An audited request that passed every check it cannot skip keeps its would-deny verdict.
+  if (audit.length) out.push('http_access allow any_tenant would_deny');
   // One allow for every tenant: each has passed its own denies above; a port no tenant owns still falls through.
   out.push(`http_access allow any_tenant ${r(RULES.allow)}`);
   out.push(`http_access deny all ${r(RULES.default)}`);
+
+  section('tunnels: the checks above at step 1 (close), then peek at the ClientHello and splice or close; nothing is decrypted');
+  for (const c of checks.filter((x) => x.on !== 'request')) out.push(`ssl_bump terminate tls_step1 ${c.acls} ${r(c.rule)}`);
+  for (const [ports] of rawGroups) {
+    const id = ports.replaceAll(' ', '_');
+    out.push(`ssl_bump splice tls_step1 raw_ports_${id}_tenants raw_ports_${id} tls_spliced`);
+  }
+  out.push('ssl_bump peek tls_step1');
+  // Step 2: the ClientHello is in. An audited tunnel already marked would-deny by its CONNECT is not counted again.
+  if (audit.length) out.push('ssl_bump splice would_deny tls_spliced');
+  if (enforcedAllowlists.length) out.push(`ssl_bump terminate sni_enforced_tenants !sni_sent ${r(RULES.noSni)}`);
+  const auditedAllowlists = plan.tenants.filter((t) => t.mode === 'audit' && !t.allow.any).map((t) => `tenant_${t.name}`);
+  if (auditedAllowlists.length) {
+    out.push(`acl sni_audited_tenants any-of ${auditedAllowlists.join(' ')}`);
+    out.push(`ssl_bump splice sni_audited_tenants !sni_sent ${wouldDenyAcl(RULES.noSni)}`);
+  }
+  for (const t of plan.tenants) {
+    if (t.allow.any) continue;
+    const verdict =
+      t.mode === 'enforce'
+        ? `terminate tenant_${t.name} !sni_${t.name} ${r(RULES.sniMismatch)}`
+        : `splice tenant_${t.name} !sni_${t.name} ${wouldDenyAcl(RULES.sniMismatch)}`;
+    out.push(`ssl_bump ${verdict}`);
+  }
+  out.push('ssl_bump splice all tls_spliced');
+  // Bytes that are not a TLS ClientHello (plain HTTP, SSH) after CONNECT: an error reply, then close.
+  if (audit.length) out.push(`on_unsupported_protocol tunnel audit_tenants ${wouldDenyAcl(RULES.notTls)}`);
+  out.push(`on_unsupported_protocol respond all ${r(RULES.notTls)}`);
 
   section('privacy and hygiene: no cache, no internal addresses or versions leaked');
   out.push(
@@ -236,8 +337,8 @@ export function renderSquidConf(plan: EgressPlan, options: SquidConfOptions = {}
   section('logging: one key=value line per request (docs/policy.md)');
   out.push(
     `logformat ${ACCESS_LOG_FORMAT} ts=%ts.%03tu tenant=%{tenant}note client=%>a:%>p listener=%lp method=%rm host=%>rd port=%>rP ` +
-      'status=%>Hs bytes_in=%>st bytes_out=%<st duration_ms=%tr decision=%{decision}note rule=%{rule}note squid=%Ss server=%<a',
-    `access_log stdio:${logDir}/access.log logformat=${ACCESS_LOG_FORMAT} !${HEALTH_PROBE.acl}`,
+      'status=%>Hs bytes_in=%>st bytes_out=%<st duration_ms=%tr decision=%{decision}note rule=%{rule}note squid=%Ss server=%<a sni=%ssl::>sni',
+    `access_log stdio:${logDir}/access.log logformat=${ACCESS_LOG_FORMAT} !${HEALTH_PROBE.acl} !peek_record`,
     `cache_log ${logDir}/cache.log`,
     'logfile_rotate 0',
   );
@@ -250,15 +351,21 @@ export function renderSquidConf(plan: EgressPlan, options: SquidConfOptions = {}
 }
 
 /**
- * Destination ports a tenant may CONNECT to: its connectPorts plus its httpPorts. Node's fetch (undici's
- * ProxyAgent) tunnels even plain http:// through CONNECT, and a tunnel to host:80 reaches exactly what a
- * proxied GET to host:80 reaches; the host and address checks apply to both (docs/policy.md).
+ * Destination ports a tenant may CONNECT to: its TLS ports (SNI checked) and its raw tunnel ports. Not its
+ * httpPorts: plain HTTP goes through the proxy as a request, where the Host is checked; a raw tunnel to port 80
+ * would carry any Host unseen (docs/policy.md).
  */
 export function tunnelPortsOf(t: TenantPlan): readonly number[] {
-  return [...new Set([...t.connectPorts, ...t.httpPorts])].sort((a, b) => a - b);
+  return [...new Set([...t.connectPorts, ...t.rawTunnelPorts])].sort((a, b) => a - b);
+}
+
+/** Every destination port a tenant's traffic may leave the hub on (the proxies' egress security group). */
+export function egressPortsOf(t: TenantPlan): readonly number[] {
+  return [...new Set([...tunnelPortsOf(t), ...t.httpPorts])].sort((a, b) => a - b);
 }
 
 const ruleAcl = (name: string) => `r_${name.replaceAll('-', '_')}`;
+const wouldDenyAcl = (name: string) => `wd_${name.replaceAll('-', '_')}`;
 
 /** Tenants sharing a destination-port set share one ACL pair, so the file grows by names, not rules. */
 function groupByPorts(tenants: readonly TenantPlan[], ports: (t: TenantPlan) => readonly number[]): [string, string[]][] {

@@ -5,11 +5,14 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildPlan, loadConfigFile, parseConfig, type EgressPlan } from '../../src/config';
+import { ENSURE_TLS_PEEK } from '../../src/hub/user-data';
 import { NLB_HEALTH_PORT, RESERVED_PORTS } from '../../src/config';
 import {
   BLOCKED_DESTINATIONS,
   HEALTH_PROBE,
   NLB_HEALTH_LISTENER,
+  egressPortsOf,
+  PEEK_CERT_FILE,
   renderSquidConf,
   tunnelPortsOf,
   VISIBLE_HOSTNAME,
@@ -17,6 +20,10 @@ import {
 
 const work = mkdtempSync(join(tmpdir(), 'eh-policy-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
+// Squid reads the ssl-bump ports' certificate while parsing: the instance's own ensure_tls_peek makes one here.
+const peekCert = join(work, 'peek.pem');
+const made = spawnSync('bash', ['-c', `${ENSURE_TLS_PEEK}\nensure_tls_peek "$1" "$(id -gn)"`, 'ensure', peekCert], { encoding: 'utf8' });
+if (made.status !== 0) throw new Error(`ensure_tls_peek failed: ${made.stderr}`);
 
 const example = buildPlan(loadConfigFile('examples/egresshub.yaml'));
 const allowlist = buildPlan(loadConfigFile('examples/lab-allowlist.yaml'));
@@ -46,14 +53,15 @@ function manyTenants(n: number): EgressPlan {
 /** Runs Squid's own parser over the text; returns its warnings (Via off is a deliberate one). */
 function squidParse(text: string, name: string): string[] {
   const file = join(work, `${name}.conf`);
-  writeFileSync(file, text);
+  writeFileSync(file, text.replaceAll(PEEK_CERT_FILE, peekCert));
   const r = spawnSync('squid', ['-k', 'parse', '-f', file], { encoding: 'utf8' });
-  expect(r.error, 'squid must be installed (apt-get install squid)').toBeUndefined();
+  expect(r.error, 'squid must be installed (apt-get install squid-openssl)').toBeUndefined();
   expect(r.status, r.stderr).toBe(0);
   return (r.stderr + r.stdout).split('\n').filter((l) => /WARNING|ERROR|FATAL|BUNGLED/i.test(l));
 }
 
 const rules = (conf: string) => conf.split('\n').filter((l) => l.startsWith('http_access '));
+const bumps = (conf: string) => conf.split('\n').filter((l) => l.startsWith('ssl_bump '));
 
 describe('renderSquidConf', () => {
   it.each([
@@ -87,6 +95,7 @@ describe('renderSquidConf', () => {
         dnsNameservers: ['198.51.100.53'],
         coredumpDir: '/run/x',
         shutdownLifetimeSeconds: 1,
+        peekCertFile: PEEK_CERT_FILE,
       },
     }).split('\n');
     squidParse(lab.join('\n'), 'lab');
@@ -104,7 +113,7 @@ describe('renderSquidConf', () => {
   it('gives every tenant its own named listener and tags its transactions', () => {
     const conf = renderSquidConf(example);
     for (const t of example.tenants) {
-      expect(conf).toContain(`\nhttp_port ${t.port} name=${t.name}\n`);
+      expect(conf).toContain(`\nhttp_port ${t.port} name=${t.name} ssl-bump generate-host-certificates=off tls-cert=${PEEK_CERT_FILE}\n`);
       expect(conf).toContain(`\nacl tenant_${t.name} myportname ${t.name}\n`);
       expect(conf).toContain(`\nnote tenant ${t.name} tenant_${t.name}\n`);
     }
@@ -115,8 +124,8 @@ describe('renderSquidConf', () => {
     const conf = renderSquidConf(nlb);
     expect(NLB_HEALTH_LISTENER).toEqual({ name: 'egresshub_health', port: NLB_HEALTH_PORT });
     expect(conf.match(/^http_port .*$/gm)).toEqual([
-      'http_port 3201 name=open',
-      'http_port 3202 name=listed',
+      `http_port 3201 name=open ssl-bump generate-host-certificates=off tls-cert=${PEEK_CERT_FILE}`,
+      `http_port 3202 name=listed ssl-bump generate-host-certificates=off tls-cert=${PEEK_CERT_FILE}`,
       `http_port ${NLB_HEALTH_PORT} name=egresshub_health`,
     ]);
     expect(RESERVED_PORTS.get(NLB_HEALTH_PORT)).toMatch(/NLB health-check listener/);
@@ -168,7 +177,12 @@ describe('renderSquidConf', () => {
     const conf = renderSquidConf(example);
     expect(conf).toContain('\nacl allow_project-a dstdomain -n registry.npmjs.org .github.com\n');
     expect(conf).not.toContain('allow_project-b');
-    expect(rules(conf)).toContain('http_access deny tenant_project-a !allow_project-a r_not_allowlisted');
+    expect(rules(conf)).toContain('http_access deny !tunnel tenant_project-a !allow_project-a r_not_allowlisted');
+    expect(bumps(conf)).toContain('ssl_bump terminate tls_step1 tenant_project-a !allow_project-a r_not_allowlisted');
+    // The same names against the ClientHello's SNI, for this tenant only.
+    expect(conf).toContain('\nacl sni_project-a ssl::server_name --client-requested registry.npmjs.org .github.com\n');
+    expect(bumps(conf)).toContain('ssl_bump terminate tenant_project-a !sni_project-a r_sni_mismatch');
+    expect(conf).not.toContain('sni_project-b');
   });
 
   it('orders rules so that every deny, SSRF included, comes before any allow (but the loopback health probe)', () => {
@@ -196,25 +210,102 @@ describe('renderSquidConf', () => {
     for (const cidr of ['169.254.0.0/16', '10.0.0.0/8', '100.64.0.0/10', 'fc00::/7', '::1/128', '64:ff9b::/96'])
       expect(acl).toContain(cidr);
     const lines = conf.split('\n');
-    const deny = lines.findIndex((l) => l.startsWith('http_access deny blocked_dst '));
+    const deny = lines.findIndex((l) => l.startsWith('http_access deny !tunnel blocked_dst '));
     const allow = lines.findIndex((l) => l.startsWith('http_access allow ') && l !== `http_access allow ${HEALTH_PROBE.acl}`);
     expect(deny).toBeGreaterThan(-1);
     expect(deny).toBeLessThan(allow);
   });
 
   it('groups tenants by destination-port set instead of repeating port rules per tenant', () => {
-    const r = rules(renderSquidConf(allowlist));
-    expect(r).toContain('http_access deny tunnel connect_ports_80_443_8080_8443_tenants !connect_ports_80_443_8080_8443 r_connect_port');
-    expect(r).toContain('http_access deny !tunnel http_ports_80_tenants !http_ports_80 r_http_port');
-    expect(rules(renderSquidConf(example)).filter((l) => l.includes('r_connect_port'))).toHaveLength(1);
+    const conf = renderSquidConf(allowlist);
+    expect(bumps(conf)).toContain('ssl_bump terminate tls_step1 connect_ports_443_8443_tenants !connect_ports_443_8443 r_connect_port');
+    expect(rules(conf)).toContain('http_access deny !tunnel http_ports_80_tenants !http_ports_80 r_http_port');
+    expect(bumps(renderSquidConf(example)).filter((l) => l.includes('r_connect_port'))).toHaveLength(1);
   });
 
-  it('lets a tenant tunnel to its plain-HTTP ports too, because Node fetch sends http:// through CONNECT', () => {
-    expect(tunnelPortsOf(example.tenants[0]!)).toEqual([80, 443]);
-    expect(tunnelPortsOf(allowlist.tenants[0]!)).toEqual([80, 443, 8080, 8443]);
-    expect(rules(renderSquidConf(example))).toContain(
-      'http_access deny tunnel connect_ports_80_443_tenants !connect_ports_80_443 r_connect_port',
+  it('tunnels only to TLS ports and declared raw ports: plain HTTP goes through the proxy, where the Host is checked', () => {
+    expect(tunnelPortsOf(example.tenants[0]!)).toEqual([443]);
+    expect(egressPortsOf(example.tenants[0]!)).toEqual([80, 443]);
+    expect(tunnelPortsOf(allowlist.tenants[0]!)).toEqual([443, 8443]);
+    const raw = buildPlan(
+      parseConfig(
+        'region: us-east-1\naccount: "111111111111"\nhub:\n  availabilityZones: [us-east-1a, us-east-1b]\ntenants:\n' +
+          "  - { name: git, port: 3201, allow: ['git.example.com'], connectPorts: [443, { port: 22, tls: false }] }\n",
+      ),
     );
+    expect(raw.tenants[0]).toMatchObject({ connectPorts: [443], rawTunnelPorts: [22] });
+    expect(tunnelPortsOf(raw.tenants[0]!)).toEqual([22, 443]);
+    const conf = renderSquidConf(raw);
+    squidParse(conf, 'raw');
+    // A raw port is spliced at step 1, after the checks that close a tunnel and before any peek.
+    const b = bumps(conf);
+    const splice = b.indexOf('ssl_bump splice tls_step1 raw_ports_22_tenants raw_ports_22 tls_spliced');
+    expect(splice).toBeGreaterThan(b.findIndex((l) => l.includes('r_blocked_destination')));
+    expect(splice).toBeLessThan(b.indexOf('ssl_bump peek tls_step1'));
+    expect(() =>
+      parseConfig(
+        'region: us-east-1\naccount: "111111111111"\nhub:\n  availabilityZones: [us-east-1a, us-east-1b]\ntenants:\n' +
+          "  - { name: git, port: 3201, allow: '*', connectPorts: [22, { port: 22, tls: false }] }\n",
+      ),
+    ).toThrow(/port 22 is listed as a TLS port .* and as a raw tunnel/);
+  });
+
+  it('never lets http_access deny a CONNECT: Squid would bump it to show the error; step 1 closes it instead', () => {
+    for (const plan of [example, allowlist, implicit, nlb]) {
+      const conf = renderSquidConf(plan);
+      const denies = rules(conf).filter((l) => l.startsWith('http_access deny ') && !l.endsWith(' !all'));
+      // Every deny but the cache manager's (never a CONNECT) and the final one is limited to non-CONNECT requests.
+      expect(
+        denies.filter((l) => !l.includes(' !tunnel ') && !l.includes('manager') && l !== 'http_access deny all r_default_deny'),
+      ).toEqual([]);
+      // Each check that applies to tunnels has its step-1 twin, before the peek.
+      const b = bumps(conf);
+      const peek = b.indexOf('ssl_bump peek tls_step1');
+      for (const rule of ['r_ip_literal_spelling', 'r_connect_port', 'r_hub_cidr', 'r_blocked_destination']) {
+        const i = b.findIndex((l) => l.startsWith('ssl_bump terminate tls_step1 ') && l.endsWith(rule));
+        expect(i, rule).toBeGreaterThan(-1);
+        expect(i).toBeLessThan(peek);
+      }
+      expect(b[b.length - 1]).toBe('ssl_bump splice all tls_spliced');
+      expect(conf).toContain('\non_unsupported_protocol respond all r_not_tls\n');
+    }
+  });
+
+  it('audits without relaxing address checks: would-deny annotations continue, SSRF and port rules still close', () => {
+    const audit = buildPlan(
+      parseConfig(
+        'region: us-east-1\naccount: "111111111111"\nhub:\n  availabilityZones: [us-east-1a, us-east-1b]\ntenants:\n' +
+          "  - { name: seen, port: 3201, allow: ['api.example.com'], mode: audit }\n" +
+          "  - { name: open, port: 3202, allow: '*', mode: audit }\n" +
+          "  - { name: strict, port: 3203, allow: ['api.example.com'] }\n",
+      ),
+    );
+    expect(audit.tenants.map((t) => t.mode)).toEqual(['audit', 'audit', 'enforce']);
+    const conf = renderSquidConf(audit);
+    squidParse(conf, 'audit');
+    const r = rules(conf);
+    expect(r).toContain('http_access deny tenant_seen !allow_seen wd_not_allowlisted !all');
+    expect(r).not.toContain('http_access deny !tunnel tenant_seen !allow_seen r_not_allowlisted');
+    expect(r).toContain('http_access deny !tunnel tenant_strict !allow_strict r_not_allowlisted');
+    // The would-deny allow comes after every address check.
+    expect(r.indexOf('http_access allow any_tenant would_deny')).toBeGreaterThan(r.findIndex((l) => l.includes('r_blocked_destination')));
+    const b = bumps(conf);
+    expect(b).toContain('ssl_bump splice tenant_seen !sni_seen wd_sni_mismatch');
+    expect(b).toContain('ssl_bump terminate tenant_strict !sni_strict r_sni_mismatch');
+    expect(b).toContain('ssl_bump terminate sni_enforced_tenants !sni_sent r_no_sni');
+    expect(b).toContain('ssl_bump splice sni_audited_tenants !sni_sent wd_no_sni');
+    expect(conf).toContain('\nacl audit_tenants myportname seen open\n');
+    expect(conf).toContain('\nacl sni_enforced_tenants myportname strict\n');
+    expect(conf).toContain('\non_unsupported_protocol tunnel audit_tenants wd_not_tls\n');
+    // "*" tenants have no name to check against the SNI.
+    expect(conf).not.toContain('sni_open');
+  });
+
+  it('logs each tunnel once: the peek record of a spliced tunnel stays out of the access log', () => {
+    const conf = renderSquidConf(example);
+    expect(conf).toMatch(/\naccess_log \S+ logformat=egresshub !health_probe !peek_record\n/);
+    expect(conf).toContain('\nacl peek_record note tls spliced\n');
+    expect(conf).toMatch(/ sni=%ssl::>sni\n/);
   });
 
   // The behaviour (probe answered and unlogged, tenants and loopback destinations still denied) is proven with
@@ -231,7 +322,9 @@ describe('renderSquidConf', () => {
     const r = rules(conf);
     expect(r.slice(0, 2)).toEqual([`http_access allow ${HEALTH_PROBE.acl}`, 'http_access deny manager r_cache_manager']);
     expect(conf).toContain(`\nvisible_hostname ${VISIBLE_HOSTNAME}\n`);
-    expect(conf).toMatch(new RegExp(`\\naccess_log stdio:/var/log/squid/access\\.log logformat=egresshub !${HEALTH_PROBE.acl}\\n`));
+    expect(conf).toMatch(
+      new RegExp(`\\naccess_log stdio:/var/log/squid/access\\.log logformat=egresshub !${HEALTH_PROBE.acl} !peek_record\\n`),
+    );
   });
 
   it('hides versions and internal addresses and caches nothing', () => {
@@ -244,8 +337,8 @@ describe('renderSquidConf', () => {
     const thousand = renderSquidConf(manyTenants(1000));
     squidParse(thousand, 'thousand');
     const perTenant = (thousand.length - two.length) / 998;
-    expect(gzipSync(two).length).toBeLessThan(2_000);
-    expect(perTenant).toBeLessThan(250);
+    expect(gzipSync(two).length).toBeLessThan(3_000);
+    expect(perTenant).toBeLessThan(400);
     // Reported in docs/policy.md.
     process.stderr.write(
       `squid.conf sizes: 2 tenants ${two.length} B (gzip ${gzipSync(two).length} B); 1000 tenants ${thousand.length} B (gzip ${gzipSync(thousand).length} B)\n`,
