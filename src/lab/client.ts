@@ -15,6 +15,8 @@ export interface ClientJob {
   /** raw: where to connect (the tenant's endpoint and port). */
   readonly proxyHost?: string;
   readonly proxyPort?: number;
+  /** raw CONNECT: bytes sent once the tunnel is open (a protocol that is not TLS, to see the proxy close it). */
+  readonly payload?: string;
 }
 
 export interface ClientResult {
@@ -41,7 +43,10 @@ function classifyError(e: unknown): { got: Outcome; detail: string } {
   const chain: (Error & { code?: string })[] = [];
   for (let c: unknown = e; c instanceof Error && chain.length < 5; c = (c as { cause?: unknown }).cause) chain.push(c);
   const text = chain.map((c) => `${c.code ? `${c.code} ` : ''}${c.message}`).join(' <- ');
-  if (/Proxy response \(403\)/.test(text)) return { got: 'denied', detail: text };
+  if (/Proxy response \(40[37]\)/.test(text)) return { got: 'denied', detail: text };
+  // A tunnel whose ClientHello the proxy refuses is closed after its 200 (policy.md, "Tunnels").
+  if (/Client network socket disconnected before secure TLS connection|ECONNRESET/i.test(text))
+    return { got: 'denied', detail: `closed: ${text}` };
   if (/ECONNREFUSED|UND_ERR_CONNECT_TIMEOUT|TimeoutError|aborted due to timeout/i.test(text)) return { got: 'no-connect', detail: text };
   return { got: 'error', detail: text };
 }
@@ -55,16 +60,36 @@ function viaRaw(job: ClientJob): Promise<ClientResult> {
       resolve({ id: job.id, got, detail });
     };
     socket.on('connect', () => socket.write(`${job.target} HTTP/1.1\r\nHost: ${hostOf(job.target)}\r\nConnection: close\r\n\r\n`));
+    let sent = false;
     socket.on('data', (chunk) => {
       data += chunk.toString('latin1');
       const status = /^HTTP\/1\.[01] (\d{3})/.exec(data)?.[1];
+      if (job.payload !== undefined) {
+        // The tunnel opened: send the payload, and see whether anything but a close comes back.
+        if (status === '200' && !sent && data.includes('\r\n\r\n')) {
+          sent = true;
+          data = '';
+          socket.write(job.payload);
+        } else if (sent && data.length > 0) {
+          // Squid answers bytes it cannot read as TLS with an HTTP error of its own before closing.
+          const proxyError = Number(/^HTTP\/1\.[01] (\d{3})/.exec(data)?.[1] ?? 0) >= 400;
+          done(proxyError ? 'denied' : 'allowed', `reply after payload: ${JSON.stringify(data.slice(0, 40))}`);
+        } else if (status && status !== '200') done(status === '403' ? 'denied' : 'error', `http ${status}`);
+        return;
+      }
       if (status && (data.includes('\r\n\r\n') || job.target.startsWith('CONNECT'))) {
-        if (status === '403') done('denied', `http ${status}`);
+        if (status === '403' || status === '407') done('denied', `http ${status}`);
         else if (status === '200' && (job.target.startsWith('CONNECT') || data.includes(ORIGIN_MARKER))) done('allowed', `http ${status}`);
         else if (status !== '200') done('error', `http ${status}`);
       }
     });
-    socket.on('end', () => done(data.includes(ORIGIN_MARKER) ? 'allowed' : 'error', data.split('\r\n')[0] ?? 'closed'));
+    socket.on('end', () => {
+      if (data.includes(ORIGIN_MARKER)) done('allowed', data.split('\r\n')[0]!);
+      // A CONNECT the proxy refuses is closed without a reply; a payload it refuses, closed without one too.
+      else if ((job.target.startsWith('CONNECT') && data === '') || (sent && data === ''))
+        done('denied', sent ? 'closed after payload' : 'closed before 200');
+      else done('error', data.split('\r\n')[0] ?? 'closed');
+    });
     socket.on('timeout', () => done('no-connect', 'timeout'));
     socket.on('error', (e: NodeJS.ErrnoException) => done(e.code === 'ECONNREFUSED' ? 'no-connect' : 'error', e.message));
   });
@@ -84,5 +109,6 @@ export async function runJobs(jobs: readonly ClientJob[]): Promise<ClientResult[
 
 if (require.main === module) {
   const jobs = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as ClientJob[];
-  void runJobs(jobs).then((r) => process.stdout.write(JSON.stringify(r)));
+  // Exit when done: undici may keep a tunnel the proxy closed half-open, and with it the event loop.
+  void runJobs(jobs).then((r) => process.stdout.write(JSON.stringify(r), () => process.exit(0)));
 }

@@ -10,8 +10,8 @@ import type { ClientJob, ClientResult } from './client';
 import { labPaths } from './lab';
 import { inNs, nodeEntry } from './sh';
 import { ORIGIN_MARKER } from './servers';
-import { REBIND_TARGET, type LabTenant, type LabTopology } from './topology';
-import { parseLogLine } from '../usage/access-log';
+import { INTERNET, REBIND_TARGET, type LabTenant, type LabTopology } from './topology';
+import { isPeekVerdict, parseLogLine } from '../usage/access-log';
 
 /** What a client saw: the origin's answer, Squid's 403, no TCP connection at all, or something else. */
 export type Outcome = 'allowed' | 'denied' | 'no-connect' | 'error';
@@ -27,9 +27,13 @@ export interface MatrixCase {
     readonly url: string;
     readonly proxy: 'endpoint' | 'none' | { readonly port: number };
     readonly connectTimeout?: number;
+    /** More curl options (`--connect-to` to choose the SNI apart from the CONNECT host, `-p`, `--http2`). */
+    readonly args?: readonly string[];
+    /** 'allowed' only when the origin answered over HTTP/2 (ALPN survived the peek). */
+    readonly http2?: boolean;
   };
   readonly fetch?: string;
-  readonly raw?: { readonly line: string; readonly port?: number };
+  readonly raw?: { readonly line: string; readonly port?: number; readonly payload?: string };
 }
 
 export interface MatrixRow {
@@ -84,7 +88,23 @@ export function casesFor(topo: LabTopology, lt: LabTenant): MatrixCase[] {
     title: 'allowed name, plain HTTP',
     request: `GET http://${allowedHost}/`,
     expected: expect(allowedHost, t.httpPorts.includes(80)),
-    ...both(`http://${allowedHost}/`),
+    curl: { url: `http://${allowedHost}/`, proxy: 'endpoint' },
+  });
+  // Node's fetch (undici's EnvHttpProxyAgent) sends http:// through a CONNECT tunnel, and a raw tunnel to port 80
+  // would carry any Host unseen: refused unless the tenant declares { port: 80, tls: false }.
+  add({
+    id: 'http-fetch',
+    title: 'Node fetch tunnels http:// (CONNECT :80)',
+    request: `CONNECT ${allowedHost}:80`,
+    expected: expect(allowedHost, t.rawTunnelPorts.includes(80)),
+    fetch: `http://${allowedHost}/`,
+  });
+  add({
+    id: 'connect-80',
+    title: 'CONNECT to port 80 (a raw tunnel to a plain-HTTP port)',
+    request: `CONNECT ${allowedHost}:80`,
+    expected: expect(allowedHost, t.rawTunnelPorts.includes(80)),
+    curl: { url: `http://${allowedHost}/`, proxy: 'endpoint', args: ['-p'] },
   });
   add({
     id: 'https',
@@ -119,19 +139,74 @@ export function casesFor(topo: LabTopology, lt: LabTenant): MatrixCase[] {
     curl: { url: `http://${shouted}/`, proxy: 'endpoint' },
     raw: { line: `GET http://${shouted}/` },
   });
+  // Inside the tunnel: the ClientHello must name an allowlisted host (SNI), and must be TLS at all.
+  const audit = t.mode === 'audit';
+  const sniChecked = !t.allow.any && !audit;
+  const otherAllowed = suffix ? `sni.${suffix}` : undefined;
+  if (otherAllowed && otherAllowed !== allowedHost) {
+    add({
+      id: 'sni-other-allowed',
+      title: `SNI of another allowlisted name (${otherAllowed})`,
+      request: `CONNECT ${allowedHost}:443, SNI ${otherAllowed}`,
+      expected: expect(allowedHost),
+      curl: { url: `https://${otherAllowed}/`, proxy: 'endpoint', args: ['-k', '--connect-to', `${otherAllowed}:443:${allowedHost}:443`] },
+    });
+  }
+  add({
+    id: 'sni-not-listed',
+    title: 'SNI of a name not on the allowlist (domain fronting)',
+    request: `CONNECT ${allowedHost}:443, SNI www.example.info`,
+    expected: sniChecked ? 'denied' : expect(allowedHost),
+    curl: { url: 'https://www.example.info/', proxy: 'endpoint', args: ['-k', '--connect-to', `www.example.info:443:${allowedHost}:443`] },
+  });
+  add({
+    id: 'no-sni',
+    title: 'no SNI (curl sends none for an IP-literal URL)',
+    request: `CONNECT ${allowedHost}:443, no SNI`,
+    expected: sniChecked ? 'denied' : expect(allowedHost),
+    curl: {
+      url: `https://${INTERNET.webIp}/`,
+      proxy: 'endpoint',
+      args: ['-k', '--connect-to', `${INTERNET.webIp}:443:${allowedHost}:443`],
+    },
+  });
+  if (!audit) {
+    // In audit these bytes reach the TLS origin, which rejects them: no outcome to compare (the log says would-deny).
+    add({
+      id: 'http-in-tunnel',
+      title: 'plain HTTP inside a tunnel to 443',
+      request: `CONNECT ${allowedHost}:443 + GET`,
+      expected: expect(allowedHost, false),
+      curl: { url: `http://${allowedHost}:443/`, proxy: 'endpoint', args: ['-p'] },
+    });
+    add({
+      id: 'ssh-in-tunnel',
+      title: 'SSH inside a tunnel to 443',
+      request: `CONNECT ${allowedHost}:443 + SSH-2.0`,
+      expected: expect(allowedHost, false),
+      raw: { line: `CONNECT ${allowedHost}:443`, payload: 'SSH-2.0-OpenSSH_9.2p1\r\n' },
+    });
+  }
+  add({
+    id: 'http2',
+    title: 'HTTP/2 by ALPN through the tunnel',
+    request: `CONNECT ${allowedHost}:443, ALPN h2`,
+    expected: expect(allowedHost, t.connectPorts.includes(443)),
+    curl: { url: `https://${allowedHost}/`, proxy: 'endpoint', args: ['--http2'], http2: true },
+  });
   const other = 'www.example.info';
   add({
     id: 'not-listed',
     title: 'name not on the allowlist',
-    request: `GET http://${other}/ + CONNECT`,
-    expected: expect(other),
-    ...both(`http://${other}/`),
+    request: `GET http://${other}/`,
+    expected: audit ? 'allowed' : expect(other),
+    curl: { url: `http://${other}/`, proxy: 'endpoint' },
   });
   add({
     id: 'not-listed-tls',
     title: 'name not on the allowlist, HTTPS',
     request: `CONNECT ${other}:443`,
-    expected: expect(other),
+    expected: audit ? 'allowed' : expect(other),
     ...both(`https://${other}/`),
   });
   add({
@@ -232,7 +307,7 @@ export function casesFor(topo: LabTopology, lt: LabTenant): MatrixCase[] {
       title: `plain HTTP to port ${p}`,
       request: `GET http://${allowedHost}:${p}/`,
       expected: expect(allowedHost, t.httpPorts.includes(p)),
-      ...both(`http://${allowedHost}:${p}/`),
+      curl: { url: `http://${allowedHost}:${p}/`, proxy: 'endpoint' },
     });
   }
   for (const o of topo.tenants.filter((x) => x !== lt)) {
@@ -285,17 +360,22 @@ function curlOnce(topo: LabTopology, lt: LabTenant, c: NonNullable<MatrixCase['c
       '--cacert',
       p.caCert,
       ...proxy,
+      ...(c.args ?? []),
       '-w',
-      '\n%{http_code} %{http_connect}',
+      '\n%{http_code} %{http_connect} %{http_version}',
       c.url,
     ],
     { allowFail: true, timeoutMs: 15_000 },
   );
-  const [code = '000', connect = '000'] = (r.stdout.trim().split('\n').pop() ?? '').split(' ');
-  const detail = `curl exit ${r.status} http ${code} connect ${connect}${r.stderr ? ` ${r.stderr.trim()}` : ''}`;
+  const [code = '000', connect = '000', version = '0'] = (r.stdout.trim().split('\n').pop() ?? '').split(' ');
+  const detail = `curl exit ${r.status} http ${code} connect ${connect} version ${version}${r.stderr ? ` ${r.stderr.trim()}` : ''}`;
   if (r.status === 0 && code === '200' && r.stdout.includes(ORIGIN_MARKER))
-    return { got: 'allowed', detail: `${detail} ${r.stdout.split('\n')[0]!}` };
-  if (code === '403' || connect === '403') return { got: 'denied', detail };
+    return { got: c.http2 && version !== '2' ? 'error' : 'allowed', detail: `${detail} ${r.stdout.split('\n')[0]!}` };
+  // A refused CONNECT is answered 407 (policy.md, "Tunnels"); a tunnel whose content is refused is closed after the
+  // 200: at the ClientHello (curl 35, TLS handshake cut) or at bytes that are not TLS (52/56).
+  if (code === '403' || connect === '403' || connect === '407') return { got: 'denied', detail };
+  if ([35, 52, 56].includes(r.status ?? -1) && connect === '200' && code === '000')
+    return { got: 'denied', detail: `closed after 200: ${detail}` };
   if ((r.status === 7 || r.status === 28) && code === '000' && connect === '000') return { got: 'no-connect', detail };
   return { got: 'error', detail };
 }
@@ -304,7 +384,16 @@ function clientJobs(topo: LabTopology, lt: LabTenant, cases: readonly MatrixCase
   const jobs: ClientJob[] = cases.flatMap((c): ClientJob[] => [
     ...(c.fetch ? [{ id: `${c.id}:fetch`, kind: 'fetch' as const, target: c.fetch }] : []),
     ...(c.raw
-      ? [{ id: `${c.id}:raw`, kind: 'raw' as const, target: c.raw.line, proxyHost: lt.endpointIp, proxyPort: c.raw.port ?? lt.tenant.port }]
+      ? [
+          {
+            id: `${c.id}:raw`,
+            kind: 'raw' as const,
+            target: c.raw.line,
+            proxyHost: lt.endpointIp,
+            proxyPort: c.raw.port ?? lt.tenant.port,
+            payload: c.raw.payload,
+          },
+        ]
       : []),
   ]);
   const p = labPaths(topo.stateDir);
@@ -374,7 +463,7 @@ export function checkAccessLog(topo: LabTopology, rows: readonly MatrixRow[], fr
   const lines = marks.flatMap((mark, i) => logLines(labPaths(topo.stateDir).proxy(topo.proxies[i]!.index).accessLog).slice(mark));
   const entries = lines.map((l) => ({ line: l, f: parseLogLine(l) }));
   return topo.tenants.map((lt) => {
-    const mine = entries.filter((e) => e.f.listener === String(lt.tenant.port));
+    const mine = entries.filter((e) => e.f.listener === String(lt.tenant.port) && !isPeekVerdict(e.f));
     const requests = rows
       .filter((r) => r.tenant === lt.tenant.name)
       .flatMap((r) => Object.values(r.got).filter((g) => g !== 'no-connect')).length;

@@ -3,7 +3,7 @@
 // origin answer from anything a proxy made up.
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import https from 'node:https';
+import http2 from 'node:http2';
 
 export const ORIGIN_MARKER = 'egresshub-lab-origin';
 
@@ -15,9 +15,10 @@ export interface WebServerSpec {
   readonly keyFile: string;
 }
 
-function handler(port: number, tls: boolean): http.RequestListener {
-  return (req, res) => {
-    const body = `${ORIGIN_MARKER} host=${req.headers.host ?? '-'} port=${port} tls=${tls} via=${req.headers.via ?? '-'} xff=${String(req.headers['x-forwarded-for'] ?? '-')}\n`;
+function handler(port: number, tls: boolean) {
+  return (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => {
+    const host = req.headers.host ?? req.headers[':authority'] ?? '-';
+    const body = `${ORIGIN_MARKER} host=${String(host)} port=${port} tls=${tls} proto=${req.httpVersion} via=${req.headers.via ?? '-'} xff=${String(req.headers['x-forwarded-for'] ?? '-')}\n`;
     res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) });
     res.end(body);
   };
@@ -25,14 +26,15 @@ function handler(port: number, tls: boolean): http.RequestListener {
 
 export function startWebServers(spec: WebServerSpec): Promise<void[]> {
   const tlsOptions = { cert: readFileSync(spec.certFile), key: readFileSync(spec.keyFile) };
-  const listen = (server: http.Server | https.Server, port: number) =>
+  const listen = (server: http.Server | http2.Http2SecureServer, port: number) =>
     new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, spec.ip, () => resolve());
     });
   return Promise.all([
     ...spec.httpPorts.map((p) => listen(http.createServer(handler(p, false)), p)),
-    ...spec.httpsPorts.map((p) => listen(https.createServer(tlsOptions, handler(p, true)), p)),
+    // HTTP/2 when the client offers it by ALPN (the matrix checks it survives the proxy's peek), HTTP/1.1 otherwise.
+    ...spec.httpsPorts.map((p) => listen(http2.createSecureServer({ ...tlsOptions, allowHTTP1: true }, handler(p, true)), p)),
   ]);
 }
 

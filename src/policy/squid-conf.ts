@@ -47,6 +47,14 @@ export const PEEK_CERT_FILE = '/etc/squid/egresshub-peek.pem';
  */
 export const SNI_HELPER = '/usr/bin/sed -u -e s/^-$/ERR/;s/^-[[:blank:]].*/ERR/;t;s/.*/OK/';
 
+/**
+ * A refused CONNECT is answered 407 with this realm (`Proxy-Authenticate: Basic realm="…"`): no credentials open it,
+ * the realm says why, and the access log names the rule.
+ */
+export const POLICY_DENIED_REALM = 'egresshub-refused-by-policy';
+/** The basic-auth helper behind POLICY_DENIED_REALM: answers ERR to every line, so no credentials are ever accepted. */
+export const POLICY_DENIED_HELPER = '/usr/bin/sed -u -e s/.*/ERR/';
+
 /** The log format's name; docs/policy.md documents its fields. */
 export const ACCESS_LOG_FORMAT = 'egresshub';
 
@@ -196,6 +204,11 @@ export function renderSquidConf(plan: EgressPlan, options: SquidConfOptions = {}
   if (enforcedAllowlists.length) out.push(`acl sni_enforced_tenants myportname ${enforcedAllowlists.join(' ')}`);
   out.push(
     'acl tls_step1 at_step SslBump1',
+    // POLICY_DENIED: a refused CONNECT's 407 (see the access rules). The scheme accepts no one: its helper answers ERR.
+    `auth_param basic program ${POLICY_DENIED_HELPER}`,
+    'auth_param basic children 1 startup=0 idle=1',
+    `auth_param basic realm ${POLICY_DENIED_REALM}`,
+    'acl policy_denied proxy_auth REQUIRED',
     `external_acl_type sni_present ttl=3600 negative_ttl=3600 children-max=1 children-startup=1 %ssl::>sni ${SNI_HELPER}`,
     'acl sni_sent external sni_present',
     // Set on a would-deny verdict, so that later rules neither allow over it nor count it twice.
@@ -240,11 +253,12 @@ export function renderSquidConf(plan: EgressPlan, options: SquidConfOptions = {}
   }
   out.push('acl tls_spliced annotate_transaction tls=spliced');
 
-  // The checks that deny in every mode, in order (first match wins). A plain request is denied by http_access with a
-  // 403. A CONNECT is not: on an ssl-bump port Squid answers any CONNECT that http_access denies by bumping the
-  // tunnel to show its error page, with a certificate no client trusts (src/client_side_request.cc,
-  // sslBumpAccessCheck: "Force bump action on error"). So CONNECT passes http_access and the same checks close it
-  // at SslBump step 1, before Squid has answered: the client sees the proxy close the connection, nothing is bumped.
+  // The checks that deny in every mode, in order (first match wins). A plain request is denied with a 403. A CONNECT
+  // cannot be: on an ssl-bump port Squid answers a CONNECT denied with any status but 407 by bumping the tunnel to
+  // show its error page, with a certificate no client trusts (src/client_side_request.cc, sslBumpAccessCheck: "Force
+  // bump action on error"; 407 is its one exception). Closing it without a reply is worse: Node's fetch retries such
+  // a CONNECT about a thousand times a second until its timeout (seen in the lab). So a refused CONNECT gets 407, as
+  // smokescreen answers, from an authentication scheme that never accepts anyone (POLICY_DENIED).
   type Check = { readonly on: 'request' | 'tunnel' | 'both'; readonly acls: string; readonly rule: string };
   const checks: Check[] = [
     { on: 'both', acls: 'numeric_host !canonical_ipv4', rule: RULES.ipSpelling },
@@ -265,7 +279,7 @@ export function renderSquidConf(plan: EgressPlan, options: SquidConfOptions = {}
     { on: 'both', acls: 'blocked_dst', rule: RULES.blocked },
   ];
 
-  section('access rules: first match wins; CONNECT is checked in the TLS section below');
+  section('access rules: first match wins');
   const r = ruleAcl;
   // The only allow before the denies: it matches nothing a tenant can send (see HEALTH_PROBE).
   out.push(`http_access allow ${HEALTH_PROBE.acl}`);
@@ -274,15 +288,19 @@ export function renderSquidConf(plan: EgressPlan, options: SquidConfOptions = {}
     // Audit: the annotation runs, then `!all` fails the line, so evaluation goes on to the checks below.
     out.push(`http_access deny tenant_${t.name} !allow_${t.name} ${wouldDenyAcl(RULES.notAllowlisted)} !all`);
   }
-  for (const c of checks.filter((x) => x.on !== 'tunnel')) out.push(`http_access deny !tunnel ${c.acls} ${r(c.rule)}`);
+  for (const c of checks) {
+    if (c.on !== 'tunnel') out.push(`http_access deny !tunnel ${c.acls} ${r(c.rule)}`);
+    // The second line is unreachable while the helper answers ERR; it keeps the deny should the helper fail.
+    if (c.on !== 'request')
+      out.push(`http_access deny tunnel ${c.acls} ${r(c.rule)} policy_denied`, `http_access deny tunnel ${c.acls} ${r(c.rule)}`);
+  }
   // An audited request that passed every check it cannot skip keeps its would-deny verdict.
   if (audit.length) out.push('http_access allow any_tenant would_deny');
   // One allow for every tenant: each has passed its own denies above; a port no tenant owns still falls through.
   out.push(`http_access allow any_tenant ${r(RULES.allow)}`);
   out.push(`http_access deny all ${r(RULES.default)}`);
 
-  section('tunnels: the checks above at step 1 (close), then peek at the ClientHello and splice or close; nothing is decrypted');
-  for (const c of checks.filter((x) => x.on !== 'request')) out.push(`ssl_bump terminate tls_step1 ${c.acls} ${r(c.rule)}`);
+  section('tunnels that passed: peek at the ClientHello, then splice or close; nothing is decrypted');
   for (const [ports] of rawGroups) {
     const id = ports.replaceAll(' ', '_');
     out.push(`ssl_bump splice tls_step1 raw_ports_${id}_tenants raw_ports_${id} tls_spliced`);

@@ -12,7 +12,16 @@ export function parseLogLine(line: string): Record<string, string> {
   return fields;
 }
 
-export type Decision = 'allowed' | 'denied' | 'other';
+export type Decision = 'allowed' | 'denied' | 'would-deny' | 'other';
+
+/**
+ * An audit-mode tunnel whose ClientHello would have been refused is logged twice: once by the peek, with the
+ * verdict (`decision=would-deny`, Squid's `NONE_NONE`, no bytes), and once as the tunnel itself (`TCP_TUNNEL`, its
+ * bytes). The first is a verdict, not a request: counts of requests and bytes skip it, would-deny counts keep it.
+ */
+export function isPeekVerdict(fields: Readonly<Record<string, string | undefined>>): boolean {
+  return fields.method === 'CONNECT' && fields.squid === 'NONE_NONE' && fields.decision === 'would-deny' && fields.status === '200';
+}
 
 /** One request as the usage report sees it. */
 export interface AccessLogEntry {
@@ -30,6 +39,10 @@ export interface AccessLogEntry {
   readonly bytesOut: number;
   /** `other` when no http_access line decided (`decision=-`, e.g. a request Squid could not parse). */
   readonly decision: Decision;
+  /** The SNI of the tunnel's ClientHello (`sni=`), when the proxy peeked at one. */
+  readonly sni?: string;
+  /** A peek's verdict line (isPeekVerdict), not a request of its own. */
+  readonly verdictOnly: boolean;
   /** The policy rule that decided (`-` when none did). */
   readonly rule: string;
 }
@@ -61,7 +74,7 @@ export function parseAccessLogLine(line: string): ParsedLine {
   if (bytesIn === undefined) return { ok: false, reason: `bad bytes_in "${f.bytes_in}"` };
   if (bytesOut === undefined) return { ok: false, reason: `bad bytes_out "${f.bytes_out}"` };
   const optInt = (v: string | undefined) => (v !== undefined && UINT.test(v) ? Number(v) : undefined);
-  const decision: Decision = f.decision === 'allowed' ? 'allowed' : f.decision === 'denied' ? 'denied' : 'other';
+  const decision: Decision = f.decision === 'allowed' || f.decision === 'denied' || f.decision === 'would-deny' ? f.decision : 'other';
   return {
     ok: true,
     entry: {
@@ -75,6 +88,8 @@ export function parseAccessLogLine(line: string): ParsedLine {
       bytesOut,
       decision,
       rule: f.rule ?? '-',
+      sni: f.sni && f.sni !== '-' ? f.sni.toLowerCase() : undefined,
+      verdictOnly: isPeekVerdict(f),
     },
   };
 }

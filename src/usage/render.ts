@@ -19,6 +19,7 @@ export const TABLE_HEAD = [
   'requests',
   'allowed',
   'denied',
+  'would-deny',
   'other',
   'bytes in',
   'bytes out',
@@ -32,6 +33,7 @@ export function tableRows(r: UsageReport): (string | number)[][] {
     t.requests,
     t.allowed,
     t.denied,
+    t.wouldDeny,
     t.other,
     humanBytes(t.bytesIn),
     humanBytes(t.bytesOut),
@@ -41,10 +43,10 @@ export function tableRows(r: UsageReport): (string | number)[][] {
   ]);
 }
 
-export const DENIALS_HEAD = ['tenant', 'host', 'rule', 'requests'] as const;
+export const DENIALS_HEAD = ['tenant', 'host', 'rule', 'decision', 'requests'] as const;
 
 export function denialRows(r: UsageReport): (string | number)[][] {
-  return r.tenants.flatMap((t) => t.topDenials.map((d) => [t.tenant, d.host, d.rule, d.requests]));
+  return r.tenants.flatMap((t) => t.topDenials.map((d) => [t.tenant, d.host, d.rule, d.decision, d.requests]));
 }
 
 export const CSV_HEAD = [
@@ -59,6 +61,7 @@ export const CSV_HEAD = [
   'share_percent',
   'top_destinations',
   'top_denials',
+  'would_deny',
 ] as const;
 
 function csvCell(v: string | number): string {
@@ -78,7 +81,8 @@ export function toCsv(r: UsageReport): string {
     t.bytes,
     t.sharePercent.toFixed(2),
     t.topDestinations.map((d) => `${d.host}:${d.requests}`).join(' '),
-    t.topDenials.map((d) => `${d.host}:${d.rule}:${d.requests}`).join(' '),
+    t.topDenials.map((d) => `${d.host}:${d.rule}${d.decision === 'would-deny' ? '(would-deny)' : ''}:${d.requests}`).join(' '),
+    t.wouldDeny,
   ]);
   return `${[[...CSV_HEAD], ...rows].map((row) => row.map(csvCell).join(',')).join('\n')}\n`;
 }

@@ -24,6 +24,8 @@ export interface Destination {
 export interface Denial {
   readonly host: string;
   readonly rule: string;
+  /** `would-deny`: an audit-mode tenant's request the rule would have refused (it passed). */
+  readonly decision: 'denied' | 'would-deny';
   readonly requests: number;
 }
 
@@ -32,6 +34,11 @@ export interface TenantUsage {
   readonly requests: number;
   readonly allowed: number;
   readonly denied: number;
+  /**
+   * Audit-mode verdicts: requests that passed but that enforcement would refuse (counted in `allowed` or the
+   * tunnel's own line as well), and peeks whose ClientHello would have been refused.
+   */
+  readonly wouldDeny: number;
   /** Requests no policy line decided (`decision=-`). */
   readonly other: number;
   readonly bytesIn: number;
@@ -75,6 +82,7 @@ export interface UsageReport {
     readonly requests: number;
     readonly allowed: number;
     readonly denied: number;
+    readonly wouldDeny: number;
     readonly other: number;
     readonly bytesIn: number;
     readonly bytesOut: number;
@@ -88,11 +96,12 @@ interface Acc {
   requests: number;
   allowed: number;
   denied: number;
+  'would-deny': number;
   other: number;
   bytesIn: number;
   bytesOut: number;
   destinations: Map<string, { requests: number; bytes: number }>;
-  denials: Map<string, { host: string; rule: string; requests: number }>;
+  denials: Map<string, { host: string; rule: string; decision: 'denied' | 'would-deny'; requests: number }>;
 }
 
 export const DEFAULT_TOP = 5;
@@ -138,19 +147,33 @@ export class UsageAccumulator {
     this.last = Math.max(this.last, ms);
     let a = this.tenants.get(e.tenant);
     if (!a) {
-      a = { requests: 0, allowed: 0, denied: 0, other: 0, bytesIn: 0, bytesOut: 0, destinations: new Map(), denials: new Map() };
+      a = {
+        requests: 0,
+        allowed: 0,
+        denied: 0,
+        'would-deny': 0,
+        other: 0,
+        bytesIn: 0,
+        bytesOut: 0,
+        destinations: new Map(),
+        denials: new Map(),
+      };
       this.tenants.set(e.tenant, a);
     }
-    a.requests++;
-    a[e.decision]++;
-    a.bytesIn += e.bytesIn;
-    a.bytesOut += e.bytesOut;
-    if (e.decision === 'denied') {
-      const key = `${e.host} ${e.rule}`;
-      const d = a.denials.get(key) ?? { host: e.host, rule: e.rule, requests: 0 };
+    if (e.decision === 'denied' || e.decision === 'would-deny') {
+      const host = e.rule.startsWith('sni-') && e.sni ? e.sni : e.host;
+      const key = `${host} ${e.rule} ${e.decision}`;
+      const d = a.denials.get(key) ?? { host, rule: e.rule, decision: e.decision, requests: 0 };
       d.requests++;
       a.denials.set(key, d);
-    } else {
+    }
+    a[e.decision]++;
+    // A peek's verdict line is not a request: the tunnel has its own line, with its bytes.
+    if (e.verdictOnly) return;
+    a.requests++;
+    a.bytesIn += e.bytesIn;
+    a.bytesOut += e.bytesOut;
+    if (e.decision !== 'denied') {
       const d = a.destinations.get(e.host) ?? { requests: 0, bytes: 0 };
       d.requests++;
       d.bytes += e.bytesIn + e.bytesOut;
@@ -169,6 +192,7 @@ export class UsageAccumulator {
         requests: a.requests,
         allowed: a.allowed,
         denied: a.denied,
+        wouldDeny: a['would-deny'],
         other: a.other,
         bytesIn: a.bytesIn,
         bytesOut: a.bytesOut,
@@ -200,6 +224,7 @@ export class UsageAccumulator {
         requests: sum((a) => a.requests),
         allowed: sum((a) => a.allowed),
         denied: sum((a) => a.denied),
+        wouldDeny: sum((a) => a['would-deny']),
         other: sum((a) => a.other),
         bytesIn: sum((a) => a.bytesIn),
         bytesOut: sum((a) => a.bytesOut),

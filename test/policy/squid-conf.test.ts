@@ -13,6 +13,8 @@ import {
   NLB_HEALTH_LISTENER,
   egressPortsOf,
   PEEK_CERT_FILE,
+  POLICY_DENIED_HELPER,
+  POLICY_DENIED_REALM,
   renderSquidConf,
   tunnelPortsOf,
   VISIBLE_HOSTNAME,
@@ -178,7 +180,7 @@ describe('renderSquidConf', () => {
     expect(conf).toContain('\nacl allow_project-a dstdomain -n registry.npmjs.org .github.com\n');
     expect(conf).not.toContain('allow_project-b');
     expect(rules(conf)).toContain('http_access deny !tunnel tenant_project-a !allow_project-a r_not_allowlisted');
-    expect(bumps(conf)).toContain('ssl_bump terminate tls_step1 tenant_project-a !allow_project-a r_not_allowlisted');
+    expect(rules(conf)).toContain('http_access deny tunnel tenant_project-a !allow_project-a r_not_allowlisted policy_denied');
     // The same names against the ClientHello's SNI, for this tenant only.
     expect(conf).toContain('\nacl sni_project-a ssl::server_name --client-requested registry.npmjs.org .github.com\n');
     expect(bumps(conf)).toContain('ssl_bump terminate tenant_project-a !sni_project-a r_sni_mismatch');
@@ -218,9 +220,11 @@ describe('renderSquidConf', () => {
 
   it('groups tenants by destination-port set instead of repeating port rules per tenant', () => {
     const conf = renderSquidConf(allowlist);
-    expect(bumps(conf)).toContain('ssl_bump terminate tls_step1 connect_ports_443_8443_tenants !connect_ports_443_8443 r_connect_port');
+    expect(rules(conf)).toContain(
+      'http_access deny tunnel connect_ports_443_8443_tenants !connect_ports_443_8443 r_connect_port policy_denied',
+    );
     expect(rules(conf)).toContain('http_access deny !tunnel http_ports_80_tenants !http_ports_80 r_http_port');
-    expect(bumps(renderSquidConf(example)).filter((l) => l.includes('r_connect_port'))).toHaveLength(1);
+    expect(rules(renderSquidConf(example)).filter((l) => l.includes('r_connect_port'))).toHaveLength(2);
   });
 
   it('tunnels only to TLS ports and declared raw ports: plain HTTP goes through the proxy, where the Host is checked', () => {
@@ -237,11 +241,10 @@ describe('renderSquidConf', () => {
     expect(tunnelPortsOf(raw.tenants[0]!)).toEqual([22, 443]);
     const conf = renderSquidConf(raw);
     squidParse(conf, 'raw');
-    // A raw port is spliced at step 1, after the checks that close a tunnel and before any peek.
+    // A raw port is spliced at step 1, before any peek.
     const b = bumps(conf);
-    const splice = b.indexOf('ssl_bump splice tls_step1 raw_ports_22_tenants raw_ports_22 tls_spliced');
-    expect(splice).toBeGreaterThan(b.findIndex((l) => l.includes('r_blocked_destination')));
-    expect(splice).toBeLessThan(b.indexOf('ssl_bump peek tls_step1'));
+    expect(b[0]).toBe('ssl_bump splice tls_step1 raw_ports_22_tenants raw_ports_22 tls_spliced');
+    expect(b[1]).toBe('ssl_bump peek tls_step1');
     expect(() =>
       parseConfig(
         'region: us-east-1\naccount: "111111111111"\nhub:\n  availabilityZones: [us-east-1a, us-east-1b]\ntenants:\n' +
@@ -250,25 +253,32 @@ describe('renderSquidConf', () => {
     ).toThrow(/port 22 is listed as a TLS port .* and as a raw tunnel/);
   });
 
-  it('never lets http_access deny a CONNECT: Squid would bump it to show the error; step 1 closes it instead', () => {
+  it('answers a refused CONNECT 407 (never a status Squid would bump to show), a refused request 403', () => {
     for (const plan of [example, allowlist, implicit, nlb]) {
       const conf = renderSquidConf(plan);
       const denies = rules(conf).filter((l) => l.startsWith('http_access deny ') && !l.endsWith(' !all'));
-      // Every deny but the cache manager's (never a CONNECT) and the final one is limited to non-CONNECT requests.
-      expect(
-        denies.filter((l) => !l.includes(' !tunnel ') && !l.includes('manager') && l !== 'http_access deny all r_default_deny'),
-      ).toEqual([]);
-      // Each check that applies to tunnels has its step-1 twin, before the peek.
-      const b = bumps(conf);
-      const peek = b.indexOf('ssl_bump peek tls_step1');
-      for (const rule of ['r_ip_literal_spelling', 'r_connect_port', 'r_hub_cidr', 'r_blocked_destination']) {
-        const i = b.findIndex((l) => l.startsWith('ssl_bump terminate tls_step1 ') && l.endsWith(rule));
-        expect(i, rule).toBeGreaterThan(-1);
-        expect(i).toBeLessThan(peek);
+      const tunnel = denies.filter((l) => l.startsWith('http_access deny tunnel '));
+      // Each CONNECT deny is a pair: the 407, then the same deny should the never-accepting helper fail.
+      for (let i = 0; i < tunnel.length; i += 2) {
+        expect(tunnel[i]).toMatch(/ policy_denied$/);
+        expect(tunnel[i + 1]).toBe(tunnel[i]!.replace(/ policy_denied$/, ''));
       }
+      for (const rule of ['r_ip_literal_spelling', 'r_connect_port', 'r_hub_cidr', 'r_blocked_destination'])
+        expect(tunnel.some((l) => l.endsWith(`${rule} policy_denied`))).toBe(true);
+      // Every other deny but the cache manager's (never a CONNECT) and the last is for plain requests only.
+      expect(denies.filter((l) => !l.startsWith('http_access deny tunnel ') && !l.includes(' !tunnel ') && !l.includes('manager'))).toEqual(
+        ['http_access deny all r_default_deny'],
+      );
+      expect(conf).toContain(`\nauth_param basic program ${POLICY_DENIED_HELPER}\n`);
+      expect(conf).toContain(`\nauth_param basic realm ${POLICY_DENIED_REALM}\n`);
+      const b = bumps(conf);
       expect(b[b.length - 1]).toBe('ssl_bump splice all tls_spliced');
       expect(conf).toContain('\non_unsupported_protocol respond all r_not_tls\n');
     }
+    // The helper never accepts anyone (run as Squid runs it: split on spaces, no shell).
+    const [cmd, ...args] = POLICY_DENIED_HELPER.split(' ');
+    const helper = spawnSync(cmd!, args, { input: 'user pass\nadmin admin\n', encoding: 'utf8' });
+    expect(helper.stdout).toBe('ERR\nERR\n');
   });
 
   it('audits without relaxing address checks: would-deny annotations continue, SSRF and port rules still close', () => {

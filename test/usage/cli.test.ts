@@ -23,9 +23,9 @@ describe('egresshub usage', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('usage for start of log – end of log: 3 requests, 900 B');
     expect(r.stdout).toMatch(
-      /project-a\s*│\s*2\s*│\s*2\s*│\s*0\s*│\s*0\s*│\s*200 B\s*│\s*600 B\s*│\s*88\.9%\s*│\s*registry\.npmjs\.org \(2\)/,
+      /project-a\s*│\s*2\s*│\s*2\s*│\s*0\s*│\s*0\s*│\s*0\s*│\s*200 B\s*│\s*600 B\s*│\s*88\.9%\s*│\s*registry\.npmjs\.org \(2\)/,
     );
-    expect(r.stdout).toMatch(/top denials[\s\S]*project-b\s*│\s*169\.254\.169\.254\s*│\s*blocked-destination\s*│\s*1/);
+    expect(r.stdout).toMatch(/top denials[\s\S]*project-b\s*│\s*169\.254\.169\.254\s*│\s*blocked-destination\s*│\s*denied\s*│\s*1/);
   });
 
   it('--format csv on the real lab log: one row per tenant, numbers a spreadsheet can sum', async () => {

@@ -160,9 +160,9 @@ describe('usage report edge cases', () => {
     const a = r.tenants[0]!;
     expect([a.requests, a.allowed, a.denied, a.other]).toEqual([6, 1, 4, 1]);
     expect(a.topDenials).toEqual([
-      { host: 'evil.example', rule: 'not-allowlisted', requests: 2 },
-      { host: '169.254.169.254', rule: 'blocked-destination', requests: 1 },
-      { host: 'evil.example', rule: 'connect-port', requests: 1 },
+      { host: 'evil.example', rule: 'not-allowlisted', decision: 'denied', requests: 2 },
+      { host: '169.254.169.254', rule: 'blocked-destination', decision: 'denied', requests: 1 },
+      { host: 'evil.example', rule: 'connect-port', decision: 'denied', requests: 1 },
     ]);
     // Denied requests are not destinations: only allowed and undecided ones are.
     expect(a.topDestinations.map((d) => [d.host, d.requests])).toEqual([['registry.npmjs.org', 2]]);
@@ -203,8 +203,38 @@ describe('usage report edge cases', () => {
         bytesOut: 1779,
         decision: 'allowed',
         rule: 'tenant-allow',
+        sni: undefined,
+        verdictOnly: false,
       },
     });
+  });
+
+  it('counts audit verdicts as would-deny, and a peek verdict line as no request and no bytes', () => {
+    const r = usageReport([
+      // A GET the allowlist would refuse, passed in audit.
+      line({ method: 'GET', host: 'new.example', port: 80, decision: 'would-deny', rule: 'not-allowlisted', squid: 'TCP_MISS' }),
+      // A tunnel whose SNI would be refused: the peek's verdict, then the tunnel's own line.
+      line({
+        host: 'api.example',
+        decision: 'would-deny',
+        rule: 'sni-mismatch',
+        squid: 'NONE_NONE',
+        status: 200,
+        bytes_in: 122,
+        bytes_out: 0,
+        sni: 'cdn.example',
+      }),
+      line({ host: 'api.example', decision: 'allowed', rule: 'tenant-allow', squid: 'TCP_TUNNEL', sni: 'cdn.example' }),
+    ]);
+    const a = r.tenants[0]!;
+    expect([a.requests, a.allowed, a.wouldDeny, a.denied]).toEqual([2, 1, 2, 0]);
+    expect(a.bytesIn).toBe(853 * 2);
+    // A would-deny SNI is listed under the name the client asked for, not the CONNECT host.
+    expect(a.topDenials).toEqual([
+      { host: 'cdn.example', rule: 'sni-mismatch', decision: 'would-deny', requests: 1 },
+      { host: 'new.example', rule: 'not-allowlisted', decision: 'would-deny', requests: 1 },
+    ]);
+    expect(r.totals.wouldDeny).toBe(2);
   });
 });
 
@@ -212,8 +242,10 @@ describe('CSV', () => {
   it('quotes cells that need it and keeps numbers raw', () => {
     const csv = toCsv(usageReport([line({ tenant: 'project-a', host: 'a,b.example' })]));
     const [head, row] = csv.trimEnd().split('\n');
-    expect(head).toBe('tenant,requests,allowed,denied,other,bytes_in,bytes_out,bytes_total,share_percent,top_destinations,top_denials');
-    expect(row).toBe('project-a,1,1,0,0,853,1779,2632,100.00,"a,b.example:1",');
+    expect(head).toBe(
+      'tenant,requests,allowed,denied,other,bytes_in,bytes_out,bytes_total,share_percent,top_destinations,top_denials,would_deny',
+    );
+    expect(row).toBe('project-a,1,1,0,0,853,1779,2632,100.00,"a,b.example:1",,0');
   });
 });
 
