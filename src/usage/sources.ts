@@ -6,7 +6,6 @@ import { createInterface } from 'node:readline';
 import { CloudWatchLogsClient, paginateFilterLogEvents } from '@aws-sdk/client-cloudwatch-logs';
 import { explainAwsError, quietSdkNodeWarning } from '../aws/errors';
 import { UsageError } from '../config/errors';
-import type { UsageAccumulator } from './report';
 
 const RELATIVE_RE = /^(\d+)([mhdw])$/;
 const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 } as const;
@@ -41,11 +40,12 @@ export function checkPeriod(from: number | undefined, to: number | undefined): v
 }
 
 /** Streams every line of every file into the accumulator; a missing file is a usage error, named. */
-export async function readLogFiles(
-  files: readonly string[],
-  acc: UsageAccumulator,
-  onFile: (file: string) => void = () => {},
-): Promise<void> {
+/** Where read lines go: the usage report's accumulator, the allowlist learner. */
+export interface LineSink {
+  add(line: string, where?: string): void;
+}
+
+export async function readLogFiles(files: readonly string[], acc: LineSink, onFile: (file: string) => void = () => {}): Promise<void> {
   for (const file of files) {
     let isFile = false;
     try {
@@ -96,7 +96,7 @@ export interface CloudWatchSource {
  */
 export async function readCloudWatch(
   src: CloudWatchSource,
-  acc: UsageAccumulator,
+  acc: LineSink,
   onPage: (page: number, events: number) => void = () => {},
 ): Promise<{ pages: number; events: number }> {
   quietSdkNodeWarning();

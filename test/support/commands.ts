@@ -16,6 +16,7 @@ import { squidConf } from '../../src/cli/commands/squid-conf';
 import { stacks } from '../../src/cli/commands/stacks';
 import { synth } from '../../src/cli/commands/synth';
 import { usage } from '../../src/cli/commands/usage';
+import { allowlist } from '../../src/cli/commands/allowlist';
 import { validate } from '../../src/cli/commands/validate';
 
 export const STATIC_COMMAND_TABLE: readonly CommandEntry[] = [
@@ -29,6 +30,7 @@ export const STATIC_COMMAND_TABLE: readonly CommandEntry[] = [
   doctor,
   cost,
   usage,
+  allowlist,
   cidr,
   image,
   lab,

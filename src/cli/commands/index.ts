@@ -21,6 +21,7 @@ export const COMMAND_TABLE: readonly CommandEntry[] = [
   { name: 'doctor', load: () => (require('./doctor') as typeof import('./doctor')).doctor },
   { name: 'cost', load: () => (require('./cost') as typeof import('./cost')).cost },
   { name: 'usage', load: () => (require('./usage') as typeof import('./usage')).usage },
+  { name: 'allowlist', load: () => (require('./allowlist') as typeof import('./allowlist')).allowlist },
   { name: 'cidr', load: () => (require('./cidr') as typeof import('./cidr')).cidr },
   { name: 'image', load: () => (require('./image') as typeof import('./image')).image },
   { name: 'lab', load: () => (require('./lab') as typeof import('./lab')).lab },

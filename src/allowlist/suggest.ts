@@ -1,0 +1,180 @@
+// `egresshub allowlist suggest`: an allowlist proposal for one tenant, learned from its access-log lines. Every
+// host the tenant reached or was refused (by name, never by address) is counted with its requests and bytes;
+// hosts are merged into `*.parent` only where no public suffix (ICANN or private: `co.jp`, `s3.amazonaws.com`,
+// `github.io`) sits at or under the parent, so a wildcard never spans two registrants; internal destinations and
+// IP literals are never proposed. The proposal is compared with the tenant's current allowlist on request.
+import { isIP } from 'node:net';
+import { stringify } from 'yaml';
+import type { TenantPlan } from '../config';
+import { normaliseAllowlist } from '../config/plan';
+import { parseAccessLogLine, type AccessLogEntry } from '../usage/access-log';
+import { hasSuffixAtOrBelow } from './public-suffixes';
+
+/** Rules that refuse an address, not a name: what they saw is never a destination to propose. */
+const INTERNAL_RULES = new Set(['hub-cidr', 'blocked-destination', 'ip-literal-spelling', 'cache-manager']);
+/** Rules whose host is a name the tenant asked for (the allowlist or the SNI check refused or would refuse it). */
+const NAME_RULES = new Set(['tenant-allow', 'not-allowlisted', 'sni-mismatch']);
+
+export interface HostUsage {
+  readonly host: string;
+  readonly requests: number;
+  readonly bytes: number;
+  /** Requests the policy refused or (audit) would refuse: the ones the current allowlist does not cover. */
+  readonly refused: number;
+}
+
+export interface AllowEntry {
+  /** `registry.npmjs.org` or `*.github.com`. */
+  readonly pattern: string;
+  readonly hosts: readonly string[];
+  readonly requests: number;
+  readonly bytes: number;
+  readonly refused: number;
+}
+
+export interface Suggestion {
+  readonly tenant: string;
+  readonly lines: number;
+  readonly malformed: number;
+  readonly malformedSamples: readonly { readonly where: string; readonly reason: string }[];
+  /** Lines of this tenant whose destination was internal or an IP literal (never proposed). */
+  readonly internal: number;
+  readonly hosts: readonly HostUsage[];
+  readonly entries: readonly AllowEntry[];
+}
+
+export interface SuggestOptions {
+  /** Hosts under one safe parent before they are merged into `*.parent`. @default 3 */
+  readonly minHostsPerWildcard?: number;
+}
+
+/** Accumulates lines (the same sink shape as the usage report's, so the same file and CloudWatch readers feed it). */
+export class AllowlistLearner {
+  private lines = 0;
+  private malformed = 0;
+  private internal = 0;
+  private readonly samples: { where: string; reason: string }[] = [];
+  private readonly hosts = new Map<string, { requests: number; bytes: number; refused: number }>();
+
+  constructor(private readonly tenant: string) {}
+
+  add(line: string, where = '-'): void {
+    if (line.trim() === '') return;
+    this.lines++;
+    const parsed = parseAccessLogLine(line);
+    if (!parsed.ok) {
+      this.malformed++;
+      if (this.samples.length < 5) this.samples.push({ where, reason: parsed.reason });
+      return;
+    }
+    if (parsed.entry.tenant === this.tenant) this.addEntry(parsed.entry);
+  }
+
+  private addEntry(e: AccessLogEntry): void {
+    // What the client named: the SNI for a verdict on the ClientHello, else the request's host.
+    const host = (e.rule.startsWith('sni-') && e.sni ? e.sni : e.host).toLowerCase().replace(/\.$/, '');
+    if (INTERNAL_RULES.has(e.rule) || isIP(host.replace(/^\[|\]$/g, '')) !== 0 || /^[0-9.]+$/.test(host) || !host.includes('.')) {
+      this.internal++;
+      return;
+    }
+    if (!NAME_RULES.has(e.rule)) return; // port and scheme refusals say nothing about which names are needed
+    const h = this.hosts.get(host) ?? { requests: 0, bytes: 0, refused: 0 };
+    if (!e.verdictOnly) {
+      h.requests++;
+      h.bytes += e.bytesIn + e.bytesOut;
+    }
+    if (e.decision === 'denied' || e.decision === 'would-deny') h.refused++;
+    this.hosts.set(host, h);
+  }
+
+  suggestion(options: SuggestOptions = {}): Suggestion {
+    const hosts = [...this.hosts.entries()]
+      .map(([host, h]) => ({ host, ...h }))
+      .sort((a, b) => b.requests - a.requests || a.host.localeCompare(b.host));
+    return {
+      tenant: this.tenant,
+      lines: this.lines,
+      malformed: this.malformed,
+      malformedSamples: [...this.samples],
+      internal: this.internal,
+      hosts,
+      entries: collapse(hosts, options.minHostsPerWildcard ?? 3),
+    };
+  }
+}
+
+/** The parents of a host below which a wildcard is safe, highest first (no public suffix at or under them). */
+function safeParents(host: string, isSafe: (name: string) => boolean): string[] {
+  const labels = host.split('.');
+  const parents: string[] = [];
+  for (let i = 1; i < labels.length - 1; i++) {
+    const parent = labels.slice(i).join('.');
+    if (isSafe(parent)) parents.push(parent);
+  }
+  return parents.reverse();
+}
+
+/** Merges hosts into the highest safe parent that covers at least `minHosts` of them; the rest stay exact. */
+export function collapse(hosts: readonly HostUsage[], minHosts: number): AllowEntry[] {
+  const safe = new Map<string, boolean>();
+  const isSafe = (name: string) => {
+    let v = safe.get(name);
+    if (v === undefined) safe.set(name, (v = !hasSuffixAtOrBelow(name)));
+    return v;
+  };
+  const under = new Map<string, HostUsage[]>();
+  for (const h of hosts) for (const p of safeParents(h.host, isSafe)) under.set(p, [...(under.get(p) ?? []), h]);
+  const taken = new Set<string>();
+  const entries: AllowEntry[] = [];
+  for (const h of hosts) {
+    if (taken.has(h.host)) continue;
+    const parent = safeParents(h.host, isSafe).find((p) => (under.get(p) ?? []).filter((x) => !taken.has(x.host)).length >= minHosts);
+    const group = parent ? under.get(parent)!.filter((x) => !taken.has(x.host)) : [h];
+    for (const x of group) taken.add(x.host);
+    entries.push({
+      pattern: parent ? `*.${parent}` : h.host,
+      hosts: group.map((x) => x.host).sort(),
+      requests: group.reduce((n, x) => n + x.requests, 0),
+      bytes: group.reduce((n, x) => n + x.bytes, 0),
+      refused: group.reduce((n, x) => n + x.refused, 0),
+    });
+  }
+  return entries.sort((a, b) => b.requests - a.requests || a.pattern.localeCompare(b.pattern));
+}
+
+export interface AllowlistDiff {
+  /** Proposed entries the current allowlist does not cover. */
+  readonly add: readonly AllowEntry[];
+  /** Current entries that no host in the logs matched. */
+  readonly unused: readonly string[];
+  /** True when the tenant allows "*": nothing to add, everything is "used". */
+  readonly any: boolean;
+}
+
+/** What the proposal adds to the tenant's allowlist, and which of its entries the logs never used. */
+export function diffAllowlist(tenant: TenantPlan, s: Suggestion): AllowlistDiff {
+  if (tenant.allow.any) return { add: [], unused: [], any: true };
+  const current = [...tenant.allow.exact, ...tenant.allow.suffixes.map((x) => `*.${x}`)];
+  const covers = (pattern: string, host: string) =>
+    pattern.startsWith('*.') ? host === pattern.slice(2) || host.endsWith(pattern.slice(1)) : host === pattern;
+  const add = s.entries.filter((e) => !e.hosts.every((h) => current.some((c) => covers(c, h))));
+  const unused = current.filter((c) => !s.hosts.some((h) => covers(c, h.host)));
+  return { add, unused, any: false };
+}
+
+/** The proposal as a YAML snippet for the tenant's `allow:` key, each entry commented with what it carried. */
+export function renderSuggestion(s: Suggestion, humanBytes: (n: number) => string): string {
+  const patterns = normaliseAllowlist(s.entries.map((e) => e.pattern));
+  const kept = new Set(patterns.any ? [] : [...patterns.exact, ...patterns.suffixes.map((x) => `*.${x}`)]);
+  const lines = [
+    `# allowlist learned from ${s.lines} log lines for tenant ${s.tenant}: ${s.hosts.length} hosts in ${kept.size} entries`,
+    `- name: ${s.tenant}`,
+    kept.size === 0 ? '  allow: [] # no host seen: the tenant made no request by name' : '  allow:',
+  ];
+  for (const e of s.entries.filter((x) => kept.has(x.pattern))) {
+    const what = e.pattern.startsWith('*.') ? `${e.hosts.length} hosts, ` : '';
+    const refused = e.refused > 0 ? `, ${e.refused} refused or would-deny` : '';
+    lines.push(`    - ${stringify(e.pattern).trim()} # ${what}${e.requests} requests, ${humanBytes(e.bytes)}${refused}`);
+  }
+  return `${lines.join('\n')}\n`;
+}

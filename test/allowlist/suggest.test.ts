@@ -1,0 +1,131 @@
+import { describe, expect, it } from 'vitest';
+import { publicSuffixRules } from '../../src/allowlist/public-suffixes';
+import { AllowlistLearner, collapse, diffAllowlist } from '../../src/allowlist/suggest';
+import { buildPlan, loadConfigFile } from '../../src/config';
+import { runCli } from '../support/cli';
+
+function line(f: Record<string, string | number>): string {
+  const d: Record<string, string | number> = {
+    ts: '1795626804.578',
+    tenant: 'project-a',
+    client: '10.0.0.100:5000',
+    listener: 3201,
+    method: 'CONNECT',
+    host: 'registry.npmjs.org',
+    port: 443,
+    status: 200,
+    bytes_in: 100,
+    bytes_out: 900,
+    duration_ms: 3,
+    decision: 'allowed',
+    rule: 'tenant-allow',
+    squid: 'TCP_TUNNEL',
+    server: '198.51.100.7',
+    sni: '-',
+    ...f,
+  };
+  return Object.entries(d)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+}
+
+const usage = (host: string, requests = 1) => ({ host, requests, bytes: 1000 * requests, refused: 0 });
+
+describe('allowlist suggest', () => {
+  it('reads the Public Suffix List that psl ships (ICANN and private sections)', () => {
+    const rules = publicSuffixRules();
+    expect(rules.size).toBeGreaterThan(5000);
+    for (const r of ['co.jp', 's3.amazonaws.com', 'github.io', 'com']) expect(rules.has(r)).toBe(true);
+  });
+
+  it.each([
+    ['subdomains of one registrant merge', ['api.github.com', 'uploads.github.com', 'codeload.github.com'], ['*.github.com']],
+    ['too few hosts stay exact', ['api.github.com', 'uploads.github.com'], ['api.github.com', 'uploads.github.com']],
+    [
+      'never *.amazonaws.com: customers own names under it',
+      ['sts.amazonaws.com', 'ec2.amazonaws.com', 'ssm.amazonaws.com'],
+      ['ec2.amazonaws.com', 'ssm.amazonaws.com', 'sts.amazonaws.com'],
+    ],
+    [
+      'never *.us-east-1.amazonaws.com (execute-api lives under it)',
+      ['sts.us-east-1.amazonaws.com', 'ssm.us-east-1.amazonaws.com', 'logs.us-east-1.amazonaws.com'],
+      ['logs.us-east-1.amazonaws.com', 'ssm.us-east-1.amazonaws.com', 'sts.us-east-1.amazonaws.com'],
+    ],
+    ['never *.co.jp, but *.example.co.jp', ['a.example.co.jp', 'b.example.co.jp', 'c.example.co.jp'], ['*.example.co.jp']],
+    ['registrants under co.jp stay apart', ['one.co.jp', 'two.co.jp', 'three.co.jp'], ['one.co.jp', 'three.co.jp', 'two.co.jp']],
+    [
+      'a private suffix (github.io) is never merged over',
+      ['a.github.io', 'b.github.io', 'c.github.io'],
+      ['a.github.io', 'b.github.io', 'c.github.io'],
+    ],
+  ])('%s', (_title, hosts, patterns) => {
+    expect(
+      collapse(
+        hosts.map((h) => usage(h)),
+        3,
+      )
+        .map((e) => e.pattern)
+        .sort(),
+    ).toEqual(patterns);
+  });
+
+  it('counts hosts by the name asked (the SNI for an SNI verdict), never internal destinations; reports bad lines', () => {
+    const l = new AllowlistLearner('project-a');
+    for (const x of [
+      line({}),
+      line({}),
+      line({ host: 'cdn.example', decision: 'would-deny', rule: 'not-allowlisted', squid: 'TCP_TUNNEL' }),
+      // An audited tunnel whose SNI names another host: the verdict line, then the tunnel's own.
+      line({
+        host: 'registry.npmjs.org',
+        sni: 'other.example',
+        decision: 'would-deny',
+        rule: 'sni-mismatch',
+        squid: 'NONE_NONE',
+        bytes_out: 0,
+      }),
+      line({ host: '169.254.169.254', port: 80, method: 'GET', status: 403, decision: 'denied', rule: 'blocked-destination' }),
+      line({ host: '198.51.100.9', decision: 'allowed', rule: 'tenant-allow' }),
+      line({ tenant: 'project-b', host: 'b.example' }),
+      line({ host: 'evil.example', port: 22, status: 407, decision: 'denied', rule: 'connect-port' }),
+      'not a log line',
+    ])
+      l.add(x);
+    const s = l.suggestion();
+    expect(s.lines).toBe(9);
+    expect(s.malformed).toBe(1);
+    expect(s.internal).toBe(2);
+    expect(s.hosts.map((h) => [h.host, h.requests, h.refused])).toEqual([
+      ['registry.npmjs.org', 2, 0],
+      ['cdn.example', 1, 1],
+      ['other.example', 0, 1],
+    ]);
+    expect(s.hosts.some((h) => /169\.254|198\.51|b\.example|evil/.test(h.host))).toBe(false);
+  });
+
+  it('diffs against the current allowlist: what would be added, what was never used', () => {
+    const plan = buildPlan(loadConfigFile('examples/egresshub.yaml'));
+    const l = new AllowlistLearner('project-a');
+    for (const h of ['api.github.com', 'registry.npmjs.org', 'pypi.org']) l.add(line({ host: h }));
+    const d = diffAllowlist(plan.tenants[0]!, l.suggestion());
+    expect(d.add.map((e) => e.pattern)).toEqual(['pypi.org']);
+    expect(d.unused).toEqual([]);
+    const none = diffAllowlist(plan.tenants[0]!, new AllowlistLearner('project-a').suggestion());
+    expect(none.unused).toEqual(['registry.npmjs.org', '*.github.com']);
+  });
+
+  it('CLI: prints YAML for the tenant, and an unknown tenant exits 2 naming the known ones', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const file = join(mkdtempSync(join(tmpdir(), 'eh-allow-')), 'access.log');
+    writeFileSync(file, ['a', 'b', 'c'].map((x) => line({ host: `${x}.example.org` })).join('\n') + '\n');
+    const ok = await runCli('allowlist', 'suggest', '-c', 'examples/egresshub.yaml', '--tenant', 'project-a', '--log', file, '--diff');
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain('    - "*.example.org" # 3 hosts, 3 requests');
+    expect(ok.stdout).toContain('would add (1): *.example.org');
+    const bad = await runCli('allowlist', 'suggest', '-c', 'examples/egresshub.yaml', '--tenant', 'nope', '--log', file);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('no such tenant in the config; it has project-a, project-b');
+  });
+});
