@@ -166,7 +166,9 @@ const tenantSchema = z.strictObject({
    * What the tenant's clients see when the allowlist would deny: `enforce` refuses it, `audit` lets it pass and
    * logs `decision=would-deny` (address checks never relax). docs/policy.md gives the rollout audit → enforce.
    */
-  mode: z.enum(TENANT_MODES, { message: 'mode is enforce (deny what the allowlist does not admit) or audit (log it as would-deny)' }).default('enforce'),
+  mode: z
+    .enum(TENANT_MODES, { message: 'mode is enforce (deny what the allowlist does not admit) or audit (log it as would-deny)' })
+    .default('enforce'),
   connectPorts: z
     .array(
       z.union([

@@ -122,7 +122,7 @@ if cmp -s "$CANDIDATE" "$CONF"; then
   exit 0
 fi
 # A proxy booted by an older release has no peek certificate yet; a policy with ssl-bump ports needs one.
-if ! ensure_tls_peek '${PEEK_CERT_FILE}' squid; then
+if ! ensure_tls_peek '${paths.peekCert ?? PEEK_CERT_FILE}' '${paths.squidGroup ?? 'squid'}'; then
   say "FAILED: this proxy cannot peek at TLS; the running policy stays"
   exit 1
 fi

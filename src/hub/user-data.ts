@@ -52,10 +52,9 @@ export const ENSURE_TLS_PEEK = `ensure_tls_peek() {
   dir=$(mktemp -d)
   (umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
     -subj '/CN=egresshub peek (never presented)' -keyout "$dir/key" -out "$dir/crt" >/dev/null 2>&1) || { rm -rf "$dir"; return 1; }
-  install -m 0640 -g "$group" /dev/null "$cert.tmp"
-  cat "$dir/key" "$dir/crt" > "$cert.tmp"
+  install -m 0640 -g "$group" /dev/null "$cert"
+  cat "$dir/key" "$dir/crt" > "$cert"
   rm -rf "$dir"
-  mv "$cert.tmp" "$cert"
 }`;
 
 /**
@@ -73,6 +72,10 @@ export interface ProxyPaths {
   readonly sysctl: string;
   /** Working directory of the apply script (candidate policy, backup, lock). */
   readonly stateDir: string;
+  /** The ssl-bump ports' throwaway certificate (ensure_tls_peek). @default PEEK_CERT_FILE */
+  readonly peekCert?: string;
+  /** The group Squid runs as, which may read peekCert. @default 'squid' (Amazon Linux 2023's package) */
+  readonly squidGroup?: string;
 }
 
 export const PROXY_PATHS: ProxyPaths = {
@@ -332,7 +335,7 @@ ${PORT_FUNCTIONS}
 ${FETCH_CURRENT_POLICY}
 POLICY=
 fetch_current_policy "$CONF"
-ensure_tls_peek '${PEEK_CERT_FILE}' squid
+ensure_tls_peek '${paths.peekCert ?? PEEK_CERT_FILE}' '${paths.squidGroup ?? 'squid'}'
 squid_parse_ok "$CONF"
 # The ports come from squid.conf's http_port lines, not from this script (it must not change with the policy).
 mapfile -t PORTS < <(squid_ports "$CONF")

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { publicSuffixRules } from '../../src/allowlist/public-suffixes';
 import { AllowlistLearner, collapse, diffAllowlist } from '../../src/allowlist/suggest';
@@ -115,9 +118,6 @@ describe('allowlist suggest', () => {
   });
 
   it('CLI: prints YAML for the tenant, and an unknown tenant exits 2 naming the known ones', async () => {
-    const { mkdtempSync, writeFileSync } = await import('node:fs');
-    const { join } = await import('node:path');
-    const { tmpdir } = await import('node:os');
     const file = join(mkdtempSync(join(tmpdir(), 'eh-allow-')), 'access.log');
     writeFileSync(file, ['a', 'b', 'c'].map((x) => line({ host: `${x}.example.org` })).join('\n') + '\n');
     const ok = await runCli('allowlist', 'suggest', '-c', 'examples/egresshub.yaml', '--tenant', 'project-a', '--log', file, '--diff');

@@ -102,6 +102,8 @@ describe.runIf(squidAvailable())('the boot script, end to end (real bash, Squid 
       bootstrapped: join(work, 'lib', 'bootstrapped'),
       sysctl: join(work, '90-egresshub.conf'),
       stateDir: join(work, 'lib'),
+      peekCert: join(work, 'peek.pem'),
+      squidGroup: 'proxy',
     };
     const script = renderProxyBootstrap({
       policyParameter: '/egresshub/test/proxy-policy',
@@ -165,7 +167,15 @@ describe.runIf(squidAvailable())('the boot script, end to end (real bash, Squid 
   }
 
   const render = (p: EgressPlan) => (dir: string) =>
-    renderSquidConf(p, { host: { logDir: dir, pidFile: join(dir, 'squid.pid'), coredumpDir: dir, dnsNameservers: [NS_DNS_IP] } });
+    renderSquidConf(p, {
+      host: {
+        logDir: dir,
+        pidFile: join(dir, 'squid.pid'),
+        coredumpDir: dir,
+        dnsNameservers: [NS_DNS_IP],
+        peekCertFile: join(dir, '..', 'peek.pem'),
+      },
+    });
 
   it('boots: Elastic IP first, ENI, policy from the parameter, ports from squid.conf, Squid up, then the success signal', () => {
     const r = boot(render(plan));

@@ -84,6 +84,8 @@ describe.runIf(squidAvailable())('the policy apply command (real Squid, fake AWS
       bootstrapped: join(work, 'bootstrapped'),
       sysctl: join(work, '90-egresshub.conf'),
       stateDir: join(work, 'state'),
+      peekCert: squid.peekCert,
+      squidGroup: 'proxy',
     };
     calls = join(work, 'calls');
     drainFile = join(work, 'run', 'drain');

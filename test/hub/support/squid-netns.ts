@@ -8,6 +8,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EgressPlan } from '../../../src/config';
+import { ensurePeekCert } from '../../../src/lab/lab';
 import { renderSquidConf } from '../../../src/policy';
 
 /** Squid's resolver inside the namespace: a loopback address nobody listens on. */
@@ -24,6 +25,8 @@ export interface NsSquid {
   exec(argv: readonly string[], opts?: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number }): ExecResult;
   /** squid.conf for `plan` with this namespace's host settings (paths, resolver, 1 s shutdown). */
   render(plan: EgressPlan): string;
+  /** The ssl-bump ports' certificate, made by the instance's own ensure_tls_peek. */
+  readonly peekCert: string;
   /** Squid's master process ID (from its pid file), or undefined when Squid is not running. */
   masterPid(): number | undefined;
   /** Ports Squid listens on inside the namespace. */
@@ -69,10 +72,20 @@ export function startNsSquid(plan: EgressPlan, label: string, opts: NsSquidOptio
   const conf = join(dir, 'squid.conf');
   const pidFile = join(dir, 'squid.pid');
   const hostsFile = opts.squidHosts === undefined ? undefined : join(dir, 'hosts');
+  const peekCert = join(dir, 'peek.pem');
+  ensurePeekCert(peekCert);
   if (hostsFile) writeFileSync(hostsFile, opts.squidHosts!);
   const render = (p: EgressPlan) =>
     renderSquidConf(p, {
-      host: { logDir: dir, pidFile, coredumpDir: dir, dnsNameservers: [NS_DNS_IP], shutdownLifetimeSeconds: 1, hostsFile },
+      host: {
+        logDir: dir,
+        pidFile,
+        coredumpDir: dir,
+        dnsNameservers: [NS_DNS_IP],
+        shutdownLifetimeSeconds: 1,
+        hostsFile,
+        peekCertFile: peekCert,
+      },
     });
   const etc = join('/etc/netns', ns);
   const setNsHosts = (content: string) => {
@@ -164,5 +177,18 @@ export function startNsSquid(plan: EgressPlan, label: string, opts: NsSquidOptio
     stop();
     throw e;
   }
-  return { ns, dir, conf, accessLog: join(dir, 'access.log'), exec, render, masterPid, listeningPorts, stopSquid, setNsHosts, stop };
+  return {
+    ns,
+    dir,
+    conf,
+    peekCert,
+    accessLog: join(dir, 'access.log'),
+    exec,
+    render,
+    masterPid,
+    listeningPorts,
+    stopSquid,
+    setNsHosts,
+    stop,
+  };
 }
