@@ -5,6 +5,7 @@ import { isIP, type Socket } from 'node:net';
 import { UsageError } from '../config/errors';
 import { covers, inCidr, isPrivate, parseNoProxy } from './no-proxy';
 import { codeOf, exchangeHead, resolveHost, tcpConnect, tlsHandshake, type ResponseHead } from './probes';
+import { POLICY_DENIED_REALM } from '../policy/squid-conf';
 
 export type StepId = 'proxy-setting' | 'resolve' | 'tcp' | 'tunnel' | 'denied' | 'no-proxy';
 export type Verdict = 'pass' | 'fail' | 'skip';
@@ -311,6 +312,15 @@ async function askProxy(t: ProxyTarget, address: string, url: URL, timeoutMs: nu
   }
 }
 
+/**
+ * A refusal by policy: 403 for a plain request; 407 with egresshub's never-accepting realm for a CONNECT (an
+ * ssl-bump port would bump any other refusal, docs/policy.md "Tunnels").
+ */
+function refusedByPolicy(head: ResponseHead): boolean {
+  const challenge = head.headers['proxy-authenticate'];
+  return head.status === 403 || (head.status === 407 && String(challenge ?? '').includes(POLICY_DENIED_REALM));
+}
+
 /** Squid names its refusals (X-Squid-Error: ERR_ACCESS_DENIED 0); other proxies just say 403. */
 function proxyVerdict(head: ResponseHead): string {
   const err = head.headers['x-squid-error'];
@@ -338,6 +348,11 @@ async function tunnelStep(t: ProxyTarget, address: string, url: URL, timeoutMs: 
     socket = r.socket;
     const { head } = r;
     if (head.status === 403 || head.status === 407) {
+      if (head.status === 407 && !refusedByPolicy(head))
+        return fail(
+          `the proxy asks for credentials (${proxyVerdict(head)}): it is not an egresshub proxy`,
+          'check --proxy: egresshub proxies never ask for credentials',
+        );
       return fail(
         `the proxy refused ${url.host}: ${proxyVerdict(head)}`,
         `${url.hostname} is not on the tenant's allowlist: add it to allow in egresshub.yaml, or pass a --test-url the tenant may reach`,
@@ -390,7 +405,7 @@ async function deniedStep(t: ProxyTarget, address: string, url: URL, timeoutMs: 
     const r = await askProxy(t, address, url, timeoutMs);
     socket = r.socket;
     const { head } = r;
-    if (head.status === 403) return pass(`the proxy refused ${url.host}: ${proxyVerdict(head)}`);
+    if (refusedByPolicy(head)) return pass(`the proxy refused ${url.host}: ${proxyVerdict(head)}`);
     if (head.status >= 200 && head.status < 400 && !head.headers['x-squid-error']) {
       return fail(
         `the proxy let ${url.host} through (${proxyVerdict(head)}): it does not enforce the policy`,

@@ -87,7 +87,10 @@ describe.runIf(RUN)('doctor in the lab (root, real Squid)', () => {
     expect(report.steps.filter((s) => s.verdict !== 'pass')).toEqual([]);
     expect(code).toBe(0);
     expect(verdict(report, 'resolve')?.detail).toBe(`${PROXY_NAME} → ${topo.tenants[0]!.endpointIp} (inside the VPC's 10.0.0.0/16)`);
-    expect(verdict(report, 'denied')?.detail).toBe('the proxy refused 169.254.169.254: 403 Forbidden (ERR_ACCESS_DENIED 0)');
+    // A CONNECT refused by policy is answered 407 (an ssl-bump port would bump a 403; docs/policy.md "Tunnels").
+    expect(verdict(report, 'denied')?.detail).toBe(
+      'the proxy refused 169.254.169.254: 407 Proxy Authentication Required (ERR_CACHE_ACCESS_DENIED 0)',
+    );
   });
 
   it('names each fault in a broken spoke', () => {
@@ -100,7 +103,9 @@ describe.runIf(RUN)('doctor in the lab (root, real Squid)', () => {
     const wrongPort = doctorIn(ns, withArg('--proxy', `http://${PROXY_NAME}:3202`));
     expect(verdict(wrongPort.report, 'tcp')?.detail).toMatch(/refused the connection: nothing listens on port 3202/);
     const notAllowed = doctorIn(ns, withArg('--test-url', 'https://example.net/'));
-    expect(verdict(notAllowed.report, 'tunnel')?.detail).toBe('the proxy refused example.net: 403 Forbidden (ERR_ACCESS_DENIED 0)');
+    expect(verdict(notAllowed.report, 'tunnel')?.detail).toBe(
+      'the proxy refused example.net: 407 Proxy Authentication Required (ERR_CACHE_ACCESS_DENIED 0)',
+    );
     const noMetadata = doctorIn(ns, withArg('--no-proxy', 'localhost,.internal'));
     expect(verdict(noMetadata.report, 'no-proxy')?.verdict).toBe('fail');
     for (const r of [wrongName, wrongPort, notAllowed, noMetadata]) expect(r.code).toBe(1);

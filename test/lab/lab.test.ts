@@ -57,8 +57,19 @@ describe('lab (root, real Squid)', () => {
       expect(failures(rows)).toEqual([]);
       expect(rows.length).toBeGreaterThan(40);
       // Same CIDR, same client address, different answers: the port decides.
-      expect(outcome(rows, 'project-a', 'not-listed').got).toEqual({ curl: 'denied', fetch: 'denied' });
-      expect(outcome(rows, 'project-b', 'not-listed').got).toEqual({ curl: 'allowed', fetch: 'allowed' });
+      expect(outcome(rows, 'project-a', 'not-listed').got).toEqual({ curl: 'denied' });
+      expect(outcome(rows, 'project-b', 'not-listed').got).toEqual({ curl: 'allowed' });
+      expect(outcome(rows, 'project-a', 'not-listed-tls').got).toEqual({ curl: 'denied', fetch: 'denied' });
+      // Inside the tunnel: the allowlist tenant's SNI is checked, the "*" tenant's is not; both refuse non-TLS bytes.
+      expect(outcome(rows, 'project-a', 'sni-not-listed').got).toEqual({ curl: 'denied' });
+      expect(outcome(rows, 'project-b', 'sni-not-listed').got).toEqual({ curl: 'allowed' });
+      expect(outcome(rows, 'project-a', 'no-sni').got).toEqual({ curl: 'denied' });
+      for (const t of ['project-a', 'project-b']) {
+        expect(outcome(rows, t, 'ssh-in-tunnel').got).toEqual({ raw: 'denied' });
+        expect(outcome(rows, t, 'http-in-tunnel').got).toEqual({ curl: 'denied' });
+        expect(outcome(rows, t, 'http2').got).toEqual({ curl: 'allowed' });
+        expect(outcome(rows, t, 'connect-80').got).toEqual({ curl: 'denied' });
+      }
       expect(outcome(rows, 'project-a', 'wildcard').got).toEqual({ curl: 'allowed', fetch: 'allowed' });
       for (const t of ['project-a', 'project-b']) {
         for (const id of [
@@ -87,15 +98,17 @@ describe('lab (root, real Squid)', () => {
       expect(logs[0]!.sample[0]).toMatch(/tenant=project-a client=10\.0\.0\.100:\d+ listener=3201 /);
       // The log names the rule that decided, so an operator can tell an allowlist miss from an SSRF block.
       const entries = readFileSync(labPaths().accessLog, 'utf8').split('\n').filter(Boolean).slice(from).map(parseLogLine);
-      const rulesFor = (tenant: string, match: (e: Record<string, string>) => boolean) => [
-        ...new Set(entries.filter((e) => e.tenant === tenant && match(e)).map((e) => `${e.decision}/${e.rule}`)),
-      ];
-      expect(rulesFor('project-b', (e) => e.host === '169.254.169.254')).toEqual(['denied/blocked-destination']);
+      const rulesFor = (tenant: string, match: (e: Record<string, string>) => boolean) =>
+        [...new Set(entries.filter((e) => e.tenant === tenant && match(e)).map((e) => `${e.decision}/${e.rule}`))].sort();
+      // Node's fetch tunnels http:// (CONNECT :80), refused by the port rule before any address check.
+      expect(rulesFor('project-b', (e) => e.host === '169.254.169.254')).toEqual(['denied/blocked-destination', 'denied/connect-port']);
       expect(rulesFor('project-a', (e) => e.host === '169.254.169.254')).toEqual(['denied/not-allowlisted']);
       expect(rulesFor('project-b', (e) => e.host === '10.0.0.10' && e.port === '3202')).toEqual(['denied/http-port']);
       expect(rulesFor('project-b', (e) => e.host === '10.0.0.10' && e.port !== '3202')).toEqual(['denied/hub-cidr']);
-      expect(rulesFor('project-b', (e) => e.host === 'rebind.example.net')).toEqual(['denied/blocked-destination']);
-      expect(rulesFor('project-a', (e) => e.host === 'rebind.github.com')).toEqual(['denied/blocked-destination']);
+      expect(rulesFor('project-b', (e) => e.host === 'rebind.example.net')).toEqual(['denied/blocked-destination', 'denied/connect-port']);
+      expect(rulesFor('project-a', (e) => e.host === 'rebind.github.com')).toEqual(['denied/blocked-destination', 'denied/connect-port']);
+      expect(rulesFor('project-a', (e) => e.sni === 'www.example.info')).toEqual(['denied/sni-mismatch']);
+      expect(entries.some((e) => e.tenant === 'project-a' && e.rule === 'no-sni' && e.decision === 'denied' && e.sni === '-')).toBe(true);
       expect(rulesFor('project-b', (e) => e.method === 'CONNECT' && e.port === '22')).toEqual(['denied/connect-port']);
       expect(rulesFor('project-b', (e) => e.host === 'www.example.info')).toEqual(['allowed/tenant-allow']);
       expect(rulesFor('project-b', (e) => e.host === '127.0.0.1')).toEqual(['denied/blocked-destination']);
