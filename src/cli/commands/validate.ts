@@ -17,7 +17,8 @@ export const validate: CommandSpec = {
       plan.tenants.map((t) => [
         t.name,
         t.port,
-        t.allow.any ? '* (any public)' : [...t.allow.exact, ...t.allow.suffixes.map((s) => `*.${s}`)].join(', '),
+        (t.allow.any ? '* (any public)' : [...t.allow.exact, ...t.allow.suffixes.map((s) => `*.${s}`)].join(', ')) +
+          (t.mode === 'audit' ? ' (audit: logged, not enforced)' : ''),
         t.sharePrincipals.join(', ') || '(hub account)',
       ]),
     );
