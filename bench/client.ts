@@ -75,7 +75,9 @@ function once(job: Pick<LatencyJob, 'url' | 'proxy'>, ca: Buffer, timeoutMs = TI
     };
     const startTls = (raw?: net.Socket) => {
       // host is what the certificate is checked against (an IP SAN here), with or without a tunnel.
-      const s = tls.connect({ socket: raw, host: url.hostname, port, ca });
+      // servername is the SNI: Node sends none for an IP, nor (over an existing socket) unless asked.
+      const servername = net.isIP(url.hostname) ? undefined : url.hostname;
+      const s = tls.connect({ socket: raw, host: url.hostname, servername, port, ca });
       s.once('secureConnect', () => request(s, url.pathname));
       s.once('error', (e: Error) => done(e));
       socket = s;

@@ -546,6 +546,23 @@ export class HubObservability extends Construct {
         width: 24,
       }),
     );
+    // Audit-mode tenants: what enforcement would refuse, from the log (no metric per tenant; docs/policy.md, "Audit
+    // mode"). The SNI column names what a refused ClientHello asked for.
+    if (plan.tenants.some((t) => t.mode === 'audit')) {
+      dashboard.addWidgets(
+        new cloudwatch.LogQueryWidget({
+          title: 'Would-deny in audit mode (tenant, host, SNI, rule)',
+          logGroupNames: [this.accessLogGroup.logGroupName],
+          queryLines: [
+            'filter decision = "would-deny"',
+            'stats count(*) as wouldDeny by tenant, host, sni, rule',
+            'sort wouldDeny desc',
+            'limit 50',
+          ],
+          width: 24,
+        }),
+      );
+    }
     return dashboard;
   }
 }

@@ -30,6 +30,11 @@ const SCENARIOS = {
   email: withHub({ alarms: { email: 'platform@example.com', deniedRequestsPer5Minutes: 25 } }),
   topic: withHub({ alarms: { topicArn: 'arn:aws:sns:ap-northeast-1:111111111111:egress-alarms' } }),
   'per-az-nat': withHub({ natGateways: 'per-az', availabilityZones: ['ap-northeast-1a', 'ap-northeast-1c', 'ap-northeast-1d'] }),
+  audit: () => {
+    const c = exampleConfig();
+    const [first, ...rest] = c.tenants as Record<string, unknown>[];
+    return { ...c, tenants: [{ ...first, mode: 'audit' }, ...rest] };
+  },
 };
 const scenario = (name: keyof typeof SCENARIOS) => synthOnce(`observability-${name}`, () => planOf(SCENARIOS[name]()));
 
@@ -274,6 +279,13 @@ describe('HubObservability in the hub template', () => {
       'decision = \\\\\\"denied\\\\\\"',
     ])
       expect(body).toContain(s);
+    // Would-deny only shows when a tenant audits: it reads the log, so it adds no metric per tenant.
+    expect(body).not.toContain('Would-deny');
+    const [[, audited]] = resourcesOf(scenario('audit').hub, 'AWS::CloudWatch::Dashboard') as [[string, Resources[string]]];
+    const auditBody = JSON.stringify(audited.Properties.DashboardBody);
+    expect(auditBody).toContain('Would-deny in audit mode (tenant, host, SNI, rule)');
+    expect(auditBody).toContain('would-deny');
+    expect(resourcesOf(scenario('audit').hub, 'AWS::Logs::MetricFilter')).toHaveLength(resourcesOf(t, 'AWS::Logs::MetricFilter').length);
   });
 
   it('email: an encrypted, TLS-only topic with the subscription; alarms and OK notify it; threshold from config', () => {

@@ -6,6 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildPlan, loadConfigFile, parseConfig, type EgressPlan } from '../../src/config';
 import { ENSURE_TLS_PEEK } from '../../src/hub/user-data';
+import { withoutPeek } from '../../bench/tls-peek';
 import { NLB_HEALTH_PORT, RESERVED_PORTS } from '../../src/config';
 import {
   BLOCKED_DESTINATIONS,
@@ -279,6 +280,14 @@ describe('renderSquidConf', () => {
     const [cmd, ...args] = POLICY_DENIED_HELPER.split(' ');
     const helper = spawnSync(cmd!, args, { input: 'user pass\nadmin admin\n', encoding: 'utf8' });
     expect(helper.stdout).toBe('ERR\nERR\n');
+  });
+
+  it("the bench's plain-CONNECT variant (bench/tls-peek.ts) drops exactly the TLS lines and still parses", () => {
+    const conf = renderSquidConf(example);
+    const plain = withoutPeek(conf);
+    squidParse(plain, 'plain');
+    expect(plain).not.toMatch(/ssl-bump|^ssl_bump |^on_unsupported_protocol /m);
+    expect(rules(plain)).toEqual(rules(conf));
   });
 
   it('audits without relaxing address checks: would-deny annotations continue, SSRF and port rules still close', () => {
