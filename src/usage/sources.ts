@@ -87,6 +87,10 @@ export interface CloudWatchSource {
    * @default 10000 (up to 10,000 events or 1 MB each: far above a month of a busy hub's lines per call)
    */
   readonly maxPages?: number;
+  /** How errors name the source to the user. @default '--from-cloudwatch' (the usage command's flag) */
+  readonly flag?: string;
+  /** The options that narrow the period, for the page-limit error. @default '--from/--to' */
+  readonly narrowWith?: string;
 }
 
 /**
@@ -119,21 +123,21 @@ export async function readCloudWatch(
       onPage(pages, events);
       if (pages >= maxPages) {
         throw new UsageError(
-          `--from-cloudwatch: stopped after ${maxPages} pages (${events} events) of ${src.logGroupName}; narrow the period with --from/--to`,
+          `${src.flag ?? '--from-cloudwatch'}: stopped after ${maxPages} pages (${events} events) of ${src.logGroupName}; narrow the period with ${src.narrowWith ?? '--from/--to'}`,
         );
       }
     }
   } catch (e) {
-    throw explainCloudWatchError(e, src.logGroupName);
+    throw explainCloudWatchError(e, `${src.flag ?? '--from-cloudwatch'} ${src.logGroupName}`);
   }
   return { pages, events };
 }
 
 /** The AWS errors a user can fix, as usage errors that say how (src/aws/errors.ts). */
-function explainCloudWatchError(e: unknown, group: string): unknown {
+function explainCloudWatchError(e: unknown, source: string): unknown {
   return explainAwsError(
     e,
-    `--from-cloudwatch ${group}`,
+    source,
     'logs:FilterLogEvents on the log group',
     'the log group does not exist in this region; check --log-group and --region',
   );

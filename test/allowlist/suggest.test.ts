@@ -1,7 +1,9 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, describe, expect, it } from 'vitest';
 import { publicSuffixRules } from '../../src/allowlist/public-suffixes';
 import { AllowlistLearner, collapse, diffAllowlist } from '../../src/allowlist/suggest';
 import { buildPlan, loadConfigFile } from '../../src/config';
@@ -127,5 +129,63 @@ describe('allowlist suggest', () => {
     const bad = await runCli('allowlist', 'suggest', '-c', 'examples/egresshub.yaml', '--tenant', 'nope', '--log', file);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('no such tenant in the config; it has project-a, project-b');
+  });
+});
+
+describe('allowlist suggest from CloudWatch Logs', () => {
+  const GROUP = '/egresshub/egresshub-hub/squid/access';
+  const cw = mockClient(CloudWatchLogsClient);
+  afterEach(() => cw.reset());
+
+  it('reads the log group from --since on, and learns from the events', async () => {
+    const sent: Record<string, unknown>[] = [];
+    const pages = [
+      { events: ['a', 'b'].map((x, i) => ({ message: line({ host: `${x}.example.org` }), timestamp: i })), nextToken: 't1' },
+      { events: [{ message: line({ host: 'c.example.org' }), timestamp: 3 }] },
+    ];
+    cw.on(FilterLogEventsCommand).callsFake((input: Record<string, unknown>) => {
+      sent.push({ ...input });
+      return pages.shift();
+    });
+    const before = Date.now();
+    const r = await runCli(
+      'allowlist',
+      'suggest',
+      '-c',
+      'examples/egresshub.yaml',
+      '--tenant',
+      'project-a',
+      '--log-group',
+      GROUP,
+      '--since',
+      '1d',
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('    - "*.example.org" # 3 hosts, 3 requests');
+    expect(sent.map((s) => s.logGroupName)).toEqual([GROUP, GROUP]);
+    const start = sent[0]!.startTime as number;
+    expect(before - start).toBeGreaterThanOrEqual(86_400_000 - 5_000);
+    expect(before - start).toBeLessThanOrEqual(86_400_000 + 5_000);
+  });
+
+  it('names the log group and the fix when it does not exist (exit 2); --since needs --log-group', async () => {
+    cw.on(FilterLogEventsCommand).rejects(Object.assign(new Error('nope'), { name: 'ResourceNotFoundException' }));
+    const r = await runCli('allowlist', 'suggest', '-c', 'examples/egresshub.yaml', '--tenant', 'project-a', '--log-group', GROUP);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`--log-group ${GROUP}: the log group does not exist in this region`);
+    const since = await runCli(
+      'allowlist',
+      'suggest',
+      '-c',
+      'examples/egresshub.yaml',
+      '--tenant',
+      'project-a',
+      '--log',
+      'x.log',
+      '--since',
+      '7d',
+    );
+    expect(since.code).toBe(2);
+    expect(since.stderr).toContain('--since applies to --log-group');
   });
 });

@@ -40,7 +40,13 @@ const suggest: CommandSpec = {
     if (group) {
       const startTime = parseTime((opts.since as string | undefined) ?? '7d', '--since');
       const { events } = await readCloudWatch(
-        { logGroupName: group, startTime, region: (opts.region as string | undefined) ?? plan.region },
+        {
+          logGroupName: group,
+          startTime,
+          region: (opts.region as string | undefined) ?? plan.region,
+          flag: '--log-group',
+          narrowWith: '--since',
+        },
         learner,
         (page, n) => printer.step(`page ${page}: ${n} events so far`),
       );
