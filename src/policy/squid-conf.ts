@@ -195,8 +195,10 @@ export function renderSquidConf(plan: EgressPlan, options: SquidConfOptions = {}
     // Squid lowercases the host and strips a trailing dot before ACLs run (checked in the lab matrix),
     // and `.github.com` also matches github.com itself, as `*.github.com` does in the plan.
     out.push(`acl allow_${t.name} dstdomain -n ${names.join(' ')}`);
-    // The same names against the SNI the client sent (same domain matching as dstdomain).
-    out.push(`acl sni_${t.name} ssl::server_name --client-requested ${names.join(' ')}`);
+    // The same names against the SNI the client sent. Matching ignores case, like dstdomain; Squid does not strip a
+    // trailing dot from an SNI as it does from a URL host (RFC 6066 forbids one, yet a client may send it), so each
+    // name is listed with one too: `REGISTRY.NPMJS.ORG.` passes here exactly as it does as a request host.
+    out.push(`acl sni_${t.name} ssl::server_name --client-requested ${names.flatMap((n) => [n, `${n}.`]).join(' ')}`);
   }
   const audit = plan.tenants.filter((t) => t.mode === 'audit').map((t) => t.name);
   const enforcedAllowlists = plan.tenants.filter((t) => t.mode === 'enforce' && !t.allow.any).map((t) => t.name);

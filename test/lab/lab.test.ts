@@ -120,6 +120,35 @@ describe('lab (root, real Squid)', () => {
     }
   });
 
+  it('matches the SNI as dstdomain matches a host: wildcards, any case, one trailing dot', async () => {
+    const { topo } = await labUp(example, 'examples/egresshub.yaml', quiet);
+    const lt = topo.tenants[0]!; // project-a: registry.npmjs.org and *.github.com
+    // openssl sends the SNI exactly as written (curl and Node normalise it).
+    const handshake = (sni: string) =>
+      /Cipher is TLS_/.test(
+        inNs(
+          lt.spokeNs,
+          [
+            'openssl',
+            's_client',
+            '-proxy',
+            `${lt.endpointIp}:${lt.tenant.port}`,
+            '-connect',
+            'registry.npmjs.org:443',
+            '-servername',
+            sni,
+            '-CAfile',
+            labPaths().caCert,
+          ],
+          { allowFail: true, timeoutMs: 10_000, input: '' },
+        ).stdout,
+      );
+    for (const sni of ['registry.npmjs.org', 'REGISTRY.NPMJS.ORG', 'registry.npmjs.org.', 'github.com', 'API.GitHub.com.'])
+      expect(handshake(sni), sni).toBe(true);
+    for (const sni of ['evilgithub.com', 'npmjs.org', 'registry.npmjs.org..', 'github.com.evil.example'])
+      expect(handshake(sni), sni).toBe(false);
+  });
+
   it('is idempotent: a second up for the same config reuses the running lab', async () => {
     const { reused } = await labUp(example, 'examples/egresshub.yaml', quiet);
     expect(reused).toBe(true);

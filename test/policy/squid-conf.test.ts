@@ -183,7 +183,7 @@ describe('renderSquidConf', () => {
     expect(rules(conf)).toContain('http_access deny !tunnel tenant_project-a !allow_project-a r_not_allowlisted');
     expect(rules(conf)).toContain('http_access deny tunnel tenant_project-a !allow_project-a r_not_allowlisted policy_denied');
     // The same names against the ClientHello's SNI, for this tenant only.
-    expect(conf).toContain('\nacl sni_project-a ssl::server_name --client-requested registry.npmjs.org .github.com\n');
+    expect(conf).toContain('\nacl sni_project-a ssl::server_name --client-requested registry.npmjs.org registry.npmjs.org. .github.com .github.com.\n');
     expect(bumps(conf)).toContain('ssl_bump terminate tenant_project-a !sni_project-a r_sni_mismatch');
     expect(conf).not.toContain('sni_project-b');
   });
@@ -357,7 +357,7 @@ describe('renderSquidConf', () => {
     squidParse(thousand, 'thousand');
     const perTenant = (thousand.length - two.length) / 998;
     expect(gzipSync(two).length).toBeLessThan(3_000);
-    expect(perTenant).toBeLessThan(400);
+    expect(perTenant).toBeLessThan(500);
     // Reported in docs/policy.md.
     process.stderr.write(
       `squid.conf sizes: 2 tenants ${two.length} B (gzip ${gzipSync(two).length} B); 1000 tenants ${thousand.length} B (gzip ${gzipSync(thousand).length} B)\n`,
