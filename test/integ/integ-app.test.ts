@@ -24,7 +24,7 @@ describe('integration app (deployable by a user with an account)', () => {
     spoke.resourceCountIs('AWS::EC2::VPCEndpoint', 1);
   });
 
-  it('fails the deploy unless the allowed URL gets 200 and the denied URL 403 through the proxy', () => {
+  it('fails the deploy unless the allowed URL gets 200 and the denied URL 407 through the proxy', () => {
     const [id, instance] = Object.entries(spoke.findResources('AWS::EC2::Instance'))[0]! as [
       string,
       { CreationPolicy: unknown; Properties: { UserData: unknown } },
@@ -33,7 +33,7 @@ describe('integration app (deployable by a user with an account)', () => {
     const script = JSON.stringify(instance.Properties.UserData);
     expect(script).toContain(ALLOWED_URL);
     expect(script).toContain(DENIED_URL);
-    expect(script).toContain('[ \\"$allowed\\" = 200 ] && [ \\"$denied\\" = 403 ] && rc=0');
+    expect(script).toContain('[ \\"$allowed\\" = 200 ] && [ \\"$denied\\" = 407 ] && rc=0');
     expect(script).toContain(`--resource ${id}`);
   });
 

@@ -1,7 +1,7 @@
 // Integration app a user with an AWS account can deploy: a hub, a spoke VPC that overlaps the hub's
 // CIDR and has no internet route of its own, and a test instance that curls an allowed and a denied
 // URL through the proxy. The instance signals CloudFormation, so the deploy succeeds only if the
-// allowed URL answers 200 and the denied one is refused with 403. See docs/hub.md ("Integration test").
+// allowed URL answers 200 and the denied one is refused with 407 (a refused CONNECT, docs/policy.md "Tunnels"). See docs/hub.md ("Integration test").
 import { App, CfnOutput, Fn, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type { Construct } from 'constructs';
@@ -143,11 +143,11 @@ export class IntegSpokeStack extends Stack {
     userData.addCommands(
       'set -uo pipefail',
       `PROXY='${proxy}'`,
-      // Only the CONNECT answer matters: 200 from Squid for the allowed host, 403 for the denied one.
+      // Only the CONNECT answer matters: 200 from Squid for the allowed host, 407 (refused by policy) for the denied one.
       `allowed=$(curl -s -o /dev/null -w '%{http_connect}' --max-time 60 --retry 10 --retry-all-errors -x "$PROXY" ${ALLOWED_URL} || true)`,
       `denied=$(curl -s -o /dev/null -w '%{http_connect}' --max-time 60 -x "$PROXY" ${DENIED_URL} || true)`,
       'echo "egresshub-integ allowed=$allowed denied=$denied" | tee /dev/console',
-      'rc=1; [ "$allowed" = 200 ] && [ "$denied" = 403 ] && rc=0',
+      'rc=1; [ "$allowed" = 200 ] && [ "$denied" = 407 ] && rc=0',
       'echo "proxy=$PROXY" >> /etc/dnf/dnf.conf',
       'https_proxy="$PROXY" dnf install -y aws-cfn-bootstrap',
       `/opt/aws/bin/cfn-signal -e "$rc" --stack ${this.stackName} --resource ${this.getLogicalId(this.instance.instance)} --region ${this.region} --https-proxy "$PROXY"`,
@@ -160,7 +160,7 @@ export class IntegSpokeStack extends Stack {
         this.instance.instanceId,
         ' | grep egresshub-integ',
       ]),
-      description: 'prints the test result line (allowed=200 denied=403 means the data path and the allowlist work)',
+      description: 'prints the test result line (allowed=200 denied=407 means the data path and the allowlist work)',
     });
   }
 }

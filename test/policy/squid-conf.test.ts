@@ -183,7 +183,9 @@ describe('renderSquidConf', () => {
     expect(rules(conf)).toContain('http_access deny !tunnel tenant_project-a !allow_project-a r_not_allowlisted');
     expect(rules(conf)).toContain('http_access deny tunnel tenant_project-a !allow_project-a r_not_allowlisted policy_denied');
     // The same names against the ClientHello's SNI, for this tenant only.
-    expect(conf).toContain('\nacl sni_project-a ssl::server_name --client-requested registry.npmjs.org registry.npmjs.org. .github.com .github.com.\n');
+    expect(conf).toContain(
+      '\nacl sni_project-a ssl::server_name --client-requested registry.npmjs.org registry.npmjs.org. .github.com .github.com.\n',
+    );
     expect(bumps(conf)).toContain('ssl_bump terminate tenant_project-a !sni_project-a r_sni_mismatch');
     expect(conf).not.toContain('sni_project-b');
   });

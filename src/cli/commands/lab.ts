@@ -321,12 +321,19 @@ const demo: CommandSpec = {
         );
         const from = readLog(topo);
         for (const t of topo.tenants) {
-          const targets = [
-            t.tenant.allow.any ? 'https://www.example.net/' : `https://${t.tenant.allow.exact[0] ?? `www.${t.tenant.allow.suffixes[0]!}`}/`,
-            'https://www.example.info/',
-            'http://169.254.169.254/latest/meta-data/',
+          const allowed = t.tenant.allow.any ? 'www.example.net' : (t.tenant.allow.exact[0] ?? `www.${t.tenant.allow.suffixes[0]!}`);
+          const targets: { label: string; url: string; args?: string[] }[] = [
+            { label: `https://${allowed}/`, url: `https://${allowed}/` },
+            { label: 'https://www.example.info/', url: 'https://www.example.info/' },
+            // Domain fronting: CONNECT to an allowed name, then a ClientHello for another site.
+            {
+              label: `CONNECT ${allowed}, SNI www.example.info`,
+              url: 'https://www.example.info/',
+              args: ['-k', '--connect-to', `www.example.info:443:${allowed}:443`],
+            },
+            { label: 'http://169.254.169.254/latest/meta-data/', url: 'http://169.254.169.254/latest/meta-data/' },
           ];
-          for (const url of targets) {
+          for (const { label, url, args = [] } of targets) {
             const r = inNs(
               t.spokeNs,
               [
@@ -340,6 +347,7 @@ const demo: CommandSpec = {
                 labPaths().caCert,
                 '-x',
                 `http://${t.proxyHost}:${t.tenant.port}`,
+                ...args,
                 '-w',
                 '%{http_code} %{http_connect}',
                 url,
@@ -352,8 +360,12 @@ const demo: CommandSpec = {
                 ? printer.ok('reached the internet')
                 : connect === '403' || code === '403'
                   ? printer.bad('refused by the proxy (403)')
-                  : `curl exit ${r.status}`;
-            printer.line(`  ${t.tenant.name.padEnd(12)} ${t.clientIp} → ${url.padEnd(42)} ${verdict}`);
+                  : connect === '407'
+                    ? printer.bad('CONNECT refused by the proxy (407)')
+                    : connect === '200' && r.status === 35
+                      ? printer.bad('tunnel closed at the ClientHello (SNI check)')
+                      : `curl exit ${r.status}`;
+            printer.line(`  ${t.tenant.name.padEnd(12)} ${t.clientIp} → ${label.padEnd(50)} ${verdict}`);
           }
         }
         printer.line('');
