@@ -324,7 +324,8 @@ trap 'echo "bootstrap failed at line $LINENO"; signal 1; give_up' ERR
 TOKEN=$(curl -sf -X PUT http://169.254.169.254/latest/api/token -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')
 IID=$(curl -sf -H "X-aws-ec2-metadata-token: $TOKEN" http://169.254.169.254/latest/meta-data/instance-id)
 ${props.elasticIpAllocationId ? elasticIpSteps(props.elasticIpAllocationId) : ''}
-dnf install -y squid aws-cfn-bootstrap
+# openssl makes the peek certificate (ensure_tls_peek); listed in case an image leaves the CLI out.
+dnf install -y squid aws-cfn-bootstrap openssl
 ${eni ? eniSteps(eni, attempts) : ''}
 mkdir -p "$(dirname '${paths.env}')" '${paths.stateDir}'
 printf "REGION='%s'\\nINSTANCE_ID='%s'\\nLISTENER_IP='%s'\\n" "$REGION" "$IID" '${eni?.ip ?? ''}' > '${paths.env}'

@@ -69,11 +69,12 @@ describe('lab lock', () => {
 
   it('takes over the lock of a holder that is a zombie (kill(pid, 0) would call it alive)', async () => {
     const dir = lockDir();
-    // `true &` forks a child; the shell then becomes `sleep`, which never reaps it: the child stays a zombie.
-    const parent = spawn('sh', ['-c', 'true & echo $!; exec sleep 10'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    // The shell forks a short-lived child and becomes `sleep`, which never reaps it: the child stays a zombie. The
+    // child outlives the exec (0.2 s), so the shell cannot have reaped it first (with `true &` it sometimes did).
+    const parent = spawn('sh', ['-c', 'sleep 0.2 & echo $!; exec sleep 10'], { stdio: ['ignore', 'pipe', 'ignore'] });
     try {
       const pid = Number(await new Promise<string>((r) => parent.stdout.once('data', (d: Buffer) => r(d.toString().trim()))));
-      await new Promise((r) => setTimeout(r, 200));
+      await new Promise((r) => setTimeout(r, 700));
       expect(readFileSync(`/proc/${pid}/stat`, 'utf8')).toMatch(/\) Z /);
       holdWith(dir, `${pid}`);
       const taken: number[] = [];
