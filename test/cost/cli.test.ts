@@ -2,6 +2,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEFAULT_INSTANCE_TYPES } from '../../src/config/schema';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli';
 
@@ -35,6 +36,17 @@ describe('egresshub cost', () => {
     expect(r.stdout).toMatch(/the hub saves money while endpoint\.hour stays below \$0\.0210\/h/);
     expect(r.stdout).toMatch(/VPCs \\ GB/);
     expect(r.stderr).toMatch(/assumed prices \(override with --price key=value\): endpoint\.hour=\$0\.01/);
+  });
+
+  it('prices the fleet the hub would build: multi-az by default, nlb on its own default type, no one-AZ endpoint', async () => {
+    const base = ['cost', '--json', '--region', 'us-east-1', '--vpcs', '10', '--gb-per-vpc', '100'];
+    const def = JSON.parse((await runCli(...base)).stdout) as { inputs: { hub: { fleet: string; instanceType: string } } };
+    expect(def.inputs.hub).toMatchObject({ fleet: 'multi-az', instanceType: DEFAULT_INSTANCE_TYPES['multi-az'] });
+    const nlb = JSON.parse((await runCli(...base, '--fleet', 'nlb')).stdout) as typeof def;
+    expect(nlb.inputs.hub).toMatchObject({ fleet: 'nlb', instanceType: DEFAULT_INSTANCE_TYPES.nlb });
+    const one = await runCli(...base, '--endpoint-azs', '1');
+    expect(one.code).toBe(2);
+    expect(one.stderr).toContain('--endpoint-azs must be a whole number from 2 to 6 (got 1)');
   });
 
   it('returns the same numbers as JSON for scripts', async () => {

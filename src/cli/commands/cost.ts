@@ -3,6 +3,7 @@
 // from the plan of --config (VPC count, region, hub shape), flags winning.
 import { Option, type Command } from 'commander';
 import type { EgressPlan } from '../../config';
+import { DEFAULT_INSTANCE_TYPES } from '../../config/schema';
 import { UsageError } from '../../config/errors';
 import {
   assumptionRates,
@@ -27,7 +28,7 @@ import { addConfigOption, optionalPlanFromOptions } from '../options';
 import { writableFile, writeOutput } from '../paths';
 import type { Printer } from '../printer';
 
-const DEFAULTS = { azsPerVpc: 2, hubAzs: 2, endpointAzs: 2, instanceType: 't4g.small' } as const;
+const DEFAULTS = { azsPerVpc: 2, hubAzs: 2, endpointAzs: 2, fleet: 'multi-az' } as const;
 
 function num(opts: Record<string, unknown>, key: string, flag: string, example: string): number | undefined {
   const raw = opts[key] as string | undefined;
@@ -70,6 +71,14 @@ export function costInputs(opts: Record<string, unknown>, plan?: EgressPlan): Co
     throw new UsageError('cost needs the traffic per VPC: pass --gb-per-vpc GB (internet traffic per VPC per month, e.g. 50)');
   const planEgress: HubEgress | undefined = plan && (plan.hub.egress === 'public' ? 'public' : plan.hub.natGateways > 1 ? 'per-az' : 'one');
   const egress = (opts.hubNat as HubEgress | undefined) ?? planEgress ?? 'one';
+  const fleet: FleetMode = (opts.fleet as FleetMode | undefined) ?? plan?.hub.proxy.mode ?? DEFAULTS.fleet;
+  const endpointAzs = num(opts, 'endpointAzs', '--endpoint-azs', '2') ?? DEFAULTS.endpointAzs;
+  // Spokes refuse a single subnet (a resource endpoint needs two AZs for availability): nothing to price.
+  if (!Number.isInteger(endpointAzs) || endpointAzs < 2 || endpointAzs > 6) {
+    throw new UsageError(
+      `--endpoint-azs must be a whole number from 2 to 6 (got ${endpointAzs}): egresshub spokes put each resource endpoint in at least two AZs, and no region has more than six`,
+    );
+  }
   return {
     region,
     vpcs,
@@ -78,10 +87,11 @@ export function costInputs(opts: Record<string, unknown>, plan?: EgressPlan): Co
     baseline: (opts.baseline as BaselineMode | undefined) ?? 'per-vpc',
     hub: {
       azs: num(opts, 'hubAzs', '--hub-azs', '2') ?? plan?.hub.availabilityZones.length ?? DEFAULTS.hubAzs,
-      fleet: (opts.fleet as FleetMode | undefined) ?? plan?.hub.proxy.mode ?? 'multi-az',
+      fleet,
       egress,
-      instanceType: (opts.instanceType as string | undefined) ?? plan?.hub.proxy.instanceType ?? DEFAULTS.instanceType,
-      endpointAzs: num(opts, 'endpointAzs', '--endpoint-azs', '2') ?? DEFAULTS.endpointAzs,
+      // The plan's type already defaults by mode; without a config, the same default the hub would use for this fleet.
+      instanceType: (opts.instanceType as string | undefined) ?? plan?.hub.proxy.instanceType ?? DEFAULT_INSTANCE_TYPES[fleet],
+      endpointAzs,
       attachment: (opts.attachment as Attachment | undefined) ?? 'endpoint',
       // Without a config, assume one tenant (resource configuration) per project VPC.
       resourceConfigurations: num(opts, 'tenants', '--tenants', '5') ?? plan?.tenants.length ?? vpcs,
@@ -213,8 +223,13 @@ export const cost: CommandSpec = {
           "hub egress: one NAT gateway, one per AZ, or public proxy IPs (default: the config's, else one)",
         ).choices(['one', 'per-az', 'public']),
       )
-      .option('--instance-type <type>', `proxy instance type (default: the config's, else ${DEFAULTS.instanceType})`)
-      .option('--endpoint-azs <n>', `AZs each resource endpoint spans (default ${DEFAULTS.endpointAzs})`)
+      .option(
+        '--instance-type <type>',
+        `proxy instance type (default: the config's, else the hub's default for the fleet: ${Object.entries(DEFAULT_INSTANCE_TYPES)
+          .map(([m, t]) => `${m} ${t}`)
+          .join(', ')})`,
+      )
+      .option('--endpoint-azs <n>', `AZs each resource endpoint spans, 2 to 6 (default ${DEFAULTS.endpointAzs})`)
       .addOption(
         new Option('--attachment <kind>', 'how VPCs attach: a resource endpoint each, or a service network (default endpoint)').choices([
           'endpoint',
