@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { buildPlan, parseConfig } from '../src/config';
+import { squidPids } from '../src/lab/fleet';
 import { checkLabHost, labDown, labNamespaces, labPaths, labUp, readState } from '../src/lab/lab';
 import { acquireLabLock } from '../src/lab/lock';
 import { inNs, run, sleep, waitFor } from '../src/lab/sh';
@@ -105,13 +106,8 @@ function proxyNs(topo: LabTopology): string {
   return topo.proxies[0]!.ns;
 }
 
-function squidPids(topo: LabTopology): number[] {
-  return run(['ip', 'netns', 'pids', proxyNs(topo)], { allowFail: true })
-    .stdout.split(/\s+/)
-    .filter(Boolean)
-    .map(Number)
-    .filter((pid) => readProc(pid, 'comm').trim() === 'squid');
-}
+/** The bench's one proxy's Squid processes (src/lab/fleet.ts). */
+const squidPidsOf = (topo: LabTopology): number[] => squidPids(topo.proxies[0]!);
 
 function readProc(pid: number, file: string): string {
   try {
@@ -147,7 +143,7 @@ async function sampled<T>(
   topo: LabTopology,
   work: () => Promise<T>,
 ): Promise<{ result: T; peakRssMiB: number; hwmMiB: number; squidCpuPct: number; machineCpuPct: number; peakFds: number }> {
-  const pids = squidPids(topo);
+  const pids = squidPidsOf(topo);
   const ticks0 = pids.reduce((a, p) => a + cpuTicks(p), 0);
   const m0 = machineBusy();
   const t0 = Date.now();
@@ -322,14 +318,14 @@ async function restartSquid(topo: LabTopology, extra: readonly string[], baseCon
   const p = labPaths(topo.stateDir);
   const softLimit = extra.map((l) => ULIMIT_RE.exec(l)?.[1]).find(Boolean);
   const confLines = extra.filter((l) => !ULIMIT_RE.test(l));
-  for (const pid of squidPids(topo)) {
+  for (const pid of squidPidsOf(topo)) {
     try {
       process.kill(pid, 'SIGINT');
     } catch {
       // gone already
     }
   }
-  await waitFor(() => squidPids(topo).length === 0, 10_000);
+  await waitFor(() => squidPidsOf(topo).length === 0, 10_000);
   // Appended lines win over earlier ones for single-value directives (Squid reads top to bottom).
   writeFileSync(p.squidConf, confLines.length ? `${baseConf}\n# --- bench tuning\n${confLines.join('\n')}\n` : baseConf);
   writeFileSync(p.cacheLog, '');
@@ -353,7 +349,7 @@ function fdsAvailable(cacheLog: string): number {
 
 function fdFacts(topo: LabTopology): string[] {
   const p = labPaths(topo.stateDir);
-  const pids = squidPids(topo);
+  const pids = squidPidsOf(topo);
   const limits = pids.map((pid) => /^Max open files\s+(\d+)\s+(\d+)/m.exec(readProc(pid, 'limits'))?.slice(1, 3).join('/') ?? '?');
   const cacheLog = existsSync(p.cacheLog) ? readFileSync(p.cacheLog, 'utf8') : '';
   const avail = [...cacheLog.matchAll(/With (\d+) file descriptors available/g)].map((m) => m[1]).slice(-1)[0] ?? '?';

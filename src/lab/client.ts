@@ -4,8 +4,10 @@
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { EnvHttpProxyAgent, setGlobalDispatcher } from 'undici';
-import type { Outcome } from './matrix';
 import { ORIGIN_MARKER } from './servers';
+
+/** What a client saw: the origin's answer, the proxy's refusal (policy.md), no TCP connection at all, or something else. */
+export type Outcome = 'allowed' | 'denied' | 'no-connect' | 'error';
 
 export interface ClientJob {
   readonly id: string;

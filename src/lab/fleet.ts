@@ -84,7 +84,8 @@ export function undrain(topo: LabTopology, p: LabProxy): void {
   rmSync(labPaths(topo.stateDir).proxy(p.index).drainFile, { force: true });
 }
 
-function squidPids(p: LabProxy): number[] {
+/** Every Squid process (master and kid) in the proxy's namespace. */
+export function squidPids(p: Pick<LabProxy, 'ns'>): number[] {
   return run(['ip', 'netns', 'pids', p.ns], { allowFail: true })
     .stdout.split(/\s+/)
     .filter(Boolean)

@@ -6,15 +6,16 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TenantPlan } from '../config';
 import { tunnelPortsOf } from '../policy';
-import type { ClientJob, ClientResult } from './client';
+import type { ClientJob, ClientResult, Outcome } from './client';
+
+export type { Outcome } from './client';
 import { labPaths } from './lab';
-import { inNs, nodeEntry } from './sh';
+import { curlIn, proxyRefusal } from './curl';
+import { nodeEntry } from './sh';
 import { ORIGIN_MARKER } from './servers';
 import { INTERNET, REBIND_TARGET, type LabTenant, type LabTopology } from './topology';
 import { isPeekVerdict, parseLogLine } from '../usage/access-log';
 
-/** What a client saw: the origin's answer, Squid's 403, no TCP connection at all, or something else. */
-export type Outcome = 'allowed' | 'denied' | 'no-connect' | 'error';
 export type Client = 'curl' | 'fetch' | 'raw';
 
 export interface MatrixCase {
@@ -345,38 +346,19 @@ export function casesFor(topo: LabTopology, lt: LabTenant): MatrixCase[] {
 }
 
 function curlOnce(topo: LabTopology, lt: LabTenant, c: NonNullable<MatrixCase['curl']>): { got: Outcome; detail: string } {
-  const p = labPaths(topo.stateDir);
-  const proxy =
-    c.proxy === 'none' ? ['--noproxy', '*'] : ['-x', `http://${lt.proxyHost}:${c.proxy === 'endpoint' ? lt.tenant.port : c.proxy.port}`];
-  const r = inNs(
-    lt.spokeNs,
-    [
-      'curl',
-      '-sS',
-      '--max-time',
-      '8',
-      '--connect-timeout',
-      String(c.connectTimeout ?? 4),
-      '--cacert',
-      p.caCert,
-      ...proxy,
-      ...(c.args ?? []),
-      '-w',
-      '\n%{http_code} %{http_connect} %{http_version}',
-      c.url,
-    ],
-    { allowFail: true, timeoutMs: 15_000 },
-  );
-  const [code = '000', connect = '000', version = '0'] = (r.stdout.trim().split('\n').pop() ?? '').split(' ');
-  const detail = `curl exit ${r.status} http ${code} connect ${connect} version ${version}${r.stderr ? ` ${r.stderr.trim()}` : ''}`;
-  if (r.status === 0 && code === '200' && r.stdout.includes(ORIGIN_MARKER))
-    return { got: c.http2 && version !== '2' ? 'error' : 'allowed', detail: `${detail} ${r.stdout.split('\n')[0]!}` };
-  // A refused CONNECT is answered 407 (policy.md, "Tunnels"); a tunnel whose content is refused is closed after the
-  // 200: at the ClientHello (curl 35, TLS handshake cut) or at bytes that are not TLS (52/56).
-  if (code === '403' || connect === '403' || connect === '407') return { got: 'denied', detail };
-  if ([35, 52, 56].includes(r.status ?? -1) && connect === '200' && code === '000')
-    return { got: 'denied', detail: `closed after 200: ${detail}` };
-  if ((r.status === 7 || r.status === 28) && code === '000' && connect === '000') return { got: 'no-connect', detail };
+  const r = curlIn(lt.spokeNs, c.url, {
+    proxy: c.proxy === 'none' ? undefined : `http://${lt.proxyHost}:${c.proxy === 'endpoint' ? lt.tenant.port : c.proxy.port}`,
+    caCert: labPaths(topo.stateDir).caCert,
+    args: c.args,
+    connectTimeoutSeconds: c.connectTimeout,
+    body: true,
+  });
+  const detail = `curl exit ${r.exit} http ${r.code} connect ${r.connect} version ${r.version}${r.stderr ? ` ${r.stderr}` : ''}`;
+  if (r.exit === 0 && r.code === '200' && r.body.includes(ORIGIN_MARKER))
+    return { got: c.http2 && r.version !== '2' ? 'error' : 'allowed', detail: `${detail} ${r.body.split('\n')[0]!}` };
+  const refusal = proxyRefusal(r);
+  if (refusal) return { got: 'denied', detail: `${refusal}: ${detail}` };
+  if ((r.exit === 7 || r.exit === 28) && r.code === '000' && r.connect === '000') return { got: 'no-connect', detail };
   return { got: 'error', detail };
 }
 

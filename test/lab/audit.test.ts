@@ -8,7 +8,7 @@ import { AllowlistLearner } from '../../src/allowlist/suggest';
 import { buildPlan, loadConfigFile, parseConfig } from '../../src/config';
 import { labDown, labPaths, labReconfigure, labUp } from '../../src/lab/lab';
 import { accessLogLength, checkAccessLog, runMatrix } from '../../src/lab/matrix';
-import { inNs } from '../../src/lab/sh';
+import { curlIn, proxyRefusal } from '../../src/lab/curl';
 import { parseLogLine } from '../../src/usage/access-log';
 import { holdLabForThisFile } from '../support/lab-lock';
 
@@ -31,32 +31,13 @@ type Got = 'allowed' | 'refused' | 'other';
 
 function request(spokeNs: string, port: number, proxyHost: string, url: string, sni?: string): Got {
   const host = new URL(url).hostname;
-  const extra = sni ? ['-k', '--connect-to', `${sni}:443:${host}:443`] : [];
-  const target = sni ? url.replace(host, sni) : url;
-  const r = inNs(
-    spokeNs,
-    [
-      'curl',
-      '-sS',
-      '--max-time',
-      '8',
-      '--cacert',
-      labPaths().caCert,
-      '-x',
-      `http://${proxyHost}:${port}`,
-      ...extra,
-      '-o',
-      '/dev/null',
-      '-w',
-      '%{http_code} %{http_connect}',
-      target,
-    ],
-    { allowFail: true, timeoutMs: 15_000 },
-  );
-  const [code, connect] = r.stdout.trim().split(' ');
-  if (r.status === 0 && code === '200') return 'allowed';
-  if (code === '403' || connect === '407' || (connect === '200' && r.status === 35)) return 'refused';
-  return 'other';
+  const r = curlIn(spokeNs, sni ? url.replace(host, sni) : url, {
+    proxy: `http://${proxyHost}:${port}`,
+    caCert: labPaths().caCert,
+    args: sni ? ['-k', '--connect-to', `${sni}:443:${host}:443`] : [],
+  });
+  if (r.exit === 0 && r.code === '200') return 'allowed';
+  return proxyRefusal(r) ? 'refused' : 'other';
 }
 
 describe('audit → allowlist suggest → enforce (root, real Squid)', () => {

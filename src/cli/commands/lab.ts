@@ -36,7 +36,7 @@ import { SUPERVISOR_LIMITS, type SupervisorSettings } from '../../lab/supervisor
 import { acquireLabLock, labLockHolder, processStart } from '../../lab/lock';
 import { accessLogMarks, checkAccessLog, runMatrix, type MatrixRow } from '../../lab/matrix';
 import { labReplace } from '../../lab/replace';
-import { inNs } from '../../lab/sh';
+import { curlIn, proxyRefusal } from '../../lab/curl';
 import { INTERNET } from '../../lab/topology';
 import type { CommandContext, CommandSpec } from '../command';
 import { addConfigOption } from '../options';
@@ -334,37 +334,18 @@ const demo: CommandSpec = {
             { label: 'http://169.254.169.254/latest/meta-data/', url: 'http://169.254.169.254/latest/meta-data/' },
           ];
           for (const { label, url, args = [] } of targets) {
-            const r = inNs(
-              t.spokeNs,
-              [
-                'curl',
-                '-s',
-                '-o',
-                '/dev/null',
-                '--max-time',
-                '8',
-                '--cacert',
-                labPaths().caCert,
-                '-x',
-                `http://${t.proxyHost}:${t.tenant.port}`,
-                ...args,
-                '-w',
-                '%{http_code} %{http_connect}',
-                url,
-              ],
-              { allowFail: true },
-            );
-            const [code, connect] = r.stdout.split(' ');
+            const r = curlIn(t.spokeNs, url, { proxy: `http://${t.proxyHost}:${t.tenant.port}`, caCert: labPaths().caCert, args });
+            const refusal = proxyRefusal(r);
             const verdict =
-              code === '200'
+              r.code === '200'
                 ? printer.ok('reached the internet')
-                : connect === '403' || code === '403'
+                : refusal === '403'
                   ? printer.bad('refused by the proxy (403)')
-                  : connect === '407'
+                  : refusal === '407'
                     ? printer.bad('CONNECT refused by the proxy (407)')
-                    : connect === '200' && r.status === 35
+                    : refusal
                       ? printer.bad('tunnel closed at the ClientHello (SNI check)')
-                      : `curl exit ${r.status}`;
+                      : `curl exit ${r.exit}`;
             printer.line(`  ${t.tenant.name.padEnd(12)} ${t.clientIp} → ${label.padEnd(50)} ${verdict}`);
           }
         }
