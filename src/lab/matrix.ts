@@ -1,4 +1,4 @@
-// The lab's test matrix: for every tenant, the cases of issue 3 with the outcome the config promises,
+// The lab's test matrix: for every tenant, what its config promises about names, addresses, ports and tunnels,
 // run with real clients (curl, Node's fetch through HTTP(S)_PROXY, a raw socket) from the tenant's spoke
 // namespace through its endpoint, plus a check that Squid's access log names the tenant of every request.
 import { spawnSync } from 'node:child_process';

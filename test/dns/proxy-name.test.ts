@@ -1,4 +1,4 @@
-// One stable proxy name per tenant (issue 4): custom domain names on the hub's resource configurations,
+// One stable proxy name per tenant: custom domain names on the hub's resource configurations,
 // the public-domain verification with its TXT record and waiter, and spoke endpoints whose private DNS
 // serves exactly the tenant's name.
 import { Match, type Template } from 'aws-cdk-lib/assertions';

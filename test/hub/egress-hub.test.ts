@@ -19,7 +19,7 @@ const only = <T>(r: Record<string, T>): [string, T] => {
   return entries[0]!;
 };
 
-/** Scenarios: the example config and the edge configs issue 2 asks for. */
+/** Scenarios: the example config and its edge cases (no tenants, one AZ, many tenants, …). */
 const SCENARIOS: Record<string, () => Record<string, unknown>> = {
   example: exampleConfig,
   'no-tenants': () => ({ ...exampleConfig(), tenants: [], spokes: [] }),
