@@ -7,7 +7,7 @@ import { isIP } from 'node:net';
 import { stringify } from 'yaml';
 import type { TenantPlan } from '../config';
 import { normaliseAllowlist } from '../config/plan';
-import { parseAccessLogLine, type AccessLogEntry } from '../usage/access-log';
+import { AccessLogIntake, type AccessLogEntry, type MalformedLine } from '../usage/access-log';
 import { hasSuffixAtOrBelow } from './public-suffixes';
 
 /** Rules that refuse an address, not a name: what they saw is never a destination to propose. */
@@ -36,7 +36,7 @@ export interface Suggestion {
   readonly tenant: string;
   readonly lines: number;
   readonly malformed: number;
-  readonly malformedSamples: readonly { readonly where: string; readonly reason: string }[];
+  readonly malformedSamples: readonly MalformedLine[];
   /** Lines of this tenant whose destination was internal or an IP literal (never proposed). */
   readonly internal: number;
   readonly hosts: readonly HostUsage[];
@@ -50,24 +50,15 @@ export interface SuggestOptions {
 
 /** Accumulates lines (the same sink shape as the usage report's, so the same file and CloudWatch readers feed it). */
 export class AllowlistLearner {
-  private lines = 0;
-  private malformed = 0;
+  private readonly intake = new AccessLogIntake();
   private internal = 0;
-  private readonly samples: { where: string; reason: string }[] = [];
   private readonly hosts = new Map<string, { requests: number; bytes: number; refused: number }>();
 
   constructor(private readonly tenant: string) {}
 
   add(line: string, where = '-'): void {
-    if (line.trim() === '') return;
-    this.lines++;
-    const parsed = parseAccessLogLine(line);
-    if (!parsed.ok) {
-      this.malformed++;
-      if (this.samples.length < 5) this.samples.push({ where, reason: parsed.reason });
-      return;
-    }
-    if (parsed.entry.tenant === this.tenant) this.addEntry(parsed.entry);
+    const entry = this.intake.read(line, where);
+    if (entry?.tenant === this.tenant) this.addEntry(entry);
   }
 
   private addEntry(e: AccessLogEntry): void {
@@ -93,9 +84,9 @@ export class AllowlistLearner {
       .sort((a, b) => b.requests - a.requests || a.host.localeCompare(b.host));
     return {
       tenant: this.tenant,
-      lines: this.lines,
-      malformed: this.malformed,
-      malformedSamples: [...this.samples],
+      lines: this.intake.lines,
+      malformed: this.intake.malformed,
+      malformedSamples: [...this.intake.samples],
       internal: this.internal,
       hosts,
       entries: collapse(hosts, options.minHostsPerWildcard ?? 3),

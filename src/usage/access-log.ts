@@ -93,3 +93,33 @@ export function parseAccessLogLine(line: string): ParsedLine {
     },
   };
 }
+
+export interface MalformedLine {
+  /** `file:line` or another label of where the line came from. */
+  readonly where: string;
+  readonly reason: string;
+  readonly line: string;
+}
+
+/**
+ * The intake every reader of the log shares (the usage report, the allowlist learner): blank lines skipped,
+ * lines counted, a line that is not ours counted as malformed with a few samples kept, and the entry returned.
+ */
+export class AccessLogIntake {
+  lines = 0;
+  malformed = 0;
+  readonly samples: MalformedLine[] = [];
+
+  constructor(private readonly maxSamples = 5) {}
+
+  /** The line's entry; undefined for a blank line (not counted) or a malformed one (counted, maybe sampled). */
+  read(line: string, where = '-'): AccessLogEntry | undefined {
+    if (line.trim() === '') return undefined;
+    this.lines++;
+    const parsed = parseAccessLogLine(line);
+    if (parsed.ok) return parsed.entry;
+    this.malformed++;
+    if (this.samples.length < this.maxSamples) this.samples.push({ where, reason: parsed.reason, line: line.slice(0, 200) });
+    return undefined;
+  }
+}

@@ -1,7 +1,7 @@
 // The charge-back report: access-log lines in, per-tenant requests, bytes, decisions, top destinations
 // and top denials out, plus each tenant's share of the bytes (the key to split the hub's bill by).
 // Pure and streaming: lines are added one at a time, so a month of logs never has to fit in memory.
-import { parseAccessLogLine, type AccessLogEntry } from './access-log';
+import { AccessLogIntake, type AccessLogEntry, type MalformedLine } from './access-log';
 
 export interface UsageOptions {
   /** Inclusive start, in milliseconds since the epoch. @default - no lower bound */
@@ -49,13 +49,6 @@ export interface TenantUsage {
   readonly sharePercent: number;
   readonly topDestinations: readonly Destination[];
   readonly topDenials: readonly Denial[];
-}
-
-export interface MalformedLine {
-  /** `file:line` or another label of where the line came from. */
-  readonly where: string;
-  readonly reason: string;
-  readonly line: string;
 }
 
 export interface UsageReport {
@@ -108,28 +101,20 @@ export const DEFAULT_TOP = 5;
 
 export class UsageAccumulator {
   private readonly tenants = new Map<string, Acc>();
-  private lines = 0;
+  private readonly intake: AccessLogIntake;
   private outside = 0;
-  private malformed = 0;
-  private readonly samples: MalformedLine[] = [];
   private unattributed = { requests: 0, bytes: 0 };
   private first = Infinity;
   private last = -Infinity;
 
-  constructor(private readonly options: UsageOptions = {}) {}
+  constructor(private readonly options: UsageOptions = {}) {
+    this.intake = new AccessLogIntake(options.malformedSamples ?? 5);
+  }
 
   /** Adds one raw line; blank lines are ignored, anything unparseable is counted as malformed. */
   add(line: string, where = '-'): void {
-    if (line.trim() === '') return;
-    this.lines++;
-    const parsed = parseAccessLogLine(line);
-    if (!parsed.ok) {
-      this.malformed++;
-      if (this.samples.length < (this.options.malformedSamples ?? 5))
-        this.samples.push({ where, reason: parsed.reason, line: line.slice(0, 200) });
-      return;
-    }
-    this.addEntry(parsed.entry);
+    const entry = this.intake.read(line, where);
+    if (entry) this.addEntry(entry);
   }
 
   private addEntry(e: AccessLogEntry): void {
@@ -214,11 +199,11 @@ export class UsageAccumulator {
       to: iso(this.options.to),
       firstRequest: iso(this.first),
       lastRequest: iso(this.last),
-      lines: this.lines,
+      lines: this.intake.lines,
       requests: sum((a) => a.requests),
       outsidePeriod: this.outside,
-      malformed: this.malformed,
-      malformedSamples: [...this.samples],
+      malformed: this.intake.malformed,
+      malformedSamples: [...this.intake.samples],
       unattributed: { ...this.unattributed },
       totals: {
         requests: sum((a) => a.requests),

@@ -34,6 +34,9 @@ function line(f: Record<string, string | number>): string {
     .join(' ');
 }
 
+/** `egresshub allowlist suggest` for project-a of the example config. */
+const suggest = (...args: string[]) => runCli('allowlist', 'suggest', '-c', 'examples/egresshub.yaml', '--tenant', 'project-a', ...args);
+
 const usage = (host: string, requests = 1) => ({ host, requests, bytes: 1000 * requests, refused: 0 });
 
 describe('allowlist suggest', () => {
@@ -122,7 +125,7 @@ describe('allowlist suggest', () => {
   it('CLI: prints YAML for the tenant, and an unknown tenant exits 2 naming the known ones', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'eh-allow-')), 'access.log');
     writeFileSync(file, ['a', 'b', 'c'].map((x) => line({ host: `${x}.example.org` })).join('\n') + '\n');
-    const ok = await runCli('allowlist', 'suggest', '-c', 'examples/egresshub.yaml', '--tenant', 'project-a', '--log', file, '--diff');
+    const ok = await suggest('--log', file, '--diff');
     expect(ok.code).toBe(0);
     expect(ok.stdout).toContain('    - "*.example.org" # 3 hosts, 3 requests');
     expect(ok.stdout).toContain('would add (1): *.example.org');
@@ -148,18 +151,7 @@ describe('allowlist suggest from CloudWatch Logs', () => {
       return pages.shift();
     });
     const before = Date.now();
-    const r = await runCli(
-      'allowlist',
-      'suggest',
-      '-c',
-      'examples/egresshub.yaml',
-      '--tenant',
-      'project-a',
-      '--log-group',
-      GROUP,
-      '--since',
-      '1d',
-    );
+    const r = await suggest('--log-group', GROUP, '--since', '1d');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('    - "*.example.org" # 3 hosts, 3 requests');
     expect(sent.map((s) => s.logGroupName)).toEqual([GROUP, GROUP]);
@@ -170,21 +162,10 @@ describe('allowlist suggest from CloudWatch Logs', () => {
 
   it('names the log group and the fix when it does not exist (exit 2); --since needs --log-group', async () => {
     cw.on(FilterLogEventsCommand).rejects(Object.assign(new Error('nope'), { name: 'ResourceNotFoundException' }));
-    const r = await runCli('allowlist', 'suggest', '-c', 'examples/egresshub.yaml', '--tenant', 'project-a', '--log-group', GROUP);
+    const r = await suggest('--log-group', GROUP);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`--log-group ${GROUP}: the log group does not exist in this region`);
-    const since = await runCli(
-      'allowlist',
-      'suggest',
-      '-c',
-      'examples/egresshub.yaml',
-      '--tenant',
-      'project-a',
-      '--log',
-      'x.log',
-      '--since',
-      '7d',
-    );
+    const since = await suggest('--log', 'x.log', '--since', '7d');
     expect(since.code).toBe(2);
     expect(since.stderr).toContain('--since applies to --log-group');
   });
