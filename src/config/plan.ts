@@ -32,6 +32,8 @@ export interface TenantPlan {
   readonly allow: Allowlist;
   /** `enforce` denies what the allowlist (and the SNI check) does not admit; `audit` logs it as would-deny. */
   readonly mode: TenantMode;
+  /** The tenant opted in to metrics of its own (dimension `Tenant`); every tenant is in the hub-wide ones. */
+  readonly metrics: boolean;
   /** Destination ports CONNECT may reach with TLS: the proxy peeks at the ClientHello and checks its SNI. */
   readonly connectPorts: readonly number[];
   /**
@@ -128,7 +130,10 @@ export interface HubPlan {
     readonly access: string;
     readonly cache: string;
   };
-  /** Namespace of the per-tenant metrics the access-log metric filters publish (dimension `Tenant`). */
+  /**
+   * Namespace of the metrics the access-log metric filters publish: hub-wide (no dimension) and, for the tenants
+   * that opted in, per tenant (dimension `Tenant`).
+   */
   readonly metricNamespace: string;
   /**
    * The fixed proxies' health signal: each proxy publishes `metricName` = 1 (Squid answered the probe and
@@ -218,6 +223,7 @@ export function buildPlan(config: EgressConfig): EgressPlan {
             sharePrincipals: [],
             allow: { any: true },
             mode: 'enforce',
+            metrics: false,
             connectPorts: [443],
             rawTunnelPorts: [],
             httpPorts: [80],
@@ -232,6 +238,7 @@ export function buildPlan(config: EgressConfig): EgressPlan {
           sharePrincipals: [...new Set(t.accounts.filter((a) => a !== account))],
           allow: normaliseAllowlist(t.allow),
           mode: t.mode,
+          metrics: t.metrics,
           connectPorts: sortedPorts(t.connectPorts.filter((p) => typeof p === 'number')),
           rawTunnelPorts: sortedPorts(t.connectPorts.flatMap((p) => (typeof p === 'number' ? [] : [p.port]))),
           httpPorts: sortedPorts(t.httpPorts),

@@ -147,6 +147,21 @@ const domainPattern = z.string().refine(isDomainPattern, {
 export const TENANT_MODES = ['enforce', 'audit'] as const;
 export type TenantMode = (typeof TENANT_MODES)[number];
 
+/**
+ * Per-tenant metrics (a tenant's `metrics: true`) come from one metric filter per metric whose pattern lists the
+ * opted-in tenants by name; a filter pattern holds at most 1,024 characters, and every opted-in tenant is 4 billed
+ * custom metrics. 20 tenants of the longest names (24 characters) fit the pattern: 80 custom metrics.
+ * https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutMetricFilter.html
+ */
+export const MAX_METRIC_TENANTS = 20;
+
+/**
+ * "Resource configurations per Region" (Amazon VPC Lattice), the default quota: each tenant is one resource
+ * configuration, and the quota counts every configuration in the account's Region, not only this hub's.
+ * https://docs.aws.amazon.com/vpc-lattice/latest/ug/quotas.html
+ */
+export const DEFAULT_RESOURCE_CONFIGURATIONS_QUOTA = 2000;
+
 const tenantSchema = z.strictObject({
   name: z
     .string()
@@ -169,6 +184,12 @@ const tenantSchema = z.strictObject({
   mode: z
     .enum(TENANT_MODES, { message: 'mode is enforce (deny what the allowlist does not admit) or audit (log it as would-deny)' })
     .default('enforce'),
+  /**
+   * Publish this tenant's own CloudWatch metrics (Requests, DeniedRequests, BytesIn, BytesOut with a `Tenant`
+   * dimension). Off by default: every tenant is already in the hub-wide metrics, the Contributor Insights
+   * rules and the saved queries; at most MAX_METRIC_TENANTS tenants may opt in (docs/operations.md).
+   */
+  metrics: z.boolean({ message: 'metrics is true (publish per-tenant metrics) or false (the default)' }).default(false),
   connectPorts: z
     .array(
       z.union([
@@ -313,6 +334,23 @@ const hubSchema = z.strictObject({
         .default(DEFAULT_DENIED_THRESHOLD),
     })
     .default({ deniedRequestsPer5Minutes: DEFAULT_DENIED_THRESHOLD }),
+  /**
+   * Service quotas this account has raised above their defaults, so validation admits what they allow
+   * (docs/config.md, "Quotas"). Declare a value only once Service Quotas shows it approved.
+   */
+  quotas: z
+    .strictObject({
+      /** Amazon VPC Lattice "Resource configurations per Region": one per tenant. @default 2000 */
+      resourceConfigurationsPerRegion: z
+        .number()
+        .int({ message: 'resourceConfigurationsPerRegion is a whole number' })
+        .min(1, { message: 'resourceConfigurationsPerRegion is at least 1' })
+        .max(100_000, {
+          message: 'resourceConfigurationsPerRegion above 100,000 is not a quota AWS grants; check the approved value in Service Quotas',
+        })
+        .default(DEFAULT_RESOURCE_CONFIGURATIONS_QUOTA),
+    })
+    .default({ resourceConfigurationsPerRegion: DEFAULT_RESOURCE_CONFIGURATIONS_QUOTA }),
 });
 
 /** A private or public DNS zone under which every tenant gets its proxy name (`<tenant>.<domain>`). */
@@ -411,6 +449,24 @@ export const configSchema = z
             `lower scaling.max to ${Math.floor(NLB_MAX_TARGETS / listeners)} or less, put fewer tenants on this hub, or use mode multi-az`,
         );
       }
+    }
+
+    const configurations = Math.max(cfg.tenants.length, 1);
+    const quota = cfg.hub.quotas.resourceConfigurationsPerRegion;
+    if (configurations > quota) {
+      issue(
+        ['tenants'],
+        `${configurations} tenants need ${configurations} resource configurations, above the quota "Resource configurations per Region" (Amazon VPC Lattice) of ${quota}${quota === DEFAULT_RESOURCE_CONFIGURATIONS_QUOTA ? ', its default' : ''}, which also counts every other configuration in ${cfg.region}; ` +
+          `request an increase in the Service Quotas console (Amazon VPC Lattice, "Resource configurations per Region"), then declare the approved value as hub.quotas.resourceConfigurationsPerRegion, or split the tenants across hubs in two Regions or accounts`,
+      );
+    }
+    const metricTenants = cfg.tenants.flatMap((t, i) => (t.metrics ? [i] : []));
+    if (metricTenants.length > MAX_METRIC_TENANTS) {
+      issue(
+        ['tenants', metricTenants[MAX_METRIC_TENANTS]!, 'metrics'],
+        `${metricTenants.length} tenants set metrics: true; at most ${MAX_METRIC_TENANTS} may (their names must fit one metric filter pattern, and each is 4 billed custom metrics). ` +
+          'Every tenant is already in the Contributor Insights rules and saved queries (docs/operations.md); keep metrics: true for the tenants you alarm on',
+      );
     }
 
     cfg.tenants.forEach((t, ti) => {

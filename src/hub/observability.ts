@@ -69,49 +69,147 @@ export const ACCESS_LOG_TRANSFORMER: logs.CfnTransformer.ProcessorProperty[] = [
 ];
 
 /**
- * Lines without a tenant (`tenant=-`: a connection closed before it sent a request) are nobody's usage:
- * publishing them would add a `Tenant=-` series to every metric (a custom metric each) for nothing.
+ * Lines without a tenant (`tenant=-`: a connection closed before it sent a request) are nobody's usage: they
+ * are left out of every metric and contributor count.
  */
 const ATTRIBUTED = '$.tenant != "-"';
 
-export interface TenantMetricFilter {
+export interface AccessLogMetricFilter {
   readonly id: string;
   readonly metricName: string;
   readonly pattern: string;
   /** `1` (count the line) or `$.field` (publish the field's value). */
   readonly value: string;
   readonly unit: cloudwatch.Unit;
+  /** Dimensions taken from the line's fields; none for the hub-wide metrics. */
+  readonly dimensions?: Readonly<Record<string, string>>;
+}
+
+/** The four access-log metrics: what each counts (beyond "the line has a tenant") and what it publishes. */
+const ACCESS_LOG_METRICS: readonly { id: string; metricName: string; when?: string; value: string; unit: cloudwatch.Unit }[] = [
+  { id: 'Requests', metricName: 'Requests', value: '1', unit: cloudwatch.Unit.COUNT },
+  { id: 'Denied', metricName: 'DeniedRequests', when: '$.decision = "denied"', value: '1', unit: cloudwatch.Unit.COUNT },
+  { id: 'BytesIn', metricName: 'BytesIn', when: '$.bytes_in >= 0', value: '$.bytes_in', unit: cloudwatch.Unit.BYTES },
+  { id: 'BytesOut', metricName: 'BytesOut', when: '$.bytes_out >= 0', value: '$.bytes_out', unit: cloudwatch.Unit.BYTES },
+];
+
+const patternOf = (who: string, when?: string) => (when ? `{ (${who}) && (${when}) }` : `{ ${who} }`);
+
+/**
+ * Hub-wide metrics: four filters with no dimension, so four custom metrics whatever the tenant count. A filter
+ * taking a dimension from `$.tenant` would make a metric per tenant, and CloudWatch disables a filter that makes
+ * 1,000 distinct dimension values within a short time: a hub of 2,000 tenants would lose its metrics.
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-logs-metricfilter-dimension.html
+ */
+export const HUB_METRIC_FILTERS: readonly AccessLogMetricFilter[] = ACCESS_LOG_METRICS.map((m) => ({
+  id: `Hub${m.id}`,
+  metricName: m.metricName,
+  pattern: patternOf(ATTRIBUTED, m.when),
+  value: m.value,
+  unit: m.unit,
+}));
+
+/**
+ * Metrics of their own for the tenants that opted in (`metrics: true`, at most MAX_METRIC_TENANTS): the pattern
+ * names each of them, so the `Tenant` dimension takes no value outside that list. Same metric names as the
+ * hub-wide ones, told apart by the dimension. Patterns hold at most 1,024 characters (PutMetricFilter).
+ * https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutMetricFilter.html
+ */
+export function tenantMetricFilters(tenants: readonly string[]): AccessLogMetricFilter[] {
+  if (tenants.length === 0) return [];
+  const who = tenants.map((t) => `$.tenant = "${t}"`).join(' || ');
+  return ACCESS_LOG_METRICS.map((m) => ({
+    id: m.id,
+    metricName: m.metricName,
+    pattern: patternOf(who, m.when),
+    value: m.value,
+    unit: m.unit,
+    dimensions: { Tenant: '$.tenant' },
+  }));
+}
+
+/** A Contributor Insights rule over the access log: tenants ranked by one measure, however many there are. */
+export interface TopTenantsRule {
+  readonly id: string;
+  /** Appended to `<name>-top-tenants-`: the rule's name. */
+  readonly suffix: string;
+  readonly title: string;
+  readonly aggregateOn: 'Count' | 'Sum';
+  readonly value?: string;
+  readonly filters: readonly { readonly Match: string; readonly In?: readonly string[]; readonly NotIn?: readonly string[] }[];
 }
 
 /**
- * Four filters for any number of tenants: each publishes with the dimension `Tenant = $.tenant`
- * (a filter may carry up to three dimensions taken from fields; CloudWatch disables a filter that makes
- * 1,000 distinct dimension values within an hour, far above a hub's tenant count). Metric filters:
- * 100 per log group.
- * https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_MetricTransformation.html
+ * "Top tenants by requests, denials and bytes" for any tenant count: a rule keeps the top contributors of each
+ * period, with no metric per tenant. The rules read the transformed log (ApplyOnTransformedLogs), so `$.tenant`
+ * and the integer byte counts are JSON fields to them.
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/ContributorInsights-RuleSyntax.html
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutInsightRule.html
  */
-export const TENANT_METRIC_FILTERS: readonly TenantMetricFilter[] = [
-  { id: 'Requests', metricName: 'Requests', pattern: `{ ${ATTRIBUTED} }`, value: '1', unit: cloudwatch.Unit.COUNT },
+export const TOP_TENANT_RULES: readonly TopTenantsRule[] = [
+  { id: 'Requests', suffix: 'requests', title: 'requests', aggregateOn: 'Count', filters: [] },
+  { id: 'Denied', suffix: 'denied', title: 'denied requests', aggregateOn: 'Count', filters: [{ Match: '$.decision', In: ['denied'] }] },
+  { id: 'BytesOut', suffix: 'bytes-out', title: 'bytes to clients', aggregateOn: 'Sum', value: '$.bytes_out', filters: [] },
+  { id: 'BytesIn', suffix: 'bytes-in', title: 'bytes from clients', aggregateOn: 'Sum', value: '$.bytes_in', filters: [] },
+];
+
+export const topTenantsRuleName = (plan: EgressPlan, rule: TopTenantsRule) => `${plan.name}-top-tenants-${rule.suffix}`;
+
+/** The rule's definition (the CloudWatchLogRule schema), JSON as PutInsightRule takes it. */
+export function topTenantsRuleBody(logGroupName: string, rule: TopTenantsRule): string {
+  return JSON.stringify({
+    Schema: { Name: 'CloudWatchLogRule', Version: 1 },
+    LogGroupNames: [logGroupName],
+    LogFormat: 'JSON',
+    Contribution: {
+      Keys: ['$.tenant'],
+      ...(rule.value ? { ValueOf: rule.value } : {}),
+      Filters: [{ Match: '$.tenant', NotIn: ['-'] }, ...rule.filters],
+    },
+    AggregateOn: rule.aggregateOn,
+  });
+}
+
+/**
+ * Saved Logs Insights queries for drilling into one tenant (replace TENANT) and for ranking all of them; saved
+ * queries cost nothing until run (a run is billed per GB scanned).
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_Insights-Saving-Queries.html
+ */
+export const SAVED_QUERIES: readonly { readonly id: string; readonly name: string; readonly lines: readonly string[] }[] = [
   {
-    id: 'Denied',
-    metricName: 'DeniedRequests',
-    pattern: `{ (${ATTRIBUTED}) && ($.decision = "denied") }`,
-    value: '1',
-    unit: cloudwatch.Unit.COUNT,
+    id: 'TenantTraffic',
+    name: 'tenant traffic over time (replace TENANT)',
+    lines: ['filter tenant = "TENANT"', 'stats count(*) as requests, sum(bytes_in) as bytesIn, sum(bytes_out) as bytesOut by bin(5m)'],
   },
   {
-    id: 'BytesIn',
-    metricName: 'BytesIn',
-    pattern: `{ (${ATTRIBUTED}) && ($.bytes_in >= 0) }`,
-    value: '$.bytes_in',
-    unit: cloudwatch.Unit.BYTES,
+    id: 'TenantHosts',
+    name: 'tenant top hosts (replace TENANT)',
+    lines: [
+      'filter tenant = "TENANT"',
+      'stats count(*) as requests, sum(bytes_out) as bytesOut by host, decision',
+      'sort requests desc',
+      'limit 50',
+    ],
   },
   {
-    id: 'BytesOut',
-    metricName: 'BytesOut',
-    pattern: `{ (${ATTRIBUTED}) && ($.bytes_out >= 0) }`,
-    value: '$.bytes_out',
-    unit: cloudwatch.Unit.BYTES,
+    id: 'TenantDenials',
+    name: 'tenant denials by host and rule (replace TENANT)',
+    lines: [
+      'filter tenant = "TENANT" and decision = "denied"',
+      'stats count(*) as denied by host, sni, rule',
+      'sort denied desc',
+      'limit 50',
+    ],
+  },
+  {
+    id: 'TopTenants',
+    name: 'top tenants by bytes to clients',
+    lines: [
+      'filter tenant != "-"',
+      'stats count(*) as requests, sum(bytes_out) as bytesOut, sum(bytes_in) as bytesIn by tenant',
+      'sort bytesOut desc',
+      'limit 50',
+    ],
   },
 ];
 
@@ -163,6 +261,8 @@ export class HubObservability extends Construct {
   readonly noHealthyProxyAlarm?: cloudwatch.CompositeAlarm;
   readonly topic?: sns.ITopic;
   readonly dashboard: cloudwatch.Dashboard;
+  /** The Contributor Insights rules (TOP_TENANT_RULES), by rule id. */
+  readonly topTenantRules: ReadonlyMap<string, cloudwatch.CfnInsightRule>;
 
   constructor(scope: Construct, id: string, props: HubObservabilityProps) {
     super(scope, id);
@@ -190,10 +290,11 @@ export class HubObservability extends Construct {
       transformerConfig: ACCESS_LOG_TRANSFORMER,
     });
     transformer.node.addDependency(this.accessLogGroup);
-    for (const f of TENANT_METRIC_FILTERS) {
+    const metricTenants = plan.tenants.filter((t) => t.metrics).map((t) => t.name);
+    for (const f of [...HUB_METRIC_FILTERS, ...tenantMetricFilters(metricTenants)]) {
       const filter = new logs.CfnMetricFilter(this, `${f.id}Filter`, {
         logGroupName: this.accessLogGroup.logGroupName,
-        filterName: `${plan.name}-tenant-${f.metricName}`,
+        filterName: `${plan.name}-${f.dimensions ? 'tenant' : 'hub'}-${f.metricName}`,
         filterPattern: f.pattern,
         applyOnTransformedLogs: true,
         metricTransformations: [
@@ -202,12 +303,31 @@ export class HubObservability extends Construct {
             metricName: f.metricName,
             metricValue: f.value,
             unit: f.unit,
-            dimensions: [{ key: 'Tenant', value: '$.tenant' }],
+            ...(f.dimensions ? { dimensions: Object.entries(f.dimensions).map(([key, value]) => ({ key, value })) } : {}),
           },
         ],
       });
       // A filter on transformed logs is only valid once the group has its transformer.
       filter.node.addDependency(transformer);
+    }
+    const rules = new Map<string, cloudwatch.CfnInsightRule>();
+    for (const r of TOP_TENANT_RULES) {
+      const rule = new cloudwatch.CfnInsightRule(this, `TopTenants${r.id}Rule`, {
+        ruleName: topTenantsRuleName(plan, r),
+        ruleState: 'ENABLED',
+        ruleBody: topTenantsRuleBody(hub.logGroups.access, r),
+        applyOnTransformedLogs: true,
+      });
+      rule.node.addDependency(transformer);
+      rules.set(r.id, rule);
+    }
+    this.topTenantRules = rules;
+    for (const q of SAVED_QUERIES) {
+      new logs.CfnQueryDefinition(this, `${q.id}Query`, {
+        name: `egresshub/${plan.name}/${q.name}`,
+        queryString: q.lines.join('\n| '),
+        logGroupNames: [this.accessLogGroup.logGroupName],
+      });
     }
 
     // Alarms notify an existing topic, or a new one mailing the config's address.
@@ -382,23 +502,46 @@ export class HubObservability extends Construct {
       );
     });
 
-    // One alarm for every tenant: a Metrics Insights query grouped by Tenant makes each tenant a
-    // contributor with its own state, so onboarding a tenant needs no new alarm resource.
-    // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Create_Metrics_Insights_Alarm.html
-    const denied = new cloudwatch.MathExpression({
-      expression: deniedByTenantQuery(ns),
-      label: 'denied requests by tenant',
-      period: deniedPeriod,
-    });
-    this.alarm(
-      denied.createAlarm(this, 'DeniedSpikeAlarm', {
-        alarmDescription: `egresshub ${plan.name}: a tenant had more than ${hub.alarms.deniedRequestsPer5Minutes} denied requests in ${deniedPeriod.toMinutes()} minutes (misconfigured client, or something probing); run egresshub usage for its top denials`,
-        threshold: hub.alarms.deniedRequestsPer5Minutes,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
+    // One alarm for every tenant, with no metric per tenant: the largest contributor of the denied-requests
+    // Contributor Insights rule in each period. The notification cannot carry the contributor's name: the rule's
+    // report (and `egresshub usage`) names the tenant. Tenants with metrics of their own also get an alarm whose
+    // contributors are the tenants themselves.
+    // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/ContributorInsights-GraphReportData.html
+    const deniedRule = topTenantsRuleName(
+      plan,
+      TOP_TENANT_RULES.find((r) => r.id === 'Denied')!,
     );
+    const threshold = hub.alarms.deniedRequestsPer5Minutes;
+    const deniedSpike = new cloudwatch.MathExpression({
+      expression: insightRuleMetric(deniedRule, 'MaxContributorValue'),
+      label: 'denied requests of the top tenant',
+      period: deniedPeriod,
+    }).createAlarm(this, 'DeniedSpikeAlarm', {
+      alarmDescription: `egresshub ${plan.name}: a tenant had more than ${threshold} denied requests in ${deniedPeriod.toMinutes()} minutes (misconfigured client, or something probing); the Contributor Insights rule ${deniedRule} names it, and egresshub usage lists its top denials`,
+      threshold,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    deniedSpike.node.addDependency(this.topTenantRules.get('Denied')!);
+    this.alarm(deniedSpike);
+    if (metricTenants.length > 0) {
+      // A Metrics Insights query grouped by Tenant makes each opted-in tenant a contributor with its own state.
+      // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Create_Metrics_Insights_Alarm.html
+      this.alarm(
+        new cloudwatch.MathExpression({
+          expression: deniedByTenantQuery(ns),
+          label: 'denied requests by tenant',
+          period: deniedPeriod,
+        }).createAlarm(this, 'TenantDeniedSpikeAlarm', {
+          alarmDescription: `egresshub ${plan.name}: one of the tenants with metrics (${metricTenants.join(', ')}) had more than ${threshold} denied requests in ${deniedPeriod.toMinutes()} minutes; the alarm's contributor names it`,
+          threshold,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        }),
+      );
+    }
 
     this.dashboard = this.buildDashboard(plan, props, natGateways);
   }
@@ -428,22 +571,64 @@ export class HubObservability extends Construct {
 
   private buildDashboard(plan: EgressPlan, props: HubObservabilityProps, natGateways: readonly ec2.CfnNatGateway[]): cloudwatch.Dashboard {
     const ns = plan.hub.metricNamespace;
-    const byTenant = (metric: string, label: string) =>
-      new cloudwatch.MathExpression({
-        expression: `SELECT SUM(${metric}) FROM SCHEMA("${ns}", Tenant) GROUP BY Tenant ORDER BY SUM() DESC LIMIT 20`,
-        label,
-        period: Duration.minutes(5),
-      });
+    const hubMetric = (metricName: string, label: string) =>
+      new cloudwatch.Metric({ namespace: ns, metricName, statistic: 'Sum', period: Duration.minutes(5), label });
     const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName: `${plan.name}-hub`,
       defaultInterval: Duration.days(1),
     });
     dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24, height: 3 }));
+    const topOf = (id: string) => {
+      const rule = TOP_TENANT_RULES.find((r) => r.id === id)!;
+      return new cloudwatch.MathExpression({
+        expression: insightRuleMetric(topTenantsRuleName(plan, rule), 'MaxContributorValue'),
+        label: `top tenant's ${rule.title}`,
+        period: Duration.minutes(5),
+      });
+    };
     dashboard.addWidgets(
-      new cloudwatch.GraphWidget({ title: 'Requests by tenant (top 20)', left: [byTenant('Requests', 'requests')], width: 8 }),
-      new cloudwatch.GraphWidget({ title: 'Bytes to clients by tenant (top 20)', left: [byTenant('BytesOut', 'bytes out')], width: 8 }),
-      new cloudwatch.GraphWidget({ title: 'Denied requests by tenant (top 20)', left: [byTenant('DeniedRequests', 'denied')], width: 8 }),
+      new cloudwatch.GraphWidget({
+        title: 'Hub: requests and denials (all tenants)',
+        left: [hubMetric('Requests', 'requests'), hubMetric('DeniedRequests', 'denied')],
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Hub: bytes (all tenants)',
+        left: [hubMetric('BytesOut', 'to clients'), hubMetric('BytesIn', 'from clients')],
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Largest tenant per 5 minutes (Contributor Insights rules name it)',
+        left: [topOf('Requests'), topOf('Denied')],
+        right: [topOf('BytesOut')],
+        width: 8,
+      }),
     );
+    dashboard.addWidgets(
+      new cloudwatch.LogQueryWidget({
+        title: 'Top tenants by bytes to clients',
+        logGroupNames: [this.accessLogGroup.logGroupName],
+        queryLines: SAVED_QUERIES.find((q) => q.id === 'TopTenants')!.lines.map((l) => (l.startsWith('limit') ? 'limit 20' : l)),
+        width: 24,
+      }),
+    );
+    if (plan.tenants.some((t) => t.metrics)) {
+      const byTenant = (metric: string, label: string) =>
+        new cloudwatch.MathExpression({
+          expression: `SELECT SUM(${metric}) FROM SCHEMA("${ns}", Tenant) GROUP BY Tenant ORDER BY SUM() DESC LIMIT 20`,
+          label,
+          period: Duration.minutes(5),
+        });
+      dashboard.addWidgets(
+        new cloudwatch.GraphWidget({ title: 'Tenants with metrics: requests', left: [byTenant('Requests', 'requests')], width: 8 }),
+        new cloudwatch.GraphWidget({
+          title: 'Tenants with metrics: bytes to clients',
+          left: [byTenant('BytesOut', 'bytes out')],
+          width: 8,
+        }),
+        new cloudwatch.GraphWidget({ title: 'Tenants with metrics: denied', left: [byTenant('DeniedRequests', 'denied')], width: 8 }),
+      );
+    }
     const asgWidgets = props.autoScalingGroups.map(
       (asg) =>
         new cloudwatch.GraphWidget({
@@ -567,7 +752,16 @@ export class HubObservability extends Construct {
   }
 }
 
-/** The Metrics Insights query behind the denied-spike alarm: one series (contributor) per tenant. */
+/**
+ * A Contributor Insights rule's statistic as a metric-math expression (MaxContributorValue: the top contributor's
+ * value in each period, whoever it is; UniqueContributors: how many there were).
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/using-metric-math.html
+ */
+export function insightRuleMetric(ruleName: string, statistic: 'MaxContributorValue' | 'UniqueContributors' | 'Sum'): string {
+  return `INSIGHT_RULE_METRIC("${ruleName}", "${statistic}")`;
+}
+
+/** The Metrics Insights query behind the opted-in tenants' denied-spike alarm: one series (contributor) per tenant. */
 export function deniedByTenantQuery(namespace: string): string {
   return `SELECT SUM(DeniedRequests) FROM SCHEMA("${namespace}", Tenant) GROUP BY Tenant ORDER BY SUM() DESC`;
 }

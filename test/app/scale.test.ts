@@ -57,9 +57,55 @@ describe('a hub with 2,000 tenants', () => {
     expect(validateTemplate(a.templates.get('egresshub-tenants-10500'))).toEqual([]);
   });
 
-  it('adding tenant 2,001 moves and changes none of the other 2,000', () => {
-    const config = parse(thousand) as { tenants: unknown[] };
+  it('monitoring stays within CloudWatch limits: no metric takes a dimension from the tenant field, fixed alarm and widget counts', () => {
+    const hub = a.templates.get('egresshub-hub')!;
+    const of = (type: string) =>
+      Object.values(hub.Resources).filter((r) => (r as { Type: string }).Type === type) as {
+        Properties: Record<string, unknown>;
+      }[];
+    const filters = of('AWS::Logs::MetricFilter');
+    // 100 metric filters per log group; a filter whose dimension takes 1,000 distinct values is disabled.
+    expect(filters.length).toBeLessThanOrEqual(100);
+    for (const f of filters) expect(JSON.stringify(f.Properties.MetricTransformations)).not.toContain('$.tenant');
+    // Alarms, contributor rules and saved queries do not grow with the tenants: the same as a 2-tenant hub.
+    const small = synth(manyTenantsConfig(2)).templates.get('egresshub-hub')!;
+    const count = (t: CfnTemplate, type: string) => Object.values(t.Resources).filter((r) => (r as { Type: string }).Type === type).length;
+    for (const type of [
+      'AWS::CloudWatch::Alarm',
+      'AWS::CloudWatch::CompositeAlarm',
+      'AWS::CloudWatch::InsightRule',
+      'AWS::Logs::QueryDefinition',
+    ])
+      expect({ type, n: count(hub, type) }).toEqual({ type, n: count(small, type) });
+    // A dashboard holds at most 500 widgets (PutDashboard's body), and no widget lists a metric per tenant.
+    const [dashboard] = of('AWS::CloudWatch::Dashboard');
+    const body = JSON.stringify(dashboard!.Properties.DashboardBody);
+    const [smallDashboard] = Object.values(small.Resources).filter(
+      (r) => (r as { Type: string }).Type === 'AWS::CloudWatch::Dashboard',
+    ) as {
+      Properties: Record<string, unknown>;
+    }[];
+    expect(body.length).toBe(JSON.stringify(smallDashboard!.Properties.DashboardBody).length);
+    const widgets = (body.match(/\\"type\\":/g) ?? []).length;
+    expect(widgets).toBeGreaterThan(5);
+    expect(widgets).toBeLessThanOrEqual(500);
+    expect(body).not.toContain('tenant-0001');
+  });
+
+  it('a 2,001st tenant is refused with the quota that stops it, until the raised quota is declared', () => {
+    const config = parse(thousand) as { hub: Record<string, unknown>; tenants: unknown[] };
     config.tenants.push({ name: 'tenant-2001', accounts: ['299999999999'], port: 12001, allow: '*' });
+    expect(() => parseConfig(stringify(config))).toThrow(
+      /2001 tenants need 2001 resource configurations, above the quota "Resource configurations per Region" \(Amazon VPC Lattice\) of 2000.*hub\.quotas\.resourceConfigurationsPerRegion/,
+    );
+    config.hub.quotas = { resourceConfigurationsPerRegion: 2500 };
+    expect(parseConfig(stringify(config)).tenants).toHaveLength(2001);
+  });
+
+  it('adding tenant 2,001 (quota raised) moves and changes none of the other 2,000', () => {
+    const config = parse(thousand) as { hub: Record<string, unknown>; tenants: unknown[] };
+    config.tenants.push({ name: 'tenant-2001', accounts: ['299999999999'], port: 12001, allow: '*' });
+    config.hub.quotas = { resourceConfigurationsPerRegion: 2500 };
     const b = synth(stringify(config));
     expect(b.plan.tenants.filter((t) => t.name !== 'tenant-2001').map((t) => [t.name, t.stack])).toEqual(
       a.plan.tenants.map((t) => [t.name, t.stack]),

@@ -290,6 +290,24 @@ const cases: Case[] = [
   { name: 'bad hub name', edit: [[['name'], 'Egress Hub']], field: 'name', says: /prefix of AWS resource names/ },
   { name: 'YAML syntax error', text: 'region: [ap-northeast-1\naccount: "1"\n', field: '', says: /YAML syntax/ },
   { name: 'a list instead of a mapping', text: '- region: x\n', field: '', says: /must be a YAML mapping/ },
+  {
+    name: 'tenant metrics not a boolean',
+    edit: [[['tenants', 0, 'metrics'], 'yes']],
+    field: 'tenants[0].metrics',
+    says: /expected a boolean/,
+  },
+  {
+    name: 'a raised quota that is not a number',
+    edit: [[['hub', 'quotas'], { resourceConfigurationsPerRegion: 0 }]],
+    field: 'hub.quotas.resourceConfigurationsPerRegion',
+    says: /at least 1/,
+  },
+  {
+    name: 'more tenants than the declared resource-configuration quota',
+    edit: [[['hub', 'quotas'], { resourceConfigurationsPerRegion: 1 }]],
+    field: 'tenants',
+    says: /2 tenants need 2 resource configurations, above the quota "Resource configurations per Region" \(Amazon VPC Lattice\) of 1.*Service Quotas/,
+  },
 ];
 
 function writeCase(c: Case, i: number): string {

@@ -4,15 +4,21 @@ import { describe, expect, it } from 'vitest';
 import {
   ACCESS_LOG_TRANSFORMER,
   deniedByTenantQuery,
+  HUB_METRIC_FILTERS,
+  insightRuleMetric,
   renderCloudWatchAgentConfig,
-  TENANT_METRIC_FILTERS,
+  SAVED_QUERIES,
+  tenantMetricFilters,
+  TOP_TENANT_RULES,
+  topTenantsRuleBody,
 } from '../../src/hub/observability';
+import { MAX_METRIC_TENANTS } from '../../src/config/schema';
 import { renderSquidConf } from '../../src/policy';
 import { usageReport } from '../../src/usage';
 import { validateTemplate } from '../support/cfn-registry';
 import { nagFindings } from '../support/nag';
 import { exampleConfig, planOf, synthOnce } from '../support/stack';
-import { matches, metricValue, transform } from './emulate';
+import { contributions, matches, metricValue, transform } from './emulate';
 
 interface Statement {
   Action: string | string[];
@@ -35,6 +41,11 @@ const SCENARIOS = {
     const [first, ...rest] = c.tenants as Record<string, unknown>[];
     return { ...c, tenants: [{ ...first, mode: 'audit' }, ...rest] };
   },
+  'tenant-metrics': () => {
+    const c = exampleConfig();
+    const [first, ...rest] = c.tenants as Record<string, unknown>[];
+    return { ...c, tenants: [{ ...first, metrics: true }, ...rest] };
+  },
 };
 const scenario = (name: keyof typeof SCENARIOS) => synthOnce(`observability-${name}`, () => planOf(SCENARIOS[name]()));
 
@@ -43,54 +54,93 @@ const LAB_LINES = readFileSync('test/usage/fixtures/lab-bench.log', 'utf8').spli
 /** Lines the lab's real Squid wrote while the matrix ran both example tenants: allowed and every kind of denial. */
 const MATRIX_LINES = readFileSync('test/usage/fixtures/lab-matrix.log', 'utf8').split('\n').filter(Boolean);
 
-describe('access-log metric filters, on real lab lines', () => {
+describe('access-log metrics and contributor rules, on real lab lines', () => {
   const lines = [...LAB_LINES, ...MATRIX_LINES];
-  /** Metric name → tenant → sum, as CloudWatch would publish them (emulated transformer + pattern). */
-  const published = new Map<string, Map<string, number>>();
-  for (const line of lines) {
-    const event = transform(line, ACCESS_LOG_TRANSFORMER);
-    for (const f of TENANT_METRIC_FILTERS) {
-      if (!matches(f.pattern, event)) continue;
-      const v = metricValue(f.value, event);
-      if (v === undefined) continue;
-      const byTenant = published.get(f.metricName) ?? new Map<string, number>();
-      byTenant.set(String(event.tenant), (byTenant.get(String(event.tenant)) ?? 0) + v);
-      published.set(f.metricName, byTenant);
-    }
-  }
+  const events = lines.map((l) => transform(l, ACCESS_LOG_TRANSFORMER));
   const report = usageReport(lines);
+  const tenants = report.tenants.map((t) => t.tenant);
+  /** Metric name → dimension value ('' for none) → sum, as CloudWatch would publish them (emulated transformer + pattern). */
+  const publish = (
+    filters: readonly { metricName: string; pattern: string; value: string; dimensions?: Readonly<Record<string, string>> }[],
+  ) => {
+    const out = new Map<string, Map<string, number>>();
+    for (const event of events) {
+      for (const f of filters) {
+        if (!matches(f.pattern, event)) continue;
+        const v = metricValue(f.value, event);
+        if (v === undefined) continue;
+        const dim = f.dimensions ? String(event[f.dimensions.Tenant!.slice(2)]) : '';
+        const byDim = out.get(f.metricName) ?? new Map<string, number>();
+        byDim.set(dim, (byDim.get(dim) ?? 0) + v);
+        out.set(f.metricName, byDim);
+      }
+    }
+    return out;
+  };
+  const sum = (pick: (t: (typeof report.tenants)[number]) => number) => report.tenants.reduce((a, t) => a + pick(t), 0);
 
   it('the transformer turns a lab line into typed fields', () => {
-    const e = transform(LAB_LINES[0]!, ACCESS_LOG_TRANSFORMER);
+    const e = events[0]!;
     expect(e).toMatchObject({ tenant: expect.stringMatching(/^bench-|^-$/), decision: expect.any(String) });
     expect(typeof e.bytes_in).toBe('number');
     expect(typeof e.bytes_out).toBe('number');
     expect(e.client).toMatch(/^10\.0\.0\.\d+:\d+$/); // a value with ':' survives the split on '='
   });
 
-  it('publishes per-tenant requests, bytes and denials equal to the usage report', () => {
-    for (const t of report.tenants) {
-      expect({ tenant: t.tenant, requests: published.get('Requests')?.get(t.tenant) }).toEqual({ tenant: t.tenant, requests: t.requests });
-      expect(published.get('BytesIn')?.get(t.tenant)).toBe(t.bytesIn);
-      expect(published.get('BytesOut')?.get(t.tenant)).toBe(t.bytesOut);
-      expect(published.get('DeniedRequests')?.get(t.tenant) ?? 0).toBe(t.denied);
-    }
-    // Denials per tenant, counted on the raw text.
-    const deniedIn = (tenant: string) => lines.filter((l) => l.includes(` tenant=${tenant} `) && l.includes(' decision=denied ')).length;
-    expect([...(published.get('DeniedRequests')?.entries() ?? [])].sort()).toEqual([
-      ['project-a', deniedIn('project-a')],
-      ['project-b', deniedIn('project-b')],
-    ]);
-    expect(deniedIn('project-a')).toBeGreaterThan(0);
-    // The lab's tenant=- lines (connections closed before a request) are nobody's usage: no metric, no series.
+  it('hub-wide metrics: one series each, the totals of the usage report, nothing for tenant=- lines', () => {
+    const hub = publish(HUB_METRIC_FILTERS);
+    expect([...hub.keys()].sort()).toEqual(['BytesIn', 'BytesOut', 'DeniedRequests', 'Requests']);
+    for (const byDim of hub.values()) expect([...byDim.keys()]).toEqual(['']);
+    expect(hub.get('Requests')!.get('')).toBe(sum((t) => t.requests));
+    expect(hub.get('DeniedRequests')!.get('')).toBe(sum((t) => t.denied));
+    expect(hub.get('BytesIn')!.get('')).toBe(sum((t) => t.bytesIn));
+    expect(hub.get('BytesOut')!.get('')).toBe(sum((t) => t.bytesOut));
+    // The lab's tenant=- lines (connections closed before a request) exist and are nobody's usage.
     expect(LAB_LINES.filter((l) => l.includes(' tenant=- ')).length).toBeGreaterThan(0);
-    for (const byTenant of published.values()) expect(byTenant.has('-')).toBe(false);
-    expect([...published.keys()].sort()).toEqual(['BytesIn', 'BytesOut', 'DeniedRequests', 'Requests']);
+    expect(hub.get('Requests')!.get('')).toBeLessThan(lines.length);
   });
 
-  it('needs the transformer: on the raw line no pattern matches', () => {
+  it('per-tenant metrics only for the tenants that opted in, equal to the usage report', () => {
+    const [optedIn, other] = ['project-a', 'project-b'];
+    expect(tenants).toEqual(expect.arrayContaining([optedIn, other]));
+    const published = publish(tenantMetricFilters([optedIn]));
+    for (const byDim of published.values()) expect([...byDim.keys()]).toEqual([optedIn]);
+    const t = report.tenants.find((x) => x.tenant === optedIn)!;
+    expect(t.denied).toBeGreaterThan(0);
+    expect(['Requests', 'DeniedRequests', 'BytesIn', 'BytesOut'].map((m) => published.get(m)?.get(optedIn) ?? 0)).toEqual([
+      t.requests,
+      t.denied,
+      t.bytesIn,
+      t.bytesOut,
+    ]);
+  });
+
+  it('the Contributor Insights rules rank every tenant by the usage report\'s numbers, and never "-"', () => {
+    const expected: Record<string, (t: (typeof report.tenants)[number]) => number> = {
+      Requests: (t) => t.requests,
+      Denied: (t) => t.denied,
+      BytesOut: (t) => t.bytesOut,
+      BytesIn: (t) => t.bytesIn,
+    };
+    expect(TOP_TENANT_RULES.map((r) => r.id).sort()).toEqual(Object.keys(expected).sort());
+    for (const rule of TOP_TENANT_RULES) {
+      const got = contributions(topTenantsRuleBody('/egresshub/x/squid/access', rule), events);
+      expect(got.has('-')).toBe(false);
+      const want = new Map(report.tenants.map((t) => [t.tenant, expected[rule.id]!(t)] as const).filter(([, v]) => v > 0));
+      expect({ rule: rule.id, got: [...got].sort() }).toEqual({ rule: rule.id, got: [...want].sort() });
+    }
+  });
+
+  it('needs the transformer: on the raw line no pattern matches and no rule counts', () => {
     const raw = { '@message': LAB_LINES[0]! };
-    for (const f of TENANT_METRIC_FILTERS) expect(matches(f.pattern, raw)).toBe(false);
+    for (const f of [...HUB_METRIC_FILTERS, ...tenantMetricFilters(['project-a'])]) expect(matches(f.pattern, raw)).toBe(false);
+    for (const r of TOP_TENANT_RULES) expect(contributions(topTenantsRuleBody('g', r), [raw]).size).toBe(0);
+  });
+
+  it("the opted-in pattern stays within a filter pattern's 1,024 characters at the most tenants of the longest names", () => {
+    const longest = Array.from({ length: 20 }, (_, i) => `t${String(i).padStart(2, '0')}${'x'.repeat(21)}`);
+    expect(longest.every((n) => n.length === 24)).toBe(true);
+    for (const f of tenantMetricFilters(longest)) expect(f.pattern.length).toBeLessThanOrEqual(1024);
   });
 });
 
@@ -160,7 +210,7 @@ describe('HubObservability in the hub template', () => {
     });
   });
 
-  it('one transformer and four metric filters with a Tenant dimension, whatever the tenant count', () => {
+  it('one transformer, four hub-wide metric filters with no dimension, four contributor rules and the saved queries', () => {
     t.hasResourceProperties('AWS::Logs::Transformer', {
       TransformerConfig: Match.arrayWith([
         Match.objectLike({ ParseKeyValue: { Source: '@message', FieldDelimiter: ' ', KeyValueDelimiter: '=', OverwriteIfExists: true } }),
@@ -175,11 +225,44 @@ describe('HubObservability in the hub template', () => {
     ]);
     for (const [, f] of filters) {
       expect(f.Properties.ApplyOnTransformedLogs).toBe(true);
+      expect(f.Properties.FilterName).toMatch(/^egresshub-hub-/);
       expect(f.DependsOn?.some((d) => d.startsWith('HubObservabilityAccessLogTransformer'))).toBe(true);
-      expect(f.Properties.MetricTransformations).toEqual([
-        expect.objectContaining({ MetricNamespace: 'egresshub/egresshub', Dimensions: [{ Key: 'Tenant', Value: '$.tenant' }] }),
+      expect(f.Properties.MetricTransformations).toEqual([expect.objectContaining({ MetricNamespace: 'egresshub/egresshub' })]);
+      expect((f.Properties.MetricTransformations as Record<string, unknown>[])[0]).not.toHaveProperty('Dimensions');
+    }
+    const rules = resourcesOf(t, 'AWS::CloudWatch::InsightRule');
+    expect(rules.map(([, r]) => r.Properties.RuleName).sort()).toEqual(
+      ['bytes-in', 'bytes-out', 'denied', 'requests'].map((x) => `egresshub-top-tenants-${x}`),
+    );
+    for (const [, r] of rules) {
+      expect(r.Properties).toMatchObject({ RuleState: 'ENABLED', ApplyOnTransformedLogs: true });
+      const body = JSON.parse(r.Properties.RuleBody as string) as { LogGroupNames: string[]; Contribution: { Keys: string[] } };
+      expect(body.LogGroupNames).toEqual(['/egresshub/egresshub-hub/squid/access']);
+      expect(body.Contribution.Keys).toEqual(['$.tenant']);
+      expect(r.DependsOn?.some((d) => d.startsWith('HubObservabilityAccessLogTransformer'))).toBe(true);
+    }
+    const queries = resourcesOf(t, 'AWS::Logs::QueryDefinition');
+    expect(queries.map(([, q]) => q.Properties.Name).sort()).toEqual(SAVED_QUERIES.map((q) => `egresshub/egresshub/${q.name}`).sort());
+    for (const [, q] of queries)
+      expect(q.Properties.LogGroupNames).toEqual([{ Ref: expect.stringMatching(/^HubObservabilityAccessLogGroup/) }]);
+  });
+
+  it('tenant metrics: four more filters whose Tenant dimension can only take the opted-in names, and their own alarm', () => {
+    const m = scenario('tenant-metrics').hub;
+    const perTenant = resourcesOf(m, 'AWS::Logs::MetricFilter').filter(([, f]) => JSON.stringify(f.Properties).includes('Dimensions'));
+    expect(perTenant).toHaveLength(4);
+    for (const [, f] of perTenant) {
+      expect(f.Properties.FilterName).toMatch(/^egresshub-tenant-/);
+      expect(f.Properties.FilterPattern).toMatch(/^\{ \(?\$\.tenant = "project-a"\)? /);
+      expect(f.Properties.FilterPattern).not.toContain('project-b');
+      expect((f.Properties.MetricTransformations as { Dimensions: unknown }[])[0]!.Dimensions).toEqual([
+        { Key: 'Tenant', Value: '$.tenant' },
       ]);
     }
+    m.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Metrics: [Match.objectLike({ Expression: deniedByTenantQuery('egresshub/egresshub'), Period: 300 })],
+      AlarmDescription: Match.stringLikeRegexp('project-a'),
+    });
   });
 
   it('the instance roles may only write Squid logs into the two groups, and metrics only into the hub namespace', () => {
@@ -230,10 +313,13 @@ describe('HubObservability in the hub template', () => {
       Metrics: Match.arrayWith([Match.objectLike({ Expression: '100 * drops / (fromSource + fromDestination)' })]),
       Threshold: 0.01,
     });
+    // The top contributor of the denied rule, whatever the tenant count; no Metrics Insights query over a Tenant dimension.
     t.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Metrics: [Match.objectLike({ Expression: deniedByTenantQuery('egresshub/egresshub'), Period: 300 })],
+      Metrics: [Match.objectLike({ Expression: insightRuleMetric('egresshub-top-tenants-denied', 'MaxContributorValue'), Period: 300 })],
       Threshold: 100,
+      AlarmDescription: Match.stringLikeRegexp('Contributor Insights rule egresshub-top-tenants-denied names it'),
     });
+    expect(JSON.stringify(alarms)).not.toMatch(/SCHEMA\(|"Name":"Tenant"/);
     // No topic configured: the alarms notify nobody (state only, visible on the dashboard).
     for (const [, a] of alarms) expect(a.Properties.AlarmActions).toBeUndefined();
     t.resourceCountIs('AWS::SNS::Topic', 0);
@@ -263,14 +349,16 @@ describe('HubObservability in the hub template', () => {
     expect(rule).toContain(' AND ');
   });
 
-  it('a dashboard with the alarms, per-tenant graphs, fleet, proxy health, NAT and top denials', () => {
+  it('a dashboard with the alarms, hub-wide and top-tenant graphs, fleet, proxy health, NAT and top denials', () => {
     const [[, d]] = resourcesOf(t, 'AWS::CloudWatch::Dashboard') as [[string, Resources[string]]];
     expect(d.Properties.DashboardName).toBe('egresshub-hub');
     const body = JSON.stringify(d.Properties.DashboardBody);
     for (const s of [
       'Alarms',
-      'Requests by tenant',
-      'Denied requests by tenant',
+      'Hub: requests and denials (all tenants)',
+      'Largest tenant per 5 minutes',
+      'INSIGHT_RULE_METRIC',
+      'Top tenants by bytes to clients',
       'Proxies in service (ProxyA)',
       'Proxies in service (ProxyC)',
       'Proxy health',
@@ -281,6 +369,10 @@ describe('HubObservability in the hub template', () => {
       expect(body).toContain(s);
     // Would-deny only shows when a tenant audits: it reads the log, so it adds no metric per tenant.
     expect(body).not.toContain('Would-deny');
+    // Per-tenant graphs only for tenants with metrics of their own.
+    expect(body).not.toContain('SCHEMA(');
+    const [[, withMetrics]] = resourcesOf(scenario('tenant-metrics').hub, 'AWS::CloudWatch::Dashboard') as [[string, Resources[string]]];
+    expect(JSON.stringify(withMetrics.Properties.DashboardBody)).toContain('Tenants with metrics: requests');
     const [[, audited]] = resourcesOf(scenario('audit').hub, 'AWS::CloudWatch::Dashboard') as [[string, Resources[string]]];
     const auditBody = JSON.stringify(audited.Properties.DashboardBody);
     expect(auditBody).toContain('Would-deny in audit mode (tenant, host, SNI, rule)');
@@ -309,7 +401,7 @@ describe('HubObservability in the hub template', () => {
       expect(a.Properties.OKActions).toEqual(a.Properties.AlarmActions);
     }
     e.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Metrics: [Match.objectLike({ Expression: Match.stringLikeRegexp('DeniedRequests') })],
+      Metrics: [Match.objectLike({ Expression: Match.stringLikeRegexp('top-tenants-denied') })],
       Threshold: 25,
     });
   });
@@ -356,5 +448,25 @@ describe('config: hub.alarms', () => {
   });
   it('defaults: no topic, 100 denied requests per 5 minutes', () => {
     expect(planOf(exampleConfig()).hub.alarms).toEqual({ deniedRequestsPer5Minutes: 100 });
+  });
+});
+
+describe('config: tenant metrics', () => {
+  const withMetricTenants = (n: number) => {
+    const c = exampleConfig();
+    const base = (c.tenants as Record<string, unknown>[])[0]!;
+    const tenants = Array.from({ length: n }, (_, i) => ({ ...base, name: `t${i + 1}`, port: 20000 + i, metrics: true }));
+    return { ...c, tenants, spokes: [] };
+  };
+  it(`admits ${MAX_METRIC_TENANTS} tenants with metrics and refuses one more, naming it`, () => {
+    expect(planOf(withMetricTenants(MAX_METRIC_TENANTS)).tenants.filter((t) => t.metrics)).toHaveLength(MAX_METRIC_TENANTS);
+    expect(() => planOf(withMetricTenants(MAX_METRIC_TENANTS + 1))).toThrow(
+      new RegExp(
+        `tenants\\[${MAX_METRIC_TENANTS}\\]\\.metrics: ${MAX_METRIC_TENANTS + 1} tenants set metrics: true; at most ${MAX_METRIC_TENANTS}`,
+      ),
+    );
+  });
+  it('defaults to off', () => {
+    expect(planOf(exampleConfig()).tenants.map((t) => t.metrics)).toEqual([false, false]);
   });
 });

@@ -6,11 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPlan, loadConfigFile } from '../../src/config';
-import { ACCESS_LOG_TRANSFORMER, TENANT_METRIC_FILTERS } from '../../src/hub/observability';
+import { ACCESS_LOG_TRANSFORMER, TOP_TENANT_RULES, topTenantsRuleBody } from '../../src/hub/observability';
 import { labDown, labNamespaces, labPaths, labUp } from '../../src/lab/lab';
 import { accessLogLength, runMatrix, type MatrixRow } from '../../src/lab/matrix';
 import { usageReport, type UsageReport } from '../../src/usage';
-import { matches, metricValue, transform } from '../observability/emulate';
+import { contributions, transform } from '../observability/emulate';
 import { runCli } from '../support/cli';
 import { acquireLabLock } from '../support/lab-lock';
 
@@ -96,24 +96,18 @@ describe('usage report on the lab access log (root, real Squid)', () => {
     expect(JSON.parse(cli.stdout) as UsageReport).toEqual(JSON.parse(JSON.stringify(usageReport(lines, { top: 100 }))));
   });
 
-  it('the metric filters (emulated) publish the same per-tenant numbers', () => {
+  it('the Contributor Insights rules (emulated) rank tenants by the same numbers', () => {
     const r = usageReport(lines);
-    const sums = new Map<string, number>();
-    for (const l of lines) {
-      const e = transform(l, ACCESS_LOG_TRANSFORMER);
-      for (const f of TENANT_METRIC_FILTERS) {
-        const v = matches(f.pattern, e) ? metricValue(f.value, e) : undefined;
-        if (v !== undefined) sums.set(`${f.metricName}/${String(e.tenant)}`, (sums.get(`${f.metricName}/${String(e.tenant)}`) ?? 0) + v);
-      }
-    }
+    const events = lines.map((l) => transform(l, ACCESS_LOG_TRANSFORMER));
+    const by = new Map(TOP_TENANT_RULES.map((rule) => [rule.id, contributions(topTenantsRuleBody('g', rule), events)]));
     for (const t of r.tenants) {
-      expect([
+      expect([t.tenant, ...['Requests', 'Denied', 'BytesIn', 'BytesOut'].map((id) => by.get(id)!.get(t.tenant) ?? 0)]).toEqual([
         t.tenant,
-        sums.get(`Requests/${t.tenant}`),
-        sums.get(`DeniedRequests/${t.tenant}`),
-        sums.get(`BytesIn/${t.tenant}`),
-        sums.get(`BytesOut/${t.tenant}`),
-      ]).toEqual([t.tenant, t.requests, t.denied, t.bytesIn, t.bytesOut]);
+        t.requests,
+        t.denied,
+        t.bytesIn,
+        t.bytesOut,
+      ]);
     }
   });
 });
