@@ -12,6 +12,22 @@ export type FleetMode = 'single' | 'multi-az' | 'nlb';
 export type HubEgress = 'one' | 'per-az' | 'public';
 /** How project VPCs attach to the hub's resource configurations. */
 export type Attachment = 'endpoint' | 'service-network';
+/**
+ * How a resource endpoint's hours are billed: per endpoint per AZ (as interface endpoints are) or per endpoint.
+ * AWS states that resource endpoints are billed per hour but not the unit: the report shows both readings.
+ */
+export type EndpointBilling = 'per-az' | 'per-endpoint';
+
+/**
+ * Bytes of one access-log line as Squid writes it (key=value, with SNI): the mean over the lab's real lines in
+ * test/usage/fixtures (a test keeps this within 20 % of them). CloudWatch Logs adds 26 bytes per event to the
+ * ingested size (CloudWatch pricing page, "Logs").
+ */
+export const ACCESS_LOG_LINE_BYTES = 230;
+export const LOG_EVENT_OVERHEAD_BYTES = 26;
+/** Contributor Insights rules the hub creates, and how many of them match every request (all but the denials rule). */
+export const CONTRIBUTOR_RULES = 4;
+const RULES_MATCHING_EVERY_LINE = 3;
 
 export interface CostInputs {
   readonly region: string;
@@ -32,7 +48,59 @@ export interface CostInputs {
     readonly attachment: Attachment;
     /** Resource configurations (one per tenant): what a service-network association bills per hour. */
     readonly resourceConfigurations: number;
+    /** @default 'per-az' */
+    readonly endpointBilling?: EndpointBilling;
+    /** What the hub's monitoring costs depend on (docs/operations.md). */
+    readonly monitoring: MonitoringInputs;
   };
+}
+
+export interface MonitoringInputs {
+  /** Mean bytes per request (response and request together), in KB: sets how many log lines the traffic makes. */
+  readonly kbPerRequest: number;
+  /** Access-log retention (hub.logRetentionDays): what storage holds at steady state. */
+  readonly logRetentionDays: number;
+  /** Tenants with `metrics: true`: 4 custom metrics each. */
+  readonly tenantMetrics: number;
+}
+
+/** What the hub's CloudWatch setup holds for a fleet shape: the quantities its monitoring is billed on. */
+export interface MonitoringCounts {
+  readonly customMetrics: number;
+  /** Metrics read by standard-resolution alarms (a metric-math alarm reads several; a query alarm counts 1). */
+  readonly alarmMetrics: number;
+  readonly compositeAlarms: number;
+  readonly dashboards: number;
+  readonly contributorRules: number;
+}
+
+/**
+ * The hub's monitoring as HubObservability builds it (a test compares this with a synthesized hub): per scaling
+ * group a capacity alarm over 2 metrics; per fixed proxy a health metric and its alarm, plus a composite alarm from
+ * two fixed proxies up; per NAT gateway a port-allocation alarm (1 metric) and a drop alarm (3); the denied-spike
+ * alarm; with opted-in tenants their query alarm; with an NLB two query alarms.
+ */
+export function monitoringCounts(h: CostInputs['hub']): MonitoringCounts {
+  const fixed = h.fleet === 'single' ? 1 : h.fleet === 'multi-az' ? h.azs : 0;
+  const groups = h.fleet === 'multi-az' ? h.azs : 1;
+  const nats = natCount(h);
+  const tenantAlarm = h.monitoring.tenantMetrics > 0 ? 1 : 0;
+  return {
+    customMetrics: 4 + 4 * h.monitoring.tenantMetrics + fixed,
+    alarmMetrics: 2 * groups + fixed + 4 * nats + 1 + tenantAlarm + (h.fleet === 'nlb' ? 2 : 0),
+    compositeAlarms: fixed >= 2 ? 1 : 0,
+    dashboards: 1,
+    contributorRules: CONTRIBUTOR_RULES,
+  };
+}
+
+function natCount(h: CostInputs['hub']): number {
+  return h.egress === 'one' ? 1 : h.egress === 'per-az' ? h.azs : 0;
+}
+
+/** Access-log lines a month of traffic makes, at the mean request size. */
+export function accessLogLines(gb: number, kbPerRequest: number): number {
+  return kbPerRequest > 0 ? (gb * 1e6) / kbPerRequest : 0;
 }
 
 export interface LineItem {
@@ -91,6 +159,13 @@ export function validateInputs(i: CostInputs): void {
   whole(i.hub.azs, '--hub-azs', 1, 'e.g. --hub-azs 2');
   whole(i.hub.endpointAzs, '--endpoint-azs', 1, 'a resource endpoint spans at least one AZ, e.g. --endpoint-azs 2');
   whole(i.hub.resourceConfigurations, '--tenants', 1, 'the hub has at least one resource configuration');
+  whole(i.hub.monitoring.tenantMetrics, '--tenant-metrics', 0, 'the number of tenants with metrics: true, e.g. --tenant-metrics 5');
+  whole(i.hub.monitoring.logRetentionDays, '--log-retention-days', 1, 'e.g. --log-retention-days 90');
+  if (!Number.isFinite(i.hub.monitoring.kbPerRequest) || i.hub.monitoring.kbPerRequest <= 0) {
+    throw new UsageError(
+      `--kb-per-request must be a positive number of KB (got ${i.hub.monitoring.kbPerRequest}); e.g. --kb-per-request 64`,
+    );
+  }
   if (!Number.isFinite(i.gbPerVpc) || i.gbPerVpc < 0) {
     throw new UsageError(`--gb-per-vpc must be a non-negative number of GB per month (got ${i.gbPerVpc}); e.g. --gb-per-vpc 50`);
   }
@@ -123,12 +198,51 @@ function endpointGbItems(book: PriceBook, gb: number): LineItem[] {
   ];
 }
 
+/** The hub's monitoring: the access log in CloudWatch Logs, metrics, alarms, dashboard and contributor rules. */
+export function monitoringItems(i: CostInputs, book: PriceBook): LineItem[] {
+  const h = i.hub;
+  const c = monitoringCounts(h);
+  const lines = accessLogLines(i.vpcs * i.gbPerVpc, h.monitoring.kbPerRequest);
+  const ingestGb = (lines * (ACCESS_LOG_LINE_BYTES + LOG_EVENT_OVERHEAD_BYTES)) / 1e9;
+  // At steady state the group holds retention-days' worth of a month's ingestion (uncompressed: an upper bound).
+  const storedGb = (ingestGb * h.monitoring.logRetentionDays) / 30;
+  return [
+    item(book, 'logs-ingest', `access log ingested (${Math.round(lines).toLocaleString('en-US')} lines)`, ingestGb, 'GB', 'logs.ingest-gb'),
+    item(
+      book,
+      'logs-store',
+      `access log stored (${h.monitoring.logRetentionDays} days, uncompressed)`,
+      storedGb,
+      'GB-month',
+      'logs.store-gb-month',
+    ),
+    item(book, 'cw-metrics', 'custom metrics (hub-wide, proxy health, opted-in tenants)', c.customMetrics, 'metrics', 'cw.metric-month'),
+    item(book, 'cw-alarms', 'alarm metrics', c.alarmMetrics, 'alarm metrics', 'cw.alarm-metric-month'),
+    item(book, 'cw-composite', 'composite alarm (no healthy proxy)', c.compositeAlarms, 'alarms', 'cw.composite-alarm-month'),
+    item(book, 'cw-dashboard', 'dashboard', c.dashboards, 'dashboards', 'cw.dashboard-month'),
+    item(book, 'ci-rules', 'Contributor Insights rules (top tenants)', c.contributorRules, 'rules', 'cw.insight-rule-month'),
+    item(
+      book,
+      'ci-events',
+      'Contributor Insights matched lines',
+      (RULES_MATCHING_EVERY_LINE * lines) / 1e6,
+      'million events',
+      'cw.insight-events-million',
+    ),
+  ];
+}
+
+/** Resource endpoint hours under a billing reading: per AZ each endpoint spans, or per endpoint. */
+function endpointHours(i: CostInputs): number {
+  return i.vpcs * (i.hub.endpointBilling === 'per-endpoint' ? 1 : i.hub.endpointAzs) * HOURS_PER_MONTH;
+}
+
 /** The hub's bill: shared proxies and NAT, plus the PrivateLink attachment of every project VPC. */
 export function hubBill(i: CostInputs, book: PriceBook): Bill {
   const h = i.hub;
   const gb = i.vpcs * i.gbPerVpc;
   const proxies = h.fleet === 'single' ? 1 : h.azs;
-  const nats = h.egress === 'one' ? 1 : h.egress === 'per-az' ? h.azs : 0;
+  const nats = natCount(h);
   const publicIps = h.egress === 'public' ? proxies : nats;
   // A resource gateway does no AZ-aware balancing (AWS-FACTS: no load balancing), so traffic arriving on its
   // ENIs in every hub AZ is assumed spread evenly: a share reaches a proxy in another AZ. With one NAT
@@ -141,9 +255,9 @@ export function hubBill(i: CostInputs, book: PriceBook): Bill {
           item(
             book,
             'endpoint-hours',
-            'resource endpoint hours (per AZ)',
-            i.vpcs * h.endpointAzs * HOURS_PER_MONTH,
-            'endpoint AZ-h',
+            h.endpointBilling === 'per-endpoint' ? 'resource endpoint hours (per endpoint)' : 'resource endpoint hours (per AZ)',
+            endpointHours(i),
+            h.endpointBilling === 'per-endpoint' ? 'endpoint-h' : 'endpoint AZ-h',
             'endpoint.hour',
           ),
           ...endpointGbItems(book, gb),
@@ -162,6 +276,7 @@ export function hubBill(i: CostInputs, book: PriceBook): Bill {
   return bill([
     item(book, 'nat-hours', 'NAT gateway hours', nats * HOURS_PER_MONTH, 'NAT gateway-h', 'nat.hour'),
     item(book, 'nat-gb', 'NAT gateway data processed', nats > 0 ? gb : 0, 'GB', 'nat.gb'),
+    item(book, 'resource-gateway', 'resource gateway hours', HOURS_PER_MONTH, 'gateway-h', 'resource-gateway.hour'),
     ...attach,
     item(book, 'proxies', `proxy instances (${h.instanceType})`, proxies * HOURS_PER_MONTH, 'instance-h', `ec2.${h.instanceType}`),
     item(book, 'nlb-hours', 'NLB hours', h.fleet === 'nlb' ? HOURS_PER_MONTH : 0, 'NLB-h', 'nlb.hour'),
@@ -176,6 +291,7 @@ export function hubBill(i: CostInputs, book: PriceBook): Bill {
       'ipv4.hour',
     ),
     item(book, 'cross-az', 'cross-AZ transfer inside the hub', 2 * (toProxy + toNat), 'GB × 2 directions', 'cross-az.gb'),
+    ...monitoringItems(i, book),
   ]);
 }
 
@@ -267,4 +383,122 @@ export function assumptionSensitivity(
 /** Rates to try for the assumed price: free, half, as assumed, 1.5× and double. */
 export function assumptionRates(assumed: number): number[] {
   return [...new Set([0, assumed / 2, assumed, assumed * 1.5, assumed * 2].map((v) => Math.round(v * 1e6) / 1e6))];
+}
+
+/** An option a platform team weighs against the hub, priced for the same VPCs and traffic. */
+export interface Alternative {
+  readonly id: 'nat-gateway-per-vpc' | 'nat-instance-per-vpc' | 'shared-nat-tgw' | 'network-firewall-proxy' | 'egresshub';
+  readonly label: string;
+  readonly bill: Bill;
+  /** Works when the project VPCs share CIDR blocks. */
+  readonly overlappingVpcs: boolean;
+  readonly note: string;
+}
+
+/** The NAT instance fck-nat documents as its default for light traffic; one per place a NAT gateway would be. */
+export const NAT_INSTANCE_TYPE = 't4g.nano';
+
+/**
+ * The hub next to what it replaces or competes with, each from the same inputs (internet data transfer out is the
+ * same for all and left out of every one):
+ * - a NAT gateway per VPC: the baseline;
+ * - a NAT instance per VPC (fck-nat style): one instance and public IP where each NAT gateway would be;
+ * - one shared NAT behind Transit Gateway: an attachment per VPC plus the egress VPC's, TGW data processing, a NAT
+ *   gateway per hub AZ. Transit Gateway routes by destination, so VPCs with the same CIDR cannot share it;
+ * - AWS Network Firewall's proxy in every VPC: a firewall endpoint per AZ of each VPC and per-GB processing (the
+ *   capability's own prices UNCONFIRMED; the NAT gateway it creates is billed as NAT, waived hour-for-hour and
+ *   GB-for-GB against firewall endpoint charges per the Network Firewall pricing page, so not counted);
+ * - egresshub.
+ */
+export function alternatives(i: CostInputs, book: PriceBook): Alternative[] {
+  const gb = i.vpcs * i.gbPerVpc;
+  const natPlaces = i.vpcs * (i.baseline === 'per-az' ? i.azsPerVpc : 1);
+  const crossGb = i.baseline === 'per-vpc' ? gb * crossShare(i.azsPerVpc) : 0;
+  const tgwNats = i.hub.azs;
+  return [
+    {
+      id: 'nat-gateway-per-vpc',
+      label: 'NAT gateway per VPC (today)',
+      bill: baselineBill(i, book),
+      overlappingVpcs: true,
+      note: i.baseline === 'per-az' ? 'one per AZ of each VPC' : 'one per VPC; other AZs cross to it',
+    },
+    {
+      id: 'nat-instance-per-vpc',
+      label: `NAT instance per VPC (${NAT_INSTANCE_TYPE}, fck-nat style)`,
+      bill: bill([
+        item(
+          book,
+          'nat-instances',
+          `NAT instances (${NAT_INSTANCE_TYPE})`,
+          natPlaces * HOURS_PER_MONTH,
+          'instance-h',
+          `ec2.${NAT_INSTANCE_TYPE}`,
+        ),
+        item(book, 'eips', 'public IPv4 addresses', natPlaces * HOURS_PER_MONTH, 'IP-h', 'ipv4.hour'),
+        item(book, 'cross-az', 'cross-AZ transfer to the NAT instance', 2 * crossGb, 'GB × 2 directions', 'cross-az.gb'),
+      ]),
+      overlappingVpcs: true,
+      note: 'no per-GB charge; an instance to patch and size in every VPC, no allowlist',
+    },
+    {
+      id: 'shared-nat-tgw',
+      label: 'shared NAT behind Transit Gateway',
+      bill: bill([
+        item(
+          book,
+          'tgw-attachments',
+          'TGW attachments (each VPC + egress VPC)',
+          (i.vpcs + 1) * HOURS_PER_MONTH,
+          'attachment-h',
+          'tgw.attachment-hour',
+        ),
+        item(book, 'tgw-gb', 'TGW data processed', gb, 'GB', 'tgw.gb'),
+        item(book, 'nat-hours', 'NAT gateway hours (one per egress AZ)', tgwNats * HOURS_PER_MONTH, 'NAT gateway-h', 'nat.hour'),
+        item(book, 'nat-gb', 'NAT gateway data processed', gb, 'GB', 'nat.gb'),
+        item(book, 'eips', 'public IPv4 addresses (NAT EIPs)', tgwNats * HOURS_PER_MONTH, 'IP-h', 'ipv4.hour'),
+      ]),
+      overlappingVpcs: false,
+      note: 'only for VPCs whose CIDRs do not overlap (TGW routes by destination)',
+    },
+    {
+      id: 'network-firewall-proxy',
+      label: 'AWS Network Firewall proxy in each VPC',
+      bill: bill([
+        item(
+          book,
+          'nfw-endpoints',
+          'firewall endpoints (one per AZ of each VPC)',
+          i.vpcs * i.azsPerVpc * HOURS_PER_MONTH,
+          'endpoint-h',
+          'nfw.endpoint-hour',
+        ),
+        item(book, 'nfw-gb', 'firewall data processed', gb, 'GB', 'nfw.gb'),
+      ]),
+      overlappingVpcs: true,
+      note: 'prices of the proxy capability UNCONFIRMED (firewall endpoint rates used); its NAT gateways are waived against them',
+    },
+    {
+      id: 'egresshub',
+      label: 'egresshub hub',
+      bill: hubBill(i, book),
+      overlappingVpcs: true,
+      note: 'this hub: shared proxies, per-tenant allowlists',
+    },
+  ];
+}
+
+/** Both readings of how resource endpoint hours are billed, side by side (the per-AZ one is the model's default). */
+export function endpointBillingReadings(i: CostInputs, book: PriceBook): { reading: EndpointBilling; hubTotal: number; savings: number }[] {
+  return (['per-az', 'per-endpoint'] as const).map((reading) => {
+    const r = estimate({ ...i, hub: { ...i.hub, attachment: 'endpoint', endpointBilling: reading } }, book);
+    return { reading, hubTotal: r.hub.total, savings: r.savings };
+  });
+}
+
+/** The hub's total with each attachment, cheapest first. */
+export function attachmentOptions(i: CostInputs, book: PriceBook): { attachment: Attachment; hubTotal: number }[] {
+  return (['endpoint', 'service-network'] as const)
+    .map((attachment) => ({ attachment, hubTotal: hubBill({ ...i, hub: { ...i.hub, attachment } }, book).total }))
+    .sort((a, b) => a.hubTotal - b.hubTotal);
 }

@@ -45,6 +45,19 @@ export const PRICE_KEYS = [
   'cross-az.gb',
   'nlb.hour',
   'nlb.lcu-hour',
+  'resource-gateway.hour',
+  'logs.ingest-gb',
+  'logs.store-gb-month',
+  'cw.metric-month',
+  'cw.alarm-metric-month',
+  'cw.composite-alarm-month',
+  'cw.dashboard-month',
+  'cw.insight-rule-month',
+  'cw.insight-events-million',
+  'tgw.attachment-hour',
+  'tgw.gb',
+  'nfw.endpoint-hour',
+  'nfw.gb',
 ] as const;
 export type PriceKey = (typeof PRICE_KEYS)[number];
 

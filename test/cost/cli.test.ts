@@ -28,14 +28,20 @@ describe('egresshub cost', () => {
   it('prints line items, savings, break-even, the sensitivity grid and the assumption table', async () => {
     const r = await runCli('cost', '--region', 'us-east-1', '--vpcs', '10', '--gb-per-vpc', '100', '--fleet', 'single', '--no-color');
     expect(r.code).toBe(0);
-    // Scenario A of model.test.ts: $420.00 vs. $259.76.
+    // Scenario A of model.test.ts: $420.00 vs. $259.76 of infrastructure + $10.5975 of monitoring = $270.36.
     expect(r.stdout).toMatch(/baseline\s*│ total\s*│.*│\s*\$420\.00/);
-    expect(r.stdout).toMatch(/hub\s*│ total\s*│.*│\s*\$259\.76/);
-    expect(r.stdout).toMatch(/the hub saves \$160\.24\/month \(38\.2% of the baseline\); break-even: 3 VPCs/);
+    expect(r.stdout).toMatch(/hub\s*│ total\s*│.*│\s*\$270\.36/);
+    expect(r.stdout).toMatch(/hub\s*│ access log ingested \(15,625,000 lines\)\s*│ 4 GB/);
+    expect(r.stdout).toMatch(/the hub saves \$149\.64\/month \(35\.6% of the baseline\); break-even: 3 VPCs/);
+    expect(r.stdout).toMatch(/cheapest attachment: a resource endpoint per VPC/);
+    expect(r.stdout).toMatch(/per endpoint per AZ \(2 AZs; the default reading\)\s*│ \$270\.36/);
+    expect(r.stdout).toMatch(/per endpoint\s*│ \$197\.36/);
     expect(r.stdout).toMatch(/endpoint\.hour is an ASSUMPTION/);
-    expect(r.stdout).toMatch(/the hub saves money while endpoint\.hour stays below \$0\.0210\/h/);
+    // Savings at $0/h: 420 − 124.3615 = 295.6385, lost over 14,600 endpoint AZ-hours at $0.0202/h.
+    expect(r.stdout).toMatch(/the hub saves money while endpoint\.hour stays below \$0\.0202\/h/);
     expect(r.stdout).toMatch(/VPCs \\ GB/);
-    expect(r.stderr).toMatch(/assumed prices \(override with --price key=value\): endpoint\.hour=\$0\.01/);
+    expect(r.stdout).not.toMatch(/alternatives/);
+    expect(r.stderr).toMatch(/assumed prices \(override with --price key=value\): endpoint\.hour=\$0\.01, resource-gateway\.hour=\$0/);
   });
 
   it('prices the fleet the hub would build: multi-az by default, nlb on its own default type, no one-AZ endpoint', async () => {
@@ -52,12 +58,12 @@ describe('egresshub cost', () => {
   it('returns the same numbers as JSON for scripts', async () => {
     const out = await json('--region', 'us-east-1', '--vpcs', '10', '--gb-per-vpc', '100', '--fleet', 'single');
     expect(out.baseline.total).toBeCloseTo(420, 6);
-    expect(out.hub.total).toBeCloseTo(259.764, 6);
+    expect(out.hub.total).toBeCloseTo(270.3615, 6);
     expect(out.breakEvenVpcs).toBe(3);
     expect(out.sensitivity.vpcs).toEqual([5, 10, 20, 50, 100]);
     expect(out.sensitivity.gbPerVpc).toEqual([10, 50, 100, 500, 1000]);
     // Row 10 VPCs, column 100 GB is the scenario itself.
-    expect(out.sensitivity.savings[1]![2]).toBeCloseTo(160.236, 6);
+    expect(out.sensitivity.savings[1]![2]).toBeCloseTo(149.6385, 6);
     expect(out.assumption).toMatchObject({ key: 'endpoint.hour', assumed: 0.01, isAssumption: true });
     expect(out.prices['endpoint.hour']!.assumption).toBe(true);
   });
@@ -76,11 +82,31 @@ describe('egresshub cost', () => {
       'single',
       '--price',
       'endpoint.hour=0',
+      '--price',
+      'resource-gateway.hour=0',
     );
     const out = JSON.parse(r.stdout) as CostJson;
-    // Without the 14,600 endpoint AZ-hours at $0.01: 259.764 − 146 = 113.764.
-    expect(out.hub.total).toBeCloseTo(113.764, 6);
+    // Without the 14,600 endpoint AZ-hours at $0.01: 270.3615 − 146 = 124.3615.
+    expect(out.hub.total).toBeCloseTo(124.3615, 6);
     expect(r.stderr).not.toMatch(/assumed prices/);
+  });
+
+  it('--compare prices the alternatives, says which serve overlapping VPCs, and lists their sources', async () => {
+    const base = ['--region', 'us-east-1', '--vpcs', '10', '--gb-per-vpc', '100', '--fleet', 'single', '--compare'];
+    const r = await runCli('cost', ...base, '--no-color');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/shared NAT behind Transit Gateway\s*│ \$539\.50\s*│ \$119\.50\s*│ NO/);
+    expect(r.stdout).toMatch(/NAT instance per VPC \(t4g\.nano, fck-nat style\)\s*│ \$77\.16/);
+    expect(r.stdout).toMatch(/network-firewall-proxy: https:\/\/aws\.amazon\.com\/network-firewall\/pricing\//);
+    expect(r.stderr).toMatch(/nfw\.endpoint-hour=\$0\.395/);
+    const out = (await json(...base)) as CostJson & { alternatives: { id: string; overlappingVpcs: boolean }[] };
+    expect(out.alternatives.map((a) => a.id)).toEqual([
+      'nat-gateway-per-vpc',
+      'nat-instance-per-vpc',
+      'shared-nat-tgw',
+      'network-firewall-proxy',
+      'egresshub',
+    ]);
   });
 
   it('takes the VPC count, region and hub shape from --config', async () => {
@@ -136,6 +162,18 @@ describe('egresshub cost', () => {
       /--gb-per-vpc must be a non-negative number of GB per month \(got -5\)/,
     ],
     [['--region', 'mars-1', '--vpcs', '3', '--gb-per-vpc', '5'], /no prices for region "mars-1"/],
+    [
+      ['--region', 'us-east-1', '--vpcs', '3', '--gb-per-vpc', '5', '--kb-per-request', '0'],
+      /--kb-per-request must be a positive number of KB \(got 0\)/,
+    ],
+    [
+      ['--region', 'us-east-1', '--vpcs', '3', '--gb-per-vpc', '5', '--tenant-metrics', '1.5'],
+      /--tenant-metrics must be a whole number ≥ 0 \(got 1\.5\)/,
+    ],
+    [
+      ['--region', 'us-east-1', '--vpcs', '3', '--gb-per-vpc', '5', '--endpoint-billing', 'daily'],
+      /argument 'daily' is invalid\. Allowed choices are per-az, per-endpoint/,
+    ],
     [['--region', 'us-east-1', '--vpcs', '0', '--gb-per-vpc', '5'], /--vpcs must be a whole number of project VPCs, at least 1 \(got 0\)/],
     [['--region', 'us-east-1', '--vpcs', '3', '--gb-per-vpc', '5', '--price', 'foo=1'], /unknown price key "foo"/],
     [

@@ -1,8 +1,14 @@
 // The cost model against scenarios worked out by hand; each expected number's arithmetic is written next to it.
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import {
+  ACCESS_LOG_LINE_BYTES,
+  alternatives,
   assumptionSensitivity,
+  attachmentOptions,
   baselineBill,
+  endpointBillingReadings,
+  monitoringCounts,
   breakEvenVpcs,
   estimate,
   hubBill,
@@ -15,7 +21,24 @@ import {
 } from '../../src/cost';
 import data from '../../src/cost/prices.json';
 
-const byId = (items: readonly { id: string; monthly: number }[]) => Object.fromEntries(items.map((i) => [i.id, i.monthly]));
+/** Prices of the hub's monitoring and of the resource gateway (listed at $0): lines the infrastructure tests leave out. */
+const MONITORING_KEYS = [
+  'logs.ingest-gb',
+  'logs.store-gb-month',
+  'cw.metric-month',
+  'cw.alarm-metric-month',
+  'cw.composite-alarm-month',
+  'cw.dashboard-month',
+  'cw.insight-rule-month',
+  'cw.insight-events-million',
+];
+const OUT_OF_INFRA = new Set([...MONITORING_KEYS, 'resource-gateway.hour']);
+const byId = (items: readonly { id: string; monthly: number; priceKey: string }[]) =>
+  Object.fromEntries(items.filter((i) => !OUT_OF_INFRA.has(i.priceKey)).map((i) => [i.id, i.monthly]));
+/** A price book with monitoring at $0: the infrastructure's own bill, as the hand computations below give it. */
+const infraBook = (region: string, overrides: Record<string, number> = {}) =>
+  priceBook(region, { ...Object.fromEntries(MONITORING_KEYS.map((k) => [k, 0])), ...overrides });
+const MONITORING = { kbPerRequest: 64, logRetentionDays: 90, tenantMetrics: 0 };
 
 /** us-east-1, 10 VPCs in 2 AZs, 100 GB each; hub: 1 t4g.small, 1 NAT, endpoints in 2 AZs. */
 const scenarioA: CostInputs = {
@@ -32,6 +55,7 @@ const scenarioA: CostInputs = {
     endpointAzs: 2,
     attachment: 'endpoint',
     resourceConfigurations: 10,
+    monitoring: MONITORING,
   },
 };
 
@@ -83,7 +107,7 @@ describe('price book', () => {
 
 describe('cost model', () => {
   it('prices scenario A (us-east-1, 10 VPCs × 100 GB, one NAT per VPC vs. a single-proxy hub)', () => {
-    const book = priceBook('us-east-1');
+    const book = infraBook('us-east-1');
     const r = estimate(scenarioA, book);
     expect(byId(r.baseline.items)).toEqual({
       'nat-hours': expect.closeTo(328.5, 6), // 10 NAT × 730 h = 7,300 h × $0.045
@@ -111,7 +135,7 @@ describe('cost model', () => {
   });
 
   it('prices scenario B (Tokyo, per-AZ baseline in 3 AZs vs. an NLB fleet with a NAT per AZ, endpoint.hour overridden)', () => {
-    const book = priceBook('ap-northeast-1', { 'endpoint.hour': 0.02 });
+    const book = infraBook('ap-northeast-1', { 'endpoint.hour': 0.02 });
     const inputs: CostInputs = {
       region: 'ap-northeast-1',
       vpcs: 20,
@@ -126,6 +150,7 @@ describe('cost model', () => {
         endpointAzs: 2,
         attachment: 'endpoint',
         resourceConfigurations: 20,
+        monitoring: MONITORING,
       },
     };
     const base = baselineBill(inputs, book);
@@ -150,7 +175,7 @@ describe('cost model', () => {
   });
 
   it('prices scenario C (service network, public proxy IPs, no traffic): the hub costs more than 4 small VPCs', () => {
-    const book = priceBook('us-east-1');
+    const book = infraBook('us-east-1');
     const r = estimate(
       {
         region: 'us-east-1',
@@ -166,6 +191,7 @@ describe('cost model', () => {
           endpointAzs: 2,
           attachment: 'service-network',
           resourceConfigurations: 2,
+          monitoring: MONITORING,
         },
       },
       book,
@@ -183,7 +209,7 @@ describe('cost model', () => {
   });
 
   it('tiers resource endpoint data processing past 1 PB a month', () => {
-    const book = priceBook('us-east-1');
+    const book = infraBook('us-east-1');
     const pb = 1024 * 1024;
     const hub = hubBill({ ...scenarioA, vpcs: 2, gbPerVpc: pb }, book); // 2 PB in total
     const items = byId(hub.items);
@@ -194,12 +220,12 @@ describe('cost model', () => {
 
   it('finds no break-even when every added VPC costs the hub more than a NAT gateway', () => {
     // An endpoint in 3 AZs at $0.02/h costs 3 × 730 × 0.02 = $43.80 a month, more than one NAT gateway's $32.85 + $3.65.
-    const book = priceBook('us-east-1', { 'endpoint.hour': 0.02 });
+    const book = infraBook('us-east-1', { 'endpoint.hour': 0.02 });
     expect(breakEvenVpcs({ ...scenarioA, gbPerVpc: 0, hub: { ...scenarioA.hub, endpointAzs: 3 } }, book)).toBeNull();
   });
 
   it('builds the sensitivity grid from the same bills', () => {
-    const book = priceBook('us-east-1');
+    const book = infraBook('us-east-1');
     const grid = sensitivity(scenarioA, book, [1, 10], [100]);
     // 10 VPCs × 100 GB is scenario A: $160.236. 1 VPC × 100 GB: baseline 42.00 vs. hub 48.764 + 21.10 = 69.864.
     expect(grid.savings[1]![0]).toBeCloseTo(160.236, 6);
@@ -207,7 +233,7 @@ describe('cost model', () => {
   });
 
   it('shows how the result moves with the assumed endpoint hourly rate', () => {
-    const book = priceBook('us-east-1');
+    const book = infraBook('us-east-1');
     const { key, rows } = assumptionSensitivity(scenarioA, book, [0, 0.01]);
     expect(key).toBe('endpoint.hour');
     // At $0 the 14,600 endpoint AZ-hours cost nothing: hub 259.764 − 146 = 113.764.
@@ -220,14 +246,93 @@ describe('cost model', () => {
   });
 
   it('fails when the VPC count is not a whole number', () => {
-    expect(() => estimate({ ...scenarioA, vpcs: 2.5 }, priceBook('us-east-1'))).toThrow(
+    expect(() => estimate({ ...scenarioA, vpcs: 2.5 }, infraBook('us-east-1'))).toThrow(
       /--vpcs must be a whole number ≥ 0 \(got 2\.5\); give the number of project VPCs/,
     );
   });
 
   it('fails when the instance type has no price', () => {
-    expect(() => hubBill({ ...scenarioA, hub: { ...scenarioA.hub, instanceType: 'x9z.huge' } }, priceBook('us-east-1'))).toThrow(
+    expect(() => hubBill({ ...scenarioA, hub: { ...scenarioA.hub, instanceType: 'x9z.huge' } }, infraBook('us-east-1'))).toThrow(
       /no price for instance type x9z\.huge in this region; known: .*t4g\.small.*; add it with --price ec2\.x9z\.huge=<USD per hour>/,
     );
+  });
+});
+
+describe('the bill counts monitoring', () => {
+  it("prices scenario A's CloudWatch lines by hand", () => {
+    const r = estimate(scenarioA, priceBook('us-east-1'));
+    const m = Object.fromEntries(
+      r.hub.items.filter((i) => MONITORING_KEYS.includes(i.priceKey)).map((i) => [i.id, [i.quantity, i.monthly]]),
+    );
+    expect(m).toEqual({
+      // 1,000 GB at 64 KB per request = 15,625,000 lines × (230 + 26) bytes = 4.0 GB × $0.50
+      'logs-ingest': [expect.closeTo(4, 6), expect.closeTo(2, 6)],
+      // 90 days held = 3 months of 4 GB = 12 GB-month × $0.03
+      'logs-store': [expect.closeTo(12, 6), expect.closeTo(0.36, 6)],
+      // 4 hub-wide + 1 proxy health (single) = 5 × $0.30
+      'cw-metrics': [5, expect.closeTo(1.5, 6)],
+      // capacity (2 metrics) + health (1) + NAT port allocation (1) and drops (3) + denied spike (1) = 8 × $0.10
+      'cw-alarms': [8, expect.closeTo(0.8, 6)],
+      'cw-dashboard': [1, 3],
+      'ci-rules': [4, 2],
+      // 3 rules match every line: 46.875 million × $0.02
+      'ci-events': [expect.closeTo(46.875, 6), expect.closeTo(0.9375, 6)],
+    });
+    // The resource gateway has no published charge: a $0 line that keeps the assumption visible.
+    expect(r.hub.items.find((i) => i.id === 'resource-gateway')).toMatchObject({ quantity: 730, monthly: 0 });
+    expect(r.hub.total).toBeCloseTo(259.764 + 10.5975, 6);
+  });
+
+  it("the line size is the mean of the lab's real access-log lines (within 20 %)", () => {
+    const lines = ['lab-bench.log', 'lab-matrix.log'].flatMap((f) =>
+      readFileSync(`test/usage/fixtures/${f}`, 'utf8').split('\n').filter(Boolean),
+    );
+    const mean = lines.reduce((a, l) => a + l.length + 1, 0) / lines.length;
+    expect(Math.abs(mean - ACCESS_LOG_LINE_BYTES) / mean).toBeLessThan(0.2);
+  });
+
+  it('opted-in tenants add 4 metrics each and one alarm', () => {
+    const base = monitoringCounts(scenarioA.hub);
+    const opted = monitoringCounts({ ...scenarioA.hub, monitoring: { ...MONITORING, tenantMetrics: 5 } });
+    expect(opted.customMetrics - base.customMetrics).toBe(20);
+    expect(opted.alarmMetrics - base.alarmMetrics).toBe(1);
+  });
+});
+
+describe('both endpoint-hour readings, the cheapest attachment, and the alternatives', () => {
+  const book = infraBook('us-east-1');
+
+  it('per endpoint bills half the hours of per endpoint per AZ with two AZs', () => {
+    const [perAz, perEndpoint] = endpointBillingReadings(scenarioA, book);
+    expect(perAz!.reading).toBe('per-az');
+    expect(perAz!.hubTotal).toBeCloseTo(259.764, 6);
+    // 10 endpoints × 730 h × $0.01 = $73 instead of $146.
+    expect(perEndpoint!.hubTotal).toBeCloseTo(259.764 - 73, 6);
+    expect(perEndpoint!.savings - perAz!.savings).toBeCloseTo(73, 6);
+  });
+
+  it('names the cheapest attachment: 20 endpoint AZ-hours per VPC-hour beat 10 resource configurations at $0.10', () => {
+    const [first, second] = attachmentOptions(scenarioA, book);
+    expect(first!.attachment).toBe('endpoint');
+    // Service network: 10 configurations × 730 × $0.10 = $730 and $0.01/GB, against $146 + $10 of endpoints.
+    expect(second!.hubTotal - first!.hubTotal).toBeCloseTo(730 - 146, 6);
+  });
+
+  it('prices the alternatives by hand and says which ones serve overlapping VPCs', () => {
+    const a = Object.fromEntries(alternatives(scenarioA, book).map((x) => [x.id, x]));
+    expect(a['nat-gateway-per-vpc']!.bill.total).toBeCloseTo(420, 6);
+    // 10 × t4g.nano 730 h × $0.0042 = 30.66; 10 EIPs 36.5; cross-AZ as the baseline 10.
+    expect(a['nat-instance-per-vpc']!.bill.total).toBeCloseTo(30.66 + 36.5 + 10, 6);
+    // 11 attachments × 730 × $0.05 = 401.5; 1,000 GB × $0.02 = 20; 2 NAT × 730 × $0.045 = 65.7; NAT GB 45; 2 EIPs 7.3.
+    expect(a['shared-nat-tgw']!.bill.total).toBeCloseTo(401.5 + 20 + 65.7 + 45 + 7.3, 6);
+    expect(a['shared-nat-tgw']!.overlappingVpcs).toBe(false);
+    // 10 VPCs × 2 AZs × 730 × $0.395 = 5,767; 1,000 GB × $0.065 = 65.
+    expect(a['network-firewall-proxy']!.bill.total).toBeCloseTo(5767 + 65, 6);
+    expect(a.egresshub!.bill.total).toBeCloseTo(259.764, 6);
+    expect(
+      Object.values(a)
+        .filter((x) => x.overlappingVpcs)
+        .map((x) => x.id),
+    ).toEqual(['nat-gateway-per-vpc', 'nat-instance-per-vpc', 'network-firewall-proxy', 'egresshub']);
   });
 });

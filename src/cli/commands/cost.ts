@@ -6,8 +6,11 @@ import type { EgressPlan } from '../../config';
 import { DEFAULT_INSTANCE_TYPES } from '../../config/schema';
 import { UsageError } from '../../config/errors';
 import {
+  alternatives,
   assumptionRates,
   assumptionSensitivity,
+  attachmentOptions,
+  endpointBillingReadings,
   defaultGbGrid,
   defaultVpcGrid,
   estimate,
@@ -19,6 +22,7 @@ import {
   type BaselineMode,
   type Bill,
   type CostInputs,
+  type EndpointBilling,
   type FleetMode,
   type HubEgress,
   type PriceBook,
@@ -28,7 +32,7 @@ import { addConfigOption, optionalPlanFromOptions } from '../options';
 import { writableFile, writeOutput } from '../paths';
 import type { Printer } from '../printer';
 
-const DEFAULTS = { azsPerVpc: 2, hubAzs: 2, endpointAzs: 2, fleet: 'multi-az' } as const;
+const DEFAULTS = { azsPerVpc: 2, hubAzs: 2, endpointAzs: 2, fleet: 'multi-az', kbPerRequest: 64, logRetentionDays: 90 } as const;
 
 function num(opts: Record<string, unknown>, key: string, flag: string, example: string): number | undefined {
   const raw = opts[key] as string | undefined;
@@ -95,6 +99,13 @@ export function costInputs(opts: Record<string, unknown>, plan?: EgressPlan): Co
       attachment: (opts.attachment as Attachment | undefined) ?? 'endpoint',
       // Without a config, assume one tenant (resource configuration) per project VPC.
       resourceConfigurations: num(opts, 'tenants', '--tenants', '5') ?? plan?.tenants.length ?? vpcs,
+      endpointBilling: (opts.endpointBilling as EndpointBilling | undefined) ?? 'per-az',
+      monitoring: {
+        kbPerRequest: num(opts, 'kbPerRequest', '--kb-per-request', '64') ?? DEFAULTS.kbPerRequest,
+        logRetentionDays:
+          num(opts, 'logRetentionDays', '--log-retention-days', '90') ?? plan?.hub.logRetentionDays ?? DEFAULTS.logRetentionDays,
+        tenantMetrics: num(opts, 'tenantMetrics', '--tenant-metrics', '5') ?? plan?.tenants.filter((t) => t.metrics).length ?? 0,
+      },
     },
   };
 }
@@ -133,16 +144,26 @@ function print(printer: Printer, inputs: CostInputs, book: PriceBook, opts: Reco
   const assumed = book[assumedKey]!;
   const what = assumptionSensitivity(inputs, book, assumptionRates(assumed.usd));
   // Only the assumed prices this scenario actually bills matter to the reader.
-  const used = new Set([...r.baseline.items, ...r.hub.items].map((i) => i.priceKey));
+  const used = new Set(
+    [...r.baseline.items, ...r.hub.items, ...(opts.compare === true ? alternatives(inputs, book).flatMap((a) => a.bill.items) : [])].map(
+      (i) => i.priceKey,
+    ),
+  );
   const assumptions = Object.entries(book)
     .filter(([k, p]) => p.assumption && used.has(k))
     .map(([k]) => k);
 
+  const attachments = attachmentOptions(inputs, book);
+  const readings = endpointBillingReadings(inputs, book);
+  const compare = opts.compare === true ? alternatives(inputs, book) : undefined;
   printer.data({
     inputs,
     prices: book,
     baseline: r.baseline,
     hub: r.hub,
+    attachments,
+    endpointBillingReadings: readings,
+    ...(compare ? { alternatives: compare } : {}),
     savings: r.savings,
     savingsPercent: r.savingsPercent,
     breakEvenVpcs: r.breakEvenVpcs,
@@ -168,6 +189,39 @@ function print(printer: Printer, inputs: CostInputs, book: PriceBook, opts: Reco
   printer.line(
     `the hub ${verdict} (${r.savingsPercent.toFixed(1)}% of the baseline); break-even: ${r.breakEvenVpcs === null ? 'never (up to 10,000 VPCs)' : `${r.breakEvenVpcs} VPC${r.breakEvenVpcs === 1 ? '' : 's'}`}`,
   );
+  const [cheapest, other] = attachments as [(typeof attachments)[number], (typeof attachments)[number]];
+  printer.line(
+    `cheapest attachment: ${cheapest.attachment === 'endpoint' ? 'a resource endpoint per VPC' : 'a service network'} (${money(cheapest.hubTotal)}/month for the hub, vs ${money(other.hubTotal)} with ${other.attachment === 'endpoint' ? 'resource endpoints' : 'a service network'}; both rest on an assumed hourly price)`,
+  );
+  printer.line();
+  printer.line('resource endpoint hours: AWS bills them per hour but does not say per endpoint or per endpoint per AZ; both readings:');
+  printer.table(
+    ['endpoint hours billed', 'hub / month', 'savings / month'],
+    readings.map((x) => [
+      x.reading === 'per-az' ? `per endpoint per AZ (${inputs.hub.endpointAzs} AZs; the default reading)` : 'per endpoint',
+      money(x.hubTotal),
+      money(x.savings),
+    ]),
+  );
+  if (compare) {
+    const base = compare[0]!.bill.total;
+    printer.line();
+    printer.line('the hub next to the alternatives, same VPCs and traffic (internet data transfer out is the same for all and left out):');
+    printer.table(
+      ['option', 'USD / month', 'vs NAT gateway per VPC', 'overlapping VPCs', 'note'],
+      compare.map((a) => [
+        a.label,
+        money(a.bill.total),
+        a.id === 'nat-gateway-per-vpc' ? '' : money(a.bill.total - base),
+        a.overlappingVpcs ? 'yes' : 'NO',
+        a.note,
+      ]),
+    );
+    for (const a of compare) {
+      const sources = [...new Set(a.bill.items.map((x) => book[x.priceKey]?.source).filter((x): x is string => x !== undefined))];
+      printer.line(`  ${a.id}: ${sources.join(', ')}`);
+    }
+  }
   printer.line();
   printer.line(`savings per month by VPC count (rows) and GB/month per VPC (columns):`);
   printer.table(
@@ -237,6 +291,16 @@ export const cost: CommandSpec = {
         ]),
       )
       .option('--tenants <n>', "resource configurations in the hub (default: the config's tenants, else one per VPC)")
+      .addOption(
+        new Option(
+          '--endpoint-billing <reading>',
+          'how resource endpoint hours are billed (AWS does not say): per endpoint per AZ, or per endpoint (default per-az; both are shown)',
+        ).choices(['per-az', 'per-endpoint']),
+      )
+      .option('--kb-per-request <kb>', `mean KB per request, which sets the access-log volume (default ${DEFAULTS.kbPerRequest})`)
+      .option('--log-retention-days <days>', `access-log retention (default: the config's, else ${DEFAULTS.logRetentionDays})`)
+      .option('--tenant-metrics <n>', "tenants with metrics: true (default: the config's, else 0)")
+      .option('--compare', 'also price the alternatives: NAT instance per VPC, shared NAT behind Transit Gateway, Network Firewall proxy')
       .option(
         '--price <key=value>',
         'override a price in USD (repeatable), e.g. --price endpoint.hour=0.014',
