@@ -2,6 +2,7 @@
 // origin on its own documentation-range address, and a "direct" namespace on the hub bridge whose default
 // route is the NAT gateway (the path a VPC without the proxy takes). Everything is named `eh-`/lives in the
 // lab's state directory, so `lab down` removes it with the rest.
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { issueCertificate, labNamespaces, labPaths, spawnTs } from '../src/lab/lab';
@@ -96,4 +97,42 @@ export async function waitForNoLab(log: (s: string) => void, maxMs = 600_000, st
     log(`a lab is up (${labNamespaces().length} eh- namespaces), probably another engineer's: waiting ${stepMs / 1000} s`);
     await sleep(stepMs);
   }
+}
+
+const TSX = require.resolve('tsx/cjs');
+
+/** Runs one of the bench's Node jobs (`entry` in bench/) inside a lab namespace with `job` as its JSON input; parses its JSON output. */
+export function nodeJob<T>(ns: string, entry: string, job: object, dir: string, timeoutMs: number): T {
+  const file = join(dir, `job-${Date.now()}-${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(file, JSON.stringify(job));
+  const r = inNs(ns, [process.execPath, '-r', TSX, join(__dirname, entry), file], { allowFail: true, timeoutMs });
+  try {
+    return JSON.parse(r.stdout) as T;
+  } catch {
+    throw new Error(`bench ${entry} failed in ${ns}: ${r.stderr.trim().split('\n')[0]}`);
+  }
+}
+
+/** The same, started in the background: resolves when the job ends (or is killed at `timeoutMs`). */
+export function nodeJobAsync<T>(ns: string, entry: string, job: object, dir: string, timeoutMs: number): Promise<T> {
+  const file = join(dir, `job-${Date.now()}-${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(file, JSON.stringify(job));
+  return new Promise<T>((resolve, reject) => {
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-r', TSX, join(__dirname, entry), file], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('close', () => {
+      clearTimeout(timer);
+      try {
+        resolve(JSON.parse(out) as T);
+      } catch {
+        reject(new Error(`bench ${entry} failed in ${ns}: ${err.trim().split('\n')[0] ?? 'no output'}`));
+      }
+    });
+  });
 }

@@ -1,4 +1,4 @@
-// Control-plane benchmark: `egresshub validate` and `synthesize()` at 10, 100, 500 and 1,000 tenants.
+// Control-plane benchmark: `egresshub validate` and `synthesize()` at 10, 100, 500, 1,000 and 2,000 tenants (the default quota of resource configurations per Region).
 // Each size is measured in a fresh child process (so peak RSS belongs to that size alone); a synth that
 // fails (e.g. a CloudFormation limit the app refuses) is reported as a row, not a crash.
 import { spawnSync } from 'node:child_process';
@@ -98,7 +98,7 @@ function runCli(file: string): { wallS: number; maxRssMiB: number; exit: number 
 
 function main(): void {
   const args = process.argv.slice(2);
-  const sizes = (args.find((a) => a.startsWith('--sizes='))?.slice(8) ?? '10,100,500,1000').split(',').map(Number);
+  const sizes = (args.find((a) => a.startsWith('--sizes='))?.slice(8) ?? '10,100,500,1000,2000').split(',').map(Number);
   const runs = Number(args.find((a) => a.startsWith('--runs='))?.slice(7) ?? 3);
   const command = `npm run bench:synth --${args.length ? ` ${args.join(' ')}` : ''}`;
   const m = machine();

@@ -14,9 +14,10 @@ import { inNs, sleep } from '../src/lab/sh';
 import type { LabTopology } from '../src/lab/topology';
 import type { LatencyJob, LatencyResult, LoadJob, LoadResult } from './client';
 import { fmt, machine, machineLines, median, percentile, table } from './common';
-import { waitForNoLab } from './lab-bench';
+import { nodeJob, waitForNoLab } from './lab-bench';
 
-const TSX = require.resolve('tsx/cjs');
+const client = <T>(ns: string, job: object, dir: string, timeoutMs: number): T => nodeJob<T>(ns, 'client.ts', job, dir, timeoutMs);
+
 const log = (s: string) => process.stderr.write(`bench:peek: ${s}\n`);
 
 const CONFIG = `# bench:peek: one allowlist tenant, one proxy
@@ -56,17 +57,6 @@ function arg(name: string, fallback: number, max: number): number {
   const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
   if (!Number.isInteger(v) || v < 1 || v > max) throw new Error(`--${name} takes a whole number from 1 to ${max}`);
   return v;
-}
-
-function client<T>(ns: string, job: object, dir: string, timeoutMs: number): T {
-  const file = join(dir, `job-${Date.now()}-${Math.random().toString(36).slice(2)}.json`);
-  writeFileSync(file, JSON.stringify(job));
-  const r = inNs(ns, [process.execPath, '-r', TSX, join(__dirname, 'client.ts'), file], { allowFail: true, timeoutMs });
-  try {
-    return JSON.parse(r.stdout) as T;
-  } catch {
-    throw new Error(`bench client failed in ${ns}: ${r.stderr.trim().split('\n')[0]}`);
-  }
 }
 
 interface Figures {

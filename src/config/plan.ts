@@ -2,6 +2,7 @@
 // from the validated config. The hub, spoke, policy, lab and CLI read these values and never
 // recompute them, so a tenant's port or a resource's name cannot drift between parts.
 import { UsageError } from './errors';
+import { defaultTenantBandwidthMbps, defaultTenantConnections } from './instance-types';
 import {
   DEFAULT_INSTANCE_TYPES,
   DEFAULT_TARGET_CPU_PERCENT,
@@ -23,6 +24,14 @@ export type Allowlist =
       readonly suffixes: readonly string[];
     };
 
+/** A tenant's share of one proxy. */
+export interface TenantLimits {
+  /** Concurrent connections to the tenant's port; the next one is refused with a TCP reset. */
+  readonly connections: number;
+  /** Bandwidth of the tenant's responses (proxy to client), Mbit/s; undefined = no cap. */
+  readonly bandwidthMbps?: number;
+}
+
 export interface TenantPlan {
   readonly name: string;
   /** The tenant's listener: its resource configuration's only port and its Squid http_port. */
@@ -34,6 +43,8 @@ export interface TenantPlan {
   readonly mode: TenantMode;
   /** The tenant opted in to metrics of its own (dimension `Tenant`); every tenant is in the hub-wide ones. */
   readonly metrics: boolean;
+  /** What one proxy allows this tenant (docs/hub.md, "Tenant isolation"). */
+  readonly limits: TenantLimits;
   /** Destination ports CONNECT may reach with TLS: the proxy peeks at the ClientHello and checks its SNI. */
   readonly connectPorts: readonly number[];
   /**
@@ -224,6 +235,7 @@ export function buildPlan(config: EgressConfig): EgressPlan {
             allow: { any: true },
             mode: 'enforce',
             metrics: false,
+            limits: tenantLimitsOf(config),
             connectPorts: [443],
             rawTunnelPorts: [],
             httpPorts: [80],
@@ -239,6 +251,7 @@ export function buildPlan(config: EgressConfig): EgressPlan {
           allow: normaliseAllowlist(t.allow),
           mode: t.mode,
           metrics: t.metrics,
+          limits: tenantLimitsOf(config, t.limits),
           connectPorts: sortedPorts(t.connectPorts.filter((p) => typeof p === 'number')),
           rawTunnelPorts: sortedPorts(t.connectPorts.flatMap((p) => (typeof p === 'number' ? [] : [p.port]))),
           httpPorts: sortedPorts(t.httpPorts),
@@ -295,6 +308,17 @@ export function buildPlan(config: EgressConfig): EgressPlan {
       crossAccount: s.account !== account,
       clientSetup: s.clientSetup && { tag: { ...s.clientSetup.tag }, noProxy: [...s.clientSetup.noProxy], s3: s.clientSetup.s3 },
     })),
+  };
+}
+
+/** A tenant's own limits over the hub's, over the defaults sized from the proxy instance type. */
+function tenantLimitsOf(config: EgressConfig, own: { connections?: number; bandwidthMbps?: number } = {}): TenantLimits {
+  const instanceType = config.hub.proxy.instanceType ?? DEFAULT_INSTANCE_TYPES[config.hub.proxy.mode];
+  const hub = config.hub.tenantLimits;
+  const bandwidthMbps = own.bandwidthMbps ?? hub.bandwidthMbps ?? defaultTenantBandwidthMbps(instanceType);
+  return {
+    connections: own.connections ?? hub.connections ?? defaultTenantConnections(instanceType),
+    ...(bandwidthMbps === undefined ? {} : { bandwidthMbps }),
   };
 }
 

@@ -162,6 +162,21 @@ export const MAX_METRIC_TENANTS = 20;
  */
 export const DEFAULT_RESOURCE_CONFIGURATIONS_QUOTA = 2000;
 
+/** Per-tenant limits on one proxy: concurrent connections (nftables on the tenant's port) and bandwidth (a Squid delay pool). */
+const limitsSchema = z.strictObject({
+  connections: z
+    .number()
+    .int({ message: 'connections is a whole number of concurrent connections per proxy' })
+    .min(1, { message: 'connections must be at least 1' })
+    .max(32_768, { message: 'connections is at most 32768 (a proxy has 65,536 file descriptors, 2 per connection)' })
+    .optional(),
+  bandwidthMbps: z
+    .number()
+    .min(0.1, { message: 'bandwidthMbps must be at least 0.1 (Mbit/s)' })
+    .max(100_000, { message: 'bandwidthMbps is at most 100000 (100 Gbit/s)' })
+    .optional(),
+});
+
 const tenantSchema = z.strictObject({
   name: z
     .string()
@@ -190,6 +205,8 @@ const tenantSchema = z.strictObject({
    * rules and the saved queries; at most MAX_METRIC_TENANTS tenants may opt in (docs/operations.md).
    */
   metrics: z.boolean({ message: 'metrics is true (publish per-tenant metrics) or false (the default)' }).default(false),
+  /** Overrides hub.tenantLimits for this tenant (docs/hub.md, "Tenant isolation"). */
+  limits: limitsSchema.optional(),
   connectPorts: z
     .array(
       z.union([
@@ -334,6 +351,11 @@ const hubSchema = z.strictObject({
         .default(DEFAULT_DENIED_THRESHOLD),
     })
     .default({ deniedRequestsPer5Minutes: DEFAULT_DENIED_THRESHOLD }),
+  /**
+   * Per-tenant limits on each proxy, for every tenant without its own `limits`.
+   * @default connections: a quarter of a proxy's capacity; bandwidthMbps: half the instance's baseline bandwidth
+   */
+  tenantLimits: limitsSchema.default({}),
   /**
    * Service quotas this account has raised above their defaults, so validation admits what they allow
    * (docs/config.md, "Quotas"). Declare a value only once Service Quotas shows it approved.

@@ -18,7 +18,15 @@ import { UsageError } from '../config/errors';
 import type { EgressPlan } from '../config/plan';
 import { PEEK_CERT_FILE, renderSquidConf } from '../policy';
 import { PROXY_HEALTHY } from './health-probe';
-import { ENSURE_TLS_PEEK, FETCH_POLICY, PORT_FUNCTIONS, PROXY_PATHS, SQUID_PARSE_CHECK, type ProxyPaths } from './user-data';
+import {
+  APPLY_TENANT_LIMITS,
+  ENSURE_TLS_PEEK,
+  FETCH_POLICY,
+  PORT_FUNCTIONS,
+  PROXY_PATHS,
+  SQUID_PARSE_CHECK,
+  type ProxyPaths,
+} from './user-data';
 
 /**
  * How a proxy stops taking new connections while Squid reconfigures:
@@ -84,6 +92,7 @@ fi
 . '${paths.env}'
 ${SQUID_PARSE_CHECK}
 ${ENSURE_TLS_PEEK}
+${APPLY_TENANT_LIMITS}
 ${PORT_FUNCTIONS}
 ${FETCH_POLICY}
 ${PROXY_HEALTHY}
@@ -131,6 +140,11 @@ if ! squid_parse_ok "$CANDIDATE" > "$STATE/parse.log"; then
   say "FAILED: $POLICY_OBJECT does not pass squid -k parse; the running policy stays"
   exit 1
 fi
+if ! apply_tenant_limits "$CANDIDATE" -c > "$STATE/limits.log" 2>&1; then
+  tail -n 20 "$STATE/limits.log" || true
+  say "FAILED: the tenant connection limits of $POLICY_OBJECT do not load (nft -c); the running policy stays"
+  exit 1
+fi
 mapfile -t OLD_PORTS < <(squid_ports "$CONF")
 mapfile -t NEW_PORTS < <(squid_ports "$CANDIDATE")
 # Old and new ports stay reserved: a listener that goes away is harmless, one that cannot bind is not.
@@ -148,6 +162,8 @@ cat "$CANDIDATE" > "$CONF"
 say "reconfiguring squid (master pid $(cat "$(awk '$1 == "pid_filename" { print $2 }' "$CONF")" 2>/dev/null || echo '?'))"
 if reconfigure "\${#NEW_PORTS[@]}" && wait_listening ${listen} "\${NEW_PORTS[@]}" \
   && { [ -z "$ANSWERED_BEFORE" ] || proxy_healthy "\${NEW_PORTS[0]}" /nonexistent; }; then
+  # The limits follow the tenants Squid now serves (checked above, so this load is not expected to fail).
+  apply_tenant_limits "$CONF" || say "warning: the tenant connection limits did not load; the previous ones stay"
   say "applied $POLICY_OBJECT (ports: \${NEW_PORTS[*]})"
   exit 0
 fi

@@ -4,7 +4,7 @@
 // itself Unhealthy, so that its group replaces it (give_up). The script names no policy, no port and no
 // tenant: a policy change never changes the user data (so never replaces a proxy; policy-rollout.ts applies it).
 import { UsageError } from '../config/errors';
-import { PEEK_CERT_FILE } from '../policy/squid-conf';
+import { NFT_LINE_PREFIX, PEEK_CERT_FILE } from '../policy/squid-conf';
 import { PROXY_HEALTHY } from './health-probe';
 
 /**
@@ -32,6 +32,16 @@ export const SQUID_PARSE_CHECK = `squid_parse_ok() {
   local diagnostics
   diagnostics=$(grep -v 'Processing: ' <<<"$out" | grep -Ec 'ERROR|FATAL|Bungled|unrecognized|aclParse' || true)
   [ "$diagnostics" = 0 ]
+}`;
+
+/**
+ * Shell function `apply_tenant_limits CONF [-c]`: loads the tenants' connection limits that squid.conf carries as
+ * `#nft: ` lines (squid-conf.ts, tenantLimitsRuleset) as one atomic nftables script; `-c` only checks them. A
+ * policy without such lines (an older release's) changes nothing.
+ */
+export const APPLY_TENANT_LIMITS = `apply_tenant_limits() {
+  grep -q '^${NFT_LINE_PREFIX}' "$1" || return 0
+  sed -n 's/^${NFT_LINE_PREFIX}//p' "$1" | nft \${2:-} -f -
 }`;
 
 /**
@@ -324,20 +334,24 @@ trap 'echo "bootstrap failed at line $LINENO"; signal 1; give_up' ERR
 TOKEN=$(curl -sf -X PUT http://169.254.169.254/latest/api/token -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')
 IID=$(curl -sf -H "X-aws-ec2-metadata-token: $TOKEN" http://169.254.169.254/latest/meta-data/instance-id)
 ${props.elasticIpAllocationId ? elasticIpSteps(props.elasticIpAllocationId) : ''}
-# openssl makes the peek certificate (ensure_tls_peek); listed in case an image leaves the CLI out.
-dnf install -y squid aws-cfn-bootstrap openssl
+# openssl makes the peek certificate (ensure_tls_peek), nftables enforces the tenants' connection limits; listed
+# in case an image leaves them out.
+dnf install -y squid aws-cfn-bootstrap openssl nftables
 ${eni ? eniSteps(eni, attempts) : ''}
 mkdir -p "$(dirname '${paths.env}')" '${paths.stateDir}'
 printf "REGION='%s'\\nINSTANCE_ID='%s'\\nLISTENER_IP='%s'\\n" "$REGION" "$IID" '${eni?.ip ?? ''}' > '${paths.env}'
 
 ${SQUID_PARSE_CHECK}
 ${ENSURE_TLS_PEEK}
+${APPLY_TENANT_LIMITS}
 ${PORT_FUNCTIONS}
 ${FETCH_CURRENT_POLICY}
 POLICY=
 fetch_current_policy "$CONF"
 ensure_tls_peek '${paths.peekCert ?? PEEK_CERT_FILE}' '${paths.squidGroup ?? 'squid'}'
 squid_parse_ok "$CONF"
+# Before Squid listens: no tenant ever gets more than its share of this proxy.
+apply_tenant_limits "$CONF"
 # The ports come from squid.conf's http_port lines, not from this script (it must not change with the policy).
 mapfile -t PORTS < <(squid_ports "$CONF")
 [ "\${#PORTS[@]}" -gt 0 ]
@@ -362,10 +376,12 @@ fetch_current_policy "$CONF.next"
 if [ "$POLICY" != "$BOOTED_WITH" ] && ! cmp -s "$CONF.next" "$CONF"; then
   echo "the policy changed during boot: applying $POLICY"
   squid_parse_ok "$CONF.next"
+  apply_tenant_limits "$CONF.next" -c
   mapfile -t PORTS < <(squid_ports "$CONF.next")
   reserve_ports '${paths.sysctl}' "\${PORTS[@]}"
   # cat keeps squid.conf's owner and mode (mv would give it the new file's).
   cat "$CONF.next" > "$CONF"
+  apply_tenant_limits "$CONF"
   squid -k reconfigure -f "$CONF"
   wait_listening 30 "\${PORTS[@]}"
 fi

@@ -26,6 +26,10 @@ export interface CurlResult {
   readonly connect: string;
   /** `1.1`, `2`, or `0` when no response. */
   readonly version: string;
+  /** Seconds the whole transfer took. */
+  readonly seconds: number;
+  /** Body bytes received. */
+  readonly bytes: number;
   readonly body: string;
   readonly stderr: string;
 }
@@ -45,14 +49,23 @@ export function curlIn(ns: string, url: string, o: CurlOptions = {}): CurlResult
       ...(o.body ? [] : ['-o', '/dev/null']),
       ...(o.args ?? []),
       '-w',
-      '\n%{http_code} %{http_connect} %{http_version}',
+      '\n%{http_code} %{http_connect} %{http_version} %{time_total} %{size_download}',
       url,
     ],
     { allowFail: true, timeoutMs: ((o.maxTimeSeconds ?? 8) + 7) * 1000 },
   );
   const lines = r.stdout.trimEnd().split('\n');
-  const [code = '000', connect = '000', version = '0'] = (lines.pop() ?? '').split(' ');
-  return { exit: r.status ?? -1, code, connect, version, body: lines.join('\n'), stderr: r.stderr.trim() };
+  const [code = '000', connect = '000', version = '0', seconds = '0', bytes = '0'] = (lines.pop() ?? '').split(' ');
+  return {
+    exit: r.status ?? -1,
+    code,
+    connect,
+    version,
+    seconds: Number(seconds),
+    bytes: Number(bytes),
+    body: lines.join('\n'),
+    stderr: r.stderr.trim(),
+  };
 }
 
 /**

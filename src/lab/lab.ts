@@ -7,7 +7,7 @@ import { chownSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { buildPlan, loadConfigFile, UsageError, type EgressPlan } from '../config';
-import { ENSURE_TLS_PEEK } from '../hub/user-data';
+import { APPLY_TENANT_LIMITS, ENSURE_TLS_PEEK } from '../hub/user-data';
 import { renderSquidConf } from '../policy';
 import { hasCommand, inNs, nodeEntry, run, sleep, waitFor } from './sh';
 import {
@@ -508,12 +508,25 @@ export function ensurePeekCert(file: string): void {
   run(['bash', '-c', `set -euo pipefail\n${ENSURE_TLS_PEEK}\nensure_tls_peek "$1" proxy`, 'ensure_tls_peek', file]);
 }
 
+/** The instance's own `apply_tenant_limits` (user-data.ts), run in a lab proxy's namespace: its nftables, its ports. */
+export function applyTenantLimits(proxy: Pick<LabProxy, 'ns'>, conf: string, check = false): void {
+  inNs(proxy.ns, [
+    'bash',
+    '-c',
+    `set -euo pipefail\n${APPLY_TENANT_LIMITS}\napply_tenant_limits "$1" $2`,
+    'apply_tenant_limits',
+    conf,
+    check ? '-c' : '',
+  ]);
+}
+
 /** Starts (or restarts, after it died) one proxy's Squid with the plan's squid.conf and waits for every tenant port. */
 export async function startSquid(plan: EgressPlan, topo: LabTopology, proxy: LabProxy): Promise<void> {
   const p = labPaths(topo.stateDir).proxy(proxy.index);
   writeFileSync(p.squidConf, labSquidConf(plan, topo.stateDir, proxy.index));
   ensurePeekCert(p.peekCert);
   inNs(proxy.ns, ['squid', '-k', 'parse', '-f', p.squidConf]);
+  applyTenantLimits(proxy, p.squidConf);
   inNs(proxy.ns, ['squid', '-f', p.squidConf]);
   if (
     !(await waitFor(
@@ -608,7 +621,9 @@ export async function reconfigureProxy(plan: EgressPlan, topo: LabTopology, prox
   writeFileSync(candidate, conf);
   step(`${proxy.id}: checking the new squid.conf (squid -k parse)`);
   inNs(proxy.ns, ['squid', '-k', 'parse', '-f', candidate]);
+  applyTenantLimits(proxy, candidate, true);
   writeFileSync(p.squidConf, conf);
+  applyTenantLimits(proxy, p.squidConf);
   const ports = plan.tenants.map((t) => t.port);
   const accepting = () =>
     existsSync(p.cacheLog) ? (readFileSync(p.cacheLog, 'utf8').match(/Accepting .* connections at/g)?.length ?? 0) : 0;

@@ -145,6 +145,89 @@ export const RULES = {
   default: 'default-deny',
 } as const;
 
+/**
+ * Squid reads squid.conf in lines of at most 8,191 characters (its BUFSIZ buffer): the rest of a longer line is
+ * parsed as a line of its own ("unrecognized: …", seen with Squid 5.7 at 1,000 tenants). Every line stays below
+ * this; an `acl` line with more values is split into several lines of the same name, type and flags, which Squid
+ * joins into one ACL.
+ */
+export const MAX_CONF_LINE = 4000;
+
+export function splitLongAcl(line: string): string[] {
+  if (line.length <= MAX_CONF_LINE || !line.startsWith('acl ')) return [line];
+  const words = line.split(' ');
+  let head = 3; // acl NAME TYPE
+  while (head < words.length && words[head]!.startsWith('-')) head++;
+  const prefix = words.slice(0, head).join(' ');
+  const lines: string[] = [];
+  let current = prefix;
+  for (const value of words.slice(head)) {
+    if (current !== prefix && current.length + 1 + value.length > MAX_CONF_LINE) {
+      lines.push(current);
+      current = prefix;
+    }
+    current += ` ${value}`;
+  }
+  lines.push(current);
+  return lines;
+}
+
+/**
+ * squid.conf carries the nftables ruleset of the tenants' connection limits as comment lines with this prefix, so
+ * the one file the policy rollout already ships, checks and applies also brings the limits (user-data.ts's
+ * `apply_tenant_limits` loads them with `nft -f`). Squid ignores them.
+ */
+export const NFT_LINE_PREFIX = '#nft: ';
+/** The nftables table of the tenants' connection limits, replaced whole on every apply. */
+export const TENANT_LIMITS_TABLE = 'egresshub_tenants';
+
+/** nftables names allow no hyphen where tenant names have one (and tenant names have no underscore). */
+export const nftName = (tenant: string) => tenant.replaceAll('-', '_');
+
+/**
+ * The tenants' connection limits as one atomic nftables script: every new TCP connection to a tenant port jumps to
+ * that tenant's chain (one verdict-map lookup, whatever the tenant count), which refuses it with a TCP reset once
+ * the tenant holds `limits.connections` on this proxy, counts the refusal (`refused_<tenant>`) and logs it, at most
+ * 10 lines a second, as `egresshub rule=tenant-connections tenant=<name>`. `ct count` counts the connections
+ * conntrack still tracks as open. https://wiki.nftables.org/wiki-nftables/index.php/Meters (connlimit)
+ */
+export function tenantLimitsRuleset(plan: EgressPlan): string[] {
+  const tbl = `inet ${TENANT_LIMITS_TABLE}`;
+  const out = [
+    // Create-then-delete makes the script work whether or not the table exists; nft -f applies it all or nothing.
+    `table ${tbl} {}`,
+    `delete table ${tbl}`,
+    `table ${tbl} {`,
+  ];
+  // The port → chain map, a few dozen elements a line (squid.conf's lines must stay short, see MAX_CONF_LINE).
+  const elements = plan.tenants.map((t) => `${t.port} : jump t_${nftName(t.name)}`);
+  const chunks: string[] = [];
+  for (let i = 0; i < elements.length; i += 50) chunks.push(elements.slice(i, i + 50).join(', '));
+  out.push(
+    '  map tenant_ports {',
+    '    type inet_service : verdict',
+    ...chunks.map((c, i) => `    ${i === 0 ? 'elements = { ' : '             '}${c}${i === chunks.length - 1 ? ' }' : ','}`),
+    '  }',
+    '  chain input {',
+    '    type filter hook input priority filter; policy accept;',
+    '    ct state new tcp dport vmap @tenant_ports',
+    '  }',
+  );
+  for (const t of plan.tenants) {
+    const n = nftName(t.name);
+    const over = `ct count over ${t.limits.connections}`;
+    out.push(
+      `  counter refused_${n} {}`,
+      `  chain t_${n} {`,
+      `    ${over} limit rate 10/second log prefix "egresshub rule=tenant-connections tenant=${t.name} " level info`,
+      `    ${over} counter name refused_${n} reject with tcp reset`,
+      '  }',
+    );
+  }
+  out.push('}');
+  return out;
+}
+
 export function renderSquidConf(plan: EgressPlan, options: SquidConfOptions = {}): string {
   const host = options.host ?? {};
   const logDir = host.logDir ?? '/var/log/squid';
@@ -176,6 +259,24 @@ export function renderSquidConf(plan: EgressPlan, options: SquidConfOptions = {}
   }
 
   out.push(`acl any_tenant myportname ${plan.tenants.map((t) => t.name).join(' ')}`);
+
+  section('tenant limits: bandwidth per tenant (a delay pool each), connections per tenant (nftables, below)');
+  const capped = plan.tenants.filter((t) => t.limits.bandwidthMbps !== undefined);
+  if (capped.length > 0) {
+    // Class 1: one bucket per tenant, refilled at the tenant's rate and holding one second of it. Pools are per
+    // Squid worker (the hub runs one).
+    out.push(`delay_pools ${capped.length}`);
+    capped.forEach((t, i) => {
+      const bytes = Math.max(1, Math.round((t.limits.bandwidthMbps! * 1e6) / 8));
+      out.push(
+        `delay_class ${i + 1} 1`,
+        `delay_parameters ${i + 1} ${bytes}/${bytes}`,
+        `delay_access ${i + 1} allow tenant_${t.name}`,
+        `delay_access ${i + 1} deny all`,
+      );
+    });
+  }
+  out.push(...tenantLimitsRuleset(plan).map((l) => `${NFT_LINE_PREFIX}${l}`));
 
   section('what is asked for');
   out.push(
@@ -367,7 +468,7 @@ export function renderSquidConf(plan: EgressPlan, options: SquidConfOptions = {}
   out.push(`pid_filename ${host.pidFile ?? '/run/squid.pid'}`, `coredump_dir ${host.coredumpDir ?? '/var/spool/squid'}`);
   if (host.dnsNameservers?.length) out.push(`dns_nameservers ${host.dnsNameservers.join(' ')}`);
   if (host.hostsFile) out.push(`hosts_file ${host.hostsFile}`);
-  return `${out.join('\n')}\n`;
+  return `${out.flatMap(splitLongAcl).join('\n')}\n`;
 }
 
 /**

@@ -4,7 +4,7 @@
 // test/lab/rolling.test.ts). Bounded: the load stops after its request count or 3.5 s, whichever comes first.
 import { spawn } from 'node:child_process';
 import { Writable } from 'node:stream';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -13,7 +13,7 @@ import { main } from '../support/cli';
 import { buildPlan, loadConfigFile, parseConfig } from '../../src/config';
 import { labDown, labPaths, labReconfigure, labUp } from '../../src/lab/lab';
 import { parseLogLine } from '../../src/lab/matrix';
-import { inNs, sleep } from '../../src/lab/sh';
+import { inNs, sleep, waitFor } from '../../src/lab/sh';
 import { buildTopology } from '../../src/lab/topology';
 import { holdLabForThisFile } from '../support/lab-lock';
 
@@ -71,7 +71,12 @@ async function loadWhile(keepAlive: boolean, during: () => Promise<number[]>): P
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise((r) => child.on('exit', r));
-  await sleep(600);
+  // The change starts once the load is really flowing (the tenant's first requests are logged), not after a fixed
+  // pause: the client's start-up (Node and tsx) takes longer on a busy machine.
+  const log = labPaths().accessLog;
+  const from = statSync(log).size;
+  const flowing = () => readFileSync(log, 'utf8').slice(from).includes(` tenant=${b.tenant.name} `);
+  if (!(await waitFor(flowing, 10_000, 50))) throw new Error('the load client sent no request within 10 s');
   const at = await during();
   await exited;
   return { load: JSON.parse(out) as LoadResult, at };
