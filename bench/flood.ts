@@ -3,6 +3,7 @@
 // for `seconds`, then closes everything and reports. Bounded in count, bytes per download and time.
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import tls from 'node:tls';
 
 export interface FloodJob {
   /** host:port of the tenant's proxy. */
@@ -11,6 +12,10 @@ export interface FloodJob {
   readonly downloads: number;
   /** http:// URL of a large body. */
   readonly downloadUrl: string;
+  /** Fetch it through a CONNECT tunnel to this host:port instead of a proxied GET; TLS inside when the URL is https. */
+  readonly tunnel?: string;
+  /** CA bundle for an https downloadUrl. */
+  readonly caFile?: string;
   readonly seconds: number;
 }
 
@@ -66,20 +71,45 @@ export async function runFlood(job: FloodJob): Promise<FloodResult> {
       });
     });
 
+  const ca = job.caFile ? readFileSync(job.caFile) : undefined;
   const download = () =>
     new Promise<void>((resolve) => {
       const s = net.connect({ host, port });
       sockets.push(s);
       const stop = setTimeout(() => s.destroy(), Math.max(0, until - Date.now()));
-      s.once('connect', () =>
-        s.write(`GET ${job.downloadUrl} HTTP/1.1\r\nHost: ${new URL(job.downloadUrl).host}\r\nConnection: close\r\n\r\n`),
-      );
-      s.on('data', (d: Buffer) => (downloadedBytes += d.length));
-      s.once('close', () => {
+      const url = new URL(job.downloadUrl);
+      const get = (target: string) => `GET ${target} HTTP/1.1\r\nHost: ${url.host}\r\nConnection: close\r\n\r\n`;
+      const finish = () => {
         clearTimeout(stop);
         resolve();
-      });
+      };
       s.once('error', () => otherErrors++);
+      if (!job.tunnel) {
+        s.once('connect', () => s.write(get(job.downloadUrl)));
+        s.on('data', (d: Buffer) => (downloadedBytes += d.length));
+        s.once('close', finish);
+        return;
+      }
+      s.once('connect', () => s.write(`CONNECT ${job.tunnel} HTTP/1.1\r\nHost: ${job.tunnel}\r\n\r\n`));
+      // The proxy's answer comes first; only a 200 opens the tunnel for the request (inside TLS for https).
+      s.once('data', (d: Buffer) => {
+        if (!d.toString('latin1').startsWith('HTTP/1.1 200')) {
+          otherErrors++;
+          s.destroy();
+          finish();
+          return;
+        }
+        const inner = url.protocol === 'https:' ? tls.connect({ socket: s, servername: url.hostname, ca }) : s;
+        if (inner !== s) {
+          sockets.push(inner);
+          inner.once('error', () => otherErrors++);
+          inner.once('secureConnect', () => inner.write(get(url.pathname)));
+        } else {
+          s.write(get(url.pathname));
+        }
+        inner.on('data', (chunk: Buffer) => (downloadedBytes += chunk.length));
+        inner.once('close', finish);
+      });
     });
   const downloadLoop = async () => {
     while (Date.now() < until) await download();

@@ -174,6 +174,8 @@ export interface FixedProxyPlan {
 export interface ProxyPlan {
   readonly mode: ProxyMode;
   readonly instanceType: string;
+  /** Squid SMP workers per proxy (`workers` in squid.conf when above 1). */
+  readonly workers: number;
   readonly architecture: 'arm64' | 'x86_64';
   /** hub.proxy.image: a pinned AMI. @default - Amazon Linux 2023, looked up once and recorded in cdk.context.json */
   readonly imageId?: string;
@@ -332,7 +334,14 @@ function proxyPlanOf(name: string, config: EgressConfig): ProxyPlan {
     availabilityZone: az,
     azIndex,
   }));
-  const base = { mode, instanceType, architecture: architectureOf(instanceType), imageId: config.hub.proxy.image, fixed };
+  const base = {
+    mode,
+    instanceType,
+    workers: config.hub.proxy.workers,
+    architecture: architectureOf(instanceType),
+    imageId: config.hub.proxy.image,
+    fixed,
+  };
   if (mode === 'multi-az') {
     const zone = `${name}-hub.egresshub.internal`;
     return { ...base, failoverName: { zone, name: `proxy.${zone}`, ttlSeconds: FAILOVER_TTL_SECONDS } };

@@ -3,6 +3,7 @@
 // path of the offending field, so the loader can point at the YAML line.
 import { Address4 } from 'ip-address';
 import { z } from 'zod';
+import { INSTANCE_FACTS } from './instance-types';
 
 /** Squid and egresshub keep these ports for themselves; tenants may not take them. */
 export const RESERVED_PORTS: ReadonlyMap<number, string> = new Map([
@@ -309,6 +310,17 @@ const hubSchema = z.strictObject({
           message: 'expected an AMI ID such as ami-0123456789abcdef0, or leave image out to use the recorded Amazon Linux 2023 image',
         })
         .optional(),
+      /**
+       * Squid SMP workers per proxy. One worker relays HTTPS tunnels at several Gbit/s per core but plain HTTP at
+       * about 1 Gbit/s (docs/hub.md, "Sizing"): more only pay off for plain-HTTP-heavy traffic above that, on
+       * instances with the cores for them.
+       */
+      workers: z
+        .number()
+        .int({ message: 'workers is a whole number of Squid worker processes' })
+        .min(1, { message: 'workers is at least 1' })
+        .max(32, { message: 'workers is at most 32' })
+        .default(1),
       /** nlb only: the Auto Scaling group's bounds and its CPU target (target tracking). */
       scaling: z
         .strictObject({
@@ -328,7 +340,7 @@ const hubSchema = z.strictObject({
         })
         .optional(),
     })
-    .default({ mode: 'multi-az' }),
+    .default({ mode: 'multi-az', workers: 1 }),
   logRetentionDays: z
     .number()
     .int()
@@ -444,6 +456,13 @@ export const configSchema = z
       issue(
         ['hub', 'egress'],
         'egress: public gives each fixed proxy its own Elastic IP; an NLB fleet scales in and out, so it has no static egress addresses. Use egress: nat with mode nlb, or mode multi-az with egress: public',
+      );
+    }
+    const facts = INSTANCE_FACTS[proxy.instanceType ?? DEFAULT_INSTANCE_TYPES[proxy.mode]];
+    if (facts && proxy.workers > facts.vcpus) {
+      issue(
+        ['hub', 'proxy', 'workers'],
+        `${proxy.workers} Squid workers on ${proxy.instanceType ?? DEFAULT_INSTANCE_TYPES[proxy.mode]} (${facts.vcpus} vCPU${facts.vcpus === 1 ? '' : 's'}) would share cores: use at most ${facts.vcpus}, or a larger instance type`,
       );
     }
     if (proxy.mode !== 'nlb' && proxy.scaling) {

@@ -13,7 +13,7 @@ import { decodeSamples, type LoadSample, type LoadSpec } from './load';
 import { allowedByConfig } from './matrix';
 import { inNs, nodeEntry, run, sleep, waitFor } from './sh';
 import { SUPERVISOR_LIMITS, readSettings, type SupervisorEvent, type SupervisorSettings, type SupervisorStatus } from './supervisor';
-import type { LabProxy, LabTenant, LabTopology } from './topology';
+import { squidServiceName, type LabProxy, type LabTenant, type LabTopology } from './topology';
 
 // ---------------------------------------------------------------- the supervisor
 
@@ -111,7 +111,7 @@ export async function restartProxy(topo: LabTopology, p: LabProxy): Promise<void
   const files = labPaths(topo.stateDir).proxy(p.index);
   await waitFor(() => squidPids(p).length === 0, 5000);
   const ports = [...readFileSync(files.squidConf, 'utf8').matchAll(/^http_port (\d+)/gm)].map((m) => `:${m[1]} `);
-  inNs(p.ns, ['squid', '-f', files.squidConf]);
+  inNs(p.ns, ['squid', '-n', squidServiceName(p), '-f', files.squidConf]);
   const listening = () => {
     const out = inNs(p.ns, ['ss', '-ltnH'], { allowFail: true }).stdout;
     return ports.every((port) => out.includes(port));

@@ -17,6 +17,8 @@ import {
   LAB_STATE_DIR,
   LINK,
   namespacesOf,
+  SQUID_IPC_DIR,
+  squidServiceName,
   type LabProxy,
   type LabTenant,
   type LabTopology,
@@ -527,7 +529,7 @@ export async function startSquid(plan: EgressPlan, topo: LabTopology, proxy: Lab
   ensurePeekCert(p.peekCert);
   inNs(proxy.ns, ['squid', '-k', 'parse', '-f', p.squidConf]);
   applyTenantLimits(proxy, p.squidConf);
-  inNs(proxy.ns, ['squid', '-f', p.squidConf]);
+  inNs(proxy.ns, ['squid', '-n', squidServiceName(proxy), '-f', p.squidConf]);
   if (
     !(await waitFor(
       () =>
@@ -683,6 +685,11 @@ export async function labDown(step: Step): Promise<{ namespaces: number; process
     }
   }
   rmSync(LAB_STATE_DIR, { recursive: true, force: true });
+  // SMP Squid leaves its IPC sockets behind, named after the lab proxies' service names.
+  const service = squidServiceName({ ns: LAB_PREFIX });
+  if (existsSync(SQUID_IPC_DIR)) {
+    for (const f of readdirSync(SQUID_IPC_DIR).filter((e) => e.startsWith(service))) rmSync(join(SQUID_IPC_DIR, f), { force: true });
+  }
   return { namespaces: namespaces.length, processes: pids.size };
 }
 

@@ -52,6 +52,16 @@ export interface LabTenant {
  * multi-az modes: one per fixed proxy of the plan (`ProxyA` in the first AZ, …); nlb mode: one per AZ, standing
  * for the scaling group's instances behind the NLB.
  */
+/**
+ * The Squid service name (`squid -n`) of a lab proxy: every proxy's Squid shares the host's /dev/shm and /run/squid
+ * (network namespaces do not separate files), and with SMP workers Squid names its shared memory segments and IPC
+ * sockets after the service. Letters and digits only, as Squid requires: `ehpxa`.
+ */
+export const squidServiceName = (p: Pick<LabProxy, 'ns'>) => p.ns.replace(/[^a-z0-9]/g, '');
+
+/** Where Squid keeps its SMP IPC sockets (Debian's and Amazon Linux's build). */
+export const SQUID_IPC_DIR = '/run/squid';
+
 export interface LabProxy {
   /** The plan's id for a fixed proxy (`ProxyA`); for nlb the same scheme by AZ. */
   readonly id: string;

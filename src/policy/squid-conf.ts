@@ -239,6 +239,11 @@ export function renderSquidConf(plan: EgressPlan, options: SquidConfOptions = {}
     '# Regenerate with `egresshub squid-conf`; apply with `squid -k parse && squid -k reconfigure`.',
   );
 
+  if (plan.hub.proxy.workers > 1) {
+    section('SMP: worker processes (docs/hub.md, "Sizing")');
+    out.push(`workers ${plan.hub.proxy.workers}`);
+  }
+
   section('listeners: one per tenant; the port is the tenant (the gateway hides client addresses)');
   // ssl-bump with nothing ever bumped: Squid peeks at each tunnel's ClientHello, then splices or closes it. Squid
   // still wants a certificate on such a port; it is never presented (generate-host-certificates=off: no helper).
@@ -262,12 +267,14 @@ export function renderSquidConf(plan: EgressPlan, options: SquidConfOptions = {}
 
   section('tenant limits: bandwidth per tenant (a delay pool each), connections per tenant (nftables, below)');
   const capped = plan.tenants.filter((t) => t.limits.bandwidthMbps !== undefined);
+  const workers = plan.hub.proxy.workers;
   if (capped.length > 0) {
-    // Class 1: one bucket per tenant, refilled at the tenant's rate and holding one second of it. Pools are per
-    // Squid worker (the hub runs one).
+    // Class 1: one bucket per tenant, refilled at the tenant's rate and holding one second of it. Each Squid worker
+    // has its own pools, so with SMP each gets 1/workers of the rate (exact when the kernel spreads a tenant's
+    // connections evenly over the workers' listeners; a tenant on one connection gets that share only).
     out.push(`delay_pools ${capped.length}`);
     capped.forEach((t, i) => {
-      const bytes = Math.max(1, Math.round((t.limits.bandwidthMbps! * 1e6) / 8));
+      const bytes = Math.max(1, Math.round((t.limits.bandwidthMbps! * 1e6) / 8 / workers));
       out.push(
         `delay_class ${i + 1} 1`,
         `delay_parameters ${i + 1} ${bytes}/${bytes}`,

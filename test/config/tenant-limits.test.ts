@@ -79,4 +79,24 @@ describe('tenant limits', () => {
     const check = spawnSync('nft', ['-c', '-f', '-'], { input: nft.join('\n'), encoding: 'utf8' });
     expect({ status: check.status, stderr: check.stderr }).toEqual({ status: 0, stderr: '' });
   });
+
+  it("SMP: `workers` in squid.conf, each worker's pool at 1/workers of the rate; no more workers than vCPUs", () => {
+    const plan = planWith([
+      [['hub', 'proxy', 'instanceType'], 'c7g.xlarge'],
+      [['hub', 'proxy', 'workers'], 4],
+      [['hub', 'tenantLimits'], { bandwidthMbps: 80 }],
+    ]);
+    const conf = renderSquidConf(plan).split('\n');
+    expect(conf).toContain('workers 4');
+    // 80 Mbit/s = 10,000,000 B/s, a quarter per worker.
+    expect(conf).toContain('delay_parameters 1 2500000/2500000');
+    expect(
+      renderSquidConf(planWith([]))
+        .split('\n')
+        .filter((l) => l.startsWith('workers')),
+    ).toEqual([]);
+    expect(() => planWith([[['hub', 'proxy', 'workers'], 3]])).toThrow(
+      /hub\.proxy\.workers: 3 Squid workers on t4g\.small \(2 vCPUs\) would share cores: use at most 2/,
+    );
+  });
 });
