@@ -317,7 +317,9 @@ export function buildPlan(config: EgressConfig): EgressPlan {
 function tenantLimitsOf(config: EgressConfig, own: { connections?: number; bandwidthMbps?: number } = {}): TenantLimits {
   const instanceType = config.hub.proxy.instanceType ?? DEFAULT_INSTANCE_TYPES[config.hub.proxy.mode];
   const hub = config.hub.tenantLimits;
-  const bandwidthMbps = own.bandwidthMbps ?? hub.bandwidthMbps ?? defaultTenantBandwidthMbps(instanceType);
+  const chosen = own.bandwidthMbps ?? hub.bandwidthMbps ?? defaultTenantBandwidthMbps(instanceType);
+  // 0 in the config: no bandwidth limit.
+  const bandwidthMbps = chosen === 0 ? undefined : chosen;
   return {
     connections: own.connections ?? hub.connections ?? defaultTenantConnections(instanceType),
     ...(bandwidthMbps === undefined ? {} : { bandwidthMbps }),

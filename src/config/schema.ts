@@ -171,9 +171,10 @@ const limitsSchema = z.strictObject({
     .min(1, { message: 'connections must be at least 1' })
     .max(32_768, { message: 'connections is at most 32768 (a proxy has 65,536 file descriptors, 2 per connection)' })
     .optional(),
+  /** 0: no bandwidth limit (no delay pool). */
   bandwidthMbps: z
     .number()
-    .min(0.1, { message: 'bandwidthMbps must be at least 0.1 (Mbit/s)' })
+    .refine((v) => v === 0 || v >= 0.1, { message: 'bandwidthMbps is 0 (no limit) or at least 0.1 (Mbit/s)' })
     .max(100_000, { message: 'bandwidthMbps is at most 100000 (100 Gbit/s)' })
     .optional(),
 });

@@ -135,6 +135,10 @@ if ! ensure_tls_peek '${paths.peekCert ?? PEEK_CERT_FILE}' '${paths.squidGroup ?
   say "FAILED: this proxy cannot peek at TLS; the running policy stays"
   exit 1
 fi
+if ! squid_has_delay_pools "$CANDIDATE"; then
+  say "FAILED: $POLICY_OBJECT limits bandwidth, which this Squid build cannot; the running policy stays"
+  exit 1
+fi
 if ! squid_parse_ok "$CANDIDATE" > "$STATE/parse.log"; then
   grep -v 'Processing: ' "$STATE/parse.log" | tail -n 20 || true
   say "FAILED: $POLICY_OBJECT does not pass squid -k parse; the running policy stays"

@@ -41,7 +41,21 @@ export const SQUID_PARSE_CHECK = `squid_parse_ok() {
  */
 export const APPLY_TENANT_LIMITS = `apply_tenant_limits() {
   grep -q '^${NFT_LINE_PREFIX}' "$1" || return 0
+  if ! command -v nft >/dev/null; then
+    # A proxy booted by an older release may lack nftables: the policy still applies, without connection limits.
+    echo "egresshub: nft is not installed: the tenant connection limits are not applied on this proxy" >&2
+    return 0
+  fi
   sed -n 's/^${NFT_LINE_PREFIX}//p' "$1" | nft \${2:-} -f -
+}
+
+# Bandwidth limits are Squid delay pools, which only a build configured with --enable-delay-pools has (Debian's
+# does; Amazon Linux 2023's is checked here rather than assumed). One clear line instead of a parse error.
+squid_has_delay_pools() {
+  grep -q '^delay_pools ' "$1" || return 0
+  squid -v 2>/dev/null | grep -q -- '--enable-delay-pools' && return 0
+  echo "egresshub: this Squid build has no delay pools (squid -v lacks --enable-delay-pools), so it cannot limit tenants' bandwidth; set hub.tenantLimits.bandwidthMbps: 0 (and no tenant limits.bandwidthMbps) to run without bandwidth limits" >&2
+  return 1
 }`;
 
 /**
@@ -349,6 +363,7 @@ ${FETCH_CURRENT_POLICY}
 POLICY=
 fetch_current_policy "$CONF"
 ensure_tls_peek '${paths.peekCert ?? PEEK_CERT_FILE}' '${paths.squidGroup ?? 'squid'}'
+squid_has_delay_pools "$CONF"
 squid_parse_ok "$CONF"
 # Before Squid listens: no tenant ever gets more than its share of this proxy.
 apply_tenant_limits "$CONF"
@@ -375,6 +390,7 @@ flock -w 900 9
 fetch_current_policy "$CONF.next"
 if [ "$POLICY" != "$BOOTED_WITH" ] && ! cmp -s "$CONF.next" "$CONF"; then
   echo "the policy changed during boot: applying $POLICY"
+  squid_has_delay_pools "$CONF.next"
   squid_parse_ok "$CONF.next"
   apply_tenant_limits "$CONF.next" -c
   mapfile -t PORTS < <(squid_ports "$CONF.next")

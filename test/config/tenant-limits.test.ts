@@ -1,11 +1,15 @@
 // Tenant limits in the plan: defaults sized from the proxy instance type, a hub-wide override, a tenant's own, and
 // what squid.conf and its nftables lines make of them.
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { readFileSync } from 'node:fs';
 import { buildPlan, parseConfig } from '../../src/config';
 import { defaultTenantBandwidthMbps, defaultTenantConnections, INSTANCE_FACTS } from '../../src/config/instance-types';
+import { APPLY_TENANT_LIMITS } from '../../src/hub/user-data';
 import { NFT_LINE_PREFIX, renderSquidConf, tenantLimitsRuleset } from '../../src/policy/squid-conf';
 
 const EXAMPLE = readFileSync('examples/egresshub.yaml', 'utf8');
@@ -98,5 +102,36 @@ describe('tenant limits', () => {
     expect(() => planWith([[['hub', 'proxy', 'workers'], 3]])).toThrow(
       /hub\.proxy\.workers: 3 Squid workers on t4g\.small \(2 vCPUs\) would share cores: use at most 2/,
     );
+  });
+
+  it('bandwidthMbps: 0 means no limit: no delay pool, so a Squid built without delay pools still runs the policy', () => {
+    const plan = planWith([[['hub', 'tenantLimits'], { bandwidthMbps: 0 }]]);
+    expect(plan.tenants.map((t) => t.limits.bandwidthMbps)).toEqual([undefined, undefined]);
+    expect(renderSquidConf(plan)).not.toContain('delay_pools');
+  });
+
+  it('the boot and apply scripts refuse a bandwidth-limited policy on a Squid without delay pools, with the fix', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eh-delay-'));
+    try {
+      const conf = join(dir, 'squid.conf');
+      writeFileSync(conf, renderSquidConf(planWith([])));
+      // A stand-in `squid -v` for a build configured without delay pools, first on PATH.
+      writeFileSync(join(dir, 'squid'), '#!/bin/sh\necho "configure options: \'--with-openssl\'"\n', { mode: 0o755 });
+      const run = (path: string) =>
+        spawnSync('bash', ['-c', `${APPLY_TENANT_LIMITS}\nsquid_has_delay_pools "$1"`, 'check', conf], {
+          encoding: 'utf8',
+          env: { ...process.env, PATH: path },
+        });
+      const without = run(`${dir}:${process.env.PATH}`);
+      expect(without.status).toBe(1);
+      expect(without.stderr).toContain('set hub.tenantLimits.bandwidthMbps: 0');
+      // Debian's squid-openssl has them.
+      expect(run(process.env.PATH!).status).toBe(0);
+      // A policy without pools passes on any build.
+      writeFileSync(conf, renderSquidConf(planWith([[['hub', 'tenantLimits'], { bandwidthMbps: 0 }]])));
+      expect(run(`${dir}:${process.env.PATH}`).status).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

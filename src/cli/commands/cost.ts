@@ -193,6 +193,11 @@ function print(printer: Printer, inputs: CostInputs, book: PriceBook, opts: Reco
   printer.line(
     `cheapest attachment: ${cheapest.attachment === 'endpoint' ? 'a resource endpoint per VPC' : 'a service network'} (${money(cheapest.hubTotal)}/month for the hub, vs ${money(other.hubTotal)} with ${other.attachment === 'endpoint' ? 'resource endpoints' : 'a service network'}; both rest on an assumed hourly price)`,
   );
+  if (inputs.hub.attachment === 'service-network') {
+    printer.line(
+      'note: egresshub spokes attach with a resource endpoint per VPC; a service network is priced here for comparison only (egresshub does not build one)',
+    );
+  }
   printer.line();
   printer.line('resource endpoint hours: AWS bills them per hour but does not say per endpoint or per endpoint per AZ; both readings:');
   printer.table(
