@@ -1,7 +1,7 @@
 // The proxy's health probe: one bash function shared by the instance's health timer (CloudWatch metric
 // for the multi-az failover alarms), the policy rollout's drain step and the lab. Healthy means "Squid itself
 // answers a real HTTP request on a tenant port, and the proxy is not being drained".
-import { HEALTH_PROBE } from '../policy/squid-conf';
+import { shellLibrary } from './scripts';
 
 /** Seconds the probe waits for Squid's answer: a proxy that needs longer is not one to send tenants to. */
 export const PROBE_TIMEOUT_SECONDS = 3;
@@ -14,11 +14,4 @@ export const PROBE_TIMEOUT_SECONDS = 3;
  * log (HEALTH_PROBE). `--noproxy '*'` keeps any proxy variables of the caller out of the way. Prints the reason
  * for a failure on stderr (the health timer's journal).
  */
-export const PROXY_HEALTHY = `proxy_healthy() {
-  local port=$1 drain=$2 code
-  if [ -e "$drain" ]; then echo "unhealthy: draining ($drain exists)" >&2; return 1; fi
-  code=$(curl -s -o /dev/null -w '%{http_code}' --noproxy '*' --connect-timeout ${PROBE_TIMEOUT_SECONDS} --max-time ${PROBE_TIMEOUT_SECONDS} \\
-    "http://${HEALTH_PROBE.source}:$port${HEALTH_PROBE.path}" 2>/dev/null) || code="none (curl exit $?)"
-  if [ "$code" != 200 ]; then echo "unhealthy: squid on port $port answered $code" >&2; return 1; fi
-  return 0
-}`;
+export const PROXY_HEALTHY = shellLibrary('proxy-healthy');

@@ -4,7 +4,8 @@
 // itself Unhealthy, so that its group replaces it (give_up). The script names no policy, no port and no
 // tenant: a policy change never changes the user data (so never replaces a proxy; policy-rollout.ts applies it).
 import { UsageError } from '../config/errors';
-import { NFT_LINE_PREFIX, PEEK_CERT_FILE } from '../policy/squid-conf';
+import { PEEK_CERT_FILE } from '../policy/squid-conf';
+import { shellLibrary } from './scripts';
 import { PROXY_HEALTHY } from './health-probe';
 
 /**
@@ -22,41 +23,14 @@ export const TOKEN_ALLOWANCE_BYTES = 512;
  * Shell function: `squid -k parse` plus a scan of its output, because Squid reports some errors (an
  * http_access line it cannot read, for one) and still exits 0 — seen with Squid 5.7.
  */
-export const SQUID_PARSE_CHECK = `squid_parse_ok() {
-  local out
-  out=$(squid -k parse -f "$1" 2>&1) || { echo "$out"; return 1; }
-  echo "$out"
-  # Squid echoes every config line ("Processing: …"); only its own diagnostics count. grep -c reads all of
-  # its input: with -q it would stop early, the first grep would die of SIGPIPE, and under pipefail the
-  # pipeline's failure would read as "no diagnostics".
-  local diagnostics
-  diagnostics=$(grep -v 'Processing: ' <<<"$out" | grep -Ec 'ERROR|FATAL|Bungled|unrecognized|aclParse' || true)
-  [ "$diagnostics" = 0 ]
-}`;
+export const SQUID_PARSE_CHECK = shellLibrary('squid-parse-ok');
 
 /**
  * Shell function `apply_tenant_limits CONF [-c]`: loads the tenants' connection limits that squid.conf carries as
  * `#nft: ` lines (squid-conf.ts, tenantLimitsRuleset) as one atomic nftables script; `-c` only checks them. A
  * policy without such lines (an older release's) changes nothing.
  */
-export const APPLY_TENANT_LIMITS = `apply_tenant_limits() {
-  grep -q '^${NFT_LINE_PREFIX}' "$1" || return 0
-  if ! command -v nft >/dev/null; then
-    # A proxy booted by an older release may lack nftables: the policy still applies, without connection limits.
-    echo "egresshub: nft is not installed: the tenant connection limits are not applied on this proxy" >&2
-    return 0
-  fi
-  sed -n 's/^${NFT_LINE_PREFIX}//p' "$1" | nft \${2:-} -f -
-}
-
-# Bandwidth limits are Squid delay pools, which only a build configured with --enable-delay-pools has (Debian's
-# does; Amazon Linux 2023's is checked here rather than assumed). One clear line instead of a parse error.
-squid_has_delay_pools() {
-  grep -q '^delay_pools ' "$1" || return 0
-  squid -v 2>/dev/null | grep -q -- '--enable-delay-pools' && return 0
-  echo "egresshub: this Squid build has no delay pools (squid -v lacks --enable-delay-pools), so it cannot limit tenants' bandwidth; set hub.tenantLimits.bandwidthMbps: 0 (and no tenant limits.bandwidthMbps) to run without bandwidth limits" >&2
-  return 1
-}`;
+export const APPLY_TENANT_LIMITS = shellLibrary('tenant-limits');
 
 /**
  * Shell function `ensure_tls_peek CERT GROUP`: the proxy's TLS checks need a Squid built with OpenSSL (Debian's
@@ -66,20 +40,7 @@ squid_has_delay_pools() {
  * self-signed P-256 key and certificate in one file, readable by root and GROUP (Squid's user) only. It is never
  * presented to a client (every tunnel is spliced or closed), never copied off the host, and its key is never printed.
  */
-export const ENSURE_TLS_PEEK = `ensure_tls_peek() {
-  local cert=$1 group=$2 dir
-  if ! squid -v 2>/dev/null | grep -q -- '--with-openssl'; then
-    echo "egresshub: this Squid build has no OpenSSL (squid -v lacks --with-openssl): it cannot check the SNI of tunnels" >&2
-    return 1
-  fi
-  [ -s "$cert" ] && return 0
-  dir=$(mktemp -d)
-  (umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
-    -subj '/CN=egresshub peek (never presented)' -keyout "$dir/key" -out "$dir/crt" >/dev/null 2>&1) || { rm -rf "$dir"; return 1; }
-  install -m 0640 -g "$group" /dev/null "$cert"
-  cat "$dir/key" "$dir/crt" > "$cert"
-  rm -rf "$dir"
-}`;
+export const ENSURE_TLS_PEEK = shellLibrary('ensure-tls-peek');
 
 /**
  * Where the proxy keeps its files. The boot script and the policy apply script (policy-rollout.ts) share them;
@@ -121,48 +82,17 @@ export const PROXY_PATHS: ProxyPaths = {
  * - `wait_listening SECONDS PORT...`: 0 once every port listens, 1 after SECONDS.
  */
 /** `squid_ports CONF` alone (see PORT_FUNCTIONS), for scripts that only read the listeners. */
-export const SQUID_PORTS = `squid_ports() {
-  awk '$1 == "http_port" { p = $2; sub(/.*:/, "", p); print p }' "$1" | sort -n -u
-}`;
+export const SQUID_PORTS = shellLibrary('squid-ports');
 
 export const PORT_FUNCTIONS = `${SQUID_PORTS}
-port_ranges() {
-  sort -n -u | awk 'NR == 1 { s = $1; e = $1; next } $1 == e + 1 { e = $1; next } { printf "%s%s,", s, (s == e ? "" : "-" e); s = $1; e = $1 } END { if (NR) printf "%s%s", s, (s == e ? "" : "-" e) }'
-}
-reserve_ports() {
-  local file=$1 ranges
-  shift
-  ranges=$(printf '%s\\n' "$@" | port_ranges)
-  echo "net.ipv4.ip_local_reserved_ports = $ranges" > "$file"
-  sysctl -q -w "net.ipv4.ip_local_reserved_ports=$ranges"
-}
-wait_listening() {
-  local seconds=$1 p i missing
-  shift
-  for i in $(seq 0 "$seconds"); do
-    missing=
-    for p in "$@"; do [ -n "$(ss -ltnH "sport = :$p")" ] || { missing=$p; break; }; done
-    [ -z "$missing" ] && return 0
-    [ "$i" -lt "$seconds" ] && sleep 1
-  done
-  echo "port $missing is not listening after $seconds s" >&2
-  return 1
-}`;
+${shellLibrary('ports')}`;
 
 /**
  * Shell function `fetch_policy REGION URI DEST`: copies the policy object (`s3://bucket/key`) to DEST, retrying
  * for a minute (IAM changes take a few seconds to apply, and the role's read grant on a new object is updated in
  * the same deploy as the object's name). Bounded; non-zero when it gives up.
  */
-export const FETCH_POLICY = `fetch_policy() {
-  local region=$1 uri=$2 dest=$3 i
-  for i in $(seq 1 12); do
-    aws s3 cp --region "$region" --only-show-errors "$uri" "$dest" && [ -s "$dest" ] && return 0
-    sleep 5
-  done
-  echo "could not download $uri" >&2
-  return 1
-}`;
+export const FETCH_POLICY = shellLibrary('fetch-policy');
 
 /**
  * Shell function `claim_eni ENI INSTANCE REGION ATTEMPTS SLEEP`: attach the fixed ENI as device 1. A
@@ -170,25 +100,7 @@ export const FETCH_POLICY = `fetch_policy() {
  * documents force as a last resort, for failed instances). Bounded; returns non-zero when it gives up.
  * https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DetachNetworkInterface.html
  */
-export const CLAIM_ENI = `claim_eni() {
-  local eni=$1 iid=$2 region=$3 attempts=$4 pause=$5 i status owner attachment
-  for i in $(seq 1 "$attempts"); do
-    # A failed call (throttling, IAM propagation) must not end the loop under set -e.
-    read -r status owner attachment < <(aws ec2 describe-network-interfaces --region "$region" --network-interface-ids "$eni" \\
-      --query 'NetworkInterfaces[0].[Status,Attachment.InstanceId,Attachment.AttachmentId]' --output text || echo 'unknown None None') || true
-    if [ "$owner" = "$iid" ]; then return 0; fi
-    if [ "$status" = available ]; then
-      aws ec2 attach-network-interface --region "$region" --network-interface-id "$eni" --instance-id "$iid" --device-index 1 || true
-    elif [ "$attachment" != None ] && [ "$i" -gt 6 ]; then
-      aws ec2 detach-network-interface --region "$region" --attachment-id "$attachment" --force || true
-    elif [ "$attachment" != None ]; then
-      aws ec2 detach-network-interface --region "$region" --attachment-id "$attachment" || true
-    fi
-    sleep "$pause"
-  done
-  echo "could not attach $eni after $attempts attempts" >&2
-  return 1
-}`;
+export const CLAIM_ENI = shellLibrary('claim-eni');
 
 /**
  * Shell function `fetch_current_policy DEST`: reads the policy parameter and copies the object it names to DEST,
@@ -197,19 +109,7 @@ export const CLAIM_ENI = `claim_eni() {
  * deploy and read the parameter just before it changed is denied the object it named until it asks again.
  * Bounded; non-zero when it gives up. Needs REGION and POLICY_PARAMETER.
  */
-export const FETCH_CURRENT_POLICY = `fetch_current_policy() {
-  local dest=$1 i uri
-  for i in $(seq 1 12); do
-    if uri=$(aws ssm get-parameter --region "$REGION" --name "$POLICY_PARAMETER" --query Parameter.Value --output text) \\
-      && [ -n "$uri" ] && aws s3 cp --region "$REGION" --only-show-errors "$uri" "$dest" && [ -s "$dest" ]; then
-      POLICY=$uri
-      return 0
-    fi
-    [ "$i" -lt 12 ] && sleep 5
-  done
-  echo "could not download the policy named by $POLICY_PARAMETER" >&2
-  return 1
-}`;
+export const FETCH_CURRENT_POLICY = shellLibrary('fetch-current-policy');
 
 /**
  * Shell function `give_up` (the boot script's ERR trap, after the failure signal): an instance whose boot failed
@@ -224,30 +124,7 @@ export const FETCH_CURRENT_POLICY = `fetch_current_policy() {
  * finished Squid serves the policy it booted with: a later failure (applying a policy deployed during the boot)
  * leaves the instance in service. Once only. Needs REGION, ENI (empty: none), BOOTSTRAPPED, GAVE_UP, IID once known.
  */
-export const GIVE_UP = `give_up() {
-  [ -e "$GAVE_UP" ] && return 0
-  mkdir -p "$(dirname "$GAVE_UP")" && touch "$GAVE_UP"
-  if [ -e "$BOOTSTRAPPED" ]; then
-    echo 'squid serves the policy it booted with: this instance stays in service'
-    return 0
-  fi
-  local owner=None attachment=None
-  if [ -n "$ENI" ] && [ -n "\${IID:-}" ]; then
-    read -r owner attachment < <(aws ec2 describe-network-interfaces --region "$REGION" --network-interface-ids "$ENI" \\
-      --query 'NetworkInterfaces[0].[Attachment.InstanceId,Attachment.AttachmentId]' --output text || echo 'None None') || true
-    if [ "$owner" = "$IID" ]; then
-      echo "releasing $ENI for the replacement"
-      aws ec2 detach-network-interface --region "$REGION" --attachment-id "$attachment" || true
-    fi
-  fi
-  if [ -n "\${IID:-}" ] && aws autoscaling set-instance-health --region "$REGION" --instance-id "$IID" --health-status Unhealthy \\
-    --no-should-respect-grace-period; then
-    echo 'marked this instance Unhealthy: its group replaces it'
-    return 0
-  fi
-  echo 'could not mark this instance Unhealthy: shutting down, so that its group replaces it'
-  shutdown -h now || true
-}`;
+export const GIVE_UP = shellLibrary('give-up');
 
 export interface ProxyBootstrapProps {
   /**
