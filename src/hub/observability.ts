@@ -1,7 +1,8 @@
-// What the platform team watches: the CloudWatch agent's config (Squid's access and cache logs to
-// KMS-encrypted log groups), per-tenant metrics from the access log, alarms (proxy capacity and health per
-// fleet mode, NAT gateway port allocation and drops, denied-request spikes per tenant), an optional SNS topic
-// and a dashboard.
+// What the platform team watches: the CloudWatch agent's config (Squid's access and cache logs to KMS-encrypted log
+// groups), metrics from the access log that stay within CloudWatch's limits at any tenant count (hub-wide ones,
+// top-tenant Contributor Insights rules, saved queries, per-tenant metrics only for tenants that opt in), alarms
+// (proxy capacity and health per fleet mode, NAT gateway port allocation and drops, denied-request spikes), an
+// optional SNS topic and a dashboard. The constructor reads as that list: one method per concern.
 import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -268,23 +269,36 @@ export class HubObservability extends Construct {
     super(scope, id);
     const { plan } = props;
     const { hub } = plan;
-    const ns = hub.metricNamespace;
-    const deniedPeriod = props.deniedPeriod ?? HubObservability.DEFAULT_DENIED_PERIOD;
-
-    const group = (gid: string, logGroupName: string) =>
-      new logs.LogGroup(this, gid, {
-        logGroupName,
-        retention: hub.logRetentionDays as logs.RetentionDays,
-        encryptionKey: props.encryptionKey,
-        // Usage records feed charge-back: keep them when the stack goes.
-        removalPolicy: RemovalPolicy.RETAIN,
-      });
-    this.accessLogGroup = group('AccessLogGroup', hub.logGroups.access);
-    this.cacheLogGroup = group('CacheLogGroup', hub.logGroups.cache);
+    this.accessLogGroup = this.logGroup('AccessLogGroup', hub.logGroups.access, props);
+    this.cacheLogGroup = this.logGroup('CacheLogGroup', hub.logGroups.cache, props);
     this.agentConfig = renderCloudWatchAgentConfig(hub.logGroups);
-
     for (const role of props.instanceRoles) this.grantLogShipping(role);
+    this.topTenantRules = this.accessLogPipeline(plan);
+    this.topic = this.alarmTopic(plan, props.encryptionKey);
+    this.capacityAlarms(plan, props.autoScalingGroups);
+    const health = this.healthAlarms(plan, props.healthSignals ?? []);
+    this.proxyHealthAlarms = health.alarms;
+    this.noHealthyProxyAlarm = health.none;
+    if (props.loadBalancer) this.nlbAlarms(plan, props.loadBalancer);
+    const natGateways = this.natAlarms(plan, props.vpc);
+    this.deniedAlarms(plan, props.deniedPeriod ?? HubObservability.DEFAULT_DENIED_PERIOD, this.topTenantRules.get('Denied')!);
+    this.dashboard = this.buildDashboard(plan, props, natGateways);
+  }
 
+  /** A Squid log group: the plan's retention, the hub's key, kept when the stack goes (usage feeds charge-back). */
+  private logGroup(id: string, logGroupName: string, props: HubObservabilityProps): logs.LogGroup {
+    return new logs.LogGroup(this, id, {
+      logGroupName,
+      retention: props.plan.hub.logRetentionDays as logs.RetentionDays,
+      encryptionKey: props.encryptionKey,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+  }
+
+  /** The access log's transformer, metric filters, Contributor Insights rules and saved queries; returns the rules. */
+  private accessLogPipeline(plan: EgressPlan): Map<string, cloudwatch.CfnInsightRule> {
+    const { hub } = plan;
+    const ns = hub.metricNamespace;
     const transformer = new logs.CfnTransformer(this, 'AccessLogTransformer', {
       logGroupIdentifier: this.accessLogGroup.logGroupName,
       transformerConfig: ACCESS_LOG_TRANSFORMER,
@@ -321,7 +335,6 @@ export class HubObservability extends Construct {
       rule.node.addDependency(transformer);
       rules.set(r.id, rule);
     }
-    this.topTenantRules = rules;
     for (const q of SAVED_QUERIES) {
       new logs.CfnQueryDefinition(this, `${q.id}Query`, {
         name: `egresshub/${plan.name}/${q.name}`,
@@ -329,21 +342,27 @@ export class HubObservability extends Construct {
         logGroupNames: [this.accessLogGroup.logGroupName],
       });
     }
+    return rules;
+  }
 
+  /** Where alarms notify: an existing topic, or a new one mailing the config's address; none without either. */
+  private alarmTopic(plan: EgressPlan, encryptionKey: kms.IKey): sns.ITopic | undefined {
+    const { hub } = plan;
     // Alarms notify an existing topic, or a new one mailing the config's address.
     if (hub.alarms.topicArn) {
-      this.topic = sns.Topic.fromTopicArn(this, 'AlarmTopic', hub.alarms.topicArn);
-    } else if (hub.alarms.email) {
+      return sns.Topic.fromTopicArn(this, 'AlarmTopic', hub.alarms.topicArn);
+    }
+    if (hub.alarms.email) {
       const topic = new sns.Topic(this, 'AlarmTopic', {
         displayName: `egresshub ${plan.name} alarms`,
-        masterKey: props.encryptionKey,
+        masterKey: encryptionKey,
         enforceSSL: true,
       });
       topic.addSubscription(new subs.EmailSubscription(hub.alarms.email));
       // Alarms publish to an encrypted topic only if CloudWatch may use its key (the AWS-managed SNS key
       // cannot be granted, hence the hub's own key).
       // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html
-      props.encryptionKey.addToResourcePolicy(
+      encryptionKey.addToResourcePolicy(
         new iam.PolicyStatement({
           sid: 'AlarmsPublishToEncryptedTopic',
           principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
@@ -364,13 +383,16 @@ export class HubObservability extends Construct {
           },
         }),
       );
-      this.topic = topic;
+      return topic;
     }
+    return undefined;
+  }
 
+  private capacityAlarms(plan: EgressPlan, autoScalingGroups: readonly autoscaling.AutoScalingGroup[]): void {
     // Capacity: instances in service below the desired count, from the group's own metrics (which are
     // only published once metrics collection is enabled on the group).
     // https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-metrics.html
-    props.autoScalingGroups.forEach((asg, i) => {
+    autoScalingGroups.forEach((asg, i) => {
       (asg.node.defaultChild as autoscaling.CfnAutoScalingGroup).addPropertyOverride('MetricsCollection', [
         { Granularity: '1Minute', Metrics: ['GroupDesiredCapacity', 'GroupInServiceInstances'] },
       ]);
@@ -393,12 +415,17 @@ export class HubObservability extends Construct {
         }),
       );
     });
+  }
 
+  private healthAlarms(
+    plan: EgressPlan,
+    healthSignals: readonly string[],
+  ): { alarms: Map<string, cloudwatch.Alarm>; none?: cloudwatch.CompositeAlarm } {
     // Fixed proxies: the health signal each publishes every plan.hub.proxyHealth.intervalSeconds (1 = Squid
     // answered and the proxy is not draining). Minimum over a minute: one failed probe withdraws the proxy
     // (its peers are healthy, so a false withdrawal costs little). No data = the proxy is gone.
     const healthAlarms = new Map<string, cloudwatch.Alarm>();
-    for (const proxy of props.healthSignals ?? []) {
+    for (const proxy of healthSignals) {
       const alarm = proxyHealthMetric(plan, proxy).createAlarm(this, `${proxy}HealthAlarm`, {
         alarmDescription: `egresshub ${plan.name}: proxy ${proxy} is unhealthy (Squid did not answer its probe, it is draining, or it stopped reporting); in multi-az mode the failover name stops answering it; see docs/operations.md`,
         threshold: 1,
@@ -409,58 +436,63 @@ export class HubObservability extends Construct {
       healthAlarms.set(proxy, alarm);
       this.alarm(alarm);
     }
-    this.proxyHealthAlarms = healthAlarms;
     if (healthAlarms.size >= 2) {
-      this.noHealthyProxyAlarm = new cloudwatch.CompositeAlarm(this, 'NoHealthyProxyAlarm', {
+      const none = new cloudwatch.CompositeAlarm(this, 'NoHealthyProxyAlarm', {
         alarmDescription: `egresshub ${plan.name}: no proxy is healthy (${[...healthAlarms.keys()].join(', ')} all in alarm): tenants' egress is down`,
         alarmRule: cloudwatch.AlarmRule.allOf(
           ...[...healthAlarms.values()].map((a) => cloudwatch.AlarmRule.fromAlarm(a, cloudwatch.AlarmState.ALARM)),
         ),
       });
-      this.alarm(this.noHealthyProxyAlarm);
+      this.alarm(none);
+      return { alarms: healthAlarms, none };
     }
+    return { alarms: healthAlarms };
+  }
 
+  private nlbAlarms(plan: EgressPlan, loadBalancer: elbv2.NetworkLoadBalancer): void {
+    const { hub } = plan;
     // nlb: one Metrics Insights alarm per condition whatever the tenant count; every target group (and AZ)
     // is a contributor with its own state.
     // https://docs.aws.amazon.com/elasticloadbalancing/latest/network/load-balancer-cloudwatch-metrics.html
-    if (props.loadBalancer) {
-      const lb = props.loadBalancer.loadBalancerFullName;
-      // Per AZ only when the group keeps a proxy in every AZ (min >= AZs); otherwise an AZ may rightly be empty.
-      const perAz = (hub.proxy.scaling?.min ?? 0) >= hub.availabilityZones.length;
-      this.alarm(
-        new cloudwatch.MathExpression({
-          expression: nlbHostsQuery('MIN', 'HealthyHostCount', lb, perAz),
-          label: 'healthy proxies',
-          period: Duration.minutes(1),
-        }).createAlarm(this, 'NlbNoHealthyTargetAlarm', {
-          alarmDescription: `egresshub ${plan.name}: a tenant port's target group has no healthy proxy${perAz ? ' in an AZ' : ''} for 2 minutes (Squid down, or the scaling group cannot launch); see docs/operations.md`,
-          threshold: 1,
-          comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-          evaluationPeriods: 2,
-          datapointsToAlarm: 2,
-          // The NLB reports every minute; silence means it (or the metric) is gone.
-          treatMissingData: cloudwatch.TreatMissingData.BREACHING,
-        }),
-      );
-      this.alarm(
-        new cloudwatch.MathExpression({
-          expression: nlbHostsQuery('MAX', 'UnHealthyHostCount', lb, false),
-          label: 'unhealthy proxies',
-          period: Duration.minutes(1),
-        }).createAlarm(this, 'NlbUnhealthyTargetAlarm', {
-          alarmDescription: `egresshub ${plan.name}: a proxy fails the NLB health check (no TCP accept on its health listener) for 5 minutes; the scaling group should have replaced it`,
-          threshold: 0,
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-          evaluationPeriods: 5,
-          datapointsToAlarm: 5,
-          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        }),
-      );
-    }
+    const lb = loadBalancer.loadBalancerFullName;
+    // Per AZ only when the group keeps a proxy in every AZ (min >= AZs); otherwise an AZ may rightly be empty.
+    const perAz = (hub.proxy.scaling?.min ?? 0) >= hub.availabilityZones.length;
+    this.alarm(
+      new cloudwatch.MathExpression({
+        expression: nlbHostsQuery('MIN', 'HealthyHostCount', lb, perAz),
+        label: 'healthy proxies',
+        period: Duration.minutes(1),
+      }).createAlarm(this, 'NlbNoHealthyTargetAlarm', {
+        alarmDescription: `egresshub ${plan.name}: a tenant port's target group has no healthy proxy${perAz ? ' in an AZ' : ''} for 2 minutes (Squid down, or the scaling group cannot launch); see docs/operations.md`,
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        evaluationPeriods: 2,
+        datapointsToAlarm: 2,
+        // The NLB reports every minute; silence means it (or the metric) is gone.
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      }),
+    );
+    this.alarm(
+      new cloudwatch.MathExpression({
+        expression: nlbHostsQuery('MAX', 'UnHealthyHostCount', lb, false),
+        label: 'unhealthy proxies',
+        period: Duration.minutes(1),
+      }).createAlarm(this, 'NlbUnhealthyTargetAlarm', {
+        alarmDescription: `egresshub ${plan.name}: a proxy fails the NLB health check (no TCP accept on its health listener) for 5 minutes; the scaling group should have replaced it`,
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 5,
+        datapointsToAlarm: 5,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+    );
+  }
 
+  /** Port-allocation and drop alarms per NAT gateway of the hub VPC; returns the gateways (the dashboard graphs them). */
+  private natAlarms(plan: EgressPlan, vpc: ec2.IVpc): ec2.CfnNatGateway[] {
     // NAT gateways: port allocation errors (too many connections to one destination) and dropped packets.
     // https://docs.aws.amazon.com/vpc/latest/userguide/vpc-nat-gateway-cloudwatch.html
-    const natGateways = props.vpc.node.findAll().filter((c): c is ec2.CfnNatGateway => c instanceof ec2.CfnNatGateway);
+    const natGateways = vpc.node.findAll().filter((c): c is ec2.CfnNatGateway => c instanceof ec2.CfnNatGateway);
     const natMetric = (natId: string, metricName: string) =>
       new cloudwatch.Metric({
         namespace: 'AWS/NATGateway',
@@ -501,29 +533,32 @@ export class HubObservability extends Construct {
         }),
       );
     });
+    return natGateways;
+  }
 
+  private deniedAlarms(plan: EgressPlan, deniedPeriod: Duration, deniedRule: cloudwatch.CfnInsightRule): void {
+    const { hub } = plan;
+    const ns = hub.metricNamespace;
+    const metricTenants = plan.tenants.filter((t) => t.metrics).map((t) => t.name);
     // One alarm for every tenant, with no metric per tenant: the largest contributor of the denied-requests
     // Contributor Insights rule in each period. The notification cannot carry the contributor's name: the rule's
     // report (and `egresshub usage`) names the tenant. Tenants with metrics of their own also get an alarm whose
     // contributors are the tenants themselves.
     // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/ContributorInsights-GraphReportData.html
-    const deniedRule = topTenantsRuleName(
-      plan,
-      TOP_TENANT_RULES.find((r) => r.id === 'Denied')!,
-    );
+    const deniedRuleName = deniedRule.ruleName;
     const threshold = hub.alarms.deniedRequestsPer5Minutes;
     const deniedSpike = new cloudwatch.MathExpression({
-      expression: insightRuleMetric(deniedRule, 'MaxContributorValue'),
+      expression: insightRuleMetric(deniedRuleName, 'MaxContributorValue'),
       label: 'denied requests of the top tenant',
       period: deniedPeriod,
     }).createAlarm(this, 'DeniedSpikeAlarm', {
-      alarmDescription: `egresshub ${plan.name}: a tenant had more than ${threshold} denied requests in ${deniedPeriod.toMinutes()} minutes (misconfigured client, or something probing); the Contributor Insights rule ${deniedRule} names it, and egresshub usage lists its top denials`,
+      alarmDescription: `egresshub ${plan.name}: a tenant had more than ${threshold} denied requests in ${deniedPeriod.toMinutes()} minutes (misconfigured client, or something probing); the Contributor Insights rule ${deniedRuleName} names it, and egresshub usage lists its top denials`,
       threshold,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    deniedSpike.node.addDependency(this.topTenantRules.get('Denied')!);
+    deniedSpike.node.addDependency(deniedRule);
     this.alarm(deniedSpike);
     if (metricTenants.length > 0) {
       // A Metrics Insights query grouped by Tenant makes each opted-in tenant a contributor with its own state.
@@ -542,8 +577,6 @@ export class HubObservability extends Construct {
         }),
       );
     }
-
-    this.dashboard = this.buildDashboard(plan, props, natGateways);
   }
 
   /**
