@@ -2,7 +2,7 @@
 // latency, and 50/200/1,000 concurrent clients across two tenants, each through spoke → endpoint → gateway →
 // Squid → NAT → origin side by side with a namespace that goes straight out through the NAT. Optionally
 // repeats the proxy runs with extra squid.conf lines (--tune) for a before/after. Always tears the lab down.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +11,7 @@ import { buildPlan, parseConfig } from '../src/config';
 import { squidPids } from '../src/lab/fleet';
 import { checkLabHost, labDown, labNamespaces, labPaths, labUp, readState } from '../src/lab/lab';
 import { acquireLabLock } from '../src/lab/lock';
-import { inNs, run, sleep, waitFor } from '../src/lab/sh';
+import { inNs, run, sleep, spawnInNs, waitFor } from '../src/lab/sh';
 import { LAB_PREFIX, type LabTopology } from '../src/lab/topology';
 import type { LatencyJob, LatencyResult, LoadJob, LoadResult } from './client';
 import { fmt, machine, machineLines, median, percentile, table } from './common';
@@ -253,7 +253,7 @@ function nodeLoad(ns: string, job: LoadJob, dir: string): Promise<LoadFigures> {
   const file = join(dir, `load-${ns}-${Date.now()}-${Math.random().toString(36).slice(2)}.json`);
   writeFileSync(file, JSON.stringify({ ...job, kind: 'load' }));
   return new Promise((resolve) => {
-    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-r', TSX, join(__dirname, 'client.ts'), file], {
+    const child = spawnInNs(ns, [process.execPath, '-r', TSX, join(__dirname, 'client.ts'), file], {
       timeout: (job.seconds + 30) * 1000,
       killSignal: 'SIGKILL',
     });
@@ -290,7 +290,7 @@ function ab(ns: string, url: string, proxy: string | undefined, concurrency: num
     url,
   ];
   return new Promise((resolve) => {
-    const child = spawn('ip', ['netns', 'exec', ns, 'ab', ...args], { timeout: (seconds + 30) * 1000, killSignal: 'SIGKILL' });
+    const child = spawnInNs(ns, ['ab', ...args], { timeout: (seconds + 30) * 1000, killSignal: 'SIGKILL' });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));

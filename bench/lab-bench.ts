@@ -2,11 +2,10 @@
 // origin on its own documentation-range address, and a "direct" namespace on the hub bridge whose default
 // route is the NAT gateway (the path a VPC without the proxy takes). Everything is named `eh-`/lives in the
 // lab's state directory, so `lab down` removes it with the rest.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { issueCertificate, labNamespaces, labPaths, spawnTs } from '../src/lab/lab';
-import { inNs, nodeEntry, run, sleep, waitFor } from '../src/lab/sh';
+import { inNs, nodeEntry, run, sleep, spawnInNs, waitFor } from '../src/lab/sh';
 import { INTERNET, LAB_PREFIX, LAB_STATE_DIR, type LabTopology } from '../src/lab/topology';
 import type { OriginSpec } from './origin';
 
@@ -118,9 +117,8 @@ export function nodeJobAsync<T>(ns: string, entry: string, job: object, dir: str
   const file = join(dir, `job-${Date.now()}-${Math.random().toString(36).slice(2)}.json`);
   writeFileSync(file, JSON.stringify(job));
   return new Promise<T>((resolve, reject) => {
-    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-r', TSX, join(__dirname, entry), file], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawnInNs(ns, [process.execPath, '-r', TSX, join(__dirname, entry), file]);
+    child.stdin.end();
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));

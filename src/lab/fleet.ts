@@ -1,7 +1,6 @@
 // Day-2 operations on the lab's proxy fleet, measured under real traffic: kill the proxy that takes new
 // connections and watch the supervisor fail over (and the proxy rejoin when it comes back), and roll a policy
 // change through the fleet one drained proxy at a time. Figures are of the lab's emulation (docs/ha.md).
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError, type EgressPlan } from '../config';
@@ -11,7 +10,7 @@ import { APPLY_TAG, renderPolicyApply } from '../hub/policy-rollout';
 import { labPaths, labSquidConf, readSupervisorStatus, reconfigureProxy, requireRunningLab, type Step } from './lab';
 import { decodeSamples, type LoadSample, type LoadSpec } from './load';
 import { allowedByConfig } from './matrix';
-import { inNs, nodeEntry, run, sleep, waitFor } from './sh';
+import { inNs, nodeEntry, run, sleep, spawnInNs, waitFor } from './sh';
 import { SUPERVISOR_LIMITS, readSettings, type SupervisorEvent, type SupervisorSettings, type SupervisorStatus } from './supervisor';
 import { squidServiceName, type LabProxy, type LabTenant, type LabTopology } from './topology';
 
@@ -193,8 +192,7 @@ export async function startLoad(topo: LabTopology, opts: LoadOptions): Promise<R
     pauseMs: opts.pauseMs,
     timeoutMs: LOAD_TIMEOUT_MS,
   };
-  const child = spawn('ip', ['netns', 'exec', tenant.spokeNs, process.execPath, ...nodeEntry(__dirname, 'load'), JSON.stringify(spec)], {
-    stdio: ['pipe', 'pipe', 'pipe'],
+  const child = spawnInNs(tenant.spokeNs, [process.execPath, ...nodeEntry(__dirname, 'load'), JSON.stringify(spec)], {
     timeout: spec.deadlineMs + 30_000,
   });
   let out = '';
@@ -612,10 +610,8 @@ export async function applyWithRolloutScript(
     `POLICY_OBJECT=s3://${LAB_BUCKET}/${key.replace('/', '-')}`,
   ];
   const started = Date.now();
-  const child = spawn('ip', ['netns', 'exec', proxy.ns, 'env', ...env, 'bash', '-c', script], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    timeout: 120_000,
-  });
+  const child = spawnInNs(proxy.ns, ['env', ...env, 'bash', '-c', script], { timeout: 120_000 });
+  child.stdin.end();
   const output: string[] = [];
   const at: Record<string, number> = {};
   let partial = '';

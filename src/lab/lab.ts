@@ -4,11 +4,11 @@
 // that stands in for PrivateLink. `up` is idempotent and `down` cleans any half-built state.
 import { createHash } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { buildPlan, loadConfigFile, UsageError, type EgressPlan } from '../config';
 import { APPLY_TENANT_LIMITS, ENSURE_TLS_PEEK } from '../hub/user-data';
 import { renderSquidConf } from '../policy';
+import { spawn } from 'node:child_process';
 import { hasCommand, inNs, nodeEntry, run, sleep, waitFor } from './sh';
 import {
   buildTopology,

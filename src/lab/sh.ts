@@ -1,6 +1,6 @@
 // Thin wrappers over the few system commands the lab drives (ip, nft, squid, dnsmasq, openssl, curl):
 // every call is bounded in time and a failure says which command failed and what it printed.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams, type SpawnOptionsWithoutStdio } from 'node:child_process';
 import { join } from 'node:path';
 
 /**
@@ -37,6 +37,15 @@ export function run(argv: readonly string[], opts: { input?: string; allowFail?:
     throw new LabCommandError(argv, `${r.error ? `${r.error.message}\n` : ''}${result.stderr}${result.stdout}`);
   }
   return result;
+}
+
+/**
+ * Starts a command inside a network namespace and returns at once, its stdin, stdout and stderr piped (the
+ * asynchronous twin of inNs): how the lab, its tests and the benches run a bounded child in a namespace. Bound it
+ * with `timeout`. (Daemons that outlive the caller go through lab.ts's spawnTs, detached, logging to a file.)
+ */
+export function spawnInNs(ns: string, argv: readonly string[], opts: SpawnOptionsWithoutStdio = {}): ChildProcessWithoutNullStreams {
+  return spawn('ip', ['netns', 'exec', ns, ...argv], opts);
 }
 
 /** Runs a command inside a network namespace. */

@@ -2,7 +2,6 @@
 // runs, and what `egresshub lab reconfigure` runs in a one-proxy lab) while a load keeps a tenant busy.
 // The lab runs the example config in single mode (one proxy; a fleet rolls the change instead:
 // test/lab/rolling.test.ts). Bounded: the load stops after its request count or 3.5 s, whichever comes first.
-import { spawn } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +12,7 @@ import { main } from '../support/cli';
 import { buildPlan, loadConfigFile, parseConfig } from '../../src/config';
 import { labDown, labPaths, labReconfigure, labUp } from '../../src/lab/lab';
 import { parseLogLine } from '../../src/lab/matrix';
-import { inNs, sleep, waitFor } from '../../src/lab/sh';
+import { inNs, sleep, spawnInNs, waitFor } from '../../src/lab/sh';
 import { buildTopology } from '../../src/lab/topology';
 import { holdLabForThisFile } from '../support/lab-lock';
 
@@ -54,20 +53,13 @@ async function loadWhile(keepAlive: boolean, during: () => Promise<number[]>): P
     keepAlive,
     deadlineMs: 3_500,
   };
-  const child = spawn(
-    'ip',
-    [
-      'netns',
-      'exec',
-      b.spokeNs,
-      process.execPath,
-      '-r',
-      require.resolve('tsx/cjs'),
-      'test/lab/support/load-client.ts',
-      JSON.stringify(args),
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'], timeout: 40_000 },
+  const child = spawnInNs(
+    b.spokeNs,
+    [process.execPath, '-r', require.resolve('tsx/cjs'), 'test/lab/support/load-client.ts', JSON.stringify(args)],
+    { timeout: 40_000 },
   );
+  child.stdin.end();
+  child.stderr.pipe(process.stderr);
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise((r) => child.on('exit', r));

@@ -1,12 +1,11 @@
 // Tenant isolation with real Squid and nftables: a tenant held to 5 connections gets its 6th refused at once (a TCP
 // reset, counted and logged by the proxy's nftables) while its neighbour connects as usual, and gets its capacity
 // back when its connections close; a tenant held to 8 Mbit/s downloads at that rate while its neighbour does not.
-import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { buildPlan, loadConfigFile } from '../../src/config';
 import { curlIn } from '../../src/lab/curl';
 import { labPaths, labUp } from '../../src/lab/lab';
-import { inNs, waitFor } from '../../src/lab/sh';
+import { inNs, spawnInNs, waitFor } from '../../src/lab/sh';
 import type { LabTenant, LabTopology } from '../../src/lab/topology';
 import { TENANT_LIMITS_TABLE } from '../../src/policy/squid-conf';
 import { holdLabForThisFile } from '../support/lab-lock';
@@ -26,7 +25,8 @@ const fetch = (lt: LabTenant, path: string, maxTimeSeconds = 20) =>
 /** Opens `n` TCP connections to the tenant's proxy port from its spoke and holds them (bounded: 30 s at most). */
 async function holdConnections(lt: LabTenant, n: number): Promise<() => void> {
   const script = `for i in $(seq ${n}); do exec {fd}<>/dev/tcp/${lt.endpointIp}/${lt.tenant.port} || exit 1; done; echo held; sleep 30`;
-  const child = spawn('ip', ['netns', 'exec', lt.spokeNs, 'bash', '-c', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawnInNs(lt.spokeNs, ['bash', '-c', script], { timeout: 40_000 });
+  child.stdin.end();
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   expect(await waitFor(() => out.includes('held'), 10_000, 50)).toBe(true);
