@@ -56,6 +56,16 @@ async function main(): Promise<void> {
       ['raw tunnel (tls: false)', 'http://www.example.net:80', { tunnel: 'www.example.net:80' }],
     ] as const;
     for (const [kind, origin, extra] of KINDS) {
+      // Warm-up, not measured: Squid's first DNS answers and connections to the origin.
+      const warm: FloodJob = {
+        proxy: `${lt.endpointIp}:${lt.tenant.port}`,
+        connections: 0,
+        downloads: 1,
+        downloadUrl: `${origin}/bytes/${1_000_000}`,
+        seconds: 3,
+        ...extra,
+      };
+      await nodeJobAsync<FloodResult>(lt.spokeNs, 'flood.ts', warm, dir, 60_000);
       for (const n of levels) {
         const job: FloodJob = {
           proxy: `${lt.endpointIp}:${lt.tenant.port}`,
