@@ -10,7 +10,6 @@ import {
   SHARED_TENANT,
   subnetPrefix,
   type EgressConfig,
-  type ProxyMode,
   type TenantMode,
 } from './schema';
 
@@ -171,8 +170,8 @@ export interface FixedProxyPlan {
   readonly azIndex: number;
 }
 
-export interface ProxyPlan {
-  readonly mode: ProxyMode;
+/** What every fleet mode's plan has. */
+interface ProxyPlanBase {
   readonly instanceType: string;
   /** Squid SMP workers per proxy (`workers` in squid.conf when above 1). */
   readonly workers: number;
@@ -181,14 +180,32 @@ export interface ProxyPlan {
   readonly imageId?: string;
   /** The fixed proxies: the first AZ's in single mode, one per AZ in multi-az mode, none with nlb. */
   readonly fixed: readonly FixedProxyPlan[];
-  /**
-   * multi-az: the name the resource configurations target (a DNS resource), answered from a private hosted
-   * zone in the hub VPC with failover records over the fixed proxies (docs/hub.md#fleet-modes).
-   */
-  readonly failoverName?: { readonly zone: string; readonly name: string; readonly ttlSeconds: number };
-  /** nlb: the Auto Scaling group's bounds and CPU target. */
-  readonly scaling?: { readonly min: number; readonly max: number; readonly targetCpuPercent: number };
 }
+
+/** single: one self-healing proxy whose fixed address the resource configurations target. */
+export interface SingleProxyPlan extends ProxyPlanBase {
+  readonly mode: 'single';
+}
+
+/** multi-az: one fixed proxy per AZ behind a failover name. */
+export interface MultiAzProxyPlan extends ProxyPlanBase {
+  readonly mode: 'multi-az';
+  /**
+   * The name the resource configurations target (a DNS resource), answered from a private hosted zone in the hub
+   * VPC with failover records over the fixed proxies (docs/hub.md#fleet-modes).
+   */
+  readonly failoverName: { readonly zone: string; readonly name: string; readonly ttlSeconds: number };
+}
+
+/** nlb: an internal NLB over a scaling group. */
+export interface NlbProxyPlan extends ProxyPlanBase {
+  readonly mode: 'nlb';
+  /** The Auto Scaling group's bounds and CPU target. */
+  readonly scaling: { readonly min: number; readonly max: number; readonly targetCpuPercent: number };
+}
+
+/** The proxy fleet, one shape per mode: each mode carries exactly its own fields. */
+export type ProxyPlan = SingleProxyPlan | MultiAzProxyPlan | NlbProxyPlan;
 
 /** TTL of the multi-az failover records: short, so a withdrawn proxy leaves resolvers' caches quickly. */
 export const FAILOVER_TTL_SECONDS = 10;
@@ -337,29 +354,32 @@ function proxyPlanOf(name: string, config: EgressConfig): ProxyPlan {
     azIndex,
   }));
   const base = {
-    mode,
     instanceType,
     workers: config.hub.proxy.workers,
     architecture: architectureOf(instanceType),
     imageId: config.hub.proxy.image,
     fixed,
   };
-  if (mode === 'multi-az') {
-    const zone = `${name}-hub.egresshub.internal`;
-    return { ...base, failoverName: { zone, name: `proxy.${zone}`, ttlSeconds: FAILOVER_TTL_SECONDS } };
+  switch (mode) {
+    case 'multi-az': {
+      const zone = `${name}-hub.egresshub.internal`;
+      return { ...base, mode, failoverName: { zone, name: `proxy.${zone}`, ttlSeconds: FAILOVER_TTL_SECONDS } };
+    }
+    case 'nlb': {
+      const min = scaling?.min ?? azs.length;
+      return {
+        ...base,
+        mode,
+        scaling: {
+          min,
+          max: scaling?.max ?? Math.max(min, 2 * azs.length),
+          targetCpuPercent: scaling?.targetCpuPercent ?? DEFAULT_TARGET_CPU_PERCENT,
+        },
+      };
+    }
+    case 'single':
+      return { ...base, mode };
   }
-  if (mode === 'nlb') {
-    const min = scaling?.min ?? azs.length;
-    return {
-      ...base,
-      scaling: {
-        min,
-        max: scaling?.max ?? Math.max(min, 2 * azs.length),
-        targetCpuPercent: scaling?.targetCpuPercent ?? DEFAULT_TARGET_CPU_PERCENT,
-      },
-    };
-  }
-  return base;
 }
 
 function blockStart(port: number): number {

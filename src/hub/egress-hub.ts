@@ -141,7 +141,7 @@ export class EgressHub extends Construct {
     chainUpdates([...fixed.values()]);
 
     if (proxy.mode === 'nlb') {
-      const scaling = proxy.scaling!;
+      const { scaling } = proxy;
       this.nlb = new NlbFront(this, 'Nlb', { vpc: this.vpc, subnets: privateSubnets, ports });
       const fleet = new ProxyFleet(this, 'Proxies', {
         ...common,
@@ -198,7 +198,7 @@ export class EgressHub extends Construct {
     });
 
     if (proxy.mode === 'multi-az') {
-      const name = proxy.failoverName!;
+      const name = proxy.failoverName;
       this.failoverDns = new FailoverDns(this, 'FailoverDns', {
         vpc: this.vpc,
         zoneName: name.zone,

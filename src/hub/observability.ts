@@ -456,7 +456,7 @@ export class HubObservability extends Construct {
     // https://docs.aws.amazon.com/elasticloadbalancing/latest/network/load-balancer-cloudwatch-metrics.html
     const lb = loadBalancer.loadBalancerFullName;
     // Per AZ only when the group keeps a proxy in every AZ (min >= AZs); otherwise an AZ may rightly be empty.
-    const perAz = (hub.proxy.scaling?.min ?? 0) >= hub.availabilityZones.length;
+    const perAz = (hub.proxy.mode === 'nlb' ? hub.proxy.scaling.min : 0) >= hub.availabilityZones.length;
     this.alarm(
       new cloudwatch.MathExpression({
         expression: nlbHostsQuery('MIN', 'HealthyHostCount', lb, perAz),

@@ -340,15 +340,13 @@ export class ProxyPolicy extends Construct {
   static fromPlan(scope: Construct, id: string, plan: EgressPlan, squidConf = renderSquidConf(plan)): ProxyPolicy {
     const { proxy, proxyHealth } = plan.hub;
     const drain: DrainMode = proxy.mode === 'multi-az' ? 'health' : proxy.mode === 'nlb' ? 'nlb' : 'none';
+    const failoverName = proxy.mode === 'multi-az' ? proxy.failoverName : undefined;
     return new ProxyPolicy(scope, id, {
       squidConf,
       drain,
       drainFile: proxyHealth.drainFile,
-      failoverName: proxy.failoverName && { name: proxy.failoverName.name, ttlSeconds: proxy.failoverName.ttlSeconds },
-      maxDrainSeconds:
-        drain === 'health'
-          ? ProxyPolicy.defaultMaxDrainSeconds(proxyHealth.intervalSeconds, proxy.failoverName?.ttlSeconds ?? 10)
-          : undefined,
+      failoverName: failoverName && { name: failoverName.name, ttlSeconds: failoverName.ttlSeconds },
+      maxDrainSeconds: failoverName ? ProxyPolicy.defaultMaxDrainSeconds(proxyHealth.intervalSeconds, failoverName.ttlSeconds) : undefined,
       associationName: `${plan.name}-proxy-policy`,
       parameterName: `/egresshub/${plan.name}/proxy-policy`,
     });

@@ -536,7 +536,7 @@ export type RolloutMethod = 'apply-script' | 'lab';
 
 /** multi-az labs run the instances' apply script; nlb labs drain through the supervisor (see RollingResult.method). */
 export function rolloutMethod(topo: LabTopology, plan: EgressPlan): RolloutMethod {
-  return topo.routing === 'failover' && plan.hub.proxy.failoverName ? 'apply-script' : 'lab';
+  return topo.routing === 'failover' && plan.hub.proxy.mode === 'multi-az' ? 'apply-script' : 'lab';
 }
 
 /** The lab's stand-in bucket: `s3://LAB_BUCKET/<key>` is served from `<state>/s3/<key>` by the fake `aws`. */
@@ -581,6 +581,9 @@ export async function applyWithRolloutScript(
   proxy: LabProxy,
   onLine: (line: string) => void,
 ): Promise<{ drainMs: number; reconfigureMs: number; output: string[] }> {
+  const fleet = plan.hub.proxy;
+  // The apply script drains through the failover name: a multi-az plan's (rolloutMethod picks this only then).
+  if (fleet.mode !== 'multi-az') throw new Error(`the apply script drains through the multi-az failover name; this plan is ${fleet.mode}`);
   const files = labPaths(topo.stateDir).proxy(proxy.index);
   const instance = join(files.dir, 'instance');
   mkdirSync(instance, { recursive: true });
@@ -600,7 +603,7 @@ export async function applyWithRolloutScript(
   const script = renderPolicyApply({
     drain: 'health',
     drainFile: files.drainFile,
-    failoverName: { name: plan.hub.proxy.failoverName!.name, ttlSeconds: 0 },
+    failoverName: { name: fleet.failoverName.name, ttlSeconds: 0 },
     maxDrainSeconds: 60,
     listenSeconds: 20,
     paths,

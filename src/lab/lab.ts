@@ -570,7 +570,7 @@ async function startSupervisor(
     gateways: topo.tenants.map((t) => t.gatewayNs),
     probePort: Math.min(...topo.tenants.map((t) => t.tenant.port)),
     failoverName:
-      topo.routing === 'failover' && plan.hub.proxy.failoverName
+      topo.routing === 'failover' && plan.hub.proxy.mode === 'multi-az'
         ? { name: plan.hub.proxy.failoverName.name, hostsFiles: topo.proxies.map((x) => join('/etc/netns', x.ns, 'hosts')) }
         : undefined,
     settingsFile: p.supervisorSettings,

@@ -53,13 +53,15 @@ describe('plan', () => {
       fixed: proxy.fixed.map((f) => `${f.id}:${f.availabilityZone}:${f.azIndex}`),
       natGateways: plan.hub.natGateways,
     }).toEqual(want);
-    expect(proxy.failoverName !== undefined).toBe(want.mode === 'multi-az');
-    expect(proxy.scaling !== undefined).toBe(want.mode === 'nlb');
+    // Each mode carries exactly its own fields.
+    expect('failoverName' in proxy).toBe(want.mode === 'multi-az');
+    expect('scaling' in proxy).toBe(want.mode === 'nlb');
   });
 
   it('names the multi-az failover record in a hub-private zone, and sizes the nlb group from the AZs', () => {
     const multi = buildPlan(loadConfigFile('examples/egresshub.yaml'));
-    expect(multi.hub.proxy.failoverName).toEqual({
+    expect(multi.hub.proxy).toMatchObject({ mode: 'multi-az' });
+    expect(multi.hub.proxy.mode === 'multi-az' && multi.hub.proxy.failoverName).toEqual({
       zone: 'egresshub-hub.egresshub.internal',
       name: 'proxy.egresshub-hub.egresshub.internal',
       ttlSeconds: 10,
@@ -69,7 +71,7 @@ describe('plan', () => {
         'region: us-east-1\naccount: "111111111111"\nhub:\n  availabilityZones: [us-east-1a, us-east-1b, us-east-1c]\n  proxy: { mode: nlb, scaling: { targetCpuPercent: 40 } }\n',
       ),
     );
-    expect(nlb.hub.proxy.scaling).toEqual({ min: 3, max: 6, targetCpuPercent: 40 });
+    expect(nlb.hub.proxy.mode === 'nlb' && nlb.hub.proxy.scaling).toEqual({ min: 3, max: 6, targetCpuPercent: 40 });
   });
 
   it('normalises allowlists: case, trailing dots, duplicates and names covered by a wildcard', () => {

@@ -57,7 +57,7 @@ function synth(plan: EgressPlan) {
         health: plan.hub.proxy.mode === 'multi-az' ? { id: f.id, settings: plan.hub.proxyHealth } : undefined,
       }),
   );
-  if (plan.hub.proxy.scaling) {
+  if (plan.hub.proxy.mode === 'nlb') {
     const { min, max } = plan.hub.proxy.scaling;
     const fleet = new ProxyFleet(stack, 'Proxies', { ...common, kind: 'scaling', subnets: vpc.privateSubnets, capacity: { min, max } });
     fleet.allowNlbDrain(['arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:targetgroup/p3201/0123456789abcdef']);
@@ -228,7 +228,9 @@ describe('fleet kinds', () => {
   });
 
   it('scaling: min..max across AZs, min kept in service during a rolling update, Squid on the primary ENI', () => {
-    const { min, max } = config((c) => (c.hub.proxy.mode = 'nlb')).hub.proxy.scaling!;
+    const nlbPlan = config((c) => (c.hub.proxy.mode = 'nlb')).hub.proxy;
+    if (nlbPlan.mode !== 'nlb') throw new Error('expected an nlb plan');
+    const { min, max } = nlbPlan.scaling;
     nlb.template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
       MinSize: String(min),
       MaxSize: String(max),
