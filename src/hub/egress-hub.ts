@@ -3,7 +3,7 @@
 // failover name over one fixed proxy per AZ (multi-az), or an internal NLB over a scaling group (nlb).
 // The tenants' resource configurations live in stacks of their own (tenants-stack.ts), one per port
 // block, so a hub scales to any number of tenants within CloudFormation's per-stack limits.
-import { Annotations, ArnFormat, CfnOutput, Duration, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, CfnOutput, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -13,8 +13,9 @@ import { Construct } from 'constructs';
 import type { EgressPlan } from '../config/plan';
 import { egressPortsOf, renderSquidConf } from '../policy';
 import { DomainVerification } from './domain-verification';
-import { FailoverDns } from './failover-dns';
-import { NlbFront } from './nlb-front';
+import type { FailoverDns } from './failover-dns';
+import { fleetModeFor, MultiAzProxyMode, NlbProxyMode } from './fleet-modes';
+import type { NlbFront } from './nlb-front';
 import { HubObservability, renderCloudWatchAgentConfig } from './observability';
 import { ProxyPolicy } from './policy-rollout';
 import { ProxyFleet, tcpRange } from './proxy-fleet';
@@ -121,44 +122,11 @@ export class EgressHub extends Construct {
       cloudWatchAgentConfig: agentConfig,
     };
 
-    // Fixed proxies: construct ID = plan id (from the AZ letter), so adding or reordering AZs renames nothing.
-    const fixed = new Map<string, ProxyFleet>();
-    for (const f of proxy.fixed) {
-      fixed.set(
-        f.id,
-        new ProxyFleet(this, f.id, {
-          ...common,
-          kind: 'fixed',
-          subnets: [proxySubnets[f.azIndex]!],
-          publicEgress,
-          health: { id: f.id, settings: hub.proxyHealth },
-          // Another proxy can take its connections only in multi-az mode.
-          drainBeforeTermination: proxy.mode === 'multi-az',
-        }),
-      );
-    }
-    this.fixedProxies = fixed;
-    chainUpdates([...fixed.values()]);
-
-    if (proxy.mode === 'nlb') {
-      const { scaling } = proxy;
-      this.nlb = new NlbFront(this, 'Nlb', { vpc: this.vpc, subnets: privateSubnets, ports });
-      const fleet = new ProxyFleet(this, 'Proxies', {
-        ...common,
-        kind: 'scaling',
-        subnets: privateSubnets,
-        capacity: { min: scaling.min, max: scaling.max },
-      });
-      this.nlb.forwardTo(fleet, portRanges);
-      fleet.allowNlbDrain([...this.nlb.targetGroups.values()].map((tg) => tg.targetGroupArn));
-      // Target tracking on the group's average CPU (ASGAverageCPUUtilization): CPU is where Squid saturated in the
-      // lab while its memory stayed under 130 MiB (docs/benchmarks.md), and a non-burstable type reports it honestly.
-      // https://docs.aws.amazon.com/autoscaling/ec2/userguide/as-scaling-target-tracking.html
-      fleet.autoScalingGroup.scaleOnCpuUtilization('CpuTracking', { targetUtilizationPercent: scaling.targetCpuPercent });
-      this.fleets = [fleet];
-    } else {
-      this.fleets = [...fixed.values()];
-    }
+    // The fleet mode builds its proxies (and what fronts them) here; everything else is the same for every mode.
+    const mode = fleetModeFor({ scope: this, plan, vpc: this.vpc, proxySubnets, privateSubnets, publicEgress, common }, proxy);
+    this.fleets = mode.fleets;
+    this.fixedProxies = mode.fixedProxies;
+    if (mode instanceof NlbProxyMode) this.nlb = mode.nlb;
 
     this.gatewaySecurityGroup = new ec2.SecurityGroup(this, 'GatewaySecurityGroup', {
       vpc: this.vpc,
@@ -167,14 +135,12 @@ export class EgressHub extends Construct {
     });
     // The gateway reaches the proxies' listener groups (fixed) or the NLB's group (nlb), on tenant ports only:
     // gateway SG -> listener SG, or gateway SG -> NLB SG -> instance SG (NlbFront.forwardTo).
-    const gatewayTargets: ec2.ISecurityGroup[] = this.nlb ? [this.nlb.securityGroup] : this.fleets.map((f) => f.securityGroup);
+    const gatewayTargets = mode.admitGateway(this.gatewaySecurityGroup, portRanges);
     for (const target of gatewayTargets) {
       for (const [from, to] of portRanges) {
         this.gatewaySecurityGroup.addEgressRule(target, tcpRange(from, to), `tenant ports ${from}-${to} to the proxy`);
       }
     }
-    if (this.nlb) this.nlb.allowFrom(this.gatewaySecurityGroup, portRanges);
-    else for (const f of this.fleets) f.allowFrom(this.gatewaySecurityGroup, portRanges);
     const gatewayRules = portRanges.length * gatewayTargets.length;
     if (portRanges.length > SECURITY_GROUP_RULES_DEFAULT || gatewayRules > SECURITY_GROUP_RULES_DEFAULT) {
       // https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html#vpc-limits-security-groups
@@ -194,28 +160,11 @@ export class EgressHub extends Construct {
       encryptionKey: this.logKey,
       vpc: this.vpc,
       healthSignals: proxy.fixed.map((f) => f.id),
-      loadBalancer: this.nlb?.loadBalancer,
+      loadBalancer: mode.loadBalancer,
     });
 
-    if (proxy.mode === 'multi-az') {
-      const name = proxy.failoverName;
-      this.failoverDns = new FailoverDns(this, 'FailoverDns', {
-        vpc: this.vpc,
-        zoneName: name.zone,
-        name: name.name,
-        ttl: Duration.seconds(name.ttlSeconds),
-        proxies: proxy.fixed.map((f) => ({
-          id: f.id,
-          ip: fixed.get(f.id)!.targetIp,
-          healthAlarm: this.observability.proxyHealthAlarms.get(f.id)!,
-        })),
-      });
-      this.proxyTarget = { dnsName: this.failoverDns.domainName };
-    } else if (this.nlb) {
-      this.proxyTarget = { dnsName: this.nlb.dnsName };
-    } else {
-      this.proxyTarget = { ip: this.fleets[0]!.targetIp };
-    }
+    this.proxyTarget = mode.target(this.observability);
+    if (mode instanceof MultiAzProxyMode) this.failoverDns = mode.failoverDns;
 
     // Spans every private subnet: a consumer endpoint needs an AZ in common with the gateway.
     // https://docs.aws.amazon.com/vpc/latest/privatelink/resource-gateway.html
@@ -236,10 +185,10 @@ export class EgressHub extends Construct {
       });
     }
 
-    for (const [proxyId, f] of fixed) {
+    for (const [proxyId, f] of this.fixedProxies) {
       new CfnOutput(this, proxy.fixed.length === 1 ? 'ProxyTargetIp' : `${proxyId}TargetIp`, {
         value: f.targetIp,
-        description: `private IP of ${proxyId}'s listener ENI (${'ip' in this.proxyTarget ? 'the resource configurations target it' : 'answered by the failover name'}; tenants never use it directly)`,
+        description: `private IP of ${proxyId}'s listener ENI (${mode.targetDescription}; tenants never use it directly)`,
       });
     }
     if ('dnsName' in this.proxyTarget) {
@@ -253,7 +202,10 @@ export class EgressHub extends Construct {
       new CfnOutput(this, 'EgressIps', {
         value: Fn.join(
           ', ',
-          [...fixed.values()].map((f) => f.elasticIp!.ref),
+          [...this.fixedProxies.values()].map((f) => {
+            if (!f.elasticIp) throw new Error('public egress: every fixed proxy has an Elastic IP');
+            return f.elasticIp.ref;
+          }),
         ),
         description:
           "the hub's egress addresses (one Elastic IP per proxy, kept across instance replacements): give these to partners to allowlist",
@@ -306,14 +258,4 @@ export class EgressHub extends Construct {
     });
     return group;
   }
-}
-
-/**
- * CloudFormation updates a resource only after the resources it depends on, so fixed fleets that depend on
- * each other in a chain roll one at a time: an AMI or instance-type change replaces one proxy, waits for its
- * success signal, then the next, and never takes every proxy down at once.
- * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-dependson.html
- */
-function chainUpdates(fleets: readonly ProxyFleet[]): void {
-  fleets.slice(1).forEach((f, i) => f.cfnAutoScalingGroup.node.addDependency(fleets[i]!.cfnAutoScalingGroup));
 }

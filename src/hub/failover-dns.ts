@@ -95,6 +95,16 @@ export class FailoverDns extends Construct {
     // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-route53-recordset.html
     const levelName = (i: number) => (i === 0 ? props.name : `standby-${i}.${props.zoneName}`);
     const ttl = String(props.ttl.toSeconds());
+    const healthCheckOf = (id: string) => {
+      const check = checks.get(id);
+      if (!check) throw new FailoverDnsError(`no health check for ${id}`);
+      return check;
+    };
+    const proxyAt = (i: number) => {
+      const p = proxies[i];
+      if (!p) throw new FailoverDnsError(`no proxy at failover level ${i}`);
+      return p;
+    };
     const address = (level: number, p: FailoverProxy, failover: 'PRIMARY' | 'SECONDARY') =>
       new route53.CfnRecordSet(this, `Level${level}${failover === 'PRIMARY' ? 'Primary' : 'Secondary'}`, {
         hostedZoneId: this.zone.hostedZoneId,
@@ -104,15 +114,15 @@ export class FailoverDns extends Construct {
         resourceRecords: [p.ip],
         setIdentifier: p.id,
         failover,
-        healthCheckId: checks.get(p.id)!.attrHealthCheckId,
+        healthCheckId: healthCheckOf(p.id).attrHealthCheckId,
       });
     const last = proxies.length - 2;
     let next: route53.CfnRecordSet[] = [];
     for (let level = last; level >= 0; level--) {
-      const primary = address(level, proxies[level]!, 'PRIMARY');
+      const primary = address(level, proxyAt(level), 'PRIMARY');
       let secondary: route53.CfnRecordSet;
       if (level === last) {
-        secondary = address(level, proxies[level + 1]!, 'SECONDARY');
+        secondary = address(level, proxyAt(level + 1), 'SECONDARY');
       } else {
         secondary = new route53.CfnRecordSet(this, `Level${level}Secondary`, {
           hostedZoneId: this.zone.hostedZoneId,

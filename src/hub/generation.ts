@@ -57,7 +57,7 @@ export function referencedIds(node: unknown, out: Set<string> = new Set()): Set<
         if (typeof id === 'string') out.add(id);
       } else if (k === 'Fn::Sub') {
         const text: unknown = Array.isArray(v) ? (v as unknown[])[0] : v;
-        if (typeof text === 'string') for (const m of text.matchAll(/\$\{([A-Za-z0-9]+)(?:\.[A-Za-z0-9.]+)?\}/g)) out.add(m[1]!);
+        if (typeof text === 'string') for (const m of text.matchAll(/\$\{([A-Za-z0-9]+)(?:\.[A-Za-z0-9.]+)?\}/g)) if (m[1]) out.add(m[1]);
         referencedIds(v, out);
       } else referencedIds(v, out);
     }
@@ -87,13 +87,13 @@ export function closureOf(producer: Stack, values: readonly unknown[]): Map<stri
   const resources = resourcesOf(producer);
   const closure = new Map<string, unknown>();
   const queue = [...referencedIds(producer.resolve(values))];
-  while (queue.length > 0) {
-    const id = queue.shift()!;
+  for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
     const resource = resources.get(id);
     if (closure.has(id) || !resource) continue;
     const rendered = (
       producer.resolve(resource._toCloudFormation()) as { Resources: Record<string, { Type: string; Properties?: unknown }> }
-    ).Resources[id]!;
+    ).Resources[id];
+    if (!rendered) continue;
     // Type and properties decide replacement and the physical values; DependsOn, Metadata, policies and tags
     // do not (a subnet's tags change with the egress mode, its ID and CIDR do not).
     const properties = Object.entries((rendered.Properties ?? {}) as Record<string, unknown>).filter(([k]) => k !== 'Tags');

@@ -281,7 +281,7 @@ export class HubObservability extends Construct {
     this.noHealthyProxyAlarm = health.none;
     if (props.loadBalancer) this.nlbAlarms(plan, props.loadBalancer);
     const natGateways = this.natAlarms(plan, props.vpc);
-    this.deniedAlarms(plan, props.deniedPeriod ?? HubObservability.DEFAULT_DENIED_PERIOD, this.topTenantRules.get('Denied')!);
+    this.deniedAlarms(plan, props.deniedPeriod ?? HubObservability.DEFAULT_DENIED_PERIOD, ruleOf(this.topTenantRules, 'Denied'));
     this.dashboard = this.buildDashboard(plan, props, natGateways);
   }
 
@@ -612,7 +612,7 @@ export class HubObservability extends Construct {
     });
     dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24, height: 3 }));
     const topOf = (id: string) => {
-      const rule = TOP_TENANT_RULES.find((r) => r.id === id)!;
+      const rule = byId(TOP_TENANT_RULES, id);
       return new cloudwatch.MathExpression({
         expression: insightRuleMetric(topTenantsRuleName(plan, rule), 'MaxContributorValue'),
         label: `top tenant's ${rule.title}`,
@@ -641,7 +641,7 @@ export class HubObservability extends Construct {
       new cloudwatch.LogQueryWidget({
         title: 'Top tenants by bytes to clients',
         logGroupNames: [this.accessLogGroup.logGroupName],
-        queryLines: SAVED_QUERIES.find((q) => q.id === 'TopTenants')!.lines.map((l) => (l.startsWith('limit') ? 'limit 20' : l)),
+        queryLines: byId(SAVED_QUERIES, 'TopTenants').lines.map((l) => (l.startsWith('limit') ? 'limit 20' : l)),
         width: 24,
       }),
     );
@@ -834,4 +834,17 @@ function asgMetric(asg: autoscaling.AutoScalingGroup, metricName: string): cloud
     statistic: 'Minimum',
     period: Duration.minutes(1),
   });
+}
+
+/** The entry of `id` in one of this module's tables (a programming error if absent). */
+function byId<T extends { readonly id: string }>(table: readonly T[], id: string): T {
+  const found = table.find((x) => x.id === id);
+  if (!found) throw new Error(`no entry ${id}`);
+  return found;
+}
+
+function ruleOf(rules: ReadonlyMap<string, cloudwatch.CfnInsightRule>, id: string): cloudwatch.CfnInsightRule {
+  const rule = rules.get(id);
+  if (!rule) throw new Error(`no Contributor Insights rule ${id}`);
+  return rule;
 }

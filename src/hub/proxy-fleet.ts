@@ -144,14 +144,15 @@ export class ProxyFleet extends Construct {
     for (const port of [...new Set([...props.egressPorts, 443])].sort((a, b) => a - b)) {
       this.instanceSecurityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(port), `internet port ${port}`);
     }
-    if (kind === 'fixed') {
+    const [firstSubnet] = subnets;
+    if (kind === 'fixed' && firstSubnet) {
       this.securityGroup = new ec2.SecurityGroup(this, 'ListenerSecurityGroup', {
         vpc: props.vpc,
         description: 'egresshub proxy listener ENI: tenant ports from the resource gateway only',
         allowAllOutbound: false,
       });
       this.networkInterface = new ec2.CfnNetworkInterface(this, 'ListenerInterface', {
-        subnetId: subnets[0]!.subnetId,
+        subnetId: firstSubnet.subnetId,
         groupSet: [this.securityGroup.securityGroupId],
         description: 'egresshub proxy listener: stable target of the resource configurations',
       });
@@ -312,8 +313,9 @@ export class ProxyFleet extends Construct {
       });
     }
 
-    const min = kind === 'fixed' ? 1 : props.capacity!.min;
-    const max = kind === 'fixed' ? 1 : props.capacity!.max;
+    const capacity = kind === 'fixed' ? { min: 1, max: 1 } : props.capacity;
+    if (!capacity) throw new ProxyFleetError(`${this.node.path}: a scaling fleet needs capacity (min, max)`);
+    const { min, max } = capacity;
     this.autoScalingGroup = new autoscaling.AutoScalingGroup(this, 'Group', {
       vpc: props.vpc,
       vpcSubnets: { subnets: [...subnets] },
@@ -361,7 +363,8 @@ export class ProxyFleet extends Construct {
       stackName: stack.stackName,
       signalResource: this.cfnAutoScalingGroup.logicalId,
       region: stack.region,
-      networkInterface: this.networkInterface && { id: this.networkInterface.ref, ip: this.fixedIp! },
+      networkInterface:
+        this.networkInterface && this.fixedIp !== undefined ? { id: this.networkInterface.ref, ip: this.fixedIp } : undefined,
       elasticIpAllocationId: this.elasticIp?.attrAllocationId,
       health: props.health && { id: props.health.id, ...props.health.settings },
       cloudWatchAgentConfig: props.cloudWatchAgentConfig,

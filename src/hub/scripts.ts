@@ -10,6 +10,6 @@ export const SCRIPTS_DIR = join(__dirname, 'scripts');
 export function shellLibrary(name: string): string {
   const lines = readFileSync(join(SCRIPTS_DIR, `${name}.sh`), 'utf8').split('\n');
   let start = 0;
-  while (start < lines.length && lines[start]!.startsWith('#')) start++;
+  while (lines[start]?.startsWith('#')) start++;
   return lines.slice(start).join('\n').replace(/\n+$/, '');
 }

@@ -1,0 +1,86 @@
+// The seam between the hub and its fleet modes: each mode (single.ts, multi-az.ts, nlb.ts) is one class that
+// builds its proxies (and what fronts them) in the hub's scope and says what the resource configurations target.
+// The hub builds everything around them (VPC, gateway, policy, observability) the same way for every mode. Adding
+// a mode means one file here, a case in fleetModeFor, and its plan type in src/config/plan.ts.
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import type { Construct } from 'constructs';
+import type { EgressPlan, FixedProxyPlan } from '../../config/plan';
+import type { HubObservability } from '../observability';
+import { ProxyFleet, type ProxyFleetProps } from '../proxy-fleet';
+import type { ProxyTarget } from '../tenant-endpoints';
+
+/** What every mode's proxies share, from the hub. */
+export interface FleetModeContext {
+  /** The hub: every construct a mode makes lives directly in it (construct IDs are logical IDs, an API). */
+  readonly scope: Construct;
+  readonly plan: EgressPlan;
+  readonly vpc: ec2.IVpc;
+  /** Where proxies run: the private subnets, or with public egress the public ones. */
+  readonly proxySubnets: readonly ec2.ISubnet[];
+  /** The hub's private subnets (the gateway's, and an NLB's). */
+  readonly privateSubnets: readonly ec2.ISubnet[];
+  readonly publicEgress: boolean;
+  /** ProxyFleet props every fleet of the hub shares. */
+  readonly common: Pick<
+    ProxyFleetProps,
+    'vpc' | 'instanceType' | 'architecture' | 'imageId' | 'egressPorts' | 'policy' | 'cloudWatchAgentConfig'
+  >;
+}
+
+export interface FleetMode {
+  /** Every proxy fleet: one per fixed proxy, or the scaling fleet. */
+  readonly fleets: readonly ProxyFleet[];
+  /** The fixed proxies by plan id (`ProxyA`); empty when the mode has none. */
+  readonly fixedProxies: ReadonlyMap<string, ProxyFleet>;
+  /** An NLB in front of the proxies, when the mode has one (its alarms and dashboard widgets follow). */
+  readonly loadBalancer?: elbv2.NetworkLoadBalancer;
+  /** Opens the tenant ports to the gateway's group; returns the groups the gateway must be allowed to reach. */
+  admitGateway(gateway: ec2.SecurityGroup, portRanges: readonly (readonly [number, number])[]): ec2.ISecurityGroup[];
+  /** What the resource configurations target, built once the hub's alarms exist (failover records read them). */
+  target(observability: HubObservability): ProxyTarget;
+  /** How the hub's outputs describe the target: `ip` (a fixed proxy's address) or a name and what answers it. */
+  readonly targetDescription: string;
+}
+
+/**
+ * The fixed proxies of a plan, each an Auto Scaling group of one in its AZ, construct ID = plan id (from the AZ
+ * letter), so adding or reordering AZs renames nothing. Their rolling updates are chained: CloudFormation updates
+ * a resource only after those it depends on, so an AMI or instance-type change replaces one proxy, waits for its
+ * success signal, then the next, and never takes every proxy down at once.
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-dependson.html
+ */
+export function fixedProxies(
+  ctx: FleetModeContext,
+  plans: readonly FixedProxyPlan[],
+  drainBeforeTermination: boolean,
+): Map<string, ProxyFleet> {
+  const fleets = new Map<string, ProxyFleet>();
+  let previous: ProxyFleet | undefined;
+  for (const f of plans) {
+    const subnet = ctx.proxySubnets[f.azIndex];
+    if (!subnet) throw new Error(`no proxy subnet for ${f.id} (AZ index ${f.azIndex})`);
+    const fleet = new ProxyFleet(ctx.scope, f.id, {
+      ...ctx.common,
+      kind: 'fixed',
+      subnets: [subnet],
+      publicEgress: ctx.publicEgress,
+      health: { id: f.id, settings: ctx.plan.hub.proxyHealth },
+      drainBeforeTermination,
+    });
+    if (previous) fleet.cfnAutoScalingGroup.node.addDependency(previous.cfnAutoScalingGroup);
+    previous = fleet;
+    fleets.set(f.id, fleet);
+  }
+  return fleets;
+}
+
+/** Fixed proxies admit the gateway on their listener groups. */
+export function admitOnListeners(
+  fleets: readonly ProxyFleet[],
+  gateway: ec2.SecurityGroup,
+  portRanges: readonly (readonly [number, number])[],
+): ec2.ISecurityGroup[] {
+  for (const f of fleets) f.allowFrom(gateway, portRanges);
+  return fleets.map((f) => f.securityGroup);
+}

@@ -1,0 +1,31 @@
+// single: one self-healing proxy (an Auto Scaling group of one with a fixed ENI); the resource configurations
+// target the ENI's address. Nothing to drain to when it is replaced.
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type { SingleProxyPlan } from '../../config/plan';
+import type { ProxyFleet } from '../proxy-fleet';
+import type { ProxyTarget } from '../tenant-endpoints';
+import { admitOnListeners, fixedProxies, type FleetMode, type FleetModeContext } from './fleet-mode';
+
+export class SingleProxyMode implements FleetMode {
+  readonly fleets: readonly ProxyFleet[];
+  readonly fixedProxies: ReadonlyMap<string, ProxyFleet>;
+  readonly targetDescription = 'the resource configurations target it';
+  private readonly proxy: ProxyFleet;
+
+  constructor(ctx: FleetModeContext, plan: SingleProxyPlan) {
+    const fixed = fixedProxies(ctx, plan.fixed, false);
+    const [proxy] = fixed.values();
+    if (!proxy) throw new Error('single mode plans exactly one fixed proxy');
+    this.proxy = proxy;
+    this.fixedProxies = fixed;
+    this.fleets = [proxy];
+  }
+
+  admitGateway(gateway: ec2.SecurityGroup, portRanges: readonly (readonly [number, number])[]): ec2.ISecurityGroup[] {
+    return admitOnListeners(this.fleets, gateway, portRanges);
+  }
+
+  target(): ProxyTarget {
+    return { ip: this.proxy.targetIp };
+  }
+}
