@@ -63,7 +63,7 @@ export class EgressHub extends Construct {
   readonly flowLogGroup: logs.LogGroup;
   /** Encrypts every hub log group (flow logs, Squid's logs) and the alarm topic. */
   readonly logKey: kms.Key;
-  /** Squid's logs in CloudWatch, per-tenant metrics, alarms and the dashboard (docs/operations.md). */
+  /** Squid's logs in CloudWatch, metrics and top-tenant rules, alarms and the dashboard (docs/operations.md). */
   readonly observability: HubObservability;
   /** Present when the config's dns section names a public hosted zone to verify the domain in. */
   readonly domainVerification?: DomainVerification;
