@@ -61,3 +61,11 @@ export function table(head: readonly string[], rows: readonly (readonly (string 
 }
 
 export const fmt = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(digits) : '–');
+
+/** `--name N` from the command line: a whole number from 1 to `max`, else `fallback` (a bench's options are bounded). */
+export function arg(name: string, fallback: number, max: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
+  if (!Number.isInteger(v) || v < 1 || v > max) throw new Error(`--${name} takes a whole number from 1 to ${max}`);
+  return v;
+}

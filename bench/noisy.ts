@@ -13,7 +13,7 @@ import { acquireLabLock } from '../src/lab/lock';
 import { sleep } from '../src/lab/sh';
 import type { LabTenant, LabTopology } from '../src/lab/topology';
 import type { LatencyJob, LatencyResult } from './client';
-import { fmt, machine, machineLines, percentile, table } from './common';
+import { arg, fmt, machine, machineLines, percentile, table } from './common';
 import type { FloodJob, FloodResult } from './flood';
 import { nodeJob, nodeJobAsync, waitForNoLab } from './lab-bench';
 
@@ -25,13 +25,6 @@ const VARIANTS = {
   'limits on (200 connections, 100 Mbit/s)': { connections: 200, bandwidthMbps: 100 },
   'limits off': { connections: 32_768, bandwidthMbps: 100_000 },
 } as const;
-
-function arg(name: string, fallback: number, max: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isInteger(v) || v < 1 || v > max) throw new Error(`--${name} takes a whole number from 1 to ${max}`);
-  return v;
-}
 
 function planWith(limits: { connections: number; bandwidthMbps: number }): EgressPlan {
   const doc = parseDocument(readFileSync(FIXTURE, 'utf8'));

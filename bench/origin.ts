@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import { streamBytes } from '../src/lab/servers';
 
 export interface OriginSpec {
   readonly ip: string;
@@ -15,7 +16,6 @@ export interface OriginSpec {
 
 /** Largest body served: 1 GiB, so a mistyped size cannot keep a benchmark busy for ever. */
 const MAX_BYTES = 2 ** 30;
-const CHUNK = Buffer.alloc(64 * 1024, 'x');
 
 function handler(req: http.IncomingMessage, res: http.ServerResponse): void {
   const m = /^\/bytes\/(\d+)$/.exec(req.url ?? '');
@@ -24,24 +24,8 @@ function handler(req: http.IncomingMessage, res: http.ServerResponse): void {
     res.writeHead(404, { 'content-type': 'text/plain' }).end('use /bytes/<n>\n');
     return;
   }
-  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': total });
-  let left = total;
-  // Write until the socket buffer is full, then wait for 'drain': memory stays at a few chunks.
-  const pump = (): void => {
-    while (left > 0) {
-      const n = Math.min(left, CHUNK.length);
-      left -= n;
-      if (!res.write(n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n))) {
-        res.once('drain', pump);
-        return;
-      }
-    }
-    res.end();
-  };
-  res.on('close', () => {
-    left = 0;
-  });
-  pump();
+  // Written until the socket buffer is full, then on 'drain': memory stays at a few chunks.
+  streamBytes(total, res);
 }
 
 export function startOrigin(spec: OriginSpec): Promise<void[]> {

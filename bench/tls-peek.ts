@@ -13,7 +13,7 @@ import { acquireLabLock } from '../src/lab/lock';
 import { inNs, sleep } from '../src/lab/sh';
 import type { LabTopology } from '../src/lab/topology';
 import type { LatencyJob, LatencyResult, LoadJob, LoadResult } from './client';
-import { fmt, machine, machineLines, median, percentile, table } from './common';
+import { arg, fmt, machine, machineLines, median, percentile, table } from './common';
 import { nodeJob, waitForNoLab } from './lab-bench';
 
 const client = <T>(ns: string, job: object, dir: string, timeoutMs: number): T => nodeJob<T>(ns, 'client.ts', job, dir, timeoutMs);
@@ -50,13 +50,6 @@ export function withoutPeek(conf: string): string {
     .map((l) => (l.startsWith('http_port ') ? l.replace(/ ssl-bump .*$/, '') : l))
     .filter((l) => !/^(ssl_bump|on_unsupported_protocol) /.test(l))
     .join('\n');
-}
-
-function arg(name: string, fallback: number, max: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isInteger(v) || v < 1 || v > max) throw new Error(`--${name} takes a whole number from 1 to ${max}`);
-  return v;
 }
 
 interface Figures {

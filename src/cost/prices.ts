@@ -31,6 +31,18 @@ export const HOURS_PER_MONTH = FILE.hoursPerMonth;
 
 export const PRICED_REGIONS: readonly string[] = Object.keys(FILE.regions).sort();
 
+/** Prices of the hub's monitoring (CloudWatch Logs, metrics, alarms, dashboard, Contributor Insights). */
+export const MONITORING_PRICE_KEYS = [
+  'logs.ingest-gb',
+  'logs.store-gb-month',
+  'cw.metric-month',
+  'cw.alarm-metric-month',
+  'cw.composite-alarm-month',
+  'cw.dashboard-month',
+  'cw.insight-rule-month',
+  'cw.insight-events-million',
+] as const;
+
 /** Price keys every region must carry; `ec2.<type>` keys are open-ended (any instance type may be added). */
 export const PRICE_KEYS = [
   'nat.hour',
@@ -46,14 +58,7 @@ export const PRICE_KEYS = [
   'nlb.hour',
   'nlb.lcu-hour',
   'resource-gateway.hour',
-  'logs.ingest-gb',
-  'logs.store-gb-month',
-  'cw.metric-month',
-  'cw.alarm-metric-month',
-  'cw.composite-alarm-month',
-  'cw.dashboard-month',
-  'cw.insight-rule-month',
-  'cw.insight-events-million',
+  ...MONITORING_PRICE_KEYS,
   'tgw.attachment-hour',
   'tgw.gb',
   'nfw.endpoint-hour',

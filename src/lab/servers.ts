@@ -20,7 +20,7 @@ const MAX_BYTES = 256 * 2 ** 20;
 const CHUNK = Buffer.alloc(64 * 1024, 'x');
 
 /** `GET /bytes/<n>`: n bytes streamed from one reused buffer, waiting for the socket to drain (tenant-limit tests). */
-function streamBytes(n: number, res: http.ServerResponse | http2.Http2ServerResponse): void {
+export function streamBytes(n: number, res: http.ServerResponse | http2.Http2ServerResponse): void {
   res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': n });
   let left = n;
   const pump = (): void => {

@@ -8,6 +8,7 @@ import {
   attachmentOptions,
   baselineBill,
   endpointBillingReadings,
+  MONITORING_PRICE_KEYS,
   monitoringCounts,
   breakEvenVpcs,
   estimate,
@@ -22,16 +23,7 @@ import {
 import data from '../../src/cost/prices.json';
 
 /** Prices of the hub's monitoring and of the resource gateway (listed at $0): lines the infrastructure tests leave out. */
-const MONITORING_KEYS = [
-  'logs.ingest-gb',
-  'logs.store-gb-month',
-  'cw.metric-month',
-  'cw.alarm-metric-month',
-  'cw.composite-alarm-month',
-  'cw.dashboard-month',
-  'cw.insight-rule-month',
-  'cw.insight-events-million',
-];
+const MONITORING_KEYS: readonly string[] = MONITORING_PRICE_KEYS;
 const OUT_OF_INFRA = new Set([...MONITORING_KEYS, 'resource-gateway.hour']);
 const byId = (items: readonly { id: string; monthly: number; priceKey: string }[]) =>
   Object.fromEntries(items.filter((i) => !OUT_OF_INFRA.has(i.priceKey)).map((i) => [i.id, i.monthly]));
