@@ -12,12 +12,17 @@ import { EgressHubStack } from '../hub/hub-stack';
 import { amazonLinuxImageParameter } from '../hub/proxy-fleet';
 import type { TenantEndpoint } from '../hub/tenant-endpoints';
 import { EgressTenantsStack } from '../hub/tenants-stack';
+import type { EgressSpoke } from '../spoke/egress-spoke';
 import { EgressSpokeStack } from '../spoke/spoke-stack';
 
+/** Options of {@link buildApp} and {@link synthesize}. */
 export interface BuildAppOptions {
   /** Cloud assembly directory. @default - a temporary directory chosen by the CDK */
   readonly outdir?: string;
-  /** Extra CDK context (e.g. `egresshub:resourceConfigurationArn:<tenant>` after the hub is deployed). */
+  /**
+   * Extra CDK context (e.g. `egresshub:resourceConfigurationArn:<tenant>` after the hub is deployed).
+   * @default - cdk.json's feature flags and what cdk.context.json records
+   */
   readonly context?: Record<string, unknown>;
   /**
    * Under the CDK CLI (`npx cdk synth|deploy`, bin/app.ts): lookups are the CLI's to make with credentials and
@@ -68,6 +73,7 @@ function offlineContext(plan: EgressPlan): Record<string, unknown> {
   return lookup && recorded[lookup.key] === undefined ? { ...recorded, [lookup.key]: PLACEHOLDER_IMAGE } : recorded;
 }
 
+/** One template synthesize() wrote: its stack, file, resource count and size. */
 export interface SynthesizedStack {
   readonly stackName: string;
   readonly file: string;
@@ -80,6 +86,7 @@ export function spokeStackId(spokeId: string): string {
   return `Spoke-${spokeId}`;
 }
 
+/** The CDK app the CLI deploys for a plan: the hub stack, one stack per block of tenants, one per spoke. */
 export function buildApp(plan: EgressPlan, opts: BuildAppOptions = {}): App {
   const lookups = opts.liveLookups ? {} : offlineContext(plan);
   const app = new App({ outdir: opts.outdir, context: { ...cdkJsonContext(), ...lookups, ...seededContext(plan), ...opts.context } });
@@ -94,19 +101,24 @@ export function buildApp(plan: EgressPlan, opts: BuildAppOptions = {}): App {
       spoke,
       resourceConfigurationArn: endpoint?.resourceConfigurationArn,
     });
-    // The ARN is a weak reference: the endpoint carries a fingerprint of what the ARN depends on, so a
-    // replaced configuration changes this template too (hub/generation.ts). The ARN changes only when the
-    // configuration is replaced, i.e. when a create-only input changes, and the configuration's name is
-    // derived from exactly those (tenants-stack.ts): fingerprint the name, and a target or port change that
-    // updates the configuration in place leaves the spoke skipped.
-    // Cross-account spokes get the ARN as a parameter instead; `egresshub diff` prints the command that rolls it.
-    if (endpoint) {
-      const rcfg = endpoint.resourceConfiguration;
-      const value = Lazy.string({ produce: () => fingerprint([Stack.of(rcfg).resolve(rcfg.name)]) });
-      Tags.of(stack.spoke.endpoint).add(GENERATION_TAG, value, { includeResourceTypes: ['AWS::EC2::VPCEndpoint'] });
-    }
+    if (endpoint) followEndpoint(stack.spoke, endpoint);
   }
   return app;
+}
+
+/**
+ * Makes a spoke in this app follow its tenant's resource configuration across replacements. The spoke reads
+ * the configuration's ARN from another stack, a weak reference that CloudFormation does not update on its own,
+ * so the spoke's endpoint carries a fingerprint of what the ARN depends on (hub/generation.ts): a replaced
+ * configuration changes the spoke's template too. The ARN changes only when the configuration is replaced, and
+ * its name is derived from exactly the inputs that replace it (EgressTenants), so the name is what is
+ * fingerprinted: a port or target change that updates the configuration in place leaves the spoke as it is.
+ * Spokes in other accounts get the ARN as a parameter instead; `egresshub diff` prints the command that rolls it.
+ */
+export function followEndpoint(spoke: EgressSpoke, endpoint: TenantEndpoint): void {
+  const rcfg = endpoint.resourceConfiguration;
+  const value = Lazy.string({ produce: () => fingerprint([Stack.of(rcfg).resolve(rcfg.name)]) });
+  Tags.of(spoke.endpoint).add(GENERATION_TAG, value, { includeResourceTypes: ['AWS::EC2::VPCEndpoint'] });
 }
 
 /** The hub's endpoint for one tenant, in whichever tenants stack the plan put it. */

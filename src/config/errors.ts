@@ -1,5 +1,6 @@
 // Errors a user can fix: bad input (exit code 2), always with where, what was received and how to fix.
 
+/** One thing wrong in a config: where (field path, line, column), what, and the value found. */
 export interface ConfigProblem {
   /** Field path as written in the docs, e.g. `tenants[1].port`. */
   readonly path: string;

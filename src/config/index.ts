@@ -1,4 +1,5 @@
 export * from './errors';
 export * from './load';
 export * from './plan';
+export * from './props';
 export * from './schema';

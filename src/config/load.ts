@@ -4,6 +4,8 @@ import { readFileSync } from 'node:fs';
 import { isMap, isPair, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, formatPath, UsageError, type ConfigProblem } from './errors';
+import { buildPlan, type EgressPlan } from './plan';
+import type { EgressHubConfig } from './props';
 import { configSchema, type EgressConfig } from './schema';
 
 /** Where the CLI and the CDK app look for the config when none is named. */
@@ -62,9 +64,35 @@ export function parseConfig(text: string, file = DEFAULT_CONFIG_FILE): EgressCon
   if (typeof data !== 'object' || Array.isArray(data)) {
     throw new ConfigError(file, [{ path: '', line: 1, message: 'the config must be a YAML mapping (region:, account:, hub:, tenants:)' }]);
   }
+  return checkConfig(data, file, (path, wantKey) => position(doc, lineCounter, path, wantKey));
+}
+
+/**
+ * Validates a config given as an object (a CDK app's props, `EgressHubConfig`) with the rules a YAML file
+ * meets. Throws ConfigError listing every problem by its field path; `source` names the config in messages.
+ */
+export function validateConfig(input: unknown, source = 'EgressHubConfig'): EgressConfig {
+  return checkConfig(input, source);
+}
+
+/**
+ * Validates a config given as props and decides every derived value (names, ports, stacks): what the
+ * constructs build from. Throws ConfigError naming each invalid field.
+ *
+ * @example
+ * const plan = planEgress({ region: 'ap-northeast-1', account: '111111111111', hub: { availabilityZones: ['ap-northeast-1a', 'ap-northeast-1c'] } });
+ */
+export function planEgress(config: EgressHubConfig): EgressPlan {
+  return buildPlan(validateConfig(config));
+}
+
+/** Where a field sits in the source text, when there is one. */
+type Locate = (path: (string | number)[], wantKey: boolean) => { line: number; col: number } | undefined;
+
+function checkConfig(data: unknown, file: string, locate?: Locate): EgressConfig {
   const result = configSchema.safeParse(data);
   if (result.success) return result.data;
-  const problems = withoutLibraryBounds(flattenIssues(result.error.issues)).map((issue) => toProblem(issue, doc, lineCounter, data));
+  const problems = withoutLibraryBounds(flattenIssues(result.error.issues)).map((issue) => toProblem(issue, data, locate));
   throw new ConfigError(file, withoutMisspelledRequired(dedupe(problems)));
 }
 
@@ -187,7 +215,7 @@ function depth(issues: readonly Issue[]): number {
   return Math.max(0, ...issues.map((i) => i.path.length));
 }
 
-function toProblem(issue: Issue, doc: Document, lc: LineCounter, data: unknown): ConfigProblem {
+function toProblem(issue: Issue, data: unknown, locate?: Locate): ConfigProblem {
   let path = issue.path as (string | number)[];
   let message = issue.message;
   let received: string | undefined;
@@ -210,7 +238,7 @@ function toProblem(issue: Issue, doc: Document, lc: LineCounter, data: unknown):
       }
     }
   }
-  const pos = position(doc, lc, path, issue.code === 'unrecognized_keys');
+  const pos = locate?.(path, issue.code === 'unrecognized_keys');
   return { path: formatPath(path), line: pos?.line, column: pos?.col, message, received };
 }
 

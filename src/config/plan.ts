@@ -31,6 +31,7 @@ export interface TenantLimits {
   readonly bandwidthMbps?: number;
 }
 
+/** One tenant's derived values: port, normalised allowlist, limits, configuration name, stack. */
 export interface TenantPlan {
   readonly name: string;
   /** The tenant's listener: its resource configuration's only port and its Squid http_port. */
@@ -91,6 +92,7 @@ export interface DnsPlan {
   readonly publicHostedZoneId?: string;
 }
 
+/** One spoke's derived values: its VPC, tenant, stack name and whether it is in another account. */
 export interface SpokePlan {
   /** Stable identifier: tenant and VPC. */
   readonly id: string;
@@ -114,6 +116,7 @@ export interface SpokePlan {
   };
 }
 
+/** The hub's derived values: VPC layout, proxy fleet, gateway and log names, stack name. */
 export interface HubPlan {
   readonly stackName: string;
   readonly cidr: string;
@@ -210,6 +213,7 @@ export type ProxyPlan = SingleProxyPlan | MultiAzProxyPlan | NlbProxyPlan;
 /** TTL of the multi-az failover records: short, so a withdrawn proxy leaves resolvers' caches quickly. */
 export const FAILOVER_TTL_SECONDS = 10;
 
+/** Everything derived from a config, decided once: the hub, every tenant and spoke, the stacks, all names. */
 export interface EgressPlan {
   readonly name: string;
   readonly region: string;
@@ -242,6 +246,7 @@ export function normaliseAllowlist(allow: '*' | readonly string[]): Allowlist {
 
 const sortedPorts = (ports: readonly number[]) => [...new Set(ports)].sort((a, b) => a - b);
 
+/** Decides every derived value (names, ports, stacks, subnet sizes, allowlists) from a validated config. */
 export function buildPlan(config: EgressConfig): EgressPlan {
   const { name, region, account } = config;
   const tenants: TenantPlan[] =

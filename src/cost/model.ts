@@ -29,7 +29,9 @@ export const LOG_EVENT_OVERHEAD_BYTES = 26;
 export const CONTRIBUTOR_RULES = 4;
 const RULES_MATCHING_EVERY_LINE = 3;
 
+/** What a cost estimate is computed from: the VPCs, their traffic and the hub's shape. */
 export interface CostInputs {
+  /** The AWS region whose prices apply (one of PRICED_REGIONS). */
   readonly region: string;
   /** Project VPCs that need internet egress. */
   readonly vpcs: number;
@@ -37,7 +39,9 @@ export interface CostInputs {
   readonly azsPerVpc: number;
   /** Internet traffic per project VPC per month, in GB (what a NAT gateway would process). */
   readonly gbPerVpc: number;
+  /** The baseline's NAT gateways: one per VPC, or one per AZ of each VPC. */
   readonly baseline: BaselineMode;
+  /** The hub's shape. */
   readonly hub: {
     readonly azs: number;
     readonly fleet: FleetMode;
@@ -55,6 +59,7 @@ export interface CostInputs {
   };
 }
 
+/** What the hub's monitoring bill depends on. */
 export interface MonitoringInputs {
   /** Mean bytes per request (response and request together), in KB: sets how many log lines the traffic makes. */
   readonly kbPerRequest: number;
@@ -103,6 +108,7 @@ export function accessLogLines(gb: number, kbPerRequest: number): number {
   return kbPerRequest > 0 ? (gb * 1e6) / kbPerRequest : 0;
 }
 
+/** One line of a bill: quantity x unit price = monthly USD, with the price key it came from. */
 export interface LineItem {
   /** Stable identifier for scripts, e.g. `nat-hours`. */
   readonly id: string;
@@ -115,11 +121,13 @@ export interface LineItem {
   readonly monthly: number;
 }
 
+/** A bill: its line items and their monthly total in USD. */
 export interface Bill {
   readonly items: readonly LineItem[];
   readonly total: number;
 }
 
+/** The result of {@link estimate}: both bills, the savings and the break-even point. */
 export interface CostResult {
   readonly inputs: CostInputs;
   readonly baseline: Bill;
@@ -309,6 +317,7 @@ export function breakEvenVpcs(i: CostInputs, book: PriceBook): number | null {
   return null;
 }
 
+/** The monthly bill of NAT gateways per VPC (the baseline) against an egress hub, the savings and the break-even VPC count. */
 export function estimate(i: CostInputs, book: PriceBook): CostResult {
   validateInputs(i);
   const baseline = baselineBill(i, book);

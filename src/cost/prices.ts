@@ -4,6 +4,7 @@
 import { UsageError } from '../config/errors';
 import data from './prices.json';
 
+/** One list price, with its source page, the date it was read and whether it is an assumption. */
 export interface Price {
   readonly usd: number;
   readonly unit: string;
@@ -17,6 +18,7 @@ export interface Price {
   readonly overridden?: boolean;
 }
 
+/** Prices by key (e.g. `nat.hour`) for one region. */
 export type PriceBook = Readonly<Record<string, Price>>;
 
 interface PriceFile {
@@ -29,6 +31,7 @@ const FILE = data as PriceFile;
 /** AWS bills hourly resources over an average month of 730 hours (8,760 h / 12). */
 export const HOURS_PER_MONTH = FILE.hoursPerMonth;
 
+/** The regions prices.json has prices for. */
 export const PRICED_REGIONS: readonly string[] = Object.keys(FILE.regions).sort();
 
 /** Prices of the hub's monitoring (CloudWatch Logs, metrics, alarms, dashboard, Contributor Insights). */

@@ -3,14 +3,17 @@
 // failover name over one fixed proxy per AZ (multi-az), or an internal NLB over a scaling group (nlb).
 // The tenants' resource configurations live in stacks of their own (tenants-stack.ts), one per port
 // block, so a hub scales to any number of tenants within CloudFormation's per-stack limits.
-import { Annotations, ArnFormat, CfnOutput, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, CfnOutput, Fn, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as lattice from 'aws-cdk-lib/aws-vpclattice';
 import { Construct } from 'constructs';
+import { UsageError } from '../config/errors';
+import { planEgress } from '../config/load';
 import type { EgressPlan } from '../config/plan';
+import type { EgressHubConfig } from '../config/props';
 import { egressPortsOf, renderSquidConf } from '../policy';
 import { DomainVerification } from './domain-verification';
 import type { FailoverDns } from './failover-dns';
@@ -24,8 +27,19 @@ import type { ProxyTarget } from './tenant-endpoints';
 
 export { MATCH_NO_TRAFFIC } from './security-group-rules';
 
+/** Properties of {@link EgressHub}: the system to build, as config (typed props) or as a plan. Give exactly one. */
 export interface EgressHubProps {
-  readonly plan: EgressPlan;
+  /**
+   * The hub, its tenants and their spokes, with the fields of egresshub.yaml (docs/config.md). Validated as
+   * the YAML file is (a ConfigError names each invalid field).
+   * @default - none; give plan instead
+   */
+  readonly config?: EgressHubConfig;
+  /**
+   * A plan already made from a config (`planEgress`, or `buildPlan(loadConfigFile(file))`).
+   * @default planEgress(config)
+   */
+  readonly plan?: EgressPlan;
   /**
    * The squid.conf the proxies run.
    * @default renderSquidConf(plan)
@@ -33,9 +47,25 @@ export interface EgressHubProps {
   readonly squidConf?: string;
 }
 
+/** The plan an EgressHub builds: the one given, or the config's, validated. */
+function planOf(props: EgressHubProps): EgressPlan {
+  if (props.plan && props.config) throw new UsageError('EgressHub: give either config or plan, not both');
+  if (props.plan) return props.plan;
+  if (props.config) return planEgress(props.config);
+  throw new UsageError('EgressHub: give config (the fields of egresshub.yaml) or plan (from planEgress)');
+}
+
 /** Inbound (and outbound) rules per security group without a quota increase. */
 export const SECURITY_GROUP_RULES_DEFAULT = 60;
 
+/**
+ * An egress hub: the hub VPC with its NAT (or public) egress, the Squid proxy fleet of the configured mode,
+ * the VPC Lattice resource gateway that publishes it, the proxy policy and its rollout, and the hub's logs,
+ * metrics, alarms and dashboard. Tenants' resource configurations are EgressTenants'.
+ *
+ * @example
+ * const hub = new EgressHub(hubStack, 'Hub', { config: { region: 'ap-northeast-1', account: '111111111111', hub: { availabilityZones: ['ap-northeast-1a', 'ap-northeast-1c'] }, tenants: [...] } });
+ */
 export class EgressHub extends Construct {
   /**
    * IN_VPC lets the gateway resolve DNS targets (multi-az failover name, NLB name) through the hub VPC's
@@ -45,6 +75,9 @@ export class EgressHub extends Construct {
    * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-vpclattice-resourcegateway.html
    */
   static readonly RESOURCE_CONFIG_DNS_RESOLUTION = 'IN_VPC';
+  /** What this hub was built from: every derived name, port and stack (validated). */
+  readonly plan: EgressPlan;
+  /** The hub VPC: public and private subnets in each of the plan's AZs. */
   readonly vpc: ec2.Vpc;
   /** The hub's proxy policy (squid.conf) and its rollout to running proxies. */
   readonly policy: ProxyPolicy;
@@ -70,7 +103,9 @@ export class EgressHub extends Construct {
 
   constructor(scope: Construct, id: string, props: EgressHubProps) {
     super(scope, id);
-    const { plan } = props;
+    const plan = planOf(props);
+    this.plan = plan;
+    sameEnvironment(this, plan);
     const { hub } = plan;
     const { proxy } = hub;
     const squidConf = props.squidConf ?? renderSquidConf(plan);
@@ -258,4 +293,23 @@ export class EgressHub extends Construct {
     });
     return group;
   }
+}
+
+/**
+ * The hub's stack must be in the config's account and region: names, AZs and the policy are decided for
+ * them. A stack whose environment is not known at synth (tokens) is taken as given.
+ */
+function sameEnvironment(hub: Construct, plan: EgressPlan): void {
+  const stack = Stack.of(hub);
+  const clash = (
+    [
+      ['account', stack.account, plan.account],
+      ['region', stack.region, plan.region],
+    ] as const
+  ).filter(([, actual, wanted]) => !Token.isUnresolved(actual) && actual !== wanted);
+  if (clash.length === 0) return;
+  const what = clash.map(([field, actual, wanted]) => `${field} ${actual} (the config says ${wanted})`).join(' and ');
+  throw new UsageError(
+    `EgressHub: stack ${stack.stackName} is in ${what}; give the stack env { account: '${plan.account}', region: '${plan.region}' }, or change the config's account and region`,
+  );
 }

@@ -4,12 +4,18 @@ import type { Construct } from 'constructs';
 import type { EgressPlan } from '../config/plan';
 import { EgressHub } from './egress-hub';
 
+/** Properties of {@link EgressHubStack}. */
 export interface EgressHubStackProps extends StackProps {
+  /** What to build (planEgress, or buildPlan(loadConfigFile(file))). */
   readonly plan: EgressPlan;
-  /** @default renderSquidConf(plan) */
+  /**
+   * The squid.conf the proxies run.
+   * @default renderSquidConf(plan)
+   */
   readonly squidConf?: string;
 }
 
+/** The hub as a deployable stack, in the plan's account and region and named by it. */
 export class EgressHubStack extends Stack {
   readonly hub: EgressHub;
 

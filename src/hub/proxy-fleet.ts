@@ -123,15 +123,44 @@ export class ProxyFleet extends Construct {
     super(scope, id);
     const kind = props.kind ?? 'fixed';
     this.kind = kind;
-    const signalTimeout = props.signalTimeout ?? ProxyFleet.DEFAULT_SIGNAL_TIMEOUT;
-    const rootVolumeGiB = props.rootVolumeGiB ?? ProxyFleet.DEFAULT_ROOT_VOLUME_GIB;
     const subnets = props.subnets;
-    const stack = Stack.of(this);
     validate(kind, subnets, props);
-
     this.policy = props.policy;
 
-    this.instanceSecurityGroup = new ec2.SecurityGroup(this, 'InstanceSecurityGroup', {
+    this.instanceSecurityGroup = this.instanceSecurity(props, kind);
+    const [firstSubnet] = subnets;
+    const listener = kind === 'fixed' && firstSubnet ? this.listener(props, firstSubnet) : undefined;
+    this.securityGroup = listener?.securityGroup ?? this.instanceSecurityGroup;
+    this.networkInterface = listener?.networkInterface;
+    this.fixedIp = this.networkInterface?.attrPrimaryPrivateIpAddress;
+
+    this.role = this.proxyRole(kind);
+    this.fleetTag = { key: 'egresshub:fleet', value: this.node.path };
+    this.elasticIp = this.grantFleetRights(props);
+
+    // The script names the group's logical ID (for cfn-signal), which exists only once the group does.
+    const bootstrap: { script?: string } = {};
+    const userData = ec2.UserData.custom(Lazy.string({ produce: () => bootstrap.script }));
+    this.autoScalingGroup = this.group(props, kind, this.launchTemplate(props, userData));
+    this.cfnAutoScalingGroup = this.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup;
+
+    const stack = Stack.of(this);
+    bootstrap.script = renderProxyBootstrap({
+      policyParameter: this.policy.parameter.parameterName,
+      stackName: stack.stackName,
+      signalResource: this.cfnAutoScalingGroup.logicalId,
+      region: stack.region,
+      networkInterface:
+        this.networkInterface && this.fixedIp !== undefined ? { id: this.networkInterface.ref, ip: this.fixedIp } : undefined,
+      elasticIpAllocationId: this.elasticIp?.attrAllocationId,
+      health: props.health && { id: props.health.id, ...props.health.settings },
+      cloudWatchAgentConfig: props.cloudWatchAgentConfig,
+    });
+  }
+
+  /** The instances' primary ENI group: outbound to the internet ports Squid proxies to, nothing else. */
+  private instanceSecurity(props: ProxyFleetProps, kind: ProxyFleetKind): ec2.SecurityGroup {
+    const group = new ec2.SecurityGroup(this, 'InstanceSecurityGroup', {
       vpc: props.vpc,
       description:
         kind === 'fixed'
@@ -142,26 +171,28 @@ export class ProxyFleet extends Construct {
     // Squid's outbound connections leave through the primary ENI (main routing table); 443 also
     // carries SSM, dnf, S3 and cfn-signal traffic.
     for (const port of [...new Set([...props.egressPorts, 443])].sort((a, b) => a - b)) {
-      this.instanceSecurityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(port), `internet port ${port}`);
+      group.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(port), `internet port ${port}`);
     }
-    const [firstSubnet] = subnets;
-    if (kind === 'fixed' && firstSubnet) {
-      this.securityGroup = new ec2.SecurityGroup(this, 'ListenerSecurityGroup', {
-        vpc: props.vpc,
-        description: 'egresshub proxy listener ENI: tenant ports from the resource gateway only',
-        allowAllOutbound: false,
-      });
-      this.networkInterface = new ec2.CfnNetworkInterface(this, 'ListenerInterface', {
-        subnetId: firstSubnet.subnetId,
-        groupSet: [this.securityGroup.securityGroupId],
-        description: 'egresshub proxy listener: stable target of the resource configurations',
-      });
-      this.fixedIp = this.networkInterface.attrPrimaryPrivateIpAddress;
-    } else {
-      this.securityGroup = this.instanceSecurityGroup;
-    }
+    return group;
+  }
 
-    this.role = new iam.Role(this, 'Role', {
+  /** fixed: the listener ENI (its IP is the stable target) and its group, which admits the tenant ports. */
+  private listener(props: ProxyFleetProps, subnet: ec2.ISubnet) {
+    const securityGroup = new ec2.SecurityGroup(this, 'ListenerSecurityGroup', {
+      vpc: props.vpc,
+      description: 'egresshub proxy listener ENI: tenant ports from the resource gateway only',
+      allowAllOutbound: false,
+    });
+    const networkInterface = new ec2.CfnNetworkInterface(this, 'ListenerInterface', {
+      subnetId: subnet.subnetId,
+      groupSet: [securityGroup.securityGroupId],
+      description: 'egresshub proxy listener: stable target of the resource configurations',
+    });
+    return { securityGroup, networkInterface };
+  }
+
+  private proxyRole(kind: ProxyFleetKind): iam.Role {
+    const role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
       description:
         kind === 'fixed'
@@ -169,90 +200,119 @@ export class ProxyFleet extends Construct {
           : 'egresshub proxy: SSM management and reading the policy',
       managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore')],
     });
-    Validations.of(this.role).acknowledge({
+    Validations.of(role).acknowledge({
       id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',
       reason: 'AmazonSSMManagedInstanceCore is the AWS-maintained minimum for Session Manager access (no SSH on the proxies)',
     });
-    this.fleetTag = { key: 'egresshub:fleet', value: this.node.path };
-    const instanceArn = stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' });
+    return role;
+  }
+
+  /**
+   * What the instances may do beyond SSM: claim the listener ENI (fixed), associate the fleet's Elastic IP
+   * (public egress, which this creates and returns), publish health, mark a failed boot unhealthy, read the policy.
+   * Each grant on instances is limited to this fleet's tag.
+   */
+  private grantFleetRights(props: ProxyFleetProps): ec2.CfnEIP | undefined {
+    const instanceArn = Stack.of(this).formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' });
     const onlyFleetInstances = { StringEquals: { [`aws:ResourceTag/${this.fleetTag.key}`]: this.fleetTag.value } };
-    if (this.networkInterface) {
-      const eniArn = stack.formatArn({ service: 'ec2', resource: 'network-interface', resourceName: this.networkInterface.ref });
-      this.role.addToPolicy(
-        new iam.PolicyStatement({
-          sid: 'ClaimListenerInterface',
-          actions: ['ec2:AttachNetworkInterface', 'ec2:DetachNetworkInterface'],
-          resources: [eniArn],
-        }),
-      );
-      this.role.addToPolicy(
-        new iam.PolicyStatement({
-          sid: 'OnlyFleetInstances',
-          actions: ['ec2:AttachNetworkInterface', 'ec2:DetachNetworkInterface'],
-          resources: [instanceArn],
-          conditions: onlyFleetInstances,
-        }),
-      );
-    }
-    const describe = ['ec2:DescribeNetworkInterfaces'];
-    if (props.publicEgress) {
-      // https://docs.aws.amazon.com/vpc/latest/userguide/vpc-eips.html
-      this.elasticIp = new ec2.CfnEIP(this, 'ElasticIp', {
-        domain: 'vpc',
-        tags: [{ key: 'Name', value: `${this.node.path} egress` }],
-      });
-      // AssociateAddress authorizes the elastic-ip and the instance resource types.
-      // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html
-      this.role.addToPolicy(
-        new iam.PolicyStatement({
-          sid: 'AssociateFleetElasticIp',
-          actions: ['ec2:AssociateAddress'],
-          resources: [stack.formatArn({ service: 'ec2', resource: 'elastic-ip', resourceName: this.elasticIp.attrAllocationId })],
-        }),
-      );
-      this.role.addToPolicy(
-        new iam.PolicyStatement({
-          sid: 'AssociateToFleetInstances',
-          actions: ['ec2:AssociateAddress'],
-          resources: [instanceArn],
-          conditions: onlyFleetInstances,
-        }),
-      );
-      describe.push('ec2:DescribeAddresses');
-    }
-    if (this.networkInterface || this.elasticIp) {
-      this.role.addToPolicy(new iam.PolicyStatement({ sid: 'SeeListenerInterface', actions: describe, resources: ['*'] }));
-      Validations.of(this.role).acknowledge({
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'ec2:DescribeNetworkInterfaces and ec2:DescribeAddresses support no resource-level permissions (they are read-only)',
-      });
-      Validations.of(this.role).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::${instanceArn}]`,
-        reason:
-          "the replacement instance ID is unknown in advance; attach/detach/associate is limited to instances carrying this fleet's tag",
-      });
-    }
-    if (props.health) {
-      // PutMetricData has no resources; the namespace condition keeps the proxy to its own metrics.
-      // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/iam-cw-condition-keys-namespace.html
-      this.role.addToPolicy(
-        new iam.PolicyStatement({
-          sid: 'PublishProxyHealth',
-          actions: ['cloudwatch:PutMetricData'],
-          resources: ['*'],
-          conditions: { StringEquals: { 'cloudwatch:namespace': props.health.settings.namespace } },
-        }),
-      );
-      Validations.of(this.role).acknowledge({
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'cloudwatch:PutMetricData supports no resource-level permissions; it is limited to the hub namespace by condition',
-      });
-    }
-    // A boot that fails marks its instance Unhealthy so that the group replaces it (user-data.ts, give_up). The
-    // group's name is CloudFormation's, and naming the group here would make a cycle (group → launch template →
-    // role → policy → group): the group's own fleet tag scopes the grant instead. SetInstanceHealth authorizes the
-    // autoScalingGroup resource type and takes autoscaling:ResourceTag/<key>
-    // (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2autoscaling.html).
+    if (this.networkInterface) this.grantListenerClaim(this.networkInterface, instanceArn, onlyFleetInstances);
+    const elasticIp = props.publicEgress ? this.publicEgressAddress(instanceArn, onlyFleetInstances) : undefined;
+    if (this.networkInterface || elasticIp) this.grantSeeAddresses(instanceArn, elasticIp !== undefined);
+    if (props.health) this.grantHealthPublishing(props.health.settings.namespace);
+    this.grantFailedBootReplacement();
+    this.policy.grantRead(this.role);
+    return elasticIp;
+  }
+
+  /** fixed: attach the listener ENI to itself (and detach it), on this fleet's instances only. */
+  private grantListenerClaim(eni: ec2.CfnNetworkInterface, instanceArn: string, onlyFleetInstances: object): void {
+    const eniArn = Stack.of(this).formatArn({ service: 'ec2', resource: 'network-interface', resourceName: eni.ref });
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ClaimListenerInterface',
+        actions: ['ec2:AttachNetworkInterface', 'ec2:DetachNetworkInterface'],
+        resources: [eniArn],
+      }),
+    );
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'OnlyFleetInstances',
+        actions: ['ec2:AttachNetworkInterface', 'ec2:DetachNetworkInterface'],
+        resources: [instanceArn],
+        conditions: onlyFleetInstances,
+      }),
+    );
+  }
+
+  /** Public egress: the fleet's Elastic IP, which its instances associate to themselves at boot. */
+  private publicEgressAddress(instanceArn: string, onlyFleetInstances: object): ec2.CfnEIP {
+    // https://docs.aws.amazon.com/vpc/latest/userguide/vpc-eips.html
+    const elasticIp = new ec2.CfnEIP(this, 'ElasticIp', {
+      domain: 'vpc',
+      tags: [{ key: 'Name', value: `${this.node.path} egress` }],
+    });
+    // AssociateAddress authorizes the elastic-ip and the instance resource types.
+    // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'AssociateFleetElasticIp',
+        actions: ['ec2:AssociateAddress'],
+        resources: [Stack.of(this).formatArn({ service: 'ec2', resource: 'elastic-ip', resourceName: elasticIp.attrAllocationId })],
+      }),
+    );
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'AssociateToFleetInstances',
+        actions: ['ec2:AssociateAddress'],
+        resources: [instanceArn],
+        conditions: onlyFleetInstances,
+      }),
+    );
+    return elasticIp;
+  }
+
+  /** The boot script looks at the ENI (and the Elastic IP) before claiming them: read-only, no resource-level permissions. */
+  private grantSeeAddresses(instanceArn: string, elasticIp: boolean): void {
+    const describe = ['ec2:DescribeNetworkInterfaces', ...(elasticIp ? ['ec2:DescribeAddresses'] : [])];
+    this.role.addToPolicy(new iam.PolicyStatement({ sid: 'SeeListenerInterface', actions: describe, resources: ['*'] }));
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'ec2:DescribeNetworkInterfaces and ec2:DescribeAddresses support no resource-level permissions (they are read-only)',
+    });
+    Validations.of(this.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${reportedArn(Stack.of(this), instanceArn)}]`,
+      reason:
+        "the replacement instance ID is unknown in advance; attach/detach/associate is limited to instances carrying this fleet's tag",
+    });
+  }
+
+  /** The proxy's health metric, in the hub's namespace only. */
+  private grantHealthPublishing(namespace: string): void {
+    // PutMetricData has no resources; the namespace condition keeps the proxy to its own metrics.
+    // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/iam-cw-condition-keys-namespace.html
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'PublishProxyHealth',
+        actions: ['cloudwatch:PutMetricData'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'cloudwatch:namespace': namespace } },
+      }),
+    );
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'cloudwatch:PutMetricData supports no resource-level permissions; it is limited to the hub namespace by condition',
+    });
+  }
+
+  /**
+   * A boot that fails marks its instance Unhealthy so that the group replaces it (user-data.ts, give_up). The
+   * group's name is CloudFormation's, and naming the group here would make a cycle (group → launch template →
+   * role → policy → group): the group's own fleet tag scopes the grant instead. SetInstanceHealth authorizes the
+   * autoScalingGroup resource type and takes autoscaling:ResourceTag/<key>
+   * (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2autoscaling.html).
+   */
+  private grantFailedBootReplacement(): void {
+    const stack = Stack.of(this);
     const groupArn = stack.formatArn({
       service: 'autoscaling',
       resource: 'autoScalingGroup',
@@ -268,15 +328,15 @@ export class ProxyFleet extends Construct {
       }),
     );
     Validations.of(this.role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::${groupArn}]`,
+      id: `AwsSolutions-IAM5[Resource::${reportedArn(stack, groupArn)}]`,
       reason:
         "the group's name is generated by CloudFormation (naming it here would be a dependency cycle); the grant is limited to the group carrying this fleet's tag",
     });
-    this.policy.grantRead(this.role);
+  }
 
-    // The script names the group's logical ID (for cfn-signal), which exists only once the group does.
-    const bootstrap: { script?: string } = {};
-    const userData = ec2.UserData.custom(Lazy.string({ produce: () => bootstrap.script }));
+  private launchTemplate(props: ProxyFleetProps, userData: ec2.UserData): ec2.LaunchTemplate {
+    const stack = Stack.of(this);
+    const rootVolumeGiB = props.rootVolumeGiB ?? ProxyFleet.DEFAULT_ROOT_VOLUME_GIB;
     // An SSM "latest" parameter resolved at every deploy would replace every proxy whenever Amazon Linux ships
     // an image; a context lookup is resolved once and recorded (cdk.context.json), like ec2.Vpc.fromLookup.
     // https://docs.aws.amazon.com/cdk/v2/guide/context.html
@@ -312,11 +372,17 @@ export class ProxyFleet extends Construct {
         reason: 'the proxy image is being looked up by the CDK CLI (recorded in cdk.context.json, then synthesized again)',
       });
     }
+    return launchTemplate;
+  }
 
+  /** The Auto Scaling group, its rolling update, the drain hook (multi-az) and the tags its instances carry. */
+  private group(props: ProxyFleetProps, kind: ProxyFleetKind, launchTemplate: ec2.LaunchTemplate): autoscaling.AutoScalingGroup {
+    const signalTimeout = props.signalTimeout ?? ProxyFleet.DEFAULT_SIGNAL_TIMEOUT;
+    const subnets = props.subnets;
     const capacity = kind === 'fixed' ? { min: 1, max: 1 } : props.capacity;
     if (!capacity) throw new ProxyFleetError(`${this.node.path}: a scaling fleet needs capacity (min, max)`);
     const { min, max } = capacity;
-    this.autoScalingGroup = new autoscaling.AutoScalingGroup(this, 'Group', {
+    const group = new autoscaling.AutoScalingGroup(this, 'Group', {
       vpc: props.vpc,
       vpcSubnets: { subnets: [...subnets] },
       launchTemplate,
@@ -334,13 +400,12 @@ export class ProxyFleet extends Construct {
         minInstancesInService: kind === 'fixed' ? 0 : Math.min(min, max - 1),
       }),
     });
-    this.cfnAutoScalingGroup = this.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup;
     // multi-az: a replaced proxy (new image, instance type, boot script) must leave the failover name before it
     // goes. The termination hook keeps the instance (still serving) for the failover budget while its health
     // publisher, seeing target-lifecycle-state "Terminated" in IMDS, reads 0 (user-data.ts); then it terminates.
     // https://docs.aws.amazon.com/autoscaling/ec2/userguide/retrieving-target-lifecycle-state-through-imds.html
     if (kind === 'fixed' && props.drainBeforeTermination) {
-      this.autoScalingGroup.addLifecycleHook('DrainBeforeTermination', {
+      group.addLifecycleHook('DrainBeforeTermination', {
         lifecycleTransition: autoscaling.LifecycleTransition.INSTANCE_TERMINATING,
         heartbeatTimeout: Duration.seconds(ProxyFleet.DRAIN_BEFORE_TERMINATION_SECONDS),
         defaultResult: autoscaling.DefaultResult.CONTINUE,
@@ -348,27 +413,16 @@ export class ProxyFleet extends Construct {
     }
     // Instances boot only once their subnet reaches the internet (the NAT route, or the internet gateway's
     // with public egress): on a first deploy the boot script installs packages before anything else.
-    for (const subnet of subnets) this.autoScalingGroup.node.addDependency(subnet.internetConnectivityEstablished);
+    for (const subnet of subnets) group.node.addDependency(subnet.internetConnectivityEstablished);
     // ASG tags reach the instances at launch; the IAM conditions on the fleet tag and the policy rollout's
     // target rely on that.
-    Tags.of(this.autoScalingGroup).add(this.fleetTag.key, this.fleetTag.value, { applyToLaunchedInstances: true });
-    Tags.of(this.autoScalingGroup).add(this.policy.instanceTag.key, this.policy.instanceTag.value, { applyToLaunchedInstances: true });
-    Validations.of(this.autoScalingGroup).acknowledge({
+    Tags.of(group).add(this.fleetTag.key, this.fleetTag.value, { applyToLaunchedInstances: true });
+    Tags.of(group).add(this.policy.instanceTag.key, this.policy.instanceTag.value, { applyToLaunchedInstances: true });
+    Validations.of(group).acknowledge({
       id: 'AwsSolutions-AS3',
       reason: 'scaling events are visible in CloudTrail and the CloudWatch dashboard (operations issue); no SNS topic is wanted per hub',
     });
-
-    bootstrap.script = renderProxyBootstrap({
-      policyParameter: this.policy.parameter.parameterName,
-      stackName: stack.stackName,
-      signalResource: this.cfnAutoScalingGroup.logicalId,
-      region: stack.region,
-      networkInterface:
-        this.networkInterface && this.fixedIp !== undefined ? { id: this.networkInterface.ref, ip: this.fixedIp } : undefined,
-      elasticIpAllocationId: this.elasticIp?.attrAllocationId,
-      health: props.health && { id: props.health.id, ...props.health.settings },
-      cloudWatchAgentConfig: props.cloudWatchAgentConfig,
-    });
+    return group;
   }
 
   /** fixed: the address the resource configurations target (the ENI's primary private IPv4 address). */
@@ -422,4 +476,16 @@ export class ProxyFleetError extends UsageError {
     super(message);
     this.name = 'ProxyFleetError';
   }
+}
+
+/**
+ * An ARN as validation findings name it: literal, with each reference written `<Name>` (`arn:<AWS::Partition>:…`
+ * in an app without the `@aws-cdk/core:enablePartitionLiterals` feature flag). An acknowledgement's ID is a
+ * plain string, so it cannot hold the token itself.
+ */
+function reportedArn(stack: Stack, arn: string): string {
+  const resolved: unknown = stack.resolve(arn);
+  if (typeof resolved === 'string') return resolved;
+  const [separator, parts] = (resolved as { 'Fn::Join': [string, unknown[]] })['Fn::Join'];
+  return parts.map((p) => (typeof p === 'string' ? p : `<${(p as { Ref: string }).Ref}>`)).join(separator);
 }

@@ -21,13 +21,18 @@ export function resourceDefinitionOf(target: ProxyTarget): lattice.CfnResourceCo
   return 'ip' in target ? { ipResource: target.ip } : { dnsResource: { domainName: target.dnsName, ipAddressType: 'IPV4' } };
 }
 
+/** Properties of {@link TenantEndpoints}. */
 export interface TenantEndpointsProps {
+  /** The tenants to publish, from a plan (`plan.tenants`). */
   readonly tenants: readonly TenantPlan[];
   /** ID of the hub's resource gateway. */
   readonly resourceGatewayId: string;
   /** The proxy's address or name, the target of every configuration (EgressHub.proxyTarget). */
   readonly target: ProxyTarget;
-  /** Set when the tenants' custom domain names lie under a verified public domain. */
+  /**
+   * Set when the tenants' custom domain names lie under a verified public domain.
+   * @default - no verification (private names)
+   */
   readonly domainVerificationId?: string;
   /**
    * Value of the GENERATION_TAG on every configuration: changes whenever a value read from another stack
@@ -66,6 +71,7 @@ export interface TenantEndpoint {
   readonly share?: ram.CfnResourceShare;
 }
 
+/** Each tenant's resource configuration on its port, its RAM share and its outputs, from explicit inputs (see EgressTenants for the hub-wired form). */
 export class TenantEndpoints extends Construct {
   /** Outputs written per tenant (ARN, port, spoke parameters): bounds tenants per stack. */
   static readonly OUTPUTS_PER_TENANT = 3;

@@ -4,6 +4,7 @@
 import type { EgressPlan, TenantPlan } from '../config';
 import { NLB_HEALTH_PORT } from '../config/schema';
 
+/** Options of {@link renderSquidConf}. */
 export interface SquidConfOptions {
   /**
    * Host-specific settings the lab overrides (log/pid/cache paths, the DNS resolver). Everything else
@@ -228,6 +229,7 @@ export function tenantLimitsRuleset(plan: EgressPlan): string[] {
   return out;
 }
 
+/** The squid.conf every proxy of the plan runs (and the lab runs): tenants, allowlists, address rules, logs, limits. */
 export function renderSquidConf(plan: EgressPlan, options: SquidConfOptions = {}): string {
   const host = options.host ?? {};
   const logDir = host.logDir ?? '/var/log/squid';

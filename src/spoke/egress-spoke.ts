@@ -8,6 +8,7 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { UsageError } from '../config/errors';
 
+/** Properties of {@link EgressSpoke}. */
 export interface EgressSpokeProps {
   /** The tenant's name: used in descriptions and the default parameter name. */
   readonly tenant: string;
@@ -15,6 +16,7 @@ export interface EgressSpokeProps {
   readonly port: number;
   /** ARN of the tenant's resource configuration in the hub account (shared via RAM when cross-account). */
   readonly resourceConfigurationArn: string;
+  /** The project VPC's ID. */
   readonly vpcId: string;
   /** CIDR of the spoke VPC (its primary block): admitted to the endpoint. */
   readonly vpcCidr: string;
@@ -55,6 +57,10 @@ export interface EgressSpokeProps {
 
 export class SpokeError extends UsageError {}
 
+/**
+ * A project VPC's way to the hub: a resource VPC endpoint for the tenant's resource configuration, a security
+ * group that admits the VPC's blocks on the tenant's port, and the proxy URL in an SSM parameter.
+ */
 export class EgressSpoke extends Construct {
   static readonly MIN_SUBNETS = 2;
 

@@ -14,8 +14,11 @@ export function arnContextKey(tenant: string): string {
   return `egresshub:resourceConfigurationArn:${tenant}`;
 }
 
+/** Properties of {@link EgressSpokeStack}. */
 export interface EgressSpokeStackProps extends StackProps {
+  /** The plan the spoke belongs to. */
   readonly plan: EgressPlan;
+  /** Which spoke to build (one of `plan.spokes`). */
   readonly spoke: SpokePlan;
   /**
    * The tenant's resource configuration ARN when it can be referenced directly (hub in the same
@@ -25,6 +28,7 @@ export interface EgressSpokeStackProps extends StackProps {
   readonly resourceConfigurationArn?: string;
 }
 
+/** One spoke (plan.spokes entry) as a stack in the spoke's own account and region. */
 export class EgressSpokeStack extends Stack {
   readonly spoke: EgressSpoke;
   /** Present when the config asks for automatic client setup (spokes[].clientSetup). */

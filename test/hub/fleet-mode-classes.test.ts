@@ -6,12 +6,14 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { EgressHub } from '../../src/hub/egress-hub';
 import { fleetModeFor, MultiAzProxyMode, NlbProxyMode, SingleProxyMode } from '../../src/hub/fleet-modes';
-import { FAKE_ENV, planOf, testApp, variantConfig } from '../support/stack';
+import { planOf, testApp, variantConfig } from '../support/stack';
 
 const build = (mode: string) => {
   const plan = planOf(variantConfig(mode, 'nat'));
-  const app = testApp({ [`availability-zones:account=${FAKE_ENV.account}:region=${FAKE_ENV.region}`]: [...plan.hub.availabilityZones] });
-  const stack = new Stack(app, 'Hub', { env: FAKE_ENV });
+  // The hub's stack is in the config's account and region (EgressHub refuses another).
+  const env = { account: plan.account, region: plan.region };
+  const app = testApp({ [`availability-zones:account=${env.account}:region=${env.region}`]: [...plan.hub.availabilityZones] });
+  const stack = new Stack(app, 'Hub', { env });
   const hub = new EgressHub(stack, 'Hub', { plan });
   return { plan, hub, template: Template.fromStack(stack) };
 };
@@ -48,7 +50,7 @@ describe('EgressHub per fleet mode (the construct on its own)', () => {
     ] as const) {
       const { plan, hub } = build(mode);
       // A second mode object in a fresh stack, from the same plan and the hub's own VPC pieces.
-      const stack = new Stack(testApp(), 'Other', { env: FAKE_ENV });
+      const stack = new Stack(testApp(), 'Other', { env: { account: plan.account, region: plan.region } });
       const picked = fleetModeFor(
         {
           scope: stack,

@@ -1,0 +1,59 @@
+/**
+ * egresshub as a construct library: centralised HTTP(S) egress for overlapping VPCs, a Squid hub published
+ * over a VPC Lattice resource gateway, one resource configuration per tenant, a resource endpoint per spoke.
+ *
+ * Build the system from typed props (`EgressHubConfig`, the fields of egresshub.yaml) in your own stacks:
+ * `EgressHub` (the hub VPC, proxies, gateway, monitoring), `EgressTenants` (each tenant's resource
+ * configuration) and `EgressSpoke` (a project VPC's endpoint). Or let `buildApp` make the stacks the
+ * `egresshub` CLI deploys. The pure helpers render the proxy policy (`renderSquidConf`) and price a hub
+ * (`estimate`). README, "Use as a construct library", has a complete app.
+ *
+ * @packageDocumentation
+ */
+
+// Config: typed props, validation and the plan every part is built from.
+export type {
+  AlarmsConfig,
+  ClientSetupConfig,
+  DnsConfig,
+  EgressHubConfig,
+  HubConfig,
+  ProxyConfig,
+  QuotasConfig,
+  RawTunnelPortConfig,
+  ScalingConfig,
+  SpokeConfig,
+  TenantConfig,
+  TenantLimitsConfig,
+} from './config/props';
+export { loadConfigFile, parseConfig, planEgress, validateConfig } from './config/load';
+export { buildPlan, findTenant } from './config/plan';
+export type { EgressPlan, HubPlan, ProxyPlan, SpokePlan, TenantPlan, TenantStackPlan } from './config/plan';
+export { ConfigError, UsageError } from './config/errors';
+export type { ConfigProblem } from './config/errors';
+
+// Constructs and the stacks the CLI deploys.
+export { EgressHub } from './hub/egress-hub';
+export type { EgressHubProps } from './hub/egress-hub';
+export { EgressTenants } from './hub/egress-tenants';
+export type { EgressTenantsProps } from './hub/egress-tenants';
+export { TenantEndpoints } from './hub/tenant-endpoints';
+export type { ProxyTarget, TenantEndpoint, TenantEndpointsProps } from './hub/tenant-endpoints';
+export { EgressSpoke } from './spoke/egress-spoke';
+export type { EgressSpokeProps } from './spoke/egress-spoke';
+export { EgressHubStack } from './hub/hub-stack';
+export type { EgressHubStackProps } from './hub/hub-stack';
+export { EgressTenantsStack } from './hub/tenants-stack';
+export type { EgressTenantsStackProps } from './hub/tenants-stack';
+export { EgressSpokeStack } from './spoke/spoke-stack';
+export type { EgressSpokeStackProps } from './spoke/spoke-stack';
+export { buildApp, cdkJsonContext, followEndpoint, PLACEHOLDER_IMAGE, synthesize } from './app';
+export type { BuildAppOptions, SynthesizedStack } from './app';
+
+// Pure helpers: the proxy policy and the cost model.
+export { renderSquidConf } from './policy/squid-conf';
+export type { SquidConfOptions } from './policy/squid-conf';
+export { alternatives, estimate } from './cost/model';
+export type { Alternative, Bill, CostInputs, CostResult, LineItem, MonitoringInputs } from './cost/model';
+export { priceBook, PRICED_REGIONS } from './cost/prices';
+export type { Price, PriceBook } from './cost/prices';

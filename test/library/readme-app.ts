@@ -1,0 +1,51 @@
+// The README's "Use as a construct library" app, as the tests run it: from src/ in a clone, or against the
+// installed package. One copy of the example, so the README cannot drift from what is tested.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { PLACEHOLDER_IMAGE } from '../../src';
+
+export const ROOT = resolve(__dirname, '..', '..');
+
+/** The TypeScript block of README's "Use as a construct library", `from 'egresshub'` replaced by `module`. */
+export function readmeApp(module = 'egresshub'): string {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const section = readme.split('## Use as a construct library')[1]?.split('\n## ')[0] ?? '';
+  const code = /```ts\n([\s\S]*?)```/.exec(section)?.[1];
+  if (!code) throw new Error('README.md has no ```ts block under "Use as a construct library"');
+  return code.replace("from 'egresshub'", `from ${JSON.stringify(module)}`);
+}
+
+/**
+ * What `cdk synth` records for the example's account and region with credentials: its AZs and the proxy
+ * image (offline, the placeholder egresshub synth uses too). The CDK CLI hands context to an app this way.
+ */
+export const RECORDED_CONTEXT = {
+  'availability-zones:account=111111111111:region=ap-northeast-1': ['ap-northeast-1a', 'ap-northeast-1c'],
+  'ssm:account=111111111111:parameterName=/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64:region=ap-northeast-1':
+    PLACEHOLDER_IMAGE,
+};
+
+/** Runs an app (argv) as the CDK CLI does: context and output directory in the environment. Returns the templates by stack name. */
+export function runCdkApp(
+  argv: string[],
+  cwd: string,
+  outdir: string,
+  context: Record<string, unknown>,
+  env: Record<string, string> = {},
+): Map<string, unknown> {
+  const r = spawnSync(argv[0]!, argv.slice(1), {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, ...env, CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify({ ...context, ...RECORDED_CONTEXT }) },
+  });
+  // The child's stack lines would read as this error's own stack (and its files as source maps): indent them apart.
+  if (r.status !== 0) throw new Error(`${argv.join(' ')} failed (${r.status}):\n${r.stderr.replace(/^\s+at /gm, '  | at ')}`);
+  const templates = readdirSync(outdir).filter((f) => f.endsWith('.template.json'));
+  return new Map(
+    templates.map((f) => {
+      const t = JSON.parse(readFileSync(join(outdir, f), 'utf8')) as { Description?: string };
+      return [f.replace(/\.template\.json$/, ''), t];
+    }),
+  );
+}
