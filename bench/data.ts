@@ -374,6 +374,24 @@ interface Subject {
   readonly extra?: readonly string[];
 }
 
+/** What every step measures with: the subjects, their order per run, and one guarded measurement. */
+interface Session {
+  readonly opts: Options;
+  readonly topo: LabTopology;
+  readonly bench: BenchTopology;
+  readonly tmp: string;
+  readonly subjects: readonly Subject[];
+  /** Alternate the order run by run so a burst of other work on the shared machine hits every subject alike. */
+  readonly order: (run: number) => readonly Subject[];
+  readonly url: (scheme: 'http' | 'https', bytes: number) => string;
+  /** One measurement on a lab that stayed ours from start to end; otherwise it is taken again (3 tries). */
+  readonly measure: <T>(s: Subject, fn: () => T | Promise<T>) => Promise<T | undefined>;
+}
+
+const SCHEMES = ['http', 'https'] as const;
+const SCHEME_LABEL = { http: 'HTTP (GET via proxy)', https: 'HTTPS (CONNECT)' } as const;
+
+/** The bench's steps in order: throughput, latency, concurrency (each skippable), then the notes on variants. */
 async function benchmark(
   opts: Options,
   topo: LabTopology,
@@ -381,19 +399,61 @@ async function benchmark(
   tmp: string,
   rebuild: () => Promise<void>,
 ): Promise<string[]> {
-  const out: string[] = [];
   const [direct, proxy] = paths(topo, bench) as [Path, Path];
   const subjects: Subject[] = [
     { label: 'direct', path: direct },
     { label: 'proxy (generated)', path: proxy, extra: [] },
     ...opts.tune.map((t) => ({ label: `proxy (${t.name})`, path: proxy, extra: t.extra })),
   ];
-  const url = (scheme: 'http' | 'https', bytes: number) => `${scheme}://${bench.originIp}/bytes/${bytes}`;
   const baseConf = readFileSync(labPaths(topo.stateDir).squidConf, 'utf8');
+  const variants = squidVariants(opts, topo, baseConf, rebuild);
+  const session: Session = {
+    opts,
+    topo,
+    bench,
+    tmp,
+    subjects,
+    order: (i) => (i % 2 === 0 ? subjects : [...subjects].reverse()),
+    url: (scheme, bytes) => `${scheme}://${bench.originIp}/bytes/${bytes}`,
+    measure: variants.measure,
+  };
+  const out: string[] = [...fdFacts(topo), ''];
+  if (!opts.skip.has('throughput')) out.push(...(await throughputStep(session)));
+  if (!opts.skip.has('latency')) out.push(...(await latencyStep(session)));
+  if (!opts.skip.has('concurrency')) out.push(...(await concurrencyStep(session)));
+  // Leave the lab as `lab up` made it (teardown follows anyway).
+  await variants.restore();
+  if (variants.missing.length)
+    out.push(
+      `Not measured (another run replaced the lab three times in a row): ${variants.missing.length} measurement(s) of ${[...new Set(variants.missing)].join(', ')}.`,
+      '',
+    );
+  const notes = [
+    `- \`proxy (generated)\`: the generated squid.conf as the lab runs it; Squid reported ${variants.fds.get('proxy (generated)')} file descriptors available`,
+    ...opts.tune.map(
+      (t) =>
+        `- \`proxy (${t.name})\`: the generated squid.conf plus \`${t.extra.join('`, `')}\`; Squid reported ${variants.fds.get(`proxy (${t.name})`) ?? '?'} file descriptors available`,
+    ),
+  ];
+  out.splice(
+    out.indexOf('') + 1,
+    0,
+    'Variants (`ulimit -n N` = Squid started with that soft fd limit, as under a systemd unit without `LimitNOFILE`):',
+    '',
+    ...notes,
+    '',
+  );
+  return out;
+}
+
+/**
+ * The Squid variants under test: Squid restarts only when the next subject needs other squid.conf lines than the
+ * running ones, and a measurement counts only on a lab that stayed ours (another engineer's `lab up` replaces it).
+ */
+function squidVariants(opts: Options, topo: LabTopology, baseConf: string, rebuild: () => Promise<void>) {
   let running: readonly string[] = [];
   const missing: string[] = [];
   const fds = new Map<string, number>([['proxy (generated)', fdsAvailable(labPaths(topo.stateDir).cacheLog)]]);
-  /** Restarts Squid only when the next subject needs other squid.conf lines than the running ones. */
   const use = async (s: Subject) => {
     if (!isOurs(opts.configFile)) {
       // Another engineer's `lab up` replaced ours: wait for their run to end, then build ours again
@@ -407,7 +467,6 @@ async function benchmark(
       running = s.extra;
     }
   };
-  /** One measurement on a lab that stayed ours from start to end; otherwise it is taken again (3 tries). */
   const measure = async <T>(s: Subject, fn: () => T | Promise<T>): Promise<T | undefined> => {
     for (let attempt = 1; ; attempt++) {
       try {
@@ -427,249 +486,230 @@ async function benchmark(
       }
     }
   };
-  // Alternate the order run by run so a burst of other work on the shared machine hits every subject alike.
-  const order = (i: number) => (i % 2 === 0 ? subjects : [...subjects].reverse());
-  out.push(...fdFacts(topo), '');
-  const schemes = ['http', 'https'] as const;
-  const schemeLabel = { http: 'HTTP (GET via proxy)', https: 'HTTPS (CONNECT)' } as const;
+  const restore = async () => {
+    if (running.length && isOurs(opts.configFile)) await restartSquid(topo, [], baseConf);
+  };
+  return { measure, restore, missing, fds };
+}
 
-  if (!opts.skip.has('throughput')) {
-    const bytes = opts.mb * 1_000_000;
-    const got = new Map<string, number[]>();
-    const errors = new Map<string, string[]>();
-    for (let i = 0; i < opts.runs; i++) {
-      for (const s of order(i)) {
-        for (const scheme of schemes) {
-          log(`throughput run ${i + 1}/${opts.runs}: ${s.label} ${scheme} ${opts.mb} MB`);
-          const d = await measure(s, () => download(s.path.ns[0]!, url(scheme, bytes), s.path.proxy[0], bench.caCert, bytes));
-          if (!d) continue;
-          const key = `${scheme}|${s.label}`;
-          if (d.ok) got.set(key, [...(got.get(key) ?? []), d.mbps]);
-          else errors.set(key, [...(errors.get(key) ?? []), d.detail]);
-        }
-      }
-    }
-    const rows = schemes.flatMap((scheme) =>
-      subjects.map((s) => {
-        const xs = got.get(`${scheme}|${s.label}`) ?? [];
-        const base = median(got.get(`${scheme}|direct`) ?? []);
-        const errs = errors.get(`${scheme}|${s.label}`) ?? [];
-        return [
-          schemeLabel[scheme],
-          s.label,
-          fmt(median(xs)),
-          fmt(median(xs) / base, 2),
-          xs.map((x) => fmt(x, 0)).join(' / '),
-          errs.length ? `${errs.length}: ${errs[0]}` : '0',
-        ];
-      }),
-    );
-    out.push(
-      `### Throughput: one ${opts.mb} MB download (curl), median of ${opts.runs} runs`,
-      '',
-      table(['download', 'path', 'MB/s', 'vs direct', 'runs MB/s', 'errors'], rows),
-      '',
-    );
-  }
-
-  if (!opts.skip.has('latency')) {
-    const p50 = new Map<string, number[]>();
-    const p99 = new Map<string, number[]>();
-    const errors = new Map<string, { n: number; first: string }>();
-    const push = (m: Map<string, number[]>, k: string, v: number) => m.set(k, [...(m.get(k) ?? []), v]);
-    for (let i = 0; i < opts.runs; i++) {
-      for (const s of order(i)) {
-        for (const scheme of schemes) {
-          log(`latency run ${i + 1}/${opts.runs}: ${s.label} ${scheme} ${opts.latencyCount} x 1 KB`);
-          const r = await measure(s, () =>
-            latency(
-              s.path.ns[0]!,
-              { url: url(scheme, 1024), proxy: s.path.proxy[0], count: opts.latencyCount, caFile: bench.caCert, deadlineMs: 60_000 },
-              tmp,
-            ),
-          );
-          if (!r) continue;
-          const key = `${scheme}|${s.label}`;
-          push(p50, key, percentile(r.ms, 50));
-          push(p99, key, percentile(r.ms, 99));
-          const e = errors.get(key) ?? { n: 0, first: '' };
-          errors.set(key, { n: e.n + r.errors, first: e.first || (r.firstError ?? '') });
-        }
-      }
-    }
-    const rows = schemes.flatMap((scheme) =>
-      subjects.map((s) => {
+/** One large download per subject and scheme, `runs` times: MB/s. */
+async function throughputStep({ opts, bench, subjects, order, url, measure }: Session): Promise<string[]> {
+  const bytes = opts.mb * 1_000_000;
+  const got = new Map<string, number[]>();
+  const errors = new Map<string, string[]>();
+  for (let i = 0; i < opts.runs; i++) {
+    for (const s of order(i)) {
+      for (const scheme of SCHEMES) {
+        log(`throughput run ${i + 1}/${opts.runs}: ${s.label} ${scheme} ${opts.mb} MB`);
+        const d = await measure(s, () => download(s.path.ns[0]!, url(scheme, bytes), s.path.proxy[0], bench.caCert, bytes));
+        if (!d) continue;
         const key = `${scheme}|${s.label}`;
-        const [x50, x99] = [median(p50.get(key) ?? []), median(p99.get(key) ?? [])];
-        const [d50, d99] = [median(p50.get(`${scheme}|direct`) ?? []), median(p99.get(`${scheme}|direct`) ?? [])];
-        const e = errors.get(key);
-        return [
-          scheme === 'http' ? 'HTTP GET' : 'HTTPS: CONNECT + TLS + GET',
-          s.label,
-          fmt(x50, 2),
-          fmt(x50 - d50, 2),
-          fmt(x50 / d50, 2),
-          fmt(x99, 2),
-          fmt(x99 - d99, 2),
-          e?.n ? `${e.n} (${e.first})` : '0',
-        ];
-      }),
-    );
-    out.push(
-      `### Latency: ${opts.latencyCount} sequential 1 KB requests, each on a new connection; median over ${opts.runs} runs of each run's percentile (ms)`,
-      '',
-      table(['request', 'path', 'p50', 'added p50', 'p50 vs direct', 'p99', 'added p99', 'errors'], rows),
-      '',
-    );
+        if (d.ok) got.set(key, [...(got.get(key) ?? []), d.mbps]);
+        else errors.set(key, [...(errors.get(key) ?? []), d.detail]);
+      }
+    }
   }
+  const rows = SCHEMES.flatMap((scheme) =>
+    subjects.map((s) => {
+      const xs = got.get(`${scheme}|${s.label}`) ?? [];
+      const base = median(got.get(`${scheme}|direct`) ?? []);
+      const errs = errors.get(`${scheme}|${s.label}`) ?? [];
+      return [
+        SCHEME_LABEL[scheme],
+        s.label,
+        fmt(median(xs)),
+        fmt(median(xs) / base, 2),
+        xs.map((x) => fmt(x, 0)).join(' / '),
+        errs.length ? `${errs.length}: ${errs[0]}` : '0',
+      ];
+    }),
+  );
+  return [
+    `### Throughput: one ${opts.mb} MB download (curl), median of ${opts.runs} runs`,
+    '',
+    table(['download', 'path', 'MB/s', 'vs direct', 'runs MB/s', 'errors'], rows),
+    '',
+  ];
+}
 
-  if (!opts.skip.has('concurrency')) {
-    const kinds = (
-      [
-        { id: 'http', label: 'HTTP GET (ab)' },
-        { id: 'https', label: 'HTTPS CONNECT+TLS+GET (Node)' },
-      ] as const
-    ).filter((k) => opts.kinds.includes(k.id));
-    // [run, request, path, clients, req/s, requests, errors, RSS, HWM, fds, Squid CPU, machine CPU]
-    const rows: (string | number)[][] = [];
-    for (let i = 0; i < opts.runs; i++) {
-      for (const s of order(i)) {
-        for (const kind of kinds) {
-          for (const level of opts.levels) {
-            log(`concurrency run ${i + 1}/${opts.runs}: ${s.label} ${kind.id} ${level} clients for ${opts.seconds} s`);
-            const half = [Math.ceil(level / 2), Math.floor(level / 2)];
-            const m = await measure(s, () =>
-              sampled(topo, () =>
-                Promise.all(
-                  s.path.ns.map((ns, j) =>
-                    kind.id === 'http'
-                      ? ab(ns, url('http', 1024), s.path.proxy[j], half[j]!, opts.seconds)
-                      : nodeLoad(
-                          ns,
-                          {
-                            url: url('https', 1024),
-                            proxy: s.path.proxy[j],
-                            concurrency: half[j]!,
-                            seconds: opts.seconds,
-                            maxRequests: 500_000,
-                            caFile: bench.caCert,
-                          },
-                          tmp,
-                        ),
-                  ),
+/** Sequential small requests, each on a new connection: p50 and p99 added by the proxy. */
+async function latencyStep({ opts, bench, tmp, subjects, order, url, measure }: Session): Promise<string[]> {
+  const p50 = new Map<string, number[]>();
+  const p99 = new Map<string, number[]>();
+  const errors = new Map<string, { n: number; first: string }>();
+  const push = (m: Map<string, number[]>, k: string, v: number) => m.set(k, [...(m.get(k) ?? []), v]);
+  for (let i = 0; i < opts.runs; i++) {
+    for (const s of order(i)) {
+      for (const scheme of SCHEMES) {
+        log(`latency run ${i + 1}/${opts.runs}: ${s.label} ${scheme} ${opts.latencyCount} x 1 KB`);
+        const r = await measure(s, () =>
+          latency(
+            s.path.ns[0]!,
+            { url: url(scheme, 1024), proxy: s.path.proxy[0], count: opts.latencyCount, caFile: bench.caCert, deadlineMs: 60_000 },
+            tmp,
+          ),
+        );
+        if (!r) continue;
+        const key = `${scheme}|${s.label}`;
+        push(p50, key, percentile(r.ms, 50));
+        push(p99, key, percentile(r.ms, 99));
+        const e = errors.get(key) ?? { n: 0, first: '' };
+        errors.set(key, { n: e.n + r.errors, first: e.first || (r.firstError ?? '') });
+      }
+    }
+  }
+  const rows = SCHEMES.flatMap((scheme) =>
+    subjects.map((s) => {
+      const key = `${scheme}|${s.label}`;
+      const [x50, x99] = [median(p50.get(key) ?? []), median(p99.get(key) ?? [])];
+      const [d50, d99] = [median(p50.get(`${scheme}|direct`) ?? []), median(p99.get(`${scheme}|direct`) ?? [])];
+      const e = errors.get(key);
+      return [
+        scheme === 'http' ? 'HTTP GET' : 'HTTPS: CONNECT + TLS + GET',
+        s.label,
+        fmt(x50, 2),
+        fmt(x50 - d50, 2),
+        fmt(x50 / d50, 2),
+        fmt(x99, 2),
+        fmt(x99 - d99, 2),
+        e?.n ? `${e.n} (${e.first})` : '0',
+      ];
+    }),
+  );
+  return [
+    `### Latency: ${opts.latencyCount} sequential 1 KB requests, each on a new connection; median over ${opts.runs} runs of each run's percentile (ms)`,
+    '',
+    table(['request', 'path', 'p50', 'added p50', 'p50 vs direct', 'p99', 'added p99', 'errors'], rows),
+    '',
+  ];
+}
+
+/** Concurrent clients across both tenants for `seconds` per level: req/s, errors, and Squid's memory, fds and CPU. */
+async function concurrencyStep({ opts, topo, bench, tmp, order, url, measure }: Session): Promise<string[]> {
+  const kinds = (
+    [
+      { id: 'http', label: 'HTTP GET (ab)' },
+      { id: 'https', label: 'HTTPS CONNECT+TLS+GET (Node)' },
+    ] as const
+  ).filter((k) => opts.kinds.includes(k.id));
+  // [run, request, path, clients, req/s, requests, errors, RSS, HWM, fds, Squid CPU, machine CPU]
+  const rows: (string | number)[][] = [];
+  for (let i = 0; i < opts.runs; i++) {
+    for (const s of order(i)) {
+      for (const kind of kinds) {
+        for (const level of opts.levels) {
+          log(`concurrency run ${i + 1}/${opts.runs}: ${s.label} ${kind.id} ${level} clients for ${opts.seconds} s`);
+          const half = [Math.ceil(level / 2), Math.floor(level / 2)];
+          const m = await measure(s, () =>
+            sampled(topo, () =>
+              Promise.all(
+                s.path.ns.map((ns, j) =>
+                  kind.id === 'http'
+                    ? ab(ns, url('http', 1024), s.path.proxy[j], half[j]!, opts.seconds)
+                    : nodeLoad(
+                        ns,
+                        {
+                          url: url('https', 1024),
+                          proxy: s.path.proxy[j],
+                          concurrency: half[j]!,
+                          seconds: opts.seconds,
+                          maxRequests: 500_000,
+                          caFile: bench.caCert,
+                        },
+                        tmp,
+                      ),
                 ),
               ),
-            );
-            if (!m) continue;
-            const r = m.result;
-            const isProxy = s.path.name === 'proxy';
-            const notes = r.map((x) => x.note).filter(Boolean);
-            rows.push([
-              i + 1,
-              kind.label,
-              s.label,
-              level,
-              fmt(
-                r.reduce((a, x) => a + x.rps, 0),
-                0,
-              ),
-              r.reduce((a, x) => a + x.complete, 0),
-              `${r.reduce((a, x) => a + x.errors, 0)}${notes.length ? ` (${notes[0]})` : ''}`,
-              isProxy ? fmt(m.peakRssMiB, 0) : '–',
-              isProxy ? fmt(m.hwmMiB, 0) : '–',
-              isProxy ? m.peakFds : '–',
-              isProxy ? fmt(m.squidCpuPct, 0) : '–',
-              fmt(m.machineCpuPct, 0),
-            ]);
-            await sleep(2000); // let TIME_WAIT and the origin settle between levels
-          }
+            ),
+          );
+          if (!m) continue;
+          const r = m.result;
+          const isProxy = s.path.name === 'proxy';
+          const notes = r.map((x) => x.note).filter(Boolean);
+          rows.push([
+            i + 1,
+            kind.label,
+            s.label,
+            level,
+            fmt(
+              r.reduce((a, x) => a + x.rps, 0),
+              0,
+            ),
+            r.reduce((a, x) => a + x.complete, 0),
+            `${r.reduce((a, x) => a + x.errors, 0)}${notes.length ? ` (${notes[0]})` : ''}`,
+            isProxy ? fmt(m.peakRssMiB, 0) : '–',
+            isProxy ? fmt(m.hwmMiB, 0) : '–',
+            isProxy ? m.peakFds : '–',
+            isProxy ? fmt(m.squidCpuPct, 0) : '–',
+            fmt(m.machineCpuPct, 0),
+          ]);
+          await sleep(2000); // let TIME_WAIT and the origin settle between levels
         }
       }
     }
-    out.push(
-      `### Concurrency: 1 KB requests, a new connection per request, two tenants (clients split in half), ${opts.seconds} s per level`,
-      '',
-      'HTTP: ab (HTTP/1.0). HTTPS: the Node client (ab cannot CONNECT), N loops of CONNECT + TLS + GET. Medians over runs (req/s: sum of both client processes; errors: per run):',
-      '',
-    );
-    const keys = [...new Set(rows.map((r) => `${r[1]}|${r[2]}|${r[3]}`))];
-    out.push(
-      table(
-        [
-          'request',
-          'path',
-          'clients',
-          'req/s',
-          'vs direct',
-          'errors',
-          'Squid peak RSS MiB',
-          'Squid peak fds',
-          'Squid CPU %',
-          'machine CPU % (of 200)',
-        ],
-        keys.map((k) => {
-          const sel = rows.filter((r) => `${r[1]}|${r[2]}|${r[3]}` === k);
-          const med = (col: number) => median(sel.map((r) => Number(r[col])));
-          const base = median(rows.filter((r) => r[1] === sel[0]![1] && r[2] === 'direct' && r[3] === sel[0]![3]).map((r) => Number(r[4])));
-          return [
-            sel[0]![1]!,
-            sel[0]![2]!,
-            sel[0]![3]!,
-            fmt(med(4), 0),
-            fmt(med(4) / base, 2),
-            sel.map((r) => String(r[6])).join(' / '),
-            fmt(med(7), 0),
-            fmt(med(9), 0),
-            fmt(med(10), 0),
-            fmt(med(11), 0),
-          ];
-        }),
-      ),
-      '',
-      '<details><summary>every run</summary>',
-      '',
-      table(
-        [
-          'run',
-          'request',
-          'path',
-          'clients',
-          'req/s',
-          'requests',
-          'errors',
-          'Squid peak RSS MiB',
-          'Squid VmHWM MiB',
-          'Squid peak fds',
-          'Squid CPU %',
-          'machine CPU %',
-        ],
-        rows,
-      ),
-      '',
-      '</details>',
-      '',
-    );
   }
-  // Leave the lab as `lab up` made it (teardown follows anyway).
-  if (running.length && isOurs(opts.configFile)) await restartSquid(topo, [], baseConf);
-  if (missing.length)
-    out.push(
-      `Not measured (another run replaced the lab three times in a row): ${missing.length} measurement(s) of ${[...new Set(missing)].join(', ')}.`,
-      '',
-    );
-  const variants = [
-    `- \`proxy (generated)\`: the generated squid.conf as the lab runs it; Squid reported ${fds.get('proxy (generated)')} file descriptors available`,
-    ...opts.tune.map(
-      (t) =>
-        `- \`proxy (${t.name})\`: the generated squid.conf plus \`${t.extra.join('`, `')}\`; Squid reported ${fds.get(`proxy (${t.name})`) ?? '?'} file descriptors available`,
-    ),
-  ];
-  out.splice(
-    out.indexOf('') + 1,
-    0,
-    'Variants (`ulimit -n N` = Squid started with that soft fd limit, as under a systemd unit without `LimitNOFILE`):',
+  const out: string[] = [];
+  out.push(
+    `### Concurrency: 1 KB requests, a new connection per request, two tenants (clients split in half), ${opts.seconds} s per level`,
     '',
-    ...variants,
+    'HTTP: ab (HTTP/1.0). HTTPS: the Node client (ab cannot CONNECT), N loops of CONNECT + TLS + GET. Medians over runs (req/s: sum of both client processes; errors: per run):',
+    '',
+  );
+  const keys = [...new Set(rows.map((r) => `${r[1]}|${r[2]}|${r[3]}`))];
+  out.push(
+    table(
+      [
+        'request',
+        'path',
+        'clients',
+        'req/s',
+        'vs direct',
+        'errors',
+        'Squid peak RSS MiB',
+        'Squid peak fds',
+        'Squid CPU %',
+        'machine CPU % (of 200)',
+      ],
+      keys.map((k) => {
+        const sel = rows.filter((r) => `${r[1]}|${r[2]}|${r[3]}` === k);
+        const med = (col: number) => median(sel.map((r) => Number(r[col])));
+        const base = median(rows.filter((r) => r[1] === sel[0]![1] && r[2] === 'direct' && r[3] === sel[0]![3]).map((r) => Number(r[4])));
+        return [
+          sel[0]![1]!,
+          sel[0]![2]!,
+          sel[0]![3]!,
+          fmt(med(4), 0),
+          fmt(med(4) / base, 2),
+          sel.map((r) => String(r[6])).join(' / '),
+          fmt(med(7), 0),
+          fmt(med(9), 0),
+          fmt(med(10), 0),
+          fmt(med(11), 0),
+        ];
+      }),
+    ),
+    '',
+    '<details><summary>every run</summary>',
+    '',
+    table(
+      [
+        'run',
+        'request',
+        'path',
+        'clients',
+        'req/s',
+        'requests',
+        'errors',
+        'Squid peak RSS MiB',
+        'Squid VmHWM MiB',
+        'Squid peak fds',
+        'Squid CPU %',
+        'machine CPU %',
+      ],
+      rows,
+    ),
+    '',
+    '</details>',
     '',
   );
   return out;
@@ -704,7 +744,7 @@ async function main(): Promise<void> {
     throw new Error('bench:data needs ApacheBench: apt-get install -y apache2-utils');
   }
   const m = machine();
-  const command = `sudo npm run bench:data --${process.argv.length > 2 ? ` ${process.argv.slice(2).join(' ')}` : ''}`;
+  const command = `npm run bench:data --${process.argv.length > 2 ? ` ${process.argv.slice(2).join(' ')}` : ''}`;
   // The lab lock (src/lab/lock.ts) keeps every lab command and test off our lab for the whole run; the
   // namespace check below and the rebuild-on-replace logic still cover runs that predate the lock.
   log('waiting for the lab lock (at most 10 min)');

@@ -602,187 +602,193 @@ export class HubObservability extends Construct {
     this.alarms.push(a);
   }
 
+  /**
+   * One screen per hub: alarms, hub-wide traffic and the largest tenants, the fleet (groups, health, NLB, NAT), then
+   * the Logs Insights tables (denials; would-deny when a tenant audits). Widgets are made by the functions below.
+   */
   private buildDashboard(plan: EgressPlan, props: HubObservabilityProps, natGateways: readonly ec2.CfnNatGateway[]): cloudwatch.Dashboard {
-    const ns = plan.hub.metricNamespace;
-    const hubMetric = (metricName: string, label: string) =>
-      new cloudwatch.Metric({ namespace: ns, metricName, statistic: 'Sum', period: Duration.minutes(5), label });
+    const logGroup = this.accessLogGroup.logGroupName;
     const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName: `${plan.name}-hub`,
       defaultInterval: Duration.days(1),
     });
     dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24, height: 3 }));
-    const topOf = (id: string) => {
-      const rule = byId(TOP_TENANT_RULES, id);
-      return new cloudwatch.MathExpression({
-        expression: insightRuleMetric(topTenantsRuleName(plan, rule), 'MaxContributorValue'),
-        label: `top tenant's ${rule.title}`,
-        period: Duration.minutes(5),
-      });
-    };
+    dashboard.addWidgets(...hubTrafficWidgets(plan));
     dashboard.addWidgets(
-      new cloudwatch.GraphWidget({
-        title: 'Hub: requests and denials (all tenants)',
-        left: [hubMetric('Requests', 'requests'), hubMetric('DeniedRequests', 'denied')],
-        width: 8,
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Hub: bytes (all tenants)',
-        left: [hubMetric('BytesOut', 'to clients'), hubMetric('BytesIn', 'from clients')],
-        width: 8,
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Largest tenant per 5 minutes (Contributor Insights rules name it)',
-        left: [topOf('Requests'), topOf('Denied')],
-        right: [topOf('BytesOut')],
-        width: 8,
-      }),
+      logTable(
+        'Top tenants by bytes to clients',
+        logGroup,
+        byId(SAVED_QUERIES, 'TopTenants').lines.map((l) => (l.startsWith('limit') ? 'limit 20' : l)),
+      ),
     );
+    if (plan.tenants.some((t) => t.metrics)) dashboard.addWidgets(...tenantMetricWidgets(plan));
     dashboard.addWidgets(
-      new cloudwatch.LogQueryWidget({
-        title: 'Top tenants by bytes to clients',
-        logGroupNames: [this.accessLogGroup.logGroupName],
-        queryLines: byId(SAVED_QUERIES, 'TopTenants').lines.map((l) => (l.startsWith('limit') ? 'limit 20' : l)),
-        width: 24,
-      }),
+      ...props.autoScalingGroups.map(groupWidget),
+      ...healthWidgets(plan, props.healthSignals ?? []),
+      ...(props.loadBalancer ? nlbWidgets(props.loadBalancer, props.autoScalingGroups) : []),
+      ...natGateways.map(natWidget),
     );
-    if (plan.tenants.some((t) => t.metrics)) {
-      const byTenant = (metric: string, label: string) =>
-        new cloudwatch.MathExpression({
-          expression: `SELECT SUM(${metric}) FROM SCHEMA("${ns}", Tenant) GROUP BY Tenant ORDER BY SUM() DESC LIMIT 20`,
-          label,
-          period: Duration.minutes(5),
-        });
-      dashboard.addWidgets(
-        new cloudwatch.GraphWidget({ title: 'Tenants with metrics: requests', left: [byTenant('Requests', 'requests')], width: 8 }),
-        new cloudwatch.GraphWidget({
-          title: 'Tenants with metrics: bytes to clients',
-          left: [byTenant('BytesOut', 'bytes out')],
-          width: 8,
-        }),
-        new cloudwatch.GraphWidget({ title: 'Tenants with metrics: denied', left: [byTenant('DeniedRequests', 'denied')], width: 8 }),
-      );
-    }
-    const asgWidgets = props.autoScalingGroups.map(
-      (asg) =>
-        new cloudwatch.GraphWidget({
-          title: `Proxies in service (${asg.node.scope?.node.id ?? asg.node.id})`,
-          left: ['GroupInServiceInstances', 'GroupDesiredCapacity'].map((metricName) => asgMetric(asg, metricName)),
-          width: 8,
-        }),
-    );
-    const natWidgets = natGateways.map(
-      (nat, i) =>
-        new cloudwatch.GraphWidget({
-          title: `NAT gateway ${i + 1}`,
-          left: ['ActiveConnectionCount'].map(
-            (metricName) =>
-              new cloudwatch.Metric({
-                namespace: 'AWS/NATGateway',
-                metricName,
-                dimensionsMap: { NatGatewayId: nat.ref },
-                statistic: 'Maximum',
-              }),
-          ),
-          right: ['ErrorPortAllocation', 'PacketsDropCount'].map(
-            (metricName) =>
-              new cloudwatch.Metric({
-                namespace: 'AWS/NATGateway',
-                metricName,
-                dimensionsMap: { NatGatewayId: nat.ref },
-                statistic: 'Sum',
-              }),
-          ),
-          width: 8,
-        }),
-    );
-    const fleetWidgets: cloudwatch.IWidget[] = [];
-    const healthSignals = props.healthSignals ?? [];
-    if (healthSignals.length > 0) {
-      fleetWidgets.push(
-        new cloudwatch.GraphWidget({
-          title: 'Proxy health (1 = serving; multi-az answers the first healthy one)',
-          left: healthSignals.map((p) => proxyHealthMetric(plan, p).with({ label: p })),
-          leftYAxis: { min: 0, max: 1 },
-          width: 8,
-        }),
-      );
-    }
-    if (props.loadBalancer) {
-      const lb = props.loadBalancer;
-      const nlbMetric = (metricName: string, statistic: string) =>
-        new cloudwatch.Metric({
-          namespace: 'AWS/NetworkELB',
-          metricName,
-          dimensionsMap: { LoadBalancer: lb.loadBalancerFullName },
-          statistic,
-          period: Duration.minutes(1),
-        });
-      fleetWidgets.push(
-        new cloudwatch.GraphWidget({
-          title: 'NLB: healthy proxies per tenant port (lowest)',
-          left: [
-            new cloudwatch.MathExpression({
-              expression: nlbHostsQuery('MIN', 'HealthyHostCount', lb.loadBalancerFullName, false),
-              label: 'healthy',
-              period: Duration.minutes(1),
-            }),
-          ],
-          width: 8,
-        }),
-        new cloudwatch.GraphWidget({
-          title: 'NLB: flows and bytes',
-          left: [nlbMetric('ActiveFlowCount', 'Average'), nlbMetric('NewFlowCount', 'Sum')],
-          right: [nlbMetric('ProcessedBytes', 'Sum')],
-          width: 8,
-        }),
-        ...props.autoScalingGroups.map(
-          (asg) =>
-            new cloudwatch.GraphWidget({
-              title: `Proxy CPU (${asg.node.scope?.node.id ?? asg.node.id}; the scaling target)`,
-              left: [
-                new cloudwatch.Metric({
-                  namespace: 'AWS/EC2',
-                  metricName: 'CPUUtilization',
-                  dimensionsMap: { AutoScalingGroupName: asg.autoScalingGroupName },
-                  statistic: 'Average',
-                  period: Duration.minutes(1),
-                }),
-              ],
-              leftYAxis: { min: 0, max: 100 },
-              width: 8,
-            }),
-        ),
-      );
-    }
-    dashboard.addWidgets(...asgWidgets, ...fleetWidgets, ...natWidgets);
     // Logs Insights sees the transformed fields, so the query reads them by name.
     dashboard.addWidgets(
-      new cloudwatch.LogQueryWidget({
-        title: 'Top denials (host, rule) by tenant',
-        logGroupNames: [this.accessLogGroup.logGroupName],
-        queryLines: ['filter decision = "denied"', 'stats count(*) as denied by tenant, host, rule', 'sort denied desc', 'limit 20'],
-        width: 24,
-      }),
+      logTable('Top denials (host, rule) by tenant', logGroup, [
+        'filter decision = "denied"',
+        'stats count(*) as denied by tenant, host, rule',
+        'sort denied desc',
+        'limit 20',
+      ]),
     );
     // Audit-mode tenants: what enforcement would refuse, from the log (no metric per tenant; docs/policy.md, "Audit
     // mode"). The SNI column names what a refused ClientHello asked for.
     if (plan.tenants.some((t) => t.mode === 'audit')) {
       dashboard.addWidgets(
-        new cloudwatch.LogQueryWidget({
-          title: 'Would-deny in audit mode (tenant, host, SNI, rule)',
-          logGroupNames: [this.accessLogGroup.logGroupName],
-          queryLines: [
-            'filter decision = "would-deny"',
-            'stats count(*) as wouldDeny by tenant, host, sni, rule',
-            'sort wouldDeny desc',
-            'limit 50',
-          ],
-          width: 24,
-        }),
+        logTable('Would-deny in audit mode (tenant, host, SNI, rule)', logGroup, [
+          'filter decision = "would-deny"',
+          'stats count(*) as wouldDeny by tenant, host, sni, rule',
+          'sort wouldDeny desc',
+          'limit 50',
+        ]),
       );
     }
     return dashboard;
   }
+}
+
+// ---------------------------------------------------------------- dashboard widgets
+
+/** A full-width Logs Insights table over the access log. */
+function logTable(title: string, logGroupName: string, queryLines: string[]): cloudwatch.LogQueryWidget {
+  return new cloudwatch.LogQueryWidget({ title, logGroupNames: [logGroupName], queryLines, width: 24 });
+}
+
+/** Hub-wide requests, denials and bytes, and the largest tenant of each (named by the Contributor Insights rules). */
+function hubTrafficWidgets(plan: EgressPlan): cloudwatch.IWidget[] {
+  const hubMetric = (metricName: string, label: string) =>
+    new cloudwatch.Metric({ namespace: plan.hub.metricNamespace, metricName, statistic: 'Sum', period: Duration.minutes(5), label });
+  const topOf = (id: string) => {
+    const rule = byId(TOP_TENANT_RULES, id);
+    return new cloudwatch.MathExpression({
+      expression: insightRuleMetric(topTenantsRuleName(plan, rule), 'MaxContributorValue'),
+      label: `top tenant's ${rule.title}`,
+      period: Duration.minutes(5),
+    });
+  };
+  return [
+    new cloudwatch.GraphWidget({
+      title: 'Hub: requests and denials (all tenants)',
+      left: [hubMetric('Requests', 'requests'), hubMetric('DeniedRequests', 'denied')],
+      width: 8,
+    }),
+    new cloudwatch.GraphWidget({
+      title: 'Hub: bytes (all tenants)',
+      left: [hubMetric('BytesOut', 'to clients'), hubMetric('BytesIn', 'from clients')],
+      width: 8,
+    }),
+    new cloudwatch.GraphWidget({
+      title: 'Largest tenant per 5 minutes (Contributor Insights rules name it)',
+      left: [topOf('Requests'), topOf('Denied')],
+      right: [topOf('BytesOut')],
+      width: 8,
+    }),
+  ];
+}
+
+/** The opted-in tenants' own metrics (`metrics: true`), the top 20 of each by Metrics Insights. */
+function tenantMetricWidgets(plan: EgressPlan): cloudwatch.IWidget[] {
+  const byTenant = (metric: string, label: string) =>
+    new cloudwatch.MathExpression({
+      expression: `SELECT SUM(${metric}) FROM SCHEMA("${plan.hub.metricNamespace}", Tenant) GROUP BY Tenant ORDER BY SUM() DESC LIMIT 20`,
+      label,
+      period: Duration.minutes(5),
+    });
+  return [
+    new cloudwatch.GraphWidget({ title: 'Tenants with metrics: requests', left: [byTenant('Requests', 'requests')], width: 8 }),
+    new cloudwatch.GraphWidget({
+      title: 'Tenants with metrics: bytes to clients',
+      left: [byTenant('BytesOut', 'bytes out')],
+      width: 8,
+    }),
+    new cloudwatch.GraphWidget({ title: 'Tenants with metrics: denied', left: [byTenant('DeniedRequests', 'denied')], width: 8 }),
+  ];
+}
+
+function groupWidget(asg: autoscaling.AutoScalingGroup): cloudwatch.IWidget {
+  return new cloudwatch.GraphWidget({
+    title: `Proxies in service (${asg.node.scope?.node.id ?? asg.node.id})`,
+    left: ['GroupInServiceInstances', 'GroupDesiredCapacity'].map((metricName) => asgMetric(asg, metricName)),
+    width: 8,
+  });
+}
+
+function natWidget(nat: ec2.CfnNatGateway, i: number): cloudwatch.IWidget {
+  const natMetric = (metricName: string, statistic: string) =>
+    new cloudwatch.Metric({ namespace: 'AWS/NATGateway', metricName, dimensionsMap: { NatGatewayId: nat.ref }, statistic });
+  return new cloudwatch.GraphWidget({
+    title: `NAT gateway ${i + 1}`,
+    left: ['ActiveConnectionCount'].map((metricName) => natMetric(metricName, 'Maximum')),
+    right: ['ErrorPortAllocation', 'PacketsDropCount'].map((metricName) => natMetric(metricName, 'Sum')),
+    width: 8,
+  });
+}
+
+/** single, multi-az: each fixed proxy's health signal (what the failover records follow). */
+function healthWidgets(plan: EgressPlan, healthSignals: readonly string[]): cloudwatch.IWidget[] {
+  if (healthSignals.length === 0) return [];
+  return [
+    new cloudwatch.GraphWidget({
+      title: 'Proxy health (1 = serving; multi-az answers the first healthy one)',
+      left: healthSignals.map((p) => proxyHealthMetric(plan, p).with({ label: p })),
+      leftYAxis: { min: 0, max: 1 },
+      width: 8,
+    }),
+  ];
+}
+
+/** nlb: healthy targets per tenant port, flows and bytes, and the scaling group's CPU (its target). */
+function nlbWidgets(lb: elbv2.NetworkLoadBalancer, groups: readonly autoscaling.AutoScalingGroup[]): cloudwatch.IWidget[] {
+  const nlbMetric = (metricName: string, statistic: string) =>
+    new cloudwatch.Metric({
+      namespace: 'AWS/NetworkELB',
+      metricName,
+      dimensionsMap: { LoadBalancer: lb.loadBalancerFullName },
+      statistic,
+      period: Duration.minutes(1),
+    });
+  return [
+    new cloudwatch.GraphWidget({
+      title: 'NLB: healthy proxies per tenant port (lowest)',
+      left: [
+        new cloudwatch.MathExpression({
+          expression: nlbHostsQuery('MIN', 'HealthyHostCount', lb.loadBalancerFullName, false),
+          label: 'healthy',
+          period: Duration.minutes(1),
+        }),
+      ],
+      width: 8,
+    }),
+    new cloudwatch.GraphWidget({
+      title: 'NLB: flows and bytes',
+      left: [nlbMetric('ActiveFlowCount', 'Average'), nlbMetric('NewFlowCount', 'Sum')],
+      right: [nlbMetric('ProcessedBytes', 'Sum')],
+      width: 8,
+    }),
+    ...groups.map(
+      (asg) =>
+        new cloudwatch.GraphWidget({
+          title: `Proxy CPU (${asg.node.scope?.node.id ?? asg.node.id}; the scaling target)`,
+          left: [
+            new cloudwatch.Metric({
+              namespace: 'AWS/EC2',
+              metricName: 'CPUUtilization',
+              dimensionsMap: { AutoScalingGroupName: asg.autoScalingGroupName },
+              statistic: 'Average',
+              period: Duration.minutes(1),
+            }),
+          ],
+          leftYAxis: { min: 0, max: 100 },
+          width: 8,
+        }),
+    ),
+  ];
 }
 
 /**
