@@ -42,7 +42,7 @@ export const REQUIRED_TOOLS = ['ip', 'nft', 'squid', 'dnsmasq', 'openssl', 'curl
 export class LabNeedsRootError extends UsageError {
   constructor() {
     super(
-      `the lab needs root to create network namespaces (running as uid ${process.getuid?.() ?? '?'}); run it as root, e.g. \`sudo npx egresshub lab up\``,
+      `the lab needs root to create network namespaces (running as uid ${process.getuid?.() ?? '?'}); run the lab commands as root (e.g. from a root shell); nothing else in egresshub needs root`,
     );
   }
 }

@@ -3,9 +3,9 @@
 // The lab runs the example config in single mode (one proxy; a fleet rolls the change instead:
 // test/lab/rolling.test.ts). Bounded: the load stops after its request count or 3.5 s, whichever comes first.
 import { Writable } from 'node:stream';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { main } from '../support/cli';
@@ -54,7 +54,10 @@ async function loadWhile(
     count: 100_000,
     concurrency: 8,
     keepAlive,
-    deadlineMs: 3_500,
+    // The load lasts as long as the changes (plus a second), however long a busy machine takes for them; the
+    // deadline only bounds it.
+    deadlineMs: 30_000,
+    stopFile: join(mkdtempSync(join(tmpdir(), 'egresshub-load-')), 'stop'),
   };
   const child = spawnInNs(
     b.spokeNs,
@@ -73,7 +76,10 @@ async function loadWhile(
   const flowing = () => readFileSync(log, 'utf8').slice(from).includes(` tenant=${b.tenant.name} `);
   if (!(await waitFor(flowing, 10_000, 50))) throw new Error('the load client sent no request within 10 s');
   const at = await during();
+  await sleep(1_000);
+  writeFileSync(args.stopFile, '');
   await exited;
+  rmSync(dirname(args.stopFile), { recursive: true, force: true });
   // When Squid logged each of the tenant's requests of this load (the access log's ts=).
   const loggedAt = readFileSync(log, 'utf8')
     .slice(from)

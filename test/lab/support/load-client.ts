@@ -1,6 +1,8 @@
 // A bounded HTTP load through a forward proxy, run inside a spoke namespace by the lab tests: `count`
 // requests, `concurrency` at a time, each on a new connection (keepAlive=false) or on kept-alive ones,
-// every request with its own timeout. Prints one JSON line per outcome summary.
+// every request with its own timeout, until `stopFile` exists or `deadlineMs` has passed. Prints one JSON line
+// per outcome summary.
+import { existsSync } from 'node:fs';
 import http from 'node:http';
 
 interface Args {
@@ -11,6 +13,8 @@ interface Args {
   concurrency: number;
   keepAlive: boolean;
   deadlineMs: number;
+  /** The test creates this file once its changes are done: the load then ends (the deadline only bounds it). */
+  stopFile?: string;
 }
 
 const args = JSON.parse(process.argv[2]!) as Args;
@@ -43,7 +47,7 @@ function once(): Promise<void> {
 }
 
 async function worker(): Promise<void> {
-  while (next < args.count && Date.now() < stopAt) {
+  while (next < args.count && Date.now() < stopAt && !(args.stopFile && existsSync(args.stopFile))) {
     next++;
     await once();
   }
