@@ -1,7 +1,7 @@
 // Day-2 operations on the lab's proxy fleet, measured under real traffic: kill the proxy that takes new
 // connections and watch the supervisor fail over (and the proxy rejoin when it comes back), and roll a policy
 // change through the fleet one drained proxy at a time. Figures are of the lab's emulation (docs/ha.md).
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError, type EgressPlan } from '../config';
 // A static import: the CLI loads aws-cdk-lib anyway (synth), and a dynamic import of a .ts module is not
@@ -543,30 +543,23 @@ export function rolloutMethod(topo: LabTopology, plan: EgressPlan): RolloutMetho
 const LAB_BUCKET = 'egresshub-lab-policy';
 
 /**
- * A fake `aws` for the apply script: only `aws s3 cp [--region R] [--only-show-errors] s3://LAB_BUCKET/KEY DEST`,
- * copied from the lab's state directory. Anything else fails loudly, so a script that starts needing another call
- * is noticed here first.
+ * A directory whose `aws` is src/lab/scripts/fake-aws.sh, a fake AWS CLI for the apply script: only
+ * `aws s3 cp [--region R] [--only-show-errors] s3://LAB_BUCKET/KEY DEST`, copied from the lab's state directory
+ * (which it reads from the environment, fakeAwsEnv). Anything else fails loudly, so a script that starts needing
+ * another call is noticed here first.
  */
 function writeFakeAws(stateDir: string): string {
   const dir = join(stateDir, 'fake-aws');
   mkdirSync(join(stateDir, 's3'), { recursive: true });
   mkdirSync(dir, { recursive: true });
-  writeFileSync(
-    join(dir, 'aws'),
-    `#!/bin/bash
-# egresshub lab: stands in for the AWS CLI in the proxies' apply script (src/lab/fleet.ts).
-set -euo pipefail
-if [ "\${1:-} \${2:-}" != "s3 cp" ]; then echo "fake aws (egresshub lab): only 's3 cp' is emulated, got: $*" >&2; exit 2; fi
-shift 2
-args=()
-while [ $# -gt 0 ]; do case $1 in --region) shift 2 ;; --only-show-errors) shift ;; *) args+=("$1"); shift ;; esac; done
-key=\${args[0]#s3://${LAB_BUCKET}/}
-[ "$key" != "\${args[0]}" ] || { echo "fake aws (egresshub lab): not in s3://${LAB_BUCKET}/: \${args[0]}" >&2; exit 1; }
-cp '${join(stateDir, 's3')}'/"$key" "\${args[1]}"
-`,
-    { mode: 0o755 },
-  );
+  copyFileSync(join(__dirname, 'scripts', 'fake-aws.sh'), join(dir, 'aws'));
+  chmodSync(join(dir, 'aws'), 0o755);
   return dir;
+}
+
+/** The environment fake-aws.sh reads: the lab bucket's name and the directory that holds its objects. */
+function fakeAwsEnv(stateDir: string): string[] {
+  return [`FAKE_S3_BUCKET=${LAB_BUCKET}`, `FAKE_S3_DIR=${join(stateDir, 's3')}`];
 }
 
 /**
@@ -610,6 +603,7 @@ export async function applyWithRolloutScript(
   });
   const env = [
     `PATH=${fakeAws}:${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}`,
+    ...fakeAwsEnv(topo.stateDir),
     `POLICY_OBJECT=s3://${LAB_BUCKET}/${key.replace('/', '-')}`,
   ];
   const started = Date.now();
