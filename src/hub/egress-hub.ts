@@ -17,7 +17,7 @@ import type { EgressHubConfig } from '../config/props';
 import { egressPortsOf, renderSquidConf } from '../policy';
 import { DomainVerification } from './domain-verification';
 import type { FailoverDns } from './failover-dns';
-import { fleetModeFor, MultiAzProxyMode, NlbProxyMode } from './fleet-modes';
+import { fleetModeFor, MultiAzProxyMode, NlbProxyMode, type FleetMode } from './fleet-modes';
 import type { NlbFront } from './nlb-front';
 import { HubObservability, renderCloudWatchAgentConfig } from './observability';
 import { ProxyPolicy } from './policy-rollout';
@@ -115,26 +115,7 @@ export class EgressHub extends Construct {
     const egressPorts = [...new Set(plan.tenants.flatMap((t) => egressPortsOf(t)))].sort((a, b) => a - b);
     const publicEgress = hub.egress === 'public';
 
-    this.vpc = new ec2.Vpc(this, 'Vpc', {
-      ipAddresses: ec2.IpAddresses.cidr(hub.cidr),
-      // Explicit AZ names: no lookup at synth, and the plan already checked they are in the region.
-      availabilityZones: [...hub.availabilityZones],
-      natGateways: hub.natGateways,
-      // The subnet names stay 'public' and 'private' whatever the egress: they make the subnets' logical IDs,
-      // and the gateway's subnets must not change (that would replace it and every endpoint with it). With
-      // public egress the private subnets have no route out (no NAT gateway): only the gateway lives there.
-      subnetConfiguration: [
-        { name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: hub.subnetPrefix },
-        {
-          name: 'private',
-          subnetType: publicEgress ? ec2.SubnetType.PRIVATE_ISOLATED : ec2.SubnetType.PRIVATE_WITH_EGRESS,
-          cidrMask: hub.subnetPrefix,
-        },
-      ],
-      gatewayEndpoints: { S3: { service: ec2.GatewayVpcEndpointAwsService.S3 } },
-      // Restricting the default SG needs a Lambda-backed custom resource; nothing here uses that SG.
-      restrictDefaultSecurityGroup: false,
-    });
+    this.vpc = this.hubVpc(plan);
 
     this.logKey = this.logKeyFor(hub.logGroups.prefix);
     this.flowLogGroup = this.flowLogs(hub.logGroups.flow, hub.logRetentionDays);
@@ -163,30 +144,7 @@ export class EgressHub extends Construct {
     this.fixedProxies = mode.fixedProxies;
     if (mode instanceof NlbProxyMode) this.nlb = mode.nlb;
 
-    this.gatewaySecurityGroup = new ec2.SecurityGroup(this, 'GatewaySecurityGroup', {
-      vpc: this.vpc,
-      description: 'egresshub resource gateway: egress to the proxy listener on tenant ports only',
-      allowAllOutbound: false,
-    });
-    // The gateway reaches the proxies' listener groups (fixed) or the NLB's group (nlb), on tenant ports only:
-    // gateway SG -> listener SG, or gateway SG -> NLB SG -> instance SG (NlbFront.forwardTo).
-    const gatewayTargets = mode.admitGateway(this.gatewaySecurityGroup, portRanges);
-    for (const target of gatewayTargets) {
-      for (const [from, to] of portRanges) {
-        this.gatewaySecurityGroup.addEgressRule(target, tcpRange(from, to), `tenant ports ${from}-${to} to the proxy`);
-      }
-    }
-    const gatewayRules = portRanges.length * gatewayTargets.length;
-    if (portRanges.length > SECURITY_GROUP_RULES_DEFAULT || gatewayRules > SECURITY_GROUP_RULES_DEFAULT) {
-      // https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html#vpc-limits-security-groups
-      Annotations.of(this).addWarningV2(
-        'egresshub:hub:securityGroupRules',
-        `the tenants' ${ports.length} ports form ${portRanges.length} ranges, so the proxy listener security group needs ${portRanges.length} inbound rules ` +
-          `and the gateway group ${gatewayRules} outbound rules (${gatewayTargets.length} target group(s)); ` +
-          `the default quota is ${SECURITY_GROUP_RULES_DEFAULT} per group: request an increase, or give tenants contiguous ports`,
-      );
-    }
-    denyDefaultEgress(this.gatewaySecurityGroup);
+    this.gatewaySecurityGroup = this.gatewaySecurity(mode, portRanges, ports.length);
 
     this.observability = new HubObservability(this, 'Observability', {
       plan,
@@ -201,16 +159,7 @@ export class EgressHub extends Construct {
     this.proxyTarget = mode.target(this.observability);
     if (mode instanceof MultiAzProxyMode) this.failoverDns = mode.failoverDns;
 
-    // Spans every private subnet: a consumer endpoint needs an AZ in common with the gateway.
-    // https://docs.aws.amazon.com/vpc/latest/privatelink/resource-gateway.html
-    this.gateway = new lattice.CfnResourceGateway(this, 'ResourceGateway', {
-      name: hub.resourceGatewayName,
-      vpcIdentifier: this.vpc.vpcId,
-      subnetIds: privateSubnets.map((s) => s.subnetId),
-      securityGroupIds: [this.gatewaySecurityGroup.securityGroupId],
-      ipAddressType: 'IPV4',
-      resourceConfigDnsResolution: EgressHub.RESOURCE_CONFIG_DNS_RESOLUTION,
-    });
+    this.gateway = this.resourceGateway(plan, privateSubnets);
 
     if (plan.dns?.publicHostedZoneId) {
       this.domainVerification = new DomainVerification(this, 'DomainVerification', {
@@ -220,6 +169,83 @@ export class EgressHub extends Construct {
       });
     }
 
+    this.outputs(mode, publicEgress);
+  }
+
+  /** Public and private subnets in each AZ of the plan, NAT gateways as the egress says, an S3 gateway endpoint. */
+  private hubVpc(plan: EgressPlan): ec2.Vpc {
+    const { hub } = plan;
+    const publicEgress = hub.egress === 'public';
+    return new ec2.Vpc(this, 'Vpc', {
+      ipAddresses: ec2.IpAddresses.cidr(hub.cidr),
+      // Explicit AZ names: no lookup at synth, and the plan already checked they are in the region.
+      availabilityZones: [...hub.availabilityZones],
+      natGateways: hub.natGateways,
+      // The subnet names stay 'public' and 'private' whatever the egress: they make the subnets' logical IDs,
+      // and the gateway's subnets must not change (that would replace it and every endpoint with it). With
+      // public egress the private subnets have no route out (no NAT gateway): only the gateway lives there.
+      subnetConfiguration: [
+        { name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: hub.subnetPrefix },
+        {
+          name: 'private',
+          subnetType: publicEgress ? ec2.SubnetType.PRIVATE_ISOLATED : ec2.SubnetType.PRIVATE_WITH_EGRESS,
+          cidrMask: hub.subnetPrefix,
+        },
+      ],
+      gatewayEndpoints: { S3: { service: ec2.GatewayVpcEndpointAwsService.S3 } },
+      // Restricting the default SG needs a Lambda-backed custom resource; nothing here uses that SG.
+      restrictDefaultSecurityGroup: false,
+    });
+  }
+
+  /**
+   * The gateway's group: egress to the proxies' listener groups (fixed) or the NLB's group (nlb) on the tenant
+   * ports only, and a warning when the rules outgrow the default quota.
+   */
+  private gatewaySecurity(mode: FleetMode, portRanges: readonly (readonly [number, number])[], tenantPorts: number): ec2.SecurityGroup {
+    const group = new ec2.SecurityGroup(this, 'GatewaySecurityGroup', {
+      vpc: this.vpc,
+      description: 'egresshub resource gateway: egress to the proxy listener on tenant ports only',
+      allowAllOutbound: false,
+    });
+    // The gateway reaches the proxies' listener groups (fixed) or the NLB's group (nlb), on tenant ports only:
+    // gateway SG -> listener SG, or gateway SG -> NLB SG -> instance SG (NlbFront.forwardTo).
+    const gatewayTargets = mode.admitGateway(group, portRanges);
+    for (const target of gatewayTargets) {
+      for (const [from, to] of portRanges) {
+        group.addEgressRule(target, tcpRange(from, to), `tenant ports ${from}-${to} to the proxy`);
+      }
+    }
+    const gatewayRules = portRanges.length * gatewayTargets.length;
+    if (portRanges.length > SECURITY_GROUP_RULES_DEFAULT || gatewayRules > SECURITY_GROUP_RULES_DEFAULT) {
+      // https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html#vpc-limits-security-groups
+      Annotations.of(this).addWarningV2(
+        'egresshub:hub:securityGroupRules',
+        `the tenants' ${tenantPorts} ports form ${portRanges.length} ranges, so the proxy listener security group needs ${portRanges.length} inbound rules ` +
+          `and the gateway group ${gatewayRules} outbound rules (${gatewayTargets.length} target group(s)); ` +
+          `the default quota is ${SECURITY_GROUP_RULES_DEFAULT} per group: request an increase, or give tenants contiguous ports`,
+      );
+    }
+    denyDefaultEgress(group);
+    return group;
+  }
+
+  private resourceGateway(plan: EgressPlan, privateSubnets: readonly ec2.ISubnet[]): lattice.CfnResourceGateway {
+    // Spans every private subnet: a consumer endpoint needs an AZ in common with the gateway.
+    // https://docs.aws.amazon.com/vpc/latest/privatelink/resource-gateway.html
+    return new lattice.CfnResourceGateway(this, 'ResourceGateway', {
+      name: plan.hub.resourceGatewayName,
+      vpcIdentifier: this.vpc.vpcId,
+      subnetIds: privateSubnets.map((s) => s.subnetId),
+      securityGroupIds: [this.gatewaySecurityGroup.securityGroupId],
+      ipAddressType: 'IPV4',
+      resourceConfigDnsResolution: EgressHub.RESOURCE_CONFIG_DNS_RESOLUTION,
+    });
+  }
+
+  /** What operators read from the hub stack: the proxies' addresses or target name, egress IPs, the gateway. */
+  private outputs(mode: FleetMode, publicEgress: boolean): void {
+    const { proxy } = this.plan.hub;
     for (const [proxyId, f] of this.fixedProxies) {
       new CfnOutput(this, proxy.fixed.length === 1 ? 'ProxyTargetIp' : `${proxyId}TargetIp`, {
         value: f.targetIp,
