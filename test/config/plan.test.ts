@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { architectureOf, buildPlan, loadConfigFile, normaliseAllowlist, parseConfig } from '../../src/config';
+import { architectureOf, buildPlan, loadConfigFile, normaliseAllowlist, type HubConfig } from '../../src/config';
+import { planWith } from '../fixtures/configs';
 
 describe('plan', () => {
   it('derives names, ports and subnet sizes from the example config', () => {
@@ -17,9 +18,7 @@ describe('plan', () => {
   });
 
   it('falls back to one shared configuration on port 3128 when no tenants are listed', () => {
-    const plan = buildPlan(
-      parseConfig('region: us-east-1\naccount: "111111111111"\nhub:\n  availabilityZones: [us-east-1a, us-east-1b]\n'),
-    );
+    const plan = planWith();
     expect(plan.tenants).toHaveLength(1);
     expect(plan.tenants[0]).toMatchObject({ name: 'shared', port: 3128, implicit: true, allow: { any: true } });
     expect(plan.hub.cidr).toBe('10.0.0.0/16');
@@ -28,24 +27,22 @@ describe('plan', () => {
   it.each([
     [
       'multi-az (the default)',
-      '',
+      {},
       { mode: 'multi-az', instanceType: 't4g.small', fixed: ['ProxyA:us-east-1a:0', 'ProxyB:us-east-1b:1'], natGateways: 1 },
     ],
     [
       'single',
-      '  proxy: { mode: single }\n',
+      { proxy: { mode: 'single' } },
       { mode: 'single', instanceType: 't4g.small', fixed: ['ProxyA:us-east-1a:0'], natGateways: 1 },
     ],
-    ['nlb', '  proxy: { mode: nlb }\n  natGateways: per-az\n', { mode: 'nlb', instanceType: 'c7g.large', fixed: [], natGateways: 2 }],
+    ['nlb', { proxy: { mode: 'nlb' }, natGateways: 'per-az' }, { mode: 'nlb', instanceType: 'c7g.large', fixed: [], natGateways: 2 }],
     [
       'public egress',
-      '  egress: public\n',
+      { egress: 'public' },
       { mode: 'multi-az', instanceType: 't4g.small', fixed: ['ProxyA:us-east-1a:0', 'ProxyB:us-east-1b:1'], natGateways: 0 },
     ],
   ])('plans the fleet for %s', (_, extra, want) => {
-    const plan = buildPlan(
-      parseConfig(`region: us-east-1\naccount: "111111111111"\nhub:\n  availabilityZones: [us-east-1a, us-east-1b]\n${extra}`),
-    );
+    const plan = planWith([], extra as Partial<HubConfig>);
     const { proxy } = plan.hub;
     expect({
       mode: proxy.mode,
@@ -66,11 +63,10 @@ describe('plan', () => {
       name: 'proxy.egresshub-hub.egresshub.internal',
       ttlSeconds: 10,
     });
-    const nlb = buildPlan(
-      parseConfig(
-        'region: us-east-1\naccount: "111111111111"\nhub:\n  availabilityZones: [us-east-1a, us-east-1b, us-east-1c]\n  proxy: { mode: nlb, scaling: { targetCpuPercent: 40 } }\n',
-      ),
-    );
+    const nlb = planWith([], {
+      availabilityZones: ['us-east-1a', 'us-east-1b', 'us-east-1c'],
+      proxy: { mode: 'nlb', scaling: { targetCpuPercent: 40 } },
+    });
     expect(nlb.hub.proxy.mode === 'nlb' && nlb.hub.proxy.scaling).toEqual({ min: 3, max: 6, targetCpuPercent: 40 });
   });
 

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildPlan, loadConfigFile, parseConfig, type EgressPlan } from '../../src/config';
+import { buildPlan, loadConfigFile, type EgressPlan } from '../../src/config';
+import { planWith } from '../fixtures/configs';
 import { ENSURE_TLS_PEEK } from '../../src/hub/user-data';
 import { withoutPeek } from '../../bench/tls-peek';
 import { NLB_HEALTH_PORT, RESERVED_PORTS } from '../../src/config';
@@ -31,27 +32,25 @@ if (made.status !== 0) throw new Error(`ensure_tls_peek failed: ${made.stderr}`)
 
 const example = buildPlan(loadConfigFile('examples/egresshub.yaml'));
 const allowlist = buildPlan(loadConfigFile('examples/lab-allowlist.yaml'));
-const implicit = buildPlan(
-  parseConfig('region: us-east-1\naccount: "111111111111"\nhub:\n  availabilityZones: [us-east-1a, us-east-1b]\n'),
-);
+const implicit = planWith();
 
 /** The allowlist lab config (a "*" tenant and an allowlisted one) in mode nlb. */
-const nlb = buildPlan(
-  parseConfig(
-    'region: us-east-1\naccount: "111111111111"\nhub:\n  availabilityZones: [us-east-1a, us-east-1b]\n  proxy: { mode: nlb }\ntenants:\n' +
-      "  - { name: open, port: 3201, allow: '*' }\n" +
-      "  - { name: listed, port: 3202, allow: ['*.github.com'], connectPorts: [443, 8443] }\n",
-  ),
+const nlb = planWith(
+  [
+    { name: 'open', port: 3201, allow: '*' },
+    { name: 'listed', port: 3202, allow: ['*.github.com'], connectPorts: [443, 8443] },
+  ],
+  { proxy: { mode: 'nlb' } },
 );
 
 function manyTenants(n: number): EgressPlan {
-  const tenants = Array.from({ length: n }, (_, i) => {
-    const allow = i % 2 === 0 ? "'*'" : `['*.t${i}.example.com', 'api${i}.example.org']`;
-    // Names of the longest allowed length (24): the longest lines a real hub writes.
-    return `  - name: t${String(i).padStart(4, '0')}-${'x'.repeat(18)}\n    port: ${5000 + i}\n    allow: ${allow}\n`;
-  }).join('');
-  return buildPlan(
-    parseConfig(`region: us-east-1\naccount: "111111111111"\nhub:\n  availabilityZones: [us-east-1a, us-east-1b]\ntenants:\n${tenants}`),
+  return planWith(
+    Array.from({ length: n }, (_, i) => ({
+      // Names of the longest allowed length (24): the longest lines a real hub writes.
+      name: `t${String(i).padStart(4, '0')}-${'x'.repeat(18)}`,
+      port: 5000 + i,
+      allow: i % 2 === 0 ? '*' : [`*.t${i}.example.com`, `api${i}.example.org`],
+    })),
   );
 }
 
@@ -80,12 +79,9 @@ describe('renderSquidConf', () => {
   });
 
   it('passes squid -k parse without overlap warnings when an allowlist repeats names a wildcard covers', () => {
-    const plan = buildPlan(
-      parseConfig(
-        'region: us-east-1\naccount: "111111111111"\nhub:\n  availabilityZones: [us-east-1a, us-east-1b]\ntenants:\n' +
-          "  - { name: dup, port: 3300, allow: ['*.github.com', 'api.github.com', '*.api.github.com', 'GitHub.com.', 'x.example.org'] }\n",
-      ),
-    );
+    const plan = planWith([
+      { name: 'dup', port: 3300, allow: ['*.github.com', 'api.github.com', '*.api.github.com', 'GitHub.com.', 'x.example.org'] },
+    ]);
     const warnings = squidParse(renderSquidConf(plan), 'overlap');
     expect(warnings.map((w) => w.replace(/^.*\| /, ''))).toEqual(['WARNING: HTTP requires the use of Via']);
     expect(renderSquidConf(plan)).toContain('\nacl allow_dup dstdomain -n x.example.org .github.com\n');
@@ -140,12 +136,7 @@ describe('renderSquidConf', () => {
       expect(renderSquidConf(plan)).not.toMatch(new RegExp(`^http_port ${NLB_HEALTH_PORT}\\b`, 'm'));
     }
     // The same line whatever the tenants: a tenant added or removed never moves the health port.
-    const more = buildPlan(
-      parseConfig(
-        'region: us-east-1\naccount: "111111111111"\nhub:\n  availabilityZones: [us-east-1a, us-east-1b]\n  proxy: { mode: nlb }\ntenants:\n' +
-          "  - { name: other, port: 4000, allow: '*' }\n",
-      ),
-    );
+    const more = planWith([{ name: 'other', port: 4000, allow: '*' }], { proxy: { mode: 'nlb' } });
     expect(renderSquidConf(more)).toContain(`\nhttp_port ${NLB_HEALTH_PORT} name=${NLB_HEALTH_LISTENER.name}\n`);
   });
 
@@ -153,12 +144,9 @@ describe('renderSquidConf', () => {
     const conf = renderSquidConf(nlb);
     const lines = conf.split('\n');
     // A tenant name cannot contain "_" (the schema's name rule), so the listener's name is no tenant's.
-    expect(() =>
-      parseConfig(
-        'region: us-east-1\naccount: "111111111111"\nhub:\n  availabilityZones: [us-east-1a, us-east-1b]\ntenants:\n' +
-          `  - { name: ${NLB_HEALTH_LISTENER.name}, port: 3300, allow: '*' }\n`,
-      ),
-    ).toThrow(/lowercase letters, digits and single hyphens/);
+    expect(() => planWith([{ name: NLB_HEALTH_LISTENER.name, port: 3300, allow: '*' }])).toThrow(
+      /lowercase letters, digits and single hyphens/,
+    );
     // No myportname ACL names it (tenant_*, any_tenant, the port-group ACLs), nor any other line but its http_port.
     const mentions = lines.filter((l) => l.includes(NLB_HEALTH_LISTENER.name) && !l.startsWith('#'));
     expect(mentions).toEqual([`http_port ${NLB_HEALTH_PORT} name=${NLB_HEALTH_LISTENER.name}`]);
@@ -236,12 +224,7 @@ describe('renderSquidConf', () => {
     expect(tunnelPortsOf(example.tenants[0]!)).toEqual([443]);
     expect(egressPortsOf(example.tenants[0]!)).toEqual([80, 443]);
     expect(tunnelPortsOf(allowlist.tenants[0]!)).toEqual([443, 8443]);
-    const raw = buildPlan(
-      parseConfig(
-        'region: us-east-1\naccount: "111111111111"\nhub:\n  availabilityZones: [us-east-1a, us-east-1b]\ntenants:\n' +
-          "  - { name: git, port: 3201, allow: ['git.example.com'], connectPorts: [443, { port: 22, tls: false }] }\n",
-      ),
-    );
+    const raw = planWith([{ name: 'git', port: 3201, allow: ['git.example.com'], connectPorts: [443, { port: 22, tls: false }] }]);
     expect(raw.tenants[0]).toMatchObject({ connectPorts: [443], rawTunnelPorts: [22] });
     expect(tunnelPortsOf(raw.tenants[0]!)).toEqual([22, 443]);
     const conf = renderSquidConf(raw);
@@ -250,12 +233,9 @@ describe('renderSquidConf', () => {
     const b = bumps(conf);
     expect(b[0]).toBe('ssl_bump splice tls_step1 raw_ports_22_tenants raw_ports_22 tls_spliced');
     expect(b[1]).toBe('ssl_bump peek tls_step1');
-    expect(() =>
-      parseConfig(
-        'region: us-east-1\naccount: "111111111111"\nhub:\n  availabilityZones: [us-east-1a, us-east-1b]\ntenants:\n' +
-          "  - { name: git, port: 3201, allow: '*', connectPorts: [22, { port: 22, tls: false }] }\n",
-      ),
-    ).toThrow(/port 22 is listed as a TLS port .* and as a raw tunnel/);
+    expect(() => planWith([{ name: 'git', port: 3201, allow: '*', connectPorts: [22, { port: 22, tls: false }] }])).toThrow(
+      /port 22 is listed as a TLS port .* and as a raw tunnel/,
+    );
   });
 
   it('answers a refused CONNECT 407 (never a status Squid would bump to show), a refused request 403', () => {
@@ -295,14 +275,11 @@ describe('renderSquidConf', () => {
   });
 
   it('audits without relaxing address checks: would-deny annotations continue, SSRF and port rules still close', () => {
-    const audit = buildPlan(
-      parseConfig(
-        'region: us-east-1\naccount: "111111111111"\nhub:\n  availabilityZones: [us-east-1a, us-east-1b]\ntenants:\n' +
-          "  - { name: seen, port: 3201, allow: ['api.example.com'], mode: audit }\n" +
-          "  - { name: open, port: 3202, allow: '*', mode: audit }\n" +
-          "  - { name: strict, port: 3203, allow: ['api.example.com'] }\n",
-      ),
-    );
+    const audit = planWith([
+      { name: 'seen', port: 3201, allow: ['api.example.com'], mode: 'audit' },
+      { name: 'open', port: 3202, allow: '*', mode: 'audit' },
+      { name: 'strict', port: 3203, allow: ['api.example.com'] },
+    ]);
     expect(audit.tenants.map((t) => t.mode)).toEqual(['audit', 'audit', 'enforce']);
     const conf = renderSquidConf(audit);
     squidParse(conf, 'audit');
