@@ -27,6 +27,7 @@ import {
   SQUID_PARSE_CHECK,
   type ProxyPaths,
 } from './user-data';
+import { shellLibrary } from './scripts';
 
 /**
  * How a proxy stops taking new connections while Squid reconfigures:
@@ -80,197 +81,52 @@ export const APPLY_TAG = 'egresshub-policy:';
  */
 export function renderPolicyApply(opts: PolicyApplyOptions): string {
   const paths = opts.paths ?? PROXY_PATHS;
-  const listen = opts.listenSeconds ?? 30;
-  return `set -euo pipefail
-say() { echo "${APPLY_TAG} $*"; }
-CONF='${paths.squidConf}'
-STATE='${paths.stateDir}'
-if [ ! -f '${paths.bootstrapped}' ]; then
-  say "bootstrap has not finished: it installs the current policy itself"
-  exit 0
-fi
-. '${paths.env}'
-${SQUID_PARSE_CHECK}
-${ENSURE_TLS_PEEK}
-${APPLY_TENANT_LIMITS}
-${PORT_FUNCTIONS}
-${FETCH_POLICY}
-${PROXY_HEALTHY}
-${drainFunctions(opts)}
-# squid -k reconfigure only signals Squid: the old listeners are still open when it returns. Squid logs
-# "Accepting [SSL bumped ]HTTP Socket connections" once per listener it (re)opens, so wait for that many new lines.
-reconfigure() {
-  local want=$1 log offset i
-  log=$(awk '$1 == "cache_log" { print $2 }' "$CONF")
-  offset=$(stat -c %s "$log" 2>/dev/null || echo 0)
-  squid -k reconfigure -f "$CONF" || return 1
-  for i in $(seq 1 ${listen * 10}); do
-    [ "$(tail -c +$((offset + 1)) "$log" 2>/dev/null | grep -Ec 'Accepting (SSL bumped )?HTTP Socket connections')" -ge "$want" ] && return 0
-    sleep 0.1
-  done
-  say "squid did not reopen $want listener(s) within ${listen} s"
-  return 1
-}
-# One apply at a time on this instance (the association, a scheduled run, a manual send-command).
-exec 9>"$STATE/apply.lock"
-flock -w 900 9
-CANDIDATE="$STATE/squid.conf.candidate"
-BACKUP="$STATE/squid.conf.previous"
-DRAINED=
-finish() {
-  local rc=$?
-  rm -f "$CANDIDATE"
-  if [ -n "$DRAINED" ]; then undrain || say "warning: undrain failed"; fi
-  exit "$rc"
-}
-trap finish EXIT
-
-fetch_policy "$REGION" "$POLICY_OBJECT" "$CANDIDATE"
-if cmp -s "$CANDIDATE" "$CONF"; then
-  say "unchanged: $POLICY_OBJECT is the running policy"
-  exit 0
-fi
-# A proxy booted by an older release has no peek certificate yet; a policy with ssl-bump ports needs one.
-if ! ensure_tls_peek '${paths.peekCert ?? PEEK_CERT_FILE}' '${paths.squidGroup ?? 'squid'}'; then
-  say "FAILED: this proxy cannot peek at TLS; the running policy stays"
-  exit 1
-fi
-if ! squid_has_delay_pools "$CANDIDATE"; then
-  say "FAILED: $POLICY_OBJECT limits bandwidth, which this Squid build cannot; the running policy stays"
-  exit 1
-fi
-if ! squid_parse_ok "$CANDIDATE" > "$STATE/parse.log"; then
-  grep -v 'Processing: ' "$STATE/parse.log" | tail -n 20 || true
-  say "FAILED: $POLICY_OBJECT does not pass squid -k parse; the running policy stays"
-  exit 1
-fi
-if ! apply_tenant_limits "$CANDIDATE" -c > "$STATE/limits.log" 2>&1; then
-  tail -n 20 "$STATE/limits.log" || true
-  say "FAILED: the tenant connection limits of $POLICY_OBJECT do not load (nft -c); the running policy stays"
-  exit 1
-fi
-mapfile -t OLD_PORTS < <(squid_ports "$CONF")
-mapfile -t NEW_PORTS < <(squid_ports "$CANDIDATE")
-# Old and new ports stay reserved: a listener that goes away is harmless, one that cannot bind is not.
-reserve_ports '${paths.sysctl}' "\${OLD_PORTS[@]}" "\${NEW_PORTS[@]}"
-
-# Squid's own answer is checked after the change only if it answered before: a proxy whose probe never worked
-# (another Squid version) still takes policy changes, one whose answer the change breaks gets the old policy back.
-ANSWERED_BEFORE=
-if proxy_healthy "\${OLD_PORTS[0]:-0}" /nonexistent 2>/dev/null; then ANSWERED_BEFORE=1; fi
-DRAINED=1
-drain
-cp -p "$CONF" "$BACKUP"
-# cat keeps squid.conf's owner and mode.
-cat "$CANDIDATE" > "$CONF"
-say "reconfiguring squid (master pid $(cat "$(awk '$1 == "pid_filename" { print $2 }' "$CONF")" 2>/dev/null || echo '?'))"
-if reconfigure "\${#NEW_PORTS[@]}" && wait_listening ${listen} "\${NEW_PORTS[@]}" \
-  && { [ -z "$ANSWERED_BEFORE" ] || proxy_healthy "\${NEW_PORTS[0]}" /nonexistent; }; then
-  # The limits follow the tenants Squid now serves (checked above, so this load is not expected to fail).
-  apply_tenant_limits "$CONF" || say "warning: the tenant connection limits did not load; the previous ones stay"
-  say "applied $POLICY_OBJECT (ports: \${NEW_PORTS[*]})"
-  exit 0
-fi
-say "FAILED: squid did not serve every port of $POLICY_OBJECT; restoring the previous policy"
-cat "$BACKUP" > "$CONF"
-reconfigure "\${#OLD_PORTS[@]}" || true
-wait_listening ${listen} "\${OLD_PORTS[@]}" || say "warning: the previous policy is not listening on every port either"
-exit 1
-`;
+  return [
+    'set -euo pipefail',
+    `say() { echo "${APPLY_TAG} $*"; }`,
+    // The parameters, as KEY='value' lines; the script text below is the same for every hub.
+    shellAssignments({
+      CONF: paths.squidConf,
+      STATE: paths.stateDir,
+      BOOTSTRAPPED: paths.bootstrapped,
+      ENV_FILE: paths.env,
+      PEEK_CERT: paths.peekCert ?? PEEK_CERT_FILE,
+      SQUID_GROUP: paths.squidGroup ?? 'squid',
+      SYSCTL_FILE: paths.sysctl,
+      LISTEN_SECONDS: opts.listenSeconds ?? 30,
+      ...drainParameters(opts),
+    }),
+    SQUID_PARSE_CHECK,
+    ENSURE_TLS_PEEK,
+    APPLY_TENANT_LIMITS,
+    PORT_FUNCTIONS,
+    FETCH_POLICY,
+    PROXY_HEALTHY,
+    shellLibrary(`drain-${opts.drain}`),
+    shellLibrary('policy-apply'),
+    'policy_apply',
+    '',
+  ].join('\n');
 }
 
-function drainFunctions(opts: PolicyApplyOptions): string {
-  switch (opts.drain) {
-    case 'none':
-      return `drain() { say "no drain (single proxy): reconfiguring in place"; }
-undrain() { :; }`;
-    case 'health': {
-      if (!opts.drainFile) throw new PolicyRolloutError('the health drain needs drainFile (plan.hub.proxyHealth.drainFile)');
-      const max = opts.maxDrainSeconds ?? ProxyPolicy.defaultMaxDrainSeconds(20, opts.failoverName?.ttlSeconds ?? 10);
-      const name = opts.failoverName?.name ?? '';
-      const settle = (opts.failoverName?.ttlSeconds ?? 10) + 5;
-      return `DRAIN_FILE='${opts.drainFile}'
-FAILOVER_NAME='${name}'
-ANSWERED=
-answers_me() { [ -n "$FAILOVER_NAME" ] && [ -n "\${LISTENER_IP:-}" ] && getent ahostsv4 "$FAILOVER_NAME" | awk '{ print $1 }' | grep -qxF "$LISTENER_IP"; }
-# A proxy the name does not answer carries no new connections: it is not drained at all. A drain file there would
-# publish it unhealthy for minutes after its reconfigure (alarm and health check take that long to clear), and
-# should the next proxy be the primary, Route 53, seeing every record unhealthy, would keep answering the primary.
-drain() {
-  if [ -n "$FAILOVER_NAME" ] && ! answers_me; then
-    say "drain: $FAILOVER_NAME does not answer this proxy; no new connections to wait for (not draining)"
-    return 0
-  fi
-  [ -n "$FAILOVER_NAME" ] && ANSWERED=1
-  mkdir -p "$(dirname "$DRAIN_FILE")"
-  touch "$DRAIN_FILE"
-  say "drain: waiting (at most ${max} s) until $FAILOVER_NAME stops answering this proxy"
-  local i
-  for i in $(seq 1 ${Math.ceil(max / 5)}); do
-    answers_me || { say "drain: withdrawn after about $(((i - 1) * 5)) s; waiting ${settle} s for cached answers to expire"; sleep ${settle}; return 0; }
-    sleep 5
-  done
-  say "drain: still answered after ${max} s (no other healthy proxy?); reconfiguring anyway"
+/** The drain library's parameters for the fleet mode (src/hub/scripts/drain-<mode>.sh). */
+function drainParameters(opts: PolicyApplyOptions): Record<string, string | number> {
+  if (opts.drain !== 'health') return {};
+  if (!opts.drainFile) throw new PolicyRolloutError('the health drain needs drainFile (plan.hub.proxyHealth.drainFile)');
+  const ttl = opts.failoverName?.ttlSeconds ?? 10;
+  return {
+    DRAIN_FILE: opts.drainFile,
+    FAILOVER_NAME: opts.failoverName?.name ?? '',
+    MAX_DRAIN_SECONDS: opts.maxDrainSeconds ?? ProxyPolicy.defaultMaxDrainSeconds(20, ttl),
+    SETTLE_SECONDS: ttl + 5,
+  };
 }
-# A proxy the name answered before its drain is back only once the name answers it again; until then the
-# association must not move on to the next proxy (one at a time), which would otherwise be drained while this one
-# is still withdrawn.
-undrain() {
-  rm -f "$DRAIN_FILE"
-  [ -n "$ANSWERED" ] || return 0
-  say "undrain: waiting (at most ${max} s) until $FAILOVER_NAME answers this proxy again"
-  local i
-  for i in $(seq 1 ${max}); do
-    answers_me && { say "undrain: answered again after about $((i - 1)) s"; return 0; }
-    sleep 1
-  done
-  say "undrain: $FAILOVER_NAME still does not answer this proxy after ${max} s"
-  return 1
-}`;
-    }
-    case 'nlb':
-      return `TARGET_GROUPS=
-drain() {
-  local group tg
-  group=$(aws autoscaling describe-auto-scaling-instances --region "$REGION" --instance-ids "$INSTANCE_ID" \\
-    --query 'AutoScalingInstances[0].AutoScalingGroupName' --output text)
-  TARGET_GROUPS=$(aws autoscaling describe-auto-scaling-groups --region "$REGION" --auto-scaling-group-names "$group" \\
-    --query 'AutoScalingGroups[0].TargetGroupARNs[]' --output text)
-  [ "$TARGET_GROUPS" = None ] && TARGET_GROUPS=
-  # Leaving a target group with no other healthy target would take its tenants' capacity away (scaling.min 1):
-  # reconfigure in place there instead. An unanswered count counts as none.
-  local all=$TARGET_GROUPS others
-  TARGET_GROUPS=
-  for tg in $all; do
-    others=$(aws elbv2 describe-target-health --region "$REGION" --target-group-arn "$tg" \\
-      --query "length(TargetHealthDescriptions[?Target.Id != '$INSTANCE_ID' && TargetHealth.State == 'healthy'])" --output text) || others=0
-    if [[ "$others" =~ ^[0-9]+$ ]] && [ "$others" -gt 0 ]; then
-      TARGET_GROUPS="$TARGET_GROUPS $tg"
-    else
-      say "drain: no other healthy target in $tg; staying registered there (reconfiguring in place)"
-    fi
-  done
-  for tg in $TARGET_GROUPS; do
-    aws elbv2 deregister-targets --region "$REGION" --target-group-arn "$tg" --targets "Id=$INSTANCE_ID"
-  done
-  for tg in $TARGET_GROUPS; do
-    # The waiter polls every 15 s; bounded by timeout. Deregistration lasts the group's deregistration delay.
-    timeout 600 aws elbv2 wait target-deregistered --region "$REGION" --target-group-arn "$tg" --targets "Id=$INSTANCE_ID" \\
-      || say "warning: $tg still lists this instance after 600 s"
-  done
-  say "drain: deregistered from $(wc -w <<<"$TARGET_GROUPS") target group(s)"
-}
-undrain() {
-  local tg
-  for tg in $TARGET_GROUPS; do
-    aws elbv2 register-targets --region "$REGION" --target-group-arn "$tg" --targets "Id=$INSTANCE_ID"
-  done
-  for tg in $TARGET_GROUPS; do
-    timeout 600 aws elbv2 wait target-in-service --region "$REGION" --target-group-arn "$tg" --targets "Id=$INSTANCE_ID" \\
-      || say "warning: $tg does not report this instance healthy after 600 s"
-  done
-}`;
-  }
+
+/** `KEY='value'` lines, each value single-quoted for the shell (a quote inside becomes '\''). */
+export function shellAssignments(vars: Record<string, string | number>): string {
+  return Object.entries(vars)
+    .map(([k, v]) => `${k}='${String(v).replaceAll("'", `'\\''`)}'`)
+    .join('\n');
 }
 
 /**

@@ -69,7 +69,7 @@ describe('renderProxyBootstrap', () => {
     expect(script).not.toMatch(/^\s*mv /m);
     // The same lock file as the apply script's (policy-rollout.ts: `exec 9>"$STATE/apply.lock"`).
     expect(renderPolicyApply({ drain: 'none' })).toContain(`STATE='${PROXY_PATHS.stateDir}'`);
-    expect(renderPolicyApply({ drain: 'none' })).toContain('exec 9>"$STATE/apply.lock"\nflock -w 900 9\n');
+    expect(renderPolicyApply({ drain: 'none' })).toMatch(/\n\s*exec 9>"\$STATE\/apply\.lock"\n\s*flock -w 900 9\n/);
   });
 
   it('reads the parameter again on every download attempt (the role may read only the current object)', () => {
