@@ -141,7 +141,7 @@ describe('a policy change reaches proxies through the rollout, never through the
     const command = (t: Template) => documentOf(t).Content.mainSteps[0]!.inputs.runCommand.join('\n');
     expect(command(multiAz.template)).toMatch(/^\/bin\/bash -c "\$\(cat <<'EGRESSHUB_APPLY'\nPOLICY_OBJECT='\{\{ policyObject \}\}'\n/);
     expect(command(multiAz.template)).toContain("FAILOVER_NAME='proxy.egresshub-hub.egresshub.internal'");
-    expect(command(multiAz.template)).toContain('at most 180 s');
+    expect(command(multiAz.template)).toContain("MAX_DRAIN_SECONDS='180'");
     expect(command(single.template)).toContain('no drain (single proxy)');
     expect(command(nlb.template)).toContain('aws elbv2 deregister-targets');
   });
