@@ -74,9 +74,14 @@ function vpcCidrOf(plan: EgressPlan, tenant: TenantPlan): string {
   throw new UsageError(`cannot tell the VPC CIDR of tenant "${tenant.name}" (${why}); pass --vpc-cidr with the project VPC's CIDR`);
 }
 
+/** A value as one single-quoted POSIX shell word (a quote inside becomes '\\''). */
+export function shellQuote(value: string): string {
+  return `'${value.replaceAll("'", "'\\''")}'`;
+}
+
 /** POSIX shell lines, safe to `eval`: values are checked above and single-quoted here all the same. */
 export function toShell(env: ClientEnv): string {
   return Object.entries(env.variables)
-    .map(([k, v]) => `export ${k}='${v.replaceAll("'", "'\\''")}'`)
+    .map(([k, v]) => `export ${k}=${shellQuote(v)}`)
     .join('\n');
 }

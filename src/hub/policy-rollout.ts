@@ -14,6 +14,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
+import { shellQuote } from '../client/env';
 import { UsageError } from '../config/errors';
 import type { EgressPlan } from '../config/plan';
 import { PEEK_CERT_FILE, renderSquidConf } from '../policy';
@@ -122,10 +123,10 @@ function drainParameters(opts: PolicyApplyOptions): Record<string, string | numb
   };
 }
 
-/** `KEY='value'` lines, each value single-quoted for the shell (a quote inside becomes '\''). */
+/** `KEY='value'` lines, each value one single-quoted shell word. */
 export function shellAssignments(vars: Record<string, string | number>): string {
   return Object.entries(vars)
-    .map(([k, v]) => `${k}='${String(v).replaceAll("'", `'\\''`)}'`)
+    .map(([k, v]) => `${k}=${shellQuote(String(v))}`)
     .join('\n');
 }
 

@@ -3,7 +3,9 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { PLACEHOLDER_IMAGE } from '../../src';
+import { PLACEHOLDER_IMAGE, planEgress } from '../../src';
+import { proxyImageOf, seededContext } from '../../src/app';
+import { TWO_TENANTS } from '../fixtures/two-tenants';
 
 export const ROOT = resolve(__dirname, '..', '..');
 
@@ -20,10 +22,10 @@ export function readmeApp(module = 'egresshub'): string {
  * What `cdk synth` records for the example's account and region with credentials: its AZs and the proxy
  * image (offline, the placeholder egresshub synth uses too). The CDK CLI hands context to an app this way.
  */
+const EXAMPLE_PLAN = planEgress(TWO_TENANTS);
 export const RECORDED_CONTEXT = {
-  'availability-zones:account=111111111111:region=ap-northeast-1': ['ap-northeast-1a', 'ap-northeast-1c'],
-  'ssm:account=111111111111:parameterName=/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64:region=ap-northeast-1':
-    PLACEHOLDER_IMAGE,
+  ...seededContext(EXAMPLE_PLAN),
+  [proxyImageOf(EXAMPLE_PLAN).lookup?.key ?? '']: PLACEHOLDER_IMAGE,
 };
 
 /** Runs an app (argv) as the CDK CLI does: context and output directory in the environment. Returns the templates by stack name. */
