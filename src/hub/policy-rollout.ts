@@ -14,7 +14,6 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { shellQuote } from '../client/env';
 import { UsageError } from '../config/errors';
 import type { EgressPlan } from '../config/plan';
 import { PEEK_CERT_FILE, renderSquidConf } from '../policy';
@@ -28,7 +27,7 @@ import {
   SQUID_PARSE_CHECK,
   type ProxyPaths,
 } from './user-data';
-import { shellLibrary } from './scripts';
+import { shellAssignments, shellLibrary } from './scripts';
 
 /**
  * How a proxy stops taking new connections while Squid reconfigures:
@@ -121,13 +120,6 @@ function drainParameters(opts: PolicyApplyOptions): Record<string, string | numb
     MAX_DRAIN_SECONDS: opts.maxDrainSeconds ?? ProxyPolicy.defaultMaxDrainSeconds(20, ttl),
     SETTLE_SECONDS: ttl + 5,
   };
-}
-
-/** `KEY='value'` lines, each value one single-quoted shell word. */
-export function shellAssignments(vars: Record<string, string | number>): string {
-  return Object.entries(vars)
-    .map(([k, v]) => `${k}=${shellQuote(String(v))}`)
-    .join('\n');
 }
 
 /**

@@ -3,6 +3,7 @@
 // run the same text. A file starts with comment lines (shellcheck directives, what it does): they are left out.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { shellQuote } from '../client/env';
 
 export const SCRIPTS_DIR = join(__dirname, 'scripts');
 
@@ -12,4 +13,12 @@ export function shellLibrary(name: string): string {
   let start = 0;
   while (lines[start]?.startsWith('#')) start++;
   return lines.slice(start).join('\n').replace(/\n+$/, '');
+}
+
+/** A script's parameters as `KEY='value'` lines, each value one single-quoted shell word: no value is ever
+ * interpolated into script text. */
+export function shellAssignments(vars: Record<string, string | number>): string {
+  return Object.entries(vars)
+    .map(([k, v]) => `${k}=${shellQuote(String(v))}`)
+    .join('\n');
 }

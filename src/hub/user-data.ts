@@ -1,11 +1,11 @@
-// The proxy's boot script: installs Squid, claims the fleet's fixed ENI (or Elastic IP), downloads the current
+// The proxy's boot script (src/hub/scripts/proxy-boot.sh and the libraries beside it): installs Squid, claims the fleet's fixed ENI (or Elastic IP), downloads the current
 // policy named by an SSM parameter, checks it with `squid -k parse` and only then tells CloudFormation the
 // instance is good (cfn-signal), so a broken proxy fails the deploy; one that fails to boot outside a deploy marks
 // itself Unhealthy, so that its group replaces it (give_up). The script names no policy, no port and no
 // tenant: a policy change never changes the user data (so never replaces a proxy; policy-rollout.ts applies it).
 import { UsageError } from '../config/errors';
 import { PEEK_CERT_FILE } from '../policy/squid-conf';
-import { shellLibrary } from './scripts';
+import { shellAssignments, shellLibrary } from './scripts';
 import { PROXY_HEALTHY } from './health-probe';
 
 /**
@@ -186,187 +186,96 @@ export class UserDataTooLargeError extends UsageError {
   }
 }
 
-/** Where the boot script installs the health publisher and its systemd units. */
+/** Where the boot script installs the health publisher (its parameters: health.env beside ProxyPaths.env). */
 export const HEALTH_SCRIPT = '/usr/local/sbin/egresshub-health';
 
+/** Where the boot script writes the CloudWatch agent's config (the agent's own etc directory). */
+export const CLOUDWATCH_AGENT_CONFIG_FILE = '/opt/aws/amazon-cloudwatch-agent/etc/egresshub.json';
+
 /**
- * The boot script, as text with the deploy-time values (possibly CDK tokens) substituted in. It names the
- * policy's parameter, never the policy: a policy change leaves it (and so the launch template and the
- * instances) untouched, and reaches running proxies through the policy rollout (policy-rollout.ts).
+ * The boot script: `set -Eeuo pipefail`, its parameters as `KEY='value'` lines (deploy-time values, possibly CDK
+ * tokens), the shell libraries it uses, then src/hub/scripts/proxy-boot.sh. No value is interpolated into script
+ * text. It names the policy's parameter, never the policy: a policy change leaves it (and so the launch template
+ * and the instances) untouched, and reaches running proxies through the policy rollout (policy-rollout.ts).
  */
 export function renderProxyBootstrap(props: ProxyBootstrapProps): string {
-  const attempts = props.attachAttempts ?? 30;
   const paths = props.paths ?? PROXY_PATHS;
   const eni = props.networkInterface;
-  const script = `#!/bin/bash
-# egresshub proxy bootstrap (generated; see docs/hub.md)
-# -E: the ERR trap also fires for a failure inside a function (squid_parse_ok, fetch_current_policy, …); without it,
-# errexit ends the script there without the failure signal, and CloudFormation waits out the signal timeout.
-set -Eeuo pipefail
-exec > >(tee -a /var/log/egresshub-bootstrap.log) 2>&1
-STACK='${props.stackName}'
-RESOURCE='${props.signalResource}'
-REGION='${props.region}'
-POLICY_PARAMETER='${props.policyParameter}'
-CONF='${paths.squidConf}'
-ENI='${eni?.id ?? ''}'
-BOOTSTRAPPED='${paths.bootstrapped}'
-SIGNALLED='${paths.stateDir}/signalled'
-GAVE_UP='${paths.stateDir}/gave-up'
-# Once only: with -E a failure inside a command substitution traps in the subshell and again in the script.
-signal() {
-  [ -e "$SIGNALLED" ] && return 0
-  mkdir -p "$(dirname "$SIGNALLED")" && touch "$SIGNALLED"
-  /opt/aws/bin/cfn-signal -e "$1" --stack "$STACK" --resource "$RESOURCE" --region "$REGION" || true
-}
-${GIVE_UP}
-trap 'echo "bootstrap failed at line $LINENO"; signal 1; give_up' ERR
-
-TOKEN=$(curl -sf -X PUT http://169.254.169.254/latest/api/token -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')
-IID=$(curl -sf -H "X-aws-ec2-metadata-token: $TOKEN" http://169.254.169.254/latest/meta-data/instance-id)
-${props.elasticIpAllocationId ? elasticIpSteps(props.elasticIpAllocationId) : ''}
-# openssl makes the peek certificate (ensure_tls_peek), nftables enforces the tenants' connection limits; listed
-# in case an image leaves them out.
-dnf install -y squid aws-cfn-bootstrap openssl nftables
-${eni ? eniSteps(eni, attempts) : ''}
-mkdir -p "$(dirname '${paths.env}')" '${paths.stateDir}'
-printf "REGION='%s'\\nINSTANCE_ID='%s'\\nLISTENER_IP='%s'\\n" "$REGION" "$IID" '${eni?.ip ?? ''}' > '${paths.env}'
-
-${SQUID_PARSE_CHECK}
-${ENSURE_TLS_PEEK}
-${APPLY_TENANT_LIMITS}
-${PORT_FUNCTIONS}
-${FETCH_CURRENT_POLICY}
-POLICY=
-fetch_current_policy "$CONF"
-ensure_tls_peek '${paths.peekCert ?? PEEK_CERT_FILE}' '${paths.squidGroup ?? 'squid'}'
-squid_has_delay_pools "$CONF"
-squid_parse_ok "$CONF"
-# Before Squid listens: no tenant ever gets more than its share of this proxy.
-apply_tenant_limits "$CONF"
-# The ports come from squid.conf's http_port lines, not from this script (it must not change with the policy).
-mapfile -t PORTS < <(squid_ports "$CONF")
-[ "\${#PORTS[@]}" -gt 0 ]
-reserve_ports '${paths.sysctl}' "\${PORTS[@]}"
-
-mkdir -p /etc/systemd/system/squid.service.d
-# ~2 file descriptors per concurrent client; systemd's default soft limit (1,024) fails requests from a few
-# hundred clients on (docs/benchmarks.md). LimitNOFILE sets soft and hard limit for the service.
-printf '[Service]\\nRestart=always\\nRestartSec=5\\nLimitNOFILE=65536\\n' > /etc/systemd/system/squid.service.d/egresshub.conf
-systemctl daemon-reload
-systemctl enable --now squid
-wait_listening 30 "\${PORTS[@]}"
-${props.health ? healthSteps(props.health, paths) : ''}${props.cloudWatchAgentConfig ? cloudWatchAgentSteps(props.cloudWatchAgentConfig) : ''}
-# From here on the policy rollout (SSM State Manager) applies policy changes to this proxy.
-touch "$BOOTSTRAPPED"
-# A change deployed while this instance booted was skipped by the rollout (bootstrap not finished): apply it, under
-# the apply script's lock (policy-rollout.ts), since the rollout may now run here too.
-BOOTED_WITH=$POLICY
-exec 9>'${paths.stateDir}/apply.lock'
-flock -w 900 9
-fetch_current_policy "$CONF.next"
-if [ "$POLICY" != "$BOOTED_WITH" ] && ! cmp -s "$CONF.next" "$CONF"; then
-  echo "the policy changed during boot: applying $POLICY"
-  squid_has_delay_pools "$CONF.next"
-  squid_parse_ok "$CONF.next"
-  apply_tenant_limits "$CONF.next" -c
-  mapfile -t PORTS < <(squid_ports "$CONF.next")
-  reserve_ports '${paths.sysctl}' "\${PORTS[@]}"
-  # cat keeps squid.conf's owner and mode (mv would give it the new file's).
-  cat "$CONF.next" > "$CONF"
-  apply_tenant_limits "$CONF"
-  squid -k reconfigure -f "$CONF"
-  wait_listening 30 "\${PORTS[@]}"
-fi
-rm -f "$CONF.next"
-exec 9>&-
-signal 0
-`;
+  const health = props.health;
+  const script = [
+    '#!/bin/bash',
+    '# egresshub proxy bootstrap (generated from src/hub/scripts/proxy-boot.sh; see docs/hub.md)',
+    // -E: the ERR trap also fires for a failure inside a function (squid_parse_ok, fetch_current_policy, …); without
+    // it, errexit ends the script there without the failure signal, and CloudFormation waits out the signal timeout.
+    'set -Eeuo pipefail',
+    shellAssignments({
+      STACK: props.stackName,
+      RESOURCE: props.signalResource,
+      REGION: props.region,
+      POLICY_PARAMETER: props.policyParameter,
+      CONF: paths.squidConf,
+      ENV_FILE: paths.env,
+      STATE: paths.stateDir,
+      BOOTSTRAPPED: paths.bootstrapped,
+      SIGNALLED: `${paths.stateDir}/signalled`,
+      GAVE_UP: `${paths.stateDir}/gave-up`,
+      SYSCTL_FILE: paths.sysctl,
+      PEEK_CERT: paths.peekCert ?? PEEK_CERT_FILE,
+      SQUID_GROUP: paths.squidGroup ?? 'squid',
+      ENI: eni?.id ?? '',
+      ENI_IP: eni?.ip ?? '',
+      ...(eni && { ATTACH_ATTEMPTS: props.attachAttempts ?? 30 }),
+      EIP_ALLOCATION: props.elasticIpAllocationId ?? '',
+      HEALTH: health ? 'yes' : '',
+      ...(health && {
+        HEALTH_SCRIPT,
+        HEALTH_INTERVAL: health.intervalSeconds,
+        HEALTH_DRAIN_FILE: health.drainFile,
+        HEALTH_NAMESPACE: health.namespace,
+        HEALTH_METRIC: health.metricName,
+        HEALTH_DIMENSION: `${health.dimension}=${health.id}`,
+      }),
+      // Compact JSON: user data is limited to 16 KB.
+      CWAGENT_CONFIG: props.cloudWatchAgentConfig ? JSON.stringify(JSON.parse(props.cloudWatchAgentConfig)) : '',
+      ...(props.cloudWatchAgentConfig && { CWAGENT_CONFIG_FILE: CLOUDWATCH_AGENT_CONFIG_FILE }),
+    }),
+    GIVE_UP,
+    ...(props.elasticIpAllocationId ? [shellLibrary('boot-elastic-ip')] : []),
+    ...(eni ? [CLAIM_ENI, shellLibrary('boot-eni')] : []),
+    SQUID_PARSE_CHECK,
+    ENSURE_TLS_PEEK,
+    APPLY_TENANT_LIMITS,
+    PORT_FUNCTIONS,
+    FETCH_CURRENT_POLICY,
+    ...(health ? [shellLibrary('boot-health'), healthPublisherFunction()] : []),
+    ...(props.cloudWatchAgentConfig ? [shellLibrary('boot-cloudwatch-agent')] : []),
+    shellLibrary('proxy-boot'),
+    'proxy_boot',
+    '',
+  ].join('\n');
   const bytes = Buffer.byteLength(script, 'utf8') + TOKEN_ALLOWANCE_BYTES;
   if (bytes > MAX_USER_DATA_BYTES) throw new UserDataTooLargeError(bytes);
   return script;
 }
 
 /**
- * Public egress: the instance launched with an ephemeral public IP (to reach the EC2 API at all) swaps it for
- * the fleet's Elastic IP before anything else uses the internet, so every later connection (dnf, Squid) leaves
- * from the static address partners allowlist. --allow-reassociation takes it from a predecessor still holding it.
- * https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_AssociateAddress.html
+ * The health publisher the boot script installs (HEALTH_SCRIPT), run by a systemd timer with its parameters file
+ * as argument: proxy_healthy, squid_ports and publish_health (src/hub/scripts/publish-health.sh).
  */
-function elasticIpSteps(allocationId: string): string {
-  return `
-EIP_ALLOCATION='${allocationId}'
-for i in $(seq 1 30); do
-  aws ec2 associate-address --region "$REGION" --allocation-id "$EIP_ALLOCATION" --instance-id "$IID" --allow-reassociation && break
-  [ "$i" -lt 30 ] && sleep 5
-done
-aws ec2 describe-addresses --region "$REGION" --allocation-ids "$EIP_ALLOCATION" --query 'Addresses[0].InstanceId' --output text | grep -qx "$IID"
-`;
+export function renderHealthPublisher(): string {
+  return [
+    '#!/bin/bash',
+    "# egresshub: publish this proxy's health to CloudWatch (installed by the boot script; docs/operations.md)",
+    'set -uo pipefail',
+    PROXY_HEALTHY,
+    SQUID_PORTS,
+    shellLibrary('publish-health'),
+    'publish_health "$1"',
+    '',
+  ].join('\n');
 }
 
-function eniSteps(eni: { readonly id: string; readonly ip: string }, attempts: number): string {
-  return `
-ENI_IP='${eni.ip}'
-${CLAIM_ENI}
-claim_eni "$ENI" "$IID" "$REGION" ${attempts} 10
-
-# amazon-ec2-net-utils configures the hot-plugged ENI and its policy routes; wait for its address.
-for _ in $(seq 1 60); do ip -4 -o addr show | grep -q " $ENI_IP/" && break; sleep 2; done
-ip -4 -o addr show | grep -q " $ENI_IP/"
-`;
-}
-
-/**
- * The health publisher: every intervalSeconds a systemd timer runs proxy_healthy on the first tenant port (read
- * from squid.conf at each run, since tenants come and go) and puts 1 or 0 into the proxy's metric. The multi-az
- * alarms and Route 53 health checks read it; missing data counts as unhealthy there.
- * https://docs.aws.amazon.com/cli/latest/reference/cloudwatch/put-metric-data.html
- */
-function healthSteps(h: ProxyHealthPublishing, paths: ProxyPaths): string {
-  return `
-cat > ${HEALTH_SCRIPT} <<'HEALTH'
-#!/bin/bash
-# egresshub: publish this proxy's health to CloudWatch (generated; docs/operations.md)
-set -uo pipefail
-. '${paths.env}'
-${PROXY_HEALTHY}
-${SQUID_PORTS}
-port=$(squid_ports '${paths.squidConf}' | sed -n 1p)
-# Being replaced (the group's termination lifecycle hook holds the instance): drain, so the failover name moves
-# away while this proxy still serves. https://docs.aws.amazon.com/autoscaling/ec2/userguide/retrieving-target-lifecycle-state-through-imds.html
-token=$(curl -s -m 2 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' http://169.254.169.254/latest/api/token || true)
-state=$(curl -s -m 2 -H "X-aws-ec2-metadata-token: $token" http://169.254.169.254/latest/meta-data/autoscaling/target-lifecycle-state || true)
-if [ "$state" = Terminated ]; then echo "terminating: draining" > '${h.drainFile}'; fi
-if [ -n "$port" ] && proxy_healthy "$port" '${h.drainFile}'; then value=1; else value=0; fi
-aws cloudwatch put-metric-data --region "$REGION" --cli-connect-timeout 5 --cli-read-timeout 10 \\
-  --namespace '${h.namespace}' --metric-name '${h.metricName}' --dimensions '${h.dimension}=${h.id}' --value "$value" --unit Count
-HEALTH
-chmod 0755 ${HEALTH_SCRIPT}
-printf '[Unit]\\nDescription=egresshub proxy health metric\\nAfter=squid.service\\n[Service]\\nType=oneshot\\nTimeoutStartSec=30\\nExecStart=${HEALTH_SCRIPT}\\n' > /etc/systemd/system/egresshub-health.service
-printf '[Unit]\\nDescription=egresshub proxy health metric every ${h.intervalSeconds} s\\n[Timer]\\nOnActiveSec=0\\nOnUnitActiveSec=${h.intervalSeconds}s\\nAccuracySec=1s\\n[Install]\\nWantedBy=timers.target\\n' > /etc/systemd/system/egresshub-health.timer
-systemctl daemon-reload
-systemctl enable --now egresshub-health.timer
-`;
-}
-
-/** Where the boot script writes the agent's config (the agent's own etc directory). */
-export const CLOUDWATCH_AGENT_CONFIG_FILE = '/opt/aws/amazon-cloudwatch-agent/etc/egresshub.json';
-
-/**
- * Starts the CloudWatch agent after Squid is up. A failing agent does not fail the boot: a proxy that
- * serves without shipping logs beats no proxy; the dashboard's request metrics going flat shows it.
- * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/install-CloudWatch-Agent-commandline-fleet.html
- */
-function cloudWatchAgentSteps(config: string): string {
-  // Compact JSON: user data is limited to 16 KB and squid.conf needs the room.
-  const compact = JSON.stringify(JSON.parse(config));
-  return `if dnf install -y amazon-cloudwatch-agent; then
-  cat > ${CLOUDWATCH_AGENT_CONFIG_FILE} <<'CWAGENT'
-${compact}
-CWAGENT
-  /opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c file:${CLOUDWATCH_AGENT_CONFIG_FILE} || echo 'warning: the CloudWatch agent did not start; Squid logs stay on this instance'
-else
-  echo 'warning: amazon-cloudwatch-agent did not install; Squid logs stay on this instance'
-fi
-`;
+/** `health_publisher_text`: prints renderHealthPublisher() (a quoted here-document: nothing in it is expanded). */
+function healthPublisherFunction(): string {
+  return `health_publisher_text() {\n  cat <<'EGRESSHUB_HEALTH'\n${renderHealthPublisher()}EGRESSHUB_HEALTH\n}`;
 }

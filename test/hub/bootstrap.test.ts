@@ -9,10 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EgressPlan } from '../../src/config';
-import { renderProxyBootstrap, type ProxyPaths } from '../../src/hub/user-data';
+import { renderHealthPublisher, renderProxyBootstrap, type ProxyPaths } from '../../src/hub/user-data';
 import { renderSquidConf } from '../../src/policy';
 import { acquireLabLock } from '../support/lab-lock';
 import { exampleConfig, planOf } from '../support/stack';
+import { healthParams } from './support/health-params';
 import { NS_DNS_IP, squidAvailable } from './support/squid-netns';
 
 const ENI_IP = '198.51.100.20';
@@ -23,12 +24,12 @@ const fakes = (realCurl: string, realSquid: string): Record<string, string> => (
 echo "aws $*" >> "$CALLS"
 case "$1 $2" in
   'ssm get-parameter')
-    n=$(cat "$STATE/get-parameter" 2>/dev/null || echo 0); echo $((n + 1)) > "$STATE/get-parameter"
-    if [ "$n" -ge 1 ] && [ -f "$STATE/policy-later" ]; then cat "$STATE/policy-later"; else cat "$STATE/policy"; fi ;;
+    n=$(cat "$FAKE_STATE/get-parameter" 2>/dev/null || echo 0); echo $((n + 1)) > "$FAKE_STATE/get-parameter"
+    if [ "$n" -ge 1 ] && [ -f "$FAKE_STATE/policy-later" ]; then cat "$FAKE_STATE/policy-later"; else cat "$FAKE_STATE/policy"; fi ;;
   's3 cp')
     src=; for a in "$@"; do case $a in s3://*) src=$a ;; esac; done
     # The role may read only the current object: a name in deny-<key> is refused as S3 would (AccessDenied).
-    if [ -f "$STATE/deny-\${src##*/}" ]; then echo 'An error occurred (AccessDenied) when calling the GetObject operation' >&2; exit 1; fi
+    if [ -f "$FAKE_STATE/deny-\${src##*/}" ]; then echo 'An error occurred (AccessDenied) when calling the GetObject operation' >&2; exit 1; fi
     cp "$FAKE_S3/\${src#s3://*/}" "\${@: -1}" ;;
   'ec2 describe-network-interfaces')
     case "$*" in
@@ -36,7 +37,7 @@ case "$1 $2" in
       *) printf 'in-use\\ti-test\\teni-attach-1\\n' ;;
     esac ;;
   'ec2 describe-addresses') echo i-test ;;
-  'autoscaling set-instance-health') if [ -f "$STATE/fail-set-instance-health" ]; then echo 'AccessDenied' >&2; exit 254; fi ;;
+  'autoscaling set-instance-health') if [ -f "$FAKE_STATE/fail-set-instance-health" ]; then echo 'AccessDenied' >&2; exit 254; fi ;;
 esac
 `,
   curl: `#!/bin/bash
@@ -125,7 +126,8 @@ describe.runIf(squidAvailable())('the boot script, end to end (real bash, Squid 
       'set +e',
       'timeout 120 "$WORK/boot.sh"; echo "exit=$?"',
       'echo "--- units"; ls /etc/systemd/system /etc/systemd/system/squid.service.d',
-      'echo "--- health"; head -n 2 /usr/local/sbin/egresshub-health',
+      'echo "--- health"; cat /usr/local/sbin/egresshub-health',
+      'echo "--- health unit"; cat /etc/systemd/system/egresshub-health.service',
       'echo "--- log"; cat /var/log/egresshub-bootstrap.log',
     ].join('\n');
     spawnSync('ip', ['netns', 'add', ns]);
@@ -139,7 +141,7 @@ describe.runIf(squidAvailable())('the boot script, end to end (real bash, Squid 
           PATH: `${join(work, 'bin')}:${process.env.PATH}`,
           WORK: work,
           CALLS: join(work, 'calls'),
-          STATE: join(work, 'state'),
+          FAKE_STATE: join(work, 'state'),
           FAKE_S3: join(work, 's3'),
           SQUID_CONF: paths.squidConf,
         },
@@ -154,6 +156,8 @@ describe.runIf(squidAvailable())('the boot script, end to end (real bash, Squid 
         conf: read(paths.squidConf),
         confMode: existsSync(paths.squidConf) ? (statSync(paths.squidConf).mode & 0o777).toString(8) : '',
         env: read(paths.env),
+        healthEnv: read(join(work, 'etc', 'health.env')),
+        work,
         sysctl: read(paths.sysctl),
         bootstrapped: spawnSync('test', ['-f', paths.bootstrapped]).status === 0,
       };
@@ -194,7 +198,10 @@ describe.runIf(squidAvailable())('the boot script, end to end (real bash, Squid 
     expect(r.bootstrapped).toBe(true);
     expect(r.calls).toContain('systemctl enable --now egresshub-health.timer');
     expect(r.out).toMatch(/--- units\n[\s\S]*egresshub-health\.service\n[\s\S]*egresshub-health\.timer[\s\S]*egresshub\.conf/);
-    expect(r.out).toMatch(/--- health\n#!\/bin\/bash\n# egresshub: publish this proxy's health/);
+    // The publisher installed whole, run with the parameters the boot wrote beside its facts.
+    expect(r.out).toContain(`--- health\n${renderHealthPublisher()}--- health unit\n`);
+    expect(r.out).toContain(`ExecStart=/usr/local/sbin/egresshub-health ${join(r.work, 'etc', 'health.env')}\n`);
+    expect(r.healthEnv).toBe(healthParams(plan, { conf: join(r.work, 'squid.conf'), drainFile: plan.hub.proxyHealth.drainFile }));
   });
 
   it('applies a policy deployed while it booted, before signalling; squid.conf keeps its mode', () => {

@@ -1,46 +1,25 @@
 // multi-az proxies leave the failover name before a replacement terminates them: the group's termination
 // lifecycle hook holds the instance, and the health publisher, reading target-lifecycle-state "Terminated" from
-// IMDS, drains (publishes 0). The publisher here is the rendered script itself, run with bash against fake IMDS
+// IMDS, drains (publishes 0). The publisher here is the script the boot installs, run with bash against fake IMDS
 // and AWS CLI stand-ins on PATH.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { renderProxyBootstrap } from '../../src/hub/user-data';
+import { renderHealthPublisher } from '../../src/hub/user-data';
 import { ProxyFleet } from '../../src/hub/proxy-fleet';
 import { exampleConfig, planOf, synthOnce } from '../support/stack';
+import { writeHealthParams } from './support/health-params';
+
+const plan = planOf(exampleConfig());
 
 const work = mkdtempSync(join(tmpdir(), 'egresshub-drain-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-/** The health publisher as the boot script installs it, with its drain file under `dir`. */
-function healthScript(dir: string): string {
-  const plan = planOf(exampleConfig());
-  const script = renderProxyBootstrap({
-    policyParameter: '/egresshub/test/proxy-policy',
-    stackName: 'egresshub-hub',
-    signalResource: 'ProxyAGroup',
-    region: 'ap-northeast-1',
-    networkInterface: { id: 'eni-0123', ip: '10.0.0.10' },
-    health: { id: 'ProxyA', ...plan.hub.proxyHealth, drainFile: join(dir, 'drain') },
-    paths: {
-      squidConf: join(dir, 'squid.conf'),
-      env: join(dir, 'proxy.env'),
-      bootstrapped: join(dir, 'b'),
-      sysctl: join(dir, 's'),
-      stateDir: dir,
-    },
-  });
-  const m = /<<'HEALTH'\n([\s\S]*?)\nHEALTH\n/.exec(script);
-  if (!m) throw new Error('no health script in the boot script');
-  return m[1]!;
-}
-
 function publish(state: string): { drained: boolean; value: string | undefined } {
   const dir = join(work, state);
   mkdirSync(join(dir, 'bin'), { recursive: true });
-  writeFileSync(join(dir, 'proxy.env'), 'REGION=ap-northeast-1\n');
   writeFileSync(join(dir, 'squid.conf'), 'http_port 3201 name=project-a\n');
   writeFileSync(
     join(dir, 'bin', 'curl'),
@@ -48,11 +27,18 @@ function publish(state: string): { drained: boolean; value: string | undefined }
     { mode: 0o755 },
   );
   writeFileSync(join(dir, 'bin', 'aws'), `#!/bin/bash\necho "$*" > "${join(dir, 'metric')}"\n`, { mode: 0o755 });
-  writeFileSync(join(dir, 'health.sh'), healthScript(dir), { mode: 0o755 });
-  spawnSync('bash', [join(dir, 'health.sh')], {
-    env: { ...process.env, PATH: `${join(dir, 'bin')}:${process.env.PATH}` },
-    timeout: 20_000,
-  });
+  writeFileSync(join(dir, 'health.sh'), renderHealthPublisher(), { mode: 0o755 });
+  spawnSync(
+    'bash',
+    [
+      join(dir, 'health.sh'),
+      writeHealthParams(join(dir, 'health.env'), plan, { conf: join(dir, 'squid.conf'), drainFile: join(dir, 'drain') }),
+    ],
+    {
+      env: { ...process.env, PATH: `${join(dir, 'bin')}:${process.env.PATH}` },
+      timeout: 20_000,
+    },
+  );
   const metric = existsSync(join(dir, 'metric')) ? readFileSync(join(dir, 'metric'), 'utf8') : '';
   return { drained: existsSync(join(dir, 'drain')), value: /--value (\d)/.exec(metric)?.[1] };
 }

@@ -8,7 +8,7 @@ import { type EgressHubStack, MATCH_NO_TRAFFIC } from '../../src/hub';
 import { renderSquidConf } from '../../src/policy';
 import { validateTemplate } from '../support/cfn-registry';
 import { nagFindings } from '../support/nag';
-import { exampleConfig, hubSnapshotOf as snapshotOf, planOf, synthOnce } from '../support/stack';
+import { exampleConfig, hubSnapshotOf as snapshotOf, planOf, synthOnce, userDataOf } from '../support/stack';
 
 type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
 const resourcesOf = (t: Template, type: string): Resources =>
@@ -52,15 +52,6 @@ const SCENARIOS: Record<string, () => Record<string, unknown>> = {
 const scenario = (name: string) => synthOnce(name, () => planOf(SCENARIOS[name]!()));
 /** The tenants stack that holds the tenant on `port` (one stack per block of 50 ports). */
 const tenantsStack = (s: ReturnType<typeof scenario>, port: number) => s.templates.get(`Tenants-${Math.floor(port / 50) * 50}`)!;
-
-/** The user data script of the first proxy (ProxyA), with its deploy-time tokens rendered as `<token>`. */
-function userDataOf(t: Template): string {
-  const [, lt] = Object.entries(resourcesOf(t, 'AWS::EC2::LaunchTemplate')).find(([k]) => k.startsWith('HubProxyA'))!;
-  const ud = (lt.Properties.LaunchTemplateData as { UserData: { 'Fn::Base64': unknown } }).UserData['Fn::Base64'];
-  if (typeof ud === 'string') return ud;
-  const [sep, parts] = (ud as { 'Fn::Join': [string, unknown[]] })['Fn::Join'];
-  return parts.map((p) => (typeof p === 'string' ? p : '<token>')).join(sep);
-}
 
 describe('EgressHub with the example config', () => {
   const s = scenario('example');

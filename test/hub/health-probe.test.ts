@@ -6,10 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROXY_HEALTHY } from '../../src/hub/health-probe';
-import { PROXY_PATHS, renderProxyBootstrap } from '../../src/hub/user-data';
+import { renderHealthPublisher } from '../../src/hub/user-data';
 import { HEALTH_PROBE, RULES } from '../../src/policy';
 import { acquireLabLock } from '../support/lab-lock';
 import { exampleConfig, planOf } from '../support/stack';
+import { writeHealthParams } from './support/health-params';
 import { NS_TENANT_IP, squidAvailable, startNsSquid, type NsSquid } from './support/squid-netns';
 
 const plan = planOf(exampleConfig());
@@ -83,28 +84,18 @@ describe.runIf(squidAvailable())('proxy_healthy (real Squid in a throwaway names
     );
   });
 
-  // The script the boot installs for the systemd timer, cut out of the rendered user data and run as is.
+  // The script the boot installs for the systemd timer, run as is with a parameters file like the boot's.
   it("the health timer's script publishes 1, then 0 while draining, for this proxy's dimension", () => {
     const work = mkdtempSync(join(tmpdir(), 'egresshub-health-'));
     try {
       const drain = join(work, 'drain');
-      const paths = { ...PROXY_PATHS, squidConf: squid.conf, env: join(work, 'proxy.env') };
-      const userData = renderProxyBootstrap({
-        policyParameter: '/egresshub/test/proxy-policy',
-        stackName: 'test',
-        signalResource: 'Group',
-        region: 'ap-northeast-1',
-        health: { id: 'ProxyA', ...plan.hub.proxyHealth, drainFile: drain },
-        paths,
-      });
-      const script = /<<'HEALTH'\n([\s\S]*?)\nHEALTH\n/.exec(userData)![1]!;
-      writeFileSync(join(work, 'health'), script, { mode: 0o755 });
-      writeFileSync(paths.env, "REGION='ap-northeast-1'\n");
+      const params = writeHealthParams(join(work, 'health.env'), plan, { conf: squid.conf, drainFile: drain });
+      writeFileSync(join(work, 'health'), renderHealthPublisher(), { mode: 0o755 });
       writeFileSync(join(work, 'aws'), '#!/bin/sh\necho "$*" >> "$CALLS"\n', { mode: 0o755 });
       const env = { PATH: `${work}:${process.env.PATH}`, CALLS: join(work, 'calls') };
-      expect(squid.exec([join(work, 'health')], { env }).status).toBe(0);
+      expect(squid.exec([join(work, 'health'), params], { env }).status).toBe(0);
       writeFileSync(drain, '');
-      expect(squid.exec([join(work, 'health')], { env }).status).toBe(0);
+      expect(squid.exec([join(work, 'health'), params], { env }).status).toBe(0);
       const calls = readFileSync(join(work, 'calls'), 'utf8').trim().split('\n');
       const expected = (v: number) =>
         `cloudwatch put-metric-data --region ap-northeast-1 --cli-connect-timeout 5 --cli-read-timeout 10 --namespace ${plan.hub.proxyHealth.namespace} --metric-name ProxyHealthy --dimensions Proxy=ProxyA --value ${v} --unit Count`;

@@ -320,8 +320,8 @@ describe('fleet kinds', () => {
       },
     });
     const userData = JSON.stringify(multiAz.template.findResources('AWS::EC2::LaunchTemplate'));
-    expect(userData).toContain("--dimensions 'Proxy=ProxyA'");
-    expect(userData).toContain("--dimensions 'Proxy=ProxyC'");
+    expect(userData).toContain("HEALTH_DIMENSION='Proxy=ProxyA'");
+    expect(userData).toContain("HEALTH_DIMENSION='Proxy=ProxyC'");
     expect(JSON.stringify(single.template.findResources('AWS::IAM::Policy'))).not.toContain('PutMetricData');
   });
 

@@ -7,13 +7,14 @@ import {
   MAX_USER_DATA_BYTES,
   PORT_FUNCTIONS,
   PROXY_PATHS,
+  renderHealthPublisher,
   renderProxyBootstrap,
   SQUID_PARSE_CHECK,
   TOKEN_ALLOWANCE_BYTES,
 } from '../../src/hub';
 import { renderPolicyApply } from '../../src/hub/policy-rollout';
 import { renderSquidConf } from '../../src/policy';
-import { exampleConfig, planOf } from '../support/stack';
+import { exampleConfig, planOf, shellFunctionBody } from '../support/stack';
 
 const base = {
   policyParameter: '/egresshub/egresshub/proxy-policy',
@@ -51,23 +52,25 @@ describe('renderProxyBootstrap', () => {
   });
 
   it('marks the boot finished before its success signal, and applies a policy that changed during the boot', () => {
-    const script = renderProxyBootstrap(base);
-    const late = script.indexOf('fetch_current_policy "$CONF.next"');
-    expect(script.indexOf('touch "$BOOTSTRAPPED"')).toBeLessThan(late);
-    expect(late).toBeLessThan(script.lastIndexOf('signal 0'));
-    expect(script).toMatch(
-      /if \[ "\$POLICY" != "\$BOOTED_WITH" \] [^\n]*; then[\s\S]*squid_parse_ok "\$CONF.next"[\s\S]*squid -k reconfigure/,
+    const boot = shellFunctionBody(renderProxyBootstrap(base), 'proxy_boot');
+    const late = boot.indexOf('apply_policy_changed_during_boot');
+    expect(boot.indexOf('touch "$BOOTSTRAPPED"')).toBeLessThan(late);
+    expect(late).toBeLessThan(boot.lastIndexOf('signal 0'));
+    expect(shellFunctionBody(renderProxyBootstrap(base), 'apply_policy_changed_during_boot')).toMatch(
+      /if \[ "\$POLICY" != "\$booted_with" \] [^\n]*; then[\s\S]*squid_parse_ok "\$CONF.next"[\s\S]*squid -k reconfigure/,
     );
   });
 
   it("applies that late policy under the apply script's lock, with cat (squid.conf keeps its owner and mode), not mv", () => {
     const script = renderProxyBootstrap(base);
-    const lock = script.indexOf(`exec 9>'${PROXY_PATHS.stateDir}/apply.lock'\nflock -w 900 9\n`);
-    expect(lock).toBeGreaterThan(script.indexOf('touch "$BOOTSTRAPPED"'));
-    expect(lock).toBeLessThan(script.indexOf('fetch_current_policy "$CONF.next"'));
-    expect(script).toContain('cat "$CONF.next" > "$CONF"');
+    const late = shellFunctionBody(script, 'apply_policy_changed_during_boot');
+    const lock = late.indexOf('exec 9>"$STATE/apply.lock"\n  flock -w 900 9\n');
+    expect(lock).toBeGreaterThan(-1);
+    expect(lock).toBeLessThan(late.indexOf('fetch_current_policy "$CONF.next"'));
+    expect(late).toContain('cat "$CONF.next" > "$CONF"');
     expect(script).not.toMatch(/^\s*mv /m);
-    // The same lock file as the apply script's (policy-rollout.ts: `exec 9>"$STATE/apply.lock"`).
+    // The same lock file as the apply script's (policy-apply.sh: `exec 9>"$STATE/apply.lock"`).
+    expect(script).toContain(`STATE='${PROXY_PATHS.stateDir}'`);
     expect(renderPolicyApply({ drain: 'none' })).toContain(`STATE='${PROXY_PATHS.stateDir}'`);
     expect(renderPolicyApply({ drain: 'none' })).toMatch(/\n\s*exec 9>"\$STATE\/apply\.lock"\n\s*flock -w 900 9\n/);
   });
@@ -100,10 +103,14 @@ describe('renderProxyBootstrap', () => {
 
   it('associates the Elastic IP before anything else uses the internet', () => {
     const script = renderProxyBootstrap({ ...base, elasticIpAllocationId: 'eipalloc-0123' });
-    const associate = script.indexOf('aws ec2 associate-address');
+    const boot = shellFunctionBody(script, 'proxy_boot');
+    const associate = boot.indexOf('associate_elastic_ip');
     expect(associate).toBeGreaterThan(-1);
-    expect(associate).toBeLessThan(script.indexOf('dnf install'));
-    expect(script).toContain('--allocation-id "$EIP_ALLOCATION" --instance-id "$IID" --allow-reassociation');
+    expect(associate).toBeLessThan(boot.indexOf('dnf install'));
+    expect(script).toContain("\nEIP_ALLOCATION='eipalloc-0123'\n");
+    expect(shellFunctionBody(script, 'associate_elastic_ip')).toContain(
+      '--allocation-id "$EIP_ALLOCATION" --instance-id "$IID" --allow-reassociation',
+    );
     expect(renderProxyBootstrap(base)).not.toContain('associate-address');
   });
 
@@ -115,13 +122,22 @@ describe('renderProxyBootstrap', () => {
 
   it('installs a health timer that publishes 1/0 with the proxy dimension every interval', () => {
     const script = renderProxyBootstrap({ ...base, health });
-    expect(script).toContain(
-      "--namespace 'egresshub/egresshub' --metric-name 'ProxyHealthy' --dimensions 'Proxy=ProxyA' --value \"$value\" --unit Count",
+    for (const line of [
+      "HEALTH_INTERVAL='20'",
+      "HEALTH_DRAIN_FILE='/run/egresshub/drain'",
+      "HEALTH_NAMESPACE='egresshub/egresshub'",
+      "HEALTH_METRIC='ProxyHealthy'",
+      "HEALTH_DIMENSION='Proxy=ProxyA'",
+    ]) {
+      expect(script).toContain(`\n${line}\n`);
+    }
+    // The publisher the boot installs is renderHealthPublisher's text, whole, in a quoted here-document.
+    expect(script).toContain(`<<'EGRESSHUB_HEALTH'\n${renderHealthPublisher()}EGRESSHUB_HEALTH\n`);
+    expect(renderHealthPublisher()).toContain(
+      '--namespace "$NAMESPACE" --metric-name "$METRIC" --dimensions "$DIMENSION" --value "$value" --unit Count',
     );
-    expect(script).toContain('proxy_healthy "$port" \'/run/egresshub/drain\'');
-    expect(script).toContain('OnUnitActiveSec=20s');
-    expect(script).toContain('systemctl enable --now egresshub-health.timer');
-    expect(renderProxyBootstrap(base)).not.toContain('egresshub-health');
+    expect(shellFunctionBody(script, 'install_health_publisher')).toContain('systemctl enable --now egresshub-health.timer');
+    expect(renderProxyBootstrap(base)).not.toMatch(/egresshub-health|install_health_publisher\(\)/);
   });
 
   it('detaches the ENI from a predecessor gently first and forces it only after a minute', () => {
@@ -131,7 +147,9 @@ describe('renderProxyBootstrap', () => {
   });
 
   it('bounds the ENI claim loop by attachAttempts', () => {
-    expect(renderProxyBootstrap({ ...base, attachAttempts: 7 })).toContain('claim_eni "$ENI" "$IID" "$REGION" 7 10');
+    const script = renderProxyBootstrap({ ...base, attachAttempts: 7 });
+    expect(script).toContain("\nATTACH_ATTEMPTS='7'\n");
+    expect(shellFunctionBody(script, 'attach_listener_eni')).toContain('claim_eni "$ENI" "$IID" "$REGION" "$ATTACH_ATTEMPTS" 10');
   });
 
   it('fails when the user data would exceed 16 KB, naming the size and the fix', () => {

@@ -17,7 +17,7 @@ import { renderSquidConf } from '../../src/policy';
 import { usageReport } from '../../src/usage';
 import { validateTemplate } from '../support/cfn-registry';
 import { nagFindings } from '../support/nag';
-import { exampleConfig, planOf, synthOnce } from '../support/stack';
+import { exampleConfig, planOf, shellFunctionBody, synthOnce, userDataOf } from '../support/stack';
 import { contributions, matches, metricValue, transform } from './emulate';
 
 interface Statement {
@@ -172,15 +172,14 @@ describe('CloudWatch agent config', () => {
   });
 
   it('the boot script installs and starts the agent with that config, after Squid listens', () => {
-    const t = scenario('example').hub;
-    const [[, lt]] = resourcesOf(t, 'AWS::EC2::LaunchTemplate') as [[string, Resources[string]]];
-    const ud = JSON.stringify(lt.Properties.LaunchTemplateData);
-    expect(ud).toContain('dnf install -y amazon-cloudwatch-agent');
-    expect(ud).toContain(
-      'amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c file:/opt/aws/amazon-cloudwatch-agent/etc/egresshub.json',
-    );
-    expect(ud).toContain('/egresshub/egresshub-hub/squid/access');
-    expect(ud.indexOf('amazon-cloudwatch-agent-ctl')).toBeGreaterThan(ud.indexOf('ss -ltnH'));
+    const ud = userDataOf(scenario('example').hub);
+    expect(ud).toContain("\nCWAGENT_CONFIG_FILE='/opt/aws/amazon-cloudwatch-agent/etc/egresshub.json'\n");
+    expect(/^CWAGENT_CONFIG='(.*)'$/m.exec(ud)?.[1]).toContain('"log_group_name":"/egresshub/egresshub-hub/squid/access"');
+    const agent = shellFunctionBody(ud, 'start_cloudwatch_agent');
+    expect(agent).toContain('dnf install -y amazon-cloudwatch-agent');
+    expect(agent).toContain('amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c "file:$CWAGENT_CONFIG_FILE"');
+    const boot = shellFunctionBody(ud, 'proxy_boot');
+    expect(boot.indexOf('start_cloudwatch_agent')).toBeGreaterThan(boot.indexOf('wait_listening 30'));
   });
 });
 

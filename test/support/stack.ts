@@ -94,3 +94,19 @@ export function variantConfig(mode: string, egress: 'nat' | 'public'): Record<st
   if (egress === 'public') delete config.hub.natGateways;
   return config;
 }
+
+/** The user data script of the proxy whose launch template's ID starts with `proxy`, deploy-time tokens as `<token>`. */
+export function userDataOf(t: Template, proxy = 'HubProxyA'): string {
+  const [, lt] = Object.entries(t.findResources('AWS::EC2::LaunchTemplate')).find(([k]) => k.startsWith(proxy))!;
+  const ud = (lt.Properties as { LaunchTemplateData: { UserData: { 'Fn::Base64': unknown } } }).LaunchTemplateData.UserData['Fn::Base64'];
+  if (typeof ud === 'string') return ud;
+  const [sep, parts] = (ud as { 'Fn::Join': [string, unknown[]] })['Fn::Join'];
+  return parts.map((p) => (typeof p === 'string' ? p : '<token>')).join(sep);
+}
+
+/** The body of shell function `name` in `script` (`name() {` … `}`, each at the start of a line). */
+export function shellFunctionBody(script: string, name: string): string {
+  const m = new RegExp(`^${name}\\(\\) \\{\\n([\\s\\S]*?)\\n\\}$`, 'm').exec(script);
+  if (!m) throw new Error(`no function ${name} in the script`);
+  return m[1]!;
+}
