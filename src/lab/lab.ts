@@ -23,12 +23,11 @@ import {
   type LabTenant,
   type LabTopology,
 } from './topology';
+import { labRuleset } from './nft';
 import type { WebServerSpec } from './servers';
 import {
   DEFAULT_SUPERVISOR_SETTINGS,
-  GATEWAY_MAP,
   gatewayMapScript,
-  MAP_SLOTS,
   routeTo,
   type SupervisorSettings,
   type SupervisorSpec,
@@ -329,18 +328,7 @@ function wireInternetAndNat(topo: LabTopology): void {
   addr(topo.natNs, 'nat-inet', `${INTERNET.natPublicIp}/${INTERNET.prefix}`);
   inNs(topo.natNs, ['ip', 'route', 'add', 'default', 'via', INTERNET.routerIp]);
   forwarding(topo.natNs);
-  // The NAT gateway: hub traffic leaves with the one public address; nothing from outside gets in.
-  nft(
-    topo.natNs,
-    `table ip eh {
-  chain postrouting_ { type nat hook postrouting priority srcnat; policy accept; oifname "nat-inet" masquerade; }
-  chain forward_ { type filter hook forward priority filter; policy drop;
-    ct state established,related accept
-    iifname "nat-hub" oifname "nat-inet" accept
-  }
-}
-`,
-  );
+  nft(topo.natNs, labRuleset('nat-gateway'));
 }
 
 /** The hub's private subnets are one bridge: the NAT gateway, every proxy and every gateway ENI hang off it. */
@@ -381,46 +369,14 @@ function wireTenant(topo: LabTopology, t: LabTenant): void {
   forwarding(t.gatewayNs);
   nft(
     t.endpointNs,
-    `table ip eh {
-  chain prerouting_ { type nat hook prerouting priority dstnat; policy accept;
-    iifname "ep-spoke" ip daddr ${t.endpointIp} tcp dport ${port} dnat to ${LINK.gatewaySide}
-  }
-  chain postrouting_ { type nat hook postrouting priority srcnat; policy accept; oifname "ep-gw" snat to ${LINK.endpointSide}; }
-  chain forward_ { type filter hook forward priority filter; policy drop;
-    ct state established,related accept
-    iifname "ep-spoke" oifname "ep-gw" tcp dport ${port} ct status dnat accept
-  }
-  chain input_ { type filter hook input priority filter; policy drop;
-    iifname "lo" accept
-    ct state established,related accept
-    iifname "ep-spoke" meta l4proto tcp reject with tcp reset
-    iifname "ep-spoke" icmp type echo-request accept
-  }
-}
-`,
+    labRuleset('endpoint', { ENDPOINT_IP: t.endpointIp, PORT: port, GATEWAY_SIDE: LINK.gatewaySide, ENDPOINT_SIDE: LINK.endpointSide }),
   );
-  nft(
-    t.gatewayNs,
-    `table ip ${GATEWAY_MAP.table} {
-  map ${GATEWAY_MAP.map} { typeof numgen inc mod ${MAP_SLOTS} : ip daddr; }
-  set proxies { type ipv4_addr; elements = { ${topo.proxies.map((x) => x.ip).join(', ')} } }
-  chain prerouting_ { type nat hook prerouting priority dstnat; policy accept;
-    iifname "gw-ep" tcp dport ${port} dnat to numgen inc mod ${MAP_SLOTS} map @${GATEWAY_MAP.map}
-  }
-  chain postrouting_ { type nat hook postrouting priority srcnat; policy accept; oifname "gw-hub" snat to ${t.gatewayIp}; }
-  chain forward_ { type filter hook forward priority filter; policy drop;
-    ct state established,related accept
-    iifname "gw-ep" oifname "gw-hub" ip daddr @proxies tcp dport ${port} accept
-  }
-  chain input_ { type filter hook input priority filter; policy drop; iifname "lo" accept; ct state established,related accept; }
-}
-${gatewayMapScript(
-  routeTo(
+  const proxyIps = topo.proxies.map((x) => x.ip);
+  const healthy = routeTo(
     topo.routing,
     topo.proxies.map((x) => ({ ...x, healthy: true })),
-  ).map((x) => x.ip),
-)}`,
-  );
+  ).map((x) => x.ip);
+  nft(t.gatewayNs, `${labRuleset('gateway', { PORT: port, GATEWAY_IP: t.gatewayIp, PROXIES: proxyIps })}\n${gatewayMapScript(healthy)}`);
   // A refused connection leaves a CLOSE conntrack entry (10 s) that a new SYN with the same ports would reuse,
   // NAT binding included: a client could still be sent to a withdrawn proxy after the switch. A new flow through
   // a resource gateway is placed anew, so here refused flows are forgotten at once (this namespace only).
