@@ -1,19 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { clientEnv, toShell } from '../../src/client/env';
-import { buildPlan, parseConfig } from '../../src/config';
+import { planEgress, type EgressHubConfig } from '../../src';
+import { SPOKE_VPC } from '../fixtures/configs';
 import { runCli } from '../support/cli';
 
-const base = `
-region: ap-northeast-1
-account: "111111111111"
-hub: { availabilityZones: [ap-northeast-1a, ap-northeast-1c] }
-tenants:
-  - { name: project-a, port: 3201, allow: "*", accounts: ["222222222222"] }
-  - { name: project-b, port: 3202, allow: "*" }
-spokes:
-  - { tenant: project-a, account: "222222222222", vpcId: vpc-0a1b2c3d4e5f60718, vpcCidr: 10.0.0.0/16, subnetIds: [subnet-0a1b2c3d4e5f60001, subnet-0a1b2c3d4e5f60002] }
-`;
-const withDns = buildPlan(parseConfig(`${base}dns: { domain: Egress.Internal. }\n`));
+const base = {
+  region: 'ap-northeast-1',
+  account: '111111111111',
+  hub: { availabilityZones: ['ap-northeast-1a', 'ap-northeast-1c'] },
+  tenants: [
+    { name: 'project-a', port: 3201, allow: '*', accounts: ['222222222222'] },
+    { name: 'project-b', port: 3202, allow: '*' },
+  ],
+  spokes: [{ ...SPOKE_VPC, tenant: 'project-a', account: '222222222222' }],
+} satisfies EgressHubConfig;
+const withDns = planEgress({ ...base, dns: { domain: 'Egress.Internal.' } });
 
 describe('client-env', () => {
   it("derives the tenant's stable proxy URL from the dns section", () => {
@@ -60,12 +61,8 @@ describe('client-env', () => {
   });
 
   it('fails when there is no dns section and no --proxy-host, saying how to find the endpoint name', () => {
-    expect(() => clientEnv(buildPlan(parseConfig(base)), 'project-a')).toThrow(
-      /no dns section.*--proxy-host.*describe-vpc-endpoint-associations/,
-    );
-    expect(clientEnv(buildPlan(parseConfig(base)), 'project-a', { proxyHost: 'vpce-1.example' }).proxyUrl).toBe(
-      'http://vpce-1.example:3201',
-    );
+    expect(() => clientEnv(planEgress(base), 'project-a')).toThrow(/no dns section.*--proxy-host.*describe-vpc-endpoint-associations/);
+    expect(clientEnv(planEgress(base), 'project-a', { proxyHost: 'vpce-1.example' }).proxyUrl).toBe('http://vpce-1.example:3201');
   });
 
   it('fails when the VPC CIDR cannot be known', () => {
@@ -83,7 +80,7 @@ describe('client-env', () => {
 });
 
 describe('client-env input checks', () => {
-  const plan = buildPlan(parseConfig(`${base}dns: { domain: egress.internal }\n`));
+  const plan = planEgress({ ...base, dns: { domain: 'egress.internal' } });
 
   it('fails when --proxy-host would inject shell code', () => {
     expect(() => clientEnv(plan, 'project-a', { proxyHost: "x';touch /tmp/pwn;'" })).toThrow(/--proxy-host: proxy URL must look like/);

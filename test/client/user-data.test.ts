@@ -3,23 +3,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { clientEnv } from '../../src/client/env';
 import { SETUP_SCRIPT, userDataCommands, userDataScript } from '../../src/client/setup-script';
-import { buildPlan, parseConfig } from '../../src/config';
+import { buildPlan, loadConfigFile } from '../../src/config';
 import { runCli } from '../support/cli';
 import { makeRoot, read, removeRoot, runShell, snapshot } from './roots';
 
 const CONFIG = 'examples/egresshub.yaml';
-const plan = buildPlan(
-  parseConfig(`
-region: ap-northeast-1
-account: "111111111111"
-hub: { availabilityZones: [ap-northeast-1a, ap-northeast-1c] }
-dns: { domain: egress.internal }
-tenants:
-  - { name: project-a, port: 3201, allow: "*" }
-spokes:
-  - { tenant: project-a, account: "111111111111", vpcId: vpc-0a1b2c3d4e5f60718, vpcCidr: 10.0.0.0/16, subnetIds: [subnet-0a1b2c3d4e5f60001, subnet-0a1b2c3d4e5f60002] }
-`),
-);
+const plan = buildPlan(loadConfigFile('test/fixtures/one-spoke.yaml'));
 const env = clientEnv(plan, 'project-a');
 const roots: string[] = [];
 afterEach(() => roots.splice(0).forEach(removeRoot));

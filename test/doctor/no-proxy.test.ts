@@ -1,7 +1,7 @@
 // Reading a NO_PROXY list the way curl, Go and Python do, without contacting anything.
 import { describe, expect, it } from 'vitest';
 import { clientEnv } from '../../src/client/env';
-import { buildPlan, parseConfig } from '../../src/config';
+import { buildPlan, loadConfigFile } from '../../src/config';
 import { covers, diagnose, isPrivate, parseNoProxy } from '../../src/doctor';
 
 describe('NO_PROXY coverage', () => {
@@ -21,16 +21,7 @@ describe('NO_PROXY coverage', () => {
   });
 
   it("passes client-env's own NO_PROXY (the two halves agree)", async () => {
-    const plan = buildPlan(
-      parseConfig(`
-region: ap-northeast-1
-account: "111111111111"
-hub: { availabilityZones: [ap-northeast-1a, ap-northeast-1c] }
-tenants: [{ name: project-a, port: 3201, allow: "*" }]
-spokes:
-  - { tenant: project-a, account: "111111111111", vpcId: vpc-0a1b2c3d4e5f60718, vpcCidr: 10.0.0.0/16, subnetIds: [subnet-0a1b2c3d4e5f60001, subnet-0a1b2c3d4e5f60002] }
-`),
-    );
+    const plan = buildPlan(loadConfigFile('test/fixtures/one-spoke.yaml'));
     const env = clientEnv(plan, 'project-a', { proxyHost: 'project-a.egress.internal' });
     // Without a proxy in this env no network step runs; only the pure NO_PROXY reading is exercised.
     const report = await diagnose({ env: { NO_PROXY: env.variables.NO_PROXY, no_proxy: env.variables.no_proxy }, timeoutMs: 500 });

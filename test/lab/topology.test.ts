@@ -1,7 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { buildPlan, loadConfigFile, parseConfig, UsageError } from '../../src/config';
+import { buildPlan, loadConfigFile, UsageError } from '../../src/config';
 import { casesFor } from '../../src/lab/matrix';
+import { planWith } from '../fixtures/configs';
+import { planOf, variantConfig } from '../support/stack';
 import { buildTopology, INTERNET, LAB_PREFIX, MAX_LAB_TENANTS, namespacesOf } from '../../src/lab/topology';
 
 const example = buildPlan(loadConfigFile('examples/egresshub.yaml'));
@@ -60,8 +61,7 @@ describe('lab topology', () => {
 
   it('runs one proxy namespace per fixed proxy of the plan, in failover order, and two or more for nlb', () => {
     const modes = (mode: string) => {
-      const config = readFileSync('examples/egresshub.yaml', 'utf8').replace('mode: multi-az', `mode: ${mode}`);
-      const topo = buildTopology(buildPlan(parseConfig(config)));
+      const topo = buildTopology(planOf(variantConfig(mode, 'nat')));
       return { routing: topo.routing, proxies: topo.proxies.map((x) => `${x.id} ${x.ns} ${x.ip} ${x.hubIf}`) };
     };
     expect(modes('multi-az')).toEqual({
@@ -78,10 +78,7 @@ describe('lab topology', () => {
   });
 
   it('fails when the config has more tenants than the lab can address', () => {
-    const tenants = Array.from({ length: MAX_LAB_TENANTS + 1 }, (_, i) => `  - { name: t${i}, port: ${5000 + i}, allow: '*' }\n`).join('');
-    const plan = buildPlan(
-      parseConfig(`region: us-east-1\naccount: "111111111111"\nhub:\n  availabilityZones: [us-east-1a, us-east-1b]\ntenants:\n${tenants}`),
-    );
+    const plan = planWith(Array.from({ length: MAX_LAB_TENANTS + 1 }, (_, i) => ({ name: `t${i}`, port: 5000 + i, allow: '*' })));
     expect(() => buildTopology(plan)).toThrow(UsageError);
     expect(() => buildTopology(plan)).toThrow(`the lab emulates at most ${MAX_LAB_TENANTS} tenants (got ${MAX_LAB_TENANTS + 1})`);
   });
