@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFailed } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { main } from '../support/cli';
 import { buildPlan, loadConfigFile, parseConfig } from '../../src/config';
@@ -79,83 +79,110 @@ function askForNewName(topo: LabTopology): string {
   ).stdout;
 }
 
+/**
+ * A step logger for rollingReconfigure that prints what happened, with times, only when the test fails (a timeout
+ * included), so a slow or stuck step is named.
+ */
+function progressLog(): (line: string) => void {
+  const started = Date.now();
+  const lines: string[] = [];
+  onTestFailed(() => console.error(`rolling reconfigure, step by step:\n${lines.join('\n')}`));
+  return (line) => lines.push(`${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s  ${line}`);
+}
+
+/**
+ * The longest a rolling test may take: above the sum of the bounds inside it (the lab's start, the apply script's
+ * 120 s per proxy, the supervisor's waits), so that a slow step fails with its own message, not a bare timeout.
+ */
+const ROLLING_TIMEOUT_MS = 300_000;
+
 /** The tenant's access-log lines on one proxy since `from`, with their time in ms. */
 function linesOf(topo: LabTopology, p: LabProxy, from: number) {
   return readFileSync(labPaths(topo.stateDir).proxy(p.index).accessLog, 'utf8').split('\n').filter(Boolean).slice(from).map(parseLogLine);
 }
 
 describe('rolling policy change under load (root, real Squid, two proxies)', () => {
-  it('drains, reconfigures and restores each proxy in turn with zero failed requests; both enforce the new policy', async () => {
-    const { topo } = await labUp(buildPlan(loadConfigFile(CONFIG)), CONFIG, quiet);
-    setSupervisorSettings(topo, FAST);
-    for (const p of topo.proxies) expect(await onlyThrough(topo, p, () => askForNewName(topo)), `${p.id} before`).toBe('403');
-    const masters = topo.proxies.map((p) => readFileSync(labPaths().proxy(p.index).squidPid, 'utf8').trim());
-    const marks = accessLogMarks(topo);
+  it(
+    'drains, reconfigures and restores each proxy in turn with zero failed requests; both enforce the new policy',
+    { timeout: ROLLING_TIMEOUT_MS },
+    async () => {
+      const progress = progressLog();
+      const { topo } = await labUp(buildPlan(loadConfigFile(CONFIG)), CONFIG, progress);
+      setSupervisorSettings(topo, FAST);
+      for (const p of topo.proxies) expect(await onlyThrough(topo, p, () => askForNewName(topo)), `${p.id} before`).toBe('403');
+      const masters = topo.proxies.map((p) => readFileSync(labPaths().proxy(p.index).squidPid, 'utf8').trim());
+      const marks = accessLogMarks(topo);
 
-    const r = await rollingReconfigure(buildPlan(loadConfigFile(CHANGED)), quiet, {
-      ...DEFAULT_LOAD,
-      clients: 12,
-      maxSeconds: 25,
-      maxRequests: 40_000,
-    });
-    console.log(`rolling reconfigure: ${JSON.stringify(r)}`);
+      const r = await rollingReconfigure(buildPlan(loadConfigFile(CHANGED)), progress, {
+        ...DEFAULT_LOAD,
+        clients: 12,
+        maxSeconds: 25,
+        maxRequests: 40_000,
+      });
+      console.log(`rolling reconfigure: ${JSON.stringify(r)}`);
 
-    expect(r.load?.failed).toBe(0);
-    expect(r.load?.errors).toEqual({});
-    expect(r.load?.requests).toBeGreaterThan(500);
-    // multi-az: each proxy ran the instances' own apply script, which drains through the failover name.
-    expect(r.method).toBe('apply-script');
-    expect(r.steps.map((s) => s.proxy)).toEqual(['ProxyA', 'ProxyC']);
-    for (const s of r.steps) {
-      expect(s.failed, s.proxy).toBe(0);
-      expect(s.requests, s.proxy).toBeGreaterThan(50);
-    }
-    // The primary waited until the name stopped answering it (at least one probe interval for the supervisor, plus
-    // the script's settle time); the standby, which the name did not answer, did not wait.
-    expect(r.steps[0]!.drainMs).toBeGreaterThanOrEqual((FAST.unhealthyThreshold - 1) * FAST.intervalMs + 5000);
-    expect(r.steps[1]!.drainMs).toBeLessThan(5000);
-    // The load really moved: while ProxyA was out, ProxyC logged the tenant's requests, and ProxyA logged none.
-    const [stepA] = r.steps;
-    const during = (p: LabProxy) =>
-      linesOf(topo, p, marks[p.index - 1]!).filter(
-        (l) =>
-          Number(l.ts) * 1000 > stepA!.startedAt + stepA!.drainMs + 100 && Number(l.ts) * 1000 < stepA!.startedAt + stepA!.drainMs + 300,
-      ).length;
-    expect(during(topo.proxies[1]!)).toBeGreaterThan(0);
-    expect(during(topo.proxies[0]!)).toBe(0);
-    // Reconfigured, not restarted: the same master processes.
-    expect(topo.proxies.map((p) => readFileSync(labPaths().proxy(p.index).squidPid, 'utf8').trim())).toEqual(masters);
-    for (const p of topo.proxies) expect(await onlyThrough(topo, p, () => askForNewName(topo)), `${p.id} after`).toBe('200');
-  });
+      expect(r.load?.failed).toBe(0);
+      expect(r.load?.errors).toEqual({});
+      expect(r.load?.requests).toBeGreaterThan(500);
+      // multi-az: each proxy ran the instances' own apply script, which drains through the failover name.
+      expect(r.method).toBe('apply-script');
+      expect(r.steps.map((s) => s.proxy)).toEqual(['ProxyA', 'ProxyC']);
+      for (const s of r.steps) {
+        expect(s.failed, s.proxy).toBe(0);
+        expect(s.requests, s.proxy).toBeGreaterThan(50);
+      }
+      // The primary waited until the name stopped answering it (at least one probe interval for the supervisor, plus
+      // the script's settle time); the standby, which the name did not answer, did not wait.
+      expect(r.steps[0]!.drainMs).toBeGreaterThanOrEqual((FAST.unhealthyThreshold - 1) * FAST.intervalMs + 5000);
+      expect(r.steps[1]!.drainMs).toBeLessThan(5000);
+      // The load really moved: while ProxyA was out, ProxyC logged the tenant's requests, and ProxyA logged none.
+      const [stepA] = r.steps;
+      const during = (p: LabProxy) =>
+        linesOf(topo, p, marks[p.index - 1]!).filter(
+          (l) =>
+            Number(l.ts) * 1000 > stepA!.startedAt + stepA!.drainMs + 100 && Number(l.ts) * 1000 < stepA!.startedAt + stepA!.drainMs + 300,
+        ).length;
+      expect(during(topo.proxies[1]!)).toBeGreaterThan(0);
+      expect(during(topo.proxies[0]!)).toBe(0);
+      // Reconfigured, not restarted: the same master processes.
+      expect(topo.proxies.map((p) => readFileSync(labPaths().proxy(p.index).squidPid, 'utf8').trim())).toEqual(masters);
+      for (const p of topo.proxies) expect(await onlyThrough(topo, p, () => askForNewName(topo)), `${p.id} after`).toBe('200');
+    },
+  );
 
-  it('nlb: drains each proxy through the supervisor, reconfigures it and lets it back, with zero failed requests', async () => {
-    const nlb = parse(readFileSync(CONFIG, 'utf8')) as { hub: { proxy: { mode: string } } };
-    nlb.hub.proxy.mode = 'nlb';
-    const file = join(tmpdir(), 'egresshub-lab-nlb.yaml');
-    writeFileSync(file, stringify(nlb));
-    const { topo } = await labUp(buildPlan(loadConfigFile(file)), file, quiet);
-    setSupervisorSettings(topo, FAST);
-    const next = parse(readFileSync(file, 'utf8')) as { tenants: { allow: string[] }[] };
-    next.tenants[0]!.allow.push(NEW_NAME);
-    const r = await rollingReconfigure(buildPlan(parseConfig(stringify(next))), quiet, {
-      ...DEFAULT_LOAD,
-      clients: 12,
-      maxSeconds: 25,
-      maxRequests: 40_000,
-    });
-    console.log(`rolling reconfigure (nlb): ${JSON.stringify(r)}`);
-    expect(r.method).toBe('lab');
-    expect(r.load?.failed).toBe(0);
-    expect(r.load?.requests).toBeGreaterThan(300);
-    for (const s of r.steps) {
-      expect(s.failed, s.proxy).toBe(0);
-      // Each step waited for the supervisor: withdrawal and return take at least one probe interval each.
-      expect(s.drainMs, s.proxy).toBeGreaterThanOrEqual((FAST.unhealthyThreshold - 1) * FAST.intervalMs - 100);
-      expect(s.rejoinMs, s.proxy).toBeGreaterThanOrEqual((FAST.healthyThreshold - 1) * FAST.intervalMs - 100);
-    }
-    // Spread: with both proxies back, the new name is allowed whichever proxy a connection lands on.
-    expect([askForNewName(topo), askForNewName(topo), askForNewName(topo), askForNewName(topo)]).toEqual(['200', '200', '200', '200']);
-  });
+  it(
+    'nlb: drains each proxy through the supervisor, reconfigures it and lets it back, with zero failed requests',
+    { timeout: ROLLING_TIMEOUT_MS },
+    async () => {
+      const progress = progressLog();
+      const nlb = parse(readFileSync(CONFIG, 'utf8')) as { hub: { proxy: { mode: string } } };
+      nlb.hub.proxy.mode = 'nlb';
+      const file = join(tmpdir(), 'egresshub-lab-nlb.yaml');
+      writeFileSync(file, stringify(nlb));
+      const { topo } = await labUp(buildPlan(loadConfigFile(file)), file, progress);
+      setSupervisorSettings(topo, FAST);
+      const next = parse(readFileSync(file, 'utf8')) as { tenants: { allow: string[] }[] };
+      next.tenants[0]!.allow.push(NEW_NAME);
+      const r = await rollingReconfigure(buildPlan(parseConfig(stringify(next))), progress, {
+        ...DEFAULT_LOAD,
+        clients: 12,
+        maxSeconds: 25,
+        maxRequests: 40_000,
+      });
+      console.log(`rolling reconfigure (nlb): ${JSON.stringify(r)}`);
+      expect(r.method).toBe('lab');
+      expect(r.load?.failed).toBe(0);
+      expect(r.load?.requests).toBeGreaterThan(300);
+      for (const s of r.steps) {
+        expect(s.failed, s.proxy).toBe(0);
+        // Each step waited for the supervisor: withdrawal and return take at least one probe interval each.
+        expect(s.drainMs, s.proxy).toBeGreaterThanOrEqual((FAST.unhealthyThreshold - 1) * FAST.intervalMs - 100);
+        expect(s.rejoinMs, s.proxy).toBeGreaterThanOrEqual((FAST.healthyThreshold - 1) * FAST.intervalMs - 100);
+      }
+      // Spread: with both proxies back, the new name is allowed whichever proxy a connection lands on.
+      expect([askForNewName(topo), askForNewName(topo), askForNewName(topo), askForNewName(topo)]).toEqual(['200', '200', '200', '200']);
+    },
+  );
 
   it('prints requests, failures and duration per proxy from the command line (lab reconfigure)', async () => {
     let out = '';
