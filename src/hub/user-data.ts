@@ -1,8 +1,9 @@
-// The proxy's boot script (src/hub/scripts/proxy-boot.sh and the libraries beside it): installs Squid, claims the fleet's fixed ENI (or Elastic IP), downloads the current
-// policy named by an SSM parameter, checks it with `squid -k parse` and only then tells CloudFormation the
-// instance is good (cfn-signal), so a broken proxy fails the deploy; one that fails to boot outside a deploy marks
-// itself Unhealthy, so that its group replaces it (give_up). The script names no policy, no port and no
-// tenant: a policy change never changes the user data (so never replaces a proxy; policy-rollout.ts applies it).
+// The proxy's boot script (src/hub/scripts/proxy-boot.sh and the libraries beside it): installs Squid, claims the
+// fleet's fixed ENI (or Elastic IP), downloads the current policy named by an SSM parameter, checks it with
+// `squid -k parse` and only then tells CloudFormation the instance is good (cfn-signal), so a broken proxy fails the
+// deploy; one that fails to boot outside a deploy marks itself Unhealthy, so that its group replaces it (give_up).
+// The script names no policy, no port and no tenant: a policy change never changes the user data (so never replaces
+// a proxy; policy-rollout.ts applies it).
 import { UsageError } from '../config/errors';
 import { PEEK_CERT_FILE } from '../policy/squid-conf';
 import { shellAssignments, shellLibrary } from './scripts';
