@@ -254,8 +254,7 @@ function nodeLoad(ns: string, job: LoadJob, dir: string): Promise<LoadFigures> {
   writeFileSync(file, JSON.stringify({ ...job, kind: 'load' }));
   return new Promise((resolve) => {
     const child = spawnInNs(ns, [process.execPath, '-r', TSX, join(__dirname, 'client.ts'), file], {
-      timeout: (job.seconds + 30) * 1000,
-      killSignal: 'SIGKILL',
+      timeoutMs: (job.seconds + 30) * 1000,
     });
     let out = '';
     let err = '';
@@ -290,7 +289,7 @@ function ab(ns: string, url: string, proxy: string | undefined, concurrency: num
     url,
   ];
   return new Promise((resolve) => {
-    const child = spawnInNs(ns, ['ab', ...args], { timeout: (seconds + 30) * 1000, killSignal: 'SIGKILL' });
+    const child = spawnInNs(ns, ['ab', ...args], { timeoutMs: (seconds + 30) * 1000 });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));

@@ -117,15 +117,13 @@ export function nodeJobAsync<T>(ns: string, entry: string, job: object, dir: str
   const file = join(dir, `job-${Date.now()}-${Math.random().toString(36).slice(2)}.json`);
   writeFileSync(file, JSON.stringify(job));
   return new Promise<T>((resolve, reject) => {
-    const child = spawnInNs(ns, [process.execPath, '-r', TSX, join(__dirname, entry), file]);
+    const child = spawnInNs(ns, [process.execPath, '-r', TSX, join(__dirname, entry), file], { timeoutMs });
     child.stdin.end();
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.once('close', () => {
-      clearTimeout(timer);
       try {
         resolve(JSON.parse(out) as T);
       } catch {

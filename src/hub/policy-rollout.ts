@@ -16,7 +16,7 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { UsageError } from '../config/errors';
 import type { EgressPlan } from '../config/plan';
-import { PEEK_CERT_FILE, renderSquidConf } from '../policy';
+import { renderSquidConf } from '../policy';
 import { PROXY_HEALTHY } from './health-probe';
 import {
   APPLY_TENANT_LIMITS,
@@ -90,8 +90,8 @@ export function renderPolicyApply(opts: PolicyApplyOptions): string {
       STATE: paths.stateDir,
       BOOTSTRAPPED: paths.bootstrapped,
       ENV_FILE: paths.env,
-      PEEK_CERT: paths.peekCert ?? PEEK_CERT_FILE,
-      SQUID_GROUP: paths.squidGroup ?? 'squid',
+      PEEK_CERT: paths.peekCert,
+      SQUID_GROUP: paths.squidGroup,
       SYSCTL_FILE: paths.sysctl,
       LISTEN_SECONDS: opts.listenSeconds ?? 30,
       ...drainParameters(opts),

@@ -58,10 +58,13 @@ export interface ProxyPaths {
   readonly sysctl: string;
   /** Working directory of the apply script (candidate policy, backup, lock). */
   readonly stateDir: string;
-  /** The ssl-bump ports' throwaway certificate (ensure_tls_peek). @default PEEK_CERT_FILE */
-  readonly peekCert?: string;
-  /** The group Squid runs as, which may read peekCert. @default 'squid' (Amazon Linux 2023's package) */
-  readonly squidGroup?: string;
+  /**
+   * The ssl-bump ports' throwaway certificate (ensure_tls_peek writes it when missing). Required, so that a script
+   * run anywhere but an instance (the lab, tests) names its own and never writes the instance's PEEK_CERT_FILE.
+   */
+  readonly peekCert: string;
+  /** The group Squid runs as, which may read peekCert ('squid' in Amazon Linux 2023's package). */
+  readonly squidGroup: string;
 }
 
 export const PROXY_PATHS: ProxyPaths = {
@@ -70,6 +73,8 @@ export const PROXY_PATHS: ProxyPaths = {
   bootstrapped: '/var/lib/egresshub/bootstrapped',
   sysctl: '/etc/sysctl.d/90-egresshub.conf',
   stateDir: '/var/lib/egresshub',
+  peekCert: PEEK_CERT_FILE,
+  squidGroup: 'squid',
 };
 
 /**
@@ -221,8 +226,8 @@ export function renderProxyBootstrap(props: ProxyBootstrapProps): string {
       SIGNALLED: `${paths.stateDir}/signalled`,
       GAVE_UP: `${paths.stateDir}/gave-up`,
       SYSCTL_FILE: paths.sysctl,
-      PEEK_CERT: paths.peekCert ?? PEEK_CERT_FILE,
-      SQUID_GROUP: paths.squidGroup ?? 'squid',
+      PEEK_CERT: paths.peekCert,
+      SQUID_GROUP: paths.squidGroup,
       ENI: eni?.id ?? '',
       ENI_IP: eni?.ip ?? '',
       ...(eni && { ATTACH_ATTEMPTS: props.attachAttempts ?? 30 }),

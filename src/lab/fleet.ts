@@ -7,7 +7,7 @@ import { UsageError, type EgressPlan } from '../config';
 // A static import: the CLI loads aws-cdk-lib anyway (synth), and a dynamic import of a .ts module is not
 // resolved by bin/egresshub.js's CommonJS-only tsx hook (it failed `lab reconfigure` outside vitest).
 import { APPLY_TAG, renderPolicyApply } from '../hub/policy-rollout';
-import { labPaths, labSquidConf, readSupervisorStatus, reconfigureProxy, requireRunningLab, type Step } from './lab';
+import { LAB_SQUID_USER, labPaths, labSquidConf, readSupervisorStatus, reconfigureProxy, requireRunningLab, type Step } from './lab';
 import { decodeSamples, type LoadSample, type LoadSpec } from './load';
 import { allowedByConfig } from './matrix';
 import { inNs, nodeEntry, run, sleep, spawnInNs, waitFor } from './sh';
@@ -193,7 +193,7 @@ export async function startLoad(topo: LabTopology, opts: LoadOptions): Promise<R
     timeoutMs: LOAD_TIMEOUT_MS,
   };
   const child = spawnInNs(tenant.spokeNs, [process.execPath, ...nodeEntry(__dirname, 'load'), JSON.stringify(spec)], {
-    timeout: spec.deadlineMs + 30_000,
+    timeoutMs: spec.deadlineMs + 30_000,
   });
   let out = '';
   let err = '';
@@ -562,6 +562,14 @@ function fakeAwsEnv(stateDir: string): string[] {
   return [`FAKE_S3_BUCKET=${LAB_BUCKET}`, `FAKE_S3_DIR=${join(stateDir, 's3')}`];
 }
 
+/** The apply script's own bounds in the lab: the longest drain (and undrain) wait, and the wait for listeners. */
+const LAB_APPLY = { maxDrainSeconds: 60, listenSeconds: 20 } as const;
+/**
+ * The longest the lab lets the apply script run on one proxy: above the sum of its own waits (drain, settle, the
+ * reconfigure's and the ports' listen waits, undrain), so that a slow step ends with the script's own message.
+ */
+export const APPLY_SCRIPT_TIMEOUT_MS = (2 * LAB_APPLY.maxDrainSeconds + 2 * LAB_APPLY.listenSeconds + 30) * 1000;
+
 /**
  * Runs `renderPolicyApply` (the script State Manager runs on each proxy) inside the proxy's namespace, with the
  * instance's files under the proxy's lab directory, the new squid.conf as an "S3 object" of the fake `aws`, and
@@ -586,6 +594,9 @@ export async function applyWithRolloutScript(
     bootstrapped: join(instance, 'bootstrapped'),
     sysctl: join(instance, '90-egresshub.conf'),
     stateDir: instance,
+    // The certificate startSquid made for this proxy, readable by the lab's Squid user.
+    peekCert: files.peekCert,
+    squidGroup: LAB_SQUID_USER,
   };
   writeFileSync(paths.env, `REGION='lab'\nINSTANCE_ID='${proxy.ns}'\nLISTENER_IP='${proxy.ip}'\n`);
   writeFileSync(paths.bootstrapped, '');
@@ -597,8 +608,7 @@ export async function applyWithRolloutScript(
     drain: 'health',
     drainFile: files.drainFile,
     failoverName: { name: fleet.failoverName.name, ttlSeconds: 0 },
-    maxDrainSeconds: 60,
-    listenSeconds: 20,
+    ...LAB_APPLY,
     paths,
   });
   const env = [
@@ -607,7 +617,7 @@ export async function applyWithRolloutScript(
     `POLICY_OBJECT=s3://${LAB_BUCKET}/${key.replace('/', '-')}`,
   ];
   const started = Date.now();
-  const child = spawnInNs(proxy.ns, ['env', ...env, 'bash', '-c', script], { timeout: 120_000 });
+  const child = spawnInNs(proxy.ns, ['env', ...env, 'bash', '-c', script], { timeoutMs: APPLY_SCRIPT_TIMEOUT_MS });
   child.stdin.end();
   const output: string[] = [];
   const at: Record<string, number> = {};
@@ -629,6 +639,11 @@ export async function applyWithRolloutScript(
   child.stdout.on('data', onData);
   child.stderr.on('data', (d: Buffer) => output.push(...d.toString().split('\n').filter(Boolean)));
   const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+  if (child.timedOut()) {
+    throw new Error(
+      `the apply script did not finish on ${proxy.id} within ${APPLY_SCRIPT_TIMEOUT_MS / 1000} s (ended with its process group):\n${output.slice(-20).join('\n')}`,
+    );
+  }
   if (code !== 0) {
     throw new Error(`the apply script failed on ${proxy.id} (exit ${code}):\n${output.slice(-20).join('\n')}`);
   }

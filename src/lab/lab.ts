@@ -57,6 +57,9 @@ export function checkLabHost(): void {
   }
 }
 
+/** The user (and group) Debian's Squid runs as: it owns the lab proxies' log directories and reads their peek certificates. */
+export const LAB_SQUID_USER = 'proxy';
+
 /** Paths of everything the lab writes under its state directory. */
 export function labPaths(stateDir = LAB_STATE_DIR) {
   const proxy = (index: number) => {
@@ -215,8 +218,8 @@ async function build(plan: EgressPlan, topo: LabTopology, configFile: string, st
   const p = labPaths(topo.stateDir);
   mkdirSync(topo.stateDir, { recursive: true, mode: 0o755 });
   writeFileSync(p.state, JSON.stringify({ planHash: planHash(plan), config: resolve(configFile), complete: false } satisfies LabState));
-  const proxyUid = Number(run(['id', '-u', 'proxy']).stdout.trim());
-  const proxyGid = Number(run(['id', '-g', 'proxy']).stdout.trim());
+  const proxyUid = Number(run(['id', '-u', LAB_SQUID_USER]).stdout.trim());
+  const proxyGid = Number(run(['id', '-g', LAB_SQUID_USER]).stdout.trim());
   for (const x of topo.proxies) {
     const dir = p.proxy(x.index).squidDir;
     mkdirSync(dir, { recursive: true, mode: 0o755 });
@@ -463,7 +466,7 @@ export function spawnTs(
 
 /** The instance's own `ensure_tls_peek` (user-data.ts), run for a lab proxy: same check of the build, same certificate. */
 export function ensurePeekCert(file: string): void {
-  run(['bash', '-c', `set -euo pipefail\n${ENSURE_TLS_PEEK}\nensure_tls_peek "$1" proxy`, 'ensure_tls_peek', file]);
+  run(['bash', '-c', `set -euo pipefail\n${ENSURE_TLS_PEEK}\nensure_tls_peek "$1" "$2"`, 'ensure_tls_peek', file, LAB_SQUID_USER]);
 }
 
 /** The instance's own `apply_tenant_limits` (user-data.ts), run in a lab proxy's namespace: its nftables, its ports. */

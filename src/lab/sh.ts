@@ -39,13 +39,67 @@ export function run(argv: readonly string[], opts: { input?: string; allowFail?:
   return result;
 }
 
+/** How long a bounded child's process group has between SIGTERM at its time limit and SIGKILL. */
+export const KILL_GRACE_MS = 3_000;
+
+export interface BoundedSpawnOptions extends Omit<SpawnOptionsWithoutStdio, 'timeout' | 'killSignal' | 'detached'> {
+  /** The longest the child may run: then its whole process group gets SIGTERM, and SIGKILL KILL_GRACE_MS later. */
+  readonly timeoutMs: number;
+}
+
+export type BoundedChild = ChildProcessWithoutNullStreams & {
+  /** Whether the time limit ended it. */
+  readonly timedOut: () => boolean;
+};
+
+/** Process groups of bounded children still running: ended with this process, whatever way it exits. */
+const liveGroups = new Set<number>();
+let reaperInstalled = false;
+
+function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // ESRCH: the group is gone already.
+  }
+}
+
 /**
  * Starts a command inside a network namespace and returns at once, its stdin, stdout and stderr piped (the
- * asynchronous twin of inNs): how the lab, its tests and the benches run a bounded child in a namespace. Bound it
- * with `timeout`. (Daemons that outlive the caller go through lab.ts's spawnTs, detached, logging to a file.)
+ * asynchronous twin of inNs): how the lab, its tests and the benches run a bounded child in a namespace.
+ *
+ * The child leads a process group of its own, and the bound applies to the group: at `timeoutMs` the whole group
+ * gets SIGTERM (then SIGKILL), and when the child itself exits, whatever it left running in its group is killed.
+ * Killing only the child is not enough: a shell deferring SIGTERM until its foreground `sleep` or `flock` returns,
+ * or a grandchild holding the stdout pipe, keeps the 'close' event from ever firing. `ip netns exec` execs the
+ * command, so the child's pid is the command's own. (Daemons that outlive the caller go through lab.ts's
+ * spawnTs, detached, logging to a file.)
  */
-export function spawnInNs(ns: string, argv: readonly string[], opts: SpawnOptionsWithoutStdio = {}): ChildProcessWithoutNullStreams {
-  return spawn('ip', ['netns', 'exec', ns, ...argv], opts);
+export function spawnInNs(ns: string, argv: readonly string[], opts: BoundedSpawnOptions): BoundedChild {
+  const { timeoutMs, ...rest } = opts;
+  const child = spawn('ip', ['netns', 'exec', ns, ...argv], { ...rest, detached: true });
+  let timedOut = false;
+  const pgid = child.pid;
+  if (pgid === undefined) return Object.assign(child, { timedOut: () => false });
+  liveGroups.add(pgid);
+  if (!reaperInstalled) {
+    reaperInstalled = true;
+    process.once('exit', () => liveGroups.forEach((g) => signalGroup(g, 'SIGKILL')));
+  }
+  let kill: NodeJS.Timeout | undefined;
+  const term = setTimeout(() => {
+    timedOut = true;
+    signalGroup(pgid, 'SIGTERM');
+    kill = setTimeout(() => signalGroup(pgid, 'SIGKILL'), KILL_GRACE_MS);
+  }, timeoutMs);
+  child.once('exit', () => {
+    clearTimeout(term);
+    clearTimeout(kill);
+    // What the child left behind in its group ends with it, so its pipes close.
+    signalGroup(pgid, 'SIGKILL');
+    liveGroups.delete(pgid);
+  });
+  return Object.assign(child, { timedOut: () => timedOut });
 }
 
 /** Runs a command inside a network namespace. */

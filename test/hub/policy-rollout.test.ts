@@ -372,16 +372,16 @@ describe.runIf(squidAvailable())('the policy apply command (real Squid, fake AWS
 
   it('gives a proxy booted by an older release its peek certificate before it parses the new policy (Day 2)', async () => {
     // An older boot script made no certificate; Squid already has the policy it booted with in memory.
-    rmSync(paths.peekCert!, { force: true });
+    rmSync(paths.peekCert, { force: true });
     const next = readFileSync(squid.conf, 'utf8') === squid.render(changed) ? squid.render(base) : squid.render(changed);
     const r = await apply(next);
     expect(r.status, r.out).toBe(0);
     expect(r.said.at(-1)).toMatch(/^applied /);
-    const cert = readFileSync(paths.peekCert!, 'utf8');
+    const cert = readFileSync(paths.peekCert, 'utf8');
     expect(cert).toContain('PRIVATE KEY');
     expect(cert).toContain('CERTIFICATE');
     // Readable by root and Squid's group only, and the key never reaches the apply output (the SSM command log).
-    const st = statSync(paths.peekCert!);
+    const st = statSync(paths.peekCert);
     expect(st.mode & 0o777).toBe(0o640);
     expect(st.gid).toBe(Number(execFileSync('id', ['-g', 'proxy']).toString().trim()));
     expect(r.out).not.toContain('PRIVATE KEY');

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   MAX_USER_DATA_BYTES,
   PORT_FUNCTIONS,
@@ -13,6 +13,7 @@ import {
   TOKEN_ALLOWANCE_BYTES,
 } from '../../src/hub';
 import { renderPolicyApply } from '../../src/hub/policy-rollout';
+import { ensurePeekCert } from '../../src/lab/lab';
 import { renderSquidConf } from '../../src/policy';
 import { exampleConfig, planOf, shellFunctionBody } from '../support/stack';
 
@@ -229,6 +230,13 @@ describe('tenant ports read from squid.conf and reserved from the ephemeral rang
 });
 
 describe('SQUID_PARSE_CHECK (with the real squid binary)', () => {
+  // Squid loads the ssl-bump ports' certificate while parsing: this test makes its own, as the instance does at boot,
+  // and never relies on (or writes) the instance path PEEK_CERT_FILE on this host.
+  const certDir = mkdtempSync(join(tmpdir(), 'egresshub-peek-'));
+  const peekCertFile = join(certDir, 'peek.pem');
+  beforeAll(() => ensurePeekCert(peekCertFile));
+  afterAll(() => rmSync(certDir, { recursive: true, force: true }));
+
   const check = (conf: string): number => {
     const dir = mkdtempSync(join(tmpdir(), 'egresshub-squid-'));
     try {
@@ -247,7 +255,7 @@ describe('SQUID_PARSE_CHECK (with the real squid binary)', () => {
   };
 
   it('accepts the squid.conf generated for the example config', () => {
-    expect(check(renderSquidConf(planOf(exampleConfig())))).toBe(0);
+    expect(check(renderSquidConf(planOf(exampleConfig()), { host: { peekCertFile } }))).toBe(0);
   });
 
   it('does not mistake a config line that contains ERROR for a diagnostic', () => {

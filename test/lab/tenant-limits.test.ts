@@ -25,7 +25,7 @@ const fetch = (lt: LabTenant, path: string, maxTimeSeconds = 20) =>
 /** Opens `n` TCP connections to the tenant's proxy port from its spoke and holds them (bounded: 30 s at most). */
 async function holdConnections(lt: LabTenant, n: number): Promise<() => void> {
   const script = `for i in $(seq ${n}); do exec {fd}<>/dev/tcp/${lt.endpointIp}/${lt.tenant.port} || exit 1; done; echo held; sleep 30`;
-  const child = spawnInNs(lt.spokeNs, ['bash', '-c', script], { timeout: 40_000 });
+  const child = spawnInNs(lt.spokeNs, ['bash', '-c', script], { timeoutMs: 40_000 });
   child.stdin.end();
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -48,9 +48,9 @@ describe('tenant limits (root, real Squid and nftables)', () => {
     const release = await holdConnections(noisy, 5);
     try {
       const refused = fetch(noisy, '/');
-      // The reset arrives at the TCP handshake: curl cannot connect (7) and never sees a proxy answer.
+      // The reset arrives at the TCP handshake: curl cannot connect (7, where a dropped SYN would time out: 28) and
+      // never sees a proxy answer.
       expect({ exit: refused.exit, connect: refused.connect, code: refused.code }).toEqual({ exit: 7, connect: '000', code: '000' });
-      expect(refused.seconds).toBeLessThan(1);
       expect(refusedCount(topo, 'noisy')).toBeGreaterThanOrEqual(1);
       // The neighbour is untouched, and its own counter stays at zero.
       expect(fetch(quiet, '/').code).toBe('200');
@@ -66,8 +66,8 @@ describe('tenant limits (root, real Squid and nftables)', () => {
     const slow = fetch(noisy, `/bytes/${4_000_000}`);
     const fast = fetch(quiet, `/bytes/${4_000_000}`);
     expect([slow.code, slow.bytes, fast.code, fast.bytes]).toEqual(['200', 4_000_000, '200', 4_000_000]);
+    // The cap's own floor (a busy machine only adds to it), and the neighbour far from it: relative, not a window.
     expect(slow.seconds).toBeGreaterThan(2.5);
-    expect(slow.seconds).toBeLessThan(8);
-    expect(fast.seconds).toBeLessThan(1.5);
+    expect(fast.seconds).toBeLessThan(slow.seconds / 2);
   });
 });

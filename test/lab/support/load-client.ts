@@ -19,12 +19,14 @@ interface Args {
 
 const args = JSON.parse(process.argv[2]!) as Args;
 const agent = new http.Agent({ keepAlive: args.keepAlive, maxSockets: args.concurrency });
-const failures: { at: number; error: string }[] = [];
+/** Each failed request: when it started, when its failure arrived, and how it failed. */
+const failures: { start: number; at: number; error: string }[] = [];
 let ok = 0;
 let next = 0;
 const stopAt = Date.now() + args.deadlineMs;
 
 function once(): Promise<void> {
+  const start = Date.now();
   return new Promise((resolve) => {
     const req = http.request(
       { host: args.proxyHost, port: args.proxyPort, path: args.url, agent, headers: { host: new URL(args.url).host }, timeout: 5000 },
@@ -32,14 +34,14 @@ function once(): Promise<void> {
         res.resume();
         res.on('end', () => {
           if (res.statusCode === 200) ok++;
-          else failures.push({ at: Date.now(), error: `http ${res.statusCode}` });
+          else failures.push({ start, at: Date.now(), error: `http ${res.statusCode}` });
           resolve();
         });
       },
     );
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', (e: NodeJS.ErrnoException) => {
-      failures.push({ at: Date.now(), error: e.code ?? e.message });
+      failures.push({ start, at: Date.now(), error: e.code ?? e.message });
       resolve();
     });
     req.end();
