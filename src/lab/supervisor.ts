@@ -4,7 +4,17 @@
 // proxies to use changes it swaps the nftables map every tenant gateway DNATs new connections through, in one
 // nft transaction per gateway: established connections keep their conntrack mapping, as flows do on AWS.
 import { spawn } from 'node:child_process';
-import { appendFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  ftruncateSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { PROBE_TIMEOUT_SECONDS, PROXY_HEALTHY } from './probe';
 import type { LabRouting } from './topology';
 
@@ -132,12 +142,23 @@ export function probeArgv(ns: string, port: number, drainFile: string): string[]
 
 /**
  * Points the failover name at `ip` in every proxy namespace's hosts file (what `getent` reads there first). Written
- * in place: `ip netns exec` bind-mounts the file, so a rename would leave running commands on the old one.
+ * in place: `ip netns exec` bind-mounts the file, so a rename would leave running commands on the old one. Not
+ * truncated first either: a `getent` (the apply script's drain wait) reading between the truncation and the write
+ * would find no answer and take the proxy for withdrawn. The text is overwritten from the start and then cut to its
+ * length (the same length for the lab's proxy addresses, so a reader sees the old text or the new).
  */
 function answerFailoverName(spec: SupervisorSpec, ip: string): void {
   if (!spec.failoverName) return;
-  const hosts = `127.0.0.1 localhost\n::1 localhost ip6-localhost\n${ip} ${spec.failoverName.name}\n`;
-  for (const file of spec.failoverName.hostsFiles) writeFileSync(file, hosts);
+  const hosts = Buffer.from(`127.0.0.1 localhost\n::1 localhost ip6-localhost\n${ip} ${spec.failoverName.name}\n`);
+  for (const file of spec.failoverName.hostsFiles) {
+    const fd = openSync(file, existsSync(file) ? 'r+' : 'w');
+    try {
+      writeSync(fd, hosts, 0, hosts.length, 0);
+      ftruncateSync(fd, hosts.length);
+    } finally {
+      closeSync(fd);
+    }
+  }
 }
 
 async function supervise(spec: SupervisorSpec): Promise<never> {
