@@ -18,6 +18,8 @@ const LAB_TESTS = [
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Fails the run if the suite changed the host outside its temporary directories and namespaces.
+    globalSetup: ['test/support/host-guard.ts'],
     exclude: ['**/node_modules/**', ...(process.env.EGRESSHUB_TEST_SCOPE === 'unit' ? LAB_TESTS : [])],
     // CDK synthesis and the lab are CPU-heavy; two cores is what CI has.
     testTimeout: 120_000,
