@@ -56,6 +56,35 @@ export type BoundedChild = ChildProcessWithoutNullStreams & {
 const liveGroups = new Set<number>();
 let reaperInstalled = false;
 
+/**
+ * A child in a group of its own no longer gets the terminal's Ctrl-C: while any runs, these signals are passed on to
+ * every live group, and a process with no handler of its own for the signal then dies of it as it would have,
+ * leaving a watchdog that ends the groups KILL_GRACE_MS later (a shell ignores SIGINT in its background jobs, and
+ * a trap may wait), so the bound holds after the caller is gone.
+ */
+const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+function forward(signal: NodeJS.Signals): void {
+  liveGroups.forEach((g) => signalGroup(g, signal));
+  if (process.listenerCount(signal) === 1) {
+    stopForwarding();
+    const groups = [...liveGroups].map((g) => `-${g}`);
+    spawn('sh', ['-c', `sleep ${KILL_GRACE_MS / 1000}; kill -KILL "$@" 2>/dev/null`, 'watchdog', ...groups], {
+      detached: true,
+      stdio: 'ignore',
+    }).unref();
+    process.kill(process.pid, signal);
+  }
+}
+
+function startForwarding(): void {
+  if (liveGroups.size === 1) FORWARDED.forEach((s) => process.on(s, forward));
+}
+
+function stopForwarding(): void {
+  FORWARDED.forEach((s) => process.off(s, forward));
+}
+
 function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pgid, signal);
@@ -82,6 +111,7 @@ export function spawnInNs(ns: string, argv: readonly string[], opts: BoundedSpaw
   const pgid = child.pid;
   if (pgid === undefined) return Object.assign(child, { timedOut: () => false });
   liveGroups.add(pgid);
+  startForwarding();
   if (!reaperInstalled) {
     reaperInstalled = true;
     process.once('exit', () => liveGroups.forEach((g) => signalGroup(g, 'SIGKILL')));
@@ -98,6 +128,7 @@ export function spawnInNs(ns: string, argv: readonly string[], opts: BoundedSpaw
     // What the child left behind in its group ends with it, so its pipes close.
     signalGroup(pgid, 'SIGKILL');
     liveGroups.delete(pgid);
+    if (liveGroups.size === 0) stopForwarding();
   });
   return Object.assign(child, { timedOut: () => timedOut });
 }

@@ -2,10 +2,11 @@
 // returns, or a grandchild that keeps the stdout pipe open, must not keep the caller waiting past the bound (the
 // intermittent hang of the rolling lab test: the apply script's EXIT trap and its children outlived the kill of bash).
 // Root (a network namespace of this file's own, not a lab one); each child would otherwise run 60 s.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnInNs, waitFor, type BoundedChild } from '../../src/lab/sh';
+import { KILL_GRACE_MS, spawnInNs, waitFor, type BoundedChild } from '../../src/lab/sh';
 
 const NS = `ehsh-${process.pid}`;
 beforeAll(() => execFileSync('ip', ['netns', 'add', NS]));
@@ -43,6 +44,31 @@ describe('spawnInNs (root)', () => {
     const r = await runScript('sleep 60 & echo $!; exit 0', 60_000);
     expect(r).toMatchObject({ code: 0, timedOut: false });
     expect(await waitFor(() => !alive(r.pids[0]!), 5_000)).toBe(true);
+  });
+
+  it("passes Ctrl-C on to the children's groups, and the caller still dies of it", async () => {
+    // A caller with no SIGINT handler of its own (as `egresshub lab reconfigure` is): before the children had groups
+    // of their own, the terminal's SIGINT reached them too.
+    const caller = spawn(
+      process.execPath,
+      [
+        '-r',
+        require.resolve('tsx/cjs'),
+        '-e',
+        `const { spawnInNs } = require(${JSON.stringify(resolve('src/lab/sh.ts'))});
+         const c = spawnInNs(${JSON.stringify(NS)}, ['bash', '-c', 'sleep 60 & echo $!; wait'], { timeoutMs: 60_000 });
+         c.stdout.pipe(process.stdout);`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    caller.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const ended = new Promise<NodeJS.Signals | null>((r) => caller.on('exit', (_code, signal) => r(signal)));
+    expect(await waitFor(() => /^\d+\n/.test(out), 20_000, 20)).toBe(true);
+    caller.kill('SIGINT');
+    expect(await ended).toBe('SIGINT');
+    // bash ignores SIGINT in its background jobs: the watchdog the caller left ends the group after the grace.
+    expect(await waitFor(() => !alive(Number(out.trim())), KILL_GRACE_MS + 10_000)).toBe(true);
   });
 
   it('leaves a child that ends in time alone', async () => {
