@@ -13,6 +13,7 @@ const LAB_TESTS = [
   'test/hub/policy-rollout.test.ts',
   'test/hub/user-data.test.ts',
   'test/policy/nlb-health-listener.test.ts',
+  'test/policy/log-disk-full.test.ts',
 ];
 
 export default defineConfig({

@@ -464,11 +464,13 @@ export function renderSquidConf(plan: EgressPlan, options: SquidConfOptions = {}
     `shutdown_lifetime ${host.shutdownLifetimeSeconds ?? 10} seconds`,
   );
 
-  section('logging: one key=value line per request (docs/policy.md)');
+  section('logging: one key=value line per request (docs/policy.md); a line that cannot be written is dropped');
+  // on-error=drop: Squid's default for a log write error (die) ends the worker, so a full log disk stopped every
+  // tenant's egress at the first flush (test/policy/log-disk-full.test.ts; http://www.squid-cache.org/Doc/config/access_log/).
   out.push(
     `logformat ${ACCESS_LOG_FORMAT} ts=%ts.%03tu tenant=%{tenant}note client=%>a:%>p listener=%lp method=%rm host=%>rd port=%>rP ` +
       'status=%>Hs bytes_in=%>st bytes_out=%<st duration_ms=%tr decision=%{decision}note rule=%{rule}note squid=%Ss server=%<a sni=%ssl::>sni',
-    `access_log stdio:${logDir}/access.log logformat=${ACCESS_LOG_FORMAT} !${HEALTH_PROBE.acl} !peek_record`,
+    `access_log stdio:${logDir}/access.log logformat=${ACCESS_LOG_FORMAT} on-error=drop !${HEALTH_PROBE.acl} !peek_record`,
     `cache_log ${logDir}/cache.log`,
     'logfile_rotate 0',
   );
