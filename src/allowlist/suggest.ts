@@ -6,7 +6,7 @@
 import { isIP } from 'node:net';
 import { stringify } from 'yaml';
 import type { TenantPlan } from '../config';
-import { normaliseAllowlist } from '../config/plan';
+import { normaliseAllowlist, underSuffix } from '../config/plan';
 import { AccessLogIntake, type AccessLogEntry, type MalformedLine } from '../usage/access-log';
 import { hasSuffixAtOrBelow } from './public-suffixes';
 
@@ -105,7 +105,11 @@ function safeParents(host: string, isSafe: (name: string) => boolean): string[] 
   return parents.reverse();
 }
 
-/** Merges hosts into the highest safe parent that covers at least `minHosts` of them; the rest stay exact. */
+/**
+ * Merges hosts into the highest safe parent that covers at least `minHosts` of them; the rest stay exact.
+ * Linear in the hosts' labels: each host's parents are listed once, a parent's count of hosts not yet taken is
+ * kept up to date as hosts are taken, and a parent's hosts are walked only when it becomes an entry (once).
+ */
 export function collapse(hosts: readonly HostUsage[], minHosts: number): AllowEntry[] {
   const safe = new Map<string, boolean>();
   const isSafe = (name: string) => {
@@ -113,23 +117,36 @@ export function collapse(hosts: readonly HostUsage[], minHosts: number): AllowEn
     if (v === undefined) safe.set(name, (v = !hasSuffixAtOrBelow(name)));
     return v;
   };
-  const under = new Map<string, HostUsage[]>();
-  for (const h of hosts) for (const p of safeParents(h.host, isSafe)) under.set(p, [...(under.get(p) ?? []), h]);
-  const taken = new Set<string>();
+  const parentsOf = hosts.map((h) => safeParents(h.host, isSafe));
+  const under = new Map<string, number[]>();
+  parentsOf.forEach((ps, i) => {
+    for (const p of ps) {
+      const list = under.get(p);
+      if (list) list.push(i);
+      else under.set(p, [i]);
+    }
+  });
+  const left = new Map([...under].map(([p, list]) => [p, list.length]));
+  const taken = new Uint8Array(hosts.length);
+  const take = (i: number) => {
+    taken[i] = 1;
+    for (const p of parentsOf[i]!) left.set(p, left.get(p)! - 1);
+  };
   const entries: AllowEntry[] = [];
-  for (const h of hosts) {
-    if (taken.has(h.host)) continue;
-    const parent = safeParents(h.host, isSafe).find((p) => (under.get(p) ?? []).filter((x) => !taken.has(x.host)).length >= minHosts);
-    const group = parent ? under.get(parent)!.filter((x) => !taken.has(x.host)) : [h];
-    for (const x of group) taken.add(x.host);
+  hosts.forEach((h, i) => {
+    if (taken[i]) return;
+    const parent = parentsOf[i]!.find((p) => left.get(p)! >= minHosts);
+    const group = parent ? under.get(parent)!.filter((x) => !taken[x]) : [i];
+    for (const x of group) take(x);
+    const members = group.map((x) => hosts[x]!);
     entries.push({
       pattern: parent ? `*.${parent}` : h.host,
-      hosts: group.map((x) => x.host).sort(),
-      requests: group.reduce((n, x) => n + x.requests, 0),
-      bytes: group.reduce((n, x) => n + x.bytes, 0),
-      refused: group.reduce((n, x) => n + x.refused, 0),
+      hosts: members.map((x) => x.host).sort(),
+      requests: members.reduce((n, x) => n + x.requests, 0),
+      bytes: members.reduce((n, x) => n + x.bytes, 0),
+      refused: members.reduce((n, x) => n + x.refused, 0),
     });
-  }
+  });
   return entries.sort((a, b) => b.requests - a.requests || a.pattern.localeCompare(b.pattern));
 }
 
@@ -145,11 +162,19 @@ export interface AllowlistDiff {
 /** What the proposal adds to the tenant's allowlist, and which of its entries the logs never used. */
 export function diffAllowlist(tenant: TenantPlan, s: Suggestion): AllowlistDiff {
   if (tenant.allow.any) return { add: [], unused: [], any: true };
-  const current = [...tenant.allow.exact, ...tenant.allow.suffixes.map((x) => `*.${x}`)];
-  const covers = (pattern: string, host: string) =>
-    pattern.startsWith('*.') ? host === pattern.slice(2) || host.endsWith(pattern.slice(1)) : host === pattern;
-  const add = s.entries.filter((e) => !e.hosts.every((h) => current.some((c) => covers(c, h))));
-  const unused = current.filter((c) => !s.hosts.some((h) => covers(c, h.host)));
+  const exact = new Set(tenant.allow.exact);
+  const suffixes = new Set(tenant.allow.suffixes);
+  // `*.x` covers x itself too, as Squid's `.x` does.
+  const covered = (host: string) => exact.has(host) || underSuffix(host, suffixes);
+  const add = s.entries.filter((e) => !e.hosts.every(covered));
+  const used = new Set<string>();
+  for (const { host } of s.hosts) {
+    if (exact.has(host)) used.add(host);
+    if (suffixes.has(host)) used.add(`*.${host}`);
+    for (let i = host.indexOf('.'); i >= 0; i = host.indexOf('.', i + 1))
+      if (suffixes.has(host.slice(i + 1))) used.add(`*.${host.slice(i + 1)}`);
+  }
+  const unused = [...tenant.allow.exact, ...tenant.allow.suffixes.map((x) => `*.${x}`)].filter((c) => !used.has(c));
   return { add, unused, any: false };
 }
 

@@ -6,7 +6,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { publicSuffixRules } from '../../src/allowlist/public-suffixes';
 import { AllowlistLearner, collapse, diffAllowlist } from '../../src/allowlist/suggest';
-import { buildPlan, loadConfigFile } from '../../src/config';
+import { buildPlan, loadConfigFile, normaliseAllowlist } from '../../src/config';
 import { runCli } from '../support/cli';
 
 function line(f: Record<string, string | number>): string {
@@ -75,6 +75,43 @@ describe('allowlist suggest', () => {
         .map((e) => e.pattern)
         .sort(),
     ).toEqual(patterns);
+  });
+
+  it('takes the highest parent that still has enough hosts once others are taken', () => {
+    const hosts = ['a.x.example.com', 'b.x.example.com', 'c.x.example.com', 'd.example.com'].map((h, i) => usage(h, 10 - i));
+    expect(collapse(hosts, 3).map((e) => [e.pattern, e.hosts.length])).toEqual([['*.example.com', 4]]);
+    const two = collapse([...hosts, usage('lone.example.org')], 5);
+    expect(two.map((e) => e.pattern).sort()).toEqual([
+      'a.x.example.com',
+      'b.x.example.com',
+      'c.x.example.com',
+      'd.example.com',
+      'lone.example.org',
+    ]);
+  });
+
+  it('merges 200,000 hosts under one parent in linear time (S3 buckets, CDN shards)', () => {
+    const hosts = Array.from({ length: 200_000 }, (_, i) => usage(`b${i}.cdn.example.net`));
+    const started = Date.now();
+    const entries = collapse(hosts, 3);
+    expect(entries.map((e) => [e.pattern, e.hosts.length, e.requests])).toEqual([['*.example.net', 200_000, 200_000]]);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it('diffs a large allowlist against many hosts in linear time', () => {
+    const n = 50_000;
+    const allow = Array.from({ length: n }, (_, i) => `*.s${i}.example.com`);
+    const plan = buildPlan({ ...loadConfigFile('examples/egresshub.yaml') });
+    const tenant = { ...plan.tenants[0]!, allow: normaliseAllowlist(allow) };
+    const l = new AllowlistLearner('project-a');
+    for (let i = 0; i < n; i += 2) l.add(line({ host: `www.s${i}.example.com` }));
+    l.add(line({ host: 'new.example.org' }));
+    const started = Date.now();
+    const d = diffAllowlist(tenant, l.suggestion());
+    expect(d.add.map((e) => e.pattern)).toEqual(['new.example.org']);
+    expect(d.unused).toHaveLength(n / 2);
+    expect(d.unused[0]).toBe('*.s1.example.com');
+    expect(Date.now() - started).toBeLessThan(5_000);
   });
 
   it('counts hosts by the name asked (the SNI for an SNI verdict), never internal destinations; reports bad lines', () => {
