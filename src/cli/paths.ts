@@ -1,7 +1,8 @@
-// Output paths named on the command line (`--out`): checked before any work starts, so a wrong path is one
-// clear line (exit 2) instead of a raw errno after minutes of synthesis, a hang, or files in the wrong place.
-import { accessSync, constants, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+// Output paths named on the command line (`--out`, `--chart`): checked before any work starts, so a wrong path
+// is one clear line (exit 2) instead of a raw errno after minutes of synthesis, a hang, files in the wrong place,
+// or an input overwritten. Every command that writes a named path goes through writableDir or writableFile.
+import { accessSync, constants, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { UsageError } from '../config/errors';
 
 /** Kernel filesystems: writes there are not files, and some of them block (e.g. under /proc). */
@@ -43,15 +44,36 @@ function checkCommon(option: string, value: string, example: string): string {
   return abs;
 }
 
+/** Files every CDK cloud assembly holds (what `cdk synth` writes first): a directory with them is ours to refill. */
+const ASSEMBLY_MARKERS = ['manifest.json', 'cdk.out'];
+
+function isCloudAssembly(abs: string): boolean {
+  return ASSEMBLY_MARKERS.every((f) => statSync(join(abs, f), { throwIfNoEntry: false })?.isFile() === true);
+}
+
 /**
- * A directory the command will fill, created if missing. Throws UsageError naming the path and the reason
- * when it cannot be written. `created` is the topmost directory made here (for removeIfEmpty on failure).
+ * A directory the command will fill with a CDK cloud assembly, created if missing. Throws UsageError naming the
+ * path and the reason when it cannot be written, or when it holds files of something else (they would be
+ * overwritten, or collide with the assembly's own names): only a new, empty or earlier assembly directory is
+ * used. `created` is the topmost directory made here (for removeCreated on failure).
  */
 export function writableDir(option: string, value: string, example = 'cdk.out'): { abs: string; created?: string } {
   const abs = checkCommon(option, value, example);
   const exists = statOrNone(option, value, abs);
   if (exists && !exists.isDirectory())
     throw new UsageError(`${option} ${value} is a file, not a directory; name a directory, e.g. ${option} ${example}`);
+  if (exists) {
+    let entries: string[] = [];
+    try {
+      entries = readdirSync(abs);
+    } catch (e) {
+      throw new UsageError(`cannot use ${option} ${value}: ${describe((e as NodeJS.ErrnoException).code)}; name a directory you can write`);
+    }
+    if (entries.length > 0 && !isCloudAssembly(abs))
+      throw new UsageError(
+        `${option} ${value} is not empty and not a CDK cloud assembly (no manifest.json and cdk.out): its files could be overwritten; name a new or empty directory, e.g. ${option} ${example}`,
+      );
+  }
   try {
     const created = exists ? undefined : mkdirSync(abs, { recursive: true });
     accessSync(abs, constants.W_OK);
@@ -63,11 +85,28 @@ export function writableDir(option: string, value: string, example = 'cdk.out'):
   }
 }
 
-/** A file the command will write. Checks its directory and that it is not a directory, without creating it. */
-export function writableFile(option: string, value: string, example: string): string {
+/** A path the command reads, named by its option, e.g. `{ option: '--config', path: 'egresshub.yaml' }`. */
+export interface InputPath {
+  readonly option: string;
+  readonly path: string | undefined;
+}
+
+/**
+ * A file the command will write. Checks its directory and that it is not a directory, without creating it, and
+ * that it is none of the command's inputs (the same file by any name: symlink, hard link, `./x` or `x`).
+ */
+export function writableFile(option: string, value: string, example: string, inputs: readonly InputPath[] = []): string {
   const abs = checkCommon(option, value, example);
   const exists = statOrNone(option, value, abs);
   if (exists?.isDirectory()) throw new UsageError(`${option} ${value} is a directory; name a file, e.g. ${option} ${example}`);
+  for (const input of inputs) {
+    if (input.path === undefined || !exists) continue;
+    const same = statSync(resolve(input.path), { throwIfNoEntry: false });
+    if (same && same.dev === exists.dev && same.ino === exists.ino)
+      throw new UsageError(
+        `${option} ${value} is the file this command reads (${input.option} ${input.path}); writing it would replace it: name another file, e.g. ${option} ${example}`,
+      );
+  }
   const dir = statOrNone(option, value, dirname(abs));
   if (!dir) throw new UsageError(`cannot write ${option} ${value}: the directory ${dirname(abs)} does not exist; create it first`);
   if (!dir.isDirectory()) throw new UsageError(`cannot write ${option} ${value}: ${dirname(abs)} is a file, not a directory`);

@@ -1,8 +1,8 @@
 // Commands given bad paths and numbers, as a new user would type them: each answers with exit code 2 and
 // one line naming what is wrong (no raw errno, no stack trace), and leaves no files behind.
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli';
 
@@ -15,6 +15,11 @@ const binary = join(dir, 'binary.yaml');
 writeFileSync(binary, readFileSync(process.execPath).subarray(0, 4096));
 const badHeader = join(dir, 'inventory.csv');
 writeFileSync(badHeader, 'vpc,cidr\nvpc-1,10.0.0.0/16\n');
+const victim = join(dir, 'victim.yaml');
+writeFileSync(victim, readFileSync(EXAMPLE, 'utf8'));
+symlinkSync(victim, join(dir, 'victim-link.yaml'));
+const beside = join(dir, 'project');
+mkdirSync(join(beside, 'cdk.out'), { recursive: true });
 const bigPort = join(dir, 'big-port.yaml');
 writeFileSync(bigPort, readFileSync(EXAMPLE, 'utf8').replace('port: 3201', 'port: 1e23'));
 
@@ -36,6 +41,22 @@ const cases: Record<string, Case> = {
   'synth --out goes through a file': {
     argv: ['synth', '-c', EXAMPLE, '--out', join(aFile, 'x')],
     says: /a part of the path is a file, not a directory/,
+  },
+  'synth --out is a directory of other files': {
+    argv: ['synth', '-c', EXAMPLE, '--out', dir],
+    says: /^error: --out .* is not empty and not a CDK cloud assembly \(no manifest\.json and cdk\.out\): its files could be overwritten; name a new or empty directory, e\.g\. --out cdk\.out$/,
+  },
+  'synth --out is a project directory beside its cdk.out/': {
+    argv: ['synth', '-c', EXAMPLE, '--out', beside],
+    says: /--out .*project is not empty and not a CDK cloud assembly/,
+  },
+  'spoke-template --out is its own --config': {
+    argv: ['spoke-template', '-c', victim, '-t', 'project-a', '--out', victim],
+    says: /^error: --out .*victim\.yaml is the file this command reads \(--config .*victim\.yaml\); writing it would replace it: name another file, e\.g\. --out spoke\.json$/,
+  },
+  'spoke-template --out is its --config by another name (a symlink)': {
+    argv: ['spoke-template', '-c', victim, '-t', 'project-a', '--out', join(dir, 'victim-link.yaml')],
+    says: /--out .*victim-link\.yaml is the file this command reads \(--config .*victim\.yaml\)/,
   },
   'spoke-template --out is a directory': {
     argv: ['spoke-template', '-c', EXAMPLE, '-t', 'project-a', '--out', dir],
@@ -88,6 +109,8 @@ describe('every command survives bad input', () => {
     expect(r.stderr).not.toMatch(/\n\s+at |E[A-Z]{3,}:|Maximum call stack/);
     expect(r.stdout).toBe('');
     expect(readdirSync(dir).sort()).toEqual(before);
+    expect(readFileSync(victim, 'utf8')).toBe(readFileSync(EXAMPLE, 'utf8'));
+    expect(readdirSync(beside)).toEqual(['cdk.out']);
     expect(process.cwd()).toBe(cwd);
   });
 
@@ -109,12 +132,23 @@ describe('every command survives bad input', () => {
     expect(out.squidConf).toMatch(/^http_port 3201 /m);
   });
 
-  it('synth into a new nested --out creates it', async () => {
+  it('synth into a new nested --out creates it, and synth again refills it (a cloud assembly)', async () => {
     const out = join(dir, 'nested', 'out');
     mkdirSync(join(dir, 'nested'));
     const r = await runCli('synth', '-c', EXAMPLE, '--out', out);
     expect(r.code, r.stderr).toBe(0);
     expect(readdirSync(out).some((f) => f.endsWith('.template.json'))).toBe(true);
+    const again = await runCli('synth', '-c', EXAMPLE, '--out', out);
+    expect(again.code, again.stderr).toBe(0);
     rmSync(join(dir, 'nested'), { recursive: true });
+  });
+
+  it('cost --chart takes a .SVG name in any case', async () => {
+    const chart = join(dir, 'chart-case', 'COST.SVG');
+    mkdirSync(dirname(chart));
+    const r = await runCli('cost', '--region', 'us-east-1', '--vpcs', '10', '--gb-per-vpc', '100', '--chart', chart);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(chart, 'utf8')).toMatch(/^<svg/);
+    rmSync(dirname(chart), { recursive: true });
   });
 });

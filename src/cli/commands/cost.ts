@@ -28,7 +28,7 @@ import {
   type PriceBook,
 } from '../../cost';
 import type { CommandSpec } from '../command';
-import { addConfigOption, optionalPlanFromOptions } from '../options';
+import { addConfigOption, optionalConfigFile, optionalPlanFromOptions } from '../options';
 import { writableFile, writeOutput } from '../paths';
 import type { Printer } from '../printer';
 
@@ -318,9 +318,12 @@ export const cost: CommandSpec = {
   run: async ({ printer }, opts) => {
     // The chart's path is checked before anything is printed: a bad path fails alone, not after the report.
     const chart = typeof opts.chart === 'string' ? opts.chart : undefined;
-    if (chart !== undefined && !chart.endsWith('.svg'))
+    if (chart !== undefined && !chart.toLowerCase().endsWith('.svg'))
       throw new UsageError(`--chart writes SVG: give a file name ending in .svg (got "${chart}")`);
-    const chartFile = chart === undefined ? undefined : writableFile('--chart', chart, 'cost.svg');
+    const chartFile =
+      chart === undefined
+        ? undefined
+        : writableFile('--chart', chart, 'cost.svg', [{ option: '--config', path: optionalConfigFile(opts) }]);
     const plan = optionalPlanFromOptions(opts);
     const inputs = costInputs(opts, plan);
     const book = priceBook(inputs.region, parsePriceOverrides((opts.price as string[] | undefined) ?? []));
