@@ -86,6 +86,15 @@ describe('egresshub usage', () => {
     expect(r.stdout.trimEnd().split('\n')).toHaveLength(2);
   });
 
+  it('reports around a line with an absurd timestamp, warning about it (exit 0)', async () => {
+    const file = write('ts.log', `${A}\n${A.replace('ts=1795626804.578', 'ts=9999999999999')}\n${B}\n`);
+    const r = await runCli('usage', '--log', file);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('1 of 3 lines are not egresshub access-log lines and were skipped');
+    expect(r.stderr).toContain(`${file}:2: bad ts "9999999999999" (expected epoch seconds before the year 10000)`);
+    expect(r.stdout).toContain('usage for start of log – end of log: 2 requests');
+  });
+
   it('fails when no input is given', async () => {
     const r = await runCli('usage');
     expect(r.code).toBe(2);

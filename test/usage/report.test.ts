@@ -122,14 +122,38 @@ describe('usage report edge cases', () => {
     expect(r.malformed).toBe(4);
     expect(r.malformedSamples.map((m) => [m.where, m.reason])).toEqual([
       ['line 3', 'not a key=value line'],
-      ['line 4', 'bad bytes_out "x12"'],
+      ['line 4', 'bad bytes_out "x12" (expected a whole number up to 2^53)'],
       ['line 5', 'missing tenant'],
-      ['line 6', 'bad ts "yesterday"'],
+      ['line 6', 'bad ts "yesterday" (expected epoch seconds before the year 10000)'],
     ]);
     expect(r.tenants.map((t) => [t.tenant, t.requests, t.bytes])).toEqual([
       ['project-a', 1, 853 + 1779],
       ['project-b', 1, 30],
     ]);
+  });
+
+  it.each([
+    ['a timestamp past the year 9999', { ts: '9999999999999' }, /^bad ts "9999999999999"/],
+    ['a timestamp with an exponent', { ts: '1.7e9' }, /^bad ts "1\.7e9"/],
+    ['a 20-digit byte count', { bytes_in: '12345678901234567890' }, /^bad bytes_in "12345678901234567890"/],
+    ['a 400-digit byte count (shown clipped)', { bytes_out: '9'.repeat(400) }, /^bad bytes_out "9{40}… \(400 characters\)"/],
+    ['Infinity bytes', { bytes_in: 'Infinity' }, /^bad bytes_in "Infinity"/],
+    ['NaN bytes', { bytes_out: 'NaN' }, /^bad bytes_out "NaN"/],
+    ['negative bytes', { bytes_in: '-5' }, /^bad bytes_in "-5"/],
+  ])('skips and counts a line with %s, and reports the rest', (_title, fields, reason) => {
+    const r = usageReport([line(), line(fields), line({ tenant: 'project-b' })]);
+    expect(r.malformed).toBe(1);
+    expect(r.malformedSamples[0]!.reason).toMatch(reason);
+    expect(r.tenants.map((t) => [t.tenant, t.requests])).toEqual([
+      ['project-a', 1],
+      ['project-b', 1],
+    ]);
+    expect(JSON.stringify([r.firstRequest, r.lastRequest, r.totals, r.tenants])).not.toMatch(/null|NaN|Infinity/);
+  });
+
+  it('ignores a port or status past its range instead of carrying it', () => {
+    const p = parseAccessLogLine(line({ port: '99999999999999999999', status: '1e3' }));
+    expect(p.ok && [p.entry.port, p.entry.status]).toEqual([undefined, undefined]);
   });
 
   it('keeps at most the configured number of malformed samples but counts them all', () => {
