@@ -10,24 +10,52 @@ import { UsageError } from '../config/errors';
 const RELATIVE_RE = /^(\d+)([mhdw])$/;
 const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 } as const;
 
+/** `2026-11-01`, `2026-11-01T09:00`, `2026-11-01 09:00:00.5`, each with an optional `Z` or `±hh:mm` after a time. */
+const ISO_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?)?$/i;
+const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+
 /**
- * A point in time for --from/--to: ISO 8601 (`2026-11-01`, `2026-11-01T09:00:00Z`), epoch seconds, or a
- * span before `now` (`30m`, `24h`, `7d`, `2w`). A date without a zone is read as UTC, like the log.
+ * A point in time for --from/--to: ISO 8601 (`2026-11-01`, `2026-11-01T09:00:00Z`, a space instead of the `T`),
+ * epoch seconds, or a span before `now` (`30m`, `24h`, `7d`, `2w`). A time without a zone is UTC, like the log,
+ * whatever the machine's zone; an impossible date (`2026-02-30`) is refused, not rolled over.
  */
 export function parseTime(value: string, flag: string, now = Date.now()): number {
   const v = value.trim();
   const rel = RELATIVE_RE.exec(v);
   if (rel) return now - Number(rel[1]) * UNIT_MS[rel[2] as keyof typeof UNIT_MS];
   if (/^\d{9,10}(\.\d+)?$/.test(v)) return Math.round(Number(v) * 1000);
-  // Date.parse reads a date-time without an offset as local time; the access log is in UTC.
-  const iso = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(v) ? `${v}Z` : v;
-  const ms = /^\d{4}-\d{2}-\d{2}/.test(iso) ? Date.parse(iso) : NaN;
-  if (!Number.isFinite(ms)) {
+  const m = ISO_RE.exec(v);
+  if (!m) {
     throw new UsageError(
       `${flag}: cannot read "${value}" as a time; use ISO 8601 (2026-11-01 or 2026-11-01T09:00:00Z), epoch seconds, or a span before now such as 24h or 7d`,
     );
   }
-  return ms;
+  // Built from its parts with Date.UTC: Date.parse reads some forms in the machine's zone and rolls 02-30 over.
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map((x) => Number(x ?? 0)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const impossible = (what: string) => new UsageError(`${flag}: "${value}" is not a real time (${what}); fix the date or time`);
+  if (month < 1 || month > 12) throw impossible(`there is no month ${month}`);
+  const days = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (day < 1 || day > days) throw impossible(`${MONTHS[month - 1]} ${year} has ${days} days`);
+  if (hour > 23 || minute > 59 || second > 59) throw impossible('hours run to 23, minutes and seconds to 59');
+  const zone = m[8]?.toUpperCase();
+  let offsetMin = 0;
+  if (zone && zone !== 'Z') {
+    const [, sign, hh, mm] = /^([+-])(\d{2}):?(\d{2})$/.exec(zone)!;
+    if (Number(hh) > 23 || Number(mm) > 59) throw impossible(`offset ${zone} is not one`);
+    offsetMin = (sign === '-' ? -1 : 1) * (Number(hh) * 60 + Number(mm));
+  }
+  const ms = Math.round(Number(m[7] ?? 0) * 1000);
+  const utc = new Date(0);
+  utc.setUTCFullYear(year, month - 1, day); // setUTCFullYear keeps years below 100 as written (Date.UTC would add 1900)
+  utc.setUTCHours(hour, minute, second, ms);
+  return utc.getTime() - offsetMin * 60_000;
 }
 
 /** Checks that the period is not empty. */
