@@ -95,6 +95,31 @@ describe('egresshub usage', () => {
     expect(r.stdout).toContain('usage for start of log – end of log: 2 requests');
   });
 
+  it.each([
+    ['table', []],
+    ['csv', ['--format', 'csv']],
+    ['malformed-line warning', ['--format', 'csv']],
+  ])('log fields cannot drive the terminal: %s', async (title, args) => {
+    const evil = 'x\u001b[2J\u001b]0;pwned\u0007\u009b1m\u202e.example.com';
+    const text = title.startsWith('malformed') ? `${A}\nnot=ours ${evil}\n` : `${A.replace('registry.npmjs.org', evil)}\n${B}\n`;
+    const r = await runCli('usage', '--log', write(`evil-${title}.log`, text), ...args);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).not.toMatch(/[\u001b\u0007\u009b\u202e]/);
+    expect(r.stdout + r.stderr).toContain('x\\e[2J\\e]0;pwned\\x07\\x9b1m\\u202e.example.com');
+  });
+
+  it('CSV cells a spreadsheet would run as formulas start with a quote', async () => {
+    const r = await runCli(
+      'usage',
+      '--log',
+      write('formula.log', `${A.replace('registry.npmjs.org', '=cmd|calc!a0')}\n`),
+      '--format',
+      'csv',
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout.split('\n')[1]).toContain(`,'=cmd|calc!a0:1,`);
+  });
+
   it('fails when no input is given', async () => {
     const r = await runCli('usage');
     expect(r.code).toBe(2);

@@ -17,9 +17,10 @@ import {
   UsageAccumulator,
   type UsageReport,
 } from '../../usage';
+import { terminalSafe } from '../../untrusted/text';
 import type { CommandSpec } from '../command';
 import { addConfigOption, optionalPlanFromOptions } from '../options';
-import type { Printer } from '../printer';
+import { jsonText, type Printer } from '../printer';
 
 function topOf(opts: Record<string, unknown>): number {
   const raw = opts.top as string | undefined;
@@ -32,7 +33,7 @@ function topOf(opts: Record<string, unknown>): number {
 
 function printReport(printer: Printer, r: UsageReport, format: string): void {
   if (format === 'json') {
-    printer.raw(JSON.stringify(r, null, 2));
+    printer.raw(jsonText(r));
     return;
   }
   if (format === 'csv') {
@@ -105,7 +106,8 @@ export const usage: CommandSpec = {
     const report = acc.report();
     if (report.malformed > 0) {
       printer.warn(`${report.malformed} of ${report.lines} lines are not egresshub access-log lines and were skipped:`);
-      for (const m of report.malformedSamples) printer.warn(`  ${m.where}: ${m.reason}: ${m.line}`);
+      for (const m of report.malformedSamples)
+        printer.warn(`  ${terminalSafe(m.where)}: ${terminalSafe(m.reason)}: ${terminalSafe(m.line)}`);
     }
     if (report.outsidePeriod > 0) printer.step(`${report.outsidePeriod} requests outside the period were left out`);
     if (report.unattributed.requests > 0)
