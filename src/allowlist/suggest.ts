@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import { stringify } from 'yaml';
 import type { TenantPlan } from '../config';
 import { normaliseAllowlist, underSuffix } from '../config/plan';
+import { isDomainPattern } from '../config/schema';
 import { AccessLogIntake, type AccessLogEntry, type MalformedLine } from '../usage/access-log';
 import { hasSuffixAtOrBelow } from './public-suffixes';
 
@@ -39,6 +40,12 @@ export interface Suggestion {
   readonly malformedSamples: readonly MalformedLine[];
   /** Lines of this tenant whose destination was internal or an IP literal (never proposed). */
   readonly internal: number;
+  /**
+   * Requests of this tenant naming a host no allowlist entry may hold (what `validate` refuses: `a..b.com`,
+   * `host:8443`, control characters, a literal `*`): counted, a few kept as they were logged, never proposed.
+   */
+  readonly invalid: number;
+  readonly invalidSamples: readonly string[];
   readonly hosts: readonly HostUsage[];
   readonly entries: readonly AllowEntry[];
 }
@@ -52,6 +59,8 @@ export interface SuggestOptions {
 export class AllowlistLearner {
   private readonly intake = new AccessLogIntake();
   private internal = 0;
+  private invalid = 0;
+  private readonly invalidSamples: string[] = [];
   private readonly hosts = new Map<string, { requests: number; bytes: number; refused: number }>();
 
   constructor(private readonly tenant: string) {}
@@ -69,6 +78,12 @@ export class AllowlistLearner {
       return;
     }
     if (!NAME_RULES.has(e.rule)) return; // port and scheme refusals say nothing about which names are needed
+    // A proposal passes the same check as a config's allow entries, and is a name, never a pattern.
+    if (host.includes('*') || !isDomainPattern(host)) {
+      this.invalid++;
+      if (this.invalidSamples.length < 5 && !this.invalidSamples.includes(host)) this.invalidSamples.push(host.slice(0, 200));
+      return;
+    }
     const h = this.hosts.get(host) ?? { requests: 0, bytes: 0, refused: 0 };
     if (!e.verdictOnly) {
       h.requests++;
@@ -88,6 +103,8 @@ export class AllowlistLearner {
       malformed: this.intake.malformed,
       malformedSamples: [...this.intake.samples],
       internal: this.internal,
+      invalid: this.invalid,
+      invalidSamples: [...this.invalidSamples],
       hosts,
       entries: collapse(hosts, options.minHostsPerWildcard ?? 3),
     };

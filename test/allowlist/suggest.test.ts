@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
@@ -146,6 +146,47 @@ describe('allowlist suggest', () => {
       ['other.example', 0, 1],
     ]);
     expect(s.hosts.some((h) => /169\.254|198\.51|b\.example|evil/.test(h.host))).toBe(false);
+  });
+
+  it.each([
+    ['a literal wildcard (past the public-suffix check)', '*.amazonaws.com'],
+    ['an empty label', 'a..b.com'],
+    ['a port in the name', 'host.example.com:8443'],
+    ['an escape sequence', 'x\u001b[2J.example.com'],
+    ['a label starting with a hyphen', '-x.example.com'],
+    ['an underscore', 'a_b.example.com'],
+    ['an all-digit top-level label', 'host.example.123'],
+    ['a label of 64 characters', `${'a'.repeat(64)}.example.com`],
+  ])('never proposes what validate refuses: %s', (_title, host) => {
+    const l = new AllowlistLearner('project-a');
+    for (const h of [host, host, 'ok.example.org']) l.add(line({ host: h, decision: 'would-deny', rule: 'not-allowlisted' }));
+    const s = l.suggestion();
+    expect(s.entries.map((e) => e.pattern)).toEqual(['ok.example.org']);
+    expect([s.invalid, s.invalidSamples]).toEqual([2, [host.toLowerCase()]]);
+  });
+
+  it('CLI: warns about hosts it will not propose, escaped, and the proposal passes validate', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eh-allow-'));
+    const file = join(dir, 'access.log');
+    const hosts = ['*.amazonaws.com', 'a..b.com', 'x\u001b]0;pwned\u0007.example.com', 'a.example.org', 'b.example.org', 'c.example.org'];
+    writeFileSync(file, hosts.map((host) => line({ host })).join('\n') + '\n');
+    const r = await suggest('--log', file);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(
+      'warning: 3 requests named hosts that no allowlist entry may hold (as validate checks them) and were not proposed, e.g. "*.amazonaws.com", "a..b.com", "x\\e]0;pwned\\x07.example.com"',
+    );
+    expect(r.stdout + r.stderr).not.toMatch(/[\u001b\u0007]/);
+    const config = join(dir, 'egresshub.yaml');
+    const allow = r.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('    - '))
+      .map((l) => l.replace(/ #.*$/, '').trim().slice(2));
+    expect(allow).toEqual(['"*.example.org"']);
+    writeFileSync(
+      config,
+      readFileSync('examples/egresshub.yaml', 'utf8').replace("['*.github.com', 'registry.npmjs.org']", `[${allow.join(', ')}]`),
+    );
+    expect((await runCli('validate', '-c', config)).code).toBe(0);
   });
 
   it('diffs against the current allowlist: what would be added, what was never used', () => {

@@ -4,7 +4,9 @@ import type { Command } from 'commander';
 import { AllowlistLearner, diffAllowlist, renderSuggestion } from '../../allowlist/suggest';
 import { UsageError } from '../../config/errors';
 import { humanBytes, parseTime, readCloudWatch, readLogFiles } from '../../usage';
+import { plural, terminalSafe } from '../../untrusted/text';
 import type { CommandSpec } from '../command';
+import { jsonText } from '../printer';
 import { addConfigOption, planFromOptions } from '../options';
 
 const suggest: CommandSpec = {
@@ -57,12 +59,16 @@ const suggest: CommandSpec = {
     const s = learner.suggestion({ minHostsPerWildcard: minHosts });
     if (s.malformed > 0) {
       printer.warn(`${s.malformed} of ${s.lines} lines are not egresshub access-log lines and were skipped:`);
-      for (const m of s.malformedSamples) printer.warn(`  ${m.where}: ${m.reason}`);
+      for (const m of s.malformedSamples) printer.warn(`  ${terminalSafe(m.where)}: ${terminalSafe(m.reason)}`);
     }
+    if (s.invalid > 0)
+      printer.warn(
+        `${plural(s.invalid, 'request')} named hosts that no allowlist entry may hold (as validate checks them) and were not proposed, e.g. ${s.invalidSamples.map((h) => `"${terminalSafe(h)}"`).join(', ')}`,
+      );
     if (s.internal > 0) printer.step(`${s.internal} requests to internal addresses or IP literals are never proposed`);
     const diff = opts.diff ? diffAllowlist(tenant, s) : undefined;
     if (global.json) {
-      printer.raw(JSON.stringify({ ...s, diff }, null, 2));
+      printer.raw(jsonText({ ...s, diff }));
       return 0;
     }
     printer.raw(renderSuggestion(s, humanBytes));
