@@ -2,7 +2,8 @@
 // command that reads a config.
 import { existsSync } from 'node:fs';
 import { Option, type Command } from 'commander';
-import { buildPlan, DEFAULT_CONFIG_FILE, loadConfigFile, type EgressPlan } from '../config';
+import { buildPlan, DEFAULT_CONFIG_FILE, loadConfigFile, UsageError, type EgressPlan } from '../config';
+import { readNumber, type NumberBounds } from '../untrusted/number';
 
 export const CONFIG_HELP = `the egresshub config file (default: ./${DEFAULT_CONFIG_FILE})`;
 
@@ -54,4 +55,14 @@ export function noProxyList(opts: Record<string, unknown>): string[] {
         .map((s) => s.trim())
         .filter(Boolean)
     : [];
+}
+
+/**
+ * A number typed on the command line, within `bounds` (src/untrusted/number.ts): `1e308`, `Infinity` or a
+ * 20-digit count is refused with one line naming the flag, the range and an example (exit 2).
+ */
+export function numberOption(raw: string, flag: string, bounds: NumberBounds, example: string): number {
+  const r = readNumber(raw, bounds);
+  if (!r.ok) throw new UsageError(`${flag} expects ${r.expected} (got "${raw}"); e.g. ${flag} ${example}`);
+  return r.value;
 }

@@ -9,7 +9,8 @@ export interface NumberBounds {
   readonly integer?: boolean;
 }
 
-export type NumberRead = { readonly ok: true; readonly value: number } | { readonly ok: false; readonly reason: string };
+/** The value, or what was expected instead (`a whole number from 1 to 100`) for the caller's message. */
+export type NumberRead = { readonly ok: true; readonly value: number } | { readonly ok: false; readonly expected: string };
 
 /** Plain decimal notation, an optional fraction and exponent (`50`, `0.5`, `1e3`): no hex, no `Infinity`, no `NaN`. */
 const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
@@ -17,15 +18,14 @@ const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 /** `1000000` → `1,000,000`, so bounds read at a glance. */
 const show = (n: number) => (Number.isInteger(n) ? n.toLocaleString('en-US') : String(n));
 
-/** Reads `raw` as a number within `bounds`; `reason` says what was expected (the caller adds where). */
+/** Reads `raw` as a number within `bounds`; `expected` says what would have been read (the caller adds where). */
 export function readNumber(raw: string, bounds: NumberBounds): NumberRead {
   const s = raw.trim();
   const whole = bounds.integer === true;
   const expected = `${whole ? 'a whole number' : 'a number'} from ${show(bounds.min)} to ${show(bounds.max)}`;
-  if (!DECIMAL.test(s)) return { ok: false, reason: `expected ${expected}` };
   const value = Number(s);
-  if (!Number.isFinite(value) || value < bounds.min || value > bounds.max) return { ok: false, reason: `expected ${expected}` };
-  if (whole && !Number.isInteger(value)) return { ok: false, reason: `expected ${expected}` };
+  const fits = DECIMAL.test(s) && Number.isFinite(value) && value >= bounds.min && value <= bounds.max;
+  if (!fits || (whole && !Number.isInteger(value))) return { ok: false, expected };
   // `-0` reads as 0 everywhere people look.
   return { ok: true, value: value === 0 ? 0 : value };
 }

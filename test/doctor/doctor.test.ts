@@ -317,7 +317,7 @@ describe('egresshub doctor (CLI)', () => {
   it('fails when --timeout is out of bounds, with exit 2', async () => {
     const r = await runCli('doctor', '--timeout', '0');
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/--timeout: expected whole milliseconds between 100 and 60000 \(got 0\)/);
+    expect(r.stderr).toMatch(/^error: --timeout expects a whole number from 100 to 60,000 \(got "0"\); e\.g\. --timeout 5000$/m);
   });
 
   it('fails when --dns-server is not an address, with exit 2', async () => {

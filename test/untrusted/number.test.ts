@@ -17,16 +17,16 @@ describe('readNumber', () => {
   });
 
   it.each([
-    ['1e308', GB, 'expected a number from 0 to 1,000,000'],
-    ['Infinity', GB, 'expected a number from 0 to 1,000,000'],
-    ['NaN', GB, 'expected a number from 0 to 1,000,000'],
-    ['0x10', GB, 'expected a number from 0 to 1,000,000'],
-    ['', GB, 'expected a number from 0 to 1,000,000'],
-    ['9'.repeat(400), GB, 'expected a number from 0 to 1,000,000'],
-    ['-1', GB, 'expected a number from 0 to 1,000,000'],
-    ['2.5', WHOLE, 'expected a whole number from 1 to 100'],
-    ['0', WHOLE, 'expected a whole number from 1 to 100'],
-  ])('fails when given %j', (raw, bounds, reason) => {
-    expect(readNumber(raw, bounds)).toEqual({ ok: false, reason });
+    ['1e308', GB, 'a number from 0 to 1,000,000'],
+    ['Infinity', GB, 'a number from 0 to 1,000,000'],
+    ['NaN', GB, 'a number from 0 to 1,000,000'],
+    ['0x10', GB, 'a number from 0 to 1,000,000'],
+    ['', GB, 'a number from 0 to 1,000,000'],
+    ['9'.repeat(400), GB, 'a number from 0 to 1,000,000'],
+    ['-1', GB, 'a number from 0 to 1,000,000'],
+    ['2.5', WHOLE, 'a whole number from 1 to 100'],
+    ['0', WHOLE, 'a whole number from 1 to 100'],
+  ])('fails when given %j', (raw, bounds, expected) => {
+    expect(readNumber(raw, bounds)).toEqual({ ok: false, expected });
   });
 });

@@ -7,7 +7,7 @@ import { humanBytes, parseTime, readCloudWatch, readLogFiles } from '../../usage
 import { plural, terminalSafe } from '../../untrusted/text';
 import type { CommandSpec } from '../command';
 import { jsonText } from '../printer';
-import { addConfigOption, planFromOptions } from '../options';
+import { addConfigOption, numberOption, planFromOptions } from '../options';
 
 const suggest: CommandSpec = {
   name: 'suggest',
@@ -33,10 +33,7 @@ const suggest: CommandSpec = {
     if (files.length === 0 && !group)
       throw new UsageError(`allowlist suggest needs traffic: --log access.log (repeatable) or --log-group ${plan.hub.logGroups.access}`);
     if (opts.since !== undefined && !group) throw new UsageError('--since applies to --log-group; log files are read whole');
-    const minRaw = (opts.minHosts as string | undefined) ?? '3';
-    const minHosts = Number(minRaw);
-    if (!/^\d+$/.test(minRaw) || minHosts < 2 || minHosts > 1000)
-      throw new UsageError(`--min-hosts expects a whole number from 2 to 1000 (got "${minRaw}")`);
+    const minHosts = numberOption((opts.minHosts as string | undefined) ?? '3', '--min-hosts', { min: 2, max: 1000, integer: true }, '3');
 
     const learner = new AllowlistLearner(name);
     if (group) {

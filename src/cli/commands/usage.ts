@@ -19,16 +19,12 @@ import {
 } from '../../usage';
 import { terminalSafe } from '../../untrusted/text';
 import type { CommandSpec } from '../command';
-import { addConfigOption, optionalPlanFromOptions } from '../options';
+import { addConfigOption, numberOption, optionalPlanFromOptions } from '../options';
 import { jsonText, type Printer } from '../printer';
 
 function topOf(opts: Record<string, unknown>): number {
   const raw = opts.top as string | undefined;
-  if (raw === undefined) return DEFAULT_TOP;
-  const n = Number(raw.trim());
-  if (!/^\d+$/.test(raw.trim()) || n < 1 || n > 100)
-    throw new UsageError(`--top expects a whole number from 1 to 100 (got "${raw}"); e.g. --top 10`);
-  return n;
+  return raw === undefined ? DEFAULT_TOP : numberOption(raw, '--top', { min: 1, max: 100, integer: true }, '10');
 }
 
 function printReport(printer: Printer, r: UsageReport, format: string): void {
