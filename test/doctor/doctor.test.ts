@@ -241,6 +241,14 @@ describe('doctor', () => {
     );
   });
 
+  it('fails when https_proxy and HTTPS_PROXY disagree, without printing their passwords', async () => {
+    const report = await diagnose({ env: { https_proxy: 'http://a:pw1@a.test:1', HTTPS_PROXY: 'http://b:pw2@b.test:1', NO_PROXY } });
+    expect(step(report, 'proxy-setting').detail).toBe(
+      'https_proxy=http://a:***@a.test:1 but HTTPS_PROXY=http://b:***@b.test:1: tools disagree on which they read',
+    );
+    expect(JSON.stringify(report)).not.toMatch(/pw1|pw2/);
+  });
+
   it('bounds every step by its timeout (a proxy that never answers)', async () => {
     const started = Date.now();
     const report = await diagnose({ ...healthy(silent.port), timeoutMs: 300 });
@@ -306,6 +314,27 @@ describe('egresshub doctor (CLI)', () => {
     const report = JSON.parse(r.stdout) as DoctorReport;
     expect(report.healthy).toBe(false);
     expect(report.steps.filter((s) => s.verdict === 'fail').map((s) => s.id)).toEqual(['denied']);
+  });
+
+  it.each([
+    ['the table', [] as string[]],
+    ['JSON', ['--json']],
+  ])('never prints a proxy URL password, in %s', async (_title, global) => {
+    const withPassword = flags().map((f) => f.replace('http://proxy.egress.test', 'http://alice:s3cr%40t@proxy.egress.test'));
+    const r = await runCli(...global, 'doctor', '--no-color', ...withPassword);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).not.toMatch(/s3cr/);
+    expect(r.stdout).toContain('http://alice:***@proxy.egress.test');
+  });
+
+  it.each([
+    ['not a URL', 'http://alice:s3cret@bad host:1', /^error: --proxy: not a URL \(got "http:\/\/alice:\*\*\*@bad host:1"\)/],
+    ['not http', 'https://alice:s3cret@proxy.test:1', /^error: --proxy: expected http: URL \(got "https:\/\/alice:\*\*\*@proxy\.test:1"\)/],
+  ])('fails when --proxy is %s, without printing its password', async (_title, proxyUrl, says) => {
+    const r = await runCli('doctor', '--proxy', proxyUrl);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(says);
+    expect(r.stderr).not.toMatch(/s3cret/);
   });
 
   it('fails when --proxy is not a URL, with exit 2', async () => {
