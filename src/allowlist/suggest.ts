@@ -10,6 +10,7 @@ import { normaliseAllowlist, underSuffix } from '../config/plan';
 import { isDomainPattern } from '../config/schema';
 import { AccessLogIntake, type AccessLogEntry, type MalformedLine } from '../usage/access-log';
 import { hasSuffixAtOrBelow } from './public-suffixes';
+import { plural } from '../untrusted/text';
 
 /** Rules that refuse an address, not a name: what they saw is never a destination to propose. */
 const INTERNAL_RULES = new Set(['hub-cidr', 'blocked-destination', 'ip-literal-spelling', 'cache-manager']);
@@ -200,14 +201,14 @@ export function renderSuggestion(s: Suggestion, humanBytes: (n: number) => strin
   const patterns = normaliseAllowlist(s.entries.map((e) => e.pattern));
   const kept = new Set(patterns.any ? [] : [...patterns.exact, ...patterns.suffixes.map((x) => `*.${x}`)]);
   const lines = [
-    `# allowlist learned from ${s.lines} log lines for tenant ${s.tenant}: ${s.hosts.length} hosts in ${kept.size} entries`,
+    `# allowlist learned from ${plural(s.lines, 'log line')} for tenant ${s.tenant}: ${plural(s.hosts.length, 'host')} in ${plural(kept.size, 'entry', 'entries')}`,
     `- name: ${s.tenant}`,
     kept.size === 0 ? '  allow: [] # no host seen: the tenant made no request by name' : '  allow:',
   ];
   for (const e of s.entries.filter((x) => kept.has(x.pattern))) {
-    const what = e.pattern.startsWith('*.') ? `${e.hosts.length} hosts, ` : '';
+    const what = e.pattern.startsWith('*.') ? `${plural(e.hosts.length, 'host')}, ` : '';
     const refused = e.refused > 0 ? `, ${e.refused} refused or would-deny` : '';
-    lines.push(`    - ${stringify(e.pattern).trim()} # ${what}${e.requests} requests, ${humanBytes(e.bytes)}${refused}`);
+    lines.push(`    - ${stringify(e.pattern).trim()} # ${what}${plural(e.requests, 'request')}, ${humanBytes(e.bytes)}${refused}`);
   }
   return `${lines.join('\n')}\n`;
 }

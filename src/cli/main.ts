@@ -48,6 +48,19 @@ export async function main(
       });
     }
   };
+  const misplaced = misplacedOption(argv, table);
+  if (misplaced) {
+    printer.error(misplaced);
+    return 2;
+  }
+  const help = argv.find((a) => !a.startsWith('-'));
+  if (help === 'help') {
+    const asked = argv.slice(argv.indexOf('help') + 1).find((a) => !a.startsWith('-'));
+    if (asked !== undefined && !table.some((c) => c.name === asked)) {
+      printer.error(`help ${asked}: there is no command "${asked}"; the commands are ${table.map((c) => c.name).join(', ')}`);
+      return 2;
+    }
+  }
   // Only the command being run is loaded; with no known command (e.g. `--help`, a typo) all of them are,
   // so the listing and commander's "did you mean" suggestions stay complete.
   const named = table.find((c) => c.name === firstCommand(argv));
@@ -73,6 +86,25 @@ export async function main(
     else printer.error('(run again with --debug for details)');
     return 1;
   }
+}
+
+/** Options that belong to the program itself, so they may come before the command. */
+const GLOBAL_OPTIONS = new Set(['--json', '--no-color', '--debug', '-V', '--version', '-h', '--help']);
+
+/**
+ * A command's option typed before the command (`egresshub -c x.yaml validate`): commander would only say
+ * "unknown option '-c'". Says where it goes instead; undefined when the order is fine.
+ */
+function misplacedOption(argv: readonly string[], table: readonly CommandEntry[]): string | undefined {
+  const at = argv.findIndex((a) => table.some((c) => c.name === a));
+  if (at <= 0) return undefined;
+  const before = argv.slice(0, at);
+  const option = before.find((a) => a.startsWith('-') && !GLOBAL_OPTIONS.has(a));
+  if (option === undefined) return undefined;
+  const global = before.filter((a) => GLOBAL_OPTIONS.has(a));
+  const own = before.filter((a) => !GLOBAL_OPTIONS.has(a));
+  const fixed = ['egresshub', ...global, argv[at]!, ...own, ...argv.slice(at + 1)].join(' ');
+  return `${option} comes before the command ${argv[at]!}, where only --json, --no-color and --debug go; put the command's options after it, e.g. ${fixed}`;
 }
 
 /** The first word that is not a global option: the command's name, if any. */

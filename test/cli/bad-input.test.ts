@@ -70,6 +70,14 @@ const cases: Record<string, Case> = {
     argv: ['spoke-template', '-c', EXAMPLE, '-t', 'project-a', '--out', '/sys/x.json'],
     says: /kernel filesystem \(sys\)/,
   },
+  'a command option comes before the command': {
+    argv: ['--json', '-c', EXAMPLE, 'validate'],
+    says: /^error: -c comes before the command validate, where only --json, --no-color and --debug go; put the command's options after it, e\.g\. egresshub --json validate -c examples\/egresshub\.yaml$/,
+  },
+  'help is asked about a command that does not exist': {
+    argv: ['help', 'nosuch'],
+    says: /^error: help nosuch: there is no command "nosuch"; the commands are validate, synth, /,
+  },
   'validate on a binary file': { argv: ['validate', '-c', binary], says: /it is a binary file, not YAML/ },
   'validate on a directory': { argv: ['validate', '-c', dir], says: /it is a directory/ },
   'a port far out of range (one message, ours)': {

@@ -73,7 +73,7 @@ describe('egresshub usage', () => {
     );
     const report = JSON.parse(r.stdout) as UsageReport;
     expect([report.requests, report.outsidePeriod, report.tenants[0]!.tenant]).toEqual([1, 1, 'project-b']);
-    expect(r.stderr).toContain('1 requests outside the period were left out');
+    expect(r.stderr).toContain('1 request outside the period was left out');
   });
 
   it('reports malformed lines on stderr with file:line and still exits 0', async () => {
@@ -90,7 +90,7 @@ describe('egresshub usage', () => {
     const file = write('ts.log', `${A}\n${A.replace('ts=1795626804.578', 'ts=9999999999999')}\n${B}\n`);
     const r = await runCli('usage', '--log', file);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toContain('1 of 3 lines are not egresshub access-log lines and were skipped');
+    expect(r.stderr).toContain('1 of 3 lines is not an egresshub access-log line and was skipped');
     expect(r.stderr).toContain(`${file}:2: bad ts "9999999999999" (expected epoch seconds before the year 10000)`);
     expect(r.stdout).toContain('usage for start of log – end of log: 2 requests');
   });

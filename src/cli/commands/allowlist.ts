@@ -49,20 +49,22 @@ const suggest: CommandSpec = {
         learner,
         (page, n) => printer.step(`page ${page}: ${n} events so far`),
       );
-      printer.step(`${events} events from ${group}`);
+      printer.step(`${plural(events, 'event')} from ${group}`);
     } else {
       await readLogFiles(files, learner, (f) => printer.step(`reading ${f}`));
     }
     const s = learner.suggestion({ minHostsPerWildcard: minHosts });
     if (s.malformed > 0) {
-      printer.warn(`${s.malformed} of ${s.lines} lines are not egresshub access-log lines and were skipped:`);
+      printer.warn(
+        `${s.malformed} of ${plural(s.lines, 'line')} ${s.malformed === 1 ? 'is not an egresshub access-log line and was' : 'are not egresshub access-log lines and were'} skipped:`,
+      );
       for (const m of s.malformedSamples) printer.warn(`  ${terminalSafe(m.where)}: ${terminalSafe(m.reason)}`);
     }
     if (s.invalid > 0)
       printer.warn(
         `${plural(s.invalid, 'request')} named hosts that no allowlist entry may hold (as validate checks them) and were not proposed, e.g. ${s.invalidSamples.map((h) => `"${terminalSafe(h)}"`).join(', ')}`,
       );
-    if (s.internal > 0) printer.step(`${s.internal} requests to internal addresses or IP literals are never proposed`);
+    if (s.internal > 0) printer.step(`${plural(s.internal, 'request')} to internal addresses or IP literals: never proposed`);
     const diff = opts.diff ? diffAllowlist(tenant, s) : undefined;
     if (global.json) {
       printer.raw(jsonText({ ...s, diff }));

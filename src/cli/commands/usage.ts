@@ -17,7 +17,7 @@ import {
   UsageAccumulator,
   type UsageReport,
 } from '../../usage';
-import { terminalSafe } from '../../untrusted/text';
+import { plural, terminalSafe } from '../../untrusted/text';
 import type { CommandSpec } from '../command';
 import { addConfigOption, numberOption, optionalPlanFromOptions } from '../options';
 import { jsonText, type Printer } from '../printer';
@@ -38,7 +38,7 @@ function printReport(printer: Printer, r: UsageReport, format: string): void {
   }
   const period = `${r.from ?? 'start of log'} – ${r.to ?? 'end of log'}`;
   printer.line(
-    `usage for ${period}: ${r.requests} requests, ${humanBytes(r.totals.bytes)} (first ${r.firstRequest ?? '-'}, last ${r.lastRequest ?? '-'})`,
+    `usage for ${period}: ${plural(r.requests, 'request')}, ${humanBytes(r.totals.bytes)} (first ${r.firstRequest ?? '-'}, last ${r.lastRequest ?? '-'})`,
   );
   printer.table(TABLE_HEAD, tableRows(r));
   const denials = denialRows(r);
@@ -94,20 +94,25 @@ export const usage: CommandSpec = {
         acc,
         (page, n) => printer.step(`page ${page}: ${n} events so far`),
       );
-      printer.step(`${events} events in ${pages} pages from ${logGroupName}`);
+      printer.step(`${plural(events, 'event')} in ${plural(pages, 'page')} from ${logGroupName}`);
     } else {
       await readLogFiles(files, acc, (f) => printer.step(`reading ${f}`));
     }
 
     const report = acc.report();
     if (report.malformed > 0) {
-      printer.warn(`${report.malformed} of ${report.lines} lines are not egresshub access-log lines and were skipped:`);
+      printer.warn(
+        `${report.malformed} of ${plural(report.lines, 'line')} ${report.malformed === 1 ? 'is not an egresshub access-log line and was' : 'are not egresshub access-log lines and were'} skipped:`,
+      );
       for (const m of report.malformedSamples)
         printer.warn(`  ${terminalSafe(m.where)}: ${terminalSafe(m.reason)}: ${terminalSafe(m.line)}`);
     }
-    if (report.outsidePeriod > 0) printer.step(`${report.outsidePeriod} requests outside the period were left out`);
+    if (report.outsidePeriod > 0)
+      printer.step(`${plural(report.outsidePeriod, 'request')} outside the period ${report.outsidePeriod === 1 ? 'was' : 'were'} left out`);
     if (report.unattributed.requests > 0)
-      printer.step(`${report.unattributed.requests} lines without a tenant (connections closed before a request) were left out`);
+      printer.step(
+        `${plural(report.unattributed.requests, 'line')} without a tenant (connections closed before a request) ${report.unattributed.requests === 1 ? 'was' : 'were'} left out`,
+      );
     printReport(printer, report, format);
     return 0;
   },
