@@ -78,6 +78,10 @@ const cases: Record<string, Case> = {
     argv: ['help', 'nosuch'],
     says: /^error: help nosuch: there is no command "nosuch"; the commands are validate, synth, /,
   },
+  'cidr report --from-aws with a made-up region': {
+    argv: ['cidr', 'report', '--from-aws', '--regions', 'ap-northeast-1,mars-1'],
+    says: /^error: --regions mars-1: not an AWS Region name; write it as AWS does, e\.g\. --regions ap-northeast-1$/,
+  },
   'validate on a binary file': { argv: ['validate', '-c', binary], says: /it is a binary file, not YAML/ },
   'validate on a directory': { argv: ['validate', '-c', dir], says: /it is a directory/ },
   'a port far out of range (one message, ours)': {

@@ -5,6 +5,7 @@ import { AllowlistLearner, diffAllowlist, renderSuggestion } from '../../allowli
 import { UsageError } from '../../config/errors';
 import { humanBytes, parseTime, readCloudWatch, readLogFiles } from '../../usage';
 import { plural, terminalSafe } from '../../untrusted/text';
+import { checkRegion } from '../../aws/errors';
 import type { CommandSpec } from '../command';
 import { jsonText } from '../printer';
 import { addConfigOption, numberOption, planFromOptions } from '../options';
@@ -42,7 +43,7 @@ const suggest: CommandSpec = {
         {
           logGroupName: group,
           startTime,
-          region: (opts.region as string | undefined) ?? plan.region,
+          region: opts.region === undefined ? plan.region : checkRegion(opts.region as string),
           flag: '--log-group',
           narrowWith: '--since',
         },

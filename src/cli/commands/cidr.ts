@@ -16,6 +16,7 @@ import {
   type Block,
   type VpcRecord,
 } from '../../cidr';
+import { checkRegion } from '../../aws/errors';
 import type { CommandSpec } from '../command';
 import { addConfigOption, optionalPlanFromOptions } from '../options';
 import type { Printer } from '../printer';
@@ -56,7 +57,7 @@ async function gatherInventory(
   }
   if (typeof opts.hub === 'string') hub = hubRecord(opts.hub);
   const profiles = splitList(opts.profiles);
-  const regions = splitList(opts.regions);
+  const regions = splitList(opts.regions).map((r) => checkRegion(r, '--regions'));
   if (opts.fromAws) {
     const targets = awsTargets(profiles, regions);
     lists.push(

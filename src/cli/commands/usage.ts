@@ -18,6 +18,7 @@ import {
   type UsageReport,
 } from '../../usage';
 import { plural, terminalSafe } from '../../untrusted/text';
+import { checkRegion } from '../../aws/errors';
 import type { CommandSpec } from '../command';
 import { addConfigOption, numberOption, optionalPlanFromOptions } from '../options';
 import { jsonText, type Printer } from '../printer';
@@ -90,7 +91,12 @@ export const usage: CommandSpec = {
           '--from-cloudwatch needs the log group: pass --log-group NAME or --config FILE (the hub writes /egresshub/<stack>/squid/access)',
         );
       const { pages, events } = await readCloudWatch(
-        { logGroupName, startTime: from, endTime: to, region: (opts.region as string | undefined) ?? plan?.region },
+        {
+          logGroupName,
+          startTime: from,
+          endTime: to,
+          region: opts.region === undefined ? plan?.region : checkRegion(opts.region as string),
+        },
         acc,
         (page, n) => printer.step(`page ${page}: ${n} events so far`),
       );
