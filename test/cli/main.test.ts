@@ -1,6 +1,6 @@
 // The CLI frame: exit codes (0 ok, 1 failure, 2 bad input), --json, --help on every command.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -111,5 +111,19 @@ describe('egresshub completion', () => {
     const r = await runCli('completion', 'fish');
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('completion: unknown shell "fish"; use bash or zsh');
+  });
+
+  it.runIf(existsSync('/dev/full')).each([
+    ['validate', ['validate', '-c', 'examples/egresshub.yaml']],
+    ['squid-conf', ['squid-conf', '-c', 'examples/egresshub.yaml']],
+  ])('fails when stdout is a full device (%s): one line, exit 1, no stack trace', (_name, argv) => {
+    const full = openSync('/dev/full', 'w');
+    try {
+      const r = spawnSync(process.execPath, ['bin/egresshub.js', ...argv], { stdio: ['ignore', full, 'pipe'], encoding: 'utf8' });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toBe('error: cannot write the output to stdout: no space left on the device\n');
+    } finally {
+      closeSync(full);
+    }
   });
 });
