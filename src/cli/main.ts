@@ -38,6 +38,7 @@ export async function main(
     const cmd = parent.command(spec.name).description(spec.summary);
     cmd.exitOverride();
     spec.configure?.(cmd);
+    onlyOnce(cmd);
     for (const sub of spec.subcommands ?? []) attach(cmd, sub);
     if (spec.run) {
       const run = spec.run;
@@ -85,6 +86,24 @@ export async function main(
     if (debug && e instanceof Error && e.stack) printer.error(e.stack);
     else printer.error('(run again with --debug for details)');
     return 1;
+  }
+}
+
+/**
+ * A one-value option given twice (`--tenant a --tenant b`) is refused: commander keeps the last silently, so the
+ * user would never learn which one counted. Repeatable options (`--reserve`, `--price`) have a parser of their
+ * own and lists (`--log <file...>`) take several values; both are left alone.
+ */
+function onlyOnce(cmd: Command): void {
+  for (const option of cmd.options) {
+    if (!option.required || option.variadic || option.parseArg) continue;
+    let seen: string | undefined;
+    option.argParser((value: string) => {
+      if (seen !== undefined)
+        throw new UsageError(`${option.long ?? option.short} is given twice ("${seen}", then "${value}"); keep the one you mean`);
+      seen = value;
+      return value;
+    });
   }
 }
 

@@ -74,15 +74,25 @@ export interface LineSink {
 }
 
 export async function readLogFiles(files: readonly string[], acc: LineSink, onFile: (file: string) => void = () => {}): Promise<void> {
+  // Every file is checked before any is read: a bad last file fails at once, and one file named twice (or by two
+  // names) would be summed twice, doubling someone's bill.
+  const seen = new Map<string, string>();
   for (const file of files) {
-    let isFile = false;
+    let stat: ReturnType<typeof statSync>;
     try {
-      isFile = statSync(file).isFile();
+      stat = statSync(file);
     } catch {
       throw new UsageError(`--log ${file}: no such file; copy the access log off the proxy first (see docs/operations.md) or fix the path`);
     }
-    if (!isFile) throw new UsageError(`--log ${file}: not a regular file; pass the access.log file itself`);
+    if (!stat.isFile()) throw new UsageError(`--log ${file}: not a regular file; pass the access.log file itself`);
+    const id = `${stat.dev}:${stat.ino}`;
+    const first = seen.get(id);
+    if (first !== undefined)
+      throw new UsageError(`--log ${file}: the same file as --log ${first}; it would be counted twice: name each file once`);
+    seen.set(id, file);
     if (looksBinary(file)) throw new UsageError(`--log ${file}: a binary file, not a Squid access log; pass the access.log file itself`);
+  }
+  for (const file of files) {
     onFile(file);
     const rl = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
     let n = 0;

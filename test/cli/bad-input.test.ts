@@ -82,6 +82,14 @@ const cases: Record<string, Case> = {
     argv: ['cidr', 'report', '--from-aws', '--regions', 'ap-northeast-1,mars-1'],
     says: /^error: --regions mars-1: not an AWS Region name; write it as AWS does, e\.g\. --regions ap-northeast-1$/,
   },
+  'a one-value option is given twice': {
+    argv: ['client-env', '-c', EXAMPLE, '--tenant', 'project-a', '-t', 'project-b'],
+    says: /^error: --tenant is given twice \("project-a", then "project-b"\); keep the one you mean$/,
+  },
+  'usage reads the same log twice (by two names)': {
+    argv: ['usage', '--log', victim, join(dir, 'victim-link.yaml')],
+    says: /^error: --log .*victim-link\.yaml: the same file as --log .*victim\.yaml; it would be counted twice: name each file once$/,
+  },
   'validate on a binary file': { argv: ['validate', '-c', binary], says: /it is a binary file, not YAML/ },
   'validate on a directory': { argv: ['validate', '-c', dir], says: /it is a directory/ },
   'a port far out of range (one message, ours)': {

@@ -200,7 +200,7 @@ describe('egresshub cost', () => {
         ['--sensitivity-vpcs', '5,1e308', 'a comma-separated list, each a whole number from 1 to 100,000'],
       ] as const
     ).map(([flag, value, expected]): [string[], RegExp] => [
-      ['--region', 'us-east-1', '--vpcs', '3', '--gb-per-vpc', '5', flag, value],
+      Object.entries({ '--region': 'us-east-1', '--vpcs': '3', '--gb-per-vpc': '5', [flag]: value }).flat(),
       new RegExp(`^error: ${flag} expects ${expected.replace(/[.]/g, '\\.')} \\(got "${value}"\\)`, 'm'),
     ]),
     [

@@ -287,7 +287,7 @@ describe('egresshub doctor (CLI)', () => {
   });
 
   it('prints the fix under the table for each failed check', async () => {
-    const r = await runCli('doctor', '--no-color', ...flags(), '--no-proxy', 'localhost');
+    const r = await runCli('doctor', '--no-color', ...flags().map((f) => (f === NO_PROXY ? 'localhost' : f)));
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(
       /^fix NO_PROXY covers the metadata service: add 169\.254\.169\.254 to NO_PROXY; load the settings egresshub client-env prints/m,
