@@ -31,10 +31,21 @@ export function planFromOptions(opts: Record<string, unknown>): EgressPlan {
   return buildPlan(loadConfigFile(configFile(opts)));
 }
 
-/** The plan of an optional config (optionalConfigFile), or undefined. */
+/**
+ * The plan of an optional config (optionalConfigFile), or undefined. A ./egresshub.yaml read without -c that
+ * fails says so: the user may have given every input as flags and not know the file was read at all.
+ */
 export function optionalPlanFromOptions(opts: Record<string, unknown>): EgressPlan | undefined {
   const file = optionalConfigFile(opts);
-  return file === undefined ? undefined : buildPlan(loadConfigFile(file));
+  if (file === undefined) return undefined;
+  try {
+    return buildPlan(loadConfigFile(file));
+  } catch (e) {
+    if (typeof opts.config === 'string' || !(e instanceof UsageError)) throw e;
+    throw new UsageError(
+      `${e.message}\n(./${DEFAULT_CONFIG_FILE} was read because it is in the current directory and -c was not given: fix it, pass -c FILE, or run from another directory)`,
+    );
+  }
 }
 
 /**

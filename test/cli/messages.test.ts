@@ -54,4 +54,17 @@ describe('CLI messages', () => {
     expect(r.stderr).toContain(says);
     expect(r.stdout).toContain(': 1 request, 2 B');
   });
+
+  it.each([
+    ['cost', ['cost', '--region', 'us-east-1', '--vpcs', '3', '--gb-per-vpc', '5']],
+    ['cidr allocate', ['cidr', 'allocate', '--pool', '10.64.0.0/12', '--size', '20', '--hub', '10.0.0.0/16']],
+  ])('fails when ./egresshub.yaml is broken and %s read it unasked, saying it was read', async (_name, argv) => {
+    inDir('region: [\n');
+    const r = await runCli(...argv);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('egresshub.yaml:2:1: (top level): YAML syntax');
+    expect(r.stderr).toContain(
+      '(./egresshub.yaml was read because it is in the current directory and -c was not given: fix it, pass -c FILE, or run from another directory)',
+    );
+  });
 });
