@@ -91,6 +91,24 @@ describe('start-up', () => {
   });
 });
 
+describe('--json on commands that print scripts', () => {
+  it.each([
+    ['completion bash', ['completion', 'bash'], 'script', /^#?.*complete -o default -F _egresshub egresshub/s],
+    [
+      'client-env --user-data',
+      ['client-env', '-c', 'test/fixtures/one-spoke.yaml', '--tenant', 'project-a', '--user-data'],
+      'userData',
+      /^#!\/bin\/sh/,
+    ],
+  ])('%s prints JSON holding the script, not the bare script', async (_name, argv, key, script) => {
+    const r = await runCli('--json', ...argv);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as Record<string, string>;
+    expect(out[key]).toMatch(script);
+    expect((await runCli(...argv)).stdout.trim()).toBe(out[key]!.trim());
+  });
+});
+
 describe('egresshub completion', () => {
   it('completes commands, sub-commands and options in a real bash', async () => {
     const r = await runCli('completion', 'bash');
