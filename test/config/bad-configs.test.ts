@@ -308,6 +308,8 @@ const cases: Case[] = [
     field: 'tenants',
     says: /2 tenants need 2 resource configurations, above the quota "Resource configurations per Region" \(Amazon VPC Lattice\) of 1.*Service Quotas/,
   },
+  { name: 'a port of .inf', edit: [[['tenants', 0, 'port'], Infinity]], field: 'tenants[0].port', says: /\(got \.inf\)$/ },
+  { name: 'a port of .nan', edit: [[['tenants', 0, 'port'], NaN]], field: 'tenants[0].port', says: /\(got \.nan\)$/ },
 ];
 
 function writeCase(c: Case, i: number): string {
@@ -415,5 +417,40 @@ describe('YAML-level mistakes', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/expands YAML aliases \(\*name\) more than 20000 times; share fewer blocks/);
     expect(r.stderr).not.toMatch(/resource exhaustion/);
+  });
+
+  it.each([
+    ['CR-only line endings (old Mac editors)', () => EXAMPLE.replaceAll('\n', '\r')],
+    [
+      'YAML merge keys sharing a tenant block',
+      () =>
+        EXAMPLE.replace(
+          "  - name: project-b\n    accounts: ['111111111111'] # same account as the hub: no RAM share needed\n    port: 3202\n    allow: '*' # any public destination (private/metadata addresses stay blocked)",
+          "  - &b\n    name: project-b\n    accounts: ['111111111111']\n    port: 3202\n    allow: '*'\n  - <<: *b\n    name: project-c\n    port: 3203",
+        ),
+    ],
+  ])('accepts %s', async (_name, text) => {
+    const file = join(dir, 'accepted.yaml');
+    const body = text();
+    expect(body).not.toBe(EXAMPLE);
+    writeFileSync(file, body);
+    const r = await runCli('--json', 'validate', '--config', file);
+    expect(r.stderr).toBe('');
+    const tenants = (JSON.parse(r.stdout) as { plan: { tenants: { name: string; port: number }[] } }).plan.tenants;
+    expect(tenants.length).toBeGreaterThanOrEqual(2);
+    if (body.includes('<<')) expect(tenants.map((t) => [t.name, t.port]).at(-1)).toEqual(['project-c', 3203]);
+  });
+
+  it.each([
+    ['UTF-16 LE with a byte-order mark', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(EXAMPLE, 'utf16le')])],
+    ['UTF-16 BE with a byte-order mark', Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(EXAMPLE, 'utf16le').swap16()])],
+  ])('fails when the file is %s, saying to save it as UTF-8', async (_name, bytes) => {
+    const file = join(dir, 'utf16.yaml');
+    writeFileSync(file, bytes);
+    const r = await runCli('validate', '--config', file);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe(
+      `error: cannot read config ${file}: it is UTF-16 text; save it as UTF-8 (e.g. iconv -f UTF-16 -t UTF-8 ${file} > egresshub.yaml)`,
+    );
   });
 });
