@@ -16,6 +16,16 @@ export function terminalSafe(value: string): string {
   return value.replace(UNSAFE, escape);
 }
 
+/**
+ * `value` for a table people read: terminalSafe(), and at most `max` characters with the full length said
+ * (`aaaa… (10,000,012 characters)`), so one absurd log field cannot turn a table into hundreds of megabytes.
+ * Machine formats (CSV, JSON) keep the whole value.
+ */
+export function shown(value: string, max = 80): string {
+  const safe = terminalSafe(value);
+  return safe.length <= max ? safe : `${safe.slice(0, max)}… (${value.length.toLocaleString('en-US')} characters)`;
+}
+
 /** Colour and weight (SGR, `ESC [ … m`): what the printer itself paints with. */
 const SGR = /\u001b\[[0-9;]*m/y;
 

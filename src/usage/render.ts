@@ -1,6 +1,6 @@
 // The usage report as people and spreadsheets read it: table rows for the CLI printer and RFC 4180 CSV
 // (one row per tenant, numbers unformatted so a spreadsheet can sum them).
-import { terminalSafe } from '../untrusted/text';
+import { shown, terminalSafe } from '../untrusted/text';
 import type { UsageReport } from './report';
 
 /** 1536 → "1.5 KiB": binary units, because bytes are what the bill multiplies (per GB). */
@@ -30,7 +30,7 @@ export const TABLE_HEAD = [
 
 export function tableRows(r: UsageReport): (string | number)[][] {
   return r.tenants.map((t) => [
-    terminalSafe(t.tenant),
+    shown(t.tenant),
     t.requests,
     t.allowed,
     t.denied,
@@ -40,16 +40,14 @@ export function tableRows(r: UsageReport): (string | number)[][] {
     humanBytes(t.bytesOut),
     // A tenant that moved bytes never shows 0.0 %: that would read as "free".
     t.sharePercent > 0 && t.sharePercent < 0.05 ? '<0.1%' : `${t.sharePercent.toFixed(1)}%`,
-    t.topDestinations.map((d) => `${terminalSafe(d.host)} (${d.requests})`).join(', ') || '-',
+    t.topDestinations.map((d) => `${shown(d.host)} (${d.requests})`).join(', ') || '-',
   ]);
 }
 
 export const DENIALS_HEAD = ['tenant', 'host', 'rule', 'decision', 'requests'] as const;
 
 export function denialRows(r: UsageReport): (string | number)[][] {
-  return r.tenants.flatMap((t) =>
-    t.topDenials.map((d) => [terminalSafe(t.tenant), terminalSafe(d.host), terminalSafe(d.rule), d.decision, d.requests]),
-  );
+  return r.tenants.flatMap((t) => t.topDenials.map((d) => [shown(t.tenant), shown(d.host), shown(d.rule), d.decision, d.requests]));
 }
 
 export const CSV_HEAD = [

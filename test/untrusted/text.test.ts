@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { plural, terminalSafe, terminalSafeOutput } from '../../src/untrusted/text';
+import { plural, shown, terminalSafe, terminalSafeOutput } from '../../src/untrusted/text';
 
 describe('terminalSafe', () => {
   it.each([
@@ -37,5 +37,15 @@ describe('plural', () => {
     [12_345, 'entry', '12,345 entries'],
   ])('%i %s', (n, word, text) => {
     expect(plural(n, word, word === 'entry' ? 'entries' : undefined)).toBe(text);
+  });
+});
+
+describe('shown', () => {
+  it.each([
+    ['a short value as it is', 'registry.npmjs.org', 80, 'registry.npmjs.org'],
+    ['a long value clipped with its length', 'x'.repeat(12_345), 10, 'xxxxxxxxxx… (12,345 characters)'],
+    ['escapes first', 'a\u001b[2J', 80, 'a\\e[2J'],
+  ])('%s', (_title, value, max, text) => {
+    expect(shown(value, max)).toBe(text);
   });
 });

@@ -108,6 +108,17 @@ describe('egresshub usage', () => {
     expect(r.stdout + r.stderr).toContain('x\\e[2J\\e]0;pwned\\x07\\x9b1m\\u202e.example.com');
   });
 
+  it('clips an absurd host in the table, saying its length; --json keeps it whole', async () => {
+    const host = `${'a'.repeat(1_000_000)}.example.com`;
+    const file = write('huge.log', `${A.replace('registry.npmjs.org', host)}\n`);
+    const r = await runCli('usage', '--log', file);
+    expect(r.code).toBe(0);
+    expect(r.stdout.length).toBeLessThan(5_000);
+    expect(r.stdout).toContain(`${'a'.repeat(80)}… (1,000,012 characters) (1)`);
+    const json = await runCli('--json', 'usage', '--log', file);
+    expect((JSON.parse(json.stdout) as UsageReport).tenants[0]!.topDestinations[0]!.host).toBe(host);
+  });
+
   it('CSV cells a spreadsheet would run as formulas start with a quote', async () => {
     const r = await runCli(
       'usage',
