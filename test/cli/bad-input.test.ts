@@ -90,6 +90,10 @@ const cases: Record<string, Case> = {
     argv: ['usage', '--log', victim, join(dir, 'victim-link.yaml')],
     says: /^error: --log .*victim-link\.yaml: the same file as --log .*victim\.yaml; it would be counted twice: name each file once$/,
   },
+  'usage given CloudWatch options with log files': {
+    argv: ['usage', '--log', aFile, '--region', 'us-east-1', '--log-group', '/x'],
+    says: /^error: --log-group and --region apply to --from-cloudwatch; --log files are read as they are: add --from-cloudwatch or drop them$/,
+  },
   'validate on a binary file': { argv: ['validate', '-c', binary], says: /it is a binary file, not YAML/ },
   'validate on a directory': { argv: ['validate', '-c', dir], says: /it is a directory/ },
   'a port far out of range (one message, ours)': {

@@ -74,6 +74,11 @@ export const usage: CommandSpec = {
       throw new UsageError(
         'usage needs input: --log /var/log/squid/access.log (files copied off the proxies) or --from-cloudwatch --log-group NAME',
       );
+    const cloudOnly = (['logGroup', 'region'] as const).filter((k) => opts[k] !== undefined);
+    if (!cloud && cloudOnly.length > 0)
+      throw new UsageError(
+        `${cloudOnly.map((k) => (k === 'logGroup' ? '--log-group' : '--region')).join(' and ')} apply to --from-cloudwatch; --log files are read as they are: add --from-cloudwatch or drop them`,
+      );
     const now = Date.now();
     const from = opts.from === undefined ? undefined : parseTime(opts.from as string, '--from', now);
     const to = opts.to === undefined ? undefined : parseTime(opts.to as string, '--to', now);
