@@ -243,8 +243,13 @@ describe('allowlist suggest from CloudWatch Logs', () => {
     const r = await suggest('--log-group', GROUP);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`--log-group ${GROUP}: the log group does not exist in this region`);
-    const since = await suggest('--log', 'x.log', '--since', '7d');
-    expect(since.code).toBe(2);
-    expect(since.stderr).toContain('--since applies to --log-group');
+    for (const [flag, value] of [
+      ['--since', '7d'],
+      ['--region', 'us-east-1'],
+    ]) {
+      const r = await suggest('--log', 'x.log', flag!, value!);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim()).toBe(`error: ${flag} applies to --log-group; log files are read whole`);
+    }
   });
 });

@@ -33,7 +33,11 @@ const suggest: CommandSpec = {
     if (files.length > 0 && group) throw new UsageError('pass either --log FILE... or --log-group NAME, not both');
     if (files.length === 0 && !group)
       throw new UsageError(`allowlist suggest needs traffic: --log access.log (repeatable) or --log-group ${plan.hub.logGroups.access}`);
-    if (opts.since !== undefined && !group) throw new UsageError('--since applies to --log-group; log files are read whole');
+    for (const [key, flag] of [
+      ['since', '--since'],
+      ['region', '--region'],
+    ] as const)
+      if (opts[key] !== undefined && !group) throw new UsageError(`${flag} applies to --log-group; log files are read whole`);
     const minHosts = numberOption((opts.minHosts as string | undefined) ?? '3', '--min-hosts', { min: 2, max: 1000, integer: true }, '3');
 
     const learner = new AllowlistLearner(name);
