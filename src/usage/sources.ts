@@ -9,6 +9,7 @@ import { UsageError } from '../config/errors';
 
 const RELATIVE_RE = /^(\d+)([mhdw])$/;
 const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 } as const;
+const MAX_SPAN_MS = 100 * 366 * UNIT_MS.d;
 
 /** `2026-11-01`, `2026-11-01T09:00`, `2026-11-01 09:00:00.5`, each with an optional `Z` or `±hh:mm` after a time. */
 const ISO_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?)?$/i;
@@ -22,7 +23,15 @@ const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 
 export function parseTime(value: string, flag: string, now = Date.now()): number {
   const v = value.trim();
   const rel = RELATIVE_RE.exec(v);
-  if (rel) return now - Number(rel[1]) * UNIT_MS[rel[2] as keyof typeof UNIT_MS];
+  if (rel) {
+    const span = Number(rel[1]) * UNIT_MS[rel[2] as keyof typeof UNIT_MS];
+    // A span past every log (and past what a Date can hold) is a typo: say so instead of failing on the date.
+    if (span > MAX_SPAN_MS)
+      throw new UsageError(
+        `${flag}: "${value}" reaches more than 100 years back; give a date instead (e.g. 2026-11-01) or a shorter span such as 30d`,
+      );
+    return now - span;
+  }
   if (/^\d{9,10}(\.\d+)?$/.test(v)) return Math.round(Number(v) * 1000);
   const m = ISO_RE.exec(v);
   if (!m) {

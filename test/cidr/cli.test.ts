@@ -115,8 +115,15 @@ describe('egresshub cidr allocate', () => {
 
   it.each([
     [['--pool', '10.64.0.0/12', '--size', 'big'], /--size expects a prefix length such as 20 \(got "big"\)/],
-    [['--pool', '10.64.0.0/12', '--size', '20', '--count', 'x'], /--count expects a whole number such as 5 \(got "x"\)/],
-    [['--pool', '10.64.0.0/12', '--size', '20', '--count', '0'], /--count must be a whole number ≥ 1 \(got 0\)/],
+    [
+      ['--pool', '10.64.0.0/12', '--size', '20', '--count', 'x'],
+      /--count expects a whole number from 1 to 1,000,000 \(got "x"\); e\.g\. --count 5/,
+    ],
+    [['--pool', '10.64.0.0/12', '--size', '20', '--count', '0'], /--count expects a whole number from 1 to 1,000,000 \(got "0"\)/],
+    [
+      ['--pool', '10.64.0.0/12', '--size', '20', '--count', '99999999999999999999'],
+      /--count expects a whole number from 1 to 1,000,000 \(got "99999999999999999999"\)/,
+    ],
     [['--pool', '10.64.0.0/12', '--size', '20', '--reserve', '10.64.0.1/20'], /--reserve: "10\.64\.0\.1\/20": its host bits are set/],
     [['--pool', '10.64.0.0/12', '--size', '20', '--hub', 'nope'], /--hub: "nope": it has no prefix length/],
     [['--size', '20'], /required option '--pool <cidr>' not specified/],

@@ -312,8 +312,10 @@ describe('parseTime', () => {
     ['2026-04-31 10:00', '"2026-04-31 10:00" is not a real time (April 2026 has 30 days)'],
     ['2026-11-01 24:00', 'is not a real time (hours run to 23, minutes and seconds to 59)'],
     ['2026-11-01 10:00+25:00', 'is not a real time (offset +25:00 is not one)'],
+    ['99999999999999999999d', 'reaches more than 100 years back; give a date instead (e.g. 2026-11-01) or a shorter span such as 30d'],
+    ['300000000d', 'reaches more than 100 years back'],
   ])('fails when the time is %j, naming the flag and the value', (text, says) => {
-    expect(() => parseTime(text, '--to', now)).toThrow(`--to: ${says.startsWith('is not') ? `"${text}" ${says}` : says}`);
+    expect(() => parseTime(text, '--to', now)).toThrow(`--to: ${/^(is not|reaches)/.test(says) ? `"${text}" ${says}` : says}`);
   });
 
   it('fails with exit 2 on an impossible --from date', async () => {

@@ -19,7 +19,7 @@ import {
 import { checkRegion } from '../../aws/errors';
 import { plural, shown, terminalSafe } from '../../untrusted/text';
 import type { CommandSpec } from '../command';
-import { addConfigOption, optionalPlanFromOptions } from '../options';
+import { addConfigOption, numberOption, optionalPlanFromOptions } from '../options';
 import type { Printer } from '../printer';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -131,10 +131,9 @@ const allocateCmd: CommandSpec = {
     inventoryOptions(cmd);
   },
   run: async ({ printer }, opts) => {
-    const size = Number(String(opts.size).replace(/^\//, ''));
-    const count = Number(opts.count);
     if (!/^\/?\d+$/.test(String(opts.size))) throw new UsageError(`--size expects a prefix length such as 20 (got "${String(opts.size)}")`);
-    if (!/^\d+$/.test(String(opts.count))) throw new UsageError(`--count expects a whole number such as 5 (got "${String(opts.count)}")`);
+    const size = numberOption(String(opts.size).replace(/^\//, ''), '--size', { min: 0, max: 128, integer: true }, '20');
+    const count = numberOption(String(opts.count), '--count', { min: 1, max: 1_000_000, integer: true }, '5');
     const { vpcs, hub } = await gatherInventory(printer, opts, false);
     const reserved: Block[] = ((opts.reserve as string[] | undefined) ?? []).map((c) => {
       const p = parseBlock(c);
