@@ -4,6 +4,7 @@
 import { isIP, type Socket } from 'node:net';
 import { UsageError } from '../config/errors';
 import { redactUrls } from '../untrusted/redact';
+import { shown } from '../untrusted/text';
 import { covers, inCidr, isPrivate, parseNoProxy } from './no-proxy';
 import { codeOf, exchangeHead, resolveHost, tcpConnect, tlsHandshake, type ResponseHead } from './probes';
 import { POLICY_DENIED_REALM } from '../policy/squid-conf';
@@ -328,9 +329,10 @@ function refusedByPolicy(head: ResponseHead): boolean {
 }
 
 /** Squid names its refusals (X-Squid-Error: ERR_ACCESS_DENIED 0); other proxies just say 403. */
+/** The proxy's answer in a few words; its text comes off the network, so it is escaped and clipped (shown()). */
 function proxyVerdict(head: ResponseHead): string {
   const err = head.headers['x-squid-error'];
-  return `${head.status}${head.reason ? ` ${head.reason}` : ''}${err ? ` (${err})` : ''}`;
+  return `${head.status}${head.reason ? ` ${shown(head.reason)}` : ''}${err ? ` (${shown(err)})` : ''}`;
 }
 
 function unreachableProxy(e: unknown, t: ProxyTarget, timeoutMs: number): Result {

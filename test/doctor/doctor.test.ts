@@ -1,5 +1,6 @@
 // The doctor against real loopback servers: a healthy path, then one fault at a time, each named by the
 // step that catches it, with its fix. Nothing leaves 127.0.0.1 (the NO_PROXY check reads the setting only).
+import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diagnose, type DoctorOptions, type DoctorReport, type StepId } from '../../src/doctor';
 import { runCli } from '../support/cli';
@@ -247,6 +248,23 @@ describe('doctor', () => {
       'https_proxy=http://a:***@a.test:1 but HTTPS_PROXY=http://b:***@b.test:1: tools disagree on which they read',
     );
     expect(JSON.stringify(report)).not.toMatch(/pw1|pw2/);
+  });
+
+  it('escapes and clips what a hostile proxy answers (its reason and X-Squid-Error)', async () => {
+    const reason = `\u001b]0;pwned\u0007${'x'.repeat(5_000)}`;
+    const server = createServer((socket) => {
+      socket.once('data', () => socket.end(`HTTP/1.1 403 ${reason}\r\nX-Squid-Error: \u001b[2J\r\n\r\n`));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const report = await diagnose(healthy((server.address() as AddressInfo).port));
+      const detail = step(report, 'tunnel').detail;
+      expect(detail).toBe(
+        `the proxy refused origin.test:${origin.port}: 403 \\e]0;pwned\\x07${'x'.repeat(66)}… (5,010 characters) (\\e[2J)`,
+      );
+    } finally {
+      server.close();
+    }
   });
 
   it('bounds every step by its timeout (a proxy that never answers)', async () => {
