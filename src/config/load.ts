@@ -1,6 +1,7 @@
 // Reads egresshub.yaml once: YAML with source positions, then the zod schema; every problem is
 // reported with its field path, line and the value found, so the user can fix all of them at once.
 import { readFileSync } from 'node:fs';
+import { notUtf8Text } from '../untrusted/file';
 import { isMap, isPair, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, formatPath, UsageError, type ConfigProblem } from './errors';
@@ -27,13 +28,10 @@ export function loadConfigFile(
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : String((e as Error).message);
     throw new UsageError(`cannot read config ${file}: ${why}; ${hint}`);
   }
-  // Windows editors save "Unicode" as UTF-16, which reads as binary: say what it is and how to convert it.
-  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff))
-    throw new UsageError(
-      `cannot read config ${file}: it is UTF-16 text; save it as UTF-8 (e.g. iconv -f UTF-16 -t UTF-8 ${file} > egresshub.yaml)`,
-    );
+  const problem = notUtf8Text(bytes, file);
+  if (problem?.startsWith('it is UTF-16')) throw new UsageError(`cannot read config ${file}: ${problem}`);
   const text = bytes.toString('utf8');
-  if (text.includes('\u0000')) throw new UsageError(`cannot read config ${file}: it is a binary file, not YAML; ${hint}`);
+  if (problem || text.includes('\u0000')) throw new UsageError(`cannot read config ${file}: it is a binary file, not YAML; ${hint}`);
   return parseConfig(text, file);
 }
 

@@ -5,6 +5,7 @@ import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:
 import { createInterface } from 'node:readline';
 import { CloudWatchLogsClient, paginateFilterLogEvents } from '@aws-sdk/client-cloudwatch-logs';
 import { explainAwsError, quietSdkNodeWarning } from '../aws/errors';
+import { notUtf8Text } from '../untrusted/file';
 import { UsageError } from '../config/errors';
 
 const RELATIVE_RE = /^(\d+)([mhdw])$/;
@@ -99,7 +100,9 @@ export async function readLogFiles(files: readonly string[], acc: LineSink, onFi
     if (first !== undefined)
       throw new UsageError(`--log ${file}: the same file as --log ${first}; it would be counted twice: name each file once`);
     seen.set(id, file);
-    if (looksBinary(file)) throw new UsageError(`--log ${file}: a binary file, not a Squid access log; pass the access.log file itself`);
+    const problem = notUtf8Text(firstBytes(file), file);
+    if (problem?.startsWith('it is UTF-16')) throw new UsageError(`--log ${file}: ${problem}`);
+    if (problem) throw new UsageError(`--log ${file}: a binary file, not a Squid access log; pass the access.log file itself`);
   }
   for (const file of files) {
     onFile(file);
@@ -109,13 +112,12 @@ export async function readLogFiles(files: readonly string[], acc: LineSink, onFi
   }
 }
 
-/** A NUL byte in the first 8 KiB: what `grep` and `git` call binary. Text logs never hold one. */
-function looksBinary(file: string): boolean {
+/** The first 8 KiB of a file, to tell text from what is not (notUtf8Text). */
+function firstBytes(file: string): Buffer {
   const fd = openSync(file, 'r');
   try {
     const buf = Buffer.alloc(8192);
-    const n = readSync(fd, buf, 0, buf.length, 0);
-    return buf.subarray(0, n).includes(0);
+    return buf.subarray(0, readSync(fd, buf, 0, buf.length, 0));
   } finally {
     closeSync(fd);
   }

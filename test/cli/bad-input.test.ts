@@ -13,8 +13,11 @@ const aFile = join(dir, 'a-file');
 writeFileSync(aFile, 'x');
 const binary = join(dir, 'binary.yaml');
 writeFileSync(binary, readFileSync(process.execPath).subarray(0, 4096));
+writeFileSync(binary.replace('.yaml', '.csv'), readFileSync(process.execPath).subarray(0, 4096));
 const badHeader = join(dir, 'inventory.csv');
 writeFileSync(badHeader, 'vpc,cidr\nvpc-1,10.0.0.0/16\n');
+const utf16 = join(dir, 'utf16.csv');
+writeFileSync(utf16, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('account,region,vpcId,cidrs\n', 'utf16le')]));
 const victim = join(dir, 'victim.yaml');
 writeFileSync(victim, readFileSync(EXAMPLE, 'utf8'));
 symlinkSync(victim, join(dir, 'victim-link.yaml'));
@@ -93,6 +96,18 @@ const cases: Record<string, Case> = {
   'usage given CloudWatch options with log files': {
     argv: ['usage', '--log', aFile, '--region', 'us-east-1', '--log-group', '/x'],
     says: /^error: --log-group and --region apply to --from-cloudwatch; --log files are read as they are: add --from-cloudwatch or drop them$/,
+  },
+  'usage on a UTF-16 log': {
+    argv: ['usage', '--log', utf16],
+    says: /^error: --log .*utf16\.csv: it is UTF-16 text; save it as UTF-8 \(e\.g\. iconv -f UTF-16 -t UTF-8 .*utf16\.csv > .*utf16\.csv\.utf8\)$/,
+  },
+  'cidr report on a UTF-16 inventory': {
+    argv: ['cidr', 'report', '-i', utf16],
+    says: /^error: cannot read inventory .*utf16\.csv: it is UTF-16 text; save it as UTF-8 .*; pass a \.csv or \.json text file$/,
+  },
+  'cidr report on a binary inventory': {
+    argv: ['cidr', 'report', '-i', binary.replace('.yaml', '.csv')],
+    says: /^error: cannot read inventory .*binary\.csv: it is a binary file, not text; pass a \.csv or \.json text file$/,
   },
   'validate on a binary file': { argv: ['validate', '-c', binary], says: /it is a binary file, not YAML/ },
   'validate on a directory': { argv: ['validate', '-c', dir], says: /it is a directory/ },

@@ -450,7 +450,7 @@ describe('YAML-level mistakes', () => {
     const r = await runCli('validate', '--config', file);
     expect(r.code).toBe(2);
     expect(r.stderr.trim()).toBe(
-      `error: cannot read config ${file}: it is UTF-16 text; save it as UTF-8 (e.g. iconv -f UTF-16 -t UTF-8 ${file} > egresshub.yaml)`,
+      `error: cannot read config ${file}: it is UTF-16 text; save it as UTF-8 (e.g. iconv -f UTF-16 -t UTF-8 ${file} > ${file}.utf8)`,
     );
   });
 });
