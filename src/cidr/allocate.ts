@@ -42,14 +42,21 @@ export const NON_VPC_RANGES4: readonly { readonly cidr: string; readonly what: s
   { cidr: '240.0.0.0/4', what: 'reserved, with broadcast' },
 ];
 
+/** IPv6 ranges no VPC block comes from: IETF-reserved `::/8` (loopback, unspecified, IPv4-mapped), link-local, multicast. */
+export const NON_VPC_RANGES6: readonly { readonly cidr: string; readonly what: string }[] = [
+  { cidr: '::/8', what: 'reserved: loopback, unspecified, IPv4-mapped' },
+  { cidr: 'fe80::/10', what: 'link-local' },
+  { cidr: 'ff00::/8', what: 'multicast' },
+];
+
 function poolBlock(pool: string): Block {
   const p = parseBlock(pool);
   if (!p.ok) throw new UsageError(`--pool: "${pool}": ${p.reason}; e.g. --pool 10.64.0.0/12`);
-  for (const r of p.block.version === 4 ? NON_VPC_RANGES4 : []) {
+  for (const r of p.block.version === 4 ? NON_VPC_RANGES4 : NON_VPC_RANGES6) {
     const range = parseBlock(r.cidr);
     if (range.ok && relation(p.block, range.block) !== null)
       throw new UsageError(
-        `--pool: "${pool}" overlaps ${r.cidr} (${r.what}), which AWS refuses for VPCs; use a private range, e.g. --pool 10.64.0.0/12`,
+        `--pool: "${pool}" overlaps ${r.cidr} (${r.what}), which AWS refuses for VPCs; use ${p.block.version === 4 ? 'a private range, e.g. --pool 10.64.0.0/12' : 'your BYOIP or IPAM range, e.g. --pool 2600:1f18:abcd::/48'}`,
       );
   }
   return p.block;

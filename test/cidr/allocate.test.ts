@@ -86,6 +86,16 @@ describe('cidr allocation', () => {
     );
   });
 
+  it.each([
+    ['all of IPv6', '::/0', '::/8 (reserved: loopback, unspecified, IPv4-mapped)'],
+    ['IPv6 link-local', 'fe80::/10', 'fe80::/10 (link-local)'],
+    ['IPv6 multicast', 'ff00::/12', 'ff00::/8 (multicast)'],
+  ])('fails when the pool is %s', (_title, pool, range) => {
+    expect(() => allocate({ pool, size: 56, count: 1, used: [] })).toThrow(
+      `--pool: "${pool}" overlaps ${range}, which AWS refuses for VPCs; use your BYOIP or IPAM range, e.g. --pool 2600:1f18:abcd::/48`,
+    );
+  });
+
   it('still allocates from private and other public ranges', () => {
     for (const pool of ['10.0.0.0/8', '172.16.0.0/12', '100.64.0.0/10', '198.18.0.0/15'])
       expect(allocate({ pool, size: 16, count: 1, used: [] }).blocks).toHaveLength(1);
