@@ -4,6 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { UsageError } from '../config/errors';
 import type { CommandContext, CommandSpec, GlobalOptions } from './command';
 import { COMMAND_TABLE, type CommandEntry } from './commands';
+import { describeFsError } from './paths';
 import { Printer } from './printer';
 
 export async function main(
@@ -82,7 +83,7 @@ export async function main(
       if (debug) printer.error(e.stack ?? '');
       return 2;
     }
-    printer.error(e instanceof Error ? e.message : String(e));
+    printer.error(e instanceof Error ? failureLine(e) : String(e));
     if (debug && e instanceof Error && e.stack) printer.error(e.stack);
     else printer.error('(run again with --debug for details)');
     return 1;
@@ -105,6 +106,17 @@ function onlyOnce(cmd: Command): void {
       return value;
     });
   }
+}
+
+/**
+ * A failure as one line. A filesystem error (a disk that fills up during synth, a file removed under us) says
+ * what was being done to which path in words, instead of Node's `ENOSPC: no space left on device, write`.
+ */
+function failureLine(e: Error): string {
+  const { code, syscall, path } = e as NodeJS.ErrnoException;
+  if (code === undefined || syscall === undefined || !/^E[A-Z]+$/.test(code)) return e.message;
+  const verb = /write|open|mkdir|copy|rename|unlink|rm/.test(syscall) ? 'write' : 'read';
+  return `cannot ${verb} ${path ?? 'a file'}: ${describeFsError(code)}`;
 }
 
 /** Options that belong to the program itself, so they may come before the command. */

@@ -8,7 +8,8 @@ import { UsageError } from '../config/errors';
 /** Kernel filesystems: writes there are not files, and some of them block (e.g. under /proc). */
 const VIRTUAL_ROOTS = ['/proc', '/sys', '/dev'];
 
-function describe(code: string | undefined): string {
+/** A filesystem errno in words (`ENOSPC` → "no space left on the device"); the code itself when it is not known. */
+export function describeFsError(code: string | undefined): string {
   switch (code) {
     case 'EACCES':
     case 'EPERM':
@@ -19,6 +20,15 @@ function describe(code: string | undefined): string {
       return 'a part of the path is a file, not a directory';
     case 'ENOSPC':
       return 'no space left on the device';
+    case 'EDQUOT':
+      return 'the disk quota is exceeded';
+    case 'ENOENT':
+      return 'no such file or directory';
+    case 'EISDIR':
+      return 'it is a directory';
+    case 'EMFILE':
+    case 'ENFILE':
+      return 'too many open files';
     default:
       return code ?? 'cannot write there';
   }
@@ -29,7 +39,7 @@ function statOrNone(option: string, value: string, abs: string): ReturnType<type
   try {
     return statSync(abs, { throwIfNoEntry: false });
   } catch (e) {
-    throw new UsageError(`cannot use ${option} ${value}: ${describe((e as NodeJS.ErrnoException).code)}`);
+    throw new UsageError(`cannot use ${option} ${value}: ${describeFsError((e as NodeJS.ErrnoException).code)}`);
   }
 }
 
@@ -67,7 +77,9 @@ export function writableDir(option: string, value: string, example = 'cdk.out'):
     try {
       entries = readdirSync(abs);
     } catch (e) {
-      throw new UsageError(`cannot use ${option} ${value}: ${describe((e as NodeJS.ErrnoException).code)}; name a directory you can write`);
+      throw new UsageError(
+        `cannot use ${option} ${value}: ${describeFsError((e as NodeJS.ErrnoException).code)}; name a directory you can write`,
+      );
     }
     if (entries.length > 0 && !isCloudAssembly(abs))
       throw new UsageError(
@@ -80,7 +92,7 @@ export function writableDir(option: string, value: string, example = 'cdk.out'):
     return { abs, created };
   } catch (e) {
     throw new UsageError(
-      `cannot write to ${option} ${value}: ${describe((e as NodeJS.ErrnoException).code)}; name a directory you can write`,
+      `cannot write to ${option} ${value}: ${describeFsError((e as NodeJS.ErrnoException).code)}; name a directory you can write`,
     );
   }
 }
@@ -114,7 +126,9 @@ export function writableFile(option: string, value: string, example: string, inp
     accessSync(dirname(abs), constants.W_OK);
     if (exists) accessSync(abs, constants.W_OK);
   } catch (e) {
-    throw new UsageError(`cannot write ${option} ${value}: ${describe((e as NodeJS.ErrnoException).code)}; name a file you can write`);
+    throw new UsageError(
+      `cannot write ${option} ${value}: ${describeFsError((e as NodeJS.ErrnoException).code)}; name a file you can write`,
+    );
   }
   return abs;
 }
@@ -124,7 +138,7 @@ export function writeOutput(option: string, abs: string, text: string): void {
   try {
     writeFileSync(abs, text);
   } catch (e) {
-    throw new UsageError(`cannot write ${option} ${abs}: ${describe((e as NodeJS.ErrnoException).code)}`);
+    throw new UsageError(`cannot write ${option} ${abs}: ${describeFsError((e as NodeJS.ErrnoException).code)}`);
   }
 }
 

@@ -3,10 +3,20 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main';
 import { COMMAND_TABLE } from '../../src/cli/commands';
 import { STATIC_COMMAND_TABLE } from '../support/commands';
 import { runCli } from '../support/cli';
+
+class Capture extends Writable {
+  text = '';
+  override _write(chunk: Buffer | string, _enc: BufferEncoding, done: () => void): void {
+    this.text += chunk.toString();
+    done();
+  }
+}
 
 describe('egresshub CLI', () => {
   it('validates the example config and prints a tenant table', async () => {
@@ -143,5 +153,27 @@ describe('egresshub completion', () => {
     } finally {
       closeSync(full);
     }
+  });
+
+  it.each([
+    ['ENOSPC', 'write', '/out/Hub.template.json', 'cannot write /out/Hub.template.json: no space left on the device'],
+    ['EACCES', 'open', '/out/x', 'cannot write /out/x: permission denied'],
+    ['ENOENT', 'stat', '/in/x', 'cannot read /in/x: no such file or directory'],
+  ])('fails with one line in words when the filesystem fails (%s during %s)', async (code, syscall, path, says) => {
+    const err = new Capture();
+    const failing = {
+      name: 'fail',
+      load: () => ({
+        name: 'fail',
+        summary: 'fails',
+        run: () => {
+          throw Object.assign(new Error(`${code}: raw, ${syscall} '${path}'`), { code, syscall, path });
+        },
+      }),
+    };
+    const exit = await main(['fail'], { out: new Capture(), err }, [failing]);
+    expect(exit).toBe(1);
+    expect(err.text.split('\n')[0]).toBe(`error: ${says}`);
+    expect(err.text).not.toContain(`${code}:`);
   });
 });
