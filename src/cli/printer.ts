@@ -4,6 +4,7 @@
 // own colours, so a value that slipped past its command's escaping still cannot drive the terminal.
 import Table from 'cli-table3';
 import picocolors from 'picocolors';
+import { redactUrls } from '../untrusted/redact';
 import { terminalSafeOutput } from '../untrusted/text';
 
 /** Always-on colours: the printer decides per stream (picocolors alone would decide by stdout for both). */
@@ -100,11 +101,12 @@ export class Printer {
   }
 
   warn(text: string): void {
-    this.err.write(`${this.errPaint('warning:', pc.yellow)} ${terminalSafeOutput(text, true)}\n`);
+    this.err.write(`${this.errPaint('warning:', pc.yellow)} ${terminalSafeOutput(redactUrls(text), true)}\n`);
   }
 
   error(text: string): void {
-    this.err.write(`${this.errPaint('error:', pc.red)} ${terminalSafeOutput(text, true)}\n`);
+    // Diagnostics echo what the user typed: a URL's password never reaches the terminal or a CI log.
+    this.err.write(`${this.errPaint('error:', pc.red)} ${terminalSafeOutput(redactUrls(text), true)}\n`);
   }
 
   ok(text: string): string {

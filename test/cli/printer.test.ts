@@ -69,4 +69,14 @@ describe('Printer', () => {
     expect(text).not.toMatch(/[\u001b\u009b\u202e]/);
     expect(JSON.parse(text)).toEqual(value);
   });
+
+  it.each([
+    ['error', (p: Printer) => p.error('cannot reach http://alice:s3cret@proxy.corp:8080/')],
+    ['warn', (p: Printer) => p.warn('HTTPS_PROXY=http://alice:s3cret@proxy.corp:8080 ignored')],
+  ])('redacts URL passwords in %s', (_title, write) => {
+    const { p, err } = printer(false, false);
+    write(p);
+    expect(err.text).toContain('http://alice:***@proxy.corp:8080');
+    expect(err.text).not.toContain('s3cret');
+  });
 });
