@@ -97,13 +97,15 @@ export async function main(
  */
 function onlyOnce(cmd: Command): void {
   for (const option of cmd.options) {
-    if (!option.required || option.variadic || option.parseArg) continue;
+    // A parser of its own means a repeatable option, except the one commander adds to check .choices().
+    if (!option.required || option.variadic || (option.parseArg && !option.argChoices)) continue;
+    const check = option.parseArg;
     let seen: string | undefined;
-    option.argParser((value: string) => {
+    option.argParser((value: string, previous: unknown) => {
       if (seen !== undefined)
         throw new UsageError(`${option.long ?? option.short} is given twice ("${seen}", then "${value}"); keep the one you mean`);
       seen = value;
-      return value;
+      return check ? check(value, previous) : value;
     });
   }
 }

@@ -89,6 +89,14 @@ const cases: Record<string, Case> = {
     argv: ['client-env', '-c', EXAMPLE, '--tenant', 'project-a', '-t', 'project-b'],
     says: /^error: --tenant is given twice \("project-a", then "project-b"\); keep the one you mean$/,
   },
+  'an option with choices is given twice': {
+    argv: ['usage', '--log', aFile, '--format', 'csv', '--format', 'table'],
+    says: /^error: --format is given twice \("csv", then "table"\); keep the one you mean$/,
+  },
+  'an option with choices is given a value it does not take': {
+    argv: ['usage', '--log', aFile, '--format', 'xml'],
+    says: /^error: option '--format <format>' argument 'xml' is invalid\. Allowed choices are table, csv, json\.$/,
+  },
   'usage reads the same log twice (by two names)': {
     argv: ['usage', '--log', victim, join(dir, 'victim-link.yaml')],
     says: /^error: --log .*victim-link\.yaml: the same file as --log .*victim\.yaml; it would be counted twice: name each file once$/,
