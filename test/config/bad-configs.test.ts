@@ -189,6 +189,12 @@ const cases: Case[] = [
     says: /IP addresses/,
   },
   { name: 'allow a bare word', edit: [[['tenants', 0, 'allow', 0], 'localhost']], field: 'tenants[0].allow[0]', says: /bare words/ },
+  {
+    name: 'allow an international name (with its ASCII form as the fix)',
+    edit: [[['tenants', 0, 'allow', 0], '*.bücher.de']],
+    field: 'tenants[0].allow[0]',
+    says: /bare words are not allowed; write an international name in its ASCII form: \*\.xn--bcher-kva\.de \(got "\*\.bücher\.de"\)$/,
+  },
   { name: 'allow empty list', edit: [[['tenants', 0, 'allow'], []]], field: 'tenants[0].allow', says: /empty allowlist/ },
   { name: 'allow as a wrong word', edit: [[['tenants', 0, 'allow'], 'all']], field: 'tenants[0].allow', says: /"\*"/ },
   {
