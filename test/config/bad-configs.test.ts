@@ -459,4 +459,17 @@ describe('YAML-level mistakes', () => {
       `error: cannot read config ${file}: it is UTF-16 text; save it as UTF-8 (e.g. iconv -f UTF-16 -t UTF-8 ${file} > ${file}.utf8)`,
     );
   });
+
+  it('fails on 50,000 bad allow entries with the first 20 listed and the rest counted', async () => {
+    const entries = Array.from({ length: 50_000 }, (_, i) => `'bad${i}'`).join(', ');
+    const file = join(dir, 'many-bad.yaml');
+    writeFileSync(file, EXAMPLE.replace("['*.github.com', 'registry.npmjs.org']", `[${entries}]`));
+    const r = await runCli('validate', '--config', file);
+    expect(r.code).toBe(2);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines[0]).toBe('error: invalid config: 50000 problems');
+    expect(lines).toHaveLength(22);
+    expect(lines[20]).toContain('tenants[0].allow[19]: expected a domain name');
+    expect(lines[21]).toBe('  … and 49,980 more (the first 20 are listed; fix those and validate again)');
+  });
 });
