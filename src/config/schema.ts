@@ -334,7 +334,12 @@ const hubSchema = z.strictObject({
       /** nlb only: the Auto Scaling group's bounds and its CPU target (target tracking). */
       scaling: z
         .strictObject({
-          min: z.number().int().min(1, { message: 'scaling.min must be at least 1' }).optional(),
+          min: z
+            .number()
+            .int()
+            .min(1, { message: 'scaling.min must be at least 1' })
+            .max(100, { message: 'scaling.min is at most 100 proxies (as scaling.max)' })
+            .optional(),
           max: z
             .number()
             .int()

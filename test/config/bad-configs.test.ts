@@ -190,6 +190,15 @@ const cases: Case[] = [
   },
   { name: 'allow a bare word', edit: [[['tenants', 0, 'allow', 0], 'localhost']], field: 'tenants[0].allow[0]', says: /bare words/ },
   {
+    name: 'scaling.min far above any fleet (without scaling.max)',
+    edit: [
+      [['hub', 'proxy', 'mode'], 'nlb'],
+      [['hub', 'proxy', 'scaling'], { min: 1_000_000_000 }],
+    ],
+    field: 'hub.proxy.scaling.min',
+    says: /scaling\.min is at most 100 proxies \(as scaling\.max\) \(got 1000000000\)$/,
+  },
+  {
     name: 'allow an international name (with its ASCII form as the fix)',
     edit: [[['tenants', 0, 'allow', 0], '*.bücher.de']],
     field: 'tenants[0].allow[0]',
