@@ -40,7 +40,9 @@ export class Printer {
     this.err = opts.err ?? process.stderr;
     this.json = opts.json ?? false;
     this.quiet = opts.quiet ?? false;
-    const tty = (s: NodeJS.WritableStream) => Boolean((s as { isTTY?: boolean }).isTTY) && !process.env.NO_COLOR;
+    // As picocolors itself decides (for stdout only): a terminal, no NO_COLOR, and not TERM=dumb.
+    const tty = (s: NodeJS.WritableStream) =>
+      Boolean((s as { isTTY?: boolean }).isTTY) && !process.env.NO_COLOR && process.env.TERM !== 'dumb';
     this.color = opts.color ?? tty(this.out);
     this.errColor = opts.color ?? tty(this.err);
   }

@@ -15,15 +15,21 @@ class Capture extends Writable {
   }
 }
 
-function printer(outTTY: boolean, errTTY: boolean) {
+function printer(outTTY: boolean, errTTY: boolean, env: Record<string, string | undefined> = { NO_COLOR: undefined, TERM: 'xterm' }) {
   const out = new Capture(outTTY);
   const err = new Capture(errTTY);
-  const noColor = process.env.NO_COLOR;
-  delete process.env.NO_COLOR;
+  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  const set = (vars: Record<string, string | undefined>) => {
+    for (const [k, v] of Object.entries(vars)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  };
+  set(env);
   try {
     return { p: new Printer({ out, err }), out, err };
   } finally {
-    if (noColor !== undefined) process.env.NO_COLOR = noColor;
+    set(saved);
   }
 }
 
@@ -39,6 +45,16 @@ describe('Printer', () => {
     p.line(p.ok('fine'));
     expect(err.text.includes(ESC)).toBe(errTTY);
     expect(out.text.includes(ESC)).toBe(outTTY);
+  });
+
+  it.each([
+    ['NO_COLOR is set', { NO_COLOR: '1', TERM: 'xterm' }],
+    ['TERM is dumb', { NO_COLOR: undefined, TERM: 'dumb' }],
+  ])('paints nothing on terminals when %s', (_title, env) => {
+    const { p, out, err } = printer(true, true, env);
+    p.error('boom');
+    p.line(p.ok('fine'));
+    expect(out.text + err.text).not.toContain(ESC);
   });
 
   it.each([
