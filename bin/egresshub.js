@@ -7,10 +7,18 @@ const { join } = require('node:path');
 
 const fromSource = process.env.EGRESSHUB_DIST !== '1' && existsSync(join(__dirname, '..', 'src', 'cli', 'main.ts'));
 if (fromSource) require('tsx/cjs');
-// `egresshub squid-conf | head` must end quietly when the reader goes away.
+// `egresshub squid-conf | head` must end quietly when the reader goes away; any other failure to write the
+// output (a full disk, a closed descriptor) is one line on stderr and exit 1, not a stack trace.
+const WRITE_FAILURES = {
+  ENOSPC: 'no space left on the device',
+  EBADF: 'stdout is closed',
+  EIO: 'an I/O error',
+  EDQUOT: 'the disk quota is exceeded',
+};
 process.stdout.on('error', (e) => {
   if (e.code === 'EPIPE') process.exit(0);
-  throw e;
+  process.stderr.write(`error: cannot write the output to stdout: ${WRITE_FAILURES[e.code] || e.code || e.message}\n`);
+  process.exit(1);
 });
 require(fromSource ? '../src/cli/main.ts' : '../dist/cli/main.js')
   .main(process.argv.slice(2))

@@ -6,9 +6,11 @@
 import { isIP } from 'node:net';
 import { stringify } from 'yaml';
 import type { TenantPlan } from '../config';
-import { normaliseAllowlist } from '../config/plan';
+import { normaliseAllowlist, underSuffix } from '../config/plan';
+import { isDomainPattern } from '../config/schema';
 import { AccessLogIntake, type AccessLogEntry, type MalformedLine } from '../usage/access-log';
 import { hasSuffixAtOrBelow } from './public-suffixes';
+import { plural } from '../untrusted/text';
 
 /** Rules that refuse an address, not a name: what they saw is never a destination to propose. */
 const INTERNAL_RULES = new Set(['hub-cidr', 'blocked-destination', 'ip-literal-spelling', 'cache-manager']);
@@ -39,6 +41,12 @@ export interface Suggestion {
   readonly malformedSamples: readonly MalformedLine[];
   /** Lines of this tenant whose destination was internal or an IP literal (never proposed). */
   readonly internal: number;
+  /**
+   * Requests of this tenant naming a host no allowlist entry may hold (what `validate` refuses: `a..b.com`,
+   * `host:8443`, control characters, a literal `*`): counted, a few kept as they were logged, never proposed.
+   */
+  readonly invalid: number;
+  readonly invalidSamples: readonly string[];
   readonly hosts: readonly HostUsage[];
   readonly entries: readonly AllowEntry[];
 }
@@ -52,6 +60,8 @@ export interface SuggestOptions {
 export class AllowlistLearner {
   private readonly intake = new AccessLogIntake();
   private internal = 0;
+  private invalid = 0;
+  private readonly invalidSamples: string[] = [];
   private readonly hosts = new Map<string, { requests: number; bytes: number; refused: number }>();
 
   constructor(private readonly tenant: string) {}
@@ -69,6 +79,12 @@ export class AllowlistLearner {
       return;
     }
     if (!NAME_RULES.has(e.rule)) return; // port and scheme refusals say nothing about which names are needed
+    // A proposal passes the same check as a config's allow entries, and is a name, never a pattern.
+    if (host.includes('*') || !isDomainPattern(host)) {
+      this.invalid++;
+      if (this.invalidSamples.length < 5 && !this.invalidSamples.includes(host)) this.invalidSamples.push(host.slice(0, 200));
+      return;
+    }
     const h = this.hosts.get(host) ?? { requests: 0, bytes: 0, refused: 0 };
     if (!e.verdictOnly) {
       h.requests++;
@@ -88,6 +104,8 @@ export class AllowlistLearner {
       malformed: this.intake.malformed,
       malformedSamples: [...this.intake.samples],
       internal: this.internal,
+      invalid: this.invalid,
+      invalidSamples: [...this.invalidSamples],
       hosts,
       entries: collapse(hosts, options.minHostsPerWildcard ?? 3),
     };
@@ -105,7 +123,11 @@ function safeParents(host: string, isSafe: (name: string) => boolean): string[] 
   return parents.reverse();
 }
 
-/** Merges hosts into the highest safe parent that covers at least `minHosts` of them; the rest stay exact. */
+/**
+ * Merges hosts into the highest safe parent that covers at least `minHosts` of them; the rest stay exact.
+ * Linear in the hosts' labels: each host's parents are listed once, a parent's count of hosts not yet taken is
+ * kept up to date as hosts are taken, and a parent's hosts are walked only when it becomes an entry (once).
+ */
 export function collapse(hosts: readonly HostUsage[], minHosts: number): AllowEntry[] {
   const safe = new Map<string, boolean>();
   const isSafe = (name: string) => {
@@ -113,23 +135,36 @@ export function collapse(hosts: readonly HostUsage[], minHosts: number): AllowEn
     if (v === undefined) safe.set(name, (v = !hasSuffixAtOrBelow(name)));
     return v;
   };
-  const under = new Map<string, HostUsage[]>();
-  for (const h of hosts) for (const p of safeParents(h.host, isSafe)) under.set(p, [...(under.get(p) ?? []), h]);
-  const taken = new Set<string>();
+  const parentsOf = hosts.map((h) => safeParents(h.host, isSafe));
+  const under = new Map<string, number[]>();
+  parentsOf.forEach((ps, i) => {
+    for (const p of ps) {
+      const list = under.get(p);
+      if (list) list.push(i);
+      else under.set(p, [i]);
+    }
+  });
+  const left = new Map([...under].map(([p, list]) => [p, list.length]));
+  const taken = new Uint8Array(hosts.length);
+  const take = (i: number) => {
+    taken[i] = 1;
+    for (const p of parentsOf[i]!) left.set(p, left.get(p)! - 1);
+  };
   const entries: AllowEntry[] = [];
-  for (const h of hosts) {
-    if (taken.has(h.host)) continue;
-    const parent = safeParents(h.host, isSafe).find((p) => (under.get(p) ?? []).filter((x) => !taken.has(x.host)).length >= minHosts);
-    const group = parent ? under.get(parent)!.filter((x) => !taken.has(x.host)) : [h];
-    for (const x of group) taken.add(x.host);
+  hosts.forEach((h, i) => {
+    if (taken[i]) return;
+    const parent = parentsOf[i]!.find((p) => left.get(p)! >= minHosts);
+    const group = parent ? under.get(parent)!.filter((x) => !taken[x]) : [i];
+    for (const x of group) take(x);
+    const members = group.map((x) => hosts[x]!);
     entries.push({
       pattern: parent ? `*.${parent}` : h.host,
-      hosts: group.map((x) => x.host).sort(),
-      requests: group.reduce((n, x) => n + x.requests, 0),
-      bytes: group.reduce((n, x) => n + x.bytes, 0),
-      refused: group.reduce((n, x) => n + x.refused, 0),
+      hosts: members.map((x) => x.host).sort(),
+      requests: members.reduce((n, x) => n + x.requests, 0),
+      bytes: members.reduce((n, x) => n + x.bytes, 0),
+      refused: members.reduce((n, x) => n + x.refused, 0),
     });
-  }
+  });
   return entries.sort((a, b) => b.requests - a.requests || a.pattern.localeCompare(b.pattern));
 }
 
@@ -145,11 +180,19 @@ export interface AllowlistDiff {
 /** What the proposal adds to the tenant's allowlist, and which of its entries the logs never used. */
 export function diffAllowlist(tenant: TenantPlan, s: Suggestion): AllowlistDiff {
   if (tenant.allow.any) return { add: [], unused: [], any: true };
-  const current = [...tenant.allow.exact, ...tenant.allow.suffixes.map((x) => `*.${x}`)];
-  const covers = (pattern: string, host: string) =>
-    pattern.startsWith('*.') ? host === pattern.slice(2) || host.endsWith(pattern.slice(1)) : host === pattern;
-  const add = s.entries.filter((e) => !e.hosts.every((h) => current.some((c) => covers(c, h))));
-  const unused = current.filter((c) => !s.hosts.some((h) => covers(c, h.host)));
+  const exact = new Set(tenant.allow.exact);
+  const suffixes = new Set(tenant.allow.suffixes);
+  // `*.x` covers x itself too, as Squid's `.x` does.
+  const covered = (host: string) => exact.has(host) || underSuffix(host, suffixes);
+  const add = s.entries.filter((e) => !e.hosts.every(covered));
+  const used = new Set<string>();
+  for (const { host } of s.hosts) {
+    if (exact.has(host)) used.add(host);
+    if (suffixes.has(host)) used.add(`*.${host}`);
+    for (let i = host.indexOf('.'); i >= 0; i = host.indexOf('.', i + 1))
+      if (suffixes.has(host.slice(i + 1))) used.add(`*.${host.slice(i + 1)}`);
+  }
+  const unused = [...tenant.allow.exact, ...tenant.allow.suffixes.map((x) => `*.${x}`)].filter((c) => !used.has(c));
   return { add, unused, any: false };
 }
 
@@ -158,14 +201,14 @@ export function renderSuggestion(s: Suggestion, humanBytes: (n: number) => strin
   const patterns = normaliseAllowlist(s.entries.map((e) => e.pattern));
   const kept = new Set(patterns.any ? [] : [...patterns.exact, ...patterns.suffixes.map((x) => `*.${x}`)]);
   const lines = [
-    `# allowlist learned from ${s.lines} log lines for tenant ${s.tenant}: ${s.hosts.length} hosts in ${kept.size} entries`,
+    `# allowlist learned from ${plural(s.lines, 'log line')} for tenant ${s.tenant}: ${plural(s.hosts.length, 'host')} in ${plural(kept.size, 'entry', 'entries')}`,
     `- name: ${s.tenant}`,
     kept.size === 0 ? '  allow: [] # no host seen: the tenant made no request by name' : '  allow:',
   ];
   for (const e of s.entries.filter((x) => kept.has(x.pattern))) {
-    const what = e.pattern.startsWith('*.') ? `${e.hosts.length} hosts, ` : '';
+    const what = e.pattern.startsWith('*.') ? `${plural(e.hosts.length, 'host')}, ` : '';
     const refused = e.refused > 0 ? `, ${e.refused} refused or would-deny` : '';
-    lines.push(`    - ${stringify(e.pattern).trim()} # ${what}${e.requests} requests, ${humanBytes(e.bytes)}${refused}`);
+    lines.push(`    - ${stringify(e.pattern).trim()} # ${what}${plural(e.requests, 'request')}, ${humanBytes(e.bytes)}${refused}`);
   }
   return `${lines.join('\n')}\n`;
 }

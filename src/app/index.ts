@@ -58,12 +58,22 @@ export function proxyImageOf(plan: EgressPlan): ProxyImage {
 /** The context recorded by earlier `cdk synth|deploy` runs in `dir` (cdk.context.json), or nothing. */
 export function recordedContext(dir = process.cwd()): Record<string, unknown> {
   const file = join(dir, 'cdk.context.json');
+  const fix = 'it is written by `npx cdk synth`: fix or delete it';
   if (!existsSync(file)) return {};
+  let value: unknown;
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    if (statSync(file).isDirectory()) throw new UsageError(`cannot read ${file}: it is a directory, not a file; ${fix}`);
+    value = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new UsageError(`cannot read ${file}: ${(e as Error).message}; it is written by \`npx cdk synth\`: fix or delete it`);
+    if (e instanceof UsageError) throw e;
+    const why = e instanceof SyntaxError ? `not JSON (${e.message})` : ((e as NodeJS.ErrnoException).code ?? String(e));
+    throw new UsageError(`cannot read ${file}: ${why}; ${fix}`);
   }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new UsageError(
+      `cannot read ${file}: it holds ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}, not a JSON object; ${fix}`,
+    );
+  return value as Record<string, unknown>;
 }
 
 /** Offline context: what is recorded, plus the placeholder image where nothing is (see `liveLookups`). */

@@ -3,7 +3,7 @@
 // address first, so the same inputs always give the same answer.
 import { excludeCidr } from 'cidr-tools';
 import { UsageError } from '../config/errors';
-import { addressText, compareBlocks, parseBlock, type Block } from './block';
+import { addressText, compareBlocks, parseBlock, relation, type Block } from './block';
 
 /**
  * VPC CIDR sizes AWS accepts: IPv4 /16 to /28; IPv6 /44 to /60 in steps of 4 (IPAM pools).
@@ -30,9 +30,35 @@ export interface Allocation {
   readonly avoided: readonly string[];
 }
 
+/**
+ * IPv4 ranges no VPC may use (AWS refuses them as VPC CIDR blocks): "this network", loopback, link-local,
+ * multicast and the reserved/broadcast range. https://docs.aws.amazon.com/vpc/latest/userguide/vpc-cidr-blocks.html
+ */
+export const NON_VPC_RANGES4: readonly { readonly cidr: string; readonly what: string }[] = [
+  { cidr: '0.0.0.0/8', what: '"this network"' },
+  { cidr: '127.0.0.0/8', what: 'loopback' },
+  { cidr: '169.254.0.0/16', what: 'link-local' },
+  { cidr: '224.0.0.0/4', what: 'multicast' },
+  { cidr: '240.0.0.0/4', what: 'reserved, with broadcast' },
+];
+
+/** IPv6 ranges no VPC block comes from: IETF-reserved `::/8` (loopback, unspecified, IPv4-mapped), link-local, multicast. */
+export const NON_VPC_RANGES6: readonly { readonly cidr: string; readonly what: string }[] = [
+  { cidr: '::/8', what: 'reserved: loopback, unspecified, IPv4-mapped' },
+  { cidr: 'fe80::/10', what: 'link-local' },
+  { cidr: 'ff00::/8', what: 'multicast' },
+];
+
 function poolBlock(pool: string): Block {
   const p = parseBlock(pool);
   if (!p.ok) throw new UsageError(`--pool: "${pool}": ${p.reason}; e.g. --pool 10.64.0.0/12`);
+  for (const r of p.block.version === 4 ? NON_VPC_RANGES4 : NON_VPC_RANGES6) {
+    const range = parseBlock(r.cidr);
+    if (range.ok && relation(p.block, range.block) !== null)
+      throw new UsageError(
+        `--pool: "${pool}" overlaps ${r.cidr} (${r.what}), which AWS refuses for VPCs; use ${p.block.version === 4 ? 'a private range, e.g. --pool 10.64.0.0/12' : 'your BYOIP or IPAM range, e.g. --pool 2600:1f18:abcd::/48'}`,
+      );
+  }
   return p.block;
 }
 

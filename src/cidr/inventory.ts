@@ -2,6 +2,7 @@
 // `aws ec2 describe-vpcs`), from the config's spokes, or from AWS. Every CIDR is validated and put in
 // canonical form here, so the analysis never meets a malformed block.
 import { readFileSync } from 'node:fs';
+import { notUtf8Text } from '../untrusted/file';
 import { extname } from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import type { EgressPlan } from '../config';
@@ -109,15 +110,18 @@ export function toRecords(raw: readonly RawVpc[], where: (i: number) => string):
 
 /** Reads an inventory file: `.csv`, or `.json` holding an array, `{ "vpcs": [...] }` or DescribeVpcs output `{ "Vpcs": [...] }`. */
 export function readInventoryFile(file: string): VpcRecord[] {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(file, 'utf8');
+    bytes = readFileSync(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new UsageError(
       `cannot read inventory ${file}: ${code === 'ENOENT' ? 'no such file' : String(code)}; pass --input FILE (.csv or .json)`,
     );
   }
+  const problem = notUtf8Text(bytes, file);
+  if (problem) throw new UsageError(`cannot read inventory ${file}: ${problem}; pass a .csv or .json text file`);
+  const text = bytes.toString('utf8');
   const ext = extname(file).toLowerCase();
   if (ext === '.csv') return parseInventoryCsv(text, file);
   if (ext === '.json') return parseInventoryJson(text, file);

@@ -4,6 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { UsageError } from '../config/errors';
 import type { CommandContext, CommandSpec, GlobalOptions } from './command';
 import { COMMAND_TABLE, type CommandEntry } from './commands';
+import { describeFsError } from './paths';
 import { Printer } from './printer';
 
 export async function main(
@@ -38,6 +39,7 @@ export async function main(
     const cmd = parent.command(spec.name).description(spec.summary);
     cmd.exitOverride();
     spec.configure?.(cmd);
+    onlyOnce(cmd);
     for (const sub of spec.subcommands ?? []) attach(cmd, sub);
     if (spec.run) {
       const run = spec.run;
@@ -48,6 +50,19 @@ export async function main(
       });
     }
   };
+  const misplaced = misplacedOption(argv, table);
+  if (misplaced) {
+    printer.error(misplaced);
+    return 2;
+  }
+  const help = argv.find((a) => !a.startsWith('-'));
+  if (help === 'help') {
+    const asked = argv.slice(argv.indexOf('help') + 1).find((a) => !a.startsWith('-'));
+    if (asked !== undefined && !table.some((c) => c.name === asked)) {
+      printer.error(`help ${asked}: there is no command "${asked}"; the commands are ${table.map((c) => c.name).join(', ')}`);
+      return 2;
+    }
+  }
   // Only the command being run is loaded; with no known command (e.g. `--help`, a typo) all of them are,
   // so the listing and commander's "did you mean" suggestions stay complete.
   const named = table.find((c) => c.name === firstCommand(argv));
@@ -68,11 +83,61 @@ export async function main(
       if (debug) printer.error(e.stack ?? '');
       return 2;
     }
-    printer.error(e instanceof Error ? e.message : String(e));
+    printer.error(e instanceof Error ? failureLine(e) : String(e));
     if (debug && e instanceof Error && e.stack) printer.error(e.stack);
     else printer.error('(run again with --debug for details)');
     return 1;
   }
+}
+
+/**
+ * A one-value option given twice (`--tenant a --tenant b`) is refused: commander keeps the last silently, so the
+ * user would never learn which one counted. Repeatable options (`--reserve`, `--price`) have a parser of their
+ * own and lists (`--log <file...>`) take several values; both are left alone.
+ */
+function onlyOnce(cmd: Command): void {
+  for (const option of cmd.options) {
+    // A parser of its own means a repeatable option, except the one commander adds to check .choices().
+    if (!option.required || option.variadic || (option.parseArg && !option.argChoices)) continue;
+    const check = option.parseArg;
+    let seen: string | undefined;
+    option.argParser((value: string, previous: unknown) => {
+      if (seen !== undefined)
+        throw new UsageError(`${option.long ?? option.short} is given twice ("${seen}", then "${value}"); keep the one you mean`);
+      seen = value;
+      return check ? check(value, previous) : value;
+    });
+  }
+}
+
+/**
+ * A failure as one line. A filesystem error (a disk that fills up during synth, a file removed under us) says
+ * what was being done to which path in words, instead of Node's `ENOSPC: no space left on device, write`.
+ */
+function failureLine(e: Error): string {
+  const { code, syscall, path } = e as NodeJS.ErrnoException;
+  if (code === undefined || syscall === undefined || !/^E[A-Z]+$/.test(code)) return e.message;
+  const verb = /write|open|mkdir|copy|rename|unlink|rm/.test(syscall) ? 'write' : 'read';
+  return `cannot ${verb} ${path ?? 'a file'}: ${describeFsError(code)}`;
+}
+
+/** Options that belong to the program itself, so they may come before the command. */
+const GLOBAL_OPTIONS = new Set(['--json', '--no-color', '--debug', '-V', '--version', '-h', '--help']);
+
+/**
+ * A command's option typed before the command (`egresshub -c x.yaml validate`): commander would only say
+ * "unknown option '-c'". Says where it goes instead; undefined when the order is fine.
+ */
+function misplacedOption(argv: readonly string[], table: readonly CommandEntry[]): string | undefined {
+  const at = argv.findIndex((a) => table.some((c) => c.name === a));
+  if (at <= 0) return undefined;
+  const before = argv.slice(0, at);
+  const option = before.find((a) => a.startsWith('-') && !GLOBAL_OPTIONS.has(a));
+  if (option === undefined) return undefined;
+  const global = before.filter((a) => GLOBAL_OPTIONS.has(a));
+  const own = before.filter((a) => !GLOBAL_OPTIONS.has(a));
+  const fixed = ['egresshub', ...global, argv[at]!, ...own, ...argv.slice(at + 1)].join(' ');
+  return `${option} comes before the command ${argv[at]!}, where only --json, --no-color and --debug go; put the command's options after it, e.g. ${fixed}`;
 }
 
 /** The first word that is not a global option: the command's name, if any. */

@@ -2,7 +2,8 @@
 // command that reads a config.
 import { existsSync } from 'node:fs';
 import { Option, type Command } from 'commander';
-import { buildPlan, DEFAULT_CONFIG_FILE, loadConfigFile, type EgressPlan } from '../config';
+import { buildPlan, DEFAULT_CONFIG_FILE, loadConfigFile, UsageError, type EgressPlan } from '../config';
+import { readNumber, type NumberBounds } from '../untrusted/number';
 
 export const CONFIG_HELP = `the egresshub config file (default: ./${DEFAULT_CONFIG_FILE})`;
 
@@ -30,10 +31,21 @@ export function planFromOptions(opts: Record<string, unknown>): EgressPlan {
   return buildPlan(loadConfigFile(configFile(opts)));
 }
 
-/** The plan of an optional config (optionalConfigFile), or undefined. */
+/**
+ * The plan of an optional config (optionalConfigFile), or undefined. A ./egresshub.yaml read without -c that
+ * fails says so: the user may have given every input as flags and not know the file was read at all.
+ */
 export function optionalPlanFromOptions(opts: Record<string, unknown>): EgressPlan | undefined {
   const file = optionalConfigFile(opts);
-  return file === undefined ? undefined : buildPlan(loadConfigFile(file));
+  if (file === undefined) return undefined;
+  try {
+    return buildPlan(loadConfigFile(file));
+  } catch (e) {
+    if (typeof opts.config === 'string' || !(e instanceof UsageError)) throw e;
+    throw new UsageError(
+      `${e.message}\n(./${DEFAULT_CONFIG_FILE} was read because it is in the current directory and -c was not given: fix it, pass -c FILE, or run from another directory)`,
+    );
+  }
 }
 
 /**
@@ -54,4 +66,14 @@ export function noProxyList(opts: Record<string, unknown>): string[] {
         .map((s) => s.trim())
         .filter(Boolean)
     : [];
+}
+
+/**
+ * A number typed on the command line, within `bounds` (src/untrusted/number.ts): `1e308`, `Infinity` or a
+ * 20-digit count is refused with one line naming the flag, the range and an example (exit 2).
+ */
+export function numberOption(raw: string, flag: string, bounds: NumberBounds, example: string): number {
+  const r = readNumber(raw, bounds);
+  if (!r.ok) throw new UsageError(`${flag} expects ${r.expected} (got "${raw}"); e.g. ${flag} ${example}`);
+  return r.value;
 }

@@ -18,7 +18,7 @@ export const LOCAL_NO_PROXY = ['localhost', '127.0.0.1', '::1', '.internal'] as 
 export interface ClientEnvOptions {
   /** Host name of the proxy; required when the config has no `dns` section (the endpoint's DNS name). */
   readonly proxyHost?: string;
-  /** The project VPC's CIDR; taken from the config's spokes for this tenant when omitted. */
+  /** The project VPC's CIDR; when omitted, every CIDR block of the tenant's spoke VPC in the config. */
   readonly vpcCidr?: string;
   /** Keep S3 on the VPC's S3 gateway endpoint (free) instead of the proxy. */
   readonly s3?: boolean;
@@ -43,8 +43,8 @@ export function clientEnv(plan: EgressPlan, tenantName: string, opts: ClientEnvO
         `or pass --proxy-host with the resource endpoint's DNS name (aws ec2 describe-vpc-endpoint-associations --vpc-endpoint-id vpce-…)`,
     );
   }
-  const vpcCidr = opts.vpcCidr ?? vpcCidrOf(plan, tenant);
-  const noProxy = noProxyFor(plan.region, vpcCidr, opts);
+  const vpcCidrs = opts.vpcCidr !== undefined ? [opts.vpcCidr] : vpcCidrsOf(plan, tenant);
+  const noProxy = noProxyFor(plan.region, vpcCidrs, opts);
   // The values end up in shell lines and SSM documents: only URL/host characters are accepted.
   const proxyUrl = checkProxyUrl(`http://${host}:${tenant.port}`, '--proxy-host');
   checkNoProxy(noProxy.join(','), '--no-proxy');
@@ -60,17 +60,23 @@ export function clientEnv(plan: EgressPlan, tenantName: string, opts: ClientEnvO
   return { tenant: tenant.name, proxyUrl, noProxy, variables };
 }
 
-/** NO_PROXY for a VPC: metadata addresses, local names, the VPC itself, optionally S3, plus the user's entries. */
-export function noProxyFor(region: string, vpcCidr: string, opts: Pick<ClientEnvOptions, 's3' | 'noProxy'> = {}): string[] {
-  if (!isCidr4(vpcCidr)) throw new UsageError(`--vpc-cidr: expected an IPv4 CIDR such as 10.0.0.0/16 (got ${vpcCidr})`);
+/**
+ * NO_PROXY for a VPC: metadata addresses, local names, every CIDR block of the VPC (primary first), optionally
+ * S3, plus the user's entries. The one source for `client-env` and a spoke's client-setup association.
+ */
+export function noProxyFor(region: string, vpcCidrs: readonly string[], opts: Pick<ClientEnvOptions, 's3' | 'noProxy'> = {}): string[] {
+  const bad = vpcCidrs.find((c) => !isCidr4(c));
+  if (bad !== undefined) throw new UsageError(`--vpc-cidr: expected an IPv4 CIDR such as 10.0.0.0/16 (got ${bad})`);
   const s3 = opts.s3 ? [`s3.${region}.amazonaws.com`, `.s3.${region}.amazonaws.com`] : [];
-  return [...new Set([...METADATA_NO_PROXY, ...LOCAL_NO_PROXY, vpcCidr, ...s3, ...(opts.noProxy ?? [])])];
+  return [...new Set([...METADATA_NO_PROXY, ...LOCAL_NO_PROXY, ...vpcCidrs, ...s3, ...(opts.noProxy ?? [])])];
 }
 
-function vpcCidrOf(plan: EgressPlan, tenant: TenantPlan): string {
-  const cidrs = [...new Set(plan.spokes.filter((s) => s.tenant === tenant.name).map((s) => s.vpcCidr))];
-  if (cidrs.length === 1) return cidrs[0]!;
-  const why = cidrs.length === 0 ? 'the config lists no spoke for it' : `its spokes use ${cidrs.join(', ')}`;
+/** The CIDR blocks of the tenant's VPC, from its spokes: all of them must be the same VPC layout. */
+function vpcCidrsOf(plan: EgressPlan, tenant: TenantPlan): readonly string[] {
+  const layouts = new Map(plan.spokes.filter((s) => s.tenant === tenant.name).map((s) => [s.vpcCidrs.join(', '), s.vpcCidrs]));
+  if (layouts.size === 1) return [...layouts.values()][0]!;
+  const why =
+    layouts.size === 0 ? 'the config lists no spoke for it' : `its spokes use ${[...layouts.keys()].map((k) => `[${k}]`).join(' and ')}`;
   throw new UsageError(`cannot tell the VPC CIDR of tenant "${tenant.name}" (${why}); pass --vpc-cidr with the project VPC's CIDR`);
 }
 

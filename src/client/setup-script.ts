@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../config/errors';
+import { redactUrls } from '../untrusted/redact';
 
 /** Where the script lives; the SSM document and the user data embed this file byte for byte. */
 export const SETUP_SCRIPT_FILE = join(__dirname, 'proxy-setup.sh');
@@ -32,7 +33,7 @@ export function checkSetupInputs(inputs: SetupInputs, where = 'proxy setup'): { 
 export function checkProxyUrl(proxyUrl: string, where: string): string {
   if (!new RegExp(PROXY_URL_PATTERN).test(proxyUrl)) {
     throw new UsageError(
-      `${where}: proxy URL must look like http://project-a.egress.internal:3201 (got "${proxyUrl}"); take it from egresshub client-env`,
+      `${where}: proxy URL must look like http://project-a.egress.internal:3201 (got "${redactUrls(proxyUrl)}"); take it from egresshub client-env`,
     );
   }
   return proxyUrl;

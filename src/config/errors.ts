@@ -32,13 +32,20 @@ export class ConfigError extends UsageError {
     this.name = 'ConfigError';
   }
 
+  /** Problems listed in the message; the rest are counted (all stay in `problems`). */
+  static readonly SHOWN_PROBLEMS = 20;
+
   static format(file: string, problems: readonly ConfigProblem[]): string {
-    const lines = problems.map((p) => {
+    const lines = problems.slice(0, ConfigError.SHOWN_PROBLEMS).map((p) => {
       const where = p.line ? `${file}:${p.line}:${p.column ?? 1}` : file;
       const got = p.received !== undefined ? ` (got ${p.received})` : '';
       return `${where}: ${p.path || '(top level)'}: ${p.message}${got}`;
     });
     const head = problems.length === 1 ? 'invalid config' : `invalid config: ${problems.length} problems`;
+    const more = problems.length - lines.length;
+    // 50,000 bad allow entries made 9 MB of messages: the first ones show the kinds, the count shows the size.
+    if (more > 0)
+      lines.push(`… and ${more.toLocaleString('en-US')} more (the first ${lines.length} are listed; fix those and validate again)`);
     return `${head}\n${lines.map((l) => `  ${l}`).join('\n')}`;
   }
 }

@@ -1,6 +1,7 @@
 // Reads egresshub.yaml once: YAML with source positions, then the zod schema; every problem is
 // reported with its field path, line and the value found, so the user can fix all of them at once.
 import { readFileSync } from 'node:fs';
+import { notUtf8Text } from '../untrusted/file';
 import { isMap, isPair, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, formatPath, UsageError, type ConfigProblem } from './errors';
@@ -19,15 +20,18 @@ export function loadConfigFile(
   file: string,
   hint = 'pass --config FILE, or copy examples/egresshub.yaml to ./egresshub.yaml',
 ): EgressConfig {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(file, 'utf8');
+    bytes = readFileSync(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : String((e as Error).message);
     throw new UsageError(`cannot read config ${file}: ${why}; ${hint}`);
   }
-  if (text.includes('\u0000')) throw new UsageError(`cannot read config ${file}: it is a binary file, not YAML; ${hint}`);
+  const problem = notUtf8Text(bytes, file);
+  if (problem?.startsWith('it is UTF-16')) throw new UsageError(`cannot read config ${file}: ${problem}`);
+  const text = bytes.toString('utf8');
+  if (problem || text.includes('\u0000')) throw new UsageError(`cannot read config ${file}: it is a binary file, not YAML; ${hint}`);
   return parseConfig(text, file);
 }
 
@@ -40,9 +44,12 @@ export function loadConfigFile(
 export const MAX_CONFIG_ALIASES = 20_000;
 
 /** Parses and validates config text. Throws ConfigError listing every problem found. */
-export function parseConfig(text: string, file = DEFAULT_CONFIG_FILE): EgressConfig {
+export function parseConfig(input: string, file = DEFAULT_CONFIG_FILE): EgressConfig {
+  // Line ends of old Mac editors (CR alone) would make the whole file one line, read as one comment ("empty").
+  const text = input.includes('\n') ? input : input.replaceAll('\r', '\n');
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: true });
+  // `merge`: YAML merge keys (`<<: *defaults`), which people use to share tenant blocks, work as they expect.
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: true, merge: true });
   if (doc.errors.length === 0 && doc.contents === null) {
     throw new ConfigError(file, [
       { path: '', line: 1, message: 'the config file is empty; start from examples/egresshub.yaml (docs/config.md)' },
@@ -247,6 +254,8 @@ function article(expected: string): string {
 }
 
 function show(value: unknown): string {
+  // JSON has no Infinity or NaN (it would print `null`): show them as YAML writes them.
+  if (typeof value === 'number' && !Number.isFinite(value)) return Number.isNaN(value) ? '.nan' : value > 0 ? '.inf' : '-.inf';
   const s = JSON.stringify(value) ?? String(value);
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }

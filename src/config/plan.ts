@@ -231,16 +231,26 @@ export function architectureOf(instanceType: string): 'arm64' | 'x86_64' {
   return /^[a-z]+\d+[a-z]*g[a-z]*$/.test(family) ? 'arm64' : 'x86_64';
 }
 
+/**
+ * True when `name` or one of its parents is in `suffixes` (`a.b.example.com` is under `example.com`); with
+ * `self: false` only a proper parent counts. One Set probe per label, so checking every entry of an allowlist
+ * is linear in its size, not quadratic.
+ */
+export function underSuffix(name: string, suffixes: ReadonlySet<string>, self = true): boolean {
+  if (self && suffixes.has(name)) return true;
+  for (let i = name.indexOf('.'); i >= 0; i = name.indexOf('.', i + 1)) if (suffixes.has(name.slice(i + 1))) return true;
+  return false;
+}
+
 /** Lowercases, drops trailing dots and duplicates, and removes names already covered by a suffix. */
 export function normaliseAllowlist(allow: '*' | readonly string[]): Allowlist {
   if (allow === '*') return { any: true };
   const clean = [...new Set(allow.map((d) => d.toLowerCase().replace(/\.$/, '')))];
-  const suffixes = clean.filter((d) => d.startsWith('*.')).map((d) => d.slice(2));
-  const covered = (host: string, except?: string) => suffixes.some((s) => s !== except && (host === s || host.endsWith(`.${s}`)));
+  const suffixes = new Set(clean.filter((d) => d.startsWith('*.')).map((d) => d.slice(2)));
   return {
     any: false,
-    exact: clean.filter((d) => !d.startsWith('*.') && !covered(d)).sort(),
-    suffixes: [...new Set(suffixes)].filter((s) => !covered(s, s)).sort(),
+    exact: clean.filter((d) => !d.startsWith('*.') && !underSuffix(d, suffixes)).sort(),
+    suffixes: [...suffixes].filter((s) => !underSuffix(s, suffixes, false)).sort(),
   };
 }
 

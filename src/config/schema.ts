@@ -1,6 +1,7 @@
 // The shape of egresshub.yaml: one zod schema, strict everywhere so that a typo is an error,
 // with the cross-field rules (duplicates, AZ/region, subnet room) as refinements that carry the
 // path of the offending field, so the loader can point at the YAML line.
+import { domainToASCII } from 'node:url';
 import { Address4 } from 'ip-address';
 import { z } from 'zod';
 import { INSTANCE_FACTS } from './instance-types';
@@ -140,8 +141,16 @@ const principal = z.string().refine((v) => ACCOUNT_RE.test(v) || ORG_RE.test(v) 
     'expected a 12-digit account ID, an organization ARN (arn:aws:organizations::111111111111:organization/o-…) or an OU ARN (…:ou/o-…/ou-…)',
 });
 
-const domainPattern = z.string().refine(isDomainPattern, {
-  message: 'expected a domain name (registry.npmjs.org) or a wildcard suffix (*.github.com); IP addresses and bare words are not allowed',
+const DOMAIN_PATTERN_MESSAGE =
+  'expected a domain name (registry.npmjs.org) or a wildcard suffix (*.github.com); IP addresses and bare words are not allowed';
+
+const domainPattern = z.string().superRefine((value, ctx) => {
+  if (isDomainPattern(value)) return;
+  // An international name (bücher.de) is allowed in its ASCII form, the one Squid and the TLS SNI carry.
+  const ascii = /[^ -~]/.test(value) ? domainToASCII(value.replace(/^\*\./, '')) : '';
+  const hint =
+    ascii && isDomainPattern(ascii) ? `; write an international name in its ASCII form: ${value.startsWith('*.') ? '*.' : ''}${ascii}` : '';
+  ctx.addIssue({ code: 'custom', message: `${DOMAIN_PATTERN_MESSAGE}${hint}` });
 });
 
 /** A tenant's policy mode (see the tenant schema's `mode`). */
@@ -325,7 +334,12 @@ const hubSchema = z.strictObject({
       /** nlb only: the Auto Scaling group's bounds and its CPU target (target tracking). */
       scaling: z
         .strictObject({
-          min: z.number().int().min(1, { message: 'scaling.min must be at least 1' }).optional(),
+          min: z
+            .number()
+            .int()
+            .min(1, { message: 'scaling.min must be at least 1' })
+            .max(100, { message: 'scaling.min is at most 100 proxies (as scaling.max)' })
+            .optional(),
           max: z
             .number()
             .int()

@@ -1,6 +1,7 @@
 // The price book: list prices per Region from prices.json (each with its source, the date read and
 // whether it is an assumption), plus the user's `--price key=value` overrides. The cost model reads
 // prices only through a PriceBook, so every number in a report can be traced to its source.
+import { readNumber } from '../untrusted/number';
 import { UsageError } from '../config/errors';
 import data from './prices.json';
 
@@ -109,11 +110,11 @@ export function parsePriceOverrides(flags: readonly string[]): Record<string, nu
         `--price: unknown price key "${key}"; known keys: ${PRICE_KEYS.join(', ')}, or ec2.<instance type> such as ec2.t4g.small`,
       );
     }
-    const usd = Number(raw);
-    if (!/^\d+(\.\d+)?$/.test(raw) || !Number.isFinite(usd)) {
-      throw new UsageError(`--price ${key}: expected a non-negative amount in USD such as 0.014 (got "${raw}")`);
+    const usd = readNumber(raw, { min: 0, max: 1_000_000 });
+    if (!/^\d+(\.\d+)?$/.test(raw) || !usd.ok) {
+      throw new UsageError(`--price ${key}: expected an amount in USD from 0 to 1,000,000 such as 0.014 (got "${raw}")`);
     }
-    out[key] = usd;
+    out[key] = usd.value;
   }
   return out;
 }

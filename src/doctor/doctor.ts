@@ -3,6 +3,8 @@
 // failure. Every step is bounded by a timeout; later steps are skipped when the one they need failed.
 import { isIP, type Socket } from 'node:net';
 import { UsageError } from '../config/errors';
+import { redactUrls } from '../untrusted/redact';
+import { shown } from '../untrusted/text';
 import { covers, inCidr, isPrivate, parseNoProxy } from './no-proxy';
 import { codeOf, exchangeHead, resolveHost, tcpConnect, tlsHandshake, type ResponseHead } from './probes';
 import { POLICY_DENIED_REALM } from '../policy/squid-conf';
@@ -77,10 +79,10 @@ export function parseFlagUrl(flag: string, value: string, protocols: readonly st
   try {
     url = new URL(value);
   } catch {
-    throw new UsageError(`${flag}: not a URL (got "${value}"); write it like ${protocols[0]}//host:port/`);
+    throw new UsageError(`${flag}: not a URL (got "${redactUrls(value)}"); write it like ${protocols[0]}//host:port/`);
   }
   if (!protocols.includes(url.protocol)) {
-    throw new UsageError(`${flag}: expected ${protocols.join(' or ')} URL (got "${value}")`);
+    throw new UsageError(`${flag}: expected ${protocols.join(' or ')} URL (got "${redactUrls(value)}")`);
   }
   return url;
 }
@@ -145,7 +147,12 @@ export async function diagnose(opts: DoctorOptions = {}): Promise<DoctorReport> 
     skip('denied', blocker ?? '');
   }
   await run('no-proxy', () => noProxyStep(opts.noProxy, env));
-  return { healthy: steps.every((s) => s.verdict === 'pass'), proxyUrl: target?.url.href, steps };
+  // A proxy URL may carry a password (a corporate proxy's): the report says which URL, never the password.
+  return {
+    healthy: steps.every((s) => s.verdict === 'pass'),
+    proxyUrl: target && redactUrls(target.url.href),
+    steps: steps.map((s) => ({ ...s, detail: redactUrls(s.detail), ...(s.fix === undefined ? {} : { fix: redactUrls(s.fix) }) })),
+  };
 }
 
 type Result = Omit<StepResult, 'id' | 'title' | 'ms'>;
@@ -322,9 +329,10 @@ function refusedByPolicy(head: ResponseHead): boolean {
 }
 
 /** Squid names its refusals (X-Squid-Error: ERR_ACCESS_DENIED 0); other proxies just say 403. */
+/** The proxy's answer in a few words; its text comes off the network, so it is escaped and clipped (shown()). */
 function proxyVerdict(head: ResponseHead): string {
   const err = head.headers['x-squid-error'];
-  return `${head.status}${head.reason ? ` ${head.reason}` : ''}${err ? ` (${err})` : ''}`;
+  return `${head.status}${head.reason ? ` ${shown(head.reason)}` : ''}${err ? ` (${shown(err)})` : ''}`;
 }
 
 function unreachableProxy(e: unknown, t: ProxyTarget, timeoutMs: number): Result {

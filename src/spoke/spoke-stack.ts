@@ -69,10 +69,7 @@ export class EgressSpokeStack extends Stack {
     if (spoke.clientSetup && this.spoke.proxyUrl) {
       this.clientSetup = new ClientProxySetup(this, 'ClientSetup', {
         proxyUrl: this.spoke.proxyUrl,
-        noProxy: noProxyFor(plan.region, spoke.vpcCidr, {
-          ...spoke.clientSetup,
-          noProxy: [...spoke.vpcCidrs.slice(1), ...spoke.clientSetup.noProxy],
-        }),
+        noProxy: noProxyFor(plan.region, spoke.vpcCidrs, spoke.clientSetup),
         targetTag: spoke.clientSetup.tag,
         associationName: `${plan.name}-${tenant.name}-${spoke.vpcId}-proxy`,
       });

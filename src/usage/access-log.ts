@@ -1,6 +1,7 @@
 // The proxies' access log, read back: one parser for the key=value lines squid-conf.ts tells Squid to
 // write (docs/policy.md). The lab matrix, the usage report and the CloudWatch metric-filter tests all
 // read lines through here, so a change to the log format breaks one place, loudly.
+import { MAX_BYTES, readNumber, type NumberBounds } from '../untrusted/number';
 
 /** Splits a `key=value key=value` line into its fields (values never contain spaces in our format). */
 export function parseLogLine(line: string): Record<string, string> {
@@ -51,6 +52,18 @@ export type ParsedLine = { readonly ok: true; readonly entry: AccessLogEntry } |
 
 const REQUIRED = ['ts', 'tenant', 'method', 'host', 'bytes_in', 'bytes_out', 'decision'] as const;
 const UINT = /^\d+$/;
+/** Squid's `%ts.%03tu`: from the epoch to the last second an ISO 8601 date with a 4-digit year can show. */
+const TS_BOUNDS = { min: 0, max: 253_402_300_799.999 } as const;
+const BYTES_BOUNDS = { min: 0, max: MAX_BYTES, integer: true } as const;
+const PORT_BOUNDS = { min: 0, max: 65_535, integer: true } as const;
+const STATUS_BOUNDS = { min: 0, max: 999, integer: true } as const;
+
+/** A log field's number: the digits Squid writes, within bounds; undefined otherwise. */
+function field(v: string | undefined, bounds: NumberBounds, format = UINT): number | undefined {
+  if (v === undefined || !format.test(v)) return undefined;
+  const r = readNumber(v, bounds);
+  return r.ok ? r.value : undefined;
+}
 
 /** Parses one access-log line; never throws: a line that is not ours says why in `reason`. */
 export function parseAccessLogLine(line: string): ParsedLine {
@@ -65,15 +78,14 @@ export function parseAccessLogLine(line: string): ParsedLine {
   const f = parseLogLine(line);
   const missing = REQUIRED.filter((k) => f[k] === undefined || f[k] === '');
   if (missing.length > 0) return { ok: false, reason: `missing ${missing.join(', ')}` };
-  const ts = Number(f.ts);
-  if (!/^\d+(\.\d+)?$/.test(f.ts!) || !Number.isFinite(ts)) return { ok: false, reason: `bad ts "${f.ts}"` };
+  const ts = field(f.ts, TS_BOUNDS, /^\d+(\.\d+)?$/);
+  if (ts === undefined) return { ok: false, reason: `bad ts "${clip(f.ts!)}" (expected epoch seconds before the year 10000)` };
   // Squid writes `-` for a size it never measured (a connection that failed before any byte moved).
-  const size = (k: 'bytes_in' | 'bytes_out'): number | undefined => (f[k] === '-' ? 0 : UINT.test(f[k]!) ? Number(f[k]) : undefined);
+  const size = (k: 'bytes_in' | 'bytes_out'): number | undefined => (f[k] === '-' ? 0 : field(f[k], BYTES_BOUNDS));
   const bytesIn = size('bytes_in');
   const bytesOut = size('bytes_out');
-  if (bytesIn === undefined) return { ok: false, reason: `bad bytes_in "${f.bytes_in}"` };
-  if (bytesOut === undefined) return { ok: false, reason: `bad bytes_out "${f.bytes_out}"` };
-  const optInt = (v: string | undefined) => (v !== undefined && UINT.test(v) ? Number(v) : undefined);
+  if (bytesIn === undefined) return { ok: false, reason: `bad bytes_in "${clip(f.bytes_in!)}" (expected a whole number up to 2^53)` };
+  if (bytesOut === undefined) return { ok: false, reason: `bad bytes_out "${clip(f.bytes_out!)}" (expected a whole number up to 2^53)` };
   const decision: Decision = f.decision === 'allowed' || f.decision === 'denied' || f.decision === 'would-deny' ? f.decision : 'other';
   return {
     ok: true,
@@ -82,8 +94,8 @@ export function parseAccessLogLine(line: string): ParsedLine {
       tenant: f.tenant!,
       method: f.method!,
       host: f.host!,
-      port: optInt(f.port),
-      status: optInt(f.status),
+      port: field(f.port, PORT_BOUNDS),
+      status: field(f.status, STATUS_BOUNDS),
       bytesIn,
       bytesOut,
       decision,
@@ -92,6 +104,11 @@ export function parseAccessLogLine(line: string): ParsedLine {
       verdictOnly: isPeekVerdict(f),
     },
   };
+}
+
+/** A field as quoted in a reason: a 10 MB value is shown by its start and length. */
+function clip(v: string): string {
+  return v.length <= 40 ? v : `${v.slice(0, 40)}… (${v.length} characters)`;
 }
 
 export interface MalformedLine {

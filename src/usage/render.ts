@@ -1,5 +1,6 @@
 // The usage report as people and spreadsheets read it: table rows for the CLI printer and RFC 4180 CSV
 // (one row per tenant, numbers unformatted so a spreadsheet can sum them).
+import { shown, terminalSafe } from '../untrusted/text';
 import type { UsageReport } from './report';
 
 /** 1536 → "1.5 KiB": binary units, because bytes are what the bill multiplies (per GB). */
@@ -29,7 +30,7 @@ export const TABLE_HEAD = [
 
 export function tableRows(r: UsageReport): (string | number)[][] {
   return r.tenants.map((t) => [
-    t.tenant,
+    shown(t.tenant),
     t.requests,
     t.allowed,
     t.denied,
@@ -39,14 +40,14 @@ export function tableRows(r: UsageReport): (string | number)[][] {
     humanBytes(t.bytesOut),
     // A tenant that moved bytes never shows 0.0 %: that would read as "free".
     t.sharePercent > 0 && t.sharePercent < 0.05 ? '<0.1%' : `${t.sharePercent.toFixed(1)}%`,
-    t.topDestinations.map((d) => `${d.host} (${d.requests})`).join(', ') || '-',
+    t.topDestinations.map((d) => `${shown(d.host)} (${d.requests})`).join(', ') || '-',
   ]);
 }
 
 export const DENIALS_HEAD = ['tenant', 'host', 'rule', 'decision', 'requests'] as const;
 
 export function denialRows(r: UsageReport): (string | number)[][] {
-  return r.tenants.flatMap((t) => t.topDenials.map((d) => [t.tenant, d.host, d.rule, d.decision, d.requests]));
+  return r.tenants.flatMap((t) => t.topDenials.map((d) => [shown(t.tenant), shown(d.host), shown(d.rule), d.decision, d.requests]));
 }
 
 export const CSV_HEAD = [
@@ -64,8 +65,13 @@ export const CSV_HEAD = [
   'would_deny',
 ] as const;
 
+/**
+ * One RFC 4180 cell. Text from the log is escaped for terminals (terminalSafe), and a text cell a spreadsheet
+ * would run as a formula (`=`, `+`, `-`, `@` first) is prefixed with `'`, as OWASP advises for CSV exports.
+ */
 function csvCell(v: string | number): string {
-  const s = String(v);
+  let s = typeof v === 'number' ? String(v) : terminalSafe(v);
+  if (typeof v === 'string' && /^[=+\-@]/.test(s)) s = `'${s}`;
   return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
@@ -6,7 +6,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { publicSuffixRules } from '../../src/allowlist/public-suffixes';
 import { AllowlistLearner, collapse, diffAllowlist } from '../../src/allowlist/suggest';
-import { buildPlan, loadConfigFile } from '../../src/config';
+import { buildPlan, loadConfigFile, normaliseAllowlist } from '../../src/config';
 import { runCli } from '../support/cli';
 
 function line(f: Record<string, string | number>): string {
@@ -77,6 +77,43 @@ describe('allowlist suggest', () => {
     ).toEqual(patterns);
   });
 
+  it('takes the highest parent that still has enough hosts once others are taken', () => {
+    const hosts = ['a.x.example.com', 'b.x.example.com', 'c.x.example.com', 'd.example.com'].map((h, i) => usage(h, 10 - i));
+    expect(collapse(hosts, 3).map((e) => [e.pattern, e.hosts.length])).toEqual([['*.example.com', 4]]);
+    const two = collapse([...hosts, usage('lone.example.org')], 5);
+    expect(two.map((e) => e.pattern).sort()).toEqual([
+      'a.x.example.com',
+      'b.x.example.com',
+      'c.x.example.com',
+      'd.example.com',
+      'lone.example.org',
+    ]);
+  });
+
+  it('merges 200,000 hosts under one parent in linear time (S3 buckets, CDN shards)', () => {
+    const hosts = Array.from({ length: 200_000 }, (_, i) => usage(`b${i}.cdn.example.net`));
+    const started = Date.now();
+    const entries = collapse(hosts, 3);
+    expect(entries.map((e) => [e.pattern, e.hosts.length, e.requests])).toEqual([['*.example.net', 200_000, 200_000]]);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it('diffs a large allowlist against many hosts in linear time', () => {
+    const n = 50_000;
+    const allow = Array.from({ length: n }, (_, i) => `*.s${i}.example.com`);
+    const plan = buildPlan({ ...loadConfigFile('examples/egresshub.yaml') });
+    const tenant = { ...plan.tenants[0]!, allow: normaliseAllowlist(allow) };
+    const l = new AllowlistLearner('project-a');
+    for (let i = 0; i < n; i += 2) l.add(line({ host: `www.s${i}.example.com` }));
+    l.add(line({ host: 'new.example.org' }));
+    const started = Date.now();
+    const d = diffAllowlist(tenant, l.suggestion());
+    expect(d.add.map((e) => e.pattern)).toEqual(['new.example.org']);
+    expect(d.unused).toHaveLength(n / 2);
+    expect(d.unused[0]).toBe('*.s1.example.com');
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
   it('counts hosts by the name asked (the SNI for an SNI verdict), never internal destinations; reports bad lines', () => {
     const l = new AllowlistLearner('project-a');
     for (const x of [
@@ -109,6 +146,47 @@ describe('allowlist suggest', () => {
       ['other.example', 0, 1],
     ]);
     expect(s.hosts.some((h) => /169\.254|198\.51|b\.example|evil/.test(h.host))).toBe(false);
+  });
+
+  it.each([
+    ['a literal wildcard (past the public-suffix check)', '*.amazonaws.com'],
+    ['an empty label', 'a..b.com'],
+    ['a port in the name', 'host.example.com:8443'],
+    ['an escape sequence', 'x\u001b[2J.example.com'],
+    ['a label starting with a hyphen', '-x.example.com'],
+    ['an underscore', 'a_b.example.com'],
+    ['an all-digit top-level label', 'host.example.123'],
+    ['a label of 64 characters', `${'a'.repeat(64)}.example.com`],
+  ])('never proposes what validate refuses: %s', (_title, host) => {
+    const l = new AllowlistLearner('project-a');
+    for (const h of [host, host, 'ok.example.org']) l.add(line({ host: h, decision: 'would-deny', rule: 'not-allowlisted' }));
+    const s = l.suggestion();
+    expect(s.entries.map((e) => e.pattern)).toEqual(['ok.example.org']);
+    expect([s.invalid, s.invalidSamples]).toEqual([2, [host.toLowerCase()]]);
+  });
+
+  it('CLI: warns about hosts it will not propose, escaped, and the proposal passes validate', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eh-allow-'));
+    const file = join(dir, 'access.log');
+    const hosts = ['*.amazonaws.com', 'a..b.com', 'x\u001b]0;pwned\u0007.example.com', 'a.example.org', 'b.example.org', 'c.example.org'];
+    writeFileSync(file, hosts.map((host) => line({ host })).join('\n') + '\n');
+    const r = await suggest('--log', file);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(
+      'warning: 3 requests named hosts that no allowlist entry may hold (as validate checks them) and were not proposed, e.g. "*.amazonaws.com", "a..b.com", "x\\e]0;pwned\\x07.example.com"',
+    );
+    expect(r.stdout + r.stderr).not.toMatch(/[\u001b\u0007]/);
+    const config = join(dir, 'egresshub.yaml');
+    const allow = r.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('    - '))
+      .map((l) => l.replace(/ #.*$/, '').trim().slice(2));
+    expect(allow).toEqual(['"*.example.org"']);
+    writeFileSync(
+      config,
+      readFileSync('examples/egresshub.yaml', 'utf8').replace("['*.github.com', 'registry.npmjs.org']", `[${allow.join(', ')}]`),
+    );
+    expect((await runCli('validate', '-c', config)).code).toBe(0);
   });
 
   it('diffs against the current allowlist: what would be added, what was never used', () => {
@@ -165,8 +243,13 @@ describe('allowlist suggest from CloudWatch Logs', () => {
     const r = await suggest('--log-group', GROUP);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`--log-group ${GROUP}: the log group does not exist in this region`);
-    const since = await suggest('--log', 'x.log', '--since', '7d');
-    expect(since.code).toBe(2);
-    expect(since.stderr).toContain('--since applies to --log-group');
+    for (const [flag, value] of [
+      ['--since', '7d'],
+      ['--region', 'us-east-1'],
+    ]) {
+      const r = await suggest('--log', 'x.log', flag!, value!);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim()).toBe(`error: ${flag} applies to --log-group; log files are read whole`);
+    }
   });
 });

@@ -130,7 +130,7 @@ describe('egresshub synth', () => {
     const out = tmp();
     const r = await cli(['synth', '--config', EXAMPLE_CONFIG, '--out', out]);
     expect(r.code).toBe(0);
-    expect(r.err).toContain(`synthesizing hub egresshub-hub, 1 tenant stack(s) and 2 spoke stack(s) into ${out}`);
+    expect(r.err).toContain(`synthesizing hub egresshub-hub, 1 tenant stack and 2 spoke stacks into ${out}`);
     expect(r.out).toMatch(/egresshub-hub\s*│\s*\d+\s*│\s*[\d.]+ KiB/);
     expect(readFileSync(join(out, 'Hub.template.json'), 'utf8')).toContain('AWS::VpcLattice::ResourceGateway');
   });

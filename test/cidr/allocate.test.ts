@@ -71,4 +71,33 @@ describe('cidr allocation', () => {
       /--pool: "10\.64\.1\.0\/12": its host bits are set \(the block containing it is 10\.64\.0\.0\/12\)/,
     );
   });
+
+  it.each([
+    ['the whole address space', '0.0.0.0/0', '0.0.0.0/8 ("this network")'],
+    ['"this network"', '0.0.0.0/12', '0.0.0.0/8 ("this network")'],
+    ['loopback', '127.0.0.0/16', '127.0.0.0/8 (loopback)'],
+    ['link-local', '169.254.0.0/16', '169.254.0.0/16 (link-local)'],
+    ['multicast', '224.0.0.0/8', '224.0.0.0/4 (multicast)'],
+    ['a pool around multicast', '192.0.0.0/2', '224.0.0.0/4 (multicast)'],
+    ['the reserved range', '240.0.0.0/12', '240.0.0.0/4 (reserved, with broadcast)'],
+  ])('fails when the pool is %s, which AWS refuses for VPCs', (_title, pool, range) => {
+    expect(() => allocate({ pool, size: 20, count: 1, used: [] })).toThrow(
+      `--pool: "${pool}" overlaps ${range}, which AWS refuses for VPCs; use a private range, e.g. --pool 10.64.0.0/12`,
+    );
+  });
+
+  it.each([
+    ['all of IPv6', '::/0', '::/8 (reserved: loopback, unspecified, IPv4-mapped)'],
+    ['IPv6 link-local', 'fe80::/10', 'fe80::/10 (link-local)'],
+    ['IPv6 multicast', 'ff00::/12', 'ff00::/8 (multicast)'],
+  ])('fails when the pool is %s', (_title, pool, range) => {
+    expect(() => allocate({ pool, size: 56, count: 1, used: [] })).toThrow(
+      `--pool: "${pool}" overlaps ${range}, which AWS refuses for VPCs; use your BYOIP or IPAM range, e.g. --pool 2600:1f18:abcd::/48`,
+    );
+  });
+
+  it('still allocates from private and other public ranges', () => {
+    for (const pool of ['10.0.0.0/8', '172.16.0.0/12', '100.64.0.0/10', '198.18.0.0/15'])
+      expect(allocate({ pool, size: 16, count: 1, used: [] }).blocks).toHaveLength(1);
+  });
 });

@@ -1,5 +1,7 @@
 // `egresshub cidr report|allocate` end to end: inventory files, --config, --json and bad input (exit 2).
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DescribeVpcsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
@@ -13,6 +15,16 @@ describe('egresshub cidr report', () => {
     expect(r.stdout).toMatch(/vpc-0c00000000000000c \(project-c\)\s*│ 333333333333 │ ap-northeast-1 │ 10\.1\.0\.0\/16\s*│ yes/);
     expect(r.stdout).toMatch(/10\.0\.0\.0\/16 is identical to 10\.0\.0\.0\/16 of vpc-0b00000000000000b \(222222222222, ap-northeast-1\)/);
     expect(r.stdout).toMatch(/overlap groups/);
+  });
+
+  it('escapes inventory fields that would drive the terminal or forge a row, and counts one VPC as "1 VPC"', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'egresshub-cidr-')), 'inventory.csv');
+    writeFileSync(file, 'account,region,vpcId,cidrs\n111111111111,us-east-1,"vpc-1\u001b]0;pwn\u0007\nFAKE ROW",10.0.0.0/16\n');
+    const r = await runCli('cidr', 'report', '--input', file, '--no-color');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^1 VPC: 0 overlapping block pairs in 0 groups; 1 VPC could join/);
+    expect(r.stdout).toContain('vpc-1\\e]0;pwn\\x07\\nFAKE ROW');
+    expect(r.stdout).not.toMatch(/[\u001b\u0007]|^│ FAKE ROW/m);
   });
 
   it('adds the config spokes and hub, and merges several inputs, as JSON', async () => {
@@ -103,8 +115,15 @@ describe('egresshub cidr allocate', () => {
 
   it.each([
     [['--pool', '10.64.0.0/12', '--size', 'big'], /--size expects a prefix length such as 20 \(got "big"\)/],
-    [['--pool', '10.64.0.0/12', '--size', '20', '--count', 'x'], /--count expects a whole number such as 5 \(got "x"\)/],
-    [['--pool', '10.64.0.0/12', '--size', '20', '--count', '0'], /--count must be a whole number ≥ 1 \(got 0\)/],
+    [
+      ['--pool', '10.64.0.0/12', '--size', '20', '--count', 'x'],
+      /--count expects a whole number from 1 to 1,000,000 \(got "x"\); e\.g\. --count 5/,
+    ],
+    [['--pool', '10.64.0.0/12', '--size', '20', '--count', '0'], /--count expects a whole number from 1 to 1,000,000 \(got "0"\)/],
+    [
+      ['--pool', '10.64.0.0/12', '--size', '20', '--count', '99999999999999999999'],
+      /--count expects a whole number from 1 to 1,000,000 \(got "99999999999999999999"\)/,
+    ],
     [['--pool', '10.64.0.0/12', '--size', '20', '--reserve', '10.64.0.1/20'], /--reserve: "10\.64\.0\.1\/20": its host bits are set/],
     [['--pool', '10.64.0.0/12', '--size', '20', '--hub', 'nope'], /--hub: "nope": it has no prefix length/],
     [['--size', '20'], /required option '--pool <cidr>' not specified/],

@@ -1,12 +1,22 @@
 // The CLI frame: exit codes (0 ok, 1 failure, 2 bad input), --json, --help on every command.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main';
 import { COMMAND_TABLE } from '../../src/cli/commands';
 import { STATIC_COMMAND_TABLE } from '../support/commands';
 import { runCli } from '../support/cli';
+
+class Capture extends Writable {
+  text = '';
+  override _write(chunk: Buffer | string, _enc: BufferEncoding, done: () => void): void {
+    this.text += chunk.toString();
+    done();
+  }
+}
 
 describe('egresshub CLI', () => {
   it('validates the example config and prints a tenant table', async () => {
@@ -91,6 +101,24 @@ describe('start-up', () => {
   });
 });
 
+describe('--json on commands that print scripts', () => {
+  it.each([
+    ['completion bash', ['completion', 'bash'], 'script', /^#?.*complete -o default -F _egresshub egresshub/s],
+    [
+      'client-env --user-data',
+      ['client-env', '-c', 'test/fixtures/one-spoke.yaml', '--tenant', 'project-a', '--user-data'],
+      'userData',
+      /^#!\/bin\/sh/,
+    ],
+  ])('%s prints JSON holding the script, not the bare script', async (_name, argv, key, script) => {
+    const r = await runCli('--json', ...argv);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as Record<string, string>;
+    expect(out[key]).toMatch(script);
+    expect((await runCli(...argv)).stdout.trim()).toBe(out[key]!.trim());
+  });
+});
+
 describe('egresshub completion', () => {
   it('completes commands, sub-commands and options in a real bash', async () => {
     const r = await runCli('completion', 'bash');
@@ -111,5 +139,41 @@ describe('egresshub completion', () => {
     const r = await runCli('completion', 'fish');
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('completion: unknown shell "fish"; use bash or zsh');
+  });
+
+  it.runIf(existsSync('/dev/full')).each([
+    ['validate', ['validate', '-c', 'examples/egresshub.yaml']],
+    ['squid-conf', ['squid-conf', '-c', 'examples/egresshub.yaml']],
+  ])('fails when stdout is a full device (%s): one line, exit 1, no stack trace', (_name, argv) => {
+    const full = openSync('/dev/full', 'w');
+    try {
+      const r = spawnSync(process.execPath, ['bin/egresshub.js', ...argv], { stdio: ['ignore', full, 'pipe'], encoding: 'utf8' });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toBe('error: cannot write the output to stdout: no space left on the device\n');
+    } finally {
+      closeSync(full);
+    }
+  });
+
+  it.each([
+    ['ENOSPC', 'write', '/out/Hub.template.json', 'cannot write /out/Hub.template.json: no space left on the device'],
+    ['EACCES', 'open', '/out/x', 'cannot write /out/x: permission denied'],
+    ['ENOENT', 'stat', '/in/x', 'cannot read /in/x: no such file or directory'],
+  ])('fails with one line in words when the filesystem fails (%s during %s)', async (code, syscall, path, says) => {
+    const err = new Capture();
+    const failing = {
+      name: 'fail',
+      load: () => ({
+        name: 'fail',
+        summary: 'fails',
+        run: () => {
+          throw Object.assign(new Error(`${code}: raw, ${syscall} '${path}'`), { code, syscall, path });
+        },
+      }),
+    };
+    const exit = await main(['fail'], { out: new Capture(), err }, [failing]);
+    expect(exit).toBe(1);
+    expect(err.text.split('\n')[0]).toBe(`error: ${says}`);
+    expect(err.text).not.toContain(`${code}:`);
   });
 });

@@ -62,8 +62,19 @@ const numbers: Record<string, { argv: (v: string) => string[]; values: readonly 
     values: ['0', '-1', '1e12', 'abc'],
   },
   'cidr allocate --size': { argv: (v) => ['cidr', 'allocate', '--pool', '10.64.0.0/12', '--size', v], values: ['33', '0', 'x'] },
-  'usage --top': { argv: (v) => ['usage', '--log', EXAMPLE, '--top', v], values: ['-1', 'abc', '1e9'] },
-  'doctor --timeout': { argv: (v) => ['doctor', '--proxy', 'http://127.0.0.1:9', '--timeout', v], values: ['abc', '-5'] },
+  'usage --top': { argv: (v) => ['usage', '--log', EXAMPLE, '--top', v], values: ['-1', 'abc', '1e9', 'Infinity'] },
+  'doctor --timeout': {
+    argv: (v) => ['doctor', '--proxy', 'http://127.0.0.1:9', '--timeout', v],
+    values: ['abc', '-5', '99999999999999999999', '0x10'],
+  },
+  'allowlist suggest --min-hosts': {
+    argv: (v) => ['allowlist', 'suggest', '-c', EXAMPLE, '--tenant', 'project-a', '--log', EXAMPLE, '--min-hosts', v],
+    values: ['1', '1e308', 'NaN'],
+  },
+  'cost --gb-per-vpc': {
+    argv: (v) => ['cost', '--region', 'us-east-1', '--vpcs', '3', '--gb-per-vpc', v],
+    values: ['1e308', '-1', '400' + '0'.repeat(400)],
+  },
   // The lab's numbers are checked by test/lab (those commands take the machine-wide lab lock first).
 };
 

@@ -86,6 +86,12 @@ describe('client-env input checks', () => {
     expect(() => clientEnv(plan, 'project-a', { proxyHost: "x';touch /tmp/pwn;'" })).toThrow(/--proxy-host: proxy URL must look like/);
   });
 
+  it('fails when --proxy-host carries credentials, without printing the password', () => {
+    expect(() => clientEnv(plan, 'project-a', { proxyHost: 'alice:s3cret@proxy.corp' })).toThrow(
+      '--proxy-host: proxy URL must look like http://project-a.egress.internal:3201 (got "http://alice:***@proxy.corp:3201")',
+    );
+  });
+
   it('fails when a NO_PROXY entry carries quotes or spaces', () => {
     expect(() => clientEnv(plan, 'project-a', { noProxy: ["a' b"] })).toThrow(/--no-proxy: NO_PROXY may hold only names/);
   });

@@ -189,6 +189,21 @@ const cases: Case[] = [
     says: /IP addresses/,
   },
   { name: 'allow a bare word', edit: [[['tenants', 0, 'allow', 0], 'localhost']], field: 'tenants[0].allow[0]', says: /bare words/ },
+  {
+    name: 'scaling.min far above any fleet (without scaling.max)',
+    edit: [
+      [['hub', 'proxy', 'mode'], 'nlb'],
+      [['hub', 'proxy', 'scaling'], { min: 1_000_000_000 }],
+    ],
+    field: 'hub.proxy.scaling.min',
+    says: /scaling\.min is at most 100 proxies \(as scaling\.max\) \(got 1000000000\)$/,
+  },
+  {
+    name: 'allow an international name (with its ASCII form as the fix)',
+    edit: [[['tenants', 0, 'allow', 0], '*.bücher.de']],
+    field: 'tenants[0].allow[0]',
+    says: /bare words are not allowed; write an international name in its ASCII form: \*\.xn--bcher-kva\.de \(got "\*\.bücher\.de"\)$/,
+  },
   { name: 'allow empty list', edit: [[['tenants', 0, 'allow'], []]], field: 'tenants[0].allow', says: /empty allowlist/ },
   { name: 'allow as a wrong word', edit: [[['tenants', 0, 'allow'], 'all']], field: 'tenants[0].allow', says: /"\*"/ },
   {
@@ -308,6 +323,8 @@ const cases: Case[] = [
     field: 'tenants',
     says: /2 tenants need 2 resource configurations, above the quota "Resource configurations per Region" \(Amazon VPC Lattice\) of 1.*Service Quotas/,
   },
+  { name: 'a port of .inf', edit: [[['tenants', 0, 'port'], Infinity]], field: 'tenants[0].port', says: /\(got \.inf\)$/ },
+  { name: 'a port of .nan', edit: [[['tenants', 0, 'port'], NaN]], field: 'tenants[0].port', says: /\(got \.nan\)$/ },
 ];
 
 function writeCase(c: Case, i: number): string {
@@ -415,5 +432,53 @@ describe('YAML-level mistakes', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/expands YAML aliases \(\*name\) more than 20000 times; share fewer blocks/);
     expect(r.stderr).not.toMatch(/resource exhaustion/);
+  });
+
+  it.each([
+    ['CR-only line endings (old Mac editors)', () => EXAMPLE.replaceAll('\n', '\r')],
+    [
+      'YAML merge keys sharing a tenant block',
+      () =>
+        EXAMPLE.replace(
+          "  - name: project-b\n    accounts: ['111111111111'] # same account as the hub: no RAM share needed\n    port: 3202\n    allow: '*' # any public destination (private/metadata addresses stay blocked)",
+          "  - &b\n    name: project-b\n    accounts: ['111111111111']\n    port: 3202\n    allow: '*'\n  - <<: *b\n    name: project-c\n    port: 3203",
+        ),
+    ],
+  ])('accepts %s', async (_name, text) => {
+    const file = join(dir, 'accepted.yaml');
+    const body = text();
+    expect(body).not.toBe(EXAMPLE);
+    writeFileSync(file, body);
+    const r = await runCli('--json', 'validate', '--config', file);
+    expect(r.stderr).toBe('');
+    const tenants = (JSON.parse(r.stdout) as { plan: { tenants: { name: string; port: number }[] } }).plan.tenants;
+    expect(tenants.length).toBeGreaterThanOrEqual(2);
+    if (body.includes('<<')) expect(tenants.map((t) => [t.name, t.port]).at(-1)).toEqual(['project-c', 3203]);
+  });
+
+  it.each([
+    ['UTF-16 LE with a byte-order mark', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(EXAMPLE, 'utf16le')])],
+    ['UTF-16 BE with a byte-order mark', Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(EXAMPLE, 'utf16le').swap16()])],
+  ])('fails when the file is %s, saying to save it as UTF-8', async (_name, bytes) => {
+    const file = join(dir, 'utf16.yaml');
+    writeFileSync(file, bytes);
+    const r = await runCli('validate', '--config', file);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe(
+      `error: cannot read config ${file}: it is UTF-16 text; save it as UTF-8 (e.g. iconv -f UTF-16 -t UTF-8 ${file} > ${file}.utf8)`,
+    );
+  });
+
+  it('fails on 50,000 bad allow entries with the first 20 listed and the rest counted', async () => {
+    const entries = Array.from({ length: 50_000 }, (_, i) => `'bad${i}'`).join(', ');
+    const file = join(dir, 'many-bad.yaml');
+    writeFileSync(file, EXAMPLE.replace("['*.github.com', 'registry.npmjs.org']", `[${entries}]`));
+    const r = await runCli('validate', '--config', file);
+    expect(r.code).toBe(2);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines[0]).toBe('error: invalid config: 50000 problems');
+    expect(lines).toHaveLength(22);
+    expect(lines[20]).toContain('tenants[0].allow[19]: expected a domain name');
+    expect(lines[21]).toBe('  … and 49,980 more (the first 20 are listed; fix those and validate again)');
   });
 });

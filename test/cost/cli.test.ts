@@ -152,29 +152,29 @@ describe('egresshub cost', () => {
     [['--vpcs', '10', '--gb-per-vpc', '5'], /cost needs a region: pass --region/],
     [['--region', 'us-east-1', '--gb-per-vpc', '5'], /cost needs the number of project VPCs: pass --vpcs N/],
     [['--region', 'us-east-1', '--vpcs', '10'], /cost needs the traffic per VPC: pass --gb-per-vpc GB/],
-    [['--region', 'us-east-1', '--vpcs', 'ten', '--gb-per-vpc', '5'], /--vpcs expects a number \(got "ten"\); e\.g\. --vpcs 20/],
     [
-      ['--region', 'us-east-1', '--vpcs', '-3', '--gb-per-vpc', '5'],
-      /--vpcs must be a whole number of project VPCs, at least 1 \(got -3\)/,
+      ['--region', 'us-east-1', '--vpcs', 'ten', '--gb-per-vpc', '5'],
+      /--vpcs expects a whole number from 1 to 100,000 \(got "ten"\); e\.g\. --vpcs 20/,
     ],
+    [['--region', 'us-east-1', '--vpcs', '-3', '--gb-per-vpc', '5'], /--vpcs expects a whole number from 1 to 100,000 \(got "-3"\)/],
     [
       ['--region', 'us-east-1', '--vpcs', '3', '--gb-per-vpc', '-5'],
-      /--gb-per-vpc must be a non-negative number of GB per month \(got -5\)/,
+      /--gb-per-vpc expects a number from 0 to 10,000,000 \(got "-5"\); e\.g\. --gb-per-vpc 50/,
     ],
     [['--region', 'mars-1', '--vpcs', '3', '--gb-per-vpc', '5'], /no prices for region "mars-1"/],
     [
       ['--region', 'us-east-1', '--vpcs', '3', '--gb-per-vpc', '5', '--kb-per-request', '0'],
-      /--kb-per-request must be a positive number of KB \(got 0\)/,
+      /--kb-per-request expects a number from 0\.001 to 1,048,576 \(got "0"\)/,
     ],
     [
       ['--region', 'us-east-1', '--vpcs', '3', '--gb-per-vpc', '5', '--tenant-metrics', '1.5'],
-      /--tenant-metrics must be a whole number ≥ 0 \(got 1\.5\)/,
+      /--tenant-metrics expects a whole number from 0 to 100,000 \(got "1\.5"\)/,
     ],
     [
       ['--region', 'us-east-1', '--vpcs', '3', '--gb-per-vpc', '5', '--endpoint-billing', 'daily'],
       /argument 'daily' is invalid\. Allowed choices are per-az, per-endpoint/,
     ],
-    [['--region', 'us-east-1', '--vpcs', '0', '--gb-per-vpc', '5'], /--vpcs must be a whole number of project VPCs, at least 1 \(got 0\)/],
+    [['--region', 'us-east-1', '--vpcs', '0', '--gb-per-vpc', '5'], /--vpcs expects a whole number from 1 to 100,000 \(got "0"\)/],
     [['--region', 'us-east-1', '--vpcs', '3', '--gb-per-vpc', '5', '--price', 'foo=1'], /unknown price key "foo"/],
     [
       ['--region', 'us-east-1', '--vpcs', '3', '--gb-per-vpc', '5', '--chart', 'out.png'],
@@ -186,11 +186,31 @@ describe('egresshub cost', () => {
     ],
     [
       ['--region', 'us-east-1', '--vpcs', '3', '--gb-per-vpc', '5', '--sensitivity-gb', '1,,2'],
-      /--sensitivity-gb expects a comma-separated list/,
+      /--sensitivity-gb expects a comma-separated list, each a number from 0 to 10,000,000 \(got "1,,2"\)/,
+    ],
+    ...(
+      [
+        ['--gb-per-vpc', '1e308', 'a number from 0 to 10,000,000'],
+        ['--gb-per-vpc', '99999999999999999999', 'a number from 0 to 10,000,000'],
+        ['--gb-per-vpc', 'Infinity', 'a number from 0 to 10,000,000'],
+        ['--vpcs', '1e20', 'a whole number from 1 to 100,000'],
+        ['--hub-azs', '1e9', 'a whole number from 1 to 6'],
+        ['--kb-per-request', '1e-300', 'a number from 0.001 to 1,048,576'],
+        ['--log-retention-days', 'NaN', 'a whole number from 1 to 3,653'],
+        ['--sensitivity-vpcs', '5,1e308', 'a comma-separated list, each a whole number from 1 to 100,000'],
+      ] as const
+    ).map(([flag, value, expected]): [string[], RegExp] => [
+      Object.entries({ '--region': 'us-east-1', '--vpcs': '3', '--gb-per-vpc': '5', [flag]: value }).flat(),
+      new RegExp(`^error: ${flag} expects ${expected.replace(/[.]/g, '\\.')} \\(got "${value}"\\)`, 'm'),
+    ]),
+    [
+      ['--region', 'us-east-1', '--vpcs', '3', '--gb-per-vpc', '5', '--price', 'nat.gb=9999999'],
+      /--price nat\.gb: expected an amount in USD from 0 to 1,000,000 such as 0\.014 \(got "9999999"\)/,
     ],
   ])('fails when the flags are %j, with exit code 2', async (args, message) => {
     const r = await runCli('cost', ...args);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
+    expect(r.stdout).not.toMatch(/∞|NaN/);
   });
 });

@@ -87,7 +87,7 @@ describe('price book', () => {
 
   it('fails when a --price value is not a non-negative number', () => {
     expect(() => parsePriceOverrides(['nat.hour=-1'])).toThrow(
-      /--price nat\.hour: expected a non-negative amount in USD such as 0\.014 \(got "-1"\)/,
+      /--price nat\.hour: expected an amount in USD from 0 to 1,000,000 such as 0\.014 \(got "-1"\)/,
     );
     expect(() => parsePriceOverrides(['nat.hour'])).toThrow(/--price expects key=value in USD/);
   });

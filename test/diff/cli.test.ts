@@ -38,7 +38,7 @@ describe('egresshub diff', () => {
     expect(r.code).toBe(3);
     expect(r.stdout).toMatch(/REPLACE ! │ AWS::VpcLattice::ResourceConfiguration │ Tenantsproject\w+ │ CustomDomainName/);
     expect(r.stdout).toMatch(/^REPLACES: ResourceConfiguration ×2, VPCEndpoint ×2$/m);
-    expect(r.stderr).toMatch(/error: 4 resource\(s\) users hold would be replaced \(--fail-on-replace\)/);
+    expect(r.stderr).toMatch(/error: 4 resources users hold would be replaced \(--fail-on-replace\)/);
   });
 
   it('prints the whole diff as JSON with --json, exit code included', async () => {

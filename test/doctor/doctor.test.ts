@@ -1,5 +1,6 @@
 // The doctor against real loopback servers: a healthy path, then one fault at a time, each named by the
 // step that catches it, with its fix. Nothing leaves 127.0.0.1 (the NO_PROXY check reads the setting only).
+import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diagnose, type DoctorOptions, type DoctorReport, type StepId } from '../../src/doctor';
 import { runCli } from '../support/cli';
@@ -241,6 +242,31 @@ describe('doctor', () => {
     );
   });
 
+  it('fails when https_proxy and HTTPS_PROXY disagree, without printing their passwords', async () => {
+    const report = await diagnose({ env: { https_proxy: 'http://a:pw1@a.test:1', HTTPS_PROXY: 'http://b:pw2@b.test:1', NO_PROXY } });
+    expect(step(report, 'proxy-setting').detail).toBe(
+      'https_proxy=http://a:***@a.test:1 but HTTPS_PROXY=http://b:***@b.test:1: tools disagree on which they read',
+    );
+    expect(JSON.stringify(report)).not.toMatch(/pw1|pw2/);
+  });
+
+  it('escapes and clips what a hostile proxy answers (its reason and X-Squid-Error)', async () => {
+    const reason = `\u001b]0;pwned\u0007${'x'.repeat(5_000)}`;
+    const server = createServer((socket) => {
+      socket.once('data', () => socket.end(`HTTP/1.1 403 ${reason}\r\nX-Squid-Error: \u001b[2J\r\n\r\n`));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const report = await diagnose(healthy((server.address() as AddressInfo).port));
+      const detail = step(report, 'tunnel').detail;
+      expect(detail).toBe(
+        `the proxy refused origin.test:${origin.port}: 403 \\e]0;pwned\\x07${'x'.repeat(66)}… (5,010 characters) (\\e[2J)`,
+      );
+    } finally {
+      server.close();
+    }
+  });
+
   it('bounds every step by its timeout (a proxy that never answers)', async () => {
     const started = Date.now();
     const report = await diagnose({ ...healthy(silent.port), timeoutMs: 300 });
@@ -279,7 +305,7 @@ describe('egresshub doctor (CLI)', () => {
   });
 
   it('prints the fix under the table for each failed check', async () => {
-    const r = await runCli('doctor', '--no-color', ...flags(), '--no-proxy', 'localhost');
+    const r = await runCli('doctor', '--no-color', ...flags().map((f) => (f === NO_PROXY ? 'localhost' : f)));
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(
       /^fix NO_PROXY covers the metadata service: add 169\.254\.169\.254 to NO_PROXY; load the settings egresshub client-env prints/m,
@@ -308,6 +334,27 @@ describe('egresshub doctor (CLI)', () => {
     expect(report.steps.filter((s) => s.verdict === 'fail').map((s) => s.id)).toEqual(['denied']);
   });
 
+  it.each([
+    ['the table', [] as string[]],
+    ['JSON', ['--json']],
+  ])('never prints a proxy URL password, in %s', async (_title, global) => {
+    const withPassword = flags().map((f) => f.replace('http://proxy.egress.test', 'http://alice:s3cr%40t@proxy.egress.test'));
+    const r = await runCli(...global, 'doctor', '--no-color', ...withPassword);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).not.toMatch(/s3cr/);
+    expect(r.stdout).toContain('http://alice:***@proxy.egress.test');
+  });
+
+  it.each([
+    ['not a URL', 'http://alice:s3cret@bad host:1', /^error: --proxy: not a URL \(got "http:\/\/alice:\*\*\*@bad host:1"\)/],
+    ['not http', 'https://alice:s3cret@proxy.test:1', /^error: --proxy: expected http: URL \(got "https:\/\/alice:\*\*\*@proxy\.test:1"\)/],
+  ])('fails when --proxy is %s, without printing its password', async (_title, proxyUrl, says) => {
+    const r = await runCli('doctor', '--proxy', proxyUrl);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(says);
+    expect(r.stderr).not.toMatch(/s3cret/);
+  });
+
   it('fails when --proxy is not a URL, with exit 2', async () => {
     const r = await runCli('doctor', '--proxy', 'proxy.egress.test:3201x');
     expect(r.code).toBe(2);
@@ -317,7 +364,7 @@ describe('egresshub doctor (CLI)', () => {
   it('fails when --timeout is out of bounds, with exit 2', async () => {
     const r = await runCli('doctor', '--timeout', '0');
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/--timeout: expected whole milliseconds between 100 and 60000 \(got 0\)/);
+    expect(r.stderr).toMatch(/^error: --timeout expects a whole number from 100 to 60,000 \(got "0"\); e\.g\. --timeout 5000$/m);
   });
 
   it('fails when --dns-server is not an address, with exit 2', async () => {

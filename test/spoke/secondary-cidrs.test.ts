@@ -4,6 +4,7 @@ import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { buildApp, spokeStackId } from '../../src/app';
+import { clientEnv } from '../../src/client/env';
 import { spokeTemplate } from '../../src/spoke';
 import { runCli } from '../support/cli';
 import { exampleConfig, planOf } from '../support/stack';
@@ -35,6 +36,23 @@ describe('spoke CIDR blocks', () => {
       Properties: { SecurityGroupIngress: { CidrIp: string }[] };
     };
     expect(sg.Properties.SecurityGroupIngress.map((r) => r.CidrIp)).toEqual(['10.0.0.0/16', '100.64.0.0/16']);
+  });
+
+  it('client-env and the client-setup association carry the same NO_PROXY, secondary blocks included', () => {
+    const plan = planOf(
+      withSpoke((s) => {
+        delete s.vpcCidr;
+        s.vpcCidrs = ['10.0.0.0/16', '100.64.0.0/16'];
+      }),
+    );
+    const spoke = plan.spokes[1]!;
+    const t = Template.fromStack(buildApp(plan).node.findChild(spokeStackId(spoke.id)) as Stack);
+    const association = Object.values(t.findResources('AWS::SSM::Association'))[0] as {
+      Properties: { Parameters: { NoProxy: string[] } };
+    };
+    const env = clientEnv(plan, spoke.tenant, { s3: spoke.clientSetup!.s3, noProxy: spoke.clientSetup!.noProxy });
+    expect(env.variables.NO_PROXY).toContain(',10.0.0.0/16,100.64.0.0/16');
+    expect(association.Properties.Parameters.NoProxy).toEqual([env.variables.NO_PROXY]);
   });
 
   it('keeps the rule of a spoke written with vpcCidr byte-identical (an upgrade changes nothing)', () => {

@@ -73,7 +73,7 @@ describe('egresshub usage', () => {
     );
     const report = JSON.parse(r.stdout) as UsageReport;
     expect([report.requests, report.outsidePeriod, report.tenants[0]!.tenant]).toEqual([1, 1, 'project-b']);
-    expect(r.stderr).toContain('1 requests outside the period were left out');
+    expect(r.stderr).toContain('1 request outside the period was left out');
   });
 
   it('reports malformed lines on stderr with file:line and still exits 0', async () => {
@@ -84,6 +84,51 @@ describe('egresshub usage', () => {
     expect(r.stderr).toContain(`${file}:2: not a key=value line`);
     expect(r.stderr).toContain(`${file}:3: bad bytes_in "lots"`);
     expect(r.stdout.trimEnd().split('\n')).toHaveLength(2);
+  });
+
+  it('reports around a line with an absurd timestamp, warning about it (exit 0)', async () => {
+    const file = write('ts.log', `${A}\n${A.replace('ts=1795626804.578', 'ts=9999999999999')}\n${B}\n`);
+    const r = await runCli('usage', '--log', file);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('1 of 3 lines is not an egresshub access-log line and was skipped');
+    expect(r.stderr).toContain(`${file}:2: bad ts "9999999999999" (expected epoch seconds before the year 10000)`);
+    expect(r.stdout).toContain('usage for start of log – end of log: 2 requests');
+  });
+
+  it.each([
+    ['table', []],
+    ['csv', ['--format', 'csv']],
+    ['malformed-line warning', ['--format', 'csv']],
+  ])('log fields cannot drive the terminal: %s', async (title, args) => {
+    const evil = 'x\u001b[2J\u001b]0;pwned\u0007\u009b1m\u202e.example.com';
+    const text = title.startsWith('malformed') ? `${A}\nnot=ours ${evil}\n` : `${A.replace('registry.npmjs.org', evil)}\n${B}\n`;
+    const r = await runCli('usage', '--log', write(`evil-${title}.log`, text), ...args);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).not.toMatch(/[\u001b\u0007\u009b\u202e]/);
+    expect(r.stdout + r.stderr).toContain('x\\e[2J\\e]0;pwned\\x07\\x9b1m\\u202e.example.com');
+  });
+
+  it('clips an absurd host in the table, saying its length; --json keeps it whole', async () => {
+    const host = `${'a'.repeat(1_000_000)}.example.com`;
+    const file = write('huge.log', `${A.replace('registry.npmjs.org', host)}\n`);
+    const r = await runCli('usage', '--log', file);
+    expect(r.code).toBe(0);
+    expect(r.stdout.length).toBeLessThan(5_000);
+    expect(r.stdout).toContain(`${'a'.repeat(80)}… (1,000,012 characters) (1)`);
+    const json = await runCli('--json', 'usage', '--log', file);
+    expect((JSON.parse(json.stdout) as UsageReport).tenants[0]!.topDestinations[0]!.host).toBe(host);
+  });
+
+  it('CSV cells a spreadsheet would run as formulas start with a quote', async () => {
+    const r = await runCli(
+      'usage',
+      '--log',
+      write('formula.log', `${A.replace('registry.npmjs.org', '=cmd|calc!a0')}\n`),
+      '--format',
+      'csv',
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout.split('\n')[1]).toContain(`,'=cmd|calc!a0:1,`);
   });
 
   it('fails when no input is given', async () => {

@@ -128,4 +128,27 @@ describe('reading the access log from CloudWatch Logs', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('Rate exceeded');
   });
+
+  it.each([
+    ['ENOTFOUND', 'its name does not resolve'],
+    ['EAI_AGAIN', 'DNS did not answer'],
+    ['ECONNREFUSED', 'the connection was refused'],
+  ])('fails when the network is down (%s): one line naming the endpoint, exit 1', async (code, why) => {
+    const host = 'logs.ap-northeast-1.amazonaws.com';
+    cw.on(FilterLogEventsCommand).rejects(Object.assign(new Error(`getaddrinfo ${code} ${host}`), { code, hostname: host }));
+    const r = await runCli('usage', '--from-cloudwatch', '--log-group', GROUP, '--region', 'ap-northeast-1');
+    expect(r.code).toBe(1);
+    expect(r.stderr.split('\n')[0]).toBe(
+      `error: --from-cloudwatch ${GROUP}: cannot reach ${host} (${why}); check the network connection, any proxy (HTTPS_PROXY) and that the Region exists`,
+    );
+    expect(r.stderr).not.toContain('getaddrinfo');
+  });
+
+  it.each(['mars-1', 'tokyo', 'AP-NORTHEAST-1', 'ap-northeast'])('fails when --region is %s, before any call (exit 2)', async (region) => {
+    cw.on(FilterLogEventsCommand).rejects(new Error('must not be called'));
+    const r = await runCli('usage', '--from-cloudwatch', '--log-group', GROUP, '--region', region);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe(`error: --region ${region}: not an AWS Region name; write it as AWS does, e.g. --region ap-northeast-1`);
+    expect(cw.calls()).toHaveLength(0);
+  });
 });

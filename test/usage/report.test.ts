@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { runCli } from '../support/cli';
 import { parseAccessLogLine, parseTime, toCsv, usageReport, UsageAccumulator } from '../../src/usage';
 
 /** A line in the hub's format; fields can be overridden or dropped (undefined). */
@@ -122,14 +123,38 @@ describe('usage report edge cases', () => {
     expect(r.malformed).toBe(4);
     expect(r.malformedSamples.map((m) => [m.where, m.reason])).toEqual([
       ['line 3', 'not a key=value line'],
-      ['line 4', 'bad bytes_out "x12"'],
+      ['line 4', 'bad bytes_out "x12" (expected a whole number up to 2^53)'],
       ['line 5', 'missing tenant'],
-      ['line 6', 'bad ts "yesterday"'],
+      ['line 6', 'bad ts "yesterday" (expected epoch seconds before the year 10000)'],
     ]);
     expect(r.tenants.map((t) => [t.tenant, t.requests, t.bytes])).toEqual([
       ['project-a', 1, 853 + 1779],
       ['project-b', 1, 30],
     ]);
+  });
+
+  it.each([
+    ['a timestamp past the year 9999', { ts: '9999999999999' }, /^bad ts "9999999999999"/],
+    ['a timestamp with an exponent', { ts: '1.7e9' }, /^bad ts "1\.7e9"/],
+    ['a 20-digit byte count', { bytes_in: '12345678901234567890' }, /^bad bytes_in "12345678901234567890"/],
+    ['a 400-digit byte count (shown clipped)', { bytes_out: '9'.repeat(400) }, /^bad bytes_out "9{40}… \(400 characters\)"/],
+    ['Infinity bytes', { bytes_in: 'Infinity' }, /^bad bytes_in "Infinity"/],
+    ['NaN bytes', { bytes_out: 'NaN' }, /^bad bytes_out "NaN"/],
+    ['negative bytes', { bytes_in: '-5' }, /^bad bytes_in "-5"/],
+  ])('skips and counts a line with %s, and reports the rest', (_title, fields, reason) => {
+    const r = usageReport([line(), line(fields), line({ tenant: 'project-b' })]);
+    expect(r.malformed).toBe(1);
+    expect(r.malformedSamples[0]!.reason).toMatch(reason);
+    expect(r.tenants.map((t) => [t.tenant, t.requests])).toEqual([
+      ['project-a', 1],
+      ['project-b', 1],
+    ]);
+    expect(JSON.stringify([r.firstRequest, r.lastRequest, r.totals, r.tenants])).not.toMatch(/null|NaN|Infinity/);
+  });
+
+  it('ignores a port or status past its range instead of carrying it', () => {
+    const p = parseAccessLogLine(line({ port: '99999999999999999999', status: '1e3' }));
+    expect(p.ok && [p.entry.port, p.entry.status]).toEqual([undefined, undefined]);
   });
 
   it('keeps at most the configured number of malformed samples but counts them all', () => {
@@ -259,8 +284,43 @@ describe('parseTime', () => {
     expect(parseTime('24h', '--from', now)).toBe(now - 86_400_000);
     expect(parseTime('7d', '--from', now)).toBe(now - 7 * 86_400_000);
   });
-  it('fails when the time is not one of those forms, naming the flag and the value', () => {
-    expect(() => parseTime('last tuesday', '--to', now)).toThrow('--to: cannot read "last tuesday" as a time; use ISO 8601');
-    expect(() => parseTime('2026-13-45', '--from', now)).toThrow('--from: cannot read "2026-13-45"');
+  it.each([
+    ['2026-11-25 17:00', Date.UTC(2026, 10, 25, 17, 0)],
+    ['2026-11-25T17:00', Date.UTC(2026, 10, 25, 17, 0)],
+    ['2026-11-25 17:00:05.25', Date.UTC(2026, 10, 25, 17, 0, 5, 250)],
+    ['2026-11-25T17:00:00z', Date.UTC(2026, 10, 25, 17, 0)],
+    ['2026-11-25 17:00-05:00', Date.UTC(2026, 10, 25, 22, 0)],
+    ['2026-11-25', Date.UTC(2026, 10, 25)],
+    ['2028-02-29', Date.UTC(2028, 1, 29)],
+  ])('reads %s as UTC under TZ=Asia/Tokyo', (text, utc) => {
+    const tz = process.env.TZ;
+    process.env.TZ = 'Asia/Tokyo';
+    try {
+      expect(new Date(2026, 0, 1).getTimezoneOffset()).toBe(-540); // the zone did change: this test can fail
+      expect(parseTime(text, '--from', now)).toBe(utc);
+    } finally {
+      if (tz === undefined) delete process.env.TZ;
+      else process.env.TZ = tz;
+    }
+  });
+
+  it.each([
+    ['last tuesday', 'cannot read "last tuesday" as a time; use ISO 8601'],
+    ['2026-11-01T09', 'cannot read "2026-11-01T09" as a time'],
+    ['2026-13-45', '"2026-13-45" is not a real time (there is no month 13); fix the date or time'],
+    ['2026-02-30', '"2026-02-30" is not a real time (February 2026 has 28 days)'],
+    ['2026-04-31 10:00', '"2026-04-31 10:00" is not a real time (April 2026 has 30 days)'],
+    ['2026-11-01 24:00', 'is not a real time (hours run to 23, minutes and seconds to 59)'],
+    ['2026-11-01 10:00+25:00', 'is not a real time (offset +25:00 is not one)'],
+    ['99999999999999999999d', 'reaches more than 100 years back; give a date instead (e.g. 2026-11-01) or a shorter span such as 30d'],
+    ['300000000d', 'reaches more than 100 years back'],
+  ])('fails when the time is %j, naming the flag and the value', (text, says) => {
+    expect(() => parseTime(text, '--to', now)).toThrow(`--to: ${/^(is not|reaches)/.test(says) ? `"${text}" ${says}` : says}`);
+  });
+
+  it('fails with exit 2 on an impossible --from date', async () => {
+    const r = await runCli('usage', '--log', 'test/usage/fixtures/lab-matrix.log', '--from', '2026-02-30');
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe('error: --from: "2026-02-30" is not a real time (February 2026 has 28 days); fix the date or time');
   });
 });

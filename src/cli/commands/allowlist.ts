@@ -4,8 +4,11 @@ import type { Command } from 'commander';
 import { AllowlistLearner, diffAllowlist, renderSuggestion } from '../../allowlist/suggest';
 import { UsageError } from '../../config/errors';
 import { humanBytes, parseTime, readCloudWatch, readLogFiles } from '../../usage';
+import { plural, terminalSafe } from '../../untrusted/text';
+import { checkRegion } from '../../aws/errors';
 import type { CommandSpec } from '../command';
-import { addConfigOption, planFromOptions } from '../options';
+import { jsonText } from '../printer';
+import { addConfigOption, numberOption, planFromOptions } from '../options';
 
 const suggest: CommandSpec = {
   name: 'suggest',
@@ -30,11 +33,12 @@ const suggest: CommandSpec = {
     if (files.length > 0 && group) throw new UsageError('pass either --log FILE... or --log-group NAME, not both');
     if (files.length === 0 && !group)
       throw new UsageError(`allowlist suggest needs traffic: --log access.log (repeatable) or --log-group ${plan.hub.logGroups.access}`);
-    if (opts.since !== undefined && !group) throw new UsageError('--since applies to --log-group; log files are read whole');
-    const minRaw = (opts.minHosts as string | undefined) ?? '3';
-    const minHosts = Number(minRaw);
-    if (!/^\d+$/.test(minRaw) || minHosts < 2 || minHosts > 1000)
-      throw new UsageError(`--min-hosts expects a whole number from 2 to 1000 (got "${minRaw}")`);
+    for (const [key, flag] of [
+      ['since', '--since'],
+      ['region', '--region'],
+    ] as const)
+      if (opts[key] !== undefined && !group) throw new UsageError(`${flag} applies to --log-group; log files are read whole`);
+    const minHosts = numberOption((opts.minHosts as string | undefined) ?? '3', '--min-hosts', { min: 2, max: 1000, integer: true }, '3');
 
     const learner = new AllowlistLearner(name);
     if (group) {
@@ -43,26 +47,32 @@ const suggest: CommandSpec = {
         {
           logGroupName: group,
           startTime,
-          region: (opts.region as string | undefined) ?? plan.region,
+          region: opts.region === undefined ? plan.region : checkRegion(opts.region as string),
           flag: '--log-group',
           narrowWith: '--since',
         },
         learner,
         (page, n) => printer.step(`page ${page}: ${n} events so far`),
       );
-      printer.step(`${events} events from ${group}`);
+      printer.step(`${plural(events, 'event')} from ${group}`);
     } else {
       await readLogFiles(files, learner, (f) => printer.step(`reading ${f}`));
     }
     const s = learner.suggestion({ minHostsPerWildcard: minHosts });
     if (s.malformed > 0) {
-      printer.warn(`${s.malformed} of ${s.lines} lines are not egresshub access-log lines and were skipped:`);
-      for (const m of s.malformedSamples) printer.warn(`  ${m.where}: ${m.reason}`);
+      printer.warn(
+        `${s.malformed} of ${plural(s.lines, 'line')} ${s.malformed === 1 ? 'is not an egresshub access-log line and was' : 'are not egresshub access-log lines and were'} skipped:`,
+      );
+      for (const m of s.malformedSamples) printer.warn(`  ${terminalSafe(m.where)}: ${terminalSafe(m.reason)}`);
     }
-    if (s.internal > 0) printer.step(`${s.internal} requests to internal addresses or IP literals are never proposed`);
+    if (s.invalid > 0)
+      printer.warn(
+        `${plural(s.invalid, 'request')} named hosts that no allowlist entry may hold (as validate checks them) and were not proposed, e.g. ${s.invalidSamples.map((h) => `"${terminalSafe(h)}"`).join(', ')}`,
+      );
+    if (s.internal > 0) printer.step(`${plural(s.internal, 'request')} to internal addresses or IP literals: never proposed`);
     const diff = opts.diff ? diffAllowlist(tenant, s) : undefined;
     if (global.json) {
-      printer.raw(JSON.stringify({ ...s, diff }, null, 2));
+      printer.raw(jsonText({ ...s, diff }));
       return 0;
     }
     printer.raw(renderSuggestion(s, humanBytes));

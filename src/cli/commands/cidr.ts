@@ -16,8 +16,10 @@ import {
   type Block,
   type VpcRecord,
 } from '../../cidr';
+import { checkRegion } from '../../aws/errors';
+import { plural, shown, terminalSafe } from '../../untrusted/text';
 import type { CommandSpec } from '../command';
-import { addConfigOption, optionalPlanFromOptions } from '../options';
+import { addConfigOption, numberOption, optionalPlanFromOptions } from '../options';
 import type { Printer } from '../printer';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -56,7 +58,7 @@ async function gatherInventory(
   }
   if (typeof opts.hub === 'string') hub = hubRecord(opts.hub);
   const profiles = splitList(opts.profiles);
-  const regions = splitList(opts.regions);
+  const regions = splitList(opts.regions).map((r) => checkRegion(r, '--regions'));
   if (opts.fromAws) {
     const targets = awsTargets(profiles, regions);
     lists.push(
@@ -84,21 +86,22 @@ const report: CommandSpec = {
   run: async ({ printer }, opts) => {
     const { vpcs, hub } = await gatherInventory(printer, opts, true);
     const r = analyze(hub ? [...vpcs, hub] : vpcs, opts.perRegion ? 'region' : 'all');
-    const label = new Map(r.vpcs.map((v) => [v.vpc, v.hub ? 'the hub' : `${v.vpcId} (${v.account}, ${v.region})`]));
+    // Inventory fields come from files and APIs: escaped where they enter the tables (cells keep their own line breaks).
+    const label = new Map(r.vpcs.map((v) => [v.vpc, v.hub ? 'the hub' : `${shown(v.vpcId)} (${shown(v.account)}, ${shown(v.region)})`]));
     printer.data(r);
     const ready = r.vpcs.filter((v) => !v.hub && v.tgwReady).length;
     printer.line(
-      `${r.vpcCount} VPCs${hub ? ` and the hub (${hub.blocks[0]!.cidr})` : ''}: ${r.overlaps.length} overlapping block pair${r.overlaps.length === 1 ? '' : 's'} in ${r.groups.length} group${r.groups.length === 1 ? '' : 's'}; ${ready} VPC${ready === 1 ? '' : 's'} could join a Transit Gateway as they are, ${r.vpcCount - ready} could not`,
+      `${plural(r.vpcCount, 'VPC')}${hub ? ` and the hub (${hub.blocks[0]!.cidr})` : ''}: ${plural(r.overlaps.length, 'overlapping block pair')} in ${plural(r.groups.length, 'group')}; ${plural(ready, 'VPC')} could join a Transit Gateway as they are, ${r.vpcCount - ready} could not`,
     );
     printer.table(
       ['vpc', 'account', 'region', 'cidrs', 'TGW as-is', 'why not'],
       r.vpcs.map((v) => [
-        v.hub ? `hub${v.name ? ` (${v.name})` : ''}` : `${v.vpcId}${v.name ? ` (${v.name})` : ''}`,
-        v.account,
-        v.region,
+        v.hub ? `hub${v.name ? ` (${shown(v.name)})` : ''}` : `${shown(v.vpcId)}${v.name ? ` (${shown(v.name)})` : ''}`,
+        shown(v.account),
+        shown(v.region),
         v.cidrs.join('\n'),
         v.tgwReady ? printer.ok('yes') : printer.bad('no'),
-        v.reasons.join('\n'),
+        v.reasons.map((x) => terminalSafe(x)).join('\n'),
       ]),
     );
     if (r.groups.length > 0) {
@@ -128,10 +131,9 @@ const allocateCmd: CommandSpec = {
     inventoryOptions(cmd);
   },
   run: async ({ printer }, opts) => {
-    const size = Number(String(opts.size).replace(/^\//, ''));
-    const count = Number(opts.count);
     if (!/^\/?\d+$/.test(String(opts.size))) throw new UsageError(`--size expects a prefix length such as 20 (got "${String(opts.size)}")`);
-    if (!/^\d+$/.test(String(opts.count))) throw new UsageError(`--count expects a whole number such as 5 (got "${String(opts.count)}")`);
+    const size = numberOption(String(opts.size).replace(/^\//, ''), '--size', { min: 0, max: 128, integer: true }, '20');
+    const count = numberOption(String(opts.count), '--count', { min: 1, max: 1_000_000, integer: true }, '5');
     const { vpcs, hub } = await gatherInventory(printer, opts, false);
     const reserved: Block[] = ((opts.reserve as string[] | undefined) ?? []).map((c) => {
       const p = parseBlock(c);

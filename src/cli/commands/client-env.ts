@@ -28,7 +28,9 @@ export const clientEnvCommand: CommandSpec = {
       noProxy: extra,
     });
     if (opts.remove === true && opts.userData !== true) throw new UsageError('--remove only applies to --user-data; add --user-data');
-    if (opts.userData === true) printer.raw(userDataScript(env, opts.remove === true ? 'remove' : 'apply', env.tenant));
+    const action = opts.remove === true ? 'remove' : 'apply';
+    if (opts.userData === true && printer.json) printer.data({ ...env, action, userData: userDataScript(env, action, env.tenant) });
+    else if (opts.userData === true) printer.raw(userDataScript(env, action, env.tenant));
     else if (printer.json) printer.data(env);
     else printer.raw(toShell(env));
     return 0;

@@ -61,12 +61,14 @@ export const completion: CommandSpec = {
       commands.map((c) => c.load()),
       ['--json', '--no-color', '--debug'],
     );
-    if (shell === 'bash') printer.raw(bashScript(nodes));
+    let script: string;
+    if (shell === 'bash') script = bashScript(nodes);
     else if (shell === 'zsh')
-      printer.raw(
-        `# egresshub completion for zsh: eval "$(egresshub completion zsh)" (e.g. in ~/.zshrc)\nautoload -U +X bashcompinit && bashcompinit\n${bashScript(nodes)}`,
-      );
+      script = `# egresshub completion for zsh: eval "$(egresshub completion zsh)" (e.g. in ~/.zshrc)\nautoload -U +X bashcompinit && bashcompinit\n${bashScript(nodes)}`;
     else throw new UsageError(`completion: unknown shell "${shell}"; use bash or zsh`);
+    // --json means JSON on stdout, for this command too: the script as a string value.
+    if (printer.json) printer.data({ shell, script });
+    else printer.raw(script);
     return 0;
   },
 };

@@ -28,30 +28,43 @@ import {
   type PriceBook,
 } from '../../cost';
 import type { CommandSpec } from '../command';
-import { addConfigOption, optionalPlanFromOptions } from '../options';
+import { addConfigOption, numberOption, optionalConfigFile, optionalPlanFromOptions } from '../options';
+import { readNumber, type NumberBounds } from '../../untrusted/number';
 import { writableFile, writeOutput } from '../paths';
 import type { Printer } from '../printer';
 
 const DEFAULTS = { azsPerVpc: 2, hubAzs: 2, endpointAzs: 2, fleet: 'multi-az', kbPerRequest: 64, logRetentionDays: 90 } as const;
 
-function num(opts: Record<string, unknown>, key: string, flag: string, example: string): number | undefined {
+/**
+ * Every numeric flag with its range: far above any real estate, far below where the bill's arithmetic would
+ * print `$∞` or `NaN%`. https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html (VPCs, AZs),
+ * https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html (≤ 3653 days).
+ */
+const BOUNDS = {
+  vpcs: { min: 1, max: 100_000, integer: true },
+  gbPerVpc: { min: 0, max: 10_000_000 },
+  azsPerVpc: { min: 1, max: 6, integer: true },
+  hubAzs: { min: 1, max: 6, integer: true },
+  endpointAzs: { min: 1, max: 6, integer: true },
+  tenants: { min: 1, max: 100_000, integer: true },
+  kbPerRequest: { min: 0.001, max: 1_048_576 },
+  logRetentionDays: { min: 1, max: 3653, integer: true },
+  tenantMetrics: { min: 0, max: 100_000, integer: true },
+} as const satisfies Record<string, NumberBounds>;
+
+function num(opts: Record<string, unknown>, key: keyof typeof BOUNDS, flag: string, example: string): number | undefined {
   const raw = opts[key] as string | undefined;
-  if (raw === undefined) return undefined;
-  const s = raw.trim();
-  const v = Number(s);
-  if (s === '' || !Number.isFinite(v)) throw new UsageError(`${flag} expects a number (got "${s}"); e.g. ${flag} ${example}`);
-  return v;
+  return raw === undefined ? undefined : numberOption(raw, flag, BOUNDS[key], example);
 }
 
-function list(opts: Record<string, unknown>, key: string, flag: string): number[] | undefined {
+function list(opts: Record<string, unknown>, key: string, flag: string, bounds: NumberBounds, example: string): number[] | undefined {
   const raw = opts[key] as string | undefined;
   if (raw === undefined) return undefined;
-  const parts = raw.split(',');
-  const vals = parts.map((p) => Number(p.trim()));
-  if (parts.some((p) => p.trim() === '') || vals.some((v) => !Number.isFinite(v) || v < 0)) {
-    throw new UsageError(`${flag} expects a comma-separated list of non-negative numbers (got "${raw}"); e.g. ${flag} 5,10,50`);
-  }
-  return vals;
+  return raw.split(',').map((p) => {
+    const r = readNumber(p, bounds);
+    if (!r.ok) throw new UsageError(`${flag} expects a comma-separated list, each ${r.expected} (got "${raw}"); e.g. ${flag} ${example}`);
+    return r.value;
+  });
 }
 
 /** Builds the model inputs from the flags and, when given, the config's plan (flags override the plan). */
@@ -137,8 +150,8 @@ function describeHub(i: CostInputs): string {
 
 function print(printer: Printer, inputs: CostInputs, book: PriceBook, opts: Record<string, unknown>): void {
   const r = estimate(inputs, book);
-  const vpcGrid = list(opts, 'sensitivityVpcs', '--sensitivity-vpcs') ?? defaultVpcGrid(inputs.vpcs);
-  const gbGrid = list(opts, 'sensitivityGb', '--sensitivity-gb') ?? defaultGbGrid(inputs.gbPerVpc);
+  const vpcGrid = list(opts, 'sensitivityVpcs', '--sensitivity-vpcs', BOUNDS.vpcs, '5,10,50') ?? defaultVpcGrid(inputs.vpcs);
+  const gbGrid = list(opts, 'sensitivityGb', '--sensitivity-gb', BOUNDS.gbPerVpc, '10,100,1000') ?? defaultGbGrid(inputs.gbPerVpc);
   const grid = sensitivity(inputs, book, vpcGrid, gbGrid);
   const assumedKey = inputs.hub.attachment === 'endpoint' ? 'endpoint.hour' : 'service-network.resource-hour';
   const assumed = book[assumedKey]!;
@@ -318,9 +331,12 @@ export const cost: CommandSpec = {
   run: async ({ printer }, opts) => {
     // The chart's path is checked before anything is printed: a bad path fails alone, not after the report.
     const chart = typeof opts.chart === 'string' ? opts.chart : undefined;
-    if (chart !== undefined && !chart.endsWith('.svg'))
+    if (chart !== undefined && !chart.toLowerCase().endsWith('.svg'))
       throw new UsageError(`--chart writes SVG: give a file name ending in .svg (got "${chart}")`);
-    const chartFile = chart === undefined ? undefined : writableFile('--chart', chart, 'cost.svg');
+    const chartFile =
+      chart === undefined
+        ? undefined
+        : writableFile('--chart', chart, 'cost.svg', [{ option: '--config', path: optionalConfigFile(opts) }]);
     const plan = optionalPlanFromOptions(opts);
     const inputs = costInputs(opts, plan);
     const book = priceBook(inputs.region, parsePriceOverrides((opts.price as string[] | undefined) ?? []));

@@ -17,6 +17,7 @@ import {
   type StackDiff,
 } from '../../diff';
 import type { CommandSpec } from '../command';
+import { plural } from '../../untrusted/text';
 import type { Printer } from '../printer';
 
 /** Exit code of `--fail-on-replace` when a resource users hold would be replaced. */
@@ -41,9 +42,9 @@ export const diff: CommandSpec = {
     const refused = refusedChanges(oldPlan, newPlan);
     if (refused.length > 0)
       throw new UsageError(`${newFile}: refused change(s) from ${oldFile}:\n${refused.map((r) => `  ${r}`).join('\n')}`);
-    printer.step(`synthesizing ${oldFile} (old): ${stackCount(oldPlan)} stack(s)`);
+    printer.step(`synthesizing ${oldFile} (old): ${plural(stackCount(oldPlan), 'stack')}`);
     const before = snapshotOf(oldPlan);
-    printer.step(`synthesizing ${newFile} (new): ${stackCount(newPlan)} stack(s)`);
+    printer.step(`synthesizing ${newFile} (new): ${plural(stackCount(newPlan), 'stack')}`);
     const after = snapshotOf(newPlan);
     const result = diffApps(before, after, handoffsOf(newPlan, spokeStackId));
     const failOnReplace = opts.failOnReplace === true;
@@ -65,8 +66,9 @@ export const diff: CommandSpec = {
     }
     for (const p of result.problems) printer.error(p.message);
     if (result.problems.length > 0)
-      printer.error(`${result.problems.length} problem(s): this deploy would go wrong (exit ${EXIT_PROBLEMS})`);
-    else if (code !== 0) printer.error(`${result.replacedProtected.length} resource(s) users hold would be replaced (--fail-on-replace)`);
+      printer.error(`${plural(result.problems.length, 'problem')}: this deploy would go wrong (exit ${EXIT_PROBLEMS})`);
+    else if (code !== 0)
+      printer.error(`${plural(result.replacedProtected.length, 'resource')} users hold would be replaced (--fail-on-replace)`);
     return code;
   },
 };

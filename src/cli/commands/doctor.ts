@@ -4,10 +4,10 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { isCidr4 } from '../../config/schema';
 import { UsageError } from '../../config/errors';
-import { DEFAULT_DENIED_URL, DEFAULT_TEST_URL, DEFAULT_TIMEOUT_MS, diagnose, parseFlagUrl } from '../../doctor';
+import { DEFAULT_DENIED_URL, DEFAULT_TEST_URL, DEFAULT_TIMEOUT_MS, diagnose, TIMEOUT_RANGE_MS, parseFlagUrl } from '../../doctor';
 import { Option } from 'commander';
 import type { CommandSpec } from '../command';
-import { noProxyOption } from '../options';
+import { noProxyOption, numberOption } from '../options';
 
 export const doctor: CommandSpec = {
   name: 'doctor',
@@ -42,8 +42,8 @@ export const doctor: CommandSpec = {
     const caFile = str('caFile');
     let ca: string[] | undefined;
     if (caFile !== undefined) ca = [readCaFile(caFile)];
-    const timeout = str('timeout') ?? String(DEFAULT_TIMEOUT_MS);
-    if (!/^\d+$/.test(timeout)) throw new UsageError(`--timeout: expected whole milliseconds (got ${timeout})`);
+    const [min, max] = TIMEOUT_RANGE_MS;
+    const timeout = numberOption(str('timeout') ?? String(DEFAULT_TIMEOUT_MS), '--timeout', { min, max, integer: true }, '5000');
 
     const report = await diagnose({
       proxy,
@@ -53,7 +53,7 @@ export const doctor: CommandSpec = {
       vpcCidr,
       dnsServer,
       ca,
-      timeoutMs: Number(timeout),
+      timeoutMs: timeout,
     });
     printer.data(report);
     const mark = (v: string) => (v === 'pass' ? printer.ok('pass') : v === 'fail' ? printer.bad('FAIL') : printer.dim('skip'));

@@ -1,7 +1,7 @@
 // `egresshub image show|refresh`: the proxies' AMI is decided once — pinned by hub.proxy.image, or the
 // newest Amazon Linux 2023 image looked up by the first `cdk synth` with credentials and recorded in
 // cdk.context.json — so a deploy replaces proxies only when the operator moves it with `image refresh`.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { PLACEHOLDER_IMAGE, proxyImageOf, recordedContext } from '../../app';
 import { UsageError } from '../../config/errors';
@@ -43,7 +43,8 @@ const refresh: CommandSpec = {
       throw new UsageError(`the config pins the image (hub.proxy.image: ${image.pinned}): change that value to move the proxies`);
     const { key, parameterName } = image.lookup!;
     const file = resolve(CONTEXT_FILE);
-    const recorded = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
+    // The same reading as `image show` and synth: a truncated, `null` or directory file is one clear line.
+    const recorded = { ...recordedContext() };
     const old = recorded[key];
     printer.data({ contextKey: key, removed: typeof old === 'string' ? old : null });
     if (old === undefined) {
@@ -51,7 +52,13 @@ const refresh: CommandSpec = {
       return 0;
     }
     delete recorded[key];
-    writeFileSync(file, `${JSON.stringify(recorded, null, 2)}\n`);
+    try {
+      writeFileSync(file, `${JSON.stringify(recorded, null, 2)}\n`);
+    } catch (e) {
+      throw new UsageError(
+        `cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}; check its permissions and the free space`,
+      );
+    }
     printer.line(
       `removed ${typeof old === 'string' ? old : JSON.stringify(old)} from ${CONTEXT_FILE}. Next: \`npx cdk diff Hub\` then \`npx cdk deploy Hub\` (with credentials) looks up`,
     );

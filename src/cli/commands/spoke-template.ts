@@ -2,7 +2,7 @@
 // without CDK (parameters VpcId, SubnetIds, VpcCidr, ResourceConfigurationArn; the port baked in).
 import { spokeTemplate as render } from '../../spoke';
 import type { CommandSpec } from '../command';
-import { addConfigOption, planFromOptions } from '../options';
+import { addConfigOption, configFile, planFromOptions } from '../options';
 import { writableFile, writeOutput } from '../paths';
 
 export const spokeTemplate: CommandSpec = {
@@ -13,7 +13,10 @@ export const spokeTemplate: CommandSpec = {
       .requiredOption('-t, --tenant <name>', 'the tenant whose spoke this is')
       .option('-o, --out <file>', 'write the template to FILE instead of stdout'),
   run: ({ printer }, opts) => {
-    const out = typeof opts.out === 'string' ? writableFile('--out', opts.out, 'spoke.json') : undefined;
+    const out =
+      typeof opts.out === 'string'
+        ? writableFile('--out', opts.out, 'spoke.json', [{ option: '--config', path: configFile(opts) }])
+        : undefined;
     const plan = planFromOptions(opts);
     const json = `${JSON.stringify(render(plan, String(opts.tenant)), null, 2)}\n`;
     if (out !== undefined) {

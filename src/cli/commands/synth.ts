@@ -2,6 +2,7 @@
 // (no credentials, no lookups), and shows what it wrote.
 import { PLACEHOLDER_IMAGE, proxyImageOf, recordedContext, synthesize } from '../../app';
 import type { CommandSpec } from '../command';
+import { plural } from '../../untrusted/text';
 import { addConfigOption, planFromOptions } from '../options';
 import { removeCreated, writableDir } from '../paths';
 
@@ -13,7 +14,7 @@ export const synth: CommandSpec = {
     const plan = planFromOptions(opts);
     const { abs: out, created } = writableDir('--out', typeof opts.out === 'string' ? opts.out : 'cdk.out');
     printer.step(
-      `synthesizing hub ${plan.hub.stackName}, ${plan.tenantStacks.length} tenant stack(s) and ${plan.spokes.length} spoke stack(s) into ${out}`,
+      `synthesizing hub ${plan.hub.stackName}, ${plural(plan.tenantStacks.length, 'tenant stack')} and ${plural(plan.spokes.length, 'spoke stack')} into ${out}`,
     );
     let stacks: ReturnType<typeof synthesize>['stacks'];
     try {
@@ -22,7 +23,7 @@ export const synth: CommandSpec = {
       removeCreated(created);
       throw e;
     }
-    printer.step(`wrote ${stacks.length} template(s)`);
+    printer.step(`wrote ${plural(stacks.length, 'template')}`);
     const image = proxyImageOf(plan);
     if (image.lookup && recordedContext()[image.lookup.key] === undefined) {
       printer.warn(

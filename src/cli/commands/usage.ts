@@ -17,22 +17,20 @@ import {
   UsageAccumulator,
   type UsageReport,
 } from '../../usage';
+import { plural, terminalSafe } from '../../untrusted/text';
+import { checkRegion } from '../../aws/errors';
 import type { CommandSpec } from '../command';
-import { addConfigOption, optionalPlanFromOptions } from '../options';
-import type { Printer } from '../printer';
+import { addConfigOption, numberOption, optionalPlanFromOptions } from '../options';
+import { jsonText, type Printer } from '../printer';
 
 function topOf(opts: Record<string, unknown>): number {
   const raw = opts.top as string | undefined;
-  if (raw === undefined) return DEFAULT_TOP;
-  const n = Number(raw.trim());
-  if (!/^\d+$/.test(raw.trim()) || n < 1 || n > 100)
-    throw new UsageError(`--top expects a whole number from 1 to 100 (got "${raw}"); e.g. --top 10`);
-  return n;
+  return raw === undefined ? DEFAULT_TOP : numberOption(raw, '--top', { min: 1, max: 100, integer: true }, '10');
 }
 
 function printReport(printer: Printer, r: UsageReport, format: string): void {
   if (format === 'json') {
-    printer.raw(JSON.stringify(r, null, 2));
+    printer.raw(jsonText(r));
     return;
   }
   if (format === 'csv') {
@@ -41,7 +39,7 @@ function printReport(printer: Printer, r: UsageReport, format: string): void {
   }
   const period = `${r.from ?? 'start of log'} – ${r.to ?? 'end of log'}`;
   printer.line(
-    `usage for ${period}: ${r.requests} requests, ${humanBytes(r.totals.bytes)} (first ${r.firstRequest ?? '-'}, last ${r.lastRequest ?? '-'})`,
+    `usage for ${period}: ${plural(r.requests, 'request')}, ${humanBytes(r.totals.bytes)} (first ${r.firstRequest ?? '-'}, last ${r.lastRequest ?? '-'})`,
   );
   printer.table(TABLE_HEAD, tableRows(r));
   const denials = denialRows(r);
@@ -76,6 +74,11 @@ export const usage: CommandSpec = {
       throw new UsageError(
         'usage needs input: --log /var/log/squid/access.log (files copied off the proxies) or --from-cloudwatch --log-group NAME',
       );
+    const cloudOnly = (['logGroup', 'region'] as const).filter((k) => opts[k] !== undefined);
+    if (!cloud && cloudOnly.length > 0)
+      throw new UsageError(
+        `${cloudOnly.map((k) => (k === 'logGroup' ? '--log-group' : '--region')).join(' and ')} apply to --from-cloudwatch; --log files are read as they are: add --from-cloudwatch or drop them`,
+      );
     const now = Date.now();
     const from = opts.from === undefined ? undefined : parseTime(opts.from as string, '--from', now);
     const to = opts.to === undefined ? undefined : parseTime(opts.to as string, '--to', now);
@@ -93,23 +96,34 @@ export const usage: CommandSpec = {
           '--from-cloudwatch needs the log group: pass --log-group NAME or --config FILE (the hub writes /egresshub/<stack>/squid/access)',
         );
       const { pages, events } = await readCloudWatch(
-        { logGroupName, startTime: from, endTime: to, region: (opts.region as string | undefined) ?? plan?.region },
+        {
+          logGroupName,
+          startTime: from,
+          endTime: to,
+          region: opts.region === undefined ? plan?.region : checkRegion(opts.region as string),
+        },
         acc,
         (page, n) => printer.step(`page ${page}: ${n} events so far`),
       );
-      printer.step(`${events} events in ${pages} pages from ${logGroupName}`);
+      printer.step(`${plural(events, 'event')} in ${plural(pages, 'page')} from ${logGroupName}`);
     } else {
       await readLogFiles(files, acc, (f) => printer.step(`reading ${f}`));
     }
 
     const report = acc.report();
     if (report.malformed > 0) {
-      printer.warn(`${report.malformed} of ${report.lines} lines are not egresshub access-log lines and were skipped:`);
-      for (const m of report.malformedSamples) printer.warn(`  ${m.where}: ${m.reason}: ${m.line}`);
+      printer.warn(
+        `${report.malformed} of ${plural(report.lines, 'line')} ${report.malformed === 1 ? 'is not an egresshub access-log line and was' : 'are not egresshub access-log lines and were'} skipped:`,
+      );
+      for (const m of report.malformedSamples)
+        printer.warn(`  ${terminalSafe(m.where)}: ${terminalSafe(m.reason)}: ${terminalSafe(m.line)}`);
     }
-    if (report.outsidePeriod > 0) printer.step(`${report.outsidePeriod} requests outside the period were left out`);
+    if (report.outsidePeriod > 0)
+      printer.step(`${plural(report.outsidePeriod, 'request')} outside the period ${report.outsidePeriod === 1 ? 'was' : 'were'} left out`);
     if (report.unattributed.requests > 0)
-      printer.step(`${report.unattributed.requests} lines without a tenant (connections closed before a request) were left out`);
+      printer.step(
+        `${plural(report.unattributed.requests, 'line')} without a tenant (connections closed before a request) ${report.unattributed.requests === 1 ? 'was' : 'were'} left out`,
+      );
     printReport(printer, report, format);
     return 0;
   },

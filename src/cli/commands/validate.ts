@@ -1,6 +1,16 @@
 // `egresshub validate`: checks the config and summarises what it would build.
 import type { CommandSpec } from '../command';
-import { addConfigOption, planFromOptions } from '../options';
+import { addConfigOption, configFile, planFromOptions } from '../options';
+import { plural } from '../../untrusted/text';
+
+/** Allow entries shown per tenant in the table: 50,000 of them in one cell made a 14 MB table nobody reads. */
+const SHOWN_ENTRIES = 20;
+
+function shortList(entries: readonly string[]): string {
+  if (entries.length <= SHOWN_ENTRIES) return entries.join(', ');
+  const more = entries.length - SHOWN_ENTRIES;
+  return `${entries.slice(0, SHOWN_ENTRIES).join(', ')} … and ${plural(more, 'more entry', 'more entries')} (--json lists all)`;
+}
 
 export const validate: CommandSpec = {
   name: 'validate',
@@ -10,14 +20,14 @@ export const validate: CommandSpec = {
     const plan = planFromOptions(opts);
     printer.data({ valid: true, plan });
     printer.line(
-      `${printer.ok('✓')} ${String(opts.config)} is valid: hub ${plan.hub.cidr} in ${plan.hub.availabilityZones.join(', ')} (${plan.region}, account ${plan.account})`,
+      `${printer.ok('✓')} ${configFile(opts)} is valid: hub ${plan.hub.cidr} in ${plan.hub.availabilityZones.join(', ')} (${plan.region}, account ${plan.account})`,
     );
     printer.table(
       ['tenant', 'port', 'allow', 'shared with'],
       plan.tenants.map((t) => [
         t.name,
         t.port,
-        (t.allow.any ? '* (any public)' : [...t.allow.exact, ...t.allow.suffixes.map((s) => `*.${s}`)].join(', ')) +
+        (t.allow.any ? '* (any public)' : shortList([...t.allow.exact, ...t.allow.suffixes.map((s) => `*.${s}`)])) +
           (t.mode === 'audit' ? ' (audit: logged, not enforced)' : ''),
         t.sharePrincipals.join(', ') || '(hub account)',
       ]),
