@@ -243,6 +243,8 @@ export interface FailoverResult {
   readonly firstSuccessMs: number;
   /** Kill → end of the first successful request that started after the last failed one. */
   readonly sustainedMs: number;
+  /** Requests that started after the switch, which must all succeed: recovery is anchored to the recorded switch. */
+  readonly startedAfterSwitch: number;
   /** Failed requests that started after the switch (must be 0), and the first few of them (ms after the kill). */
   readonly failedAfterSwitch: number;
   readonly lateFailures: readonly { readonly startMs: number; readonly endMs: number; readonly error: string }[];
@@ -358,6 +360,7 @@ export async function labFailover(opts: FailoverOptions, step: Step): Promise<Fa
       detectMs: switchedAt - killedAt,
       firstSuccessMs: okAfter(killedAt) - killedAt,
       sustainedMs: okAfter(lastFailure) - killedAt,
+      startedAfterSwitch: samples.filter((s) => s.start > switchedAt && s.start < restartAt).length,
       failedAfterSwitch: failed.filter((s) => s.start > switchedAt).length,
       lateFailures: failed
         .filter((s) => s.start > switchedAt || s.start >= restartAt)
