@@ -158,8 +158,12 @@ describe('lab (root, real Squid)', () => {
     const { topo } = await labUp(example, 'examples/egresshub.yaml', quiet);
     for (const t of topo.tenants) {
       // The spoke's resolver answers the tenant's own name with its endpoint, and nothing else.
-      expect(inNs(t.spokeNs, ['getent', 'hosts', `${t.tenant.name}.egress.internal`]).stdout).toMatch(new RegExp(`^${t.endpointIp}\\s`));
-      expect(inNs(t.spokeNs, ['getent', 'hosts', 'www.example.net'], { allowFail: true }).status).not.toBe(0);
+      const own = inNs(t.spokeNs, ['getent', 'hosts', `${t.tenant.name}.egress.internal`], { allowFail: true });
+      expect(own.stdout, `${t.spokeNs}: getent of its proxy name (exit ${own.status}) ${own.stderr}`).toMatch(
+        new RegExp(`^${t.endpointIp}\\s`),
+      );
+      const other = inNs(t.spokeNs, ['getent', 'hosts', 'www.example.net'], { allowFail: true });
+      expect(other.status, `${t.spokeNs}: the spoke's resolver answered an internet name: ${other.stdout}`).not.toBe(0);
       const env = toShell(clientEnv(example, t.tenant.name));
       const curl = (url: string) =>
         inNs(
@@ -172,11 +176,11 @@ describe('lab (root, real Squid)', () => {
         );
       const allowedUrl = t.tenant.allow.any ? 'https://www.example.net/' : 'https://api.github.com/';
       const ok = curl(allowedUrl);
-      expect(`${ok.status} ${ok.stdout}`).toBe('0 200');
+      expect(`${ok.status} ${ok.stdout}`, `${t.spokeNs}: ${allowedUrl} through the proxy: ${ok.stderr}`).toBe('0 200');
       // NO_PROXY keeps the metadata address off the proxy: curl goes direct, and a spoke has no route there.
       const from = accessLogLength(topo);
       const imds = curl('http://169.254.169.254/latest/meta-data/');
-      expect(imds.status).toBe(7);
+      expect(imds.status, `${t.spokeNs}: the metadata address must go direct and fail to connect: ${imds.stderr}`).toBe(7);
       expect(accessLogLength(topo)).toBe(from);
     }
   });
