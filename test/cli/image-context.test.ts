@@ -1,19 +1,14 @@
 // `image show` and `image refresh` read cdk.context.json the same way: a truncated, `null`, array or directory
 // file is one clear line (exit 2) naming the file and the fix, never a raw SyntaxError, TypeError or EISDIR.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli';
+import { scratchDirs } from '../support/scratch';
 
 const cwd = process.cwd();
 const EXAMPLE = join(cwd, 'examples', 'egresshub.yaml');
-let dir: string | undefined;
-afterEach(() => {
-  process.chdir(cwd);
-  if (dir) rmSync(dir, { recursive: true, force: true });
-  dir = undefined;
-});
+const scratch = scratchDirs('egresshub-context-');
 
 const contexts: Record<string, { write: (file: string) => void; says: RegExp }> = {
   truncated: {
@@ -28,7 +23,7 @@ const contexts: Record<string, { write: (file: string) => void; says: RegExp }> 
 describe('image commands on a broken cdk.context.json', () => {
   const rows = Object.entries(contexts).flatMap(([kind, c]) => ['show', 'refresh'].map((sub) => [sub, kind, c] as const));
   it.each(rows)('image %s fails when cdk.context.json is %s', async (sub, _kind, c) => {
-    dir = mkdtempSync(join(tmpdir(), 'egresshub-context-'));
+    const dir = scratch();
     const file = join(dir, 'cdk.context.json');
     c.write(file);
     const before = (() => {

@@ -1,22 +1,17 @@
 // What the CLI says in the cases a new user meets first: the file it read by default, counts with their
 // nouns, and tables that stay readable when a config is huge.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli';
+import { scratchDirs } from '../support/scratch';
 
 const cwd = process.cwd();
 const EXAMPLE = readFileSync(join(cwd, 'examples', 'egresshub.yaml'), 'utf8');
-let dir: string | undefined;
-afterEach(() => {
-  process.chdir(cwd);
-  if (dir) rmSync(dir, { recursive: true, force: true });
-  dir = undefined;
-});
+const scratch = scratchDirs('egresshub-messages-');
 
 function inDir(config: string): void {
-  dir = mkdtempSync(join(tmpdir(), 'egresshub-messages-'));
+  const dir = scratch();
   writeFileSync(join(dir, 'egresshub.yaml'), config);
   process.chdir(dir);
 }
@@ -45,7 +40,7 @@ describe('CLI messages', () => {
     [1, '1 request outside the period was left out'],
     [2, '2 requests outside the period were left out'],
   ])('counts with their nouns: %i', async (n, says) => {
-    dir = mkdtempSync(join(tmpdir(), 'egresshub-messages-'));
+    const dir = scratch();
     const line = (ts: string) =>
       `ts=${ts} tenant=project-a method=CONNECT host=a.example.org port=443 bytes_in=1 bytes_out=1 decision=allowed rule=tenant-allow`;
     const log = join(dir, 'access.log');

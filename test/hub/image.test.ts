@@ -5,26 +5,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildApp, PLACEHOLDER_IMAGE, proxyImageOf } from '../../src/app';
 import { runCli } from '../support/cli';
+import { scratchDirs } from '../support/scratch';
 import { exampleConfig, planOf } from '../support/stack';
 
 const cwd = process.cwd();
 const EXAMPLE = join(cwd, 'examples', 'egresshub.yaml');
-let dir: string | undefined;
-afterEach(() => {
-  process.chdir(cwd);
-  if (dir) rmSync(dir, { recursive: true, force: true });
-  dir = undefined;
-});
+const scratch = scratchDirs('egresshub-image-');
 
 /** Runs `f` in a scratch directory holding `context` as its cdk.context.json (or none). */
-function inDir<T>(context: Record<string, unknown> | undefined, f: () => T): T {
-  dir = mkdtempSync(join(tmpdir(), 'egresshub-image-'));
+function inDir<T>(context: Record<string, unknown> | undefined, f: (dir: string) => T): T {
+  const dir = scratch();
   if (context) writeFileSync(join(dir, 'cdk.context.json'), JSON.stringify(context));
   process.chdir(dir);
-  return f();
+  return f(dir);
 }
 
 const EXAMPLE_PLAN = planOf(exampleConfig());
@@ -72,7 +68,7 @@ describe('proxy image', () => {
 
   it('under the CDK CLI asks for the lookup under the key egresshub reads, and synthesis does not fail meanwhile', () => {
     const plan = planOf(exampleConfig());
-    const assembly = inDir(undefined, () => buildApp(plan, { liveLookups: true, outdir: join(dir!, 'out') }).synth());
+    const assembly = inDir(undefined, (dir) => buildApp(plan, { liveLookups: true, outdir: join(dir, 'out') }).synth());
     expect(assembly.manifest.missing?.map((m) => m.key)).toEqual([proxyImageOf(plan).lookup!.key]);
     expect(proxyImageOf(plan).lookup!.key).toBe(
       'ssm:account=111111111111:parameterName=/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64:region=ap-northeast-1',
@@ -94,8 +90,6 @@ describe('egresshub image', () => {
   it('show says when nothing is recorded yet, and what is recorded', async () => {
     const none = await inDir(undefined, () => runCli('image', 'show', '-c', EXAMPLE));
     expect(none.stdout).toMatch(/^not recorded yet: the first `npx cdk synth` or `npx cdk deploy` with AWS credentials looks up/);
-    process.chdir(cwd);
-    rmSync(dir!, { recursive: true, force: true });
     const rec = await inDir({ [key()]: 'ami-0123456789abcdef0' }, () => runCli('--json', 'image', 'show', '-c', EXAMPLE));
     expect(JSON.parse(rec.stdout)).toMatchObject({ source: 'context', imageId: 'ami-0123456789abcdef0', contextKey: key() });
   });
@@ -106,7 +100,7 @@ describe('egresshub image', () => {
     );
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('removed ami-0123456789abcdef0 from cdk.context.json');
-    expect(JSON.parse(readFileSync(join(dir!, 'cdk.context.json'), 'utf8'))).toEqual({ 'availability-zones:x': ['a'] });
+    expect(JSON.parse(readFileSync('cdk.context.json', 'utf8'))).toEqual({ 'availability-zones:x': ['a'] });
   });
 
   it('fails when the config pins the image: refresh would change nothing', async () => {
