@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildPlan, loadConfigFile, type EgressPlan } from '../../src/config';
 import { planWith } from '../fixtures/configs';
-import { ENSURE_TLS_PEEK } from '../../src/hub/user-data';
+import { ensurePeekCert } from '../../src/lab/lab';
 import { withoutPeek } from '../../bench/tls-peek';
 import { NLB_HEALTH_PORT, RESERVED_PORTS } from '../../src/config';
 import {
@@ -27,8 +27,7 @@ const work = mkdtempSync(join(tmpdir(), 'eh-policy-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 // Squid reads the ssl-bump ports' certificate while parsing: the instance's own ensure_tls_peek makes one here.
 const peekCert = join(work, 'peek.pem');
-const made = spawnSync('bash', ['-c', `${ENSURE_TLS_PEEK}\nensure_tls_peek "$1" "$(id -gn)"`, 'ensure', peekCert], { encoding: 'utf8' });
-if (made.status !== 0) throw new Error(`ensure_tls_peek failed: ${made.stderr}`);
+ensurePeekCert(peekCert);
 
 const example = buildPlan(loadConfigFile('examples/egresshub.yaml'));
 const allowlist = buildPlan(loadConfigFile('examples/lab-allowlist.yaml'));

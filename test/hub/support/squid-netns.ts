@@ -8,7 +8,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EgressPlan } from '../../../src/config';
-import { ensurePeekCert } from '../../../src/lab/lab';
+import { ensurePeekCert, LAB_SQUID_USER } from '../../../src/lab/lab';
 import { renderSquidConf } from '../../../src/policy';
 
 /** Squid's resolver inside the namespace: a loopback address nobody listens on. */
@@ -66,8 +66,8 @@ export function startNsSquid(plan: EgressPlan, label: string, opts: NsSquidOptio
   const ns = `ehhub${label}${counter++}p${process.pid}`;
   const dir = mkdtempSync(join(tmpdir(), `egresshub-${label}-`));
   chmodSync(dir, 0o755);
-  const proxyUid = Number(execFileSync('id', ['-u', 'proxy']).toString().trim());
-  const proxyGid = Number(execFileSync('id', ['-g', 'proxy']).toString().trim());
+  const proxyUid = Number(execFileSync('id', ['-u', LAB_SQUID_USER]).toString().trim());
+  const proxyGid = Number(execFileSync('id', ['-g', LAB_SQUID_USER]).toString().trim());
   chownSync(dir, proxyUid, proxyGid);
   const conf = join(dir, 'squid.conf');
   const pidFile = join(dir, 'squid.pid');
