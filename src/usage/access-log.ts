@@ -2,6 +2,7 @@
 // write (docs/policy.md). The lab matrix, the usage report and the CloudWatch metric-filter tests all
 // read lines through here, so a change to the log format breaks one place, loudly.
 import { MAX_BYTES, readNumber, type NumberBounds } from '../untrusted/number';
+import { shown } from '../untrusted/text';
 
 /** Splits a `key=value key=value` line into its fields (values never contain spaces in our format). */
 export function parseLogLine(line: string): Record<string, string> {
@@ -79,13 +80,14 @@ export function parseAccessLogLine(line: string): ParsedLine {
   const missing = REQUIRED.filter((k) => f[k] === undefined || f[k] === '');
   if (missing.length > 0) return { ok: false, reason: `missing ${missing.join(', ')}` };
   const ts = field(f.ts, TS_BOUNDS, /^\d+(\.\d+)?$/);
-  if (ts === undefined) return { ok: false, reason: `bad ts "${clip(f.ts!)}" (expected epoch seconds before the year 10000)` };
+  if (ts === undefined) return { ok: false, reason: `bad ts "${shown(f.ts!, 40)}" (expected epoch seconds before the year 10000)` };
   // Squid writes `-` for a size it never measured (a connection that failed before any byte moved).
   const size = (k: 'bytes_in' | 'bytes_out'): number | undefined => (f[k] === '-' ? 0 : field(f[k], BYTES_BOUNDS));
   const bytesIn = size('bytes_in');
   const bytesOut = size('bytes_out');
-  if (bytesIn === undefined) return { ok: false, reason: `bad bytes_in "${clip(f.bytes_in!)}" (expected a whole number up to 2^53)` };
-  if (bytesOut === undefined) return { ok: false, reason: `bad bytes_out "${clip(f.bytes_out!)}" (expected a whole number up to 2^53)` };
+  if (bytesIn === undefined) return { ok: false, reason: `bad bytes_in "${shown(f.bytes_in!, 40)}" (expected a whole number up to 2^53)` };
+  if (bytesOut === undefined)
+    return { ok: false, reason: `bad bytes_out "${shown(f.bytes_out!, 40)}" (expected a whole number up to 2^53)` };
   const decision: Decision = f.decision === 'allowed' || f.decision === 'denied' || f.decision === 'would-deny' ? f.decision : 'other';
   return {
     ok: true,
@@ -104,11 +106,6 @@ export function parseAccessLogLine(line: string): ParsedLine {
       verdictOnly: isPeekVerdict(f),
     },
   };
-}
-
-/** A field as quoted in a reason: a 10 MB value is shown by its start and length. */
-function clip(v: string): string {
-  return v.length <= 40 ? v : `${v.slice(0, 40)}… (${v.length} characters)`;
 }
 
 export interface MalformedLine {

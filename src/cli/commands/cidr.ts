@@ -145,7 +145,7 @@ const allocateCmd: CommandSpec = {
     const a = allocate({ pool: String(opts.pool), size, count, used });
     printer.data({ ...a, remaining: a.remaining.toString() });
     printer.line(
-      `${a.blocks.length} /${a.size} block${a.blocks.length === 1 ? '' : 's'} from ${a.pool}, avoiding ${a.avoided.length} block${a.avoided.length === 1 ? '' : 's'} in use; ${a.remaining} more /${a.size} free`,
+      `${plural(a.blocks.length, `/${a.size} block`)} from ${a.pool}, avoiding ${plural(a.avoided.length, 'block')} in use; ${a.remaining} more /${a.size} free`,
     );
     printer.table(
       ['#', 'cidr'],

@@ -30,6 +30,7 @@ import {
 import type { CommandSpec } from '../command';
 import { addConfigOption, numberOption, optionalConfigFile, optionalPlanFromOptions } from '../options';
 import { readNumber, type NumberBounds } from '../../untrusted/number';
+import { plural } from '../../untrusted/text';
 import { writableFile, writeOutput } from '../paths';
 import type { Printer } from '../printer';
 
@@ -200,7 +201,7 @@ function print(printer: Printer, inputs: CostInputs, book: PriceBook, opts: Reco
   );
   const verdict = r.savings >= 0 ? printer.ok(`saves ${money(r.savings)}/month`) : printer.bad(`costs ${money(-r.savings)}/month more`);
   printer.line(
-    `the hub ${verdict} (${r.savingsPercent.toFixed(1)}% of the baseline); break-even: ${r.breakEvenVpcs === null ? 'never (up to 10,000 VPCs)' : `${r.breakEvenVpcs} VPC${r.breakEvenVpcs === 1 ? '' : 's'}`}`,
+    `the hub ${verdict} (${r.savingsPercent.toFixed(1)}% of the baseline); break-even: ${r.breakEvenVpcs === null ? 'never (up to 10,000 VPCs)' : plural(r.breakEvenVpcs, 'VPC')}`,
   );
   const [cheapest, other] = attachments as [(typeof attachments)[number], (typeof attachments)[number]];
   printer.line(
