@@ -47,10 +47,19 @@ export function defaultTenantConnections(instanceType: string): number {
 }
 
 /**
- * Default bandwidth per tenant on one proxy, Mbit/s: half the instance's baseline, so one tenant's downloads leave
- * the other half to everyone else. Unknown instance types get no default cap (set tenantLimits.bandwidthMbps).
+ * The fair-share tree's root sits at this fraction of the instance's burst bandwidth: a few percent below the real
+ * line, so packets queue in the tree (where tenants are told apart) and not in the hypervisor's shaper, where the
+ * tenant with the most connections wins. Measured: at 0.95 of an emulated line a tenant alone got 0.98 of it and two
+ * tenants split 50/50; at 1.05 or 5 times the line the tree shared nothing (docs/proposals/fair-share.md, section 4).
  */
-export function defaultTenantBandwidthMbps(instanceType: string): number | undefined {
+export const LINE_RATE_FRACTION = 0.95;
+
+/**
+ * Default root rate of a proxy's fair-share tree, Mbit/s: 95 % of the instance's burst ("up to") bandwidth, so a
+ * tenant alone gets everything the instance can send while it bursts. Unknown instance types get none (fair
+ * sharing off unless hub.proxy.lineRateMbps is set).
+ */
+export function defaultLineRateMbps(instanceType: string): number | undefined {
   const facts = INSTANCE_FACTS[instanceType];
-  return facts ? Math.round((facts.baselineGbps * 1000) / 2) : undefined;
+  return facts ? Math.round(facts.burstGbps * 1000 * LINE_RATE_FRACTION) : undefined;
 }

@@ -2,7 +2,7 @@
 // from the validated config. The hub, spoke, policy, lab and CLI read these values and never
 // recompute them, so a tenant's port or a resource's name cannot drift between parts.
 import { UsageError } from './errors';
-import { defaultTenantBandwidthMbps, defaultTenantConnections } from './instance-types';
+import { defaultLineRateMbps, defaultTenantConnections } from './instance-types';
 import {
   DEFAULT_INSTANCE_TYPES,
   DEFAULT_TARGET_CPU_PERCENT,
@@ -27,7 +27,9 @@ export type Allowlist =
 export interface TenantLimits {
   /** Concurrent connections to the tenant's port; the next one is refused with a TCP reset. */
   readonly connections: number;
-  /** Bandwidth of the tenant's responses (proxy to client), Mbit/s; undefined = no cap. */
+  /** The tenant's weight in the fair share of a busy proxy (1 to 10). */
+  readonly weight: number;
+  /** An absolute ceiling on the tenant's traffic through the proxy, Mbit/s, even when idle; undefined = none. */
   readonly bandwidthMbps?: number;
 }
 
@@ -178,6 +180,11 @@ interface ProxyPlanBase {
   readonly instanceType: string;
   /** Squid SMP workers per proxy (`workers` in squid.conf when above 1). */
   readonly workers: number;
+  /**
+   * The root rate of each proxy's fair-share tree (HTB), Mbit/s; undefined = fair sharing off (no tree). Busy
+   * tenants share it by weight; a tenant alone may use all of it.
+   */
+  readonly lineRateMbps?: number;
   readonly architecture: 'arm64' | 'x86_64';
   /** hub.proxy.image: a pinned AMI. @default - Amazon Linux 2023, looked up once and recorded in cdk.context.json */
   readonly imageId?: string;
@@ -346,15 +353,15 @@ export function buildPlan(config: EgressConfig): EgressPlan {
 }
 
 /** A tenant's own limits over the hub's, over the defaults sized from the proxy instance type. */
-function tenantLimitsOf(config: EgressConfig, own: { connections?: number; bandwidthMbps?: number } = {}): TenantLimits {
+function tenantLimitsOf(config: EgressConfig, own: { connections?: number; weight?: number; bandwidthMbps?: number } = {}): TenantLimits {
   const instanceType = config.hub.proxy.instanceType ?? DEFAULT_INSTANCE_TYPES[config.hub.proxy.mode];
   const hub = config.hub.tenantLimits;
-  const chosen = own.bandwidthMbps ?? hub.bandwidthMbps ?? defaultTenantBandwidthMbps(instanceType);
-  // 0 in the config: no bandwidth limit.
-  const bandwidthMbps = chosen === 0 ? undefined : chosen;
+  // 0 in the config: no ceiling.
+  const chosen = own.bandwidthMbps ?? hub.bandwidthMbps ?? 0;
   return {
     connections: own.connections ?? hub.connections ?? defaultTenantConnections(instanceType),
-    ...(bandwidthMbps === undefined ? {} : { bandwidthMbps }),
+    weight: own.weight ?? hub.weight ?? 1,
+    ...(chosen === 0 ? {} : { bandwidthMbps: chosen }),
   };
 }
 
@@ -368,9 +375,12 @@ function proxyPlanOf(name: string, config: EgressConfig): ProxyPlan {
     availabilityZone: az,
     azIndex,
   }));
+  // 0 in the config: fair sharing off.
+  const lineRateMbps = config.hub.proxy.lineRateMbps ?? defaultLineRateMbps(instanceType);
   const base = {
     instanceType,
     workers: config.hub.proxy.workers,
+    ...(lineRateMbps ? { lineRateMbps } : {}),
     architecture: architectureOf(instanceType),
     imageId: config.hub.proxy.image,
     fixed,

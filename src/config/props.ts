@@ -6,7 +6,8 @@
 
 /**
  * Limits on what one tenant may use of one proxy: concurrent connections (nftables on the tenant's listener
- * port) and bandwidth (a Squid delay pool). See docs/hub.md, "Tenant isolation".
+ * port), its weight in the fair share of the proxy's bandwidth and an optional bandwidth ceiling (an HTB class
+ * each). See docs/hub.md, "Tenant isolation".
  */
 export interface TenantLimitsConfig {
   /**
@@ -16,8 +17,15 @@ export interface TenantLimitsConfig {
    */
   readonly connections?: number;
   /**
-   * Bandwidth of the tenant's responses on each proxy, in Mbit/s: 0 for no limit, or at least 0.1.
-   * @default - half the instance type's baseline bandwidth
+   * The tenant's share of a busy proxy relative to the other busy tenants, 1 to 10: with weights 3 and 1, two
+   * tenants downloading at once get 75 % and 25 %. A tenant alone gets the whole proxy whatever its weight.
+   * @default 1
+   */
+  readonly weight?: number;
+  /**
+   * An absolute ceiling on the tenant's traffic through each proxy, in Mbit/s, even when the proxy is idle:
+   * 0 for none, or at least 0.1.
+   * @default - none: a tenant alone may use the whole proxy
    */
   readonly bandwidthMbps?: number;
 }
@@ -125,6 +133,12 @@ export interface ProxyConfig {
    * @default 1
    */
   readonly workers?: number;
+  /**
+   * The rate, in Mbit/s, at which each proxy shares its outbound bandwidth fairly between busy tenants: just below
+   * what the instance can send. 0 turns fair sharing off.
+   * @default - 95 % of the instance type's burst bandwidth (none for an instance type egresshub has no facts for)
+   */
+  readonly lineRateMbps?: number;
   /**
    * Mode `nlb` only: the Auto Scaling group's bounds and CPU target.
    * @default - see ScalingConfig

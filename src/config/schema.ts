@@ -172,7 +172,10 @@ export const MAX_METRIC_TENANTS = 20;
  */
 export const DEFAULT_RESOURCE_CONFIGURATIONS_QUOTA = 2000;
 
-/** Per-tenant limits on one proxy: concurrent connections (nftables on the tenant's port) and bandwidth (a Squid delay pool). */
+/**
+ * Per-tenant limits on one proxy: concurrent connections (nftables on the tenant's port), the tenant's weight in the
+ * fair share of the proxy's bandwidth, and an optional absolute bandwidth ceiling (both an HTB class, docs/hub.md).
+ */
 const limitsSchema = z.strictObject({
   connections: z
     .number()
@@ -180,10 +183,17 @@ const limitsSchema = z.strictObject({
     .min(1, { message: 'connections must be at least 1' })
     .max(32_768, { message: 'connections is at most 32768 (a proxy has 65,536 file descriptors, 2 per connection)' })
     .optional(),
-  /** 0: no bandwidth limit (no delay pool). */
+  /** The tenant's share of a busy proxy relative to the other busy tenants': 1 to 10. */
+  weight: z
+    .number()
+    .int({ message: 'weight is a whole number from 1 to 10 (a tenant with weight 3 gets 3 times the share of one with 1)' })
+    .min(1, { message: 'weight is a whole number from 1 to 10 (a tenant with weight 3 gets 3 times the share of one with 1)' })
+    .max(10, { message: 'weight is a whole number from 1 to 10 (a tenant with weight 3 gets 3 times the share of one with 1)' })
+    .optional(),
+  /** An absolute ceiling, Mbit/s, even on an idle proxy; 0 or absent: none (the tenant may take the whole line). */
   bandwidthMbps: z
     .number()
-    .refine((v) => v === 0 || v >= 0.1, { message: 'bandwidthMbps is 0 (no limit) or at least 0.1 (Mbit/s)' })
+    .refine((v) => v === 0 || v >= 0.1, { message: 'bandwidthMbps is 0 (no ceiling) or at least 0.1 (Mbit/s)' })
     .max(100_000, { message: 'bandwidthMbps is at most 100000 (100 Gbit/s)' })
     .optional(),
 });
@@ -331,6 +341,18 @@ const hubSchema = z.strictObject({
         .min(1, { message: 'workers is at least 1' })
         .max(32, { message: 'workers is at most 32' })
         .default(1),
+      /**
+       * The rate, Mbit/s, at which each proxy shares its outbound bandwidth fairly between busy tenants (the root of
+       * its HTB tree, docs/hub.md "Tenant isolation"): just below what the instance can send, so the queue forms where
+       * the sharing happens. 0 turns fair sharing off.
+       * @default - 95 % of the instance type's burst bandwidth; none (off) for an instance type egresshub has no facts for
+       */
+      lineRateMbps: z
+        .number()
+        .int({ message: 'lineRateMbps is a whole number of Mbit/s (0 turns fair sharing off)' })
+        .min(0, { message: 'lineRateMbps is 0 (no fair sharing) or a rate in Mbit/s' })
+        .max(400_000, { message: 'lineRateMbps is at most 400000 (400 Gbit/s)' })
+        .optional(),
       /** nlb only: the Auto Scaling group's bounds and its CPU target (target tracking). */
       scaling: z
         .strictObject({
@@ -380,7 +402,7 @@ const hubSchema = z.strictObject({
     .default({ deniedRequestsPer5Minutes: DEFAULT_DENIED_THRESHOLD }),
   /**
    * Per-tenant limits on each proxy, for every tenant without its own `limits`.
-   * @default connections: a quarter of a proxy's capacity; bandwidthMbps: half the instance's baseline bandwidth
+   * @default connections: a quarter of a proxy's capacity; weight: 1; bandwidthMbps: none (fair share only)
    */
   tenantLimits: limitsSchema.default({}),
   /**
@@ -479,6 +501,23 @@ export const configSchema = z
         ['hub', 'proxy', 'workers'],
         `${proxy.workers} Squid workers on ${proxy.instanceType ?? DEFAULT_INSTANCE_TYPES[proxy.mode]} (${facts.vcpus} vCPU${facts.vcpus === 1 ? '' : 's'}) would share cores: use at most ${facts.vcpus}, or a larger instance type`,
       );
+    }
+    // A bandwidth ceiling is a class of the fair-share tree: without a tree nothing would enforce it.
+    const lineRate = proxy.lineRateMbps ?? (facts ? 1 : 0);
+    if (lineRate === 0) {
+      const capped: (string | number)[][] = [];
+      if (cfg.hub.tenantLimits.bandwidthMbps) capped.push(['hub', 'tenantLimits', 'bandwidthMbps']);
+      cfg.tenants.forEach((t, i) => {
+        if (t.limits?.bandwidthMbps) capped.push(['tenants', i, 'limits', 'bandwidthMbps']);
+      });
+      for (const path of capped) {
+        issue(
+          path,
+          proxy.lineRateMbps === 0
+            ? "a bandwidth ceiling is enforced by the fair-share tree, which hub.proxy.lineRateMbps: 0 turns off: set lineRateMbps to the instance's bandwidth in Mbit/s, or remove the ceiling"
+            : `a bandwidth ceiling is enforced by the fair-share tree, whose rate egresshub does not know for ${proxy.instanceType}: set hub.proxy.lineRateMbps to the instance's bandwidth in Mbit/s, or remove the ceiling`,
+        );
+      }
     }
     if (proxy.mode !== 'nlb' && proxy.scaling) {
       issue(

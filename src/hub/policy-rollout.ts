@@ -19,6 +19,7 @@ import type { EgressPlan } from '../config/plan';
 import { renderSquidConf } from '../policy';
 import { PROXY_HEALTHY } from './health-probe';
 import {
+  APPLY_FAIR_SHARE,
   APPLY_TENANT_LIMITS,
   ENSURE_TLS_PEEK,
   FETCH_POLICY,
@@ -99,6 +100,7 @@ export function renderPolicyApply(opts: PolicyApplyOptions): string {
     SQUID_PARSE_CHECK,
     ENSURE_TLS_PEEK,
     APPLY_TENANT_LIMITS,
+    APPLY_FAIR_SHARE,
     PORT_FUNCTIONS,
     FETCH_POLICY,
     PROXY_HEALTHY,

@@ -34,6 +34,14 @@ export const SQUID_PARSE_CHECK = shellLibrary('squid-parse-ok');
 export const APPLY_TENANT_LIMITS = shellLibrary('tenant-limits');
 
 /**
+ * Shell functions `apply_fair_share CONF [--ensure]` (loads the tenants' fair-share tree that squid.conf carries as
+ * `#tc: ` lines, failing open) and `keep_inert_delay_pool RUNNING CANDIDATE` (the Squid 5 delay-pool stall on
+ * upgrade). Only the policy apply document runs them, not the boot script: a proxy gets its tree from the apply
+ * document's first run, so a release that adds fair sharing changes no user data and replaces no proxy.
+ */
+export const APPLY_FAIR_SHARE = shellLibrary('fair-share');
+
+/**
  * Shell function `ensure_tls_peek CERT GROUP`: the proxy's TLS checks need a Squid built with OpenSSL (Debian's
  * `squid` uses GnuTLS and cannot peek; Debian's `squid-openssl` and, by its `squid -v`, the distribution build of
  * Amazon Linux 2023 are checked at boot rather than assumed), and an `ssl-bump` port needs a certificate even

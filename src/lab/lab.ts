@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { buildPlan, loadConfigFile, UsageError, type EgressPlan } from '../config';
-import { APPLY_TENANT_LIMITS, ENSURE_TLS_PEEK } from '../hub/user-data';
+import { APPLY_FAIR_SHARE, APPLY_TENANT_LIMITS, ENSURE_TLS_PEEK } from '../hub/user-data';
 import { renderSquidConf } from '../policy';
 import { spawn } from 'node:child_process';
 import { hasCommand, inNs, nodeEntry, run, sleep, waitFor } from './sh';
@@ -481,6 +481,35 @@ export function applyTenantLimits(proxy: Pick<LabProxy, 'ns'>, conf: string, che
   ]);
 }
 
+/**
+ * The instance's own `apply_fair_share` (policy-rollout.ts's document), run in a lab proxy's namespace: its tree on
+ * the device holding the proxy's address, as the listener ENI on a fixed proxy. Throws when the tree did not load
+ * and the policy sets bandwidth ceilings (the instance's script then only warns: the lab is where that must show).
+ */
+export function applyFairShare(proxy: Pick<LabProxy, 'ns' | 'ip'>, conf: string): void {
+  inNs(proxy.ns, [
+    'env',
+    `LISTENER_IP=${proxy.ip}`,
+    'bash',
+    '-c',
+    `set -euo pipefail\n${APPLY_FAIR_SHARE}\napply_fair_share "$1"`,
+    'apply_fair_share',
+    conf,
+  ]);
+}
+
+/** The apply document's `keep_inert_delay_pool`: a reconfigure that drops every delay pool keeps one inert pool. */
+function keepInertDelayPool(running: string, candidate: string): void {
+  run([
+    'bash',
+    '-c',
+    `set -euo pipefail\n${APPLY_FAIR_SHARE}\nkeep_inert_delay_pool "$1" "$2"`,
+    'keep_inert_delay_pool',
+    running,
+    candidate,
+  ]);
+}
+
 /** Starts (or restarts, after it died) one proxy's Squid with the plan's squid.conf and waits for every tenant port. */
 export async function startSquid(plan: EgressPlan, topo: LabTopology, proxy: LabProxy): Promise<void> {
   const p = labPaths(topo.stateDir).proxy(proxy.index);
@@ -488,6 +517,8 @@ export async function startSquid(plan: EgressPlan, topo: LabTopology, proxy: Lab
   ensurePeekCert(p.peekCert);
   inNs(proxy.ns, ['squid', '-k', 'parse', '-f', p.squidConf]);
   applyTenantLimits(proxy, p.squidConf);
+  // On AWS the apply document's first run after boot loads the tree; the lab loads it at once.
+  applyFairShare(proxy, p.squidConf);
   inNs(proxy.ns, ['squid', '-n', squidServiceName(proxy), '-f', p.squidConf]);
   if (
     !(await waitFor(
@@ -580,10 +611,11 @@ export async function reconfigureProxy(plan: EgressPlan, topo: LabTopology, prox
   const conf = labSquidConf(plan, topo.stateDir, proxy.index);
   const candidate = `${p.squidConf}.next`;
   writeFileSync(candidate, conf);
+  keepInertDelayPool(p.squidConf, candidate);
   step(`${proxy.id}: checking the new squid.conf (squid -k parse)`);
   inNs(proxy.ns, ['squid', '-k', 'parse', '-f', candidate]);
   applyTenantLimits(proxy, candidate, true);
-  writeFileSync(p.squidConf, conf);
+  writeFileSync(p.squidConf, readFileSync(candidate));
   applyTenantLimits(proxy, p.squidConf);
   const ports = plan.tenants.map((t) => t.port);
   const accepting = () =>
@@ -596,6 +628,7 @@ export async function reconfigureProxy(plan: EgressPlan, topo: LabTopology, prox
   if (!(await waitFor(ready, 20_000, 20))) {
     throw new Error(`squid (${proxy.id}) did not listen on ${ports.join(', ')} within 20 s after reconfigure; see ${p.cacheLog}`);
   }
+  applyFairShare(proxy, p.squidConf);
   return Date.now() - started;
 }
 

@@ -1,6 +1,6 @@
 // Tenant isolation with real Squid and nftables: a tenant held to 5 connections gets its 6th refused at once (a TCP
 // reset, counted and logged by the proxy's nftables) while its neighbour connects as usual, and gets its capacity
-// back when its connections close; a tenant held to 8 Mbit/s downloads at that rate while its neighbour does not.
+// back when its connections close; a tenant with an 8 Mbit/s ceiling downloads at that rate while its neighbour does not.
 import { describe, expect, it } from 'vitest';
 import { buildPlan, loadConfigFile } from '../../src/config';
 import { curlIn } from '../../src/lab/curl';
@@ -61,8 +61,8 @@ describe('tenant limits (root, real Squid and nftables)', () => {
     // Closed connections leave the count: the tenant connects again.
     expect(await waitFor(() => fetch(noisy, '/').code === '200', 10_000, 200)).toBe(true);
 
-    // 4 MB at 8 Mbit/s (1 MB/s, a bucket of one second): about 3 s. The neighbour's default is 64 Mbit/s (8 MB/s),
-    // whose 8 MB bucket holds the whole body.
+    // 4 MB at 8 Mbit/s (1 MB/s, the ceiling of its class in the fair-share tree): about 4 s. The neighbour has no
+    // ceiling: alone on the proxy it may use the whole line.
     const slow = fetch(noisy, `/bytes/${4_000_000}`);
     const fast = fetch(quiet, `/bytes/${4_000_000}`);
     expect([slow.code, slow.bytes, fast.code, fast.bytes]).toEqual(['200', 4_000_000, '200', 4_000_000]);

@@ -42,7 +42,10 @@ policy_apply() {
   trap finish EXIT
 
   fetch_policy "$REGION" "$POLICY_OBJECT" "$CANDIDATE"
+  keep_inert_delay_pool "$CONF" "$CANDIDATE"
   if cmp -s "$CANDIDATE" "$CONF"; then
+    # A proxy gets its fair-share tree here on the first run after its boot (the boot script does not load it).
+    apply_fair_share "$CONF" --ensure || say "warning: the bandwidth ceilings of the running policy are not enforced on this proxy"
     say "unchanged: $POLICY_OBJECT is the running policy"
     exit 0
   fi
@@ -53,6 +56,10 @@ policy_apply() {
   fi
   if ! squid_has_delay_pools "$CANDIDATE"; then
     say "FAILED: $POLICY_OBJECT limits bandwidth, which this Squid build cannot; the running policy stays"
+    exit 1
+  fi
+  if grep -q '^# ceilings ' "$CANDIDATE" && ! command -v tc >/dev/null; then
+    say "FAILED: $POLICY_OBJECT sets bandwidth ceilings, which need tc (dnf install iproute-tc); the running policy stays"
     exit 1
   fi
   if ! squid_parse_ok "$CANDIDATE" > "$STATE/parse.log"; then
@@ -84,6 +91,7 @@ policy_apply() {
     && { [ -z "$ANSWERED_BEFORE" ] || proxy_healthy "${NEW_PORTS[0]}" /nonexistent; }; then
     # The limits follow the tenants Squid now serves (checked above, so this load is not expected to fail).
     apply_tenant_limits "$CONF" || say "warning: the tenant connection limits did not load; the previous ones stay"
+    apply_fair_share "$CONF" || say "warning: the bandwidth ceilings of $POLICY_OBJECT are not enforced on this proxy"
     say "applied $POLICY_OBJECT (ports: ${NEW_PORTS[*]})"
     exit 0
   fi
