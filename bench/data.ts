@@ -82,7 +82,10 @@ function parseArgs(argv: readonly string[], configFile: string): Options {
   };
 }
 
-/** Two tenants that may reach any public address: the benchmark measures the path, not the allowlist. */
+/**
+ * Two tenants that may reach any public address, everything else at its default (tenant limits and fair share
+ * included): the benchmark measures the path a default hub runs, not the allowlist.
+ */
 function benchConfig(): string {
   return stringify({
     name: 'egresshub',
@@ -782,6 +785,7 @@ async function main(): Promise<void> {
       '## Data plane: the lab (spoke → endpoint → gateway → Squid → NAT → origin vs. direct → NAT → origin)',
       '',
       ...machineLines(m, command),
+      '- config: the **defaults** (no tenantLimits, no lineRateMbps): what a hub deployed from a minimal config runs, fair share on',
       '',
     ];
     process.stdout.write(`${[...head, ...lines].join('\n')}\n`);

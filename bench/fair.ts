@@ -42,7 +42,7 @@ function benchConfig(lineRateMbps: number): string {
 
 async function main(): Promise<void> {
   checkLabHost();
-  const o = { line: arg('line', 200, 2000), seconds: arg('seconds', 8, 60), runs: arg('runs', 3, 10) };
+  const o = { line: arg('line', 200, 20_000), seconds: arg('seconds', 8, 60), runs: arg('runs', 3, 10) };
   const lineRate = Math.round(o.line * LINE_RATE_FRACTION);
   const m = machine();
   const dir = mkdtempSync(join(tmpdir(), 'egresshub-bench-fair-'));

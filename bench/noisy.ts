@@ -1,13 +1,16 @@
 // Tenant isolation under a flood: one tenant opens thousands of connections and runs large downloads while another
-// tenant's HTTPS requests are timed, on one real Squid in the lab, with the noisy tenant's limits on (its share:
-// connections and bandwidth) and off. Reports the quiet tenant's p50/p99 and success rate idle and under the flood.
+// tenant's HTTPS requests are timed, on one real Squid in the lab behind an emulated instance line (bench/fair.ts's
+// ifb), with the hub's isolation on (fair share at its default 95 % of the line, a connection cap for the noisy
+// tenant) and off. Reports the quiet tenant's p50/p99 and success rate idle and under the flood.
 // Bounded by count and time; always tears the lab down.
-// Usage: npm run bench:noisy [-- --connections 2000 --downloads 4 --seconds 30 --count 300]
+// Usage: npm run bench:noisy [-- --connections 2000 --downloads 4 --seconds 30 --count 300 --line 400]
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { buildPlan, parseConfig, type EgressPlan } from '../src/config';
+import { LINE_RATE_FRACTION } from '../src/config/instance-types';
+import { emulateLine } from '../src/lab/fair';
 import { checkLabHost, labDown, labPaths, labUp, reconfigureProxy } from '../src/lab/lab';
 import { acquireLabLock } from '../src/lab/lock';
 import { sleep } from '../src/lab/sh';
@@ -20,15 +23,16 @@ import { nodeJob, nodeJobAsync, waitForNoLab } from './lab-bench';
 const FIXTURE = 'test/fixtures/lab-limits.yaml';
 const log = (s: string) => process.stderr.write(`bench:noisy: ${s}\n`);
 
-/** The noisy tenant's share of the proxy in each variant: what the hub would enforce, and effectively none. */
+/** The hub's isolation in each variant: what it enforces by default (plus a connection cap), and none. */
 const VARIANTS = {
-  'limits on (200 connections, 100 Mbit/s)': { connections: 200, bandwidthMbps: 100 },
-  'limits off': { connections: 32_768, bandwidthMbps: 100_000 },
+  'fair share (default) + 200 connections': { connections: 200, fair: true },
+  'no isolation': { connections: 32_768, fair: false },
 } as const;
 
-function planWith(limits: { connections: number; bandwidthMbps: number }): EgressPlan {
+function planWith(v: { connections: number; fair: boolean }, line: number): EgressPlan {
   const doc = parseDocument(readFileSync(FIXTURE, 'utf8'));
-  doc.setIn(['tenants', 0, 'limits'], limits);
+  doc.setIn(['tenants', 0, 'limits'], { connections: v.connections });
+  doc.setIn(['hub', 'proxy', 'lineRateMbps'], v.fair ? Math.round(line * LINE_RATE_FRACTION) : 0);
   return buildPlan(parseConfig(doc.toString(), FIXTURE));
 }
 
@@ -58,6 +62,7 @@ async function main(): Promise<void> {
     downloads: arg('downloads', 4, 32),
     seconds: arg('seconds', 30, 120),
     count: arg('count', 300, 5_000),
+    line: arg('line', 400, 2000),
   };
   const m = machine();
   log('waiting for the lab lock (at most 10 min)');
@@ -68,11 +73,12 @@ async function main(): Promise<void> {
   const verdicts: string[] = [];
   try {
     const first = Object.values(VARIANTS)[0]!;
-    const { topo } = await labUp(planWith(first), FIXTURE, log);
+    const { topo } = await labUp(planWith(first, o.line), FIXTURE, log);
+    emulateLine(topo, topo.proxies[0]!, o.line);
     const noisy = topo.tenants.find((t) => t.tenant.name === 'noisy')!;
     const quiet = topo.tenants.find((t) => t.tenant.name === 'quiet')!;
     for (const [name, limits] of Object.entries(VARIANTS)) {
-      await reconfigureProxy(planWith(limits), topo, topo.proxies[0]!, log);
+      await reconfigureProxy(planWith(limits, o.line), topo, topo.proxies[0]!, log);
       await sleep(2000);
       // Warm-up: DNS cache and the SNI helper's first answers.
       quietLatency(quiet, topo, 20, 20_000, dir);
@@ -118,12 +124,12 @@ async function main(): Promise<void> {
     '',
     ...machineLines(
       m,
-      `npm run bench:noisy -- --connections ${o.connections} --downloads ${o.downloads} --seconds ${o.seconds} --count ${o.count}`,
+      `npm run bench:noisy -- --connections ${o.connections} --downloads ${o.downloads} --seconds ${o.seconds} --count ${o.count} --line ${o.line}`,
     ),
     '',
-    `One proxy (one Squid worker). The noisy tenant opens ${o.connections} tunnels (CONNECT, held) in waves of 100 and runs ${o.downloads} loops of 200 MB plain-HTTP downloads for ${o.seconds} s; the quiet tenant sends ${o.count} sequential HTTPS requests (new connection, CONNECT, TLS, GET, close), idle and during the flood.`,
+    `One proxy (one Squid worker) behind an emulated instance line of ${o.line} Mbit/s (an ifb with a 1,000-packet FIFO; fair share at ${Math.round(o.line * LINE_RATE_FRACTION)} Mbit/s). The noisy tenant opens ${o.connections} tunnels (CONNECT, held) in waves of 100 and runs ${o.downloads} loops of 200 MB plain-HTTP downloads for ${o.seconds} s; the quiet tenant sends ${o.count} sequential HTTPS requests (new connection, CONNECT, TLS, GET, close), idle and during the flood.`,
     '',
-    table(['noisy tenant', 'phase', 'quiet p50 ms', 'quiet p99 ms', 'quiet success', 'noisy tunnels', 'noisy Mbit/s'], rows),
+    table(['isolation', 'phase', 'quiet p50 ms', 'quiet p99 ms', 'quiet success', 'noisy tunnels', 'noisy Mbit/s'], rows),
     '',
     ...verdicts.map((v) => `- ${v}`),
   ];

@@ -39,14 +39,20 @@ export async function measureShares(topo: LabTopology, demands: readonly Demand[
   const runs = demands.map(({ tenant, connections }) => {
     const curl = [
       'curl -s -o /dev/null',
-      `--max-time ${seconds}`,
+      '--max-time "$(printf %d.%03d $((left / 1000)) $((left % 1000)))"',
       `--cacert ${ca}`,
       `-x http://${tenant.proxyHost}:${tenant.tenant.port}`,
       `-w '%{size_download} %{http_code}\\n'`,
       `https://www.example.net/bytes/${BODY_BYTES}`,
     ].join(' ');
-    // Each curl ends by its own --max-time; the group's bound is a few seconds above it.
-    const script = `for _ in $(seq ${connections}); do ${curl} & done; wait`;
+    // Each connection downloads until the shared deadline (a fast line finishes a body early and starts another);
+    // the last download is cut by --max-time. The group's bound is a few seconds above the deadline.
+    const script = [
+      `deadline=$(( $(date +%s%3N) + ${seconds * 1000} ))`,
+      `one() { while left=$(( deadline - $(date +%s%3N) )); [ "$left" -gt 500 ]; do ${curl}; done; }`,
+      `for _ in $(seq ${connections}); do one & done`,
+      'wait',
+    ].join('\n');
     const child = spawnInNs(tenant.spokeNs, ['bash', '-c', script], { timeoutMs: (seconds + 15) * 1000 });
     child.stdin.end();
     let out = '';
@@ -58,7 +64,7 @@ export async function measureShares(topo: LabTopology, demands: readonly Demand[
         const ok = lines.filter((l) => l.endsWith(' 200'));
         resolve({
           bytes: ok.reduce((sum, l) => sum + Number(l.split(' ')[0]), 0),
-          failed: connections - ok.length,
+          failed: lines.length - ok.length + Math.max(0, connections - ok.length),
         });
       }),
     );
