@@ -68,6 +68,12 @@ export interface PolicyApplyOptions {
   readonly maxDrainSeconds?: number;
   /** Seconds to wait for every http_port to listen after reconfigure. @default 30 */
   readonly listenSeconds?: number;
+  /**
+   * Seconds a run on an instance whose boot script has not finished waits for it before it gives up (exit 0: the
+   * boot installs the current policy), so a new proxy's first run still loads the fair-share tree.
+   * @default 600
+   */
+  readonly bootWaitSeconds?: number;
   /** @default PROXY_PATHS */
   readonly paths?: ProxyPaths;
 }
@@ -95,6 +101,7 @@ export function renderPolicyApply(opts: PolicyApplyOptions): string {
       SQUID_GROUP: paths.squidGroup,
       SYSCTL_FILE: paths.sysctl,
       LISTEN_SECONDS: opts.listenSeconds ?? 30,
+      BOOT_WAIT_SECONDS: opts.bootWaitSeconds ?? 600,
       ...drainParameters(opts),
     }),
     SQUID_PARSE_CHECK,

@@ -165,10 +165,12 @@ describe.runIf(squidAvailable())('the policy apply command (real Squid, fake AWS
     ]).stdout;
   const reconfigures = () => (squid.exec(['cat', join(squid.dir, 'cache.log')]).stdout.match(/Reconfiguring Squid Cache/g) ?? []).length;
 
-  it('does nothing on a proxy whose boot has not finished (the boot installs the current policy)', async () => {
+  it('waits (bounded) for a boot that has not finished, then does nothing (the boot installs the current policy)', async () => {
     rmSync(paths.bootstrapped);
     try {
-      const r = await apply(squid.render(changed));
+      const started = Date.now();
+      const r = await apply(squid.render(changed), { bootWaitSeconds: 2 });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
       expect(r.status).toBe(0);
       expect(r.said).toEqual(['bootstrap has not finished: it installs the current policy itself']);
       expect(r.calls).toEqual([]);

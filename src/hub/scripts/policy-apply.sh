@@ -3,7 +3,8 @@
 # KEY='value' lines first): fetch $POLICY_OBJECT, check it (parse, TLS peek, delay pools, nft limits), drain the
 # proxy as its fleet mode says (drain-<mode>.sh), squid -k reconfigure, wait for every port, undrain; restore the
 # previous policy if Squid does not serve the new one. Exit 0 = applied or nothing to do, 1 = not applied.
-# Parameters: CONF STATE BOOTSTRAPPED ENV_FILE PEEK_CERT SQUID_GROUP SYSCTL_FILE LISTEN_SECONDS POLICY_OBJECT.
+# Parameters: CONF STATE BOOTSTRAPPED ENV_FILE PEEK_CERT SQUID_GROUP SYSCTL_FILE LISTEN_SECONDS BOOT_WAIT_SECONDS
+# POLICY_OBJECT.
 # Loaded by src/hub/scripts.ts: the lines above are left out of what the instances run.
 # squid -k reconfigure only signals Squid: the old listeners are still open when it returns. Squid logs
 # "Accepting [SSL bumped ]HTTP Socket connections" once per listener it (re)opens, so wait for that many new lines.
@@ -27,6 +28,13 @@ finish() {
   exit "$rc"
 }
 policy_apply() {
+  # State Manager may run this as soon as a new instance registers, before its boot script is done: wait for it
+  # (bounded), so the proxy gets what only this document installs (the fair-share tree) on that first run.
+  local waited=0
+  while [ ! -f "$BOOTSTRAPPED" ] && [ "$waited" -lt "$BOOT_WAIT_SECONDS" ]; do
+    sleep 1
+    waited=$((waited + 1))
+  done
   if [ ! -f "$BOOTSTRAPPED" ]; then
     say "bootstrap has not finished: it installs the current policy itself"
     exit 0
