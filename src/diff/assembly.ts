@@ -103,6 +103,21 @@ export function checkSameHub(before: readonly StackSnapshot[], plan: EgressPlan,
     );
 }
 
+/**
+ * The stacks of `before` that belong to the hub of `plan` (its hub, tenant and spoke stacks, by the names the
+ * plan gives them), and the others: an app that includes egresshub's templates beside its own stacks
+ * (CfnInclude, README "From Python, Java, Go or .NET") has an assembly with both, and its own stacks are not
+ * egresshub's to show as removed.
+ */
+export function hubStacksOf(
+  before: readonly StackSnapshot[],
+  plan: EgressPlan,
+): { readonly stacks: StackSnapshot[]; readonly others: StackSnapshot[] } {
+  const escaped = plan.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const ours = new RegExp(`^${escaped}-(hub|tenants-\\d+|spoke-.+)$`);
+  return { stacks: before.filter((s) => ours.test(s.stackName)), others: before.filter((s) => !ours.test(s.stackName)) };
+}
+
 function readJsonFile(file: string, where: string): unknown {
   let text: string;
   try {

@@ -12,6 +12,7 @@ import {
   DEPLOYED_PERMISSIONS,
   diffApps,
   handoffsOf,
+  hubStacksOf,
   proxyReplacementWarning,
   readAssemblyFrom,
   readDeployed,
@@ -144,9 +145,11 @@ async function sides(printer: Printer, source: Source): Promise<Sides> {
   if (source.kind === 'assembly') {
     const stacks = readAssemblyFrom(source.dir);
     checkSameHub(stacks, plan, `--from ${source.dir}`, source.newFile);
-    printer.step(`read ${source.dir} (old cloud assembly): ${plural(stacks.length, 'stack')}`);
+    const { stacks: ours, others } = hubStacksOf(stacks, plan);
+    printer.step(`read ${source.dir} (old cloud assembly): ${plural(ours.length, 'stack')} of hub ${plan.name}`);
+    if (others.length > 0) printer.step(`left out, not this hub's stacks: ${others.map((s) => s.stackName).join(', ')}`);
     printer.step(`synthesizing ${source.newFile} (new, this release): ${plural(stackCount(plan), 'stack')}`);
-    return { before: { stacks }, after: snapshotOf(plan), plan, oldLabel: source.dir };
+    return { before: { stacks: ours }, after: snapshotOf(plan), plan, oldLabel: source.dir };
   }
   printer.step(`synthesizing ${source.newFile} (new, this release): ${plural(stackCount(plan), 'stack')}`);
   const after = snapshotOf(plan);
