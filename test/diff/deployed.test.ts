@@ -36,7 +36,7 @@ const notFound = (name: string) => Object.assign(new Error(`Stack with id ${name
  * Answers like CloudFormation in account `account`: the stacks of `deployed` that were synthesized for that
  * account and the client's region exist there, everything else does not. Records each call.
  */
-function deploy(deployed: Map<string, { account: string; region: string; body: string }>, account = '111111111111') {
+function deploy(deployed: Map<string, { account: string; region: string; body: string }>, account = '111111111111', idAccount = account) {
   const calls: string[] = [];
   const find = async (name: string, client: CloudFormationClient) => {
     const region = await client.config.region();
@@ -47,7 +47,7 @@ function deploy(deployed: Map<string, { account: string; region: string; body: s
     calls.push(`DescribeStacks ${input.StackName}`);
     const s = await find(input.StackName, getClient());
     if (!s) throw notFound(input.StackName);
-    const StackId = `arn:aws:cloudformation:${s.region}:${account}:stack/${input.StackName}/0f1e2d3c-0000-0000-0000-000000000000`;
+    const StackId = `arn:aws:cloudformation:${s.region}:${idAccount}:stack/${input.StackName}/0f1e2d3c-0000-0000-0000-000000000000`;
     return { Stacks: [{ StackName: input.StackName, StackId, StackStatus: 'UPDATE_COMPLETE', CreationTime: new Date(0) }] };
   });
   cfn.on(GetTemplateCommand).callsFake(async (input: { StackName: string; TemplateStage?: string }, getClient) => {
@@ -101,6 +101,15 @@ describe('egresshub diff --deployed (stubbed CloudFormation; untested against AW
       /--deployed: stack egresshub-hub in ap-northeast-1: the hub is not deployed there \(with these credentials, account 111111111111 expected\); nothing to compare with/,
     );
     expect(r.stdout).toBe('');
+  });
+
+  it('refuses (exit 2) a stack that CloudFormation says is in another account than the config', async () => {
+    deploy(fixtureStacks(), '111111111111', '444444444444');
+    const r = await runCli('diff', '--deployed', CONFIG);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /--deployed: stack egresshub-hub in ap-northeast-1: found in account 444444444444, but the config deploys it to account 111111111111; use credentials of account 111111111111/,
+    );
   });
 
   it('names the permissions when access is denied (exit 2)', async () => {
