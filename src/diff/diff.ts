@@ -141,11 +141,17 @@ const CHANGES = ' (changes at deploy)';
 const OUTPUTS = 'Outputs/';
 
 /**
+ * The stacks on either side of a diff. `before` is a config's synth (`egresshub diff OLD NEW`), an earlier
+ * release's cloud assembly (`--from`) or the templates deployed now (`--deployed`): one judgement, three sources.
+ */
+export type StackSet = Pick<AppSnapshot, 'stacks'>;
+
+/**
  * What deploying `after` over stacks deployed from `before` does, stack by stack in deploy order (so a
  * producer's changed outputs are known before its consumers are diffed). `handoffs` names the parameters
  * an operator copies from one stack's outputs (handoffsOf).
  */
-export function diffApps(before: AppSnapshot, after: AppSnapshot, handoffs: readonly Handoff[] = []): AppDiff {
+export function diffApps(before: StackSet, after: StackSet, handoffs: readonly Handoff[] = []): AppDiff {
   const pairs = pairStacks(before.stacks, after.stacks);
   // Outputs whose value changes, by `<region>/<stack name>` then output name: the reason.
   const changedOutputs = new Map<string, Map<string, string>>();

@@ -4,3 +4,5 @@ export * from './diff';
 export * from './protected';
 export * from './snapshot';
 export * from './refused';
+export * from './assembly';
+export * from './deployed';

@@ -1,19 +1,29 @@
 // `egresshub diff OLD.yaml NEW.yaml`: synthesizes both configs offline and shows, per stack, what a
 // `cdk deploy` of NEW over OLD adds, removes, replaces or updates, highlighting the resources users hold.
+// `--from DIR` takes the old side from an earlier release's cloud assembly and `--deployed` from CloudFormation,
+// so a release upgrade gets the same judgement as a config change.
 // Exit 3 with --fail-on-replace when one of those would be replaced (docs/operations.md).
 import { spokeStackId } from '../../app';
 import { buildPlan, loadConfigFile, type EgressPlan } from '../../config';
 import { ConfigError, UsageError } from '../../config/errors';
+import { DEFAULT_CONFIG_FILE } from '../../config/load';
 import {
+  checkSameHub,
+  DEPLOYED_PERMISSIONS,
   diffApps,
   handoffsOf,
+  hubStacksOf,
   proxyReplacementWarning,
+  readAssemblyFrom,
+  readDeployed,
   refusedChanges,
   rolloutCommands,
   snapshotOf,
   type AppDiff,
+  type AppSnapshot,
   type Impact,
   type ResourceChange,
+  type StackSet,
   type StackDiff,
 } from '../../diff';
 import type { CommandSpec } from '../command';
@@ -27,32 +37,45 @@ export const EXIT_PROBLEMS = 4;
 
 export const diff: CommandSpec = {
   name: 'diff',
-  summary: 'show what deploying NEW over OLD adds, removes, replaces or updates in every stack (offline), and what users would lose',
+  summary:
+    "show what deploying NEW over OLD (a config, an earlier release's cloud assembly or the deployed stacks) adds, removes, replaces or updates in every stack, and what users would lose",
   configure: (cmd) =>
     cmd
-      .argument('<old>', 'the config that is deployed now')
-      .argument('<new>', 'the config you mean to deploy')
+      .argument('[old]', 'the config that is deployed now (not with --from or --deployed)')
+      .argument('[new]', `the config you mean to deploy (with --from or --deployed: the only argument, default ./${DEFAULT_CONFIG_FILE})`)
+      .option(
+        '--from <dir>',
+        'compare with a cloud assembly instead of an OLD config: the cdk.out an earlier egresshub release synthesized (egresshub synth or cdk synth) for what is deployed, to preview a release upgrade',
+      )
+      .option(
+        '--deployed',
+        `compare with the templates deployed now in the hub's account (AWS credentials: ${DEPLOYED_PERMISSIONS}); stacks in other accounts are not read`,
+      )
       .option(
         '--fail-on-replace',
         `exit ${EXIT_REPLACES} when a resource users hold would be replaced (resource gateway, resource configuration, spoke endpoint, RAM share, proxy ENI, Elastic IP, VPC, subnet)`,
+      )
+      .addHelpText(
+        'after',
+        [
+          '',
+          'Examples:',
+          '  egresshub diff deployed.yaml egresshub.yaml            a config change, under this release',
+          '  egresshub diff --from cdk.out.deployed egresshub.yaml  a release upgrade: the assembly the old release synthesized',
+          '  egresshub diff --deployed egresshub.yaml               against what CloudFormation holds now (credentials)',
+        ].join('\n'),
       ),
-  run: ({ printer }, opts, args) => {
-    const [oldFile, newFile] = args as [string, string];
-    const [oldPlan, newPlan] = loadBoth(oldFile, newFile);
-    const refused = refusedChanges(oldPlan, newPlan);
-    if (refused.length > 0)
-      throw new UsageError(`${newFile}: refused change(s) from ${oldFile}:\n${refused.map((r) => `  ${r}`).join('\n')}`);
-    printer.step(`synthesizing ${oldFile} (old): ${plural(stackCount(oldPlan), 'stack')}`);
-    const before = snapshotOf(oldPlan);
-    printer.step(`synthesizing ${newFile} (new): ${plural(stackCount(newPlan), 'stack')}`);
-    const after = snapshotOf(newPlan);
-    const result = diffApps(before, after, handoffsOf(newPlan, spokeStackId));
+  run: async ({ printer }, opts, args) => {
+    const source = sourceOf(opts, args);
+    const { before, after, plan, oldLabel } = await sides(printer, source);
+    const newFile = source.newFile;
+    const result = diffApps(before, after, handoffsOf(plan, spokeStackId));
     const failOnReplace = opts.failOnReplace === true;
     const code = result.problems.length > 0 ? EXIT_PROBLEMS : failOnReplace && result.replacedProtected.length > 0 ? EXIT_REPLACES : 0;
-    const proxyWarning = result.proxies.length > 0 ? proxyReplacementWarning(newPlan.hub.proxy.mode) : undefined;
+    const proxyWarning = result.proxies.length > 0 ? proxyReplacementWarning(plan.hub.proxy.mode) : undefined;
     const rollouts = result.rollouts.map((r) => ({ ...r, commands: rolloutCommands(r, newFile) }));
 
-    printer.data({ old: oldFile, new: newFile, ...result, rollouts, proxyWarning, exitCode: code });
+    printer.data({ old: oldLabel, oldKind: source.kind, new: newFile, ...result, rollouts, proxyWarning, exitCode: code });
     render(printer, result);
     if (proxyWarning) {
       printer.warn(proxyWarning);
@@ -72,6 +95,82 @@ export const diff: CommandSpec = {
     return code;
   },
 };
+
+type Source =
+  | { readonly kind: 'configs'; readonly oldFile: string; readonly newFile: string }
+  | { readonly kind: 'assembly'; readonly dir: string; readonly newFile: string }
+  | { readonly kind: 'deployed'; readonly newFile: string };
+
+const FORMS = 'egresshub diff OLD.yaml NEW.yaml, egresshub diff --from OLD_ASSEMBLY_DIR [NEW.yaml] or egresshub diff --deployed [NEW.yaml]';
+
+/** Which "before" the command line asks for; one form at a time. */
+function sourceOf(opts: Record<string, unknown>, args: readonly (string | undefined)[]): Source {
+  const given = args.filter((a): a is string => a !== undefined);
+  const from = typeof opts.from === 'string' ? opts.from : undefined;
+  const deployed = opts.deployed === true;
+  if (from !== undefined && deployed) throw new UsageError(`--from and --deployed are two sources of the old side: give one (${FORMS})`);
+  if (from !== undefined || deployed) {
+    const flag = from !== undefined ? `--from ${from}` : '--deployed';
+    if (given.length > 1)
+      throw new UsageError(`${flag} takes the place of OLD: give only the new config (${given.join(' ')} given); ${FORMS}`);
+    const newFile = given[0] ?? DEFAULT_CONFIG_FILE;
+    return from !== undefined ? { kind: 'assembly', dir: from, newFile } : { kind: 'deployed', newFile };
+  }
+  if (given.length < 2) throw new UsageError(`missing required argument '${given.length === 0 ? 'old' : 'new'}': ${FORMS}`);
+  return { kind: 'configs', oldFile: given[0]!, newFile: given[1]! };
+}
+
+interface Sides {
+  readonly before: StackSet;
+  readonly after: AppSnapshot;
+  /** The new config's plan. */
+  readonly plan: EgressPlan;
+  /** What the old side is, for --json: the OLD file, the --from directory or `deployed`. */
+  readonly oldLabel: string;
+}
+
+/** Both sides of the diff, every input checked before anything is synthesized or read from AWS. */
+async function sides(printer: Printer, source: Source): Promise<Sides> {
+  if (source.kind === 'configs') {
+    const [oldPlan, plan] = loadBoth(source.oldFile, source.newFile);
+    const refused = refusedChanges(oldPlan, plan);
+    if (refused.length > 0)
+      throw new UsageError(`${source.newFile}: refused change(s) from ${source.oldFile}:\n${refused.map((r) => `  ${r}`).join('\n')}`);
+    printer.step(`synthesizing ${source.oldFile} (old): ${plural(stackCount(oldPlan), 'stack')}`);
+    const before = snapshotOf(oldPlan);
+    printer.step(`synthesizing ${source.newFile} (new): ${plural(stackCount(plan), 'stack')}`);
+    return { before, after: snapshotOf(plan), plan, oldLabel: source.oldFile };
+  }
+  const plan = loadOne(source.newFile);
+  if (source.kind === 'assembly') {
+    const stacks = readAssemblyFrom(source.dir);
+    checkSameHub(stacks, plan, `--from ${source.dir}`, source.newFile);
+    const { stacks: ours, others } = hubStacksOf(stacks, plan);
+    printer.step(`read ${source.dir} (old cloud assembly): ${plural(ours.length, 'stack')} of hub ${plan.name}`);
+    if (others.length > 0) printer.step(`left out, not this hub's stacks: ${others.map((s) => s.stackName).join(', ')}`);
+    printer.step(`synthesizing ${source.newFile} (new, this release): ${plural(stackCount(plan), 'stack')}`);
+    return { before: { stacks: ours }, after: snapshotOf(plan), plan, oldLabel: source.dir };
+  }
+  printer.step(`synthesizing ${source.newFile} (new, this release): ${plural(stackCount(plan), 'stack')}`);
+  const after = snapshotOf(plan);
+  printer.step(`reading the deployed templates in account ${plan.account} (DescribeStacks, GetTemplate)`);
+  const deployed = await readDeployed(after.stacks, { stackName: plan.hub.stackName, account: plan.account });
+  for (const name of deployed.notDeployed) printer.step(`${name} is not deployed: shown as a new stack`);
+  for (const s of deployed.notRead)
+    printer.warn(
+      `${s.stackName} (${s.environment}) is in another account: its deployed template was not read, so only the values handed to it are compared; run egresshub diff --deployed with that account's credentials for the rest`,
+    );
+  return { before: { stacks: deployed.stacks }, after, plan, oldLabel: 'deployed' };
+}
+
+function loadOne(file: string): EgressPlan {
+  try {
+    return buildPlan(loadConfigFile(file, `diff needs the new config: ${FORMS}`));
+  } catch (e) {
+    if (e instanceof ConfigError) throw new UsageError(e.message.replace(/^invalid config/, `invalid config ${file}`));
+    throw e;
+  }
+}
 
 /** Both configs are checked before either is synthesized, and every problem in both is reported. */
 function loadBoth(oldFile: string, newFile: string): [EgressPlan, EgressPlan] {
