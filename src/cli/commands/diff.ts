@@ -26,6 +26,8 @@ import {
   type StackSet,
   type StackDiff,
 } from '../../diff';
+import { bandwidthChanges, policyInAssembly } from '../../diff/policy';
+import { renderSquidConf } from '../../policy';
 import type { CommandSpec } from '../command';
 import { plural } from '../../untrusted/text';
 import type { Printer } from '../printer';
@@ -67,7 +69,7 @@ export const diff: CommandSpec = {
       ),
   run: async ({ printer }, opts, args) => {
     const source = sourceOf(opts, args);
-    const { before, after, plan, oldLabel } = await sides(printer, source);
+    const { before, after, plan, oldLabel, oldPolicy } = await sides(printer, source);
     const newFile = source.newFile;
     const result = diffApps(before, after, handoffsOf(plan, spokeStackId));
     const failOnReplace = opts.failOnReplace === true;
@@ -75,8 +77,11 @@ export const diff: CommandSpec = {
     const proxyWarning = result.proxies.length > 0 ? proxyReplacementWarning(plan.hub.proxy.mode) : undefined;
     const rollouts = result.rollouts.map((r) => ({ ...r, commands: rolloutCommands(r, newFile) }));
 
-    printer.data({ old: oldLabel, oldKind: source.kind, new: newFile, ...result, rollouts, proxyWarning, exitCode: code });
+    const bandwidth = oldPolicy === undefined ? undefined : bandwidthChanges(oldPolicy, renderSquidConf(plan));
+
+    printer.data({ old: oldLabel, oldKind: source.kind, new: newFile, ...result, rollouts, proxyWarning, bandwidth, exitCode: code });
     render(printer, result);
+    for (const l of bandwidth ?? []) printer.line(l);
     if (proxyWarning) {
       printer.warn(proxyWarning);
       for (const p of result.proxies) printer.line(printer.dim(`  ${p.stack} ${p.logicalId}: ${p.because.join('; ')}`));
@@ -127,6 +132,8 @@ interface Sides {
   readonly plan: EgressPlan;
   /** What the old side is, for --json: the OLD file, the --from directory or `deployed`. */
   readonly oldLabel: string;
+  /** The running policy (squid.conf), where the old side has it: compared for what tenants' bandwidth does. */
+  readonly oldPolicy?: string;
 }
 
 /** Both sides of the diff, every input checked before anything is synthesized or read from AWS. */
@@ -139,7 +146,7 @@ async function sides(printer: Printer, source: Source): Promise<Sides> {
     printer.step(`synthesizing ${source.oldFile} (old): ${plural(stackCount(oldPlan), 'stack')}`);
     const before = snapshotOf(oldPlan);
     printer.step(`synthesizing ${source.newFile} (new): ${plural(stackCount(plan), 'stack')}`);
-    return { before, after: snapshotOf(plan), plan, oldLabel: source.oldFile };
+    return { before, after: snapshotOf(plan), plan, oldLabel: source.oldFile, oldPolicy: renderSquidConf(oldPlan) };
   }
   const plan = loadOne(source.newFile);
   if (source.kind === 'assembly') {
@@ -149,7 +156,12 @@ async function sides(printer: Printer, source: Source): Promise<Sides> {
     printer.step(`read ${source.dir} (old cloud assembly): ${plural(ours.length, 'stack')} of hub ${plan.name}`);
     if (others.length > 0) printer.step(`left out, not this hub's stacks: ${others.map((s) => s.stackName).join(', ')}`);
     printer.step(`synthesizing ${source.newFile} (new, this release): ${plural(stackCount(plan), 'stack')}`);
-    return { before: { stacks: ours }, after: snapshotOf(plan), plan, oldLabel: source.dir };
+    const oldPolicy = policyInAssembly(source.dir, plan.name);
+    if (oldPolicy === undefined)
+      printer.warn(
+        `${source.dir} holds no squid.conf of hub ${plan.name} (a trimmed assembly?): what the policy change does to tenants' bandwidth is not shown`,
+      );
+    return { before: { stacks: ours }, after: snapshotOf(plan), plan, oldLabel: source.dir, oldPolicy };
   }
   printer.step(`synthesizing ${source.newFile} (new, this release): ${plural(stackCount(plan), 'stack')}`);
   const after = snapshotOf(plan);
