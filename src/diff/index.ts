@@ -4,3 +4,4 @@ export * from './diff';
 export * from './protected';
 export * from './snapshot';
 export * from './refused';
+export * from './hub-changes';

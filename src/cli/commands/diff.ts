@@ -7,6 +7,7 @@ import { ConfigError, UsageError } from '../../config/errors';
 import {
   diffApps,
   handoffsOf,
+  hubChangeWarnings,
   proxyReplacementWarning,
   refusedChanges,
   rolloutCommands,
@@ -50,10 +51,12 @@ export const diff: CommandSpec = {
     const failOnReplace = opts.failOnReplace === true;
     const code = result.problems.length > 0 ? EXIT_PROBLEMS : failOnReplace && result.replacedProtected.length > 0 ? EXIT_REPLACES : 0;
     const proxyWarning = result.proxies.length > 0 ? proxyReplacementWarning(newPlan.hub.proxy.mode) : undefined;
+    const hubWarnings = hubChangeWarnings(oldPlan, newPlan);
     const rollouts = result.rollouts.map((r) => ({ ...r, commands: rolloutCommands(r, newFile) }));
 
-    printer.data({ old: oldFile, new: newFile, ...result, rollouts, proxyWarning, exitCode: code });
+    printer.data({ old: oldFile, new: newFile, ...result, rollouts, proxyWarning, hubWarnings, exitCode: code });
     render(printer, result);
+    for (const w of hubWarnings) printer.warn(w);
     if (proxyWarning) {
       printer.warn(proxyWarning);
       for (const p of result.proxies) printer.line(printer.dim(`  ${p.stack} ${p.logicalId}: ${p.because.join('; ')}`));
