@@ -3,3 +3,4 @@ export * from './load';
 export * from './plan';
 export * from './props';
 export * from './schema';
+export * from './warnings';

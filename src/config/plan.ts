@@ -10,6 +10,7 @@ import {
   SHARED_TENANT,
   subnetPrefix,
   type EgressConfig,
+  type NatGatewayMode,
   type TenantMode,
 } from './schema';
 
@@ -125,8 +126,10 @@ export interface HubPlan {
   readonly availabilityZones: readonly string[];
   /** `nat`: proxies in private subnets behind NAT gateways; `public`: proxies in public subnets with Elastic IPs. */
   readonly egress: 'nat' | 'public';
-  /** NAT gateways the hub runs: 0 with `egress: public`, else 1 or one per AZ. */
+  /** NAT gateways the hub runs: 0 with `egress: public`, else 1 (`one`, `regional`) or one per AZ. */
   readonly natGateways: number;
+  /** How the private subnets reach the internet: `none` with `egress: public`, else `hub.natGateways` (default `one`). */
+  readonly natMode: 'none' | NatGatewayMode;
   /** Prefix length of every hub subnet (one public and one private per AZ). */
   readonly subnetPrefix: number;
   readonly proxy: ProxyPlan;
@@ -312,6 +315,7 @@ export function buildPlan(config: EgressConfig): EgressPlan {
       availabilityZones: [...config.hub.availabilityZones],
       egress: config.hub.egress,
       natGateways: config.hub.egress === 'public' ? 0 : config.hub.natGateways === 'per-az' ? config.hub.availabilityZones.length : 1,
+      natMode: config.hub.egress === 'public' ? 'none' : (config.hub.natGateways ?? 'one'),
       subnetPrefix: subnetPrefix(hubPrefix, config.hub.availabilityZones.length),
       proxy: proxyPlanOf(name, config),
       logRetentionDays: config.hub.logRetentionDays,

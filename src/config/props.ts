@@ -192,10 +192,11 @@ export interface HubConfig {
    */
   readonly egress?: 'nat' | 'public';
   /**
-   * With `egress: nat`: one NAT gateway for the hub, or one per AZ. Not allowed with `egress: public`.
+   * With `egress: nat`: one (zonal) NAT gateway for the hub, one per AZ, or one regional NAT gateway spanning
+   * every AZ of the hub. Not allowed with `egress: public`.
    * @default 'one'
    */
-  readonly natGateways?: 'one' | 'per-az';
+  readonly natGateways?: 'one' | 'per-az' | 'regional';
   /**
    * Raise by one with a change that replaces the resource gateway (adding or removing an AZ, a new cidr):
    * its name is create-only and unique. `egresshub diff` says when.

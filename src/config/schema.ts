@@ -293,6 +293,14 @@ const spokeSchema = z.strictObject({
     .optional(),
 });
 
+/**
+ * How the hub's private subnets reach the internet with `egress: nat`: `one` zonal NAT gateway (its AZ is every
+ * tenant's egress), a zonal NAT gateway `per-az`, or one `regional` NAT gateway that serves every AZ where the hub
+ * has subnets (no public subnet needed; https://docs.aws.amazon.com/vpc/latest/userguide/nat-gateways-regional.html).
+ */
+export const NAT_GATEWAY_MODES = ['one', 'per-az', 'regional'] as const;
+export type NatGatewayMode = (typeof NAT_GATEWAY_MODES)[number];
+
 const hubSchema = z.strictObject({
   cidr: cidr.default('10.0.0.0/16'),
   availabilityZones: z.array(z.string()).min(1, { message: 'list at least one availability zone' }),
@@ -301,8 +309,11 @@ const hubSchema = z.strictObject({
    * public subnets with an Elastic IP each and no NAT gateway (cheapest; static egress IPs).
    */
   egress: z.enum(['nat', 'public']).default('nat'),
-  /** NAT gateways with `egress: nat`: one for the hub, or one per AZ. Not allowed with `egress: public`. */
-  natGateways: z.enum(['one', 'per-az']).optional(),
+  /**
+   * NAT gateways with `egress: nat`: one (zonal) for the hub, one per AZ, or one regional NAT gateway that spans
+   * every AZ of the hub. Not allowed with `egress: public`.
+   */
+  natGateways: z.enum(NAT_GATEWAY_MODES).optional(),
   /**
    * The resource gateway's name is create-only and unique, so a change that replaces the gateway (adding or
    * removing an AZ, a new cidr) needs a new name: raise this by one with such a change (`egresshub diff` says

@@ -8,8 +8,8 @@ import { HOURS_PER_MONTH, usd, type PriceBook } from './prices';
 export type BaselineMode = 'per-vpc' | 'per-az';
 /** How the hub runs its proxies: one instance, one per AZ, or one per AZ behind an internal NLB. */
 export type FleetMode = 'single' | 'multi-az' | 'nlb';
-/** How the hub's proxies reach the internet: one NAT gateway, one per AZ, or their own public IPs. */
-export type HubEgress = 'one' | 'per-az' | 'public';
+/** How the hub's proxies reach the internet: one NAT gateway, one per AZ, one regional NAT gateway, or their own public IPs. */
+export type HubEgress = 'one' | 'per-az' | 'regional' | 'public';
 /** How project VPCs attach to the hub's resource configurations. */
 export type Attachment = 'endpoint' | 'service-network';
 /**
@@ -17,6 +17,11 @@ export type Attachment = 'endpoint' | 'service-network';
  * AWS states that resource endpoints are billed per hour but not the unit: the report shows both readings.
  */
 export type EndpointBilling = 'per-az' | 'per-endpoint';
+/**
+ * How a regional NAT gateway's hours are billed: one NAT gateway-hour per AZ it is active in, or one per gateway.
+ * AWS does not say (UNCONFIRMED; docs/cost.md): the report shows both readings, per AZ (the dearer) by default.
+ */
+export type NatBilling = 'per-az' | 'per-gateway';
 
 /**
  * Bytes of one access-log line as Squid writes it (key=value, with SNI): the mean over the lab's real lines in
@@ -54,6 +59,8 @@ export interface CostInputs {
     readonly resourceConfigurations: number;
     /** @default 'per-az' */
     readonly endpointBilling?: EndpointBilling;
+    /** With `egress: regional` only. @default 'per-az' */
+    readonly natBilling?: NatBilling;
     /** What the hub's monitoring costs depend on (docs/operations.md). */
     readonly monitoring: MonitoringInputs;
   };
@@ -99,8 +106,23 @@ export function monitoringCounts(h: CostInputs['hub']): MonitoringCounts {
   };
 }
 
+/** NAT gateway resources in the hub (what its alarms are per): a regional one is one resource. */
 function natCount(h: CostInputs['hub']): number {
-  return h.egress === 'one' ? 1 : h.egress === 'per-az' ? h.azs : 0;
+  return h.egress === 'one' || h.egress === 'regional' ? 1 : h.egress === 'per-az' ? h.azs : 0;
+}
+
+/** NAT gateway-hours per hour under the billing reading: a regional gateway per AZ it serves, or once. */
+function natHourUnits(h: CostInputs['hub']): number {
+  if (h.egress === 'regional') return h.natBilling === 'per-gateway' ? 1 : h.azs;
+  return natCount(h);
+}
+
+/**
+ * Public IPv4 addresses the NAT gateways hold: one per zonal gateway; a regional one in automatic mode takes
+ * addresses in every AZ where the VPC has subnets (the CloudFormation reference, AutoProvisionZones), one each here.
+ */
+function natIpCount(h: CostInputs['hub']): number {
+  return h.egress === 'regional' ? h.azs : natCount(h);
 }
 
 /** Access-log lines a month of traffic makes, at the mean request size. */
@@ -251,10 +273,11 @@ export function hubBill(i: CostInputs, book: PriceBook): Bill {
   const gb = i.vpcs * i.gbPerVpc;
   const proxies = h.fleet === 'single' ? 1 : h.azs;
   const nats = natCount(h);
-  const publicIps = h.egress === 'public' ? proxies : nats;
+  const publicIps = h.egress === 'public' ? proxies : natIpCount(h);
   // A resource gateway does no AZ-aware balancing (AWS-FACTS: no load balancing), so traffic arriving on its
   // ENIs in every hub AZ is assumed spread evenly: a share reaches a proxy in another AZ. With one NAT
-  // gateway, proxies outside its AZ cross again; a single proxy is placed next to the NAT.
+  // gateway, proxies outside its AZ cross again; a single proxy is placed next to the NAT. A regional gateway
+  // handles each AZ's traffic in that AZ, as NAT gateways per AZ do.
   const toProxy = gb * crossShare(h.azs);
   const toNat = h.egress === 'one' && proxies > 1 ? gb * crossShare(h.azs) : 0;
   const attach =
@@ -282,7 +305,18 @@ export function hubBill(i: CostInputs, book: PriceBook): Bill {
           item(book, 'endpoint-gb', 'service network data processed', gb, 'GB', 'service-network.gb'),
         ];
   return bill([
-    item(book, 'nat-hours', 'NAT gateway hours', nats * HOURS_PER_MONTH, 'NAT gateway-h', 'nat.hour'),
+    item(
+      book,
+      'nat-hours',
+      h.egress !== 'regional'
+        ? 'NAT gateway hours'
+        : h.natBilling === 'per-gateway'
+          ? 'regional NAT gateway hours (per gateway)'
+          : 'regional NAT gateway hours (per AZ)',
+      natHourUnits(h) * HOURS_PER_MONTH,
+      h.egress === 'regional' && h.natBilling !== 'per-gateway' ? 'NAT gateway AZ-h' : 'NAT gateway-h',
+      'nat.hour',
+    ),
     item(book, 'nat-gb', 'NAT gateway data processed', nats > 0 ? gb : 0, 'GB', 'nat.gb'),
     item(book, 'resource-gateway', 'resource gateway hours', HOURS_PER_MONTH, 'gateway-h', 'resource-gateway.hour'),
     ...attach,
@@ -501,6 +535,18 @@ export function alternatives(i: CostInputs, book: PriceBook): Alternative[] {
 export function endpointBillingReadings(i: CostInputs, book: PriceBook): { reading: EndpointBilling; hubTotal: number; savings: number }[] {
   return (['per-az', 'per-endpoint'] as const).map((reading) => {
     const r = estimate({ ...i, hub: { ...i.hub, attachment: 'endpoint', endpointBilling: reading } }, book);
+    return { reading, hubTotal: r.hub.total, savings: r.savings };
+  });
+}
+
+/**
+ * Both readings of how a regional NAT gateway's hours are billed, side by side (per AZ is the model's default);
+ * empty unless the hub's egress is `regional`.
+ */
+export function natBillingReadings(i: CostInputs, book: PriceBook): { reading: NatBilling; hubTotal: number; savings: number }[] {
+  if (i.hub.egress !== 'regional') return [];
+  return (['per-az', 'per-gateway'] as const).map((reading) => {
+    const r = estimate({ ...i, hub: { ...i.hub, natBilling: reading } }, book);
     return { reading, hubTotal: r.hub.total, savings: r.savings };
   });
 }

@@ -6,3 +6,4 @@ export * from './snapshot';
 export * from './refused';
 export * from './assembly';
 export * from './deployed';
+export * from './hub-changes';

@@ -180,7 +180,11 @@ export class EgressHub extends Construct {
       ipAddresses: ec2.IpAddresses.cidr(hub.cidr),
       // Explicit AZ names: no lookup at synth, and the plan already checked they are in the region.
       availabilityZones: [...hub.availabilityZones],
-      natGateways: hub.natGateways,
+      // regional: one NAT gateway at VPC level that serves every AZ with subnets, so losing an AZ costs only that
+      // AZ's traffic; every private subnet routes to it (aws-cdk-lib RegionalNatGatewayProvider, AvailabilityMode
+      // regional; https://docs.aws.amazon.com/vpc/latest/userguide/nat-gateways-regional.html). The public subnets
+      // stay (their logical IDs and CIDRs do not move), empty of NAT gateways.
+      ...(hub.natMode === 'regional' ? { natGatewayProvider: ec2.NatProvider.regionalGateway() } : { natGateways: hub.natGateways }),
       // The subnet names stay 'public' and 'private' whatever the egress: they make the subnets' logical IDs,
       // and the gateway's subnets must not change (that would replace it and every endpoint with it). With
       // public egress the private subnets have no route out (no NAT gateway): only the gateway lives there.

@@ -7,7 +7,7 @@ import { chownSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { join, resolve } from 'node:path';
 import { buildPlan, loadConfigFile, UsageError, type EgressPlan } from '../config';
 import { APPLY_FAIR_SHARE, APPLY_TENANT_LIMITS, ENSURE_TLS_PEEK } from '../hub/user-data';
-import { renderSquidConf } from '../policy';
+import { renderSquidConf, type SquidConfOptions } from '../policy';
 import { spawn } from 'node:child_process';
 import { hasCommand, inNs, nodeEntry, run, sleep, waitFor } from './sh';
 import {
@@ -112,13 +112,17 @@ export function labPaths(stateDir = LAB_STATE_DIR) {
   };
 }
 
+/** What a lab experiment may change in the squid.conf the lab runs, besides the host settings (a fault's own timings). */
+export type LabSquidOverrides = Pick<SquidConfOptions, 'tcpKeepalive'>;
+
 /**
  * The squid.conf a lab proxy runs: the hub's, with only the host settings (paths, resolver, shutdown time) swapped;
- * each proxy (1-based `proxyIndex`) has its own log and pid paths.
+ * each proxy (1-based `proxyIndex`) has its own log and pid paths. `overrides`: a fault's scaled timings.
  */
-export function labSquidConf(plan: EgressPlan, stateDir = LAB_STATE_DIR, proxyIndex = 1): string {
+export function labSquidConf(plan: EgressPlan, stateDir = LAB_STATE_DIR, proxyIndex = 1, overrides: LabSquidOverrides = {}): string {
   const p = labPaths(stateDir).proxy(proxyIndex);
   return renderSquidConf(plan, {
+    ...overrides,
     host: {
       logDir: p.squidDir,
       pidFile: p.squidPid,
@@ -606,9 +610,15 @@ export async function labReconfigure(plan: EgressPlan, step: Step): Promise<{ ms
  * the new plan (cache.log says "Accepting … connections" once per port after the reconfigure). Returns the time
  * from the reconfigure to the last listener.
  */
-export async function reconfigureProxy(plan: EgressPlan, topo: LabTopology, proxy: LabProxy, step: Step): Promise<number> {
+export async function reconfigureProxy(
+  plan: EgressPlan,
+  topo: LabTopology,
+  proxy: LabProxy,
+  step: Step,
+  overrides: LabSquidOverrides = {},
+): Promise<number> {
   const p = labPaths(topo.stateDir).proxy(proxy.index);
-  const conf = labSquidConf(plan, topo.stateDir, proxy.index);
+  const conf = labSquidConf(plan, topo.stateDir, proxy.index, overrides);
   const candidate = `${p.squidConf}.next`;
   writeFileSync(candidate, conf);
   keepInertDelayPool(p.squidConf, candidate);

@@ -34,7 +34,33 @@ export interface SquidConfOptions {
      */
     readonly shutdownLifetimeSeconds?: number;
   };
+  /**
+   * TCP keepalive on the tenant listeners; `false` for none (the lab's idle-timeout fault uses both, scaled down).
+   * @default TENANT_KEEPALIVE
+   */
+  readonly tcpKeepalive?: TcpKeepalive | false;
 }
+
+/** Squid's `http_port … tcpkeepalive=idle,interval,timeout`, in seconds (src/comm/Tcp.cc: Comm::ApplyTcpKeepAlive). */
+export interface TcpKeepalive {
+  /** Idle time before the first probe. */
+  readonly idleSeconds: number;
+  /** Between unanswered probes. */
+  readonly intervalSeconds: number;
+  /** How long unanswered probes go on before the connection is dropped (Squid sends timeout/interval of them). */
+  readonly timeoutSeconds: number;
+}
+
+/**
+ * Keepalive on every tenant connection, so a tunnel idle for longer than a hop's idle timeout stays open: the probes
+ * refresh the flow at every hop between the proxy and the client. The shortest timeouts on that path: NLB 350 s by
+ * default (https://docs.aws.amazon.com/elasticloadbalancing/latest/network/update-idle-timeout.html), VPC Lattice
+ * services 60 s by default (https://docs.aws.amazon.com/vpc-lattice/latest/ug/services.html); a resource gateway's
+ * is not documented (UNCONFIRMED), so the first probe comes after 30 s, under both. A client that no longer answers
+ * is dropped after 30 + 60 s instead of read_timeout's 15 minutes. Toward origins Squid (5.7, 6.x) offers no
+ * keepalive: only listeners take `tcpkeepalive` (docs/hub.md, "Idle connections").
+ */
+export const TENANT_KEEPALIVE: TcpKeepalive = { idleSeconds: 30, intervalSeconds: 10, timeoutSeconds: 60 };
 
 /** Where a proxy keeps the throwaway certificate of its ssl-bump ports (src/hub/user-data.ts makes it). */
 export const PEEK_CERT_FILE = '/etc/squid/egresshub-peek.pem';
@@ -355,7 +381,9 @@ export function renderSquidConf(plan: EgressPlan, options: SquidConfOptions = {}
   // ssl-bump with nothing ever bumped: Squid peeks at each tunnel's ClientHello, then splices or closes it. Squid
   // still wants a certificate on such a port; it is never presented (generate-host-certificates=off: no helper).
   const peek = `ssl-bump generate-host-certificates=off tls-cert=${host.peekCertFile ?? PEEK_CERT_FILE}`;
-  for (const t of plan.tenants) out.push(`http_port ${t.port} name=${t.name} ${peek}`);
+  const k = options.tcpKeepalive ?? TENANT_KEEPALIVE;
+  const keepalive = k ? `tcpkeepalive=${k.idleSeconds},${k.intervalSeconds},${k.timeoutSeconds} ` : '';
+  for (const t of plan.tenants) out.push(`http_port ${t.port} name=${t.name} ${keepalive}${peek}`);
   if (plan.hub.proxy.mode === 'nlb') {
     out.push(
       `# nlb: the health-check port of every target group (a TCP accept); no tenant, so every request on it is denied`,

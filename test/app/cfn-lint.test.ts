@@ -22,26 +22,36 @@ const ACCEPTED_WARNINGS: Record<string, string> = {
 const dir = mkdtempSync(join(tmpdir(), 'egresshub-cfnlint-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** cfn-lint over every template of the app a config synthesizes: no errors, only accepted warnings. */
+function lintApp(config: Record<string, unknown>, name: string): void {
+  const out = join(dir, name);
+  synthesize(planOf(config), out);
+  const files = readdirSync(out)
+    .filter((f) => f.endsWith('.template.json'))
+    .map((f) => join(out, f));
+  const r = spawnSync('cfn-lint', ['--format', 'parseable', ...files], { encoding: 'utf8', timeout: 120_000 });
+  // Exit code: a bit mask; 2 = errors, 4 = warnings, 8 = informational (cfn-lint docs).
+  const findings = r.stdout.split('\n').filter(Boolean);
+  const rules = findings.map((l) => l.split(':')[5] ?? l);
+  expect(
+    rules.filter((rule) => rule.startsWith('E')),
+    r.stdout,
+  ).toEqual([]);
+  expect((r.status ?? 0) & 2).toBe(0);
+  expect(
+    [...new Set(rules)].filter((rule) => !(rule in ACCEPTED_WARNINGS)),
+    r.stdout,
+  ).toEqual([]);
+}
+
 describe.skipIf(!hasCfnLint)('cfn-lint', () => {
   it.each(FLEET_VARIANTS)('%s with %s egress: no errors, only accepted warnings', (mode, egress) => {
-    const config = variantConfig(mode, egress);
-    const out = join(dir, `${mode}-${egress}`);
-    synthesize(planOf(config), out);
-    const files = readdirSync(out)
-      .filter((f) => f.endsWith('.template.json'))
-      .map((f) => join(out, f));
-    const r = spawnSync('cfn-lint', ['--format', 'parseable', ...files], { encoding: 'utf8', timeout: 120_000 });
-    // Exit code: a bit mask; 2 = errors, 4 = warnings, 8 = informational (cfn-lint docs).
-    const findings = r.stdout.split('\n').filter(Boolean);
-    const rules = findings.map((l) => l.split(':')[5] ?? l);
-    expect(
-      rules.filter((rule) => rule.startsWith('E')),
-      r.stdout,
-    ).toEqual([]);
-    expect((r.status ?? 0) & 2).toBe(0);
-    expect(
-      [...new Set(rules)].filter((rule) => !(rule in ACCEPTED_WARNINGS)),
-      r.stdout,
-    ).toEqual([]);
+    lintApp(variantConfig(mode, egress), `${mode}-${egress}`);
+  });
+
+  it('nlb behind a regional NAT gateway: no errors, only accepted warnings', () => {
+    const config = variantConfig('nlb', 'nat') as { hub: Record<string, unknown> };
+    config.hub.natGateways = 'regional';
+    lintApp(config, 'nlb-regional');
   });
 });

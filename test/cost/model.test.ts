@@ -9,6 +9,7 @@ import {
   baselineBill,
   endpointBillingReadings,
   MONITORING_PRICE_KEYS,
+  natBillingReadings,
   monitoringCounts,
   breakEvenVpcs,
   estimate,
@@ -288,6 +289,37 @@ describe('the bill counts monitoring', () => {
     const opted = monitoringCounts({ ...scenarioA.hub, monitoring: { ...MONITORING, tenantMetrics: 5 } });
     expect(opted.customMetrics - base.customMetrics).toBe(20);
     expect(opted.alarmMetrics - base.alarmMetrics).toBe(1);
+  });
+});
+
+describe('a regional NAT gateway: both readings of its hours', () => {
+  const book = infraBook('us-east-1');
+  /** Scenario A with a proxy in each of 3 AZs behind one regional NAT gateway. */
+  const regional: CostInputs = { ...scenarioA, hub: { ...scenarioA.hub, azs: 3, fleet: 'multi-az', egress: 'regional' } };
+
+  it('bills one NAT gateway-hour per AZ served by default, an EIP per AZ, and no cross-AZ trip to the NAT', () => {
+    expect(byId(hubBill(regional, book).items)).toMatchObject({
+      'nat-hours': expect.closeTo(98.55, 6), // 3 AZs × 730 h = 2,190 NAT gateway AZ-h × $0.045
+      'nat-gb': expect.closeTo(45, 6), // 1,000 GB × $0.045
+      eips: expect.closeTo(10.95, 6), // automatic mode: an address in each of 3 AZs × 730 h × $0.005
+      'cross-az': expect.closeTo(13.3333, 3), // only gateway ENI → proxy: 2/3 of 1,000 GB × 2 × $0.01; the NAT is in every AZ
+    });
+    // With `one`, the proxies outside the NAT's AZ cross again: 2 × 666.67 GB × 2 × $0.01 in all.
+    expect(byId(hubBill({ ...regional, hub: { ...regional.hub, egress: 'one' } }, book).items)['cross-az']).toBeCloseTo(26.6667, 3);
+  });
+
+  it('per gateway bills a third of the hours of per AZ served in three AZs; the two readings differ by exactly that', () => {
+    const [perAz, perGateway] = natBillingReadings(regional, book);
+    expect([perAz!.reading, perGateway!.reading]).toEqual(['per-az', 'per-gateway']);
+    expect(perAz!.hubTotal).toBeCloseTo(estimate(regional, book).hub.total, 6);
+    // 2 × 730 h × $0.045 = $65.70 fewer.
+    expect(perAz!.hubTotal - perGateway!.hubTotal).toBeCloseTo(65.7, 6);
+    expect(perGateway!.savings - perAz!.savings).toBeCloseTo(65.7, 6);
+  });
+
+  it('shows no NAT readings for zonal or public egress, and alarms one NAT gateway', () => {
+    expect(natBillingReadings(scenarioA, book)).toEqual([]);
+    expect(monitoringCounts(regional.hub).alarmMetrics - monitoringCounts({ ...regional.hub, egress: 'one' }).alarmMetrics).toBe(0);
   });
 });
 

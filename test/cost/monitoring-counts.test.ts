@@ -43,6 +43,15 @@ describe('monitoring in the bill = monitoring in the hub', () => {
       },
       optedIn: 2,
     },
+    {
+      key: 'nlb-regional-nat',
+      config: () => {
+        const c = variantConfig('nlb', 'nat') as { hub: Record<string, unknown> };
+        c.hub.natGateways = 'regional';
+        return c;
+      },
+      optedIn: 0,
+    },
   ];
   for (const v of variants) {
     it(v.key, () => {

@@ -38,6 +38,9 @@ export const SINGLE_PROXY_REPLACED = 'single-mode proxy replacement (measured by
 /** The interruption of a change that moves the configurations' target to a new resource. */
 export const TARGET_SWITCH =
   'new connections fail between the hub stack’s cleanup (the old target is deleted) and the tenant stacks’ update (not yet measured)';
+/** The interruption of a change from zonal NAT gateways to a regional one (src/diff/hub-changes.ts says it too). */
+export const NAT_TO_REGIONAL =
+  'connections open through the old NAT gateway are cut when the routes switch (new ones go out at once, from new IPs)';
 /** The interruption of a change that replaces every spoke endpoint. */
 export const ENDPOINTS_REPLACED =
   'every spoke endpoint is replaced: its servers reconnect through the new one (cross-account spokes only after the operator rolls the new ARN)';
@@ -185,6 +188,25 @@ export const CASES: readonly DiffCase[] = [
     replaces: {},
     interruption: '0',
     note: 'a NAT gateway and its Elastic IP are added (a new egress IP for partners to allowlist); private routes are updated',
+  },
+  {
+    part: 'hub',
+    change: 'change `hub.natGateways` from `one` to `regional`',
+    edit: (c) => (c.hub.natGateways = 'regional'),
+    replaces: {},
+    removes: { 'AWS::EC2::EIP': 1 },
+    interruption: NAT_TO_REGIONAL,
+    note: 'the zonal NAT gateway and its Elastic IP give way to one regional NAT gateway (its addresses allocated by AWS: new egress IPs for partners to allowlist); private routes are updated in place',
+  },
+  {
+    part: 'hub',
+    change: 'change `hub.natGateways` from `per-az` to `regional`',
+    from: (c) => (c.hub.natGateways = 'per-az'),
+    edit: (c) => (c.hub.natGateways = 'regional'),
+    replaces: {},
+    removes: { 'AWS::EC2::EIP': 2 },
+    interruption: NAT_TO_REGIONAL,
+    note: 'both zonal NAT gateways and their Elastic IPs give way to one regional NAT gateway (new egress IPs); private routes are updated in place',
   },
   {
     part: 'hub',

@@ -56,7 +56,7 @@ describe('egresshub diff --from: an upgrade from the assembly of an earlier rele
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/read test\/diff\/fixtures\/assembly-4966613 \(old cloud assembly\): 4 stacks/);
     expect(r.stderr).toMatch(/synthesizing .*egresshub\.yaml \(new, this release\): 4 stacks/);
-    expect(r.stdout).toMatch(/│ update │ AWS::EC2::LaunchTemplate +│ HubProxyALaunchTemplate\w+ +│ LaunchTemplateData\.UserData/);
+    expect(r.stdout).toMatch(/│ update +│ AWS::EC2::LaunchTemplate +│ HubProxyALaunchTemplate\w+ +│ LaunchTemplateData\.UserData/);
     expect(r.stdout).toMatch(/HubProxyAGroupASG\w+: the group's UpdatePolicy replaces its instances one by one/);
     expect(r.stderr).toMatch(/warning: replaces proxies: multi-az replaces them one at a time with at least one in service/);
 

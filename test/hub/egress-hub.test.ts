@@ -44,6 +44,13 @@ const SCENARIOS: Record<string, () => Record<string, unknown>> = {
       hub: { ...(c.hub as object), natGateways: 'per-az', availabilityZones: ['ap-northeast-1a', 'ap-northeast-1c', 'ap-northeast-1d'] },
     };
   },
+  'regional-nat': () => {
+    const c = exampleConfig();
+    return {
+      ...c,
+      hub: { ...(c.hub as object), natGateways: 'regional', availabilityZones: ['ap-northeast-1a', 'ap-northeast-1c', 'ap-northeast-1d'] },
+    };
+  },
   x86: () => {
     const c = exampleConfig();
     return { ...c, hub: { ...(c.hub as object), proxy: { instanceType: 'm7i.large' }, logRetentionDays: 30 } };
@@ -317,6 +324,23 @@ describe('EgressHub edge configs', () => {
     t.resourceCountIs('AWS::EC2::NatGateway', 3);
     const [, gw] = only(resourcesOf(t, 'AWS::VpcLattice::ResourceGateway'));
     expect(gw.Properties.SubnetIds).toHaveLength(3);
+  });
+
+  it('with a regional NAT gateway, routes every private subnet to one gateway at VPC level (no public subnet, no EIP of its own)', () => {
+    const t = scenario('regional-nat').hub;
+    const [natId, nat] = only(resourcesOf(t, 'AWS::EC2::NatGateway'));
+    // AWS allocates and scales the gateway's addresses per AZ (automatic mode): none in the template.
+    expect(nat.Properties).toEqual({
+      AvailabilityMode: 'regional',
+      ConnectivityType: 'public',
+      VpcId: { Ref: expect.stringMatching(/^HubVpc/) },
+      Tags: expect.any(Array),
+    });
+    t.resourceCountIs('AWS::EC2::EIP', 0);
+    const routes = Object.values(resourcesOf(t, 'AWS::EC2::Route')).filter((r) => 'NatGatewayId' in r.Properties);
+    expect(routes.map((r) => r.Properties.NatGatewayId)).toEqual(Array(3).fill({ 'Fn::GetAtt': [natId, 'NatGatewayId'] }));
+    // Every proxy waits for that route, as with zonal NAT gateways.
+    expect(Object.values(resourcesOf(t, 'AWS::EC2::Route')).filter((r) => r.Properties.GatewayId)).toHaveLength(3);
   });
 
   it('with an x86 instance type, reads the x86_64 AL2023 image and the configured retention', () => {

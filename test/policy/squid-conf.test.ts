@@ -19,9 +19,13 @@ import {
   POLICY_DENIED_HELPER,
   POLICY_DENIED_REALM,
   renderSquidConf,
+  TENANT_KEEPALIVE,
   tunnelPortsOf,
   VISIBLE_HOSTNAME,
 } from '../../src/policy';
+
+/** The tenant listeners' keepalive option as rendered. */
+const KEEPALIVE = `tcpkeepalive=${TENANT_KEEPALIVE.idleSeconds},${TENANT_KEEPALIVE.intervalSeconds},${TENANT_KEEPALIVE.timeoutSeconds}`;
 
 const work = mkdtempSync(join(tmpdir(), 'eh-policy-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -68,6 +72,20 @@ const rules = (conf: string) => conf.split('\n').filter((l) => l.startsWith('htt
 const bumps = (conf: string) => conf.split('\n').filter((l) => l.startsWith('ssl_bump '));
 
 describe('renderSquidConf', () => {
+  it('keeps tenant connections alive under the idle timeouts of their path, and can leave keepalive off', () => {
+    const k = TENANT_KEEPALIVE;
+    // The first probe comes before the shortest documented neighbour's idle timeout (VPC Lattice services: 60 s by
+    // default) and NLB's and endpoints' 350 s; a silent client is let go well before read_timeout's 15 minutes.
+    expect(k.idleSeconds).toBeLessThan(60);
+    expect(k.idleSeconds + k.timeoutSeconds).toBeLessThan(350);
+    expect(k.timeoutSeconds / k.intervalSeconds).toBeGreaterThanOrEqual(3);
+    const off = renderSquidConf(example, { tcpKeepalive: false });
+    expect(off).not.toContain('tcpkeepalive');
+    expect(renderSquidConf(example, { tcpKeepalive: { idleSeconds: 2, intervalSeconds: 1, timeoutSeconds: 4 } })).toContain(
+      `http_port ${example.tenants[0]!.port} name=${example.tenants[0]!.name} tcpkeepalive=2,1,4 ssl-bump`,
+    );
+  });
+
   it.each([
     ['the example config', example],
     ['the allowlist lab config', allowlist],
@@ -114,7 +132,9 @@ describe('renderSquidConf', () => {
   it('gives every tenant its own named listener and tags its transactions', () => {
     const conf = renderSquidConf(example);
     for (const t of example.tenants) {
-      expect(conf).toContain(`\nhttp_port ${t.port} name=${t.name} ssl-bump generate-host-certificates=off tls-cert=${PEEK_CERT_FILE}\n`);
+      expect(conf).toContain(
+        `\nhttp_port ${t.port} name=${t.name} ${KEEPALIVE} ssl-bump generate-host-certificates=off tls-cert=${PEEK_CERT_FILE}\n`,
+      );
       expect(conf).toContain(`\nacl tenant_${t.name} myportname ${t.name}\n`);
       expect(conf).toContain(`\nnote tenant ${t.name} tenant_${t.name}\n`);
     }
@@ -125,8 +145,8 @@ describe('renderSquidConf', () => {
     const conf = renderSquidConf(nlb);
     expect(NLB_HEALTH_LISTENER).toEqual({ name: 'egresshub_health', port: NLB_HEALTH_PORT });
     expect(conf.match(/^http_port .*$/gm)).toEqual([
-      `http_port 3201 name=open ssl-bump generate-host-certificates=off tls-cert=${PEEK_CERT_FILE}`,
-      `http_port 3202 name=listed ssl-bump generate-host-certificates=off tls-cert=${PEEK_CERT_FILE}`,
+      `http_port 3201 name=open ${KEEPALIVE} ssl-bump generate-host-certificates=off tls-cert=${PEEK_CERT_FILE}`,
+      `http_port 3202 name=listed ${KEEPALIVE} ssl-bump generate-host-certificates=off tls-cert=${PEEK_CERT_FILE}`,
       `http_port ${NLB_HEALTH_PORT} name=egresshub_health`,
     ]);
     expect(RESERVED_PORTS.get(NLB_HEALTH_PORT)).toMatch(/NLB health-check listener/);

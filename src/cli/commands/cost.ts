@@ -11,6 +11,7 @@ import {
   assumptionSensitivity,
   attachmentOptions,
   endpointBillingReadings,
+  natBillingReadings,
   defaultGbGrid,
   defaultVpcGrid,
   estimate,
@@ -23,6 +24,7 @@ import {
   type Bill,
   type CostInputs,
   type EndpointBilling,
+  type NatBilling,
   type FleetMode,
   type HubEgress,
   type PriceBook,
@@ -87,7 +89,7 @@ export function costInputs(opts: Record<string, unknown>, plan?: EgressPlan): Co
   const gbPerVpc = num(opts, 'gbPerVpc', '--gb-per-vpc', '50');
   if (gbPerVpc === undefined)
     throw new UsageError('cost needs the traffic per VPC: pass --gb-per-vpc GB (internet traffic per VPC per month, e.g. 50)');
-  const planEgress: HubEgress | undefined = plan && (plan.hub.egress === 'public' ? 'public' : plan.hub.natGateways > 1 ? 'per-az' : 'one');
+  const planEgress: HubEgress | undefined = plan && (plan.hub.natMode === 'none' ? 'public' : plan.hub.natMode);
   const egress = (opts.hubNat as HubEgress | undefined) ?? planEgress ?? 'one';
   const fleet: FleetMode = (opts.fleet as FleetMode | undefined) ?? plan?.hub.proxy.mode ?? DEFAULTS.fleet;
   const endpointAzs = num(opts, 'endpointAzs', '--endpoint-azs', '2') ?? DEFAULTS.endpointAzs;
@@ -114,6 +116,7 @@ export function costInputs(opts: Record<string, unknown>, plan?: EgressPlan): Co
       // Without a config, assume one tenant (resource configuration) per project VPC.
       resourceConfigurations: num(opts, 'tenants', '--tenants', '5') ?? plan?.tenants.length ?? vpcs,
       endpointBilling: (opts.endpointBilling as EndpointBilling | undefined) ?? 'per-az',
+      ...(egress === 'regional' ? { natBilling: (opts.natBilling as NatBilling | undefined) ?? 'per-az' } : {}),
       monitoring: {
         kbPerRequest: num(opts, 'kbPerRequest', '--kb-per-request', '64') ?? DEFAULTS.kbPerRequest,
         logRetentionDays:
@@ -141,7 +144,12 @@ function describeHub(i: CostInputs): string {
     'multi-az': `a proxy in each of ${i.hub.azs} AZs`,
     nlb: `a proxy in each of ${i.hub.azs} AZs behind an NLB`,
   }[i.hub.fleet];
-  const egress = { one: 'one NAT gateway', 'per-az': 'a NAT gateway per AZ', public: 'public proxy IPs (no NAT)' }[i.hub.egress];
+  const egress = {
+    one: 'one NAT gateway',
+    'per-az': 'a NAT gateway per AZ',
+    regional: 'one regional NAT gateway',
+    public: 'public proxy IPs (no NAT)',
+  }[i.hub.egress];
   const attach =
     i.hub.attachment === 'endpoint'
       ? `a resource endpoint in ${i.hub.endpointAzs} AZs per VPC`
@@ -169,6 +177,7 @@ function print(printer: Printer, inputs: CostInputs, book: PriceBook, opts: Reco
 
   const attachments = attachmentOptions(inputs, book);
   const readings = endpointBillingReadings(inputs, book);
+  const natReadings = natBillingReadings(inputs, book);
   const compare = opts.compare === true ? alternatives(inputs, book) : undefined;
   printer.data({
     inputs,
@@ -177,6 +186,7 @@ function print(printer: Printer, inputs: CostInputs, book: PriceBook, opts: Reco
     hub: r.hub,
     attachments,
     endpointBillingReadings: readings,
+    ...(natReadings.length > 0 ? { natBillingReadings: natReadings } : {}),
     ...(compare ? { alternatives: compare } : {}),
     savings: r.savings,
     savingsPercent: r.savingsPercent,
@@ -222,6 +232,20 @@ function print(printer: Printer, inputs: CostInputs, book: PriceBook, opts: Reco
       money(x.savings),
     ]),
   );
+  if (natReadings.length > 0) {
+    printer.line();
+    printer.line(
+      'regional NAT gateway hours: AWS does not say whether they are billed per gateway or per AZ it serves (UNCONFIRMED); both readings:',
+    );
+    printer.table(
+      ['NAT gateway hours billed', 'hub / month', 'savings / month'],
+      natReadings.map((x) => [
+        x.reading === 'per-az' ? `per AZ served (${inputs.hub.azs} AZs; the default reading)` : 'per gateway',
+        money(x.hubTotal),
+        money(x.savings),
+      ]),
+    );
+  }
   if (compare) {
     const base = compare[0]!.bill.total;
     printer.line();
@@ -293,8 +317,14 @@ export const cost: CommandSpec = {
       .addOption(
         new Option(
           '--hub-nat <mode>',
-          "hub egress: one NAT gateway, one per AZ, or public proxy IPs (default: the config's, else one)",
-        ).choices(['one', 'per-az', 'public']),
+          "hub egress: one NAT gateway, one per AZ, one regional NAT gateway, or public proxy IPs (default: the config's, else one)",
+        ).choices(['one', 'per-az', 'regional', 'public']),
+      )
+      .addOption(
+        new Option(
+          '--nat-billing <reading>',
+          'how a regional NAT gateway is billed (AWS does not say): per AZ it serves, or per gateway (default per-az; both are shown)',
+        ).choices(['per-az', 'per-gateway']),
       )
       .option(
         '--instance-type <type>',

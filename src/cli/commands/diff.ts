@@ -12,6 +12,7 @@ import {
   DEPLOYED_PERMISSIONS,
   diffApps,
   handoffsOf,
+  hubChangeWarnings,
   hubStacksOf,
   proxyReplacementWarning,
   readAssemblyFrom,
@@ -69,18 +70,31 @@ export const diff: CommandSpec = {
       ),
   run: async ({ printer }, opts, args) => {
     const source = sourceOf(opts, args);
-    const { before, after, plan, oldLabel, oldPolicy } = await sides(printer, source);
+    const { before, after, plan, oldLabel, oldPolicy, oldPlan } = await sides(printer, source);
     const newFile = source.newFile;
     const result = diffApps(before, after, handoffsOf(plan, spokeStackId));
     const failOnReplace = opts.failOnReplace === true;
     const code = result.problems.length > 0 ? EXIT_PROBLEMS : failOnReplace && result.replacedProtected.length > 0 ? EXIT_REPLACES : 0;
     const proxyWarning = result.proxies.length > 0 ? proxyReplacementWarning(plan.hub.proxy.mode) : undefined;
+    // Hub changes the templates do not spell out (NAT mode): only between two configs, where the old plan is known.
+    const hubWarnings = oldPlan ? hubChangeWarnings(oldPlan, plan) : [];
     const rollouts = result.rollouts.map((r) => ({ ...r, commands: rolloutCommands(r, newFile) }));
 
     const bandwidth = oldPolicy === undefined ? undefined : bandwidthChanges(oldPolicy, renderSquidConf(plan));
 
-    printer.data({ old: oldLabel, oldKind: source.kind, new: newFile, ...result, rollouts, proxyWarning, bandwidth, exitCode: code });
+    printer.data({
+      old: oldLabel,
+      oldKind: source.kind,
+      new: newFile,
+      ...result,
+      rollouts,
+      proxyWarning,
+      hubWarnings,
+      bandwidth,
+      exitCode: code,
+    });
     render(printer, result);
+    for (const w of hubWarnings) printer.warn(w);
     for (const l of bandwidth ?? []) printer.line(l);
     if (proxyWarning) {
       printer.warn(proxyWarning);
@@ -134,6 +148,8 @@ interface Sides {
   readonly oldLabel: string;
   /** The running policy (squid.conf), where the old side has it: compared for what tenants' bandwidth does. */
   readonly oldPolicy?: string;
+  /** The old config's plan, when the old side is a config. */
+  readonly oldPlan?: EgressPlan;
 }
 
 /** Both sides of the diff, every input checked before anything is synthesized or read from AWS. */
@@ -146,7 +162,7 @@ async function sides(printer: Printer, source: Source): Promise<Sides> {
     printer.step(`synthesizing ${source.oldFile} (old): ${plural(stackCount(oldPlan), 'stack')}`);
     const before = snapshotOf(oldPlan);
     printer.step(`synthesizing ${source.newFile} (new): ${plural(stackCount(plan), 'stack')}`);
-    return { before, after: snapshotOf(plan), plan, oldLabel: source.oldFile, oldPolicy: renderSquidConf(oldPlan) };
+    return { before, after: snapshotOf(plan), plan, oldLabel: source.oldFile, oldPolicy: renderSquidConf(oldPlan), oldPlan };
   }
   const plan = loadOne(source.newFile);
   if (source.kind === 'assembly') {

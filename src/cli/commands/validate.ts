@@ -1,6 +1,7 @@
 // `egresshub validate`: checks the config and summarises what it would build.
 import type { CommandSpec } from '../command';
 import { addConfigOption, configFile, planFromOptions } from '../options';
+import { planWarnings } from '../../config/warnings';
 import { plural } from '../../untrusted/text';
 
 /** Allow entries shown per tenant in the table: 50,000 of them in one cell made a 14 MB table nobody reads. */
@@ -18,7 +19,8 @@ export const validate: CommandSpec = {
   configure: (cmd) => addConfigOption(cmd),
   run: ({ printer }, opts) => {
     const plan = planFromOptions(opts);
-    printer.data({ valid: true, plan });
+    const warnings = planWarnings(plan);
+    printer.data({ valid: true, warnings, plan });
     printer.line(
       `${printer.ok('✓')} ${configFile(opts)} is valid: hub ${plan.hub.cidr} in ${plan.hub.availabilityZones.join(', ')} (${plan.region}, account ${plan.account})`,
     );
@@ -38,6 +40,7 @@ export const validate: CommandSpec = {
         plan.spokes.map((s) => [s.stackName, s.tenant, s.account, s.vpcId, s.vpcCidr]),
       );
     }
+    for (const w of warnings) printer.warn(w);
     return 0;
   },
 };
