@@ -29,6 +29,10 @@ apply_fair_share() {
     return 0
   fi
   want=$(grep -c '^#tc: class add ' "$1")
+  # Fedora-family images ship tc in its own package (iproute-tc); whether the AL2023 AMI has it is UNCONFIRMED.
+  if ! command -v tc >/dev/null && command -v dnf >/dev/null; then
+    timeout 300 dnf install -y -q iproute-tc >/dev/null 2>&1 || true
+  fi
   if [ -z "$dev" ] || ! command -v tc >/dev/null; then
     echo "egresshub: fair share not applied (no tc command, or no device for ${LISTENER_IP:-the default route}): tenants share this proxy per connection" >&2
     ! grep -q '^# ceilings ' "$1"

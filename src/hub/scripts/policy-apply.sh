@@ -66,7 +66,7 @@ policy_apply() {
     say "FAILED: $POLICY_OBJECT limits bandwidth, which this Squid build cannot; the running policy stays"
     exit 1
   fi
-  if grep -q '^# ceilings ' "$CANDIDATE" && ! command -v tc >/dev/null; then
+  if grep -q '^# ceilings ' "$CANDIDATE" && ! command -v tc >/dev/null && ! timeout 300 dnf install -y -q iproute-tc >/dev/null 2>&1; then
     say "FAILED: $POLICY_OBJECT sets bandwidth ceilings, which need tc (dnf install iproute-tc); the running policy stays"
     exit 1
   fi
