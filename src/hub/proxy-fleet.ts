@@ -2,15 +2,19 @@
 // that carries a fixed ENI, whose IP is a stable target (single mode; one per AZ in multi-az mode). `scaling`: a
 // group of min..max instances behind an NLB (nlb mode). Policy changes reach running instances through the
 // hub's ProxyPolicy (policy-rollout.ts), never through the launch template.
-import { ArnFormat, Duration, Lazy, Stack, Tags, Validations } from 'aws-cdk-lib';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ArnFormat, Duration, Lazy, Stack, Stage, Tags, Validations } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
 import { UsageError } from '../config/errors';
 import type { EgressPlan } from '../config/plan';
 import type { ProxyPolicy } from './policy-rollout';
-import { renderProxyBootstrap } from './user-data';
+import { renderHealthPublisher, renderProxyBootstrap } from './user-data';
 
 /** A TCP port, or a port range when from < to. */
 export function tcpRange(from: number, to: number): ec2.Port {
@@ -153,7 +157,11 @@ export class ProxyFleet extends Construct {
       networkInterface:
         this.networkInterface && this.fixedIp !== undefined ? { id: this.networkInterface.ref, ip: this.fixedIp } : undefined,
       elasticIpAllocationId: this.elasticIp?.attrAllocationId,
-      health: props.health && { id: props.health.id, ...props.health.settings },
+      health: props.health && {
+        id: props.health.id,
+        ...props.health.settings,
+        publisherObject: this.healthPublisher(props.health.settings).s3ObjectUrl,
+      },
       cloudWatchAgentConfig: props.cloudWatchAgentConfig,
     });
   }
@@ -286,7 +294,23 @@ export class ProxyFleet extends Construct {
     });
   }
 
-  /** The proxy's health metric, in the hub's namespace only. */
+  /**
+   * The health publisher (with the hub's egress check) as an S3 asset the boot script downloads: user data is
+   * limited to 16 KB. Its key is its content's hash, so a changed publisher changes the user data (replacing the
+   * proxies, as a change to the script embedded before did); the instances may read it.
+   */
+  private healthPublisher(settings: EgressPlan['hub']['proxyHealth']): s3assets.Asset {
+    // Written into the cloud assembly's own directory, as the policy is (policy-rollout.ts, squidConfAsset).
+    const outdir = Stage.of(this)?.outdir ?? mkdtempSync(join(tmpdir(), 'egresshub-health-'));
+    mkdirSync(outdir, { recursive: true });
+    const file = join(outdir, `egresshub-health-${this.node.addr}.sh`);
+    writeFileSync(file, renderHealthPublisher(settings.egress), { mode: 0o600 });
+    const asset = new s3assets.Asset(this, 'HealthPublisher', { path: file });
+    asset.grantRead(this.role);
+    return asset;
+  }
+
+  /** The proxy's health metric, in the hub's namespace only; the hub's egress series read back (fail open). */
   private grantHealthPublishing(namespace: string): void {
     // PutMetricData has no resources; the namespace condition keeps the proxy to its own metrics.
     // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/iam-cw-condition-keys-namespace.html
@@ -298,9 +322,14 @@ export class ProxyFleet extends Construct {
         conditions: { StringEquals: { 'cloudwatch:namespace': namespace } },
       }),
     );
+    // Whether any other proxy's egress works (publish-health.sh, fail open): a read of one series.
+    this.role.addToPolicy(
+      new iam.PolicyStatement({ sid: 'ReadFleetEgress', actions: ['cloudwatch:GetMetricStatistics'], resources: ['*'] }),
+    );
     Validations.of(this.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'cloudwatch:PutMetricData supports no resource-level permissions; it is limited to the hub namespace by condition',
+      reason:
+        'cloudwatch:PutMetricData and GetMetricStatistics support no resource-level permissions; PutMetricData is limited to the hub namespace by condition, GetMetricStatistics reads metrics only',
     });
   }
 
