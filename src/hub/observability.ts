@@ -279,6 +279,8 @@ export class HubObservability extends Construct {
     const health = this.healthAlarms(plan, props.healthSignals ?? []);
     this.proxyHealthAlarms = health.alarms;
     this.noHealthyProxyAlarm = health.none;
+    // Every fleet mode's proxies run the egress check (fixed: in their health metric; nlb: behind the NLB's check).
+    this.egressAlarm(plan);
     if (props.loadBalancer) this.nlbAlarms(plan, props.loadBalancer);
     const natGateways = this.natAlarms(plan, props.vpc);
     this.deniedAlarms(plan, props.deniedPeriod ?? HubObservability.DEFAULT_DENIED_PERIOD, ruleOf(this.topTenantRules, 'Denied'));
@@ -436,7 +438,6 @@ export class HubObservability extends Construct {
       healthAlarms.set(proxy, alarm);
       this.alarm(alarm);
     }
-    if (healthAlarms.size > 0) this.egressAlarm(plan);
     if (healthAlarms.size >= 2) {
       const none = new cloudwatch.CompositeAlarm(this, 'NoHealthyProxyAlarm', {
         alarmDescription: `egresshub ${plan.name}: no proxy is healthy (${[...healthAlarms.keys()].join(', ')} all in alarm): tenants' egress is down`,

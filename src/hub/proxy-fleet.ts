@@ -70,11 +70,17 @@ export interface ProxyFleetProps {
    */
   readonly publicEgress?: boolean;
   /**
-   * `fixed` only: publish the proxy's health (plan.hub.proxyHealth.metricName, 1 or 0, dimension = `id`) every
-   * interval, for the multi-az alarms and failover records.
-   * @default - no health metric
+   * `fixed`: publish the proxy's health (plan.hub.proxyHealth.metricName, 1 or 0, dimension = `id`) every
+   * interval, for the multi-az alarms and failover records, and its egress check's result (publish-health.sh).
+   * `scaling` (behind an NLB, `nlbHealthPort` required): publish the egress check's result, and refuse the target
+   * groups' health check on `nlbHealthPort` while withdrawn for egress.
+   * @default - no health metric, no egress check
    */
-  readonly health?: { readonly id: string; readonly settings: EgressPlan['hub']['proxyHealth'] };
+  readonly health?: {
+    readonly id: string;
+    readonly settings: EgressPlan['hub']['proxyHealth'];
+    readonly nlbHealthPort?: number;
+  };
   /**
    * The unified CloudWatch agent's JSON config (HubObservability's renderCloudWatchAgentConfig).
    * @default - no agent: Squid's logs stay on the instance
@@ -160,7 +166,7 @@ export class ProxyFleet extends Construct {
       health: props.health && {
         id: props.health.id,
         ...props.health.settings,
-        publisherObject: this.healthPublisher(props.health.settings).s3ObjectUrl,
+        publisherObject: this.healthPublisher(props.health.settings, props.health.nlbHealthPort).s3ObjectUrl,
       },
       cloudWatchAgentConfig: props.cloudWatchAgentConfig,
     });
@@ -299,12 +305,12 @@ export class ProxyFleet extends Construct {
    * limited to 16 KB. Its key is its content's hash, so a changed publisher changes the user data (replacing the
    * proxies, as a change to the script embedded before did); the instances may read it.
    */
-  private healthPublisher(settings: EgressPlan['hub']['proxyHealth']): s3assets.Asset {
+  private healthPublisher(settings: EgressPlan['hub']['proxyHealth'], nlbHealthPort?: number): s3assets.Asset {
     // Written into the cloud assembly's own directory, as the policy is (policy-rollout.ts, squidConfAsset).
     const outdir = Stage.of(this)?.outdir ?? mkdtempSync(join(tmpdir(), 'egresshub-health-'));
     mkdirSync(outdir, { recursive: true });
     const file = join(outdir, `egresshub-health-${this.node.addr}.sh`);
-    writeFileSync(file, renderHealthPublisher(settings.egress), { mode: 0o600 });
+    writeFileSync(file, renderHealthPublisher(settings.egress, nlbHealthPort), { mode: 0o600 });
     const asset = new s3assets.Asset(this, 'HealthPublisher', { path: file });
     asset.grantRead(this.role);
     return asset;
@@ -488,7 +494,8 @@ function validate(kind: ProxyFleetKind, subnets: readonly ec2.ISubnet[], props: 
       throw new ProxyFleetError(`capacity needs whole numbers with 1 <= min <= max (got min ${c.min}, max ${c.max})`);
     }
     if (props.publicEgress) throw new ProxyFleetError('publicEgress applies to fixed fleets only (one Elastic IP per instance)');
-    if (props.health) throw new ProxyFleetError('health publishing applies to fixed fleets only (the NLB health-checks scaling fleets)');
+    if (props.health && props.health.nlbHealthPort === undefined)
+      throw new ProxyFleetError('a scaling fleet publishes no health metric (the NLB health-checks it): give health.nlbHealthPort');
   }
 }
 

@@ -283,9 +283,10 @@ export interface EgressCheckSettings {
 /**
  * The health publisher the boot script installs (HEALTH_SCRIPT, downloaded from HEALTH_PUBLISHER), run by a
  * systemd timer with its parameters file as argument: the egress check's parameters as `KEY='value'` lines (none:
- * no egress check), then proxy_healthy, egress_ok, squid_ports and publish_health (src/hub/scripts/publish-health.sh).
+ * no egress check; `nlbHealthPort`: a proxy behind the NLB, which refuses that port's health check when withdrawn
+ * instead of publishing a health metric), then proxy_healthy, egress_ok, squid_ports and publish_health (src/hub/scripts/publish-health.sh).
  */
-export function renderHealthPublisher(egress?: EgressCheckSettings): string {
+export function renderHealthPublisher(egress?: EgressCheckSettings, nlbHealthPort?: number): string {
   return [
     '#!/bin/bash',
     "# egresshub: publish this proxy's health to CloudWatch (installed by the boot script; docs/ha.md)",
@@ -298,8 +299,9 @@ export function renderHealthPublisher(egress?: EgressCheckSettings): string {
             EGRESS_METRIC: egress.metricName,
             EGRESS_DIMENSION: `${egress.dimension}=${egress.dimensionValue}`,
             EGRESS_WINDOW: egress.windowSeconds,
+            NLB_HEALTH_PORT: nlbHealthPort ?? '',
           }
-        : { EGRESS_HOST: '' },
+        : { EGRESS_HOST: '', NLB_HEALTH_PORT: '' },
     ),
     PROXY_HEALTHY,
     EGRESS_OK,

@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { buildPlan, loadConfigFile } from '../../src/config';
+import { NLB_HEALTH_PORT } from '../../src/config/schema';
 import { EGRESS_OK } from '../../src/hub/health-probe';
 import { renderHealthPublisher } from '../../src/hub/user-data';
 import { scratchDirs } from '../support/scratch';
@@ -25,8 +26,9 @@ describe('the health publisher with the egress check (fake AWS CLI, switches for
    * One run of the publisher: `squid` and `egress` say what proxy_healthy and egress_ok return, `peers` what the
    * hub's egress series holds (the Maximum CloudWatch would answer; 'fail' = no answer). Returns the AWS calls.
    */
-  function run(o: { squid: boolean; egress: boolean; peers?: string }): { calls: string[]; stderr: string } {
+  function run(o: { squid: boolean; egress: boolean; peers?: string; nlb?: boolean }): { calls: string[]; stderr: string } {
     const d = dir;
+    writeFileSync(join(d, 'nft'), `#!/bin/bash\necho "nft $* $(tr '\\n' ' ' )" >> "${d}/calls"\n`, { mode: 0o755 });
     writeFileSync(
       join(d, 'aws'),
       `#!/bin/bash\necho "$*" >> "${d}/calls"\ncase "$2" in get-metric-statistics) [ "$PEERS" = fail ] && exit 255; echo "$PEERS" ;; esac\n`,
@@ -38,7 +40,7 @@ describe('the health publisher with the egress check (fake AWS CLI, switches for
       `REGION=ap-northeast-1\nCONF=${d}/squid.conf\nDRAIN_FILE=${d}/run/drain\nNAMESPACE=egresshub/egresshub\nMETRIC=ProxyHealthy\nDIMENSION=Proxy=ProxyA\n`,
     );
     // The publisher as installed, with the probes swapped for switches after its functions are defined.
-    const publisher = renderHealthPublisher(egress).replace(
+    const publisher = renderHealthPublisher(egress, o.nlb ? NLB_HEALTH_PORT : undefined).replace(
       /\npublish_health "\$1"\n$/,
       `\nproxy_healthy() { [ "$SQUID" = yes ]; }\negress_ok() { [ "$EGRESS" = yes ] || { echo "egress: (fake) no way out" >&2; return 1; }; }\n` +
         `curl() { :; }\npublish_health "$1"\n`,
@@ -56,7 +58,10 @@ describe('the health publisher with the egress check (fake AWS CLI, switches for
     expect(r.status, r.stderr).toBe(0);
     let calls: string[] = [];
     try {
-      calls = readFileSync(join(d, 'calls'), 'utf8').trim().split('\n');
+      calls = readFileSync(join(d, 'calls'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((c) => c.trim());
     } catch {
       // no calls
     }
@@ -112,11 +117,27 @@ describe('the health publisher with the egress check (fake AWS CLI, switches for
     expect(r.calls).toEqual([healthPut(0)]);
   });
 
+  it('behind an NLB: no health metric; a withdrawal refuses the health port, a return or Squid down lets it through', () => {
+    const refuse = `nft -f - table inet egresshub_health { chain input { type filter hook input priority -5; policy accept; tcp dport ${NLB_HEALTH_PORT} reject with tcp reset } }`;
+    const letThrough = 'nft delete table inet egresshub_health';
+    const ok = run({ squid: true, egress: true, nlb: true }).calls;
+    expect(ok).toEqual([expect.stringContaining(`--metric-data ${egressDatum(1)}`), letThrough]);
+    expect(ok[0]).not.toContain('ProxyHealthy');
+    expect(run({ squid: true, egress: false, peers: '1.0', nlb: true }).calls.at(-1)).toBe(letThrough);
+    const withdrawn = run({ squid: true, egress: false, peers: '1.0', nlb: true }).calls;
+    expect(withdrawn.at(-1)!.replace(/\s+/g, ' ')).toBe(refuse);
+    expect(withdrawn.some((c) => c.includes('ProxyHealthy'))).toBe(false);
+    // Everywhere broken: fail open, the check goes through.
+    expect(run({ squid: true, egress: false, peers: '0.0', nlb: true }).calls.at(-1)).toBe(letThrough);
+    // Squid down: the NLB's own check fails; nothing to refuse, no egress result.
+    expect(run({ squid: false, egress: true, nlb: true }).calls).toEqual([letThrough]);
+  });
+
   it('without an egress target the publisher behaves as before: one health value, no egress series', () => {
     const publisher = renderHealthPublisher();
     expect(publisher).toContain("\nEGRESS_HOST=''\n");
     expect(renderHealthPublisher(egress)).toContain(
-      `\nEGRESS_HOST='sts.ap-northeast-1.amazonaws.com'\nEGRESS_PORT='443'\nEGRESS_METRIC='EgressOk'\nEGRESS_DIMENSION='Hub=egresshub'\nEGRESS_WINDOW='20'\n`,
+      `\nEGRESS_HOST='sts.ap-northeast-1.amazonaws.com'\nEGRESS_PORT='443'\nEGRESS_METRIC='EgressOk'\nEGRESS_DIMENSION='Hub=egresshub'\nEGRESS_WINDOW='20'\nNLB_HEALTH_PORT=''\n`,
     );
   });
 });

@@ -6,7 +6,10 @@
 # other proxy either (fail open). The multi-az alarms and Route 53 health checks read the 1 or 0; missing data
 # counts as unhealthy there. PARAMS is the KEY='value' file install_health_publisher wrote (REGION CONF DRAIN_FILE
 # NAMESPACE METRIC DIMENSION); EGRESS_HOST (empty: no egress check) EGRESS_PORT EGRESS_METRIC EGRESS_DIMENSION
-# EGRESS_WINDOW come with the publisher.
+# EGRESS_WINDOW and NLB_HEALTH_PORT come with the publisher.
+# Behind an NLB (NLB_HEALTH_PORT set: a scaling fleet, no failover name) there is no health metric: a withdrawn proxy
+# refuses the target groups' TCP health check on that port (an nftables table of its own) until its egress works or
+# no other proxy's does, so the NLB stops sending it new connections; Squid down fails that check by itself.
 # Egress: a proxy in service publishes its check (1 or 0) on EGRESS_METRIC, one series for the whole hub
 # (EGRESS_DIMENSION) at 1-second resolution. After 2 failed checks in a row it reads that series' Maximum over the
 # last EGRESS_WINDOW seconds: 1 means another proxy's egress works, and this one publishes 0 (withdrawn); no 1 (or
@@ -21,12 +24,25 @@ put_health() {
 egress_datum() {
   echo "MetricName=$EGRESS_METRIC,Dimensions=[{Name=${EGRESS_DIMENSION%%=*},Value=${EGRESS_DIMENSION#*=}}],Value=$1,Unit=Count,StorageResolution=1"
 }
-# 0 = stay in service, 1 = withdraw. Publishes this proxy's egress result (with ProxyHealthy when it is 1).
+# Behind an NLB: 1 lets the target groups' health check through, 0 refuses it.
+nlb_health() {
+  if [ "$1" = 1 ]; then
+    nft delete table inet egresshub_health 2>/dev/null || true
+  else
+    printf 'table inet egresshub_health {\n chain input {\n  type filter hook input priority -5; policy accept;\n  tcp dport %s reject with tcp reset\n }\n}\n' "$NLB_HEALTH_PORT" | nft -f -
+  fi
+}
+# 0 = stay in service, 1 = withdraw, 2 = in service and published. Publishes this proxy's egress result (with
+# ProxyHealthy when it is 1, except behind an NLB).
 egress_verdict() {
   local fails n peers
   fails="$(dirname "$DRAIN_FILE")/egress-failures"
   if egress_ok "$EGRESS_HOST" "$EGRESS_PORT"; then
     rm -f "$fails"
+    if [ -n "${NLB_HEALTH_PORT:-}" ]; then
+      put_health --metric-data "$(egress_datum 1)"
+      return 0
+    fi
     put_health --metric-data "MetricName=$METRIC,Dimensions=[{Name=${DIMENSION%%=*},Value=${DIMENSION#*=}}],Value=1,Unit=Count" "$(egress_datum 1)"
     return 2
   fi
@@ -43,7 +59,7 @@ egress_verdict() {
   return 0
 }
 publish_health() {
-  local port token state value rc
+  local port token state value rc=
   # shellcheck disable=SC1090 # written by the boot script
   . "$1"
   port=$(squid_ports "$CONF" | sed -n 1p)
@@ -58,6 +74,12 @@ publish_health() {
     # 2: published already, with the egress result.
     [ "$rc" = 2 ] && return 0
     [ "$rc" = 1 ] && value=0
+  fi
+  if [ -n "${NLB_HEALTH_PORT:-}" ]; then
+    # Squid down (or draining): the NLB's check fails by itself; only a withdrawal for egress refuses it here.
+    [ "$value" = 0 ] && [ "${rc:-}" != 1 ] && value=1
+    nlb_health "$value"
+    return 0
   fi
   put_health --metric-name "$METRIC" --dimensions "$DIMENSION" --value "$value" --unit Count
 }
