@@ -312,7 +312,14 @@ export class ProxyFleet extends Construct {
     const file = join(outdir, `egresshub-health-${this.node.addr}.sh`);
     writeFileSync(file, renderHealthPublisher(settings.egress, nlbHealthPort), { mode: 0o600 });
     const asset = new s3assets.Asset(this, 'HealthPublisher', { path: file });
-    asset.grantRead(this.role);
+    // The exact object only (the asset bucket holds every asset of the account and Region), as for the policy.
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadHealthPublisher',
+        actions: ['s3:GetObject'],
+        resources: [asset.bucket.arnForObjects(asset.s3ObjectKey)],
+      }),
+    );
     return asset;
   }
 

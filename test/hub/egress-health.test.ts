@@ -176,3 +176,19 @@ describe('egress_ok refusals (a fake getent on PATH)', () => {
     },
   );
 });
+
+describe('hub.egressCheck in the plan', () => {
+  it("defaults to the Region's STS endpoint and takes a target of the config's own, name lowercased", () => {
+    expect(egress).toEqual({
+      host: 'sts.ap-northeast-1.amazonaws.com',
+      port: 443,
+      metricName: 'EgressOk',
+      dimension: 'Hub',
+      dimensionValue: 'egresshub',
+      windowSeconds: 20,
+    });
+    const cfg = loadConfigFile('examples/egresshub.yaml');
+    const own = buildPlan({ ...cfg, hub: { ...cfg.hub, egressCheck: { target: 'API.Partner.example:8443' } } });
+    expect(own.hub.proxyHealth.egress).toMatchObject({ host: 'api.partner.example', port: 8443 });
+  });
+});
