@@ -38,9 +38,10 @@ async function run(ctx: FaultContext): Promise<FaultResult> {
     );
     const alarmAt = alarmed.egressAlarm!.since;
     ctx.step(`no-egress alarm after ${alarmAt - injectedAt} ms; new connections still go to ${alarmed.active.join(', ')}`);
-    // As long again as detection took, and past the clients' timeout (requests taken before the alarm are counted,
-    // new ones start): a withdrawal would have shown by then.
-    await sleep(Math.max(load.settleMs, alarmAt - injectedAt, LOAD_TIMEOUT_MS + 2000));
+    // As long again as detection took, and two clients' timeouts: requests taken before the alarm time out, and
+    // requests started after it have their whole timeout before the repair (what tenants see while the alarm is on).
+    // A withdrawal would have shown by then.
+    await sleep(Math.max(load.settleMs, alarmAt - injectedAt, 2 * LOAD_TIMEOUT_MS + 2000));
     const during = readSupervisorStatus(topo.stateDir)!;
     const restoredAt = Date.now();
     for (const p of topo.proxies) restore(topo, p, 'egress');
