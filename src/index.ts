@@ -16,6 +16,7 @@ export type {
   AlarmsConfig,
   ClientSetupConfig,
   DnsConfig,
+  EgressCheckConfig,
   EgressHubConfig,
   HubConfig,
   ProxyConfig,

@@ -165,6 +165,18 @@ export interface HubPlan {
     readonly dimension: string;
     readonly intervalSeconds: number;
     readonly drainFile: string;
+    /**
+     * The egress check (hub.egressCheck): host and port each proxy connects to, and the hub-wide series its
+     * results go to (`dimension=dimensionValue`, 1-second resolution) that peers read back over `windowSeconds`.
+     */
+    readonly egress: {
+      readonly host: string;
+      readonly port: number;
+      readonly metricName: string;
+      readonly dimension: string;
+      readonly dimensionValue: string;
+      readonly windowSeconds: number;
+    };
   };
   readonly alarms: { readonly email?: string; readonly topicArn?: string; readonly deniedRequestsPer5Minutes: number };
 }
@@ -332,8 +344,9 @@ export function buildPlan(config: EgressConfig): EgressPlan {
         namespace: `egresshub/${name}`,
         metricName: 'ProxyHealthy',
         dimension: 'Proxy',
-        intervalSeconds: 20,
+        intervalSeconds: HEALTH_INTERVAL_SECONDS,
         drainFile: '/run/egresshub/drain',
+        egress: egressCheckOf(config, region, name),
       },
       alarms: { ...config.hub.alarms },
     },
@@ -470,4 +483,28 @@ export class TenantNotFoundError extends UsageError {
  */
 export function resourceGatewayNameOf(name: string, generation: number): string {
   return generation <= 1 ? `${name}-gateway` : `${name}-gateway-g${generation}`;
+}
+
+/** How often each fixed proxy publishes its health (and runs its egress check). */
+export const HEALTH_INTERVAL_SECONDS = 20;
+
+/**
+ * The egress check's target: hub.egressCheck.target, else the Region's AWS STS endpoint. That name is AWS's own,
+ * public, regional and highly available, answers a TCP connection without a request (so without a charge), and is
+ * no VPC endpoint unless one is added to the hub VPC (then it resolves to a private address, which the check
+ * refuses rather than mistake for a way out).
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_region-endpoints.html
+ */
+function egressCheckOf(config: EgressConfig, region: string, name: string): EgressPlan['hub']['proxyHealth']['egress'] {
+  const target = config.hub.egressCheck.target ?? `sts.${region}.amazonaws.com:443`;
+  const colon = target.lastIndexOf(':');
+  return {
+    host: target.slice(0, colon).toLowerCase(),
+    port: Number(target.slice(colon + 1)),
+    metricName: 'EgressOk',
+    dimension: 'Hub',
+    dimensionValue: name,
+    // One publication of every peer: their result from the last run, not from before a fault that hit them all.
+    windowSeconds: HEALTH_INTERVAL_SECONDS,
+  };
 }

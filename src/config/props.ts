@@ -146,6 +146,16 @@ export interface ProxyConfig {
   readonly scaling?: ScalingConfig;
 }
 
+/** What each proxy connects to, to prove its own way out (hub.egressCheck). */
+export interface EgressCheckConfig {
+  /**
+   * `host:port`: a DNS name outside the VPC (resolved through the VPC resolver, reached through the proxy's NAT
+   * gateway or Elastic IP; never a VPC endpoint's name) and its port.
+   * @default 'sts.<region>.amazonaws.com:443' - the hub Region's AWS STS endpoint
+   */
+  readonly target?: string;
+}
+
 /** Where CloudWatch alarms notify, and the denied-request spike threshold (docs/operations.md). */
 export interface AlarmsConfig {
   /**
@@ -218,6 +228,11 @@ export interface HubConfig {
    * @default { deniedRequestsPer5Minutes: 100 }
    */
   readonly alarms?: AlarmsConfig;
+  /**
+   * The proxies' egress check (docs/ha.md, "Egress health").
+   * @default { target: 'sts.<region>.amazonaws.com:443' }
+   */
+  readonly egressCheck?: EgressCheckConfig;
   /**
    * Per-tenant limits on each proxy, for every tenant without its own `limits`.
    * @default {} - see TenantLimitsConfig

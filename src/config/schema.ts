@@ -301,6 +301,10 @@ const spokeSchema = z.strictObject({
 export const NAT_GATEWAY_MODES = ['one', 'per-az', 'regional'] as const;
 export type NatGatewayMode = (typeof NAT_GATEWAY_MODES)[number];
 
+/** `host:port` of the proxies' egress check: a DNS name (two labels or more) and a port from 1 to 65535. */
+export const EGRESS_TARGET_RE =
+  /^(?=[^:]{1,253}:)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?:(?:[1-9]\d{0,3}|[1-5]\d{4}|6[0-4]\d{3}|65[0-4]\d{2}|655[0-2]\d|6553[0-5])$/i;
+
 const hubSchema = z.strictObject({
   cidr: cidr.default('10.0.0.0/16'),
   availabilityZones: z.array(z.string()).min(1, { message: 'list at least one availability zone' }),
@@ -411,6 +415,22 @@ const hubSchema = z.strictObject({
         .default(DEFAULT_DENIED_THRESHOLD),
     })
     .default({ deniedRequestsPer5Minutes: DEFAULT_DENIED_THRESHOLD }),
+  /**
+   * What each proxy's health check connects to, to prove its own way out (docs/ha.md, "Egress health"): a name
+   * resolved through the VPC resolver and a TCP connection to it through the proxy's NAT gateway or Elastic IP.
+   * @default - the hub Region's AWS STS endpoint, `sts.<region>.amazonaws.com:443`
+   */
+  egressCheck: z
+    .strictObject({
+      target: z
+        .string()
+        .regex(EGRESS_TARGET_RE, {
+          message:
+            'expected host:port with a DNS name and a port from 1 to 65535, such as sts.ap-northeast-1.amazonaws.com:443 (a name, so that the check also proves the VPC resolver)',
+        })
+        .optional(),
+    })
+    .default({}),
   /**
    * Per-tenant limits on each proxy, for every tenant without its own `limits`.
    * @default connections: a quarter of a proxy's capacity; weight: 1; bandwidthMbps: none (fair share only)

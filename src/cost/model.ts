@@ -97,9 +97,11 @@ export function monitoringCounts(h: CostInputs['hub']): MonitoringCounts {
   const groups = h.fleet === 'multi-az' ? h.azs : 1;
   const nats = natCount(h);
   const tenantAlarm = h.monitoring.tenantMetrics > 0 ? 1 : 0;
+  // Every proxy also publishes to the hub's egress series (EgressOk, one for the hub), which has an alarm.
+  const egress = 1;
   return {
-    customMetrics: 4 + 4 * h.monitoring.tenantMetrics + fixed,
-    alarmMetrics: 2 * groups + fixed + 4 * nats + 1 + tenantAlarm + (h.fleet === 'nlb' ? 2 : 0),
+    customMetrics: 4 + 4 * h.monitoring.tenantMetrics + fixed + egress,
+    alarmMetrics: 2 * groups + fixed + egress + 4 * nats + 1 + tenantAlarm + (h.fleet === 'nlb' ? 2 : 0),
     compositeAlarms: fixed >= 2 ? 1 : 0,
     dashboards: 1,
     contributorRules: CONTRIBUTOR_RULES,

@@ -15,3 +15,14 @@ export const PROBE_TIMEOUT_SECONDS = 3;
  * for a failure on stderr (the health timer's journal).
  */
 export const PROXY_HEALTHY = shellLibrary('proxy-healthy');
+
+/**
+ * Shell function `egress_ok HOST PORT`: returns 0 only when HOST resolves through the system resolver (the VPC
+ * resolver on an instance, which Squid also asks) to a public IPv4 address within 3 s and a TCP connection to it
+ * on PORT opens within 3 s, through the proxy's own route out (its AZ's NAT gateway, or its Elastic IP). An answer
+ * in private space (a VPC endpoint) fails: it would prove nothing about the way out. Prints the reason on stderr.
+ */
+export const EGRESS_OK = shellLibrary('egress-ok');
+
+/** Seconds one egress check can take at most: the resolver's 3 s and the connection's 3 s. */
+export const EGRESS_CHECK_SECONDS = 6;

@@ -279,6 +279,8 @@ export class HubObservability extends Construct {
     const health = this.healthAlarms(plan, props.healthSignals ?? []);
     this.proxyHealthAlarms = health.alarms;
     this.noHealthyProxyAlarm = health.none;
+    // Every fleet mode's proxies run the egress check (fixed: in their health metric; nlb: behind the NLB's check).
+    this.egressAlarm(plan);
     if (props.loadBalancer) this.nlbAlarms(plan, props.loadBalancer);
     const natGateways = this.natAlarms(plan, props.vpc);
     this.deniedAlarms(plan, props.deniedPeriod ?? HubObservability.DEFAULT_DENIED_PERIOD, ruleOf(this.topTenantRules, 'Denied'));
@@ -427,7 +429,7 @@ export class HubObservability extends Construct {
     const healthAlarms = new Map<string, cloudwatch.Alarm>();
     for (const proxy of healthSignals) {
       const alarm = proxyHealthMetric(plan, proxy).createAlarm(this, `${proxy}HealthAlarm`, {
-        alarmDescription: `egresshub ${plan.name}: proxy ${proxy} is unhealthy (Squid did not answer its probe, it is draining, or it stopped reporting); in multi-az mode the failover name stops answering it; see docs/operations.md`,
+        alarmDescription: `egresshub ${plan.name}: proxy ${proxy} is unhealthy (Squid did not answer its probe, its own egress failed while another proxy's works, it is draining, or it stopped reporting); in multi-az mode the failover name stops answering it; see docs/ha.md`,
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
         evaluationPeriods: 1,
@@ -592,6 +594,30 @@ export class HubObservability extends Construct {
         resources: [this.accessLogGroup.logGroupArn, this.cacheLogGroup.logGroupArn],
       }),
     );
+  }
+
+  /**
+   * ALARM while no proxy's egress check succeeds (publish-health.sh): the proxies then fail open (none is withdrawn
+   * for its egress, since none is better off), and this says why tenants' requests fail. Missing data counts: a
+   * proxy that cannot reach CloudWatch either (no monitoring endpoint in the hub VPC: the API call leaves through the
+   * same NAT gateway) publishes nothing. Two minutes, so that one proxy's failure while another recovers does not page.
+   */
+  private egressAlarm(plan: EgressPlan): void {
+    const e = plan.hub.proxyHealth.egress;
+    const alarm = new cloudwatch.Metric({
+      namespace: plan.hub.proxyHealth.namespace,
+      metricName: e.metricName,
+      dimensionsMap: { [e.dimension]: e.dimensionValue },
+      statistic: 'Maximum',
+      period: Duration.minutes(1),
+    }).createAlarm(this, 'NoProxyEgressAlarm', {
+      alarmDescription: `egresshub ${plan.name}: no proxy reaches ${e.host}:${e.port} (name through the VPC resolver, connection through its NAT gateway or Elastic IP) for 2 minutes; none is withdrawn for it (fail open), tenants' requests to the internet fail; check the NAT gateways, the route tables, the VPC resolver and ${e.host}; see docs/ha.md`,
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      evaluationPeriods: 2,
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    });
+    this.alarm(alarm);
   }
 
   private alarm(a: cloudwatch.AlarmBase): void {

@@ -2,15 +2,19 @@
 // that carries a fixed ENI, whose IP is a stable target (single mode; one per AZ in multi-az mode). `scaling`: a
 // group of min..max instances behind an NLB (nlb mode). Policy changes reach running instances through the
 // hub's ProxyPolicy (policy-rollout.ts), never through the launch template.
-import { ArnFormat, Duration, Lazy, Stack, Tags, Validations } from 'aws-cdk-lib';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ArnFormat, Duration, Lazy, Stack, Stage, Tags, Validations } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
 import { UsageError } from '../config/errors';
 import type { EgressPlan } from '../config/plan';
 import type { ProxyPolicy } from './policy-rollout';
-import { renderProxyBootstrap } from './user-data';
+import { renderHealthPublisher, renderProxyBootstrap } from './user-data';
 
 /** A TCP port, or a port range when from < to. */
 export function tcpRange(from: number, to: number): ec2.Port {
@@ -66,11 +70,17 @@ export interface ProxyFleetProps {
    */
   readonly publicEgress?: boolean;
   /**
-   * `fixed` only: publish the proxy's health (plan.hub.proxyHealth.metricName, 1 or 0, dimension = `id`) every
-   * interval, for the multi-az alarms and failover records.
-   * @default - no health metric
+   * `fixed`: publish the proxy's health (plan.hub.proxyHealth.metricName, 1 or 0, dimension = `id`) every
+   * interval, for the multi-az alarms and failover records, and its egress check's result (publish-health.sh).
+   * `scaling` (behind an NLB, `nlbHealthPort` required): publish the egress check's result, and refuse the target
+   * groups' health check on `nlbHealthPort` while withdrawn for egress.
+   * @default - no health metric, no egress check
    */
-  readonly health?: { readonly id: string; readonly settings: EgressPlan['hub']['proxyHealth'] };
+  readonly health?: {
+    readonly id: string;
+    readonly settings: EgressPlan['hub']['proxyHealth'];
+    readonly nlbHealthPort?: number;
+  };
   /**
    * The unified CloudWatch agent's JSON config (HubObservability's renderCloudWatchAgentConfig).
    * @default - no agent: Squid's logs stay on the instance
@@ -153,7 +163,11 @@ export class ProxyFleet extends Construct {
       networkInterface:
         this.networkInterface && this.fixedIp !== undefined ? { id: this.networkInterface.ref, ip: this.fixedIp } : undefined,
       elasticIpAllocationId: this.elasticIp?.attrAllocationId,
-      health: props.health && { id: props.health.id, ...props.health.settings },
+      health: props.health && {
+        id: props.health.id,
+        ...props.health.settings,
+        publisherObject: this.healthPublisher(props.health.settings, props.health.nlbHealthPort).s3ObjectUrl,
+      },
       cloudWatchAgentConfig: props.cloudWatchAgentConfig,
     });
   }
@@ -286,7 +300,30 @@ export class ProxyFleet extends Construct {
     });
   }
 
-  /** The proxy's health metric, in the hub's namespace only. */
+  /**
+   * The health publisher (with the hub's egress check) as an S3 asset the boot script downloads: user data is
+   * limited to 16 KB. Its key is its content's hash, so a changed publisher changes the user data (replacing the
+   * proxies, as a change to the script embedded before did); the instances may read it.
+   */
+  private healthPublisher(settings: EgressPlan['hub']['proxyHealth'], nlbHealthPort?: number): s3assets.Asset {
+    // Written into the cloud assembly's own directory, as the policy is (policy-rollout.ts, squidConfAsset).
+    const outdir = Stage.of(this)?.outdir ?? mkdtempSync(join(tmpdir(), 'egresshub-health-'));
+    mkdirSync(outdir, { recursive: true });
+    const file = join(outdir, `egresshub-health-${this.node.addr}.sh`);
+    writeFileSync(file, renderHealthPublisher(settings.egress, nlbHealthPort), { mode: 0o600 });
+    const asset = new s3assets.Asset(this, 'HealthPublisher', { path: file });
+    // The exact object only (the asset bucket holds every asset of the account and Region), as for the policy.
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadHealthPublisher',
+        actions: ['s3:GetObject'],
+        resources: [asset.bucket.arnForObjects(asset.s3ObjectKey)],
+      }),
+    );
+    return asset;
+  }
+
+  /** The proxy's health metric, in the hub's namespace only; the hub's egress series read back (fail open). */
   private grantHealthPublishing(namespace: string): void {
     // PutMetricData has no resources; the namespace condition keeps the proxy to its own metrics.
     // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/iam-cw-condition-keys-namespace.html
@@ -298,9 +335,14 @@ export class ProxyFleet extends Construct {
         conditions: { StringEquals: { 'cloudwatch:namespace': namespace } },
       }),
     );
+    // Whether any other proxy's egress works (publish-health.sh, fail open): a read of one series.
+    this.role.addToPolicy(
+      new iam.PolicyStatement({ sid: 'ReadFleetEgress', actions: ['cloudwatch:GetMetricStatistics'], resources: ['*'] }),
+    );
     Validations.of(this.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'cloudwatch:PutMetricData supports no resource-level permissions; it is limited to the hub namespace by condition',
+      reason:
+        'cloudwatch:PutMetricData and GetMetricStatistics support no resource-level permissions; PutMetricData is limited to the hub namespace by condition, GetMetricStatistics reads metrics only',
     });
   }
 
@@ -459,7 +501,8 @@ function validate(kind: ProxyFleetKind, subnets: readonly ec2.ISubnet[], props: 
       throw new ProxyFleetError(`capacity needs whole numbers with 1 <= min <= max (got min ${c.min}, max ${c.max})`);
     }
     if (props.publicEgress) throw new ProxyFleetError('publicEgress applies to fixed fleets only (one Elastic IP per instance)');
-    if (props.health) throw new ProxyFleetError('health publishing applies to fixed fleets only (the NLB health-checks scaling fleets)');
+    if (props.health && props.health.nlbHealthPort === undefined)
+      throw new ProxyFleetError('a scaling fleet publishes no health metric (the NLB health-checks it): give health.nlbHealthPort');
   }
 }
 

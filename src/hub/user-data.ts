@@ -7,7 +7,7 @@
 import { UsageError } from '../config/errors';
 import { PEEK_CERT_FILE } from '../policy/squid-conf';
 import { shellAssignments, shellLibrary } from './scripts';
-import { PROXY_HEALTHY } from './health-probe';
+import { EGRESS_OK, PROXY_HEALTHY } from './health-probe';
 
 /**
  * EC2 limits user data to 16 KB in raw form, before base64 encoding.
@@ -188,6 +188,11 @@ export interface ProxyHealthPublishing {
   readonly dimension: string;
   readonly intervalSeconds: number;
   readonly drainFile: string;
+  /**
+   * The health publisher (renderHealthPublisher) as an S3 object, `s3://bucket/key`: the boot script downloads it
+   * rather than carry it (user data is limited to 16 KB).
+   */
+  readonly publisherObject: string;
 }
 
 export class UserDataTooLargeError extends UsageError {
@@ -243,6 +248,7 @@ export function renderProxyBootstrap(props: ProxyBootstrapProps): string {
       HEALTH: health ? 'yes' : '',
       ...(health && {
         HEALTH_SCRIPT,
+        HEALTH_PUBLISHER: health.publisherObject,
         HEALTH_INTERVAL: health.intervalSeconds,
         HEALTH_DRAIN_FILE: health.drainFile,
         HEALTH_NAMESPACE: health.namespace,
@@ -261,7 +267,7 @@ export function renderProxyBootstrap(props: ProxyBootstrapProps): string {
     APPLY_TENANT_LIMITS,
     PORT_FUNCTIONS,
     FETCH_CURRENT_POLICY,
-    ...(health ? [shellLibrary('boot-health'), healthPublisherFunction()] : []),
+    ...(health ? [shellLibrary('boot-health')] : []),
     ...(props.cloudWatchAgentConfig ? [shellLibrary('boot-cloudwatch-agent')] : []),
     shellLibrary('proxy-boot'),
     'proxy_boot',
@@ -272,24 +278,44 @@ export function renderProxyBootstrap(props: ProxyBootstrapProps): string {
   return script;
 }
 
+/** The egress check's parameters in the health publisher (plan.hub.proxyHealth.egress). */
+export interface EgressCheckSettings {
+  readonly host: string;
+  readonly port: number;
+  readonly metricName: string;
+  readonly dimension: string;
+  readonly dimensionValue: string;
+  readonly windowSeconds: number;
+}
+
 /**
- * The health publisher the boot script installs (HEALTH_SCRIPT), run by a systemd timer with its parameters file
- * as argument: proxy_healthy, squid_ports and publish_health (src/hub/scripts/publish-health.sh).
+ * The health publisher the boot script installs (HEALTH_SCRIPT, downloaded from HEALTH_PUBLISHER), run by a
+ * systemd timer with its parameters file as argument: the egress check's parameters as `KEY='value'` lines (none:
+ * no egress check; `nlbHealthPort`: a proxy behind the NLB, which refuses that port's health check when withdrawn
+ * instead of publishing a health metric), then proxy_healthy, egress_ok, squid_ports and publish_health (src/hub/scripts/publish-health.sh).
  */
-export function renderHealthPublisher(): string {
+export function renderHealthPublisher(egress?: EgressCheckSettings, nlbHealthPort?: number): string {
   return [
     '#!/bin/bash',
-    "# egresshub: publish this proxy's health to CloudWatch (installed by the boot script; docs/operations.md)",
+    "# egresshub: publish this proxy's health to CloudWatch (installed by the boot script; docs/ha.md)",
     'set -uo pipefail',
+    shellAssignments(
+      egress
+        ? {
+            EGRESS_HOST: egress.host,
+            EGRESS_PORT: egress.port,
+            EGRESS_METRIC: egress.metricName,
+            EGRESS_DIMENSION: `${egress.dimension}=${egress.dimensionValue}`,
+            EGRESS_WINDOW: egress.windowSeconds,
+            NLB_HEALTH_PORT: nlbHealthPort ?? '',
+          }
+        : { EGRESS_HOST: '', NLB_HEALTH_PORT: '' },
+    ),
     PROXY_HEALTHY,
+    EGRESS_OK,
     SQUID_PORTS,
     shellLibrary('publish-health'),
     'publish_health "$1"',
     '',
   ].join('\n');
-}
-
-/** `health_publisher_text`: prints renderHealthPublisher() (a quoted here-document: nothing in it is expanded). */
-function healthPublisherFunction(): string {
-  return `health_publisher_text() {\n  cat <<'EGRESSHUB_HEALTH'\n${renderHealthPublisher()}EGRESSHUB_HEALTH\n}`;
 }

@@ -567,6 +567,7 @@ async function startSupervisor(
       topo.routing === 'failover' && plan.hub.proxy.mode === 'multi-az'
         ? { name: plan.hub.proxy.failoverName.name, hostsFiles: topo.proxies.map((x) => join('/etc/netns', x.ns, 'hosts')) }
         : undefined,
+    egress: { host: plan.hub.proxyHealth.egress.host, port: plan.hub.proxyHealth.egress.port },
     settingsFile: p.supervisorSettings,
     statusFile: p.supervisorStatus,
     eventsFile: p.supervisorEvents,

@@ -1,6 +1,8 @@
 // The lab's stand-in for what picks a proxy on AWS: Route 53 failover records driven by per-proxy health, plus
 // the resource gateway re-resolving the proxy name (multi-az), or an NLB spreading over healthy targets (nlb).
-// Every probe interval it runs the instances' own health probe inside each proxy namespace, and when the set of
+// Every probe interval it runs the instances' own health probe and egress check inside each proxy namespace (a proxy
+// whose egress fails while another's works counts as failing; when none has egress, none does: fail open, as the
+// instances' health publisher decides from the hub's egress series), and when the set of
 // proxies to use changes it swaps the nftables map every tenant gateway DNATs new connections through, in one
 // nft transaction per gateway: established connections keep their conntrack mapping, as flows do on AWS.
 import { spawn } from 'node:child_process';
@@ -15,7 +17,7 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs';
-import { PROBE_TIMEOUT_SECONDS, PROXY_HEALTHY } from './probe';
+import { EGRESS_CHECK_SECONDS, EGRESS_OK, PROBE_TIMEOUT_SECONDS, PROXY_HEALTHY } from './probe';
 import type { LabRouting } from './topology';
 
 /**
@@ -59,6 +61,8 @@ export interface SupervisorSpec {
    * so the instances' policy-apply script sees its drain take effect (docs/ha.md).
    */
   readonly failoverName?: { readonly name: string; readonly hostsFiles: readonly string[] };
+  /** The egress check's target (plan.hub.proxyHealth.egress, answered by the emulated internet); none: no check. */
+  readonly egress?: { readonly host: string; readonly port: number };
   readonly settingsFile: string;
   readonly statusFile: string;
   readonly eventsFile: string;
@@ -70,7 +74,28 @@ export interface ProxyHealth {
   readonly healthy: boolean;
   readonly okStreak: number;
   readonly failStreak: number;
-  readonly lastProbe?: { readonly at: number; readonly ok: boolean; readonly ms: number; readonly reason: string };
+  readonly lastProbe?: {
+    readonly at: number;
+    readonly ok: boolean;
+    readonly ms: number;
+    readonly reason: string;
+    /** Squid answered and the proxy is not draining (proxy_healthy). */
+    readonly squid?: boolean;
+    /** Its own egress check passed (undefined: not checked, Squid did not answer or there is no check). */
+    readonly egress?: boolean;
+  };
+}
+
+/**
+ * The emulated "no proxy has egress" alarm (observability.ts, NoProxyEgressAlarm): ALARM after `unhealthyThreshold`
+ * rounds in a row in which no proxy in service passed its egress check, OK at the first round one does.
+ */
+export interface EgressAlarm {
+  readonly state: 'OK' | 'ALARM';
+  /** When it took this state (ms since the epoch). */
+  readonly since: number;
+  /** Rounds in a row without any proxy's egress. */
+  readonly rounds: number;
 }
 
 export interface SupervisorStatus {
@@ -82,6 +107,8 @@ export interface SupervisorStatus {
   readonly proxies: readonly ProxyHealth[];
   /** Ids of the proxies new connections go to, in failover order. */
   readonly active: readonly string[];
+  /** With an egress check. */
+  readonly egressAlarm?: EgressAlarm;
 }
 
 /** One change of the gateways' maps: `at` is when every gateway's map had been swapped. */
@@ -103,6 +130,33 @@ export function routeTo<P extends { readonly healthy: boolean }>(routing: LabRou
   return routing === 'failover' ? pool.slice(0, 1) : [...pool];
 }
 
+/** One round's raw result per proxy: Squid's answer, and its own egress check when Squid answered. */
+export interface RoundProbe {
+  readonly squid: boolean;
+  readonly egress?: boolean;
+}
+
+/**
+ * Whether each proxy passes the round, as its health publisher decides (publish-health.sh): Squid answers and either
+ * its egress works or no other proxy in service has egress (fail open: withdrawing it would send tenants nowhere
+ * better). Without an egress check (`egress` undefined) Squid's answer alone counts.
+ */
+export function passes(round: readonly RoundProbe[]): boolean[] {
+  const withEgress = round.map((r) => r.squid && r.egress !== false);
+  return round.map((r, i) => {
+    if (!r.squid) return false;
+    if (r.egress !== false) return true;
+    return !withEgress.some((ok, j) => j !== i && ok);
+  });
+}
+
+/** The next state of the emulated no-egress alarm after a round (`anyEgress`: some proxy in service had egress). */
+export function nextEgressAlarm(prev: EgressAlarm, anyEgress: boolean, threshold: number, now: number): EgressAlarm {
+  const rounds = anyEgress ? 0 : prev.rounds + 1;
+  const state = rounds >= threshold ? 'ALARM' : anyEgress ? 'OK' : prev.state;
+  return { state, since: state === prev.state ? prev.since : now, rounds };
+}
+
 /** The nft transaction that points every slot of a gateway's map at `ips` round-robin; atomic as one `nft -f`. */
 export function gatewayMapScript(ips: readonly string[]): string {
   const elements = Array.from({ length: MAP_SLOTS }, (_, i) => `${i} : ${ips[i % ips.length]!}`).join(', ');
@@ -117,7 +171,11 @@ export function readSettings(file: string): SupervisorSettings {
   }
 }
 
-function exec(argv: readonly string[], input: string | undefined, timeoutMs: number): Promise<{ ok: boolean; stderr: string }> {
+function exec(
+  argv: readonly string[],
+  input: string | undefined,
+  timeoutMs: number,
+): Promise<{ ok: boolean; code: number | null; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(argv[0]!, argv.slice(1), {
       stdio: [input === undefined ? 'ignore' : 'pipe', 'ignore', 'pipe'],
@@ -125,8 +183,10 @@ function exec(argv: readonly string[], input: string | undefined, timeoutMs: num
     });
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', (e) => resolve({ ok: false, stderr: e.message }));
-    child.on('close', (code, sig) => resolve({ ok: code === 0, stderr: stderr.trim() || (sig ? `killed by ${sig}` : `exit ${code}`) }));
+    child.on('error', (e) => resolve({ ok: false, code: null, stderr: e.message }));
+    child.on('close', (code, sig) =>
+      resolve({ ok: code === 0, code, stderr: stderr.trim() || (sig ? `killed by ${sig}` : `exit ${code}`) }),
+    );
     if (child.stdin) {
       // A child that exits before reading its input must not take the supervisor down with an EPIPE.
       child.stdin.on('error', () => {});
@@ -135,10 +195,31 @@ function exec(argv: readonly string[], input: string | undefined, timeoutMs: num
   });
 }
 
-/** `proxy_healthy PORT DRAIN_FILE` inside the proxy's namespace, as the instance's health timer runs it. */
-export function probeArgv(ns: string, port: number, drainFile: string): string[] {
-  return ['ip', 'netns', 'exec', ns, 'bash', '-c', `${PROXY_HEALTHY}\nproxy_healthy "$0" "$1"`, String(port), drainFile];
+/**
+ * `proxy_healthy PORT DRAIN_FILE`, then (with a target) `egress_ok HOST PORT`, inside the proxy's namespace, as the
+ * instance's health timer runs them. Exit 0: both pass; 1: Squid did not answer (or draining); 3: egress failed.
+ */
+export function probeArgv(ns: string, port: number, drainFile: string, egress?: { host: string; port: number }): string[] {
+  const script = egress
+    ? `${PROXY_HEALTHY}\n${EGRESS_OK}\nproxy_healthy "$0" "$1" || exit 1\negress_ok "$2" "$3" || exit 3`
+    : `${PROXY_HEALTHY}\nproxy_healthy "$0" "$1"`;
+  return [
+    'ip',
+    'netns',
+    'exec',
+    ns,
+    'bash',
+    '--norc',
+    '-c',
+    script,
+    String(port),
+    drainFile,
+    ...(egress ? [egress.host, String(egress.port)] : []),
+  ];
 }
+
+/** The longest one probe may take before the supervisor counts it failed. */
+export const PROBE_LIMIT_MS = (PROBE_TIMEOUT_SECONDS + EGRESS_CHECK_SECONDS + 2) * 1000;
 
 /**
  * Points the failover name at `ip` in every proxy namespace's hosts file (what `getent` reads there first). Written
@@ -166,6 +247,7 @@ async function supervise(spec: SupervisorSpec): Promise<never> {
   // `lab up` wrote the initial maps for "everything healthy".
   let active = routeTo(spec.routing, proxies).map((p) => p.id);
   let rounds = 0;
+  let egressAlarm: EgressAlarm = { state: 'OK', since: Date.now(), rounds: 0 };
   answerFailoverName(spec, proxies.find((p) => p.id === active[0])!.ip);
   const seen = new Set<string>();
   const born = Date.now();
@@ -176,13 +258,34 @@ async function supervise(spec: SupervisorSpec): Promise<never> {
     let settings = DEFAULT_SUPERVISOR_SETTINGS;
     try {
       settings = readSettings(spec.settingsFile);
-      const results = await Promise.all(
+      const raw = await Promise.all(
         spec.proxies.map(async (p) => {
           const t0 = Date.now();
-          const r = await exec(probeArgv(p.ns, spec.probePort, p.drainFile), undefined, (PROBE_TIMEOUT_SECONDS + 2) * 1000);
-          return { at: Date.now(), ok: r.ok, ms: Date.now() - t0, reason: r.ok ? 'ok' : r.stderr };
+          const r = await exec(probeArgv(p.ns, spec.probePort, p.drainFile, spec.egress), undefined, PROBE_LIMIT_MS);
+          const squid = r.code === 0 || r.code === 3;
+          const egress = spec.egress && squid ? r.code === 0 : undefined;
+          return { at: Date.now(), ms: Date.now() - t0, squid, egress, stderr: r.stderr };
         }),
       );
+      const pass = passes(raw);
+      if (spec.egress) {
+        const before = egressAlarm.state;
+        egressAlarm = nextEgressAlarm(
+          egressAlarm,
+          raw.some((r) => r.squid && r.egress),
+          settings.unhealthyThreshold,
+          Date.now(),
+        );
+        if (egressAlarm.state !== before) log(`no-egress alarm: ${egressAlarm.state} (${raw.map((r) => r.stderr).join('; ')})`);
+      }
+      const results = raw.map((r, i) => ({
+        at: r.at,
+        ok: pass[i]!,
+        ms: r.ms,
+        squid: r.squid,
+        egress: r.egress,
+        reason: pass[i] ? (r.egress === false ? `ok, failing open (no proxy has egress: ${r.stderr})` : 'ok') : r.stderr,
+      }));
       proxies = proxies.map((p, i) => {
         const probe = results[i]!;
         // Squid may still be starting when the supervisor starts: a proxy is judged from its first good probe on.
@@ -212,7 +315,15 @@ async function supervise(spec: SupervisorSpec): Promise<never> {
         active = nextIds;
       }
       rounds++;
-      const status: SupervisorStatus = { pid: process.pid, at: Date.now(), rounds, settings, proxies, active };
+      const status: SupervisorStatus = {
+        pid: process.pid,
+        at: Date.now(),
+        rounds,
+        settings,
+        proxies,
+        active,
+        ...(spec.egress && { egressAlarm }),
+      };
       writeFileSync(`${spec.statusFile}.tmp`, JSON.stringify(status));
       renameSync(`${spec.statusFile}.tmp`, spec.statusFile);
     } catch (e) {

@@ -150,6 +150,7 @@ export function buildTopology(plan: EgressPlan, stateDir = LAB_STATE_DIR): LabTo
     t.allow.suffixes.forEach((n) => names.add(n));
   }
   const sorted = [...names].sort();
+  const egress = plan.hub.proxyHealth.egress;
   return {
     stateDir,
     inetNs: `${LAB_PREFIX}inet`,
@@ -166,10 +167,15 @@ export function buildTopology(plan: EgressPlan, stateDir = LAB_STATE_DIR): LabTo
       ...sorted.map((name) => ({ name, ip: INTERNET.webIp })),
       // More specific than the records above, so dnsmasq prefers it for the rebinding names.
       ...sorted.map((name) => ({ name: `rebind.${name}`, ip: REBIND_TARGET })),
+      // The proxies' egress check target (the Region's STS endpoint by default) is a host of the emulated internet.
+      ...(names.has(egress.host) ? [] : [{ name: egress.host, ip: INTERNET.webIp }]),
     ],
     certNames: sorted.flatMap((n) => [n, `*.${n}`]),
     httpPorts: [...new Set([80, ...plan.tenants.flatMap((t) => t.httpPorts)])].filter((p) => p !== 22).sort((a, b) => a - b),
-    httpsPorts: [...new Set([443, ...plan.tenants.flatMap((t) => t.connectPorts)])].filter((p) => p !== 22).sort((a, b) => a - b),
+    // The egress check's port too, unless the plain server has it (80).
+    httpsPorts: [...new Set([443, ...(egress.port === 80 ? [] : [egress.port]), ...plan.tenants.flatMap((t) => t.connectPorts)])]
+      .filter((p) => p !== 22)
+      .sort((a, b) => a - b),
   };
 }
 

@@ -60,6 +60,14 @@ const cases: Case[] = [
   },
   { name: 'no AZs', edit: [[['hub', 'availabilityZones'], []]], field: 'hub.availabilityZones', says: /at least one availability zone/ },
   { name: 'bad NAT mode', edit: [[['hub', 'natGateways'], 'two']], field: 'hub.natGateways', says: /"one", "per-az"/ },
+  ...['sts.ap-northeast-1.amazonaws.com', '203.0.113.10:443', 'sts.ap-northeast-1.amazonaws.com:0', 'localhost:443', 'a.example:65536'].map(
+    (target) => ({
+      name: `egress check target ${target}`,
+      edit: [[['hub', 'egressCheck'], { target }]] as [Path, unknown][],
+      field: 'hub.egressCheck.target',
+      says: /expected host:port with a DNS name and a port from 1 to 65535, such as sts\.ap-northeast-1\.amazonaws\.com:443/,
+    }),
+  ),
   { name: 'bad proxy mode', edit: [[['hub', 'proxy', 'mode'], 'ha']], field: 'hub.proxy.mode', says: /"single", "multi-az", "nlb"/ },
   {
     name: 'proxy image that is not an AMI ID',

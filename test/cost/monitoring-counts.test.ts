@@ -22,7 +22,8 @@ function counted(t: Template, optedIn: number, fixedProxies: number) {
     return n + (stats > 0 ? stats : 1); // metric math reads its metrics; a query alarm counts as one
   }, 0);
   return {
-    customMetrics: filters.length - withDimension + withDimension * optedIn + fixedProxies,
+    // Each fixed proxy's health, and the hub's egress series every proxy publishes to.
+    customMetrics: filters.length - withDimension + withDimension * optedIn + fixedProxies + 1,
     alarmMetrics,
     compositeAlarms: of('AWS::CloudWatch::CompositeAlarm').length,
     dashboards: of('AWS::CloudWatch::Dashboard').length,

@@ -90,6 +90,7 @@ describe.runIf(squidAvailable())('the boot script, end to end (real bash, Squid 
       writeFileSync(join(work, 'bin', name), text, { mode: 0o755 });
     }
     writeFileSync(join(work, 's3', 'p1.conf'), policy(squidDir));
+    writeFileSync(join(work, 's3', 'health.sh'), renderHealthPublisher(plan.hub.proxyHealth.egress));
     writeFileSync(join(work, 'state', 'policy'), 's3://cdk-hnb659fds-assets-123456789012-ap-northeast-1/p1.conf\n');
     if (opts.laterPolicy) {
       writeFileSync(join(work, 's3', 'p2.conf'), opts.laterPolicy(squidDir));
@@ -113,7 +114,11 @@ describe.runIf(squidAvailable())('the boot script, end to end (real bash, Squid 
       region: 'ap-northeast-1',
       networkInterface: { id: 'eni-0123', ip: ENI_IP },
       elasticIpAllocationId: 'eipalloc-0123',
-      health: { id: 'ProxyA', ...plan.hub.proxyHealth },
+      health: {
+        id: 'ProxyA',
+        ...plan.hub.proxyHealth,
+        publisherObject: 's3://cdk-hnb659fds-assets-123456789012-ap-northeast-1/health.sh',
+      },
       paths,
     });
     writeFileSync(join(work, 'boot.sh'), script, { mode: 0o755 });
@@ -199,7 +204,7 @@ describe.runIf(squidAvailable())('the boot script, end to end (real bash, Squid 
     expect(r.calls).toContain('systemctl enable --now egresshub-health.timer');
     expect(r.out).toMatch(/--- units\n[\s\S]*egresshub-health\.service\n[\s\S]*egresshub-health\.timer[\s\S]*egresshub\.conf/);
     // The publisher installed whole, run with the parameters the boot wrote beside its facts.
-    expect(r.out).toContain(`--- health\n${renderHealthPublisher()}--- health unit\n`);
+    expect(r.out).toContain(`--- health\n${renderHealthPublisher(plan.hub.proxyHealth.egress)}--- health unit\n`);
     expect(r.out).toContain(`ExecStart=/usr/local/sbin/egresshub-health ${join(r.work, 'etc', 'health.env')}\n`);
     expect(r.healthEnv).toBe(healthParams(plan, { conf: join(r.work, 'squid.conf'), drainFile: plan.hub.proxyHealth.drainFile }));
   });

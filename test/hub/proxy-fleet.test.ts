@@ -380,12 +380,12 @@ describe('ProxyFleet validation', () => {
     );
   });
 
-  it('fails when public egress or a health metric is asked of a scaling fleet', () => {
+  it('fails when public egress, or a health metric without the NLB health port, is asked of a scaling fleet', () => {
     expect(make({ kind: 'scaling', capacity: { min: 2, max: 4 }, publicEgress: true })).toThrow(
       'publicEgress applies to fixed fleets only (one Elastic IP per instance)',
     );
     expect(make({ kind: 'scaling', capacity: { min: 2, max: 4 }, health: { id: 'X', settings: plan.hub.proxyHealth } })).toThrow(
-      /^health publishing applies to fixed fleets only/,
+      /^a scaling fleet publishes no health metric \(the NLB health-checks it\): give health.nlbHealthPort$/,
     );
   });
 

@@ -9,7 +9,7 @@ import { buildPlan, loadConfigFile } from '../../src/config';
 import { PROBE_TIMEOUT_SECONDS, PROXY_HEALTHY } from '../../src/hub/health-probe';
 import { renderPolicyApply } from '../../src/hub/policy-rollout';
 import { SCRIPTS_DIR, shellLibrary } from '../../src/hub/scripts';
-import { APPLY_TENANT_LIMITS, renderProxyBootstrap } from '../../src/hub/user-data';
+import { APPLY_TENANT_LIMITS, renderHealthPublisher, renderProxyBootstrap } from '../../src/hub/user-data';
 import { HEALTH_PROBE, NFT_LINE_PREFIX } from '../../src/policy/squid-conf';
 
 const work = mkdtempSync(join(tmpdir(), 'eh-shellcheck-'));
@@ -37,8 +37,10 @@ const RENDERED: Record<string, string> = {
     region: 'ap-northeast-1',
     networkInterface: { id: 'eni-0123', ip: '10.0.128.10' },
     elasticIpAllocationId: 'eipalloc-0123',
-    health: { id: 'ProxyA', ...plan.hub.proxyHealth },
+    health: { id: 'ProxyA', ...plan.hub.proxyHealth, publisherObject: 's3://cdk-assets/health.sh' },
   }),
+  'health publisher, with the egress check': renderHealthPublisher(plan.hub.proxyHealth.egress),
+  'health publisher, without': renderHealthPublisher(),
   'boot, nlb proxy': renderProxyBootstrap({
     policyParameter: '/egresshub/test/proxy-policy',
     stackName: 'egresshub-hub',

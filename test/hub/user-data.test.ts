@@ -31,6 +31,7 @@ const health = {
   dimension: 'Proxy',
   intervalSeconds: 20,
   drainFile: '/run/egresshub/drain',
+  publisherObject: 's3://cdk-hnb659fds-assets-111111111111-ap-northeast-1/0123abcd.sh',
 };
 
 describe('renderProxyBootstrap', () => {
@@ -132,11 +133,13 @@ describe('renderProxyBootstrap', () => {
     ]) {
       expect(script).toContain(`\n${line}\n`);
     }
-    // The publisher the boot installs is renderHealthPublisher's text, whole, in a quoted here-document.
-    expect(script).toContain(`<<'EGRESSHUB_HEALTH'\n${renderHealthPublisher()}EGRESSHUB_HEALTH\n`);
-    expect(renderHealthPublisher()).toContain(
-      '--namespace "$NAMESPACE" --metric-name "$METRIC" --dimensions "$DIMENSION" --value "$value" --unit Count',
+    // The publisher travels as an S3 object (user data is limited to 16 KB): the boot downloads it, retried.
+    expect(script).toContain(`\nHEALTH_PUBLISHER='${health.publisherObject}'\n`);
+    expect(shellFunctionBody(script, 'install_health_publisher')).toContain(
+      'aws s3 cp --region "$REGION" --only-show-errors "$HEALTH_PUBLISHER" "$HEALTH_SCRIPT" && break',
     );
+    expect(script).not.toContain('publish_health');
+    expect(renderHealthPublisher()).toContain('put_health --metric-name "$METRIC" --dimensions "$DIMENSION" --value "$value" --unit Count');
     expect(shellFunctionBody(script, 'install_health_publisher')).toContain('systemctl enable --now egresshub-health.timer');
     expect(renderProxyBootstrap(base)).not.toMatch(/egresshub-health|install_health_publisher\(\)/);
   });

@@ -1,7 +1,7 @@
 // The supervisor's decisions as pure functions: which proxies take new connections for each fleet mode and
 // health state, and the nft transaction that points a gateway at them.
 import { describe, expect, it } from 'vitest';
-import { gatewayMapScript, MAP_SLOTS, routeTo } from '../../src/lab/supervisor';
+import { gatewayMapScript, MAP_SLOTS, nextEgressAlarm, passes, routeTo } from '../../src/lab/supervisor';
 
 const proxies = (...healthy: boolean[]) => healthy.map((h, i) => ({ id: `P${i}`, healthy: h }));
 const ids = (ps: { id: string }[]) => ps.map((p) => p.id);
@@ -34,5 +34,32 @@ describe('lab supervisor', () => {
       const counts = ips.map((ip) => gatewayMapScript(ips).split(`: ${ip}`).length - 1);
       expect(new Set(counts), `${n} proxies`).toEqual(new Set([MAP_SLOTS / n]));
     }
+  });
+
+  it('egress: a proxy whose egress fails fails the round only while another proxy in service has egress (fail open)', () => {
+    const up = { squid: true, egress: true };
+    const cut = { squid: true, egress: false };
+    const down = { squid: false };
+    expect(passes([up, up])).toEqual([true, true]);
+    expect(passes([cut, up])).toEqual([false, true]);
+    // Nobody is better off: nobody fails for egress.
+    expect(passes([cut, cut])).toEqual([true, true]);
+    // A peer that is down (or draining) is no way out, however good its route.
+    expect(passes([cut, down])).toEqual([true, false]);
+    expect(passes([cut, cut, up])).toEqual([false, false, true]);
+    // Without an egress check, Squid alone decides.
+    expect(passes([{ squid: true }, { squid: false }])).toEqual([true, false]);
+  });
+
+  it('egress: the no-egress alarm goes off after the threshold of rounds without any egress, and clears at once', () => {
+    let a = { state: 'OK' as const, since: 0, rounds: 0 } as ReturnType<typeof nextEgressAlarm>;
+    a = nextEgressAlarm(a, false, 2, 1);
+    expect(a).toEqual({ state: 'OK', since: 0, rounds: 1 });
+    a = nextEgressAlarm(a, false, 2, 2);
+    expect(a).toEqual({ state: 'ALARM', since: 2, rounds: 2 });
+    a = nextEgressAlarm(a, false, 2, 3);
+    expect(a).toEqual({ state: 'ALARM', since: 2, rounds: 3 });
+    a = nextEgressAlarm(a, true, 2, 4);
+    expect(a).toEqual({ state: 'OK', since: 4, rounds: 0 });
   });
 });

@@ -290,8 +290,24 @@ describe('HubObservability in the hub template', () => {
 
   it('alarms: proxy capacity and health per proxy, NAT port allocation and drops, one denied-spike alarm for all tenants', () => {
     const alarms = resourcesOf(t, 'AWS::CloudWatch::Alarm');
-    // multi-az over two AZs: capacity and health for ProxyA and ProxyC, two NAT alarms, one denied-spike alarm.
-    expect(alarms).toHaveLength(2 + 2 + 2 + 1);
+    // multi-az over two AZs: capacity and health for ProxyA and ProxyC, two NAT alarms, one denied-spike alarm, and
+    // the hub's no-egress alarm.
+    expect(alarms).toHaveLength(2 + 2 + 2 + 1 + 1);
+    // No proxy reaches the egress check's target for 2 minutes (missing data too): it says why nothing is withdrawn.
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'egresshub/egresshub',
+      MetricName: 'EgressOk',
+      Dimensions: [{ Name: 'Hub', Value: 'egresshub' }],
+      Statistic: 'Maximum',
+      Period: 60,
+      EvaluationPeriods: 2,
+      Threshold: 1,
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+      AlarmDescription: Match.stringLikeRegexp(
+        'no proxy reaches sts\\.ap-northeast-1\\.amazonaws\\.com:443 .*none is withdrawn for it \\(fail open\\)',
+      ),
+    });
     t.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
       MetricsCollection: [{ Granularity: '1Minute', Metrics: ['GroupDesiredCapacity', 'GroupInServiceInstances'] }],
     });
@@ -415,8 +431,8 @@ describe('HubObservability in the hub template', () => {
   it('per-az NAT: two alarms and a graph per NAT gateway', () => {
     const e = scenario('per-az-nat').hub;
     e.resourceCountIs('AWS::EC2::NatGateway', 3);
-    // Three proxies (capacity + health each), two per NAT gateway, the denied-spike alarm.
-    expect(resourcesOf(e, 'AWS::CloudWatch::Alarm')).toHaveLength(3 * 2 + 3 * 2 + 1);
+    // Three proxies (capacity + health each), two per NAT gateway, the denied-spike alarm, the no-egress alarm.
+    expect(resourcesOf(e, 'AWS::CloudWatch::Alarm')).toHaveLength(3 * 2 + 3 * 2 + 1 + 1);
     const natIds = resourcesOf(e, 'AWS::EC2::NatGateway').map(([id]) => id);
     const alarmed = resourcesOf(e, 'AWS::CloudWatch::Alarm')
       .filter(([, a]) => a.Properties.MetricName === 'ErrorPortAllocation')

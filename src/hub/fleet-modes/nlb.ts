@@ -24,6 +24,8 @@ export class NlbProxyMode implements FleetMode {
       kind: 'scaling',
       subnets: ctx.privateSubnets,
       capacity: { min: scaling.min, max: scaling.max },
+      // The egress check: a proxy whose way out fails while another's works refuses the NLB's health check.
+      health: { id: 'Proxies', settings: ctx.plan.hub.proxyHealth, nlbHealthPort: this.nlb.healthCheckPort },
     });
     this.nlb.forwardTo(fleet, ctx.plan.hub.listenerPortRanges);
     fleet.allowNlbDrain([...this.nlb.targetGroups.values()].map((tg) => tg.targetGroupArn));
