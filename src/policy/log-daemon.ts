@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Where a proxy installs the access-log daemon, which squid.conf names (`logfile_daemon`). */
-export const LOG_DAEMON_PATH = '/usr/local/libexec/egresshub-logd';
+export const LOG_DAEMON_PATH = '/usr/local/sbin/egresshub-logd';
 /** The access-log daemon in this package, which the lab and tests run in place. */
 export const LOG_DAEMON_SOURCE = join(__dirname, 'logd.py');
 /** Where the daemon reports lost lines: a tmpfs, so that a full log disk cannot silence the report. */

@@ -86,6 +86,8 @@ describe.runIf(squidAvailable())('the policy apply command (real Squid, fake AWS
       stateDir: join(work, 'state'),
       peekCert: squid.peekCert,
       squidGroup: 'proxy',
+      logDaemon: join(work, 'egresshub-logd'),
+      agentConfig: join(work, 'cloudwatch-agent.json'),
     };
     calls = join(work, 'calls');
     drainFile = join(work, 'run', 'drain');
