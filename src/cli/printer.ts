@@ -62,6 +62,11 @@ export class Printer {
     if (this.json) this.out.write(`${jsonText(value)}\n`);
   }
 
+  /** As data(), on one line (a result that scripts collect line by line, e.g. `lab fault`). */
+  dataLine(value: unknown): void {
+    if (this.json) this.out.write(`${JSON.stringify(JSON.parse(jsonText(value)))}\n`);
+  }
+
   /** A table for people (stdout); in --json mode the caller prints data() instead. */
   table(head: readonly string[], rows: readonly (readonly (string | number)[])[]): void {
     if (this.json) return;
