@@ -515,7 +515,7 @@ const fault: CommandSpec = {
     ctx.printer.dataLine(r);
     ctx.printer.table(
       ['figure', 'value'],
-      Object.entries(r).map(([k, v]) => [k, typeof v === 'object' ? JSON.stringify(v) : String(v)]),
+      Object.entries(r).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]),
     );
     const ok = r.failedAfterDetect === 0 && r.failed === 0;
     const text = `${r.fault}: ${r.failed} of ${r.requests} requests failed`;
