@@ -110,13 +110,14 @@ export async function logDiskFull(ctx: FaultContext, opts: LogDiskFullOptions = 
     await sleep(opts.fullMs);
     // Whatever the daemon managed to write there counts as written (it is lost with the tmpfs, not dropped).
     writtenWhileFull = Number(inMountNs(daemon, 'cat "$1"/access.*.log 2>/dev/null | wc -l', [files.logDir]).trim() || '0');
-    inMountNs(daemon, 'umount "$1"', [files.logDir]);
+    // Lazily: the daemon holds a file there open until its next write finds access.log back on the real disk.
+    inMountNs(daemon, 'umount -l "$1"', [files.logDir]);
     mounted = false;
     emptied = Date.now();
     step(`${files.logDir} has room again after ${emptied - filled} ms`);
     await sleep(opts.afterMs);
   } finally {
-    if (mounted) inMountNs(daemon, 'umount "$1"', [files.logDir]);
+    if (mounted) inMountNs(daemon, 'umount -l "$1"', [files.logDir]);
   }
   const samples = await load.stop();
   // Squid hands lines to the daemon within a second; then the daemon reports what it dropped (SIGUSR1: at once).
