@@ -3,8 +3,10 @@
 // proxy replacement in the middle; every 10 s each proxy's Squid RSS and descriptors and its access-log bytes. Reports
 // growth per hour, log bytes per hour and what they mean for the default 16 GiB root volume, and the failed requests
 // (target 0). Holds the lab lock; bounded: N ≤ 240 minutes, loads in segments of at most 60 s.
-import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
 import { buildPlan, loadConfigFile } from '../src/config';
 import { curlIn } from '../src/lab/curl';
 import { DEFAULT_LOAD, rollingReconfigure, squidPids, startLoad, type RunningLoad } from '../src/lab/fleet';
@@ -75,6 +77,13 @@ async function main() {
   log('waiting for the lab lock');
   const release = await acquireLabLock({ wait: true });
   const plan = buildPlan(loadConfigFile(CONFIG));
+  // The reconfigure applies a real change (one more allowlisted name for the first tenant), or Squid is left alone.
+  const changed = parse(readFileSync(CONFIG, 'utf8')) as { tenants: { allow: string | string[] }[] };
+  const first = changed.tenants[0]!;
+  first.allow = [...(Array.isArray(first.allow) ? first.allow : [first.allow]), 'soak.example.org'];
+  const changedFile = join(mkdtempSync(join(tmpdir(), 'egresshub-soak-')), 'egresshub.yaml');
+  writeFileSync(changedFile, stringify(changed));
+  const changedPlan = buildPlan(loadConfigFile(changedFile));
   const samples: Sample[] = [];
   const events: string[] = [];
   let requests = 0;
@@ -124,8 +133,10 @@ async function main() {
       if (!reconfigured && Date.now() >= plans.reconfigureAt) {
         reconfigured = true;
         const at = Date.now() - started;
-        const rr = await rollingReconfigure(plan, log);
-        events.push(`${fmt(at / 60_000)} min: rolling reconfigure of ${rr.steps.length} proxies in ${fmt(rr.ms / 1000)} s`);
+        const rr = await rollingReconfigure(changedPlan, log);
+        events.push(
+          `${fmt(at / 60_000)} min: rolling reconfigure (one more allowlisted name) of ${rr.steps.length} proxies in ${fmt(rr.ms / 1000)} s`,
+        );
       }
       if (!replaced && Date.now() >= plans.replaceAt) {
         replaced = true;
