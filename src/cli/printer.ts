@@ -14,7 +14,7 @@ const pc = picocolors.createColors(true);
 const JSON_UNSAFE = /[\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/g;
 
 /** `value` as indented JSON that is safe to show on a terminal (and still parses to the same value). */
-export function jsonText(value: unknown, indent: number | undefined = 2): string {
+export function jsonText(value: unknown, indent = 2): string {
   return JSON.stringify(value, null, indent).replace(JSON_UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
@@ -64,7 +64,7 @@ export class Printer {
 
   /** As data(), on one line (a result that scripts collect line by line, e.g. `lab fault`). */
   dataLine(value: unknown): void {
-    if (this.json) this.out.write(`${jsonText(value, undefined)}\n`);
+    if (this.json) this.out.write(`${jsonText(value, 0)}\n`);
   }
 
   /** A table for people (stdout); in --json mode the caller prints data() instead. */
