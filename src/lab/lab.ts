@@ -7,7 +7,7 @@ import { chownSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { join, resolve } from 'node:path';
 import { buildPlan, loadConfigFile, UsageError, type EgressPlan } from '../config';
 import { APPLY_TENANT_LIMITS, ENSURE_TLS_PEEK } from '../hub/user-data';
-import { renderSquidConf } from '../policy';
+import { LOG_DAEMON_REPORT_DIR, logDaemonReportFile, renderSquidConf } from '../policy';
 import { spawn } from 'node:child_process';
 import { hasCommand, inNs, nodeEntry, run, sleep, waitFor } from './sh';
 import {
@@ -649,6 +649,13 @@ export async function labDown(step: Step): Promise<{ namespaces: number; process
     }
   }
   rmSync(LAB_STATE_DIR, { recursive: true, force: true });
+  // The log daemons' loss reports (tmpfs, outside the state directory), named after the lab's log paths.
+  const reportPrefix = logDaemonReportFile(join(LAB_STATE_DIR, 'x')).replace(/x\.jsonl$/, '');
+  if (existsSync(LOG_DAEMON_REPORT_DIR)) {
+    for (const f of readdirSync(LOG_DAEMON_REPORT_DIR)) {
+      if (join(LOG_DAEMON_REPORT_DIR, f).startsWith(reportPrefix)) rmSync(join(LOG_DAEMON_REPORT_DIR, f), { force: true });
+    }
+  }
   // SMP Squid leaves its IPC sockets behind, named after the lab proxies' service names.
   const service = squidServiceName({ ns: LAB_PREFIX });
   if (existsSync(SQUID_IPC_DIR)) {
