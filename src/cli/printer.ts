@@ -14,8 +14,8 @@ const pc = picocolors.createColors(true);
 const JSON_UNSAFE = /[\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/g;
 
 /** `value` as indented JSON that is safe to show on a terminal (and still parses to the same value). */
-export function jsonText(value: unknown): string {
-  return JSON.stringify(value, null, 2).replace(JSON_UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+export function jsonText(value: unknown, indent = 2): string {
+  return JSON.stringify(value, null, indent).replace(JSON_UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 export interface PrinterOptions {
@@ -60,6 +60,11 @@ export class Printer {
   /** The machine-readable result; printed only with --json. */
   data(value: unknown): void {
     if (this.json) this.out.write(`${jsonText(value)}\n`);
+  }
+
+  /** As data(), on one line (a result that scripts collect line by line, e.g. `lab fault`). */
+  dataLine(value: unknown): void {
+    if (this.json) this.out.write(`${jsonText(value, 0)}\n`);
   }
 
   /** A table for people (stdout); in --json mode the caller prints data() instead. */

@@ -90,7 +90,8 @@ export interface MonitoringCounts {
  * The hub's monitoring as HubObservability builds it (a test compares this with a synthesized hub): per scaling
  * group a capacity alarm over 2 metrics; per fixed proxy a health metric and its alarm, plus a composite alarm from
  * two fixed proxies up; per NAT gateway a port-allocation alarm (1 metric) and a drop alarm (3); the denied-spike
- * alarm; with opted-in tenants their query alarm; with an NLB two query alarms.
+ * alarm; the lost-access-log-lines metric (two filters, one metric) and its alarm; with opted-in tenants their query
+ * alarm; with an NLB two query alarms.
  */
 export function monitoringCounts(h: CostInputs['hub']): MonitoringCounts {
   const fixed = h.fleet === 'single' ? 1 : h.fleet === 'multi-az' ? h.azs : 0;
@@ -100,8 +101,8 @@ export function monitoringCounts(h: CostInputs['hub']): MonitoringCounts {
   // Every proxy also publishes to the hub's egress series (EgressOk, one for the hub), which has an alarm.
   const egress = 1;
   return {
-    customMetrics: 4 + 4 * h.monitoring.tenantMetrics + fixed + egress,
-    alarmMetrics: 2 * groups + fixed + egress + 4 * nats + 1 + tenantAlarm + (h.fleet === 'nlb' ? 2 : 0),
+    customMetrics: 4 + 1 + 4 * h.monitoring.tenantMetrics + fixed + egress,
+    alarmMetrics: 2 * groups + fixed + egress + 4 * nats + 1 + 1 + tenantAlarm + (h.fleet === 'nlb' ? 2 : 0),
     compositeAlarms: fixed >= 2 ? 1 : 0,
     dashboards: 1,
     contributorRules: CONTRIBUTOR_RULES,

@@ -126,7 +126,7 @@ export class EgressHub extends Construct {
 
     // One policy for the hub, shared by its fleets: squid.conf in S3 + SSM parameter, applied to running proxies
     // by a State Manager association (policy-rollout.ts), draining each proxy first as the mode allows.
-    const policy = ProxyPolicy.fromPlan(this, 'Policy', plan, squidConf);
+    const policy = ProxyPolicy.fromPlan(this, 'Policy', plan, squidConf, agentConfig);
     this.policy = policy;
     const common = {
       vpc: this.vpc,

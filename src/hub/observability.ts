@@ -16,16 +16,29 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import type { EgressPlan } from '../config/plan';
-
-/** Where Squid writes on the proxies (renderSquidConf's default log directory). */
-export const SQUID_ACCESS_LOG = '/var/log/squid/access.log';
-export const SQUID_CACHE_LOG = '/var/log/squid/cache.log';
+import { LOG_DAEMON_REPORT_DIR } from '../policy/log-daemon';
 
 /**
- * The unified CloudWatch agent's configuration: both Squid logs, one stream per instance. The access
- * log's `ts=` is epoch seconds, which the agent's timestamp_format cannot express, so its events carry
- * the time the agent read them (seconds later); the usage report reads `ts=` from the message itself.
- * cache.log starts each entry with `YYYY/MM/DD HH:MM:SS`, also the start of a multi-line entry.
+ * Where Squid's logs are on the proxies (renderSquidConf's default log directory). The log daemon (src/policy/logd.py)
+ * writes the access log as size-rotated files `access.<UTC time>.<n>.log` (access.log is a symlink to the newest);
+ * cache.log is Squid's own.
+ */
+export const SQUID_ACCESS_LOGS = '/var/log/squid/access.*.log';
+export const SQUID_CACHE_LOG = '/var/log/squid/cache.log';
+/** The log daemon's reports of lines it lost (tmpfs: a full log disk cannot silence them). */
+export const LOG_DAEMON_REPORTS = `${LOG_DAEMON_REPORT_DIR}/*.jsonl`;
+
+/**
+ * The unified CloudWatch agent's configuration: both Squid logs, one stream per instance, and the log daemon's loss
+ * reports beside cache.log (their own stream). The access log's `ts=` is epoch seconds, which the agent's
+ * timestamp_format cannot express, so its events carry the time the agent read them (seconds later); the usage
+ * report reads `ts=` from the message itself. cache.log starts each entry with `YYYY/MM/DD HH:MM:SS`, also the start
+ * of a multi-line entry.
+ * Rotation: with a wildcard `file_path` the agent follows the most recently modified file; `auto_removal` makes it
+ * delete a file once it has read it to the end and a newer one exists. So the daemon never renames a file the agent
+ * reads (it starts a new one), the agent finishes the old one first, and a file still on disk was not read to its
+ * end: the budget deletes those (counted as `evicted`). Read in the agent's source (plugins/inputs/logfile:
+ * getTargetFiles picks the newest match, StopAtEOF + auto_removal; files are read from the start when no state).
  * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch-Agent-Configuration-File-Details.html
  */
 export function renderCloudWatchAgentConfig(groups: { readonly access: string; readonly cache: string }): string {
@@ -37,7 +50,13 @@ export function renderCloudWatchAgentConfig(groups: { readonly access: string; r
         files: {
           collect_list: [
             // retention_in_days -1: leave the group's retention to CloudFormation (the agent would otherwise set it).
-            { file_path: SQUID_ACCESS_LOG, log_group_name: groups.access, log_stream_name: '{instance_id}', retention_in_days: -1 },
+            {
+              file_path: SQUID_ACCESS_LOGS,
+              log_group_name: groups.access,
+              log_stream_name: '{instance_id}',
+              auto_removal: true,
+              retention_in_days: -1,
+            },
             {
               file_path: SQUID_CACHE_LOG,
               log_group_name: groups.cache,
@@ -46,6 +65,7 @@ export function renderCloudWatchAgentConfig(groups: { readonly access: string; r
               multi_line_start_pattern: '{timestamp_format}',
               retention_in_days: -1,
             },
+            { file_path: LOG_DAEMON_REPORTS, log_group_name: groups.cache, log_stream_name: '{instance_id}-logd', retention_in_days: -1 },
           ],
         },
       },
@@ -128,6 +148,29 @@ export function tenantMetricFilters(tenants: readonly string[]): AccessLogMetric
     dimensions: { Tenant: '$.tenant' },
   }));
 }
+
+/**
+ * Access-log lines lost, on the cache log group: the log daemon's reports (JSON lines; `lost` = lines it could not
+ * write + lines the budget deleted unread), and 1 for each of Squid's own warnings that it discarded lines because
+ * the daemon fell 4 MiB behind (Squid counts none; ModDaemon.cc warns at most every 30 s).
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.html
+ */
+export const LOG_LOSS_FILTERS: readonly AccessLogMetricFilter[] = [
+  {
+    id: 'AccessLogLoss',
+    metricName: 'AccessLogLinesLost',
+    pattern: '{ $.egresshub = "access-log-loss" }',
+    value: '$.lost',
+    unit: cloudwatch.Unit.COUNT,
+  },
+  {
+    id: 'AccessLogQueueOverflow',
+    metricName: 'AccessLogLinesLost',
+    pattern: '"queue is too large; some log messages have been lost"',
+    value: '1',
+    unit: cloudwatch.Unit.COUNT,
+  },
+];
 
 /** A Contributor Insights rule over the access log: tenants ranked by one measure, however many there are. */
 export interface TopTenantsRule {
@@ -264,6 +307,8 @@ export class HubObservability extends Construct {
   readonly dashboard: cloudwatch.Dashboard;
   /** The Contributor Insights rules (TOP_TENANT_RULES), by rule id. */
   readonly topTenantRules: ReadonlyMap<string, cloudwatch.CfnInsightRule>;
+  /** ALARM when a proxy lost access-log lines (full or failing log disk, agent away past the budget). */
+  readonly logLossAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: HubObservabilityProps) {
     super(scope, id);
@@ -283,6 +328,7 @@ export class HubObservability extends Construct {
     this.egressAlarm(plan);
     if (props.loadBalancer) this.nlbAlarms(plan, props.loadBalancer);
     const natGateways = this.natAlarms(plan, props.vpc);
+    this.logLossAlarm = this.logLoss(plan);
     this.deniedAlarms(plan, props.deniedPeriod ?? HubObservability.DEFAULT_DENIED_PERIOD, ruleOf(this.topTenantRules, 'Denied'));
     this.dashboard = this.buildDashboard(plan, props, natGateways);
   }
@@ -345,6 +391,35 @@ export class HubObservability extends Construct {
       });
     }
     return rules;
+  }
+
+  /** Metric filters for lost access-log lines (LOG_LOSS_FILTERS) and their alarm: any loss in 5 minutes. */
+  private logLoss(plan: EgressPlan): cloudwatch.Alarm {
+    const ns = plan.hub.metricNamespace;
+    for (const f of LOG_LOSS_FILTERS) {
+      const filter = new logs.CfnMetricFilter(this, `${f.id}Filter`, {
+        logGroupName: this.cacheLogGroup.logGroupName,
+        filterName: `${plan.name}-hub-${f.id}`,
+        filterPattern: f.pattern,
+        metricTransformations: [{ metricNamespace: ns, metricName: f.metricName, metricValue: f.value, unit: f.unit }],
+      });
+      filter.node.addDependency(this.cacheLogGroup);
+    }
+    const alarm = new cloudwatch.Metric({
+      namespace: ns,
+      metricName: 'AccessLogLinesLost',
+      statistic: 'Sum',
+      period: Duration.minutes(5),
+    }).createAlarm(this, 'AccessLogLossAlarm', {
+      alarmDescription: `egresshub ${plan.name}: a proxy lost access-log lines (log disk full or failing, or the CloudWatch agent away longer than the log budget); egress is not affected; see docs/operations.md`,
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      // No report means nothing was lost.
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.alarm(alarm);
+    return alarm;
   }
 
   /** Where alarms notify: an existing topic, or a new one mailing the config's address; none without either. */

@@ -16,13 +16,15 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { UsageError } from '../config/errors';
 import type { EgressPlan } from '../config/plan';
-import { renderSquidConf } from '../policy';
+import { LOG_DAEMON_PATH, LOG_DAEMON_SOURCE, renderSquidConf } from '../policy';
+import { readFileSync } from 'node:fs';
 import { PROXY_HEALTHY } from './health-probe';
 import {
   APPLY_FAIR_SHARE,
   APPLY_TENANT_LIMITS,
   ENSURE_TLS_PEEK,
   FETCH_POLICY,
+  INSTALL_PROXY_FILES,
   PORT_FUNCTIONS,
   PROXY_PATHS,
   SQUID_PARSE_CHECK,
@@ -41,6 +43,25 @@ import { shellAssignments, shellLibrary } from './scripts';
  *   wait for the deregistration to finish, reconfigure, register it back.
  */
 export type DrainMode = 'none' | 'health' | 'nlb';
+
+/**
+ * The policy object: squid.conf, then what the proxies install from it (install_proxy_files) as comment lines Squid
+ * ignores: the access-log daemon (`#logd: `, src/policy/logd.py), which squid.conf names and `squid -k parse` insists
+ * on, and the CloudWatch agent's config (`#cwagent: `). Boot and rollout both read the one object, so the daemon is in
+ * place before Squid starts and a changed agent config reaches running proxies without replacing them; neither grows
+ * the user data.
+ */
+export function policyObjectText(squidConf: string, agentConfig?: string): string {
+  const daemon = readFileSync(LOG_DAEMON_SOURCE, 'utf8').replace(/\n$/, '');
+  return [
+    squidConf.replace(/\n$/, ''),
+    '',
+    `# --- proxy files (install_proxy_files): the log daemon for ${LOG_DAEMON_PATH}${agentConfig ? ` and the CloudWatch agent's config` : ''}`,
+    ...(agentConfig ? [`#cwagent: ${JSON.stringify(JSON.parse(agentConfig))}`] : []),
+    ...daemon.split('\n').map((l) => (l ? `#logd: ${l}` : '#logd:')),
+    '',
+  ].join('\n');
+}
 
 /** Writes squid.conf next to the cloud assembly and makes it a CDK asset. */
 export function squidConfAsset(scope: Construct, conf: string, id = 'SquidConf'): s3assets.Asset {
@@ -102,6 +123,9 @@ export function renderPolicyApply(opts: PolicyApplyOptions): string {
       SYSCTL_FILE: paths.sysctl,
       LISTEN_SECONDS: opts.listenSeconds ?? 30,
       BOOT_WAIT_SECONDS: opts.bootWaitSeconds ?? 600,
+      LOG_DAEMON: paths.logDaemon,
+      CWAGENT_CONFIG_FILE: paths.agentConfig,
+      CWAGENT_CTL: '/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl',
       ...drainParameters(opts),
     }),
     SQUID_PARSE_CHECK,
@@ -110,6 +134,7 @@ export function renderPolicyApply(opts: PolicyApplyOptions): string {
     APPLY_FAIR_SHARE,
     PORT_FUNCTIONS,
     FETCH_POLICY,
+    INSTALL_PROXY_FILES,
     PROXY_HEALTHY,
     shellLibrary(`drain-${opts.drain}`),
     shellLibrary('policy-apply'),
@@ -151,6 +176,11 @@ export const POLICY_OBJECT_PATTERN = '^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/[A-
 export interface ProxyPolicyProps {
   /** The squid.conf every proxy of the hub runs. */
   readonly squidConf: string;
+  /**
+   * The CloudWatch agent's JSON config, which travels in the policy object (policyObjectText).
+   * @default - none: the proxies run no agent
+   */
+  readonly agentConfig?: string;
   /** @default 'none' */
   readonly drain?: DrainMode;
   /** health drain: see PolicyApplyOptions. */
@@ -195,12 +225,13 @@ export class ProxyPolicy extends Construct {
   }
 
   /** The policy for `plan`: drain mode from the fleet mode (single none, multi-az health, nlb nlb). */
-  static fromPlan(scope: Construct, id: string, plan: EgressPlan, squidConf = renderSquidConf(plan)): ProxyPolicy {
+  static fromPlan(scope: Construct, id: string, plan: EgressPlan, squidConf = renderSquidConf(plan), agentConfig?: string): ProxyPolicy {
     const { proxy, proxyHealth } = plan.hub;
     const drain: DrainMode = proxy.mode === 'multi-az' ? 'health' : proxy.mode === 'nlb' ? 'nlb' : 'none';
     const failoverName = proxy.mode === 'multi-az' ? proxy.failoverName : undefined;
     return new ProxyPolicy(scope, id, {
       squidConf,
+      agentConfig,
       drain,
       drainFile: proxyHealth.drainFile,
       failoverName: failoverName && { name: failoverName.name, ttlSeconds: failoverName.ttlSeconds },
@@ -228,7 +259,7 @@ export class ProxyPolicy extends Construct {
     const stack = Stack.of(this);
     this.instanceTag = { key: 'egresshub:policy', value: this.node.path };
 
-    this.asset = squidConfAsset(this, props.squidConf);
+    this.asset = squidConfAsset(this, policyObjectText(props.squidConf, props.agentConfig));
     this.policyObject = `s3://${this.asset.s3BucketName}/${this.asset.s3ObjectKey}`;
     this.parameter = new ssm.StringParameter(this, 'Parameter', {
       parameterName: props.parameterName,

@@ -5,6 +5,7 @@
 // The script names no policy, no port and no tenant: a policy change never changes the user data (so never replaces
 // a proxy; policy-rollout.ts applies it).
 import { UsageError } from '../config/errors';
+import { LOG_DAEMON_PATH } from '../policy/log-daemon';
 import { PEEK_CERT_FILE } from '../policy/squid-conf';
 import { shellAssignments, shellLibrary } from './scripts';
 import { EGRESS_OK, PROXY_HEALTHY } from './health-probe';
@@ -73,6 +74,10 @@ export interface ProxyPaths {
   readonly peekCert: string;
   /** The group Squid runs as, which may read peekCert ('squid' in Amazon Linux 2023's package). */
   readonly squidGroup: string;
+  /** Where the access-log daemon is installed from the policy object (squid.conf's `logfile_daemon`). */
+  readonly logDaemon: string;
+  /** Where the CloudWatch agent's config is written from the policy object. */
+  readonly agentConfig: string;
 }
 
 export const PROXY_PATHS: ProxyPaths = {
@@ -83,6 +88,8 @@ export const PROXY_PATHS: ProxyPaths = {
   stateDir: '/var/lib/egresshub',
   peekCert: PEEK_CERT_FILE,
   squidGroup: 'squid',
+  logDaemon: LOG_DAEMON_PATH,
+  agentConfig: '/etc/egresshub/cloudwatch-agent.json',
 };
 
 /**
@@ -166,7 +173,8 @@ export interface ProxyBootstrapProps {
    */
   readonly health?: ProxyHealthPublishing;
   /**
-   * The unified CloudWatch agent's JSON config; the agent is installed and started with it.
+   * The unified CloudWatch agent's JSON config; the agent is installed and started with it. It travels in the policy
+   * object (policyObjectText), not in the user data: the boot script only learns that there is one.
    * @default - no agent
    */
   readonly cloudWatchAgentConfig?: string;
@@ -199,7 +207,7 @@ export class UserDataTooLargeError extends UsageError {
   constructor(bytes: number) {
     super(
       `proxy user data would be about ${bytes} bytes, over EC2's ${MAX_USER_DATA_BYTES}-byte limit; ` +
-        'shorten the CloudWatch agent configuration (squid.conf does not travel in user data)',
+        'shorten the stack, parameter or Elastic IP names (squid.conf and the CloudWatch agent configuration do not travel in user data)',
     );
     this.name = 'UserDataTooLargeError';
   }
@@ -208,8 +216,14 @@ export class UserDataTooLargeError extends UsageError {
 /** Where the boot script installs the health publisher (its parameters: health.env beside ProxyPaths.env). */
 export const HEALTH_SCRIPT = '/usr/local/sbin/egresshub-health';
 
-/** Where the boot script writes the CloudWatch agent's config (the agent's own etc directory). */
-export const CLOUDWATCH_AGENT_CONFIG_FILE = '/opt/aws/amazon-cloudwatch-agent/etc/egresshub.json';
+/**
+ * Where the boot and apply scripts write the CloudWatch agent's config from the policy object (beside the boot's
+ * facts: the agent's own directory exists only once the agent is installed, after the policy is fetched).
+ */
+export const CLOUDWATCH_AGENT_CONFIG_FILE = PROXY_PATHS.agentConfig;
+
+/** Shell function `install_proxy_files CONF LOG_DAEMON [AGENT_CONFIG_FILE]` (src/hub/scripts/proxy-files.sh). */
+export const INSTALL_PROXY_FILES = shellLibrary('proxy-files');
 
 /**
  * The boot script: `set -Eeuo pipefail`, its parameters as `KEY='value'` lines (deploy-time values, possibly CDK
@@ -255,9 +269,10 @@ export function renderProxyBootstrap(props: ProxyBootstrapProps): string {
         HEALTH_METRIC: health.metricName,
         HEALTH_DIMENSION: `${health.dimension}=${health.id}`,
       }),
-      // Compact JSON: user data is limited to 16 KB.
-      CWAGENT_CONFIG: props.cloudWatchAgentConfig ? JSON.stringify(JSON.parse(props.cloudWatchAgentConfig)) : '',
-      ...(props.cloudWatchAgentConfig && { CWAGENT_CONFIG_FILE: CLOUDWATCH_AGENT_CONFIG_FILE }),
+      LOG_DAEMON: paths.logDaemon,
+      // The config itself comes with the policy (user data is limited to 16 KB, and a changed config then reaches
+      // running proxies through the rollout instead of replacing them).
+      CWAGENT_CONFIG_FILE: props.cloudWatchAgentConfig ? paths.agentConfig : '',
     }),
     GIVE_UP,
     ...(props.elasticIpAllocationId ? [shellLibrary('boot-elastic-ip')] : []),
@@ -267,6 +282,7 @@ export function renderProxyBootstrap(props: ProxyBootstrapProps): string {
     APPLY_TENANT_LIMITS,
     PORT_FUNCTIONS,
     FETCH_CURRENT_POLICY,
+    INSTALL_PROXY_FILES,
     ...(health ? [shellLibrary('boot-health')] : []),
     ...(props.cloudWatchAgentConfig ? [shellLibrary('boot-cloudwatch-agent')] : []),
     shellLibrary('proxy-boot'),

@@ -600,6 +600,9 @@ export async function applyWithRolloutScript(
     // The certificate startSquid made for this proxy, readable by the lab's Squid user.
     peekCert: files.peekCert,
     squidGroup: LAB_SQUID_USER,
+    // The lab's squid.conf names the package's own log daemon; these stay unused (no proxy files in a lab policy).
+    logDaemon: join(instance, 'egresshub-logd'),
+    agentConfig: join(instance, 'cloudwatch-agent.json'),
   };
   writeFileSync(paths.env, `REGION='lab'\nINSTANCE_ID='${proxy.ns}'\nLISTENER_IP='${proxy.ip}'\n`);
   writeFileSync(paths.bootstrapped, '');

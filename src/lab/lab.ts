@@ -7,7 +7,7 @@ import { chownSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { join, resolve } from 'node:path';
 import { buildPlan, loadConfigFile, UsageError, type EgressPlan } from '../config';
 import { APPLY_FAIR_SHARE, APPLY_TENANT_LIMITS, ENSURE_TLS_PEEK } from '../hub/user-data';
-import { renderSquidConf, type SquidConfOptions } from '../policy';
+import { LOG_DAEMON_REPORT_DIR, logDaemonReportFile, renderSquidConf, type SquidConfOptions } from '../policy';
 import { spawn } from 'node:child_process';
 import { hasCommand, inNs, nodeEntry, run, sleep, waitFor } from './sh';
 import {
@@ -65,14 +65,18 @@ export function labPaths(stateDir = LAB_STATE_DIR) {
   const proxy = (index: number) => {
     const dir = join(stateDir, `proxy-${index}`);
     const squidDir = join(dir, 'squid');
+    // A directory of its own for the logs, so that a fault can put a (full) filesystem over them alone.
+    const logDir = join(squidDir, 'logs');
     return {
       dir,
-      /** Owned by user proxy: Squid's logs and pid file. */
+      /** Owned by user proxy: Squid's pid file, and logDir. */
       squidDir,
+      /** Owned by user proxy: the access log (the log daemon's files; access.log names the newest) and cache.log. */
+      logDir,
       squidConf: join(dir, 'squid.conf'),
       squidPid: join(squidDir, 'squid.pid'),
-      accessLog: join(squidDir, 'access.log'),
-      cacheLog: join(squidDir, 'cache.log'),
+      accessLog: join(logDir, 'access.log'),
+      cacheLog: join(logDir, 'cache.log'),
       /** The throwaway certificate of the ssl-bump ports (ensure_tls_peek makes it, as on an instance). */
       peekCert: join(dir, 'peek.pem'),
       /** The lab's stand-in for plan.hub.proxyHealth.drainFile on this proxy's instance. */
@@ -124,7 +128,7 @@ export function labSquidConf(plan: EgressPlan, stateDir = LAB_STATE_DIR, proxyIn
   return renderSquidConf(plan, {
     ...overrides,
     host: {
-      logDir: p.squidDir,
+      logDir: p.logDir,
       pidFile: p.squidPid,
       coredumpDir: p.squidDir,
       peekCertFile: p.peekCert,
@@ -225,9 +229,10 @@ async function build(plan: EgressPlan, topo: LabTopology, configFile: string, st
   const proxyUid = Number(run(['id', '-u', LAB_SQUID_USER]).stdout.trim());
   const proxyGid = Number(run(['id', '-g', LAB_SQUID_USER]).stdout.trim());
   for (const x of topo.proxies) {
-    const dir = p.proxy(x.index).squidDir;
-    mkdirSync(dir, { recursive: true, mode: 0o755 });
-    chownSync(dir, proxyUid, proxyGid);
+    for (const dir of [p.proxy(x.index).squidDir, p.proxy(x.index).logDir]) {
+      mkdirSync(dir, { recursive: true, mode: 0o755 });
+      chownSync(dir, proxyUid, proxyGid);
+    }
   }
 
   step('making a CA and a server certificate for the emulated internet (openssl)');
@@ -688,6 +693,13 @@ export async function labDown(step: Step): Promise<{ namespaces: number; process
     }
   }
   rmSync(LAB_STATE_DIR, { recursive: true, force: true });
+  // The log daemons' loss reports (tmpfs, outside the state directory), named after the lab's log paths.
+  const reportPrefix = logDaemonReportFile(join(LAB_STATE_DIR, 'x')).replace(/x\.jsonl$/, '');
+  if (existsSync(LOG_DAEMON_REPORT_DIR)) {
+    for (const f of readdirSync(LOG_DAEMON_REPORT_DIR)) {
+      if (join(LOG_DAEMON_REPORT_DIR, f).startsWith(reportPrefix)) rmSync(join(LOG_DAEMON_REPORT_DIR, f), { force: true });
+    }
+  }
   // SMP Squid leaves its IPC sockets behind, named after the lab proxies' service names.
   const service = squidServiceName({ ns: LAB_PREFIX });
   if (existsSync(SQUID_IPC_DIR)) {

@@ -1,1 +1,2 @@
 export * from './squid-conf';
+export * from './log-daemon';

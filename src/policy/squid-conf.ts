@@ -3,6 +3,7 @@
 // and an access log line that names the tenant and the rule that decided. The hub and the lab run this text.
 import type { EgressPlan, TenantPlan } from '../config';
 import { NLB_HEALTH_PORT } from '../config/schema';
+import { LOG_DAEMON_PATH, LOG_DAEMON_SOURCE } from './log-daemon';
 
 /** Options of {@link renderSquidConf}. */
 export interface SquidConfOptions {
@@ -14,6 +15,12 @@ export interface SquidConfOptions {
   readonly host?: {
     /** @default '/var/log/squid' */
     readonly logDir?: string;
+    /**
+     * The access-log daemon Squid starts (`logfile_daemon`): src/policy/logd.py, which the proxies install at
+     * LOG_DAEMON_PATH before Squid starts (docs/operations.md, "Access log on the proxy").
+     * @default LOG_DAEMON_PATH without host overrides (the hub); LOG_DAEMON_SOURCE with any (the lab, tests)
+     */
+    readonly logDaemon?: string;
     /** @default '/run/squid.pid' */
     readonly pidFile?: string;
     /** @default - the resolvers in /etc/resolv.conf (on AWS, the VPC's Route 53 Resolver) */
@@ -582,13 +589,17 @@ export function renderSquidConf(plan: EgressPlan, options: SquidConfOptions = {}
     `shutdown_lifetime ${host.shutdownLifetimeSeconds ?? 10} seconds`,
   );
 
-  section('logging: one key=value line per request (docs/policy.md); a line that cannot be written is dropped');
-  // on-error=drop: Squid's default for a log write error (die) ends the worker, so a full log disk stopped every
-  // tenant's egress at the first flush (test/policy/log-disk-full.test.ts; http://www.squid-cache.org/Doc/config/access_log/).
+  section('logging: one key=value line per request (docs/policy.md), written by the log daemon, which never stops Squid');
+  // daemon: Squid hands each line to logd.py through a pipe and never waits on the disk. The daemon rotates by size
+  // within a budget and drops and counts what it cannot write: with stdio, a full log disk either ended Squid
+  // (on-error=die, "FATAL: logfileWrite: … No space left on device") or lost lines uncounted (on-error=drop, which
+  // src/log/ModStdio.cc ignores silently). Squid's own queue toward the daemon is bounded (4 MiB, ModDaemon.cc), past
+  // which it discards lines with a cache.log warning (counted by a metric filter). test/policy/log-disk-full.test.ts.
   out.push(
+    `logfile_daemon ${host.logDaemon ?? (options.host ? LOG_DAEMON_SOURCE : LOG_DAEMON_PATH)}`,
     `logformat ${ACCESS_LOG_FORMAT} ts=%ts.%03tu tenant=%{tenant}note client=%>a:%>p listener=%lp method=%rm host=%>rd port=%>rP ` +
       'status=%>Hs bytes_in=%>st bytes_out=%<st duration_ms=%tr decision=%{decision}note rule=%{rule}note squid=%Ss server=%<a sni=%ssl::>sni',
-    `access_log stdio:${logDir}/access.log logformat=${ACCESS_LOG_FORMAT} on-error=drop !${HEALTH_PROBE.acl} !peek_record`,
+    `access_log daemon:${logDir}/access.log logformat=${ACCESS_LOG_FORMAT} !${HEALTH_PROBE.acl} !peek_record`,
     `cache_log ${logDir}/cache.log`,
     'logfile_rotate 0',
   );

@@ -140,6 +140,10 @@ const cases: Record<string, Case> = {
     argv: ['cidr', 'allocate', '--pool', '10.0.0.1/16', '--size', '20', '--hub', '10.0.0.0/16'],
     says: /--pool: "10\.0\.0\.1\/16": its host bits are set \(the block containing it is 10\.0\.0\.0\/16\)/,
   },
+  'lab fault with an unknown name (refused before the lab is touched, whoever holds it)': {
+    argv: ['lab', 'fault', 'disk-on-fire'],
+    says: /^error: unknown fault "disk-on-fire"; the faults are: log-disk-full, egress-loss, egress-loss-all, dns-loss, origin-blackhole, idle-timeout \(egresshub lab fault --help describes each\)$/,
+  },
 };
 
 describe('every command survives bad input', () => {

@@ -129,7 +129,7 @@ describe('egresshub completion', () => {
       return spawnSync('bash', ['-c', script], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
     };
     expect(complete('egresshub sq')).toEqual(['squid-conf']);
-    expect(complete('egresshub lab f')).toEqual(['failover']);
+    expect(complete('egresshub lab f')).toEqual(['failover', 'fault']);
     expect(complete('egresshub lab failover --con')).toEqual(['--config']);
     expect(complete('egresshub doctor --no-')).toEqual(['--no-proxy']);
     expect(complete('egresshub --json cidr allocate --po')).toEqual(['--pool']);

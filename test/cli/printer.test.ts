@@ -86,6 +86,17 @@ describe('Printer', () => {
     expect(JSON.parse(text)).toEqual(value);
   });
 
+  it('dataLine: the same JSON on one line, escapes included, and only with --json', () => {
+    const value = { fault: 'x', host: 'a\u202eb', nested: { n: 1 } };
+    const [on, off] = [new Capture(false), new Capture(false)];
+    new Printer({ out: on, err: new Capture(false), json: true }).dataLine(value);
+    new Printer({ out: off, err: new Capture(false), json: false }).dataLine(value);
+    expect(on.text.split('\n')).toHaveLength(2);
+    expect(on.text).not.toMatch(/\u202e/);
+    expect(JSON.parse(on.text)).toEqual(value);
+    expect(off.text).toBe('');
+  });
+
   it.each([
     ['error', (p: Printer) => p.error('cannot reach http://alice:s3cret@proxy.corp:8080/')],
     ['warn', (p: Printer) => p.warn('HTTPS_PROXY=http://alice:s3cret@proxy.corp:8080 ignored')],

@@ -28,16 +28,16 @@ describe('egresshub cost', () => {
   it('prints line items, savings, break-even, the sensitivity grid and the assumption table', async () => {
     const r = await runCli('cost', '--region', 'us-east-1', '--vpcs', '10', '--gb-per-vpc', '100', '--fleet', 'single', '--no-color');
     expect(r.code).toBe(0);
-    // Scenario A of model.test.ts: $420.00 vs. $259.76 of infrastructure + $10.9975 of monitoring = $270.76.
+    // Scenario A of model.test.ts: $420.00 vs. $259.76 of infrastructure + $11.3975 of monitoring = $271.16.
     expect(r.stdout).toMatch(/baseline\s*│ total\s*│.*│\s*\$420\.00/);
-    expect(r.stdout).toMatch(/hub\s*│ total\s*│.*│\s*\$270\.76/);
+    expect(r.stdout).toMatch(/hub\s*│ total\s*│.*│\s*\$271\.16/);
     expect(r.stdout).toMatch(/hub\s*│ access log ingested \(15,625,000 lines\)\s*│ 4 GB/);
-    expect(r.stdout).toMatch(/the hub saves \$149\.24\/month \(35\.5% of the baseline\); break-even: 3 VPCs/);
+    expect(r.stdout).toMatch(/the hub saves \$148\.84\/month \(35\.4% of the baseline\); break-even: 3 VPCs/);
     expect(r.stdout).toMatch(/cheapest attachment: a resource endpoint per VPC/);
-    expect(r.stdout).toMatch(/per endpoint per AZ \(2 AZs; the default reading\)\s*│ \$270\.76/);
-    expect(r.stdout).toMatch(/per endpoint\s*│ \$197\.76/);
+    expect(r.stdout).toMatch(/per endpoint per AZ \(2 AZs; the default reading\)\s*│ \$271\.16/);
+    expect(r.stdout).toMatch(/per endpoint\s*│ \$198\.16/);
     expect(r.stdout).toMatch(/endpoint\.hour is an ASSUMPTION/);
-    // Savings at $0/h: 420 − 124.7615 = 295.2385, lost over 14,600 endpoint AZ-hours at $0.0202/h.
+    // Savings at $0/h: 420 − 125.1615 = 294.8385, lost over 14,600 endpoint AZ-hours at $0.0202/h.
     expect(r.stdout).toMatch(/the hub saves money while endpoint\.hour stays below \$0\.0202\/h/);
     expect(r.stdout).toMatch(/VPCs \\ GB/);
     expect(r.stdout).not.toMatch(/alternatives/);
@@ -58,12 +58,12 @@ describe('egresshub cost', () => {
   it('returns the same numbers as JSON for scripts', async () => {
     const out = await json('--region', 'us-east-1', '--vpcs', '10', '--gb-per-vpc', '100', '--fleet', 'single');
     expect(out.baseline.total).toBeCloseTo(420, 6);
-    expect(out.hub.total).toBeCloseTo(270.7615, 6);
+    expect(out.hub.total).toBeCloseTo(271.1615, 6);
     expect(out.breakEvenVpcs).toBe(3);
     expect(out.sensitivity.vpcs).toEqual([5, 10, 20, 50, 100]);
     expect(out.sensitivity.gbPerVpc).toEqual([10, 50, 100, 500, 1000]);
     // Row 10 VPCs, column 100 GB is the scenario itself.
-    expect(out.sensitivity.savings[1]![2]).toBeCloseTo(149.2385, 6);
+    expect(out.sensitivity.savings[1]![2]).toBeCloseTo(148.8385, 6);
     expect(out.assumption).toMatchObject({ key: 'endpoint.hour', assumed: 0.01, isAssumption: true });
     expect(out.prices['endpoint.hour']!.assumption).toBe(true);
   });
@@ -86,8 +86,8 @@ describe('egresshub cost', () => {
       'resource-gateway.hour=0',
     );
     const out = JSON.parse(r.stdout) as CostJson;
-    // Without the 14,600 endpoint AZ-hours at $0.01: 270.7615 − 146 = 124.7615.
-    expect(out.hub.total).toBeCloseTo(124.7615, 6);
+    // Without the 14,600 endpoint AZ-hours at $0.01: 271.1615 − 146 = 125.1615.
+    expect(out.hub.total).toBeCloseTo(125.1615, 6);
     expect(r.stderr).not.toMatch(/assumed prices/);
   });
 

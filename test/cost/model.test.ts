@@ -262,10 +262,11 @@ describe('the bill counts monitoring', () => {
       'logs-ingest': [expect.closeTo(4, 6), expect.closeTo(2, 6)],
       // 90 days held = 3 months of 4 GB = 12 GB-month × $0.03
       'logs-store': [expect.closeTo(12, 6), expect.closeTo(0.36, 6)],
-      // 4 hub-wide + 1 proxy health (single) + the hub's egress series = 6 × $0.30
-      'cw-metrics': [6, expect.closeTo(1.8, 6)],
-      // capacity (2 metrics) + health (1) + no egress (1) + NAT port allocation (1) and drops (3) + denied spike (1) = 9 × $0.10
-      'cw-alarms': [9, expect.closeTo(0.9, 6)],
+      // 4 hub-wide + lost access-log lines + 1 proxy health (single) + the hub's egress series = 7 × $0.30
+      'cw-metrics': [7, expect.closeTo(2.1, 6)],
+      // capacity (2 metrics) + health (1) + no egress (1) + NAT port allocation (1) and drops (3) + denied spike (1)
+      // + lost log lines (1) = 10 × $0.10
+      'cw-alarms': [10, expect.closeTo(1.0, 6)],
       'cw-dashboard': [1, 3],
       'ci-rules': [4, 2],
       // 3 rules match every line: 46.875 million × $0.02
@@ -273,7 +274,7 @@ describe('the bill counts monitoring', () => {
     });
     // The resource gateway has no published charge: a $0 line that keeps the assumption visible.
     expect(r.hub.items.find((i) => i.id === 'resource-gateway')).toMatchObject({ quantity: 730, monthly: 0 });
-    expect(r.hub.total).toBeCloseTo(259.764 + 10.9975, 6);
+    expect(r.hub.total).toBeCloseTo(259.764 + 11.3975, 6);
   });
 
   it("the line size is the mean of the lab's real access-log lines (within 20 %)", () => {

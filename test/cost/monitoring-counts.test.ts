@@ -9,12 +9,20 @@ import { FLEET_VARIANTS, planOf, synthOnce, variantConfig } from '../support/sta
 
 type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
 
-/** What a template bills: each filter is one metric, or one per opted-in tenant with a Tenant dimension. */
+/**
+ * What a template bills: each metric a filter publishes is one (filters publishing the same name share it), or one
+ * per opted-in tenant with a Tenant dimension.
+ */
 function counted(t: Template, optedIn: number, fixedProxies: number) {
   const rs = Object.values(t.toJSON().Resources as Resources);
   const of = (type: string) => rs.filter((r) => r.Type === type);
   const filters = of('AWS::Logs::MetricFilter');
   const withDimension = filters.filter((f) => JSON.stringify(f.Properties.MetricTransformations).includes('Dimensions')).length;
+  const plainNames = new Set(
+    filters
+      .filter((f) => !JSON.stringify(f.Properties.MetricTransformations).includes('Dimensions'))
+      .map((f) => (f.Properties.MetricTransformations as { MetricName: string }[])[0]!.MetricName),
+  );
   const alarmMetrics = of('AWS::CloudWatch::Alarm').reduce((n, a) => {
     const metrics = a.Properties.Metrics as { MetricStat?: unknown }[] | undefined;
     if (!metrics) return n + 1; // a plain metric alarm
@@ -23,7 +31,7 @@ function counted(t: Template, optedIn: number, fixedProxies: number) {
   }, 0);
   return {
     // Each fixed proxy's health, and the hub's egress series every proxy publishes to.
-    customMetrics: filters.length - withDimension + withDimension * optedIn + fixedProxies + 1,
+    customMetrics: plainNames.size + withDimension * optedIn + fixedProxies + 1,
     alarmMetrics,
     compositeAlarms: of('AWS::CloudWatch::CompositeAlarm').length,
     dashboards: of('AWS::CloudWatch::Dashboard').length,

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EgressPlan } from '../../src/config';
 import { renderHealthPublisher, renderProxyBootstrap, type ProxyPaths } from '../../src/hub/user-data';
-import { renderSquidConf } from '../../src/policy';
+import { LOG_DAEMON_SOURCE, renderSquidConf } from '../../src/policy';
+import { policyObjectText } from '../../src/hub/policy-rollout';
 import { acquireLabLock } from '../support/lab-lock';
 import { exampleConfig, planOf } from '../support/stack';
 import { healthParams } from './support/health-params';
@@ -59,6 +60,8 @@ if [ "$*" = 'enable --now squid' ]; then chmod 0640 "$SQUID_CONF"; ${realSquid} 
   shutdown: '#!/bin/bash\necho "shutdown $*" >> "$CALLS"\n',
 });
 
+const AGENT_CONFIG = '{"logs":{"logs_collected":{"files":{"collect_list":[]}}}}';
+
 describe.runIf(squidAvailable())('the boot script, end to end (real bash, Squid and sysctl; fake AWS)', () => {
   let release: (() => void) | undefined;
   const plan = planOf(exampleConfig());
@@ -106,6 +109,8 @@ describe.runIf(squidAvailable())('the boot script, end to end (real bash, Squid 
       stateDir: join(work, 'lib'),
       peekCert: join(work, 'peek.pem'),
       squidGroup: 'proxy',
+      logDaemon: join(work, 'egresshub-logd'),
+      agentConfig: join(work, 'etc', 'cloudwatch-agent.json'),
     };
     const script = renderProxyBootstrap({
       policyParameter: '/egresshub/test/proxy-policy',
@@ -119,6 +124,7 @@ describe.runIf(squidAvailable())('the boot script, end to end (real bash, Squid 
         ...plan.hub.proxyHealth,
         publisherObject: 's3://cdk-hnb659fds-assets-123456789012-ap-northeast-1/health.sh',
       },
+      cloudWatchAgentConfig: AGENT_CONFIG,
       paths,
     });
     writeFileSync(join(work, 'boot.sh'), script, { mode: 0o755 });
@@ -165,6 +171,11 @@ describe.runIf(squidAvailable())('the boot script, end to end (real bash, Squid 
         work,
         sysctl: read(paths.sysctl),
         bootstrapped: spawnSync('test', ['-f', paths.bootstrapped]).status === 0,
+        logDaemon: read(paths.logDaemon),
+        logDaemonMode: existsSync(paths.logDaemon) ? (statSync(paths.logDaemon).mode & 0o777).toString(8) : '',
+        agentConfig: read(paths.agentConfig),
+        // Squid's own log daemon, started from what the policy object carried.
+        daemonRunning: spawnSync('pgrep', ['-f', `^/usr/bin/python3 -I ${paths.logDaemon} `]).status === 0,
       };
     } finally {
       const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout.split(/\s+/).filter(Boolean).map(Number);
@@ -175,16 +186,21 @@ describe.runIf(squidAvailable())('the boot script, end to end (real bash, Squid 
     }
   }
 
+  // The policy object as the hub stores it: squid.conf, then the log daemon and the agent's config it carries.
   const render = (p: EgressPlan) => (dir: string) =>
-    renderSquidConf(p, {
-      host: {
-        logDir: dir,
-        pidFile: join(dir, 'squid.pid'),
-        coredumpDir: dir,
-        dnsNameservers: [NS_DNS_IP],
-        peekCertFile: join(dir, '..', 'peek.pem'),
-      },
-    });
+    policyObjectText(
+      renderSquidConf(p, {
+        host: {
+          logDir: dir,
+          pidFile: join(dir, 'squid.pid'),
+          coredumpDir: dir,
+          dnsNameservers: [NS_DNS_IP],
+          peekCertFile: join(dir, '..', 'peek.pem'),
+          logDaemon: join(dir, '..', 'egresshub-logd'),
+        },
+      }),
+      AGENT_CONFIG,
+    );
 
   it('boots: Elastic IP first, ENI, policy from the parameter, ports from squid.conf, Squid up, then the success signal', () => {
     const r = boot(render(plan));
@@ -207,6 +223,13 @@ describe.runIf(squidAvailable())('the boot script, end to end (real bash, Squid 
     expect(r.out).toContain(`--- health\n${renderHealthPublisher(plan.hub.proxyHealth.egress)}--- health unit\n`);
     expect(r.out).toContain(`ExecStart=/usr/local/sbin/egresshub-health ${join(r.work, 'etc', 'health.env')}\n`);
     expect(r.healthEnv).toBe(healthParams(plan, { conf: join(r.work, 'squid.conf'), drainFile: plan.hub.proxyHealth.drainFile }));
+    // What the policy object carried, installed before squid -k parse (which insists on the daemon) and started by Squid.
+    expect({ daemon: r.logDaemon, mode: r.logDaemonMode, running: r.daemonRunning }).toEqual({
+      daemon: readFileSync(LOG_DAEMON_SOURCE, 'utf8'),
+      mode: '755',
+      running: true,
+    });
+    expect(JSON.parse(r.agentConfig)).toEqual(JSON.parse(AGENT_CONFIG));
   });
 
   it('applies a policy deployed while it booted, before signalling; squid.conf keeps its mode', () => {

@@ -4,7 +4,8 @@ import { Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { buildApp, PLACEHOLDER_IMAGE, proxyImageOf } from '../../src/app';
-import { type EgressHubStack, MATCH_NO_TRAFFIC } from '../../src/hub';
+import { type EgressHubStack, MATCH_NO_TRAFFIC, renderCloudWatchAgentConfig } from '../../src/hub';
+import { policyObjectText } from '../../src/hub/policy-rollout';
 import { renderSquidConf } from '../../src/policy';
 import { validateTemplate } from '../support/cfn-registry';
 import { nagFindings } from '../support/nag';
@@ -163,7 +164,8 @@ describe('EgressHub with the example config', () => {
   it('publishes one policy for the hub (squid.conf from renderSquidConf in S3, named by an SSM parameter) that every proxy boots with', () => {
     const hub = (s.app.node.findChild('Hub') as EgressHubStack).hub;
     const asset = join(s.app.outdir, hub.policy.asset.assetPath);
-    expect(readFileSync(asset, 'utf8')).toBe(renderSquidConf(s.plan));
+    // squid.conf, then the proxy files it carries (the log daemon, the CloudWatch agent's config).
+    expect(readFileSync(asset, 'utf8')).toBe(policyObjectText(renderSquidConf(s.plan), renderCloudWatchAgentConfig(s.plan.hub.logGroups)));
     const parameter = Object.keys(resourcesOf(t, 'AWS::SSM::Parameter'));
     expect(parameter).toHaveLength(1);
     for (const proxy of ['ProxyA', 'ProxyC']) {
@@ -395,7 +397,9 @@ describe('EgressHub edge configs', () => {
     expect(Buffer.byteLength(ud)).toBeLessThan(16 * 1024);
     expect(ud).toBe(userDataOf(scenario('example').hub));
     const hub = (large.app.node.findChild('Hub') as EgressHubStack).hub;
-    expect(readFileSync(join(large.app.outdir, hub.policy.asset.assetPath), 'utf8')).toBe(renderSquidConf(large.plan));
+    expect(readFileSync(join(large.app.outdir, hub.policy.asset.assetPath), 'utf8')).toBe(
+      policyObjectText(renderSquidConf(large.plan), renderCloudWatchAgentConfig(large.plan.hub.logGroups)),
+    );
   });
 });
 

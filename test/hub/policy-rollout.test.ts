@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EgressPlan } from '../../src/config';
-import { APPLY_TAG, renderApplyCommand, renderPolicyApply, type PolicyApplyOptions } from '../../src/hub/policy-rollout';
+import { APPLY_TAG, policyObjectText, renderApplyCommand, renderPolicyApply, type PolicyApplyOptions } from '../../src/hub/policy-rollout';
+import { LOG_DAEMON_SOURCE } from '../../src/policy';
 import type { ProxyPaths } from '../../src/hub/user-data';
 import { acquireLabLock } from '../support/lab-lock';
 import { exampleConfig, planOf } from '../support/stack';
@@ -86,6 +87,9 @@ describe.runIf(squidAvailable())('the policy apply command (real Squid, fake AWS
       stateDir: join(work, 'state'),
       peekCert: squid.peekCert,
       squidGroup: 'proxy',
+      // Where Squid's user can run it (the harness's directory), as /usr/local/sbin is on an instance.
+      logDaemon: join(squid.dir, 'egresshub-logd'),
+      agentConfig: join(work, 'cloudwatch-agent.json'),
     };
     calls = join(work, 'calls');
     drainFile = join(work, 'run', 'drain');
@@ -387,5 +391,26 @@ describe.runIf(squidAvailable())('the policy apply command (real Squid, fake AWS
     expect(st.mode & 0o777).toBe(0o640);
     expect(st.gid).toBe(Number(execFileSync('id', ['-g', 'proxy']).toString().trim()));
     expect(r.out).not.toContain('PRIVATE KEY');
+  });
+
+  it("installs the log daemon and the agent's config the policy object carries before it parses the policy that names them (Day 2)", async () => {
+    // A proxy booted by an older release: neither file exists, and the new squid.conf names the daemon there.
+    rmSync(paths.logDaemon, { force: true });
+    rmSync(paths.agentConfig, { force: true });
+    const agent = '{"logs":{"logs_collected":{"files":{"collect_list":[]}}}}';
+    const running = readFileSync(squid.conf, 'utf8');
+    const conf = (running.includes('http_port 3203') ? squid.render(base) : squid.render(changed)).replace(
+      LOG_DAEMON_SOURCE,
+      paths.logDaemon,
+    );
+    const r = await apply(policyObjectText(conf, agent));
+    expect(r.status, r.out).toBe(0);
+    expect(r.said.at(-1)).toMatch(/^applied /);
+    expect(readFileSync(paths.logDaemon, 'utf8')).toBe(readFileSync(LOG_DAEMON_SOURCE, 'utf8'));
+    expect(statSync(paths.logDaemon).mode & 0o777).toBe(0o755);
+    expect(JSON.parse(readFileSync(paths.agentConfig, 'utf8'))).toEqual(JSON.parse(agent));
+    // Squid serves with the daemon it now names, and that daemon writes the access log.
+    expect(request(3201, 'http://example.org/')).toMatch(/^(403|503)$/);
+    expect(squid.exec(['pgrep', '-f', `${paths.logDaemon} `]).stdout.trim()).not.toBe('');
   });
 });

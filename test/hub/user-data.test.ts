@@ -3,7 +3,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOG_DAEMON_PATH } from '../../src/policy';
 import {
+  CLOUDWATCH_AGENT_CONFIG_FILE,
   MAX_USER_DATA_BYTES,
   PORT_FUNCTIONS,
   PROXY_PATHS,
@@ -157,10 +159,23 @@ describe('renderProxyBootstrap', () => {
   });
 
   it('fails when the user data would exceed 16 KB, naming the size and the fix', () => {
-    const agent = JSON.stringify({ logs: { noise: Array.from({ length: 3000 }, (_, i) => `field-${i}`) } });
-    expect(() => renderProxyBootstrap({ ...base, health, cloudWatchAgentConfig: agent })).toThrow(
+    const policyParameter = `/egresshub/${'p'.repeat(4000)}`;
+    expect(() => renderProxyBootstrap({ ...base, health, policyParameter, stackName: 's'.repeat(3000) })).toThrow(
       new RegExp(`^proxy user data would be about \\d+ bytes, over EC2's ${MAX_USER_DATA_BYTES}-byte limit; shorten`),
     );
+  });
+
+  it("carries neither the CloudWatch agent's config nor the log daemon: both come with the policy object", () => {
+    const agent = JSON.stringify({ logs: { noise: Array.from({ length: 3000 }, (_, i) => `field-${i}`) } });
+    const script = renderProxyBootstrap({ ...base, health, cloudWatchAgentConfig: agent });
+    expect(script).not.toContain('field-1');
+    expect(script).toContain(`\nCWAGENT_CONFIG_FILE='${CLOUDWATCH_AGENT_CONFIG_FILE}'\n`);
+    expect(script).toContain(`\nLOG_DAEMON='${LOG_DAEMON_PATH}'\n`);
+    // Installed right after the policy is fetched: squid -k parse insists on the daemon squid.conf names.
+    expect(shellFunctionBody(script, 'proxy_boot')).toMatch(
+      /fetch_current_policy "\$CONF"\n\s+install_proxy_files "\$CONF" "\$LOG_DAEMON" "\$CWAGENT_CONFIG_FILE"\n\s+ensure_tls_peek/,
+    );
+    expect(renderProxyBootstrap(base)).toContain("\nCWAGENT_CONFIG_FILE=''\n");
   });
 
   it('keeps a margin for deploy-time values below the limit, with every option on', () => {

@@ -46,6 +46,8 @@ describe('lab (root, real Squid)', () => {
         // The listeners differ only in the peek certificate's path.
         ...example.tenants.map(() => 'http_port'),
         'shutdown_lifetime',
+        // The package's own copy of the log daemon, which the proxies install at LOG_DAEMON_PATH.
+        'logfile_daemon',
         'access_log',
         'cache_log',
         'pid_filename',

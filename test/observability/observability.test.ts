@@ -6,6 +6,7 @@ import {
   deniedByTenantQuery,
   HUB_METRIC_FILTERS,
   insightRuleMetric,
+  LOG_LOSS_FILTERS,
   renderCloudWatchAgentConfig,
   SAVED_QUERIES,
   tenantMetricFilters,
@@ -13,7 +14,8 @@ import {
   topTenantsRuleBody,
 } from '../../src/hub/observability';
 import { MAX_METRIC_TENANTS } from '../../src/config/schema';
-import { renderSquidConf } from '../../src/policy';
+import { LOG_DAEMON_SOURCE, logDaemonReportFile, renderSquidConf } from '../../src/policy';
+import { policyObjectText } from '../../src/hub/policy-rollout';
 import { usageReport } from '../../src/usage';
 import { validateTemplate } from '../support/cfn-registry';
 import { nagFindings } from '../support/nag';
@@ -152,9 +154,11 @@ describe('CloudWatch agent config', () => {
     };
     expect(cfg.logs.logs_collected.files.collect_list).toEqual([
       expect.objectContaining({
-        file_path: '/var/log/squid/access.log',
+        // The log daemon's size-rotated files; the agent removes each once read and a newer one exists.
+        file_path: '/var/log/squid/access.*.log',
         log_group_name: '/egresshub/egresshub-hub/squid/access',
         log_stream_name: '{instance_id}',
+        auto_removal: true,
         retention_in_days: -1,
       }),
       expect.objectContaining({
@@ -162,19 +166,46 @@ describe('CloudWatch agent config', () => {
         log_group_name: '/egresshub/egresshub-hub/squid/cache',
         timestamp_format: '%Y/%m/%d %H:%M:%S',
       }),
+      expect.objectContaining({
+        file_path: '/dev/shm/egresshub-logd/*.jsonl',
+        log_group_name: '/egresshub/egresshub-hub/squid/cache',
+        log_stream_name: '{instance_id}-logd',
+      }),
     ]);
   });
 
-  it('matches where the generated squid.conf writes its logs', () => {
+  it('matches where the generated squid.conf and its log daemon write', () => {
     const conf = renderSquidConf(scenario('example').plan);
-    expect(conf).toContain('access_log stdio:/var/log/squid/access.log ');
+    expect(conf).toContain('\naccess_log daemon:/var/log/squid/access.log ');
     expect(conf).toContain('cache_log /var/log/squid/cache.log');
+    // The daemon's files for /var/log/squid/access.log match the agent's wildcard; its report file, the reports'.
+    const logd = readFileSync(LOG_DAEMON_SOURCE, 'utf8');
+    expect(logd).toContain('name = "access.%s.%d.log" % (stamp, n)');
+    expect(logDaemonReportFile('/var/log/squid/access.log')).toBe('/dev/shm/egresshub-logd/var-log-squid-access.log.jsonl');
   });
 
-  it('the boot script installs and starts the agent with that config, after Squid listens', () => {
+  it("lost lines: the log daemon's report line and Squid's queue warning both reach AccessLogLinesLost", () => {
+    const report =
+      '{"egresshub":"access-log-loss","lost":51,"dropped":50,"evicted":1,"reason":"ENOSPC","log":"/var/log/squid/access.log","pid":7,"time":"2026-12-07T19:11:29Z"}';
+    const [fromReport, fromSquid] = LOG_LOSS_FILTERS;
+    const event = JSON.parse(report) as Record<string, string | number>;
+    expect(matches(fromReport!.pattern, event)).toBe(true);
+    expect(event[fromReport!.value.slice(2)]).toBe(51);
+    expect(matches(fromReport!.pattern, { egresshub: 'other' })).toBe(false);
+    // Squid 5.7's words (src/log/ModDaemon.cc), as a term pattern: the quoted phrase must occur in the message.
+    const squidLine =
+      '2026/12/07 19:11:29 kid1| Logfile: daemon:/var/log/squid/access.log: queue is too large; some log messages have been lost.';
+    expect(squidLine).toContain(JSON.parse(fromSquid!.pattern) as string);
+    expect(fromSquid!.value).toBe('1');
+  });
+
+  it('the boot script installs and starts the agent with that config (from the policy object), after Squid listens', () => {
     const ud = userDataOf(scenario('example').hub);
-    expect(ud).toContain("\nCWAGENT_CONFIG_FILE='/opt/aws/amazon-cloudwatch-agent/etc/egresshub.json'\n");
-    expect(/^CWAGENT_CONFIG='(.*)'$/m.exec(ud)?.[1]).toContain('"log_group_name":"/egresshub/egresshub-hub/squid/access"');
+    expect(ud).toContain("\nCWAGENT_CONFIG_FILE='/etc/egresshub/cloudwatch-agent.json'\n");
+    expect(ud).not.toContain('"log_group_name"');
+    const plan = scenario('example').plan;
+    const object = policyObjectText(renderSquidConf(plan), renderCloudWatchAgentConfig(plan.hub.logGroups));
+    expect(/^#cwagent: (.*)$/m.exec(object)?.[1]).toBe(JSON.stringify(JSON.parse(renderCloudWatchAgentConfig(plan.hub.logGroups))));
     const agent = shellFunctionBody(ud, 'start_cloudwatch_agent');
     expect(agent).toContain('dnf install -y amazon-cloudwatch-agent');
     expect(agent).toContain('amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c "file:$CWAGENT_CONFIG_FILE"');
@@ -215,7 +246,19 @@ describe('HubObservability in the hub template', () => {
         Match.objectLike({ ParseKeyValue: { Source: '@message', FieldDelimiter: ' ', KeyValueDelimiter: '=', OverwriteIfExists: true } }),
       ]),
     });
-    const filters = resourcesOf(t, 'AWS::Logs::MetricFilter');
+    const all = resourcesOf(t, 'AWS::Logs::MetricFilter');
+    // The lost-line filters read the cache log group (untransformed); the traffic ones, the transformed access log.
+    const lossFilters = all.filter(([, f]) => JSON.stringify(f.Properties.LogGroupName).includes('CacheLogGroup'));
+    expect(
+      lossFilters.map(([, f]) => [
+        f.Properties.FilterPattern,
+        (f.Properties.MetricTransformations as { MetricValue: string }[])[0]!.MetricValue,
+      ]),
+    ).toEqual([
+      ['{ $.egresshub = "access-log-loss" }', '$.lost'],
+      ['"queue is too large; some log messages have been lost"', '1'],
+    ]);
+    const filters = all.filter((f) => !lossFilters.includes(f));
     expect(filters.map(([, f]) => (f.Properties.MetricTransformations as { MetricName: string }[])[0]!.MetricName).sort()).toEqual([
       'BytesIn',
       'BytesOut',
@@ -290,9 +333,9 @@ describe('HubObservability in the hub template', () => {
 
   it('alarms: proxy capacity and health per proxy, NAT port allocation and drops, one denied-spike alarm for all tenants', () => {
     const alarms = resourcesOf(t, 'AWS::CloudWatch::Alarm');
-    // multi-az over two AZs: capacity and health for ProxyA and ProxyC, two NAT alarms, one denied-spike alarm, and
-    // the hub's no-egress alarm.
-    expect(alarms).toHaveLength(2 + 2 + 2 + 1 + 1);
+    // multi-az over two AZs: capacity and health for ProxyA and ProxyC, two NAT alarms, one denied-spike alarm, the
+    // hub's no-egress alarm and one for lost access-log lines.
+    expect(alarms).toHaveLength(2 + 2 + 2 + 1 + 1 + 1);
     // No proxy reaches the egress check's target for 2 minutes (missing data too): it says why nothing is withdrawn.
     t.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'egresshub/egresshub',
@@ -307,6 +350,15 @@ describe('HubObservability in the hub template', () => {
       AlarmDescription: Match.stringLikeRegexp(
         'no proxy reaches sts\\.ap-northeast-1\\.amazonaws\\.com:443 .*none is withdrawn for it \\(fail open\\)',
       ),
+    });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'egresshub/egresshub',
+      MetricName: 'AccessLogLinesLost',
+      Statistic: 'Sum',
+      Period: 300,
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 0,
+      TreatMissingData: 'notBreaching',
     });
     t.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
       MetricsCollection: [{ Granularity: '1Minute', Metrics: ['GroupDesiredCapacity', 'GroupInServiceInstances'] }],
@@ -431,8 +483,8 @@ describe('HubObservability in the hub template', () => {
   it('per-az NAT: two alarms and a graph per NAT gateway', () => {
     const e = scenario('per-az-nat').hub;
     e.resourceCountIs('AWS::EC2::NatGateway', 3);
-    // Three proxies (capacity + health each), two per NAT gateway, the denied-spike alarm, the no-egress alarm.
-    expect(resourcesOf(e, 'AWS::CloudWatch::Alarm')).toHaveLength(3 * 2 + 3 * 2 + 1 + 1);
+    // Three proxies (capacity + health each), two per NAT gateway, the denied-spike, no-egress and lost-log-lines alarms.
+    expect(resourcesOf(e, 'AWS::CloudWatch::Alarm')).toHaveLength(3 * 2 + 3 * 2 + 1 + 1 + 1);
     const natIds = resourcesOf(e, 'AWS::EC2::NatGateway').map(([id]) => id);
     const alarmed = resourcesOf(e, 'AWS::CloudWatch::Alarm')
       .filter(([, a]) => a.Properties.MetricName === 'ErrorPortAllocation')

@@ -1,18 +1,22 @@
-// A full log filesystem must not stop egress. With Squid's default for a log write error (`on-error=die`), the
-// generated squid.conf lost its proxy at the first flush: "FATAL: logfileWrite: stdio:…/access.log: (28) No space
-// left on device", 1 of 600 requests answered (Squid 5.7). The generated config drops the lines it cannot write
-// instead. Root: Squid runs in a mount and network namespace of its own (unshare -mn) whose log directory is a
-// 64 KiB tmpfs filled to the last block; requests go to its loopback only, 200 of them, each bounded.
+// A full log filesystem must not stop egress, and the lines it costs are counted. With `stdio:` and Squid's default for
+// a log write error (`on-error=die`), the proxy died at the first flush: "FATAL: logfileWrite: stdio:…/access.log:
+// (28) No space left on device", 1 of 600 requests answered (Squid 5.7); `on-error=drop` kept it up but lost the
+// lines uncounted. The generated config logs through the log daemon (src/policy/logd.py), which drops and counts.
+// Root: Squid runs in a mount and network namespace of its own (unshare -mn) whose log directory is a 64 KiB tmpfs
+// filled to the last block; requests go to its loopback only, 200 of them, each bounded.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ensurePeekCert, LAB_SQUID_USER } from '../../src/lab/lab';
 import { renderSquidConf } from '../../src/policy';
+import { logDaemonReport } from '../../src/policy/log-daemon';
 import { exampleConfig, planOf } from '../support/stack';
 
 const work = mkdtempSync(join(tmpdir(), 'eh-logfull-'));
+// Squid's log daemon runs as Squid's user: it must reach the log directory.
+chmodSync(work, 0o755);
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 const REQUESTS = 200;
 
@@ -63,14 +67,23 @@ describe('a full log filesystem (root, real Squid)', () => {
     },
   });
 
-  it('the generated squid.conf keeps answering every request, and Squid stays up', () => {
-    expect(conf).toMatch(/^access_log stdio:\S+ logformat=\S+ on-error=drop /m);
+  it('the generated squid.conf keeps answering every request, Squid stays up, and every lost line is counted', () => {
+    expect(conf).toMatch(/^access_log daemon:\S+ logformat=\S+ /m);
+    const report = logDaemonReport(join(work, 'logs', 'access.log'));
+    rmSync(report.file, { force: true });
     const r = underFullLogDisk(conf);
     expect({ answered: r.answered, alive: r.alive }, r.cacheLog).toEqual({ answered: REQUESTS, alive: true });
+    // Every request is one access-log line (the 400 Squid answers for http://127.0.0.1:1/ included); none was written.
+    // The daemon reports when its input ends (Squid stopped), at most its grace period after Squid's SIGTERM.
+    const until = Date.now() + 10_000;
+    while (report.read().reports === 0 && Date.now() < until) spawnSync('sleep', ['0.2']);
+    expect(report.read()).toMatchObject({ lost: REQUESTS, dropped: REQUESTS, reason: 'ENOSPC' });
+    rmSync(report.file, { force: true });
   });
 
-  it("fails without on-error=drop (Squid's default ends the worker: the case the option is there for)", () => {
-    const r = underFullLogDisk(conf.replace(' on-error=drop', ''), 20);
+  it("with stdio and Squid's default for a write error (die), the same full disk ends Squid: what the daemon is there for", () => {
+    const stdio = conf.replace(/^access_log daemon:/m, 'access_log stdio:');
+    const r = underFullLogDisk(stdio, 20);
     expect(r.alive).toBe(false);
     expect(r.answered).toBeLessThan(20);
   });

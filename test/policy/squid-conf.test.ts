@@ -11,6 +11,8 @@ import { withoutPeek } from '../../bench/tls-peek';
 import { NLB_HEALTH_PORT, RESERVED_PORTS } from '../../src/config';
 import {
   BLOCKED_DESTINATIONS,
+  LOG_DAEMON_PATH,
+  LOG_DAEMON_SOURCE,
   HEALTH_PROBE,
   NLB_HEALTH_LISTENER,
   MAX_CONF_LINE,
@@ -57,14 +59,17 @@ function manyTenants(n: number): EgressPlan {
   );
 }
 
-/** Runs Squid's own parser over the text; returns its warnings (Via off is a deliberate one). */
+/**
+ * Runs Squid's own parser over the text; returns its warnings (Via off is a deliberate one). The parser insists that
+ * the log daemon exists: a proxy installs it at LOG_DAEMON_PATH first, here the package's copy stands in.
+ */
 function squidParse(text: string, name: string): string[] {
   const file = join(work, `${name}.conf`);
-  writeFileSync(file, text.replaceAll(PEEK_CERT_FILE, peekCert));
+  writeFileSync(file, text.replaceAll(PEEK_CERT_FILE, peekCert).replaceAll(LOG_DAEMON_PATH, LOG_DAEMON_SOURCE));
   const r = spawnSync('squid', ['-k', 'parse', '-f', file], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   expect(r.error, 'squid must be installed (apt-get install squid-openssl)').toBeUndefined();
   expect(r.status, r.stderr).toBe(0);
-  // "Processing: <line>" echoes the config (on-error=drop is not a diagnostic).
+  // "Processing: <line>" echoes the config.
   return (r.stderr + r.stdout).split('\n').filter((l) => /WARNING|ERROR|FATAL|BUNGLED/i.test(l) && !/\| Processing: /.test(l));
 }
 
@@ -121,6 +126,7 @@ describe('renderSquidConf', () => {
     const changed = lab.filter((l) => !hub.includes(l));
     expect(changed.map((l) => l.split(' ')[0])).toEqual([
       'shutdown_lifetime',
+      'logfile_daemon',
       'access_log',
       'cache_log',
       'pid_filename',
@@ -323,7 +329,7 @@ describe('renderSquidConf', () => {
 
   it('logs each tunnel once: the peek record of a spliced tunnel stays out of the access log', () => {
     const conf = renderSquidConf(example);
-    expect(conf).toMatch(/\naccess_log \S+ logformat=egresshub on-error=drop !health_probe !peek_record\n/);
+    expect(conf).toMatch(/\naccess_log \S+ logformat=egresshub !health_probe !peek_record\n/);
     expect(conf).toContain('\nacl peek_record note tls spliced\n');
     expect(conf).toMatch(/ sni=%ssl::>sni\n/);
   });
@@ -343,7 +349,7 @@ describe('renderSquidConf', () => {
     expect(r.slice(0, 2)).toEqual([`http_access allow ${HEALTH_PROBE.acl}`, 'http_access deny manager r_cache_manager']);
     expect(conf).toContain(`\nvisible_hostname ${VISIBLE_HOSTNAME}\n`);
     expect(conf).toMatch(
-      new RegExp(`\\naccess_log stdio:/var/log/squid/access\\.log logformat=egresshub on-error=drop !${HEALTH_PROBE.acl} !peek_record\\n`),
+      new RegExp(`\\naccess_log daemon:/var/log/squid/access\\.log logformat=egresshub !${HEALTH_PROBE.acl} !peek_record\\n`),
     );
   });
 

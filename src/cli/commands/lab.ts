@@ -38,6 +38,7 @@ import { accessLogMarks, checkAccessLog, runMatrix, type MatrixRow } from '../..
 import { labReplace } from '../../lab/replace';
 import { curlIn, proxyRefusal } from '../../lab/curl';
 import { INTERNET } from '../../lab/topology';
+import { FAULTS } from '../../lab/faults';
 import type { CommandContext, CommandSpec } from '../command';
 import { addConfigOption } from '../options';
 import type { Printer } from '../printer';
@@ -488,6 +489,41 @@ const failover: CommandSpec = {
   },
 };
 
+/** The fault called `name`, or a usage error naming them all (before the lab is touched). */
+function faultNamed(name: string | undefined) {
+  const f = FAULTS.find((x) => x.name === name);
+  if (!f) {
+    throw new UsageError(
+      `unknown fault "${name ?? ''}"; the faults are: ${FAULTS.map((x) => x.name).join(', ')} (egresshub lab fault --help describes each)`,
+    );
+  }
+  return f;
+}
+
+const faultList = () => FAULTS.map((f) => `  ${f.name.padEnd(18)} ${f.summary}`).join('\n');
+
+const fault: CommandSpec = {
+  name: 'fault',
+  summary: 'break one thing on the lab under load and measure what tenants saw (docs/reliability.md); --json: one line',
+  configure: (cmd) =>
+    withConfig(cmd).argument('<name>', 'the fault to inject (listed below)').addHelpText('after', `\nFaults:\n${faultList()}\n`),
+  run: async (ctx, opts, args) => {
+    const f = faultNamed(args[0]);
+    const { file, plan } = load(opts);
+    const step = (s: string) => ctx.printer.step(s);
+    const r = await teardownOnSignal(step, () => f.run({ plan, configFile: file, step }));
+    ctx.printer.dataLine(r);
+    ctx.printer.table(
+      ['figure', 'value'],
+      Object.entries(r).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]),
+    );
+    const ok = r.failedAfterDetect === 0 && r.failed === 0;
+    const text = `${r.fault}: ${r.failed} of ${r.requests} requests failed`;
+    ctx.printer.line(ok ? `${ctx.printer.ok('✓')} ${text}` : `${ctx.printer.bad('✗')} ${text}`);
+    return ok ? 0 : 1;
+  },
+};
+
 function readLog(topo: { stateDir: string }): string[] {
   const f = labPaths(topo.stateDir).accessLog;
   return existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter(Boolean) : [];
@@ -499,6 +535,8 @@ function locked(spec: CommandSpec): CommandSpec {
   return {
     ...spec,
     run: async (ctx, opts, args) => {
+      // Bad input first: it is refused whoever holds the lab.
+      if (spec.name === 'fault') faultNamed(args[0]);
       if (process.getuid?.() !== 0) throw new LabNeedsRootError();
       if (spec.name === 'down' && opts.force === true) await stopHolder(ctx);
       const release = await acquireLabLock({
@@ -539,6 +577,6 @@ async function stopHolder(ctx: CommandContext): Promise<void> {
 export const lab: CommandSpec = {
   name: 'lab',
   summary:
-    'the local lab: real Squid and DNS in network namespaces, overlapping VPCs (up | test | reconfigure | failover | replace | down | demo); without --config and ./egresshub.yaml it runs examples/egresshub.yaml',
-  subcommands: [up, test, reconfigure, failover, replace, down, demo].map(locked),
+    'the local lab: real Squid and DNS in network namespaces, overlapping VPCs (up | test | reconfigure | failover | replace | fault | down | demo); without --config and ./egresshub.yaml it runs examples/egresshub.yaml',
+  subcommands: [up, test, reconfigure, failover, replace, fault, down, demo].map(locked),
 };

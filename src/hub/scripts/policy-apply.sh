@@ -4,7 +4,7 @@
 # proxy as its fleet mode says (drain-<mode>.sh), squid -k reconfigure, wait for every port, undrain; restore the
 # previous policy if Squid does not serve the new one. Exit 0 = applied or nothing to do, 1 = not applied.
 # Parameters: CONF STATE BOOTSTRAPPED ENV_FILE PEEK_CERT SQUID_GROUP SYSCTL_FILE LISTEN_SECONDS BOOT_WAIT_SECONDS
-# POLICY_OBJECT.
+# POLICY_OBJECT LOG_DAEMON CWAGENT_CONFIG_FILE.
 # Loaded by src/hub/scripts.ts: the lines above are left out of what the instances run.
 # squid -k reconfigure only signals Squid: the old listeners are still open when it returns. Squid logs
 # "Accepting [SSL bumped ]HTTP Socket connections" once per listener it (re)opens, so wait for that many new lines.
@@ -57,6 +57,9 @@ policy_apply() {
     say "unchanged: $POLICY_OBJECT is the running policy"
     exit 0
   fi
+  # The log daemon the candidate names (squid -k parse insists on it) and the CloudWatch agent's config travel in
+  # the policy object; a proxy booted by an older release gets them here.
+  AGENT_CONFIG_CHANGED=$(install_proxy_files "$CANDIDATE" "$LOG_DAEMON" "$CWAGENT_CONFIG_FILE")
   # A proxy booted by an older release has no peek certificate yet; a policy with ssl-bump ports needs one.
   if ! ensure_tls_peek "$PEEK_CERT" "$SQUID_GROUP"; then
     say "FAILED: this proxy cannot peek at TLS; the running policy stays"
@@ -100,6 +103,10 @@ policy_apply() {
     # The limits follow the tenants Squid now serves (checked above, so this load is not expected to fail).
     apply_tenant_limits "$CONF" || say "warning: the tenant connection limits did not load; the previous ones stay"
     apply_fair_share "$CONF" || say "warning: the bandwidth ceilings of $POLICY_OBJECT are not enforced on this proxy"
+    if [ -n "$AGENT_CONFIG_CHANGED" ] && [ -x "$CWAGENT_CTL" ]; then
+      "$CWAGENT_CTL" -a fetch-config -m ec2 -s -c "file:$CWAGENT_CONFIG_FILE" > /dev/null \
+        || say "warning: the CloudWatch agent did not take its new configuration"
+    fi
     say "applied $POLICY_OBJECT (ports: ${NEW_PORTS[*]})"
     exit 0
   fi

@@ -5,7 +5,8 @@
 # fixed ENI or Elastic IP, downloads the policy the SSM parameter names, checks it, starts Squid and only then
 # signals success; on failure signals failure and gives the instance up (give_up). Names no policy, port or tenant.
 # Parameters: STACK RESOURCE REGION POLICY_PARAMETER CONF ENV_FILE STATE BOOTSTRAPPED SIGNALLED GAVE_UP SYSCTL_FILE
-# PEEK_CERT SQUID_GROUP ENI ENI_IP ATTACH_ATTEMPTS EIP_ALLOCATION HEALTH CWAGENT_CONFIG (empty: that step is skipped).
+# PEEK_CERT SQUID_GROUP ENI ENI_IP ATTACH_ATTEMPTS EIP_ALLOCATION HEALTH CWAGENT_CONFIG_FILE (empty: that step is skipped)
+# LOG_DAEMON.
 # Loaded by src/hub/scripts.ts: the lines above are left out of what the instances run.
 # Once only: with -E a failure inside a command substitution traps in the subshell and again in the script.
 signal() {
@@ -29,6 +30,7 @@ proxy_boot() {
 
   POLICY=
   fetch_current_policy "$CONF"
+  install_proxy_files "$CONF" "$LOG_DAEMON" "$CWAGENT_CONFIG_FILE"
   ensure_tls_peek "$PEEK_CERT" "$SQUID_GROUP"
   squid_has_delay_pools "$CONF"
   squid_parse_ok "$CONF"
@@ -47,7 +49,7 @@ proxy_boot() {
   systemctl enable --now squid
   wait_listening 30 "${PORTS[@]}"
   if [ -n "$HEALTH" ]; then install_health_publisher; fi
-  if [ -n "$CWAGENT_CONFIG" ]; then start_cloudwatch_agent; fi
+  if [ -n "$CWAGENT_CONFIG_FILE" ]; then start_cloudwatch_agent; fi
 
   # From here on the policy rollout (SSM State Manager) applies policy changes to this proxy.
   touch "$BOOTSTRAPPED"
@@ -63,6 +65,7 @@ apply_policy_changed_during_boot() {
   fetch_current_policy "$CONF.next"
   if [ "$POLICY" != "$booted_with" ] && ! cmp -s "$CONF.next" "$CONF"; then
     echo "the policy changed during boot: applying $POLICY"
+    install_proxy_files "$CONF.next" "$LOG_DAEMON"
     squid_has_delay_pools "$CONF.next"
     squid_parse_ok "$CONF.next"
     apply_tenant_limits "$CONF.next" -c
