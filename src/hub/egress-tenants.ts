@@ -8,7 +8,8 @@ import type { Construct } from 'constructs';
 import { findTenant, TenantNotFoundError } from '../config/plan';
 import type { EgressHub } from './egress-hub';
 import { closureOf, fingerprint, producerFingerprint } from './generation';
-import { latticeName, TenantEndpoints, type TenantEndpoint } from './tenant-endpoints';
+import { weakReference } from './references';
+import { latticeName, TenantEndpoints, type ProxyTarget, type TenantEndpoint } from './tenant-endpoints';
 
 /** Hex digits of the name suffix: short enough for LATTICE_NAME_MAX with a 12-character hub name. */
 export const NAME_SUFFIX_LENGTH = 8;
@@ -45,11 +46,17 @@ export class EgressTenants extends TenantEndpoints {
     const resourceGatewayId = hub.gateway.attrId;
     const domainVerificationId = hub.domainVerification?.verification.attrId;
     const target = 'ip' in hub.proxyTarget ? hub.proxyTarget.ip : hub.proxyTarget.dnsName;
+    // Read from the hub's stack weakly, whatever the app's flags (references.ts); the names and fingerprints
+    // below hash the hub's own values, resolved in the hub's stack.
+    const weakTarget: ProxyTarget =
+      'ip' in hub.proxyTarget
+        ? { ip: weakReference(scope, hub.proxyTarget.ip) }
+        : { dnsName: weakReference(scope, hub.proxyTarget.dnsName) };
     super(scope, id, {
       tenants: (props.tenants ?? plan.tenants.map((t) => t.name)).map((name) => findTenant(plan, name)),
-      resourceGatewayId,
-      target: hub.proxyTarget,
-      domainVerificationId,
+      resourceGatewayId: weakReference(scope, resourceGatewayId),
+      target: weakTarget,
+      domainVerificationId: domainVerificationId === undefined ? undefined : weakReference(scope, domainVerificationId),
       // Everything read from the hub: a new gateway, proxy ENI, NLB or verification changes it.
       generation: producerFingerprint(hubStack, [resourceGatewayId, target, domainVerificationId]),
       // The create-only inputs (registry: ResourceGatewayId, CustomDomainName, DomainVerificationId, type,

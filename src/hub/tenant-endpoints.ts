@@ -7,6 +7,7 @@ import * as lattice from 'aws-cdk-lib/aws-vpclattice';
 import { Construct } from 'constructs';
 import type { TenantPlan } from '../config/plan';
 import { GENERATION_TAG } from './generation';
+import { produceWeakly } from './references';
 
 /**
  * What every tenant's resource configuration points at, by fleet mode: the fixed proxy's listener address
@@ -102,6 +103,8 @@ export class TenantEndpoints extends Construct {
       domainVerificationId: tenant.proxyHost ? props.domainVerificationId : undefined,
       tags: props.generation === undefined ? undefined : [{ key: GENERATION_TAG, value: props.generation }],
     });
+    // Spokes in other stacks read the ARN weakly whatever the app's flags (references.ts).
+    produceWeakly(resourceConfiguration);
     const arn = resourceConfiguration.attrArn;
     let share: ram.CfnResourceShare | undefined;
     if (tenant.sharePrincipals.length > 0) {

@@ -7,6 +7,7 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { UsageError } from '../config/errors';
+import { weakReference } from '../hub/references';
 
 /** Properties of {@link EgressSpoke}. */
 export interface EgressSpokeProps {
@@ -123,7 +124,9 @@ export class EgressSpoke extends Construct {
     this.endpoint = new ec2.CfnVPCEndpoint(this, 'Endpoint', {
       vpcEndpointType: 'Resource',
       vpcId: props.vpcId,
-      resourceConfigurationArn: props.resourceConfigurationArn,
+      // From a tenants stack of this app: read weakly whatever the app's flags, so a replaced configuration
+      // never meets "export in use" (hub/references.ts).
+      resourceConfigurationArn: weakReference(this, props.resourceConfigurationArn),
       subnetIds: [...props.subnetIds],
       securityGroupIds: [this.securityGroup.attrGroupId],
       ...(props.proxyHost !== undefined ? privateDns(props.proxyHost, props.verifiedDomain ?? false) : {}),

@@ -28,6 +28,19 @@ export const RECORDED_CONTEXT = {
   [proxyImageOf(EXAMPLE_PLAN).lookup?.key ?? '']: PLACEHOLDER_IMAGE,
 };
 
+/** The warnings and errors an app's synth recorded (`<stack>.metadata.json`), as `stack: id or message`. */
+export function synthMessages(outdir: string): string[] {
+  return readdirSync(outdir)
+    .filter((f) => f.endsWith('.metadata.json'))
+    .flatMap((f) => {
+      const meta = JSON.parse(readFileSync(join(outdir, f), 'utf8')) as Record<string, { type: string; data: unknown }[]>;
+      return Object.values(meta)
+        .flat()
+        .filter((e) => e.type === 'aws:cdk:warning' || e.type === 'aws:cdk:error')
+        .map((e) => `${f.replace(/\.metadata\.json$/, '')}: ${String(e.data)}`);
+    });
+}
+
 /** Runs an app (argv) as the CDK CLI does: context and output directory in the environment. Returns the templates by stack name. */
 export function runCdkApp(
   argv: string[],
