@@ -22,6 +22,7 @@ import type { NlbFront } from './nlb-front';
 import { HubObservability, renderCloudWatchAgentConfig } from './observability';
 import { ProxyPolicy } from './policy-rollout';
 import { ProxyFleet, tcpRange } from './proxy-fleet';
+import { checkStackLimits } from './limits';
 import { produceWeakly, referencedResources } from './references';
 import { denyDefaultEgress } from './security-group-rules';
 import type { ProxyTarget } from './tenant-endpoints';
@@ -171,6 +172,7 @@ export class EgressHub extends Construct {
     }
 
     this.outputs(mode, publicEgress);
+    checkStackLimits(this);
     // What tenants stacks read: weak references for any stack that reads them, the app's own too (references.ts).
     const target = 'ip' in this.proxyTarget ? this.proxyTarget.ip : this.proxyTarget.dnsName;
     produceWeakly(this.gateway, this.domainVerification?.verification, ...referencedResources(target));

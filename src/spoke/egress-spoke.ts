@@ -1,13 +1,15 @@
 // EgressSpoke: what a project VPC needs to use the hub: a Resource VPC endpoint for its tenant's
 // resource configuration, a security group admitting the VPC's own CIDR on the tenant port only, and
 // the proxy URL (in an SSM parameter, so instances can configure themselves).
-import { Aws, CfnOutput, Fn, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Aws, CfnOutput, Fn, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
+import * as lattice from 'aws-cdk-lib/aws-vpclattice';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { UsageError } from '../config/errors';
-import { weakReference } from '../hub/references';
+import { checkStackLimits } from '../hub/limits';
+import { referencedResources, weakReference } from '../hub/references';
 
 /** Properties of {@link EgressSpoke}. */
 export interface EgressSpokeProps {
@@ -96,6 +98,9 @@ export class EgressSpoke extends Construct {
         `spoke for tenant "${props.tenant}": "${props.resourceConfigurationArn}" is not a resource configuration ARN; copy the ResourceConfigurationArn output of the tenant's stack, <name>-tenants-<port block> (arn:aws:vpc-lattice:<region>:<account>:resourceconfiguration/rcfg-…)`,
       );
     }
+
+    checkAgainstTenant(this, props);
+    checkStackLimits(this);
 
     // L1 on purpose: the standalone template passes VpcId as a parameter, and an L2 group would need an IVpc.
     this.securityGroup = new ec2.CfnSecurityGroup(this, 'SecurityGroup', {
@@ -199,6 +204,40 @@ export function privateDns(host: string, verified: boolean): Pick<ec2.CfnVPCEndp
       ? { privateDnsPreference: 'VERIFIED_DOMAINS_ONLY' }
       : { privateDnsPreference: 'SPECIFIED_DOMAINS_ONLY', privateDnsSpecifiedDomains: [host] },
   };
+}
+
+/**
+ * When the ARN comes from a resource configuration in this app (EgressTenants), the spoke must use its port,
+ * the only one it carries (a spoke on another port synthesizes and deploys, and never connects), and sit in its
+ * Region (AWS documents resource endpoints for configurations of their own Region only).
+ */
+function checkAgainstTenant(spoke: EgressSpoke, props: EgressSpokeProps): void {
+  const rcfg = referencedResources(props.resourceConfigurationArn).find((r) => r instanceof lattice.CfnResourceConfiguration);
+  if (!rcfg) return;
+  const where = `${spoke.node.path} (spoke for tenant "${props.tenant}")`;
+  const ports = rcfg.portRanges;
+  if (
+    ports !== undefined &&
+    !Token.isUnresolved(ports) &&
+    !ports.some((p) => Token.isUnresolved(p)) &&
+    !ports.includes(String(props.port))
+  ) {
+    throw new SpokeError(
+      `${where}: port ${props.port} is not the port of its resource configuration ${rcfg.node.path} (${ports.join(', ')}); ` +
+        `give the tenant's port, e.g. \`port: tenants.endpoint('${props.tenant}').tenant.port\``,
+    );
+  }
+  const [mine, theirs] = [Stack.of(spoke).region, Stack.of(rcfg).region];
+  if (!Token.isUnresolved(mine) && !Token.isUnresolved(theirs) && mine !== theirs) {
+    // AWS documents resource endpoints and RAM shares of resource configurations within one Region and says nothing
+    // of other Regions (UNCONFIRMED either way): a warning to acknowledge, not a refusal.
+    // https://docs.aws.amazon.com/vpc/latest/privatelink/use-resource-endpoint.html
+    Annotations.of(spoke).addWarningV2(
+      'egresshub:spoke:region',
+      `${where}: stack ${Stack.of(spoke).node.path} is in ${mine}, its resource configuration ${rcfg.node.path} in ${theirs}; ` +
+        `AWS documents resource endpoints for configurations of their own Region only: put the spoke's stack in ${theirs}, or run a hub in ${mine}`,
+    );
+  }
 }
 
 export const RCFG_ARN_PATTERN = '^arn:aws[a-z-]*:vpc-lattice:[a-z0-9-]+:\\d{12}:resourceconfiguration/rcfg-[0-9a-z]+$';
