@@ -236,6 +236,11 @@ export interface HubObservabilityProps {
    */
   readonly loadBalancer?: elbv2.NetworkLoadBalancer;
   /**
+   * Where alarms notify, given by the app as a CDK topic: used instead of the config's topicArn or email.
+   * @default - the plan's hub.alarms
+   */
+  readonly alarmTopic?: sns.ITopic;
+  /**
    * Evaluation period of the denied-request spike alarm.
    * @default Duration.minutes(5)
    */
@@ -274,7 +279,7 @@ export class HubObservability extends Construct {
     this.agentConfig = renderCloudWatchAgentConfig(hub.logGroups);
     for (const role of props.instanceRoles) this.grantLogShipping(role);
     this.topTenantRules = this.accessLogPipeline(plan);
-    this.topic = this.alarmTopic(plan, props.encryptionKey);
+    this.topic = props.alarmTopic ?? this.alarmTopic(plan, props.encryptionKey);
     this.capacityAlarms(plan, props.autoScalingGroups);
     const health = this.healthAlarms(plan, props.healthSignals ?? []);
     this.proxyHealthAlarms = health.alarms;

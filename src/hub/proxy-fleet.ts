@@ -45,6 +45,18 @@ export interface ProxyFleetProps {
    */
   readonly imageId?: string;
   /**
+   * The Region `imageId` is an image of: the plan's. The image is keyed on it, so a stack whose Region is known
+   * only at deploy (environment-agnostic) can carry a pinned image.
+   * @default - the stack's Region
+   */
+  readonly imageRegion?: string;
+  /**
+   * The proxies' image as any CDK image (a platform team's golden image, a lookup of its own); its architecture
+   * must be the instance type's. Overrides imageId.
+   * @default - imageId, or the recorded Amazon Linux 2023 lookup
+   */
+  readonly machineImage?: ec2.IMachineImage;
+  /**
    * fixed: hold a terminating instance for DRAIN_BEFORE_TERMINATION_SECONDS while its health reads 0, so that a
    * failover name moves away first (multi-az: another proxy takes its connections).
    * @default false
@@ -340,9 +352,11 @@ export class ProxyFleet extends Construct {
     // An SSM "latest" parameter resolved at every deploy would replace every proxy whenever Amazon Linux ships
     // an image; a context lookup is resolved once and recorded (cdk.context.json), like ec2.Vpc.fromLookup.
     // https://docs.aws.amazon.com/cdk/v2/guide/context.html
-    const machineImage = props.imageId
-      ? ec2.MachineImage.genericLinux({ [stack.region]: props.imageId })
-      : ec2.MachineImage.fromSsmParameter(amazonLinuxImageParameter(props.architecture), { cachedInContext: true });
+    const machineImage =
+      props.machineImage ??
+      (props.imageId
+        ? ec2.MachineImage.genericLinux({ [props.imageRegion ?? stack.region]: props.imageId })
+        : ec2.MachineImage.fromSsmParameter(amazonLinuxImageParameter(props.architecture), { cachedInContext: true }));
     const launchTemplate = new ec2.LaunchTemplate(this, 'LaunchTemplate', {
       machineImage,
       instanceType: new ec2.InstanceType(props.instanceType),
@@ -366,7 +380,8 @@ export class ProxyFleet extends Construct {
     });
     // Under the CDK CLI an image not recorded yet synthesizes as the CDK's lookup placeholder; the CLI then
     // looks it up, records it and synthesizes again. Template validation must not stop that first pass.
-    if (machineImage.getImage(this).imageId.startsWith('dummy-value-for-')) {
+    // (Asked of the lookup only: a pinned image in a stack whose Region is a token adds a mapping at each getImage.)
+    if (!props.machineImage && !props.imageId && machineImage.getImage(this).imageId.startsWith('dummy-value-for-')) {
       Validations.of(launchTemplate).acknowledge({
         id: 'CloudFormation-Validate::E1152',
         reason: 'the proxy image is being looked up by the CDK CLI (recorded in cdk.context.json, then synthesized again)',

@@ -64,7 +64,7 @@ export class SpokeError extends UsageError {}
  * A project VPC's way to the hub: a resource VPC endpoint for the tenant's resource configuration, a security
  * group that admits the VPC's blocks on the tenant's port, and the proxy URL in an SSM parameter.
  */
-export class EgressSpoke extends Construct {
+export class EgressSpoke extends Construct implements ec2.IConnectable {
   static readonly MIN_SUBNETS = 2;
 
   readonly endpoint: ec2.CfnVPCEndpoint;
@@ -72,6 +72,11 @@ export class EgressSpoke extends Construct {
   /** `http://<endpoint DNS name>:<port>`, or undefined when `resolveProxyName` is false. */
   readonly proxyUrl?: string;
   readonly proxyUrlParameter?: ssm.StringParameter;
+  /**
+   * The endpoint's security group, default port the tenant's: admit your clients by group as well as by CIDR
+   * (`spoke.connections.allowDefaultPortFrom(asg)`).
+   */
+  readonly connections: ec2.Connections;
 
   constructor(scope: Construct, id: string, props: EgressSpokeProps) {
     super(scope, id);
@@ -123,6 +128,13 @@ export class EgressSpoke extends Construct {
           description: "servers in this VPC's secondary CIDR block to the proxy",
         })),
       ],
+    });
+
+    this.connections = new ec2.Connections({
+      securityGroups: [
+        ec2.SecurityGroup.fromSecurityGroupId(this, 'SecurityGroupRef', this.securityGroup.attrGroupId, { allowAllOutbound: false }),
+      ],
+      defaultPort: ec2.Port.tcp(props.port),
     });
 
     // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-ec2-vpcendpoint.html
