@@ -24,6 +24,7 @@ import { HubObservability, renderCloudWatchAgentConfig } from './observability';
 import { ProxyPolicy } from './policy-rollout';
 import { ProxyFleet, tcpRange } from './proxy-fleet';
 import { checkStackLimits } from './limits';
+import { acknowledgeForCdkNag2 } from './nag';
 import { produceWeakly, referencedResources, weakReference } from './references';
 import { denyDefaultEgress } from './security-group-rules';
 import type { ProxyTarget } from './tenant-endpoints';
@@ -236,6 +237,8 @@ export class EgressHub extends Construct implements ec2.IConnectable {
 
     this.outputs(mode, publicEgress);
     checkStackLimits(this);
+    // cdk-nag 2 reads acknowledgements from resource metadata, cdk-nag 3 from Validations (nag.ts).
+    acknowledgeForCdkNag2(this);
     // What tenants stacks read: weak references for any stack that reads them, the app's own too (references.ts).
     const target = 'ip' in this.proxyTarget ? this.proxyTarget.ip : this.proxyTarget.dnsName;
     produceWeakly(this.gateway, this.domainVerification?.verification, ...referencedResources(target));

@@ -75,6 +75,7 @@ export const ACCESS_LOG_TRANSFORMER: logs.CfnTransformer.ProcessorProperty[] = [
  */
 const ATTRIBUTED = '$.tenant != "-"';
 
+/** One metric the access log feeds: its name, filter pattern and value. */
 export interface AccessLogMetricFilter {
   readonly id: string;
   readonly metricName: string;
@@ -214,7 +215,9 @@ export const SAVED_QUERIES: readonly { readonly id: string; readonly name: strin
   },
 ];
 
+/** Properties of {@link HubObservability}. */
 export interface HubObservabilityProps {
+  /** The hub's plan: log groups, retention, alarm thresholds, tenants. */
   readonly plan: EgressPlan;
   /** The proxies' Auto Scaling groups (one today; one per AZ in HA modes): each gets a capacity alarm. */
   readonly autoScalingGroups: readonly autoscaling.AutoScalingGroup[];
@@ -247,6 +250,7 @@ export interface HubObservabilityProps {
   readonly deniedPeriod?: Duration;
 }
 
+/** The hub's Squid logs in CloudWatch, their metrics and top-tenant rules, alarms and dashboard (docs/operations.md). */
 export class HubObservability extends Construct {
   static readonly DEFAULT_DENIED_PERIOD = Duration.minutes(5);
   /** AWS's suggested PacketsDropCount threshold: 0.01 % of the gateway's packets. */

@@ -17,9 +17,12 @@ export function tcpRange(from: number, to: number): ec2.Port {
   return from === to ? ec2.Port.tcp(from) : ec2.Port.tcpRange(from, to);
 }
 
+/** fixed: one instance behind a stable listener ENI (single, multi-az); scaling: a group behind an NLB (nlb). */
 export type ProxyFleetKind = 'fixed' | 'scaling';
 
+/** Properties of {@link ProxyFleet} (EgressHub makes them from the plan). */
 export interface ProxyFleetProps {
+  /** The hub VPC. */
   readonly vpc: ec2.IVpc;
   /**
    * Where the instances run. `fixed`: exactly one (the fixed ENI cannot leave its subnet); `scaling`: one per AZ.
@@ -33,9 +36,11 @@ export interface ProxyFleetProps {
    * @default 'fixed'
    */
   readonly kind?: ProxyFleetKind;
-  /** `scaling` only: the group's bounds. */
+  /** `scaling` only: the group's bounds. @default - fixed: one instance */
   readonly capacity?: { readonly min: number; readonly max: number };
+  /** The instances' type (plan.hub.proxy.instanceType). */
   readonly instanceType: string;
+  /** The instance type's architecture: picks the image and the boot script's binaries. */
   readonly architecture: 'arm64' | 'x86_64';
   /**
    * The AMI. An ID pins it; without one, the newest Amazon Linux 2023 image for `architecture` is looked up
@@ -100,6 +105,7 @@ export interface ProxyFleetProps {
   readonly rootVolumeGiB?: number;
 }
 
+/** One proxy fleet of a hub: the Squid instances, their launch template, group, role and (fixed) listener ENI. */
 export class ProxyFleet extends Construct {
   static readonly DEFAULT_SIGNAL_TIMEOUT = Duration.minutes(15);
   static readonly DEFAULT_ROOT_VOLUME_GIB = 16;
@@ -486,6 +492,7 @@ export function amazonLinuxImageParameter(architecture: 'arm64' | 'x86_64'): str
   return `/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-${architecture}`;
 }
 
+/** A ProxyFleet given props it cannot build (exit code 2). */
 export class ProxyFleetError extends UsageError {
   constructor(message: string) {
     super(message);

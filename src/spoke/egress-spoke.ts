@@ -9,6 +9,7 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { UsageError } from '../config/errors';
 import { checkStackLimits } from '../hub/limits';
+import { acknowledgeForCdkNag2 } from '../hub/nag';
 import { referencedResources, weakReference } from '../hub/references';
 
 /** Properties of {@link EgressSpoke}. */
@@ -58,6 +59,7 @@ export interface EgressSpokeProps {
   readonly verifiedDomain?: boolean;
 }
 
+/** An EgressSpoke given props it cannot build (exit code 2). */
 export class SpokeError extends UsageError {}
 
 /**
@@ -106,6 +108,8 @@ export class EgressSpoke extends Construct implements ec2.IConnectable {
 
     checkAgainstTenant(this, props);
     checkStackLimits(this);
+    // cdk-nag 2 reads acknowledgements from resource metadata, cdk-nag 3 from Validations (nag.ts).
+    acknowledgeForCdkNag2(this);
 
     // L1 on purpose: the standalone template passes VpcId as a parameter, and an L2 group would need an IVpc.
     this.securityGroup = new ec2.CfnSecurityGroup(this, 'SecurityGroup', {
