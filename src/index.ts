@@ -62,7 +62,7 @@ export { EgressTenantsStack } from './hub/tenants-stack';
 export type { EgressTenantsStackProps } from './hub/tenants-stack';
 export { EgressSpokeStack } from './spoke/spoke-stack';
 export type { EgressSpokeStackProps } from './spoke/spoke-stack';
-export { buildApp, cdkJsonContext, followEndpoint, PLACEHOLDER_IMAGE, synthesize } from './app';
+export { buildApp, cdkJsonContext, firstSynthContext, followEndpoint, PLACEHOLDER_IMAGE, synthesize } from './app';
 export type { BuildAppOptions, SynthesizedStack } from './app';
 
 // The hub's parts, as EgressHub's members expose them (hub.fleets, hub.policy, hub.observability, …).

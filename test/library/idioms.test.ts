@@ -5,7 +5,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { describe, expect, it } from 'vitest';
-import { cdkJsonContext, EgressHub, EgressSpoke, EgressTenants, type EgressHubConfig } from '../../src';
+import { cdkJsonContext, EgressHub, EgressSpoke, EgressTenants, firstSynthContext, planEgress, type EgressHubConfig } from '../../src';
 import { RECORDED_CONTEXT } from './readme-app';
 import { TWO_TENANTS } from '../fixtures/two-tenants';
 
@@ -92,6 +92,18 @@ describe('the constructs as CDK citizens', () => {
       SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Clients'), 'GroupId'] },
     });
     expect(hub.connections.securityGroups.length).toBe(hub.fleets.length);
+  });
+
+  it('name, in firstSynthContext, exactly the lookups a first synth misses, and need none once given it', () => {
+    const build = (app: App) => {
+      new EgressHub(new Stack(app, 'Hub', { env }), 'Hub', { config: TWO_TENANTS });
+      return app.synth();
+    };
+    const missing = (build(new App()).manifest.missing ?? []).map((m) => m.key).sort();
+    expect(missing).toEqual(Object.keys(firstSynthContext(planEgress(TWO_TENANTS))).sort());
+    expect(
+      build(new App({ context: firstSynthContext(planEgress(TWO_TENANTS), 'ami-0123456789abcdef0') })).manifest.missing,
+    ).toBeUndefined();
   });
 
   it('refuse two hubs of one config name in one account and region (two Stages of one config)', () => {
