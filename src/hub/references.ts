@@ -8,11 +8,15 @@
 // but a platform team's app need not. So every value an egresshub construct reads from another stack passes through
 // `weakReference`, which publishes it as an output of the producing stack and reads it with `Fn::GetStackOutput`:
 // the same output and the same function the CDK writes under `defaultCrossStackReferences: weak` (so a hub
-// deployed with egresshub's cdk.json keeps its templates), without asking the app's flags, and without the CDK's
-// app-wide warning for references that are not the app's own.
+// deployed with egresshub's cdk.json keeps its templates), whether the app sets the flag or not, and without the
+// CDK's app-wide warning for references that are not the app's own. Only an app that sets it to strong, on purpose,
+// keeps strong references (and their "export in use" refusals).
 // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/intrinsic-function-reference-getstackoutput.html
 import { CfnOutput, CfnResource, Fn, Reference, ReferenceStrength, Stack, Token, Tokenization } from 'aws-cdk-lib';
 import { Construct, type IConstruct } from 'constructs';
+
+/** The CDK's context key for the app's default reference strength (cx-api DEFAULT_CROSS_STACK_REFERENCES). */
+const DEFAULT_CROSS_STACK_REFERENCES = '@aws-cdk/core:defaultCrossStackReferences';
 
 /** The construct under a producing stack that holds published outputs: the CDK's own name for it, so both share it. */
 const PUBLISH_SCOPE = 'Publish';
@@ -26,6 +30,9 @@ const PUBLISH_SCOPE = 'Publish';
 export function weakReference(consumer: IConstruct, value: string): string {
   if (!Token.isUnresolved(value)) return value;
   const consumerStack = Stack.of(consumer);
+  // An app that chose strong references explicitly (the CDK's warning offers it "to lock in the current
+  // producer-protecting behavior") keeps them: its deployed templates stay as they are.
+  if (explicitlyStrong(consumerStack)) return value;
   const token = Tokenization.reverseCompleteString(value);
   if (!token || !Reference.isReference(token))
     return crossesStacks(consumerStack, value) ? Stack.consumeReference(value, ReferenceStrength.WEAK) : value;
@@ -42,7 +49,24 @@ export function weakReference(consumer: IConstruct, value: string): string {
     producer,
     `${consumerStack.node.path} -> ${token.target.node.path}.${token.displayName} (egresshub weak reference)`,
   );
+  keepExportForUpgrade(consumerStack, producer, value);
   return Fn.getStackOutput(producer.stackName, output.logicalId, producer.region);
+}
+
+/**
+ * An app that does not set `@aws-cdk/core:defaultCrossStackReferences` to weak made strong references before
+ * this release (`Export` in the producer, `Fn::ImportValue` in the consumer). Dropping the export while a deployed
+ * consumer still imports it is refused by CloudFormation, and the producer deploys first. So the producer keeps
+ * the export (the CDK's own, same name) beside the output the consumer now reads, as the CDK's transitional
+ * "both" strength does; an app that sets the flag to weak, once every consumer is deployed, drops it. Nothing
+ * imports it any more, so a replaced producer updates it freely.
+ * https://github.com/aws/aws-cdk/blob/main/packages/aws-cdk-lib/README.md#reference-strength
+ */
+function keepExportForUpgrade(consumer: Stack, producer: Stack, value: string): void {
+  if (consumer.node.tryGetContext(DEFAULT_CROSS_STACK_REFERENCES) === ReferenceStrength.WEAK) return;
+  // Exports are per Region: a consumer elsewhere never imported one.
+  if (Token.isUnresolved(producer.region) !== Token.isUnresolved(consumer.region) || producer.region !== consumer.region) return;
+  producer.exportValue(value);
 }
 
 /** `weakReference` for each value of a list. */
@@ -55,7 +79,14 @@ export function weakReferences(consumer: IConstruct, values: readonly string[]):
  * stack reading `hub.gateway.attrId`): the CDK's per-resource override, which wins over the app's default.
  */
 export function produceWeakly(...resources: readonly (IConstruct | undefined)[]): void {
-  for (const r of resources) if (r instanceof CfnResource) r.applyCrossStackReferenceStrength(ReferenceStrength.WEAK);
+  for (const r of resources) {
+    if (r instanceof CfnResource && !explicitlyStrong(r)) r.applyCrossStackReferenceStrength(ReferenceStrength.WEAK);
+  }
+}
+
+/** Whether the app (or the scope) sets `@aws-cdk/core:defaultCrossStackReferences` to strong. */
+function explicitlyStrong(scope: IConstruct): boolean {
+  return scope.node.tryGetContext(DEFAULT_CROSS_STACK_REFERENCES) === ReferenceStrength.STRONG;
 }
 
 /** The resources a value reads attributes of (for `produceWeakly`). */

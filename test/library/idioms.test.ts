@@ -106,6 +106,27 @@ describe('the constructs as CDK citizens', () => {
     ).toBeUndefined();
   });
 
+  it('keep strong references in an app that sets them explicitly, and the old exports beside weak ones in an app that sets nothing', () => {
+    const synth = (context: Record<string, unknown>) => {
+      const app = new App({ context: { ...RECORDED_CONTEXT, ...context } });
+      const hubStack = new Stack(app, 'Hub', { env });
+      const tenantsStack = new Stack(app, 'Tenants', { env });
+      new EgressTenants(tenantsStack, 'Tenants', { hub: new EgressHub(hubStack, 'Hub', { config: TWO_TENANTS }) });
+      app.synth();
+      const outputs = Template.fromStack(hubStack).toJSON() as { Outputs: Record<string, { Export?: unknown }> };
+      return { exports: Object.values(outputs.Outputs).filter((o) => o.Export).length, tenants: json(tenantsStack) };
+    };
+    const strong = synth({ '@aws-cdk/core:defaultCrossStackReferences': 'strong' });
+    expect(strong.tenants).toContain('Fn::ImportValue');
+    expect(strong.tenants).not.toContain('Fn::GetStackOutput');
+    const unset = synth({});
+    expect(unset.tenants).not.toContain('Fn::ImportValue');
+    expect(unset.exports).toBe(1); // the gateway ID's export, kept for a consumer deployed by an earlier release
+    const weak = synth({ '@aws-cdk/core:defaultCrossStackReferences': 'weak' });
+    expect(weak.tenants).not.toContain('Fn::ImportValue');
+    expect(weak.exports).toBe(0);
+  });
+
   it('refuse two hubs of one config name in one account and region (two Stages of one config)', () => {
     const app = freshApp();
     const stage = (id: string) => new EgressHub(new Stack(new Stage(app, id), 'Hub', { env }), 'Hub', { config: TWO_TENANTS });
