@@ -1,11 +1,15 @@
 #!/usr/bin/env node
 // The egresshub CLI. An installed package runs the compiled JavaScript in dist/ (no TypeScript at run
-// time); a clone, where src/ is present, runs the TypeScript through tsx so that no build step is needed.
+// time); a clone runs the TypeScript through tsx so that no build step is needed.
 // EGRESSHUB_DIST=1 makes a clone run its dist/ (after `npm run build`).
 const { existsSync } = require('node:fs');
 const { join } = require('node:path');
 
-const fromSource = process.env.EGRESSHUB_DIST !== '1' && existsSync(join(__dirname, '..', 'src', 'cli', 'main.ts'));
+// The package ships src/*.ts too (source maps and go-to-definition point there), so a clone is told by its
+// tsconfig.json, which the package does not ship.
+const root = join(__dirname, '..');
+const fromSource =
+  process.env.EGRESSHUB_DIST !== '1' && existsSync(join(root, 'src', 'cli', 'main.ts')) && existsSync(join(root, 'tsconfig.json'));
 if (fromSource) require('tsx/cjs');
 // `egresshub squid-conf | head` must end quietly when the reader goes away; any other failure to write the
 // output (a full disk, a closed descriptor) is one line on stderr and exit 1, not a stack trace.

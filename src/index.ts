@@ -29,7 +29,22 @@ export type {
 } from './config/props';
 export { loadConfigFile, parseConfig, planEgress, validateConfig } from './config/load';
 export { buildPlan, findTenant } from './config/plan';
-export type { EgressPlan, HubPlan, ProxyPlan, SpokePlan, TenantPlan, TenantStackPlan } from './config/plan';
+export { TenantNotFoundError } from './config/plan';
+export type {
+  Allowlist,
+  DnsPlan,
+  EgressPlan,
+  FixedProxyPlan,
+  HubPlan,
+  MultiAzProxyPlan,
+  NlbProxyPlan,
+  ProxyPlan,
+  SingleProxyPlan,
+  SpokePlan,
+  TenantLimits,
+  TenantPlan,
+  TenantStackPlan,
+} from './config/plan';
 export { ConfigError, UsageError } from './config/errors';
 export type { ConfigProblem } from './config/errors';
 
@@ -40,7 +55,7 @@ export { EgressTenants } from './hub/egress-tenants';
 export type { EgressTenantsProps } from './hub/egress-tenants';
 export { TenantEndpoints } from './hub/tenant-endpoints';
 export type { ProxyTarget, TenantEndpoint, TenantEndpointsProps } from './hub/tenant-endpoints';
-export { EgressSpoke } from './spoke/egress-spoke';
+export { EgressSpoke, SpokeError } from './spoke/egress-spoke';
 export type { EgressSpokeProps } from './spoke/egress-spoke';
 export { EgressHubStack } from './hub/hub-stack';
 export type { EgressHubStackProps } from './hub/hub-stack';
@@ -48,13 +63,30 @@ export { EgressTenantsStack } from './hub/tenants-stack';
 export type { EgressTenantsStackProps } from './hub/tenants-stack';
 export { EgressSpokeStack } from './spoke/spoke-stack';
 export type { EgressSpokeStackProps } from './spoke/spoke-stack';
-export { buildApp, cdkJsonContext, followEndpoint, PLACEHOLDER_IMAGE, synthesize } from './app';
+export { buildApp, cdkJsonContext, firstSynthContext, followEndpoint, PLACEHOLDER_IMAGE, synthesize } from './app';
 export type { BuildAppOptions, SynthesizedStack } from './app';
+
+// The hub's parts, as EgressHub's members expose them (hub.fleets, hub.policy, hub.observability, …).
+export { ProxyFleet, ProxyFleetError } from './hub/proxy-fleet';
+export type { ProxyFleetKind, ProxyFleetProps } from './hub/proxy-fleet';
+export { PolicyRolloutError, ProxyPolicy } from './hub/policy-rollout';
+export type { DrainMode, PolicyApplyOptions, ProxyPolicyProps } from './hub/policy-rollout';
+export type { ProxyPaths } from './hub/user-data';
+export { FailoverDns, FailoverDnsError } from './hub/failover-dns';
+export type { FailoverDnsProps, FailoverProxy } from './hub/failover-dns';
+export { NlbFront, NlbFrontError } from './hub/nlb-front';
+export type { NlbFrontProps } from './hub/nlb-front';
+export { HubObservability } from './hub/observability';
+export type { AccessLogMetricFilter, HubObservabilityProps, TopTenantsRule } from './hub/observability';
+export { DomainVerification } from './hub/domain-verification';
+export type { DomainVerificationProps } from './hub/domain-verification';
+export { ClientProxySetup, ClientProxySetupError } from './client/client-proxy-setup';
+export type { ClientProxySetupProps } from './client/client-proxy-setup';
 
 // Pure helpers: the proxy policy and the cost model.
 export { renderSquidConf } from './policy/squid-conf';
 export type { SquidConfOptions } from './policy/squid-conf';
 export { alternatives, estimate } from './cost/model';
-export type { Alternative, Bill, CostInputs, CostResult, LineItem, MonitoringInputs } from './cost/model';
+export type { Alternative, BaselineMode, Bill, CostInputs, CostResult, LineItem, MonitoringInputs } from './cost/model';
 export { priceBook, PRICED_REGIONS } from './cost/prices';
 export type { Price, PriceBook } from './cost/prices';

@@ -164,6 +164,22 @@ export function seededContext(plan: EgressPlan): Record<string, unknown> {
   return { [`availability-zones:account=${plan.account}:region=${plan.region}`]: [...plan.hub.availabilityZones] };
 }
 
+/**
+ * The context a first synth of a plan's stacks needs when the CDK may not look anything up (CI without AWS
+ * credentials, a test): the hub's availability zones (`availability-zones:account=…:region=…`, the plan's own)
+ * and the proxy image lookup (`ssm:account=…:parameterName=/aws/service/ami-amazon-linux-latest/…:region=…`),
+ * answered with `image` (an AMI ID you choose), or PLACEHOLDER_IMAGE, which can never launch. Give it to
+ * `new App({ context })`, or write it into cdk.context.json, where `cdk synth` with credentials records the same
+ * keys. A config that pins hub.proxy.image needs only the zones.
+ *
+ * @example
+ * const app = new App({ context: firstSynthContext(planEgress(config)) });
+ */
+export function firstSynthContext(plan: EgressPlan, image: string = PLACEHOLDER_IMAGE): Record<string, unknown> {
+  const { lookup } = proxyImageOf(plan);
+  return { ...seededContext(plan), ...(lookup ? { [lookup.key]: image } : {}) };
+}
+
 /** The feature flags in cdk.json, so apps built here behave exactly like `npx cdk synth`. */
 export function cdkJsonContext(): Record<string, unknown> {
   const file = join(__dirname, '..', '..', 'cdk.json');

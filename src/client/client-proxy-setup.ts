@@ -7,6 +7,7 @@ import { Construct } from 'constructs';
 import { UsageError } from '../config/errors';
 import { checkNoProxy, checkProxyUrl, NO_PROXY_PATTERN, PROXY_URL_PATTERN, SETUP_SCRIPT } from './setup-script';
 
+/** Properties of {@link ClientProxySetup}. */
 export interface ClientProxySetupProps {
   /** The tenant's proxy URL, as `egresshub client-env` prints it (`http://<tenant>.<domain>:<port>`). */
   readonly proxyUrl: string;
@@ -31,8 +32,10 @@ export interface ClientProxySetupProps {
   readonly scheduleExpression?: string;
 }
 
+/** A ClientProxySetup given props it cannot build (exit code 2). */
 export class ClientProxySetupError extends UsageError {}
 
+/** A spoke's automatic client setup: an SSM document pointing hosts at the proxy, associated with tagged instances. */
 export class ClientProxySetup extends Construct {
   static readonly DEFAULT_SCHEDULE = 'rate(1 day)';
   /**

@@ -14,6 +14,7 @@ import {
   type TenantMode,
 } from './schema';
 
+/** A tenant's destinations: `*` (any), or the domains it may reach. */
 export type Allowlist =
   | { readonly any: true }
   | {
@@ -89,6 +90,7 @@ export interface TenantStackPlan {
 
 /** Ports per tenant stack: 50 tenants × (configuration + share + 3 outputs) stays under 200 outputs. */
 export const TENANT_PORT_BLOCK = 50;
+/** The config's dns section, planned: the domain of the tenants' proxy names and where it is verified. */
 export interface DnsPlan {
   readonly domain: string;
   /** Verified: a public domain the organisation owns, proven with a TXT record in this hosted zone. */
@@ -469,6 +471,7 @@ export function findTenant(plan: EgressPlan, name: string): TenantPlan {
   return t;
 }
 
+/** A tenant name the config does not have; names the ones it has. */
 export class TenantNotFoundError extends UsageError {
   constructor(name: string, known: string[]) {
     super(`unknown tenant "${name}"; tenants in this config: ${known.join(', ')}`);

@@ -9,14 +9,17 @@ import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as lattice from 'aws-cdk-lib/aws-vpclattice';
 import { Construct } from 'constructs';
 
+/** Properties of {@link DomainVerification}. */
 export interface DomainVerificationProps {
   /** The domain whose subdomains carry the tenants' proxy names (verification covers subdomains). */
   readonly domainName: string;
   /** Public Route 53 hosted zone of that domain (or a parent), where the TXT record goes. */
   readonly publicHostedZoneId: string;
+  /** Retention of the waiter function's log group. */
   readonly logRetentionDays: number;
 }
 
+/** VPC Lattice's verification of the tenants' proxy domain: the TXT record in the public zone and a waiter. */
 export class DomainVerification extends Construct {
   /**
    * How long the waiter polls. A Lambda runs at most 15 minutes; DNS verification normally completes

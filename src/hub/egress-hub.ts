@@ -8,6 +8,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import * as lattice from 'aws-cdk-lib/aws-vpclattice';
 import { Construct } from 'constructs';
 import { UsageError } from '../config/errors';
@@ -22,6 +23,9 @@ import type { NlbFront } from './nlb-front';
 import { HubObservability, renderCloudWatchAgentConfig } from './observability';
 import { ProxyPolicy } from './policy-rollout';
 import { ProxyFleet, tcpRange } from './proxy-fleet';
+import { checkStackLimits } from './limits';
+import { acknowledgeForCdkNag2 } from './nag';
+import { produceWeakly, referencedResources, weakReference } from './references';
 import { denyDefaultEgress } from './security-group-rules';
 import type { ProxyTarget } from './tenant-endpoints';
 
@@ -45,14 +49,63 @@ export interface EgressHubProps {
    * @default renderSquidConf(plan)
    */
   readonly squidConf?: string;
+  /**
+   * Where alarms notify, as a CDK topic (a topic of another stack of the app, or imported). Same as the config's
+   * `hub.alarms.topicArn`, which may also be a token such as `topic.topicArn`.
+   * @default - the config's hub.alarms (topicArn, or a new topic mailing its email; no topic without either)
+   */
+  readonly alarmTopic?: sns.ITopic;
+  /**
+   * The proxies' instance type, as a CDK InstanceType: the config's `hub.proxy.instanceType`, planned (and
+   * priced, sized) as that field is. With `plan`, it must be the plan's.
+   * @default - the config's hub.proxy.instanceType (the fleet mode's default)
+   */
+  readonly instanceType?: ec2.InstanceType;
+  /**
+   * The proxies' image as any CDK image (a golden image, your own lookup). Its architecture must be the instance
+   * type's (arm64 for Graviton types): the proxies run the boot script of that architecture.
+   * @default - the config's hub.proxy.image, or Amazon Linux 2023 looked up once and recorded in cdk.context.json
+   */
+  readonly machineImage?: ec2.IMachineImage;
 }
 
-/** The plan an EgressHub builds: the one given, or the config's, validated. */
-function planOf(props: EgressHubProps): EgressPlan {
-  if (props.plan && props.config) throw new UsageError('EgressHub: give either config or plan, not both');
-  if (props.plan) return props.plan;
-  if (props.config) return planEgress(props.config);
-  throw new UsageError('EgressHub: give config (the fields of egresshub.yaml) or plan (from planEgress)');
+/** The plan an EgressHub builds: the one given, or the config's (with the typed props in it), validated. */
+function planOf(scope: Construct, id: string, props: EgressHubProps): EgressPlan {
+  const where = `${scope.node.path ? `${scope.node.path}/` : ''}${id}`;
+  if (props.plan && props.config) throw new UsageError(`${where}: EgressHub: give either config or plan, not both`);
+  if (props.plan) {
+    const wanted = props.instanceType?.toString();
+    if (wanted !== undefined && wanted !== props.plan.hub.proxy.instanceType) {
+      throw new UsageError(
+        `${where}: EgressHub: instanceType ${wanted} is not the plan's (${props.plan.hub.proxy.instanceType}); give it in the config the plan is made from (hub.proxy.instanceType)`,
+      );
+    }
+    return props.plan;
+  }
+  if (props.config) return planEgress(withTypedProps(props.config, props));
+  throw new UsageError(`${where}: EgressHub: give config (the fields of egresshub.yaml) or plan (from planEgress)`);
+}
+
+/**
+ * The config with the typed props written into it, and a topic ARN that is a token (`topic.topicArn`) taken out
+ * of validation: it is a deploy-time value, used as given (alarmTopicOf).
+ */
+function withTypedProps(config: EgressHubConfig, props: EgressHubProps): EgressHubConfig {
+  const { hub } = config;
+  const alarms = hub.alarms && Token.isUnresolved(hub.alarms.topicArn) ? { ...hub.alarms, topicArn: undefined } : hub.alarms;
+  const proxy = props.instanceType ? { ...hub.proxy, instanceType: props.instanceType.toString() } : hub.proxy;
+  if (alarms === hub.alarms && proxy === hub.proxy) return config;
+  return { ...config, hub: { ...hub, ...(alarms ? { alarms } : {}), ...(proxy ? { proxy } : {}) } };
+}
+
+/** The topic alarms notify when the app gives one (alarmTopic, or a token topicArn); else the plan decides. */
+function alarmTopicOf(scope: Construct, props: EgressHubProps): sns.ITopic | undefined {
+  const arn = props.alarmTopic?.topicArn ?? props.config?.hub?.alarms?.topicArn;
+  if (arn === undefined || !Token.isUnresolved(arn)) return props.alarmTopic;
+  // A topic of another stack is read weakly, as everything the hub reads from other stacks (references.ts).
+  const weak = weakReference(scope, arn);
+  if (props.alarmTopic && weak === arn) return props.alarmTopic;
+  return sns.Topic.fromTopicArn(scope, 'AlarmTopicRef', weak);
 }
 
 /** Inbound (and outbound) rules per security group without a quota increase. */
@@ -66,7 +119,7 @@ export const SECURITY_GROUP_RULES_DEFAULT = 60;
  * @example
  * const hub = new EgressHub(hubStack, 'Hub', { config: { region: 'ap-northeast-1', account: '111111111111', hub: { availabilityZones: ['ap-northeast-1a', 'ap-northeast-1c'] }, tenants: [...] } });
  */
-export class EgressHub extends Construct {
+export class EgressHub extends Construct implements ec2.IConnectable {
   /**
    * IN_VPC lets the gateway resolve DNS targets (multi-az failover name, NLB name) through the hub VPC's
    * resolver, which answers the private hosted zone. The setting is fixed at creation and replaces the gateway
@@ -100,12 +153,20 @@ export class EgressHub extends Construct {
   readonly observability: HubObservability;
   /** Present when the config's dns section names a public hosted zone to verify the domain in. */
   readonly domainVerification?: DomainVerification;
+  /**
+   * The proxy instances' security groups, where the proxies' own connections start: let them reach something
+   * of yours (`db.connections.allowFrom(hub, ec2.Port.tcp(5432))`; Squid's policy still decides what a tenant may
+   * reach). Tenants reach the proxies only through the resource gateway; nothing else is admitted inbound.
+   */
+  readonly connections: ec2.Connections;
 
   constructor(scope: Construct, id: string, props: EgressHubProps) {
+    const plan = planOf(scope, id, props);
     super(scope, id);
-    const plan = planOf(props);
     this.plan = plan;
     sameEnvironment(this, plan);
+    lookupNeedsEnvironment(this, plan, props);
+    uniqueName(this, plan);
     const { hub } = plan;
     const { proxy } = hub;
     const squidConf = props.squidConf ?? renderSquidConf(plan);
@@ -133,6 +194,9 @@ export class EgressHub extends Construct {
       instanceType: proxy.instanceType,
       architecture: proxy.architecture,
       imageId: proxy.imageId,
+      // The plan's Region: a stack whose Region is a token still finds its pinned image.
+      imageRegion: plan.region,
+      machineImage: props.machineImage,
       egressPorts,
       policy,
       cloudWatchAgentConfig: agentConfig,
@@ -145,6 +209,7 @@ export class EgressHub extends Construct {
     if (mode instanceof NlbProxyMode) this.nlb = mode.nlb;
 
     this.gatewaySecurityGroup = this.gatewaySecurity(mode, portRanges, ports.length);
+    this.connections = new ec2.Connections({ securityGroups: this.fleets.map((f) => f.instanceSecurityGroup) });
 
     this.observability = new HubObservability(this, 'Observability', {
       plan,
@@ -154,6 +219,7 @@ export class EgressHub extends Construct {
       vpc: this.vpc,
       healthSignals: proxy.fixed.map((f) => f.id),
       loadBalancer: mode.loadBalancer,
+      alarmTopic: alarmTopicOf(this, props),
     });
 
     this.proxyTarget = mode.target(this.observability);
@@ -170,6 +236,12 @@ export class EgressHub extends Construct {
     }
 
     this.outputs(mode, publicEgress);
+    checkStackLimits(this);
+    // cdk-nag 2 reads acknowledgements from resource metadata, cdk-nag 3 from Validations (nag.ts).
+    acknowledgeForCdkNag2(this);
+    // What tenants stacks read: weak references for any stack that reads them, the app's own too (references.ts).
+    const target = 'ip' in this.proxyTarget ? this.proxyTarget.ip : this.proxyTarget.dnsName;
+    produceWeakly(this.gateway, this.domainVerification?.verification, ...referencedResources(target));
   }
 
   /** Public and private subnets in each AZ of the plan, NAT gateways as the egress says, an S3 gateway endpoint. */
@@ -340,6 +412,47 @@ function sameEnvironment(hub: Construct, plan: EgressPlan): void {
   if (clash.length === 0) return;
   const what = clash.map(([field, actual, wanted]) => `${field} ${actual} (the config says ${wanted})`).join(' and ');
   throw new UsageError(
-    `EgressHub: stack ${stack.stackName} is in ${what}; give the stack env { account: '${plan.account}', region: '${plan.region}' }, or change the config's account and region`,
+    `${hub.node.path}: EgressHub: stack ${stack.stackName} is in ${what}; give the stack env { account: '${plan.account}', region: '${plan.region}' }, or change the config's account and region`,
   );
+}
+
+/**
+ * The recorded image lookup (no image pinned or given) is keyed on the stack's account and Region, so a stack
+ * without them (environment-agnostic) cannot make it: said here, in our words, rather than by the CDK's context
+ * provider at synth.
+ */
+function lookupNeedsEnvironment(hub: Construct, plan: EgressPlan, props: EgressHubProps): void {
+  if (props.machineImage || plan.hub.proxy.imageId) return;
+  const stack = Stack.of(hub);
+  if (!Token.isUnresolved(stack.account) && !Token.isUnresolved(stack.region)) return;
+  throw new UsageError(
+    `${hub.node.path}: stack ${stack.node.path} is environment-agnostic (no account or region), so the proxies' image cannot be looked up and recorded; ` +
+      `give the stack env { account: '${plan.account}', region: '${plan.region}' }, or pin the image (hub.proxy.image: 'ami-…', or machineImage)`,
+  );
+}
+
+const hubsByApp = new WeakMap<object, Map<string, string>>();
+
+/**
+ * The config's name makes the hub's physical names (resource gateway, log groups, parameters, configurations),
+ * which are unique per account and Region: two hubs of one name there collide at deploy, the second failing
+ * halfway. Two in one app (two Stages with one config, say) are refused here. Names stay the config's, never
+ * derived from stage or stack: a deployed hub's names must not change under it.
+ */
+function uniqueName(hub: Construct, plan: EgressPlan): void {
+  const stack = Stack.of(hub);
+  const known = (v: string) => (Token.isUnresolved(v) ? undefined : v);
+  const account = known(stack.account) ?? plan.account;
+  const region = known(stack.region) ?? plan.region;
+  const key = `${account}/${region}/${plan.name}`;
+  let hubs = hubsByApp.get(hub.node.root);
+  if (!hubs) hubsByApp.set(hub.node.root, (hubs = new Map<string, string>()));
+  const other = hubs.get(key);
+  if (other !== undefined) {
+    throw new UsageError(
+      `${hub.node.path}: another hub of this app, ${other}, has the same name "${plan.name}" in account ${account} and region ${region}; ` +
+        `their resource gateways, log groups and parameters would collide at deploy: give each its own config name (e.g. "${plan.name}-dev" and "${plan.name}-prod")`,
+    );
+  }
+  hubs.set(key, hub.node.path);
 }

@@ -18,6 +18,7 @@ export interface FailoverProxy {
   readonly healthAlarm: cloudwatch.IAlarm;
 }
 
+/** Properties of {@link FailoverDns}. */
 export interface FailoverDnsProps {
   /** The hub VPC: the zone is associated with it, and the gateway resolves IN_VPC through it. */
   readonly vpc: ec2.IVpc;
@@ -25,6 +26,7 @@ export interface FailoverDnsProps {
   readonly zoneName: string;
   /** The name the resource configurations target (plan.hub.proxy.failoverName.name), inside the zone. */
   readonly name: string;
+  /** The records' TTL (plan.hub.proxy.failoverName.ttlSeconds). */
   readonly ttl: Duration;
   /** At least two, first = preferred (the first AZ's proxy). */
   readonly proxies: readonly FailoverProxy[];
@@ -142,6 +144,7 @@ export class FailoverDns extends Construct {
   }
 }
 
+/** A FailoverDns given props it cannot build (exit code 2). */
 export class FailoverDnsError extends UsageError {
   constructor(message: string) {
     super(message);

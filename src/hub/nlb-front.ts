@@ -10,7 +10,9 @@ import { UsageError } from '../config/errors';
 import { type ProxyFleet, tcpRange } from './proxy-fleet';
 import { denyDefaultEgress } from './security-group-rules';
 
+/** Properties of {@link NlbFront}. */
 export interface NlbFrontProps {
+  /** The hub VPC. */
   readonly vpc: ec2.IVpc;
   /** One subnet per AZ (the hub's private subnets). */
   readonly subnets: readonly ec2.ISubnet[];
@@ -30,6 +32,7 @@ export interface NlbFrontProps {
   readonly healthCheckPort?: number;
 }
 
+/** nlb mode: the internal Network Load Balancer in front of the scaling fleet, one listener per tenant port. */
 export class NlbFront extends Construct {
   /**
    * Long enough for requests in flight (API calls, package downloads) to finish, short enough that a scale-in
@@ -180,6 +183,7 @@ export class NlbFront extends Construct {
   }
 }
 
+/** An NlbFront given props it cannot build (exit code 2). */
 export class NlbFrontError extends UsageError {
   constructor(message: string) {
     super(message);

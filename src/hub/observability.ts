@@ -95,6 +95,7 @@ export const ACCESS_LOG_TRANSFORMER: logs.CfnTransformer.ProcessorProperty[] = [
  */
 const ATTRIBUTED = '$.tenant != "-"';
 
+/** One metric the access log feeds: its name, filter pattern and value. */
 export interface AccessLogMetricFilter {
   readonly id: string;
   readonly metricName: string;
@@ -257,7 +258,9 @@ export const SAVED_QUERIES: readonly { readonly id: string; readonly name: strin
   },
 ];
 
+/** Properties of {@link HubObservability}. */
 export interface HubObservabilityProps {
+  /** The hub's plan: log groups, retention, alarm thresholds, tenants. */
   readonly plan: EgressPlan;
   /** The proxies' Auto Scaling groups (one today; one per AZ in HA modes): each gets a capacity alarm. */
   readonly autoScalingGroups: readonly autoscaling.AutoScalingGroup[];
@@ -279,12 +282,18 @@ export interface HubObservabilityProps {
    */
   readonly loadBalancer?: elbv2.NetworkLoadBalancer;
   /**
+   * Where alarms notify, given by the app as a CDK topic: used instead of the config's topicArn or email.
+   * @default - the plan's hub.alarms
+   */
+  readonly alarmTopic?: sns.ITopic;
+  /**
    * Evaluation period of the denied-request spike alarm.
    * @default Duration.minutes(5)
    */
   readonly deniedPeriod?: Duration;
 }
 
+/** The hub's Squid logs in CloudWatch, their metrics and top-tenant rules, alarms and dashboard (docs/operations.md). */
 export class HubObservability extends Construct {
   static readonly DEFAULT_DENIED_PERIOD = Duration.minutes(5);
   /** AWS's suggested PacketsDropCount threshold: 0.01 % of the gateway's packets. */
@@ -319,7 +328,7 @@ export class HubObservability extends Construct {
     this.agentConfig = renderCloudWatchAgentConfig(hub.logGroups);
     for (const role of props.instanceRoles) this.grantLogShipping(role);
     this.topTenantRules = this.accessLogPipeline(plan);
-    this.topic = this.alarmTopic(plan, props.encryptionKey);
+    this.topic = props.alarmTopic ?? this.alarmTopic(plan, props.encryptionKey);
     this.capacityAlarms(plan, props.autoScalingGroups);
     const health = this.healthAlarms(plan, props.healthSignals ?? []);
     this.proxyHealthAlarms = health.alarms;

@@ -75,9 +75,11 @@ export function squidConfAsset(scope: Construct, conf: string, id = 'SquidConf')
   return new s3assets.Asset(scope, id, { path: file });
 }
 
+/** What the apply script does around a reconfigure: how the proxy drains first, and where it finds Squid's files. */
 export interface PolicyApplyOptions {
+  /** How a proxy drains before it reconfigures (the fleet mode's). */
   readonly drain: DrainMode;
-  /** health: the file whose presence makes proxy_healthy fail (plan.hub.proxyHealth.drainFile). */
+  /** health: the file whose presence makes proxy_healthy fail (plan.hub.proxyHealth.drainFile). @default - none */
   readonly drainFile?: string;
   /**
    * health: the failover name the resource configurations target. The drain waits only while it answers this
@@ -95,7 +97,7 @@ export interface PolicyApplyOptions {
    * @default 600
    */
   readonly bootWaitSeconds?: number;
-  /** @default PROXY_PATHS */
+  /** Where Squid's files are on the proxy. @default PROXY_PATHS */
   readonly paths?: ProxyPaths;
 }
 
@@ -173,6 +175,7 @@ export function renderApplyCommand(opts: PolicyApplyOptions): string {
 /** What an `s3://bucket/key` of a CDK asset looks like; nothing else is accepted as a policy object. */
 export const POLICY_OBJECT_PATTERN = '^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/[A-Za-z0-9_./-]{1,1024}$';
 
+/** Properties of {@link ProxyPolicy}. */
 export interface ProxyPolicyProps {
   /** The squid.conf every proxy of the hub runs. */
   readonly squidConf: string;
@@ -181,11 +184,13 @@ export interface ProxyPolicyProps {
    * @default - none: the proxies run no agent
    */
   readonly agentConfig?: string;
-  /** @default 'none' */
+  /** How a proxy drains before it reconfigures. @default 'none' */
   readonly drain?: DrainMode;
-  /** health drain: see PolicyApplyOptions. */
+  /** health drain: see PolicyApplyOptions. @default - none */
   readonly drainFile?: string;
+  /** health drain: the failover name the drain watches (see PolicyApplyOptions). @default - no name: wait maxDrainSeconds */
   readonly failoverName?: { readonly name: string; readonly ttlSeconds: number };
+  /** health drain: the longest the drain waits. @default ProxyPolicy.defaultMaxDrainSeconds */
   readonly maxDrainSeconds?: number;
   /**
    * Name of the State Manager association (unique per account and Region).
@@ -363,6 +368,7 @@ export class ProxyPolicy extends Construct {
   }
 }
 
+/** A ProxyPolicy given props it cannot build (exit code 2). */
 export class PolicyRolloutError extends UsageError {
   constructor(message: string) {
     super(message);

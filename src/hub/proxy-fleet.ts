@@ -21,9 +21,12 @@ export function tcpRange(from: number, to: number): ec2.Port {
   return from === to ? ec2.Port.tcp(from) : ec2.Port.tcpRange(from, to);
 }
 
+/** fixed: one instance behind a stable listener ENI (single, multi-az); scaling: a group behind an NLB (nlb). */
 export type ProxyFleetKind = 'fixed' | 'scaling';
 
+/** Properties of {@link ProxyFleet} (EgressHub makes them from the plan). */
 export interface ProxyFleetProps {
+  /** The hub VPC. */
   readonly vpc: ec2.IVpc;
   /**
    * Where the instances run. `fixed`: exactly one (the fixed ENI cannot leave its subnet); `scaling`: one per AZ.
@@ -37,9 +40,11 @@ export interface ProxyFleetProps {
    * @default 'fixed'
    */
   readonly kind?: ProxyFleetKind;
-  /** `scaling` only: the group's bounds. */
+  /** `scaling` only: the group's bounds. @default - fixed: one instance */
   readonly capacity?: { readonly min: number; readonly max: number };
+  /** The instances' type (plan.hub.proxy.instanceType). */
   readonly instanceType: string;
+  /** The instance type's architecture: picks the image and the boot script's binaries. */
   readonly architecture: 'arm64' | 'x86_64';
   /**
    * The AMI. An ID pins it; without one, the newest Amazon Linux 2023 image for `architecture` is looked up
@@ -48,6 +53,18 @@ export interface ProxyFleetProps {
    * @default - Amazon Linux 2023, looked up once and recorded
    */
   readonly imageId?: string;
+  /**
+   * The Region `imageId` is an image of: the plan's. The image is keyed on it, so a stack whose Region is known
+   * only at deploy (environment-agnostic) can carry a pinned image.
+   * @default - the stack's Region
+   */
+  readonly imageRegion?: string;
+  /**
+   * The proxies' image as any CDK image (a platform team's golden image, a lookup of its own); its architecture
+   * must be the instance type's. Overrides imageId.
+   * @default - imageId, or the recorded Amazon Linux 2023 lookup
+   */
+  readonly machineImage?: ec2.IMachineImage;
   /**
    * fixed: hold a terminating instance for DRAIN_BEFORE_TERMINATION_SECONDS while its health reads 0, so that a
    * failover name moves away first (multi-az: another proxy takes its connections).
@@ -98,6 +115,7 @@ export interface ProxyFleetProps {
   readonly rootVolumeGiB?: number;
 }
 
+/** One proxy fleet of a hub: the Squid instances, their launch template, group, role and (fixed) listener ENI. */
 export class ProxyFleet extends Construct {
   static readonly DEFAULT_SIGNAL_TIMEOUT = Duration.minutes(15);
   static readonly DEFAULT_ROOT_VOLUME_GIB = 16;
@@ -382,9 +400,11 @@ export class ProxyFleet extends Construct {
     // An SSM "latest" parameter resolved at every deploy would replace every proxy whenever Amazon Linux ships
     // an image; a context lookup is resolved once and recorded (cdk.context.json), like ec2.Vpc.fromLookup.
     // https://docs.aws.amazon.com/cdk/v2/guide/context.html
-    const machineImage = props.imageId
-      ? ec2.MachineImage.genericLinux({ [stack.region]: props.imageId })
-      : ec2.MachineImage.fromSsmParameter(amazonLinuxImageParameter(props.architecture), { cachedInContext: true });
+    const machineImage =
+      props.machineImage ??
+      (props.imageId
+        ? ec2.MachineImage.genericLinux({ [props.imageRegion ?? stack.region]: props.imageId })
+        : ec2.MachineImage.fromSsmParameter(amazonLinuxImageParameter(props.architecture), { cachedInContext: true }));
     const launchTemplate = new ec2.LaunchTemplate(this, 'LaunchTemplate', {
       machineImage,
       instanceType: new ec2.InstanceType(props.instanceType),
@@ -408,7 +428,8 @@ export class ProxyFleet extends Construct {
     });
     // Under the CDK CLI an image not recorded yet synthesizes as the CDK's lookup placeholder; the CLI then
     // looks it up, records it and synthesizes again. Template validation must not stop that first pass.
-    if (machineImage.getImage(this).imageId.startsWith('dummy-value-for-')) {
+    // (Asked of the lookup only: a pinned image in a stack whose Region is a token adds a mapping at each getImage.)
+    if (!props.machineImage && !props.imageId && machineImage.getImage(this).imageId.startsWith('dummy-value-for-')) {
       Validations.of(launchTemplate).acknowledge({
         id: 'CloudFormation-Validate::E1152',
         reason: 'the proxy image is being looked up by the CDK CLI (recorded in cdk.context.json, then synthesized again)',
@@ -514,6 +535,7 @@ export function amazonLinuxImageParameter(architecture: 'arm64' | 'x86_64'): str
   return `/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-${architecture}`;
 }
 
+/** A ProxyFleet given props it cannot build (exit code 2). */
 export class ProxyFleetError extends UsageError {
   constructor(message: string) {
     super(message);

@@ -7,6 +7,9 @@ import * as lattice from 'aws-cdk-lib/aws-vpclattice';
 import { Construct } from 'constructs';
 import type { TenantPlan } from '../config/plan';
 import { GENERATION_TAG } from './generation';
+import { UsageError } from '../config/errors';
+import { CFN_MAX_OUTPUTS, checkStackLimits } from './limits';
+import { produceWeakly } from './references';
 
 /**
  * What every tenant's resource configuration points at, by fleet mode: the fixed proxy's listener address
@@ -76,13 +79,46 @@ export class TenantEndpoints extends Construct {
   /** Outputs written per tenant (ARN, port, spoke parameters): bounds tenants per stack. */
   static readonly OUTPUTS_PER_TENANT = 3;
 
-  readonly endpoints: ReadonlyMap<string, TenantEndpoint>;
+  /**
+   * Tenants one construct publishes at most: CloudFormation's 200 outputs per template over OUTPUTS_PER_TENANT.
+   * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html
+   */
+  static readonly MAX_TENANTS = Math.floor(CFN_MAX_OUTPUTS / TenantEndpoints.OUTPUTS_PER_TENANT);
+
+  /** The published tenants' endpoints, by tenant name. */
+  get endpoints(): ReadonlyMap<string, TenantEndpoint> {
+    return this.published;
+  }
+
+  private readonly published = new Map<string, TenantEndpoint>();
+  private readonly props: TenantEndpointsProps;
 
   constructor(scope: Construct, id: string, props: TenantEndpointsProps) {
     super(scope, id);
-    const endpoints = new Map<string, TenantEndpoint>();
-    for (const tenant of props.tenants) endpoints.set(tenant.name, this.tenant(tenant, props));
-    this.endpoints = endpoints;
+    this.props = props;
+    this.refuseOverLimit(props.tenants.length);
+    for (const tenant of props.tenants) this.addTenantPlan(tenant);
+    checkStackLimits(this);
+  }
+
+  /** Publishes one more tenant (its configuration, share and outputs); refused when it is already published here or would not fit. */
+  protected addTenantPlan(tenant: TenantPlan): TenantEndpoint {
+    if (this.published.has(tenant.name)) {
+      throw new UsageError(`${this.node.path}: tenant "${tenant.name}" is already published here; publish each tenant once`);
+    }
+    this.refuseOverLimit(this.published.size + 1);
+    const endpoint = this.tenant(tenant, this.props);
+    this.published.set(tenant.name, endpoint);
+    return endpoint;
+  }
+
+  private refuseOverLimit(count: number): void {
+    if (count <= TenantEndpoints.MAX_TENANTS) return;
+    throw new UsageError(
+      `${this.node.path}: ${count} tenants in one construct need ${count * TenantEndpoints.OUTPUTS_PER_TENANT} outputs, above CloudFormation's ${CFN_MAX_OUTPUTS} per template ` +
+        `(at most ${TenantEndpoints.MAX_TENANTS} tenants per construct); spread them over several stacks, one EgressTenants each with \`tenants\`: ` +
+        `planEgress(config).tenantStacks gives blocks of ports that fit (\`for (const shard of plan.tenantStacks) new EgressTenants(new Stack(app, shard.id, { env, stackName: shard.stackName }), 'Tenants', { hub, tenants: shard.tenants })\`)`,
+    );
   }
 
   private tenant(tenant: TenantPlan, props: TenantEndpointsProps): TenantEndpoint {
@@ -102,6 +138,8 @@ export class TenantEndpoints extends Construct {
       domainVerificationId: tenant.proxyHost ? props.domainVerificationId : undefined,
       tags: props.generation === undefined ? undefined : [{ key: GENERATION_TAG, value: props.generation }],
     });
+    // Spokes in other stacks read the ARN weakly whatever the app's flags (references.ts).
+    produceWeakly(resourceConfiguration);
     const arn = resourceConfiguration.attrArn;
     let share: ram.CfnResourceShare | undefined;
     if (tenant.sharePrincipals.length > 0) {

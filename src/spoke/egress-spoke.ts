@@ -1,12 +1,16 @@
 // EgressSpoke: what a project VPC needs to use the hub: a Resource VPC endpoint for its tenant's
 // resource configuration, a security group admitting the VPC's own CIDR on the tenant port only, and
 // the proxy URL (in an SSM parameter, so instances can configure themselves).
-import { Aws, CfnOutput, Fn, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Aws, CfnOutput, Fn, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
+import * as lattice from 'aws-cdk-lib/aws-vpclattice';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { UsageError } from '../config/errors';
+import { checkStackLimits } from '../hub/limits';
+import { acknowledgeForCdkNag2 } from '../hub/nag';
+import { referencedResources, weakReference } from '../hub/references';
 
 /** Properties of {@link EgressSpoke}. */
 export interface EgressSpokeProps {
@@ -55,13 +59,14 @@ export interface EgressSpokeProps {
   readonly verifiedDomain?: boolean;
 }
 
+/** An EgressSpoke given props it cannot build (exit code 2). */
 export class SpokeError extends UsageError {}
 
 /**
  * A project VPC's way to the hub: a resource VPC endpoint for the tenant's resource configuration, a security
  * group that admits the VPC's blocks on the tenant's port, and the proxy URL in an SSM parameter.
  */
-export class EgressSpoke extends Construct {
+export class EgressSpoke extends Construct implements ec2.IConnectable {
   static readonly MIN_SUBNETS = 2;
 
   readonly endpoint: ec2.CfnVPCEndpoint;
@@ -69,6 +74,11 @@ export class EgressSpoke extends Construct {
   /** `http://<endpoint DNS name>:<port>`, or undefined when `resolveProxyName` is false. */
   readonly proxyUrl?: string;
   readonly proxyUrlParameter?: ssm.StringParameter;
+  /**
+   * The endpoint's security group, default port the tenant's: admit your clients by group as well as by CIDR
+   * (`spoke.connections.allowDefaultPortFrom(asg)`).
+   */
+  readonly connections: ec2.Connections;
 
   constructor(scope: Construct, id: string, props: EgressSpokeProps) {
     super(scope, id);
@@ -96,6 +106,11 @@ export class EgressSpoke extends Construct {
       );
     }
 
+    checkAgainstTenant(this, props);
+    checkStackLimits(this);
+    // cdk-nag 2 reads acknowledgements from resource metadata, cdk-nag 3 from Validations (nag.ts).
+    acknowledgeForCdkNag2(this);
+
     // L1 on purpose: the standalone template passes VpcId as a parameter, and an L2 group would need an IVpc.
     this.securityGroup = new ec2.CfnSecurityGroup(this, 'SecurityGroup', {
       vpcId: props.vpcId,
@@ -119,11 +134,20 @@ export class EgressSpoke extends Construct {
       ],
     });
 
+    this.connections = new ec2.Connections({
+      securityGroups: [
+        ec2.SecurityGroup.fromSecurityGroupId(this, 'SecurityGroupRef', this.securityGroup.attrGroupId, { allowAllOutbound: false }),
+      ],
+      defaultPort: ec2.Port.tcp(props.port),
+    });
+
     // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-ec2-vpcendpoint.html
     this.endpoint = new ec2.CfnVPCEndpoint(this, 'Endpoint', {
       vpcEndpointType: 'Resource',
       vpcId: props.vpcId,
-      resourceConfigurationArn: props.resourceConfigurationArn,
+      // From a tenants stack of this app: read weakly whatever the app's flags, so a replaced configuration
+      // never meets "export in use" (hub/references.ts).
+      resourceConfigurationArn: weakReference(this, props.resourceConfigurationArn),
       subnetIds: [...props.subnetIds],
       securityGroupIds: [this.securityGroup.attrGroupId],
       ...(props.proxyHost !== undefined ? privateDns(props.proxyHost, props.verifiedDomain ?? false) : {}),
@@ -196,6 +220,40 @@ export function privateDns(host: string, verified: boolean): Pick<ec2.CfnVPCEndp
       ? { privateDnsPreference: 'VERIFIED_DOMAINS_ONLY' }
       : { privateDnsPreference: 'SPECIFIED_DOMAINS_ONLY', privateDnsSpecifiedDomains: [host] },
   };
+}
+
+/**
+ * When the ARN comes from a resource configuration in this app (EgressTenants), the spoke must use its port,
+ * the only one it carries (a spoke on another port synthesizes and deploys, and never connects), and sit in its
+ * Region (AWS documents resource endpoints for configurations of their own Region only).
+ */
+function checkAgainstTenant(spoke: EgressSpoke, props: EgressSpokeProps): void {
+  const rcfg = referencedResources(props.resourceConfigurationArn).find((r) => r instanceof lattice.CfnResourceConfiguration);
+  if (!rcfg) return;
+  const where = `${spoke.node.path} (spoke for tenant "${props.tenant}")`;
+  const ports = rcfg.portRanges;
+  if (
+    ports !== undefined &&
+    !Token.isUnresolved(ports) &&
+    !ports.some((p) => Token.isUnresolved(p)) &&
+    !ports.includes(String(props.port))
+  ) {
+    throw new SpokeError(
+      `${where}: port ${props.port} is not the port of its resource configuration ${rcfg.node.path} (${ports.join(', ')}); ` +
+        `give the tenant's port, e.g. \`port: tenants.endpoint('${props.tenant}').tenant.port\``,
+    );
+  }
+  const [mine, theirs] = [Stack.of(spoke).region, Stack.of(rcfg).region];
+  if (!Token.isUnresolved(mine) && !Token.isUnresolved(theirs) && mine !== theirs) {
+    // AWS documents resource endpoints and RAM shares of resource configurations within one Region and says nothing
+    // of other Regions (UNCONFIRMED either way): a warning to acknowledge, not a refusal.
+    // https://docs.aws.amazon.com/vpc/latest/privatelink/use-resource-endpoint.html
+    Annotations.of(spoke).addWarningV2(
+      'egresshub:spoke:region',
+      `${where}: stack ${Stack.of(spoke).node.path} is in ${mine}, its resource configuration ${rcfg.node.path} in ${theirs}; ` +
+        `AWS documents resource endpoints for configurations of their own Region only: put the spoke's stack in ${theirs}, or run a hub in ${mine}`,
+    );
+  }
 }
 
 export const RCFG_ARN_PATTERN = '^arn:aws[a-z-]*:vpc-lattice:[a-z0-9-]+:\\d{12}:resourceconfiguration/rcfg-[0-9a-z]+$';

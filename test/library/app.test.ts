@@ -7,7 +7,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildPlan, loadConfigFile } from '../../src/config';
 import { cdkJsonContext, EgressHub, EgressTenants, synthesize } from '../../src';
-import { readmeApp, RECORDED_CONTEXT, ROOT, runCdkApp } from './readme-app';
+import { readmeApp, RECORDED_CONTEXT, ROOT, runCdkApp, synthMessages } from './readme-app';
 import { TWO_TENANTS } from '../fixtures/two-tenants';
 
 const dirs: string[] = [];
@@ -49,6 +49,34 @@ describe('the constructs, used from code', () => {
       { NODE_PATH: join(ROOT, 'node_modules') },
     );
     expectSameTemplates(fromProps, yamlTemplates(scratch()));
+  });
+
+  it("read each other's values weakly in a fresh App with none of egresshub's cdk.json context", () => {
+    const dir = scratch();
+    const file = join(dir, 'app.ts');
+    writeFileSync(file, readmeApp(join(ROOT, 'src', 'index.ts')));
+    const out = join(dir, 'out');
+    // Only what `cdk synth` records for the account (AZs, the image): no feature flag at all.
+    const templates = runCdkApp(
+      [process.execPath, join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), file],
+      ROOT,
+      out,
+      {},
+      {
+        NODE_PATH: join(ROOT, 'node_modules'),
+      },
+    );
+    const text = [...templates.values()].map((t) => JSON.stringify(t));
+    expect(text.filter((t) => t.includes('Fn::ImportValue'))).toEqual([]);
+    // The export an earlier release's strong reference imported stays (an app upgrading deploys the hub first);
+    // nothing imports it.
+    expect(Object.keys((templates.get('Hub') as { Outputs: object }).Outputs).filter((k) => k.startsWith('Export'))).toEqual([
+      'ExportsOutputFnGetAttHubResourceGatewayFF17F882IdFF851ACA',
+    ]);
+    // The tenants stack reads the gateway and the failover name, the spoke its configuration's ARN.
+    expect(JSON.stringify(templates.get('Tenants-8000')).match(/Fn::GetStackOutput/g)).toHaveLength(2);
+    expect(JSON.stringify(templates.get('Spoke-project-a-vpc-0a0a0a0a0a0a0a0a0')).match(/Fn::GetStackOutput/g)).toHaveLength(1);
+    expect(synthMessages(out).filter((m) => /cross-stack|ImportValue|strong/i.test(m))).toEqual([]);
   });
 
   it('refuse a hub stack in another account or region than the config', () => {

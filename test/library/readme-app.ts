@@ -3,8 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { PLACEHOLDER_IMAGE, planEgress } from '../../src';
-import { proxyImageOf, seededContext } from '../../src/app';
+import { firstSynthContext, planEgress } from '../../src';
 import { TWO_TENANTS } from '../fixtures/two-tenants';
 
 export const ROOT = resolve(__dirname, '..', '..');
@@ -23,10 +22,20 @@ export function readmeApp(module = 'egresshub'): string {
  * image (offline, the placeholder egresshub synth uses too). The CDK CLI hands context to an app this way.
  */
 const EXAMPLE_PLAN = planEgress(TWO_TENANTS);
-export const RECORDED_CONTEXT = {
-  ...seededContext(EXAMPLE_PLAN),
-  [proxyImageOf(EXAMPLE_PLAN).lookup?.key ?? '']: PLACEHOLDER_IMAGE,
-};
+export const RECORDED_CONTEXT = firstSynthContext(EXAMPLE_PLAN);
+
+/** The warnings and errors an app's synth recorded (`<stack>.metadata.json`), as `stack: id or message`. */
+export function synthMessages(outdir: string): string[] {
+  return readdirSync(outdir)
+    .filter((f) => f.endsWith('.metadata.json'))
+    .flatMap((f) => {
+      const meta = JSON.parse(readFileSync(join(outdir, f), 'utf8')) as Record<string, { type: string; data: unknown }[]>;
+      return Object.values(meta)
+        .flat()
+        .filter((e) => e.type === 'aws:cdk:warning' || e.type === 'aws:cdk:error')
+        .map((e) => `${f.replace(/\.metadata\.json$/, '')}: ${String(e.data)}`);
+    });
+}
 
 /** Runs an app (argv) as the CDK CLI does: context and output directory in the environment. Returns the templates by stack name. */
 export function runCdkApp(

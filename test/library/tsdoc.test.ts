@@ -57,4 +57,26 @@ describe('the public API (src/index.ts)', () => {
     expect(undocumented).toEqual([]);
     expect(noDefault).toEqual([]);
   });
+
+  it('exports every type of its own that a public member of an exported class or interface uses', () => {
+    const exportedSet = new Set(exported);
+    const ours = (s: ts.Symbol) => s.declarations?.some((d) => !d.getSourceFile().fileName.includes('node_modules')) ?? false;
+    const named = ts.SymbolFlags.Class | ts.SymbolFlags.Interface | ts.SymbolFlags.TypeAlias | ts.SymbolFlags.Enum;
+    const missing = new Set<string>();
+    const visit = (t: ts.Type, from: string, depth: number): void => {
+      if (depth > 3) return;
+      if (t.isUnionOrIntersection()) t.types.forEach((u) => visit(u, from, depth));
+      const s = t.aliasSymbol ?? t.getSymbol();
+      if (s && s.flags & named && ours(s) && !exportedSet.has(s)) missing.add(`${s.name} (${from})`);
+      if (t.flags & ts.TypeFlags.Object) checker.getTypeArguments(t as ts.TypeReference).forEach((a) => visit(a, from, depth + 1));
+    };
+    for (const s of exported.filter((x) => x.flags & (ts.SymbolFlags.Class | ts.SymbolFlags.Interface))) {
+      for (const m of members(s)) {
+        const decl = m.valueDeclaration ?? m.declarations?.[0];
+        if (!decl || !ours(m) || ts.getCombinedModifierFlags(decl) & (ts.ModifierFlags.Private | ts.ModifierFlags.Protected)) continue;
+        visit(checker.getTypeOfSymbolAtLocation(m, decl), `${s.name}.${m.name}`, 0);
+      }
+    }
+    expect([...missing]).toEqual([]);
+  });
 });

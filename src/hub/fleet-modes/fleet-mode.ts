@@ -24,7 +24,15 @@ export interface FleetModeContext {
   /** ProxyFleet props every fleet of the hub shares. */
   readonly common: Pick<
     ProxyFleetProps,
-    'vpc' | 'instanceType' | 'architecture' | 'imageId' | 'egressPorts' | 'policy' | 'cloudWatchAgentConfig'
+    | 'vpc'
+    | 'instanceType'
+    | 'architecture'
+    | 'imageId'
+    | 'imageRegion'
+    | 'machineImage'
+    | 'egressPorts'
+    | 'policy'
+    | 'cloudWatchAgentConfig'
   >;
 }
 
