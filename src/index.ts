@@ -85,7 +85,7 @@ export type { ClientProxySetupProps } from './client/client-proxy-setup';
 
 // Pure helpers: the proxy policy and the cost model.
 export { renderSquidConf } from './policy/squid-conf';
-export type { SquidConfOptions } from './policy/squid-conf';
+export type { SquidConfOptions, TcpKeepalive } from './policy/squid-conf';
 export { alternatives, estimate } from './cost/model';
 export type { Alternative, BaselineMode, Bill, CostInputs, CostResult, LineItem, MonitoringInputs } from './cost/model';
 export { priceBook, PRICED_REGIONS } from './cost/prices';
