@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 # squid-openssl, not squid: Debian's squid is built with GnuTLS and cannot peek at a TLS ClientHello
 # (SslBump), which the policy's SNI check needs. The two packages conflict; apt swaps them.
-PACKAGES=(squid-openssl shellcheck dnsmasq-base nftables iproute2 iptables curl openssl ca-certificates apache2-utils procps psmisc)
+PACKAGES=(squid-openssl shellcheck dnsmasq-base nftables iproute2 iptables curl openssl ca-certificates apache2-utils procps psmisc python3)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -36,7 +36,7 @@ import {
 
 export type Step = (text: string) => void;
 
-export const REQUIRED_TOOLS = ['ip', 'nft', 'squid', 'dnsmasq', 'openssl', 'curl'] as const;
+export const REQUIRED_TOOLS = ['ip', 'nft', 'squid', 'dnsmasq', 'openssl', 'curl', 'python3'] as const;
 
 export class LabNeedsRootError extends UsageError {
   constructor() {
