@@ -30,7 +30,7 @@ export function bandwidthOf(conf: string): Bandwidth {
     const ceilingsMbps: Record<string, number> = {};
     let lineMbps = 0;
     for (const l of tc) {
-      const m = /classid 1:([0-9a-f]+) htb rate (\d+)kbit ceil (\d+)kbit quantum (\d+)/.exec(l);
+      const m = /classid 1:([0-9a-f]+) htb rate (\d+)kbit ceil (\d+)kbit(?: burst \d+b cburst \d+b)? quantum (\d+)/.exec(l);
       if (!m) continue;
       const minor = parseInt(m[1]!, 16);
       const ceil = Number(m[3]) / 1000;

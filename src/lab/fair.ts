@@ -42,35 +42,43 @@ export async function measureShares(topo: LabTopology, demands: readonly Demand[
       '--max-time "$(printf %d.%03d $((left / 1000)) $((left % 1000)))"',
       `--cacert ${ca}`,
       `-x http://${tenant.proxyHost}:${tenant.tenant.port}`,
-      `-w '%{size_download} %{http_code}\\n'`,
+      `-w "$1 %{size_download} %{http_code} %{time_total}\\n"`,
       `https://www.example.net/bytes/${BODY_BYTES}`,
     ].join(' ');
     // Each connection downloads until the shared deadline (a fast line finishes a body early and starts another);
-    // the last download is cut by --max-time. The group's bound is a few seconds above the deadline.
+    // the last download is cut by --max-time. Its rate is its bytes over the time it spent transferring, so the
+    // idle end of the window (no new body started in its last half second) does not count against it.
     const script = [
       `deadline=$(( $(date +%s%3N) + ${seconds * 1000} ))`,
       `one() { while left=$(( deadline - $(date +%s%3N) )); [ "$left" -gt 500 ]; do ${curl}; done; }`,
-      `for _ in $(seq ${connections}); do one & done`,
+      `for c in $(seq ${connections}); do one "$c" & done`,
       'wait',
     ].join('\n');
     const child = spawnInNs(tenant.spokeNs, ['bash', '-c', script], { timeoutMs: (seconds + 15) * 1000 });
     child.stdin.end();
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    return new Promise<{ bytes: number; failed: number }>((resolve) =>
+    return new Promise<{ mbps: number; failed: number }>((resolve) =>
       child.on('close', () => {
-        const lines = out.trim().split('\n').filter(Boolean);
-        // A download cut by --max-time reports the bytes it got and the 200 it started with.
-        const ok = lines.filter((l) => l.endsWith(' 200'));
-        resolve({
-          bytes: ok.reduce((sum, l) => sum + Number(l.split(' ')[0]), 0),
-          failed: lines.length - ok.length + Math.max(0, connections - ok.length),
-        });
+        const perConnection = new Map<string, { bytes: number; seconds: number }>();
+        let failed = 0;
+        for (const line of out.trim().split('\n').filter(Boolean)) {
+          const [c = '', bytes = '0', code = '000', time = '0'] = line.split(' ');
+          // A download cut by --max-time reports the bytes it got and the 200 it started with.
+          if (code !== '200') {
+            failed++;
+            continue;
+          }
+          const sum = perConnection.get(c) ?? { bytes: 0, seconds: 0 };
+          perConnection.set(c, { bytes: sum.bytes + Number(bytes), seconds: sum.seconds + Number(time) });
+        }
+        const mbps = [...perConnection.values()].reduce((a, v) => a + (v.seconds > 0 ? (v.bytes * 8) / v.seconds / 1e6 : 0), 0);
+        resolve({ mbps, failed: failed + Math.max(0, connections - perConnection.size) });
       }),
     );
   });
   const results = await Promise.all(runs);
-  const mbps = results.map((r) => (r.bytes * 8) / seconds / 1e6);
+  const mbps = results.map((r) => r.mbps);
   const total = mbps.reduce((a, b) => a + b, 0);
   return {
     mbps,

@@ -94,10 +94,10 @@ describe('tenant limits', () => {
     expect(tc).toEqual(fairShareTree(plan));
     // 1,000 Mbit/s line; 50 for everything else; 950 split 3:1 as guarantees. project-b's ceiling caps both.
     expect(tc.filter((l) => l.startsWith('class add'))).toEqual([
-      'class add dev @DEV@ parent 1: classid 1:1 htb rate 1000000kbit ceil 1000000kbit quantum 60000',
-      'class add dev @DEV@ parent 1:1 classid 1:2 htb rate 50000kbit ceil 1000000kbit quantum 60000',
-      'class add dev @DEV@ parent 1:1 classid 1:c81 htb rate 712500kbit ceil 1000000kbit quantum 180000',
-      'class add dev @DEV@ parent 1:1 classid 1:c82 htb rate 8000kbit ceil 8000kbit quantum 60000',
+      'class add dev @DEV@ parent 1: classid 1:1 htb rate 1000000kbit ceil 1000000kbit burst 250000b cburst 250000b quantum 60000',
+      'class add dev @DEV@ parent 1:1 classid 1:2 htb rate 50000kbit ceil 1000000kbit burst 15140b cburst 250000b quantum 60000',
+      'class add dev @DEV@ parent 1:1 classid 1:c81 htb rate 712500kbit ceil 1000000kbit burst 178125b cburst 250000b quantum 180000',
+      'class add dev @DEV@ parent 1:1 classid 1:c82 htb rate 8000kbit ceil 8000kbit burst 15140b cburst 15140b quantum 60000',
     ]);
     expect(tc).toContain('qdisc add dev @DEV@ root handle 1: htb default 2');
     // fq_codel where the kernel has it, pfifo where not: the first to load wins.
