@@ -13,7 +13,7 @@ const quiet = () => {};
 holdLabForThisFile();
 
 describe('fault: log-disk-full (root, real Squid)', () => {
-  it('0 failed requests, Squid up, and written + dropped lines = requests', async () => {
+  it("0 failed requests, Squid up, and every request's line written or counted as dropped", async () => {
     const plan = buildPlan(loadConfigFile(EXAMPLE));
     try {
       const r = await logDiskFull({ plan, configFile: EXAMPLE, step: quiet }, LOG_DISK_FULL_DEFAULTS);
@@ -27,8 +27,12 @@ describe('fault: log-disk-full (root, real Squid)', () => {
       // The disk was full long enough to cost lines, and the daemon says why.
       expect(r.linesDropped).toBeGreaterThan(50);
       expect(r.reason).toBe('ENOSPC');
-      // Each request is one access-log line: none vanished uncounted.
-      expect(r.linesWritten + r.linesDropped).toBe(r.requests);
+      // Each request is one access-log line: none vanished uncounted. Squid also logs a request that was still in
+      // flight when the load stopped, which the load does not count (once in a CI run: 4,396 lines for 4,395
+      // requests), so at most one more per client.
+      const lines = r.linesWritten + r.linesDropped;
+      expect(lines, `${r.linesWritten} written + ${r.linesDropped} dropped for ${r.requests} requests`).toBeGreaterThanOrEqual(r.requests);
+      expect(lines).toBeLessThanOrEqual(r.requests + LOG_DISK_FULL_DEFAULTS.load.clients);
     } finally {
       await labDown(quiet);
     }
