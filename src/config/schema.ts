@@ -176,6 +176,7 @@ export const DEFAULT_RESOURCE_CONFIGURATIONS_QUOTA = 2000;
  * Per-tenant limits on one proxy: concurrent connections (nftables on the tenant's port), the tenant's weight in the
  * fair share of the proxy's bandwidth, and an optional absolute bandwidth ceiling (both an HTB class, docs/hub.md).
  */
+const WEIGHT_MESSAGE = 'weight is a whole number from 1 to 10 (a tenant with weight 3 gets 3 times the share of one with 1)';
 const limitsSchema = z.strictObject({
   connections: z
     .number()
@@ -184,12 +185,7 @@ const limitsSchema = z.strictObject({
     .max(32_768, { message: 'connections is at most 32768 (a proxy has 65,536 file descriptors, 2 per connection)' })
     .optional(),
   /** The tenant's share of a busy proxy relative to the other busy tenants': 1 to 10. */
-  weight: z
-    .number()
-    .int({ message: 'weight is a whole number from 1 to 10 (a tenant with weight 3 gets 3 times the share of one with 1)' })
-    .min(1, { message: 'weight is a whole number from 1 to 10 (a tenant with weight 3 gets 3 times the share of one with 1)' })
-    .max(10, { message: 'weight is a whole number from 1 to 10 (a tenant with weight 3 gets 3 times the share of one with 1)' })
-    .optional(),
+  weight: z.number().int({ message: WEIGHT_MESSAGE }).min(1, { message: WEIGHT_MESSAGE }).max(10, { message: WEIGHT_MESSAGE }).optional(),
   /** An absolute ceiling, Mbit/s, even on an idle proxy; 0 or absent: none (the tenant may take the whole line). */
   bandwidthMbps: z
     .number()

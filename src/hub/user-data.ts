@@ -5,6 +5,7 @@
 // The script names no policy, no port and no tenant: a policy change never changes the user data (so never replaces
 // a proxy; policy-rollout.ts applies it).
 import { UsageError } from '../config/errors';
+import type { HubPlan } from '../config/plan';
 import { LOG_DAEMON_PATH } from '../policy/log-daemon';
 import { PEEK_CERT_FILE } from '../policy/squid-conf';
 import { shellAssignments, shellLibrary } from './scripts';
@@ -294,15 +295,8 @@ export function renderProxyBootstrap(props: ProxyBootstrapProps): string {
   return script;
 }
 
-/** The egress check's parameters in the health publisher (plan.hub.proxyHealth.egress). */
-export interface EgressCheckSettings {
-  readonly host: string;
-  readonly port: number;
-  readonly metricName: string;
-  readonly dimension: string;
-  readonly dimensionValue: string;
-  readonly windowSeconds: number;
-}
+/** The egress check's parameters in the health publisher: the plan's own (plan.hub.proxyHealth.egress). */
+export type EgressCheckSettings = HubPlan['proxyHealth']['egress'];
 
 /**
  * The health publisher the boot script installs (HEALTH_SCRIPT, downloaded from HEALTH_PUBLISHER), run by a
