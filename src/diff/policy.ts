@@ -71,7 +71,7 @@ function describe(b: Bandwidth): string {
   }
 }
 
-const ROLLOUT = 'applied by the policy rollout (squid -k reconfigure, one proxy at a time; no instance is replaced)';
+const ROLLOUT = 'applied by the policy rollout (squid -k reconfigure, one proxy at a time; this change alone replaces no instance)';
 
 /** What changes for tenants' bandwidth from the running policy to the new one; empty when nothing does. */
 export function bandwidthChanges(before: string, after: string): string[] {

@@ -34,7 +34,7 @@ describe('what a policy change does to tenant bandwidth', () => {
   it('the upgrade from delay pools: what tenants notice, how it is applied, and the transfers that keep their cap', () => {
     expect(bandwidthChanges(PREVIOUS_RELEASE, renderSquidConf(planWith([])))).toEqual([
       'tenant bandwidth: delay pools (a cap per tenant per proxy, even when idle: project-a 64 Mbit/s, project-b 64 Mbit/s) → fair share (4750 Mbit/s per proxy shared by weight: project-a 1, project-b 1; no ceilings)',
-      '  applied by the policy rollout (squid -k reconfigure, one proxy at a time; no instance is replaced); transfers running at the upgrade keep their old cap until they end (one inert delay pool is kept so Squid 5 does not stall them); new ones are no longer held to a cap while the proxy has room',
+      '  applied by the policy rollout (squid -k reconfigure, one proxy at a time; this change alone replaces no instance); transfers running at the upgrade keep their old cap until they end (one inert delay pool is kept so Squid 5 does not stall them); new ones are no longer held to a cap while the proxy has room',
     ]);
   });
 
