@@ -10,12 +10,15 @@ import { normaliseAllowlist, underSuffix } from '../config/plan';
 import { isDomainPattern } from '../config/schema';
 import { AccessLogIntake, type AccessLogEntry, type MalformedLine } from '../usage/access-log';
 import { hasSuffixAtOrBelow } from './public-suffixes';
+import { ruleById } from '../policy/rules';
 import { plural } from '../untrusted/text';
 
-/** Rules that refuse an address, not a name: what they saw is never a destination to propose. */
-const INTERNAL_RULES = new Set(['hub-cidr', 'blocked-destination', 'ip-literal-spelling', 'cache-manager']);
-/** Rules whose host is a name the tenant asked for (the allowlist or the SNI check refused or would refuse it). */
-const NAME_RULES = new Set(['tenant-allow', 'not-allowlisted', 'sni-mismatch']);
+/**
+ * What a line's host says, by the rule that decided it (each rule's `logHost`, src/policy/rules/): `internal` (an
+ * address or Squid itself: never a destination to propose), `asked` or `sni` (a name the tenant asked for, as the
+ * request's host or the ClientHello's SNI), or nothing about names (ports, schemes, protocols; rules we do not know).
+ */
+const logHostOf = (rule: string) => ruleById(rule)?.logHost ?? 'none';
 
 export interface HostUsage {
   readonly host: string;
@@ -73,12 +76,13 @@ export class AllowlistLearner {
 
   private addEntry(e: AccessLogEntry): void {
     // What the client named: the SNI for a verdict on the ClientHello, else the request's host.
-    const host = (e.rule.startsWith('sni-') && e.sni ? e.sni : e.host).toLowerCase().replace(/\.$/, '');
-    if (INTERNAL_RULES.has(e.rule) || isIP(host.replace(/^\[|\]$/g, '')) !== 0 || /^[0-9.]+$/.test(host) || !host.includes('.')) {
+    const said = logHostOf(e.rule);
+    const host = (said === 'sni' && e.sni ? e.sni : e.host).toLowerCase().replace(/\.$/, '');
+    if (said === 'internal' || isIP(host.replace(/^\[|\]$/g, '')) !== 0 || /^[0-9.]+$/.test(host) || !host.includes('.')) {
       this.internal++;
       return;
     }
-    if (!NAME_RULES.has(e.rule)) return; // port and scheme refusals say nothing about which names are needed
+    if (said !== 'asked' && said !== 'sni') return; // port and scheme refusals say nothing about which names are needed
     // A proposal passes the same check as a config's allow entries, and is a name, never a pattern.
     if (host.includes('*') || !isDomainPattern(host)) {
       this.invalid++;

@@ -4,8 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { TenantPlan } from '../config';
-import { tunnelPortsOf } from '../policy';
+import { POLICY_RULES, type CaseContext, type RuleCase } from '../policy/rules';
 import type { ClientJob, ClientResult, Outcome } from './client';
 
 export type { Outcome } from './client';
@@ -18,24 +17,8 @@ import { isPeekVerdict, parseLogLine } from '../usage/access-log';
 
 export type Client = 'curl' | 'fetch' | 'raw';
 
-export interface MatrixCase {
-  readonly id: string;
-  readonly title: string;
-  readonly expected: Outcome;
-  /** What is asked, for the table. */
-  readonly request: string;
-  readonly curl?: {
-    readonly url: string;
-    readonly proxy: 'endpoint' | 'none' | { readonly port: number };
-    readonly connectTimeout?: number;
-    /** More curl options (`--connect-to` to choose the SNI apart from the CONNECT host, `-p`, `--http2`). */
-    readonly args?: readonly string[];
-    /** 'allowed' only when the origin answered over HTTP/2 (ALPN survived the peek). */
-    readonly http2?: boolean;
-  };
-  readonly fetch?: string;
-  readonly raw?: { readonly line: string; readonly port?: number; readonly payload?: string };
-}
+/** A case of the matrix: what one rule's file brings (src/policy/rules/), or one of the lab's own below. */
+export type MatrixCase = RuleCase;
 
 export interface MatrixRow {
   readonly tenant: string;
@@ -57,292 +40,60 @@ export interface LogCheck {
   readonly sample: readonly string[];
 }
 
-/** `*.github.com` admits github.com and any subdomain; "*" admits every name (the policy's documented semantics). */
-export function allowedByConfig(t: TenantPlan, host: string): boolean {
-  if (t.allow.any) return true;
-  const h = host.toLowerCase().replace(/\.$/, '');
-  return t.allow.exact.includes(h) || t.allow.suffixes.some((s) => h === s || h.endsWith(`.${s}`));
-}
+export { allowedByConfig } from '../policy/rules';
 
-const IP_SPELLINGS: readonly [string, string][] = [
-  ['decimal', '2130706433'],
-  ['hex', '0x7f.1'],
-  ['octal', '0177.0.0.1'],
-  ['short', '127.1'],
-  ['ipv6-loopback', '[::1]'],
-  ['ipv4-mapped', '[::ffff:127.0.0.1]'],
-  ['ipv4-mapped-hex', '[::ffff:7f00:1]'],
-  ['zero', '0'],
-];
-
+/**
+ * Every case for one lab tenant: each policy rule's own cases (src/policy/rules/<rule>.ts, registry order), then the
+ * lab's: a tenant's endpoint carries its own port only, and the proxy is out of a spoke's reach (no rule decides).
+ */
 export function casesFor(topo: LabTopology, lt: LabTenant): MatrixCase[] {
   const t = lt.tenant;
   const suffix = t.allow.any ? 'example.net' : t.allow.suffixes[0];
   const allowedHost = t.allow.any ? 'www.example.net' : (t.allow.exact[0] ?? `www.${suffix!}`);
-  const expect = (host: string, ok = true): Outcome => (ok && allowedByConfig(t, host) ? 'allowed' : 'denied');
-  const cases: MatrixCase[] = [];
-  const add = (c: MatrixCase) => cases.push(c);
-  const both = (url: string) => ({ curl: { url, proxy: 'endpoint' as const }, fetch: url });
-
-  add({
-    id: 'http',
-    title: 'allowed name, plain HTTP',
-    request: `GET http://${allowedHost}/`,
-    expected: expect(allowedHost, t.httpPorts.includes(80)),
-    curl: { url: `http://${allowedHost}/`, proxy: 'endpoint' },
-  });
-  // Node's fetch (undici's EnvHttpProxyAgent) sends http:// through a CONNECT tunnel, and a raw tunnel to port 80
-  // would carry any Host unseen: refused unless the tenant declares { port: 80, tls: false }.
-  add({
-    id: 'http-fetch',
-    title: 'Node fetch tunnels http:// (CONNECT :80)',
-    request: `CONNECT ${allowedHost}:80`,
-    expected: expect(allowedHost, t.rawTunnelPorts.includes(80)),
-    fetch: `http://${allowedHost}/`,
-  });
-  add({
-    id: 'connect-80',
-    title: 'CONNECT to port 80 (a raw tunnel to a plain-HTTP port)',
-    request: `CONNECT ${allowedHost}:80`,
-    expected: expect(allowedHost, t.rawTunnelPorts.includes(80)),
-    curl: { url: `http://${allowedHost}/`, proxy: 'endpoint', args: ['-p'] },
-  });
-  add({
-    id: 'https',
-    title: 'allowed name, HTTPS via CONNECT',
-    request: `CONNECT ${allowedHost}:443`,
-    expected: expect(allowedHost, t.connectPorts.includes(443)),
-    ...both(`https://${allowedHost}/`),
-  });
-  if (suffix) {
-    const deep = `api.${suffix}`;
-    add({
-      id: 'wildcard',
-      title: `wildcard *.${suffix}`,
-      request: `CONNECT ${deep}:443`,
-      expected: expect(deep),
-      ...both(`https://${deep}/`),
-    });
-    add({
-      id: 'wildcard-apex',
-      title: `*.${suffix} also admits ${suffix}`,
-      request: `GET http://${suffix}/`,
-      expected: expect(suffix),
-      curl: { url: `http://${suffix}/`, proxy: 'endpoint' },
-    });
-  }
-  const shouted = `${allowedHost.toUpperCase()}.`;
-  add({
-    id: 'case-dot',
-    title: 'upper case + trailing dot',
-    request: `GET http://${shouted}/`,
-    expected: expect(allowedHost),
-    curl: { url: `http://${shouted}/`, proxy: 'endpoint' },
-    raw: { line: `GET http://${shouted}/` },
-  });
-  // Inside the tunnel: the ClientHello must name an allowlisted host (SNI), and must be TLS at all.
-  const audit = t.mode === 'audit';
-  const sniChecked = !t.allow.any && !audit;
-  const otherAllowed = suffix ? `sni.${suffix}` : undefined;
-  if (otherAllowed && otherAllowed !== allowedHost) {
-    add({
-      id: 'sni-other-allowed',
-      title: `SNI of another allowlisted name (${otherAllowed})`,
-      request: `CONNECT ${allowedHost}:443, SNI ${otherAllowed}`,
-      expected: expect(allowedHost),
-      curl: { url: `https://${otherAllowed}/`, proxy: 'endpoint', args: ['-k', '--connect-to', `${otherAllowed}:443:${allowedHost}:443`] },
-    });
-  }
-  add({
-    id: 'sni-not-listed',
-    title: 'SNI of a name not on the allowlist (domain fronting)',
-    request: `CONNECT ${allowedHost}:443, SNI www.example.info`,
-    expected: sniChecked ? 'denied' : expect(allowedHost),
-    curl: { url: 'https://www.example.info/', proxy: 'endpoint', args: ['-k', '--connect-to', `www.example.info:443:${allowedHost}:443`] },
-  });
-  add({
-    id: 'no-sni',
-    title: 'no SNI (curl sends none for an IP-literal URL)',
-    request: `CONNECT ${allowedHost}:443, no SNI`,
-    expected: sniChecked ? 'denied' : expect(allowedHost),
-    curl: {
-      url: `https://${INTERNET.webIp}/`,
-      proxy: 'endpoint',
-      args: ['-k', '--connect-to', `${INTERNET.webIp}:443:${allowedHost}:443`],
-    },
-  });
-  if (!audit) {
-    // In audit these bytes reach the TLS origin, which rejects them: no outcome to compare (the log says would-deny).
-    add({
-      id: 'http-in-tunnel',
-      title: 'plain HTTP inside a tunnel to 443',
-      request: `CONNECT ${allowedHost}:443 + GET`,
-      expected: expect(allowedHost, false),
-      curl: { url: `http://${allowedHost}:443/`, proxy: 'endpoint', args: ['-p'] },
-    });
-    add({
-      id: 'ssh-in-tunnel',
-      title: 'SSH inside a tunnel to 443',
-      request: `CONNECT ${allowedHost}:443 + SSH-2.0`,
-      expected: expect(allowedHost, false),
-      raw: { line: `CONNECT ${allowedHost}:443`, payload: 'SSH-2.0-OpenSSH_9.2p1\r\n' },
-    });
-  }
-  add({
-    id: 'http2',
-    title: 'HTTP/2 by ALPN through the tunnel',
-    request: `CONNECT ${allowedHost}:443, ALPN h2`,
-    expected: expect(allowedHost, t.connectPorts.includes(443)),
-    curl: { url: `https://${allowedHost}/`, proxy: 'endpoint', args: ['--http2'], http2: true },
-  });
-  const other = 'www.example.info';
-  add({
-    id: 'not-listed',
-    title: 'name not on the allowlist',
-    request: `GET http://${other}/`,
-    expected: audit ? 'allowed' : expect(other),
-    curl: { url: `http://${other}/`, proxy: 'endpoint' },
-  });
-  add({
-    id: 'not-listed-tls',
-    title: 'name not on the allowlist, HTTPS',
-    request: `CONNECT ${other}:443`,
-    expected: audit ? 'allowed' : expect(other),
-    ...both(`https://${other}/`),
-  });
-  add({
-    id: 'imds',
-    title: 'instance metadata (IMDS)',
-    request: 'GET http://169.254.169.254/latest/meta-data/',
-    expected: 'denied',
-    ...both('http://169.254.169.254/latest/meta-data/'),
-  });
-  add({
-    id: 'ecs-metadata',
-    title: 'container credentials address',
-    request: 'GET http://169.254.170.2/v2/credentials',
-    expected: 'denied',
-    curl: { url: 'http://169.254.170.2/v2/credentials', proxy: 'endpoint' },
-  });
-  add({
-    id: 'hub-proxy',
-    title: "the hub proxy's own address",
-    request: `GET http://${topo.squidIp}:${t.port}/`,
-    expected: 'denied',
-    curl: { url: `http://${topo.squidIp}:${t.port}/`, proxy: 'endpoint' },
-  });
-  add({
-    id: 'hub-address',
-    title: 'a hub address on a web port',
-    request: `GET http://${topo.squidIp}/ + CONNECT :443`,
-    expected: 'denied',
-    curl: { url: `http://${topo.squidIp}/`, proxy: 'endpoint' },
-    raw: { line: `CONNECT ${topo.squidIp}:443` },
-  });
-  add({
-    id: 'private-ip',
-    title: 'RFC 1918 literal',
-    request: 'GET http://192.168.0.10/',
-    expected: 'denied',
-    ...both('http://192.168.0.10/'),
-  });
-  add({
-    id: 'cgnat-ip',
-    title: 'CGNAT literal (100.64/10)',
-    request: 'GET http://100.64.0.1/',
-    expected: 'denied',
-    curl: { url: 'http://100.64.0.1/', proxy: 'endpoint' },
-  });
-  for (const [name, spelled] of IP_SPELLINGS) {
-    add({
-      id: `ip-${name}`,
-      title: `loopback spelled ${name}`,
-      request: `GET http://${spelled}/`,
-      expected: 'denied',
-      curl: { url: `http://${spelled}/`, proxy: 'endpoint' },
-      raw: { line: `GET http://${spelled}/` },
-    });
-  }
-  add({
-    id: 'ip-connect-hex',
-    title: 'CONNECT to loopback spelled hex',
-    request: 'CONNECT 0x7f.1:443',
-    expected: 'denied',
-    raw: { line: 'CONNECT 0x7f.1:443' },
-  });
-  const rebind = `rebind.${suffix ?? (t.allow.any ? 'example.net' : t.allow.exact[0]!)}`;
-  add({
-    id: 'rebind',
-    title: `public name resolving to ${REBIND_TARGET}`,
-    request: `GET http://${rebind}/ + CONNECT`,
-    expected: 'denied',
-    ...both(`http://${rebind}/`),
-  });
-  add({
-    id: 'rebind-tls',
-    title: 'the same name over CONNECT',
-    request: `CONNECT ${rebind}:443`,
-    expected: 'denied',
-    ...both(`https://${rebind}/`),
-  });
-  add({
-    id: 'connect-22',
-    title: 'CONNECT to port 22',
-    request: `CONNECT ${allowedHost}:22`,
-    expected: tunnelPortsOf(t).includes(22) ? 'allowed' : 'denied',
-    curl: { url: `https://${allowedHost}:22/`, proxy: 'endpoint' },
-    raw: { line: `CONNECT ${allowedHost}:22` },
-  });
-  for (const p of [...new Set(topo.tenants.flatMap((x) => x.tenant.connectPorts))].filter((p) => p !== 443)) {
-    add({
-      id: `connect-${p}`,
-      title: `CONNECT to port ${p}`,
-      request: `CONNECT ${allowedHost}:${p}`,
-      expected: expect(allowedHost, tunnelPortsOf(t).includes(p)),
-      ...both(`https://${allowedHost}:${p}/`),
-    });
-  }
-  for (const p of [...new Set(topo.tenants.flatMap((x) => x.tenant.httpPorts))].filter((p) => p !== 80)) {
-    add({
-      id: `http-${p}`,
-      title: `plain HTTP to port ${p}`,
-      request: `GET http://${allowedHost}:${p}/`,
-      expected: expect(allowedHost, t.httpPorts.includes(p)),
-      curl: { url: `http://${allowedHost}:${p}/`, proxy: 'endpoint' },
-    });
-  }
-  for (const o of topo.tenants.filter((x) => x !== lt)) {
-    add({
-      id: `port-of-${o.tenant.name}`,
-      title: `${o.tenant.name}'s port through this endpoint`,
-      request: `TCP ${lt.endpointIp}:${o.tenant.port}`,
-      expected: 'no-connect',
-      curl: { url: `http://${allowedHost}/`, proxy: { port: o.tenant.port } },
-      raw: { line: `GET http://${allowedHost}/`, port: o.tenant.port },
-    });
-  }
-  add({
-    id: 'endpoint-22',
-    title: 'endpoint on another port (22)',
-    request: `TCP ${lt.endpointIp}:22`,
-    expected: 'no-connect',
-    raw: { line: 'GET http://x/', port: 22 },
-  });
-  add({
-    id: 'endpoint-3128',
-    title: 'endpoint on Squid default port',
-    request: `TCP ${lt.endpointIp}:3128`,
-    expected: 'no-connect',
-    curl: { url: `http://${allowedHost}/`, proxy: { port: 3128 } },
-  });
-  add({
-    id: 'proxy-direct',
-    title: 'the proxy itself, bypassing the endpoint',
-    request: `TCP ${topo.squidIp}:${t.port} (no route)`,
-    expected: 'no-connect',
-    curl: { url: `http://${topo.squidIp}:${t.port}/`, proxy: 'none', connectTimeout: 1 },
-  });
-  return cases;
+  const ctx: CaseContext = {
+    tenant: t,
+    allowedHost,
+    suffix,
+    squidIp: topo.squidIp,
+    webIp: INTERNET.webIp,
+    rebindHost: `rebind.${suffix ?? (t.allow.any ? 'example.net' : t.allow.exact[0]!)}`,
+    rebindTarget: REBIND_TARGET,
+    labConnectPorts: [...new Set(topo.tenants.flatMap((x) => x.tenant.connectPorts))],
+    labHttpPorts: [...new Set(topo.tenants.flatMap((x) => x.tenant.httpPorts))],
+  };
+  const unreachable = (c: Omit<MatrixCase, 'expected' | 'rule'>): MatrixCase => ({ ...c, expected: 'no-connect', rule: null });
+  return [
+    ...POLICY_RULES.flatMap((r) => r.cases?.(ctx) ?? []),
+    ...topo.tenants
+      .filter((x) => x !== lt)
+      .map((o) =>
+        unreachable({
+          id: `port-of-${o.tenant.name}`,
+          title: `${o.tenant.name}'s port through this endpoint`,
+          request: `TCP ${lt.endpointIp}:${o.tenant.port}`,
+          curl: { url: `http://${allowedHost}/`, proxy: { port: o.tenant.port } },
+          raw: { line: `GET http://${allowedHost}/`, port: o.tenant.port },
+        }),
+      ),
+    unreachable({
+      id: 'endpoint-22',
+      title: 'endpoint on another port (22)',
+      request: `TCP ${lt.endpointIp}:22`,
+      raw: { line: 'GET http://x/', port: 22 },
+    }),
+    unreachable({
+      id: 'endpoint-3128',
+      title: 'endpoint on Squid default port',
+      request: `TCP ${lt.endpointIp}:3128`,
+      curl: { url: `http://${allowedHost}/`, proxy: { port: 3128 } },
+    }),
+    unreachable({
+      id: 'proxy-direct',
+      title: 'the proxy itself, bypassing the endpoint',
+      request: `TCP ${topo.squidIp}:${t.port} (no route)`,
+      curl: { url: `http://${topo.squidIp}:${t.port}/`, proxy: 'none', connectTimeout: 1 },
+    }),
+  ];
 }
 
 function curlOnce(topo: LabTopology, lt: LabTenant, c: NonNullable<MatrixCase['curl']>): { got: Outcome; detail: string } {
@@ -458,5 +209,39 @@ export function checkAccessLog(topo: LabTopology, rows: readonly MatrixRow[], fr
       pass: mislabelled === 0 && mine.length === requests,
       sample: mine.slice(0, 3).map((e) => e.line),
     };
+  });
+}
+
+export interface RuleCheck {
+  readonly tenant: string;
+  /** The rules the tenant's cases expect to decide their requests (each case's `rule`, and `fetchRule` for fetch). */
+  readonly expected: readonly string[];
+  /** The rules its access-log lines name during the run. */
+  readonly logged: readonly string[];
+  /** Expected, never logged: a case decided by another rule than it says (must be empty). */
+  readonly missing: readonly string[];
+  readonly pass: boolean;
+}
+
+/**
+ * Every rule a tenant's cases expect must appear in that tenant's access-log lines (in whichever proxy's log). Per
+ * tenant, not per request: the log has no case id, and a case's clients may be decided by different rules (fetch
+ * tunnels `http://`), so a rule logged that no case names is no failure, a rule a case names that never shows is.
+ */
+export function checkRules(topo: LabTopology, rows: readonly MatrixRow[], from: number | readonly number[]): RuleCheck[] {
+  const marks = typeof from === 'number' ? [from] : from;
+  const lines = marks.flatMap((mark, i) => logLines(labPaths(topo.stateDir).proxy(topo.proxies[i]!.index).accessLog).slice(mark));
+  const fields = lines.map(parseLogLine);
+  return topo.tenants.map((lt) => {
+    const mine = rows.filter((r) => r.tenant === lt.tenant.name);
+    const expected = new Set(
+      mine.flatMap(({ case: c, got }) => [
+        ...(c.rule && ((got.curl && got.curl !== 'no-connect') || (got.raw && got.raw !== 'no-connect')) ? [c.rule] : []),
+        ...(got.fetch && got.fetch !== 'no-connect' && (c.fetchRule ?? c.rule) ? [(c.fetchRule ?? c.rule)!] : []),
+      ]),
+    );
+    const logged = new Set(fields.filter((f) => f.listener === String(lt.tenant.port) && f.rule).map((f) => f.rule!));
+    const missing = [...expected].filter((r) => !logged.has(r)).sort();
+    return { tenant: lt.tenant.name, expected: [...expected].sort(), logged: [...logged].sort(), missing, pass: missing.length === 0 };
   });
 }

@@ -1,2 +1,3 @@
 export * from './squid-conf';
 export * from './log-daemon';
+export { POLICY_RULES, ruleById, SQUID_RULES, type PolicyRule, type RuleKind } from './rules';

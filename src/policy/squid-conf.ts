@@ -1,9 +1,26 @@
 // squid.conf as a pure function of the plan: one named http_port per tenant, per-tenant allowlists and
 // port rules keyed on `myportname`, SSRF denials on the resolved address and on odd IP-literal spellings,
 // and an access log line that names the tenant and the rule that decided. The hub and the lab run this text.
+// The rules' own lines come from src/policy/rules/ (one file per rule), each at its slot; this file writes the rest.
 import type { EgressPlan, TenantPlan } from '../config';
 import { NLB_HEALTH_PORT } from '../config/schema';
 import { LOG_DAEMON_PATH, LOG_DAEMON_SOURCE } from './log-daemon';
+import { tunnelPortsOf } from './ports';
+import {
+  AUDITABLE_RULES,
+  groupAcl,
+  listedTenants,
+  renderSlot,
+  ruleAcl,
+  SQUID_RULES,
+  wouldDenyAcl,
+  type RenderContext,
+  type Slot,
+} from './rules';
+
+// Moved to the rule files that own them; still importable from here.
+export { AUDITABLE_RULES, BLOCKED_DESTINATIONS, fairShareTree, nftName, OTHER_CLASS_ID, RULES, TC_DEVICE, tenantClassId } from './rules';
+export { egressPortsOf, tunnelPortsOf } from './ports';
 
 /** Options of {@link renderSquidConf}. */
 export interface SquidConfOptions {
@@ -92,44 +109,6 @@ export const POLICY_DENIED_HELPER = '/usr/bin/sed -u -e s/.*/ERR/';
 /** The log format's name; docs/policy.md documents its fields. */
 export const ACCESS_LOG_FORMAT = 'egresshub';
 
-/**
- * Destinations no tenant may reach, whatever name led there: RFC 1918, CGNAT, loopback, link-local
- * (IMDS 169.254.169.254, ECS task metadata 169.254.170.2), "this network", IETF protocol space,
- * benchmarking, multicast and reserved; and the IPv6 equivalents (incl. IMDS fd00:ec2::254 in ULA,
- * NAT64's 64:ff9b::/96 and 64:ff9b:1::/48, which embed an IPv4 address, and the discard prefix 100::/64).
- * IPv4-mapped ::ffff:0:0/96 is not listed: Squid reads it as 0.0.0.0/0 (and then ignores it); it maps
- * such addresses to IPv4 itself, so the IPv4 ranges above catch them (lab cases ip-ipv4-mapped*).
- * The documentation ranges stay reachable:
- * they are not routed on the internet, and the lab's emulated internet lives there.
- */
-export const BLOCKED_DESTINATIONS: readonly string[] = [
-  '0.0.0.0/8',
-  '10.0.0.0/8',
-  '100.64.0.0/10',
-  '127.0.0.0/8',
-  '169.254.0.0/16',
-  '172.16.0.0/12',
-  '192.0.0.0/24',
-  '192.168.0.0/16',
-  '198.18.0.0/15',
-  '224.0.0.0/4',
-  '240.0.0.0/4',
-  '::/128',
-  '::1/128',
-  '64:ff9b::/96',
-  '64:ff9b:1::/48',
-  '100::/64',
-  'fc00::/7',
-  'fe80::/10',
-  'ff00::/8',
-];
-
-// A host made only of decimal or 0x-hex labels is an IPv4 literal in some spelling (2130706433, 0x7f.1,
-// 0177.0.0.1, 127.1); only the canonical dotted quad is accepted, so every check sees one spelling.
-const NUMERIC_HOST_RE = '^((0x[0-9a-f]*|[0-9]+)\\.){0,3}(0x[0-9a-f]*|[0-9]+)\\.?$';
-const OCTET = '(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])';
-const CANONICAL_IPV4_RE = `^${OCTET}(\\.${OCTET}){3}$`;
-
 /** Squid's visible_hostname; origin-form requests for Squid's own pages are addressed to it. */
 export const VISIBLE_HOSTNAME = 'egresshub';
 
@@ -155,29 +134,6 @@ export const HEALTH_PROBE = {
  * (and loopback) can reach it.
  */
 export const NLB_HEALTH_LISTENER = { name: 'egresshub_health', port: NLB_HEALTH_PORT } as const;
-
-/**
- * Rules an audit-mode tenant logs as `decision=would-deny` instead of enforcing: the allowlist and the TLS checks.
- * Every other rule (address checks, IP spellings, ports, scheme) denies in both modes.
- */
-export const AUDITABLE_RULES = ['not-allowlisted', 'sni-mismatch', 'no-sni', 'not-tls'] as const;
-
-/** Rule names as they appear in the access log's `rule=` field. */
-export const RULES = {
-  manager: 'cache-manager',
-  ipSpelling: 'ip-literal-spelling',
-  notAllowlisted: 'not-allowlisted',
-  connectPort: 'connect-port',
-  httpPort: 'http-port',
-  scheme: 'scheme',
-  sniMismatch: 'sni-mismatch',
-  noSni: 'no-sni',
-  notTls: 'not-tls',
-  hub: 'hub-cidr',
-  blocked: 'blocked-destination',
-  allow: 'tenant-allow',
-  default: 'default-deny',
-} as const;
 
 /**
  * Squid reads squid.conf in lines of at most 8,191 characters (its BUFSIZ buffer): the rest of a longer line is
@@ -215,71 +171,22 @@ export const NFT_LINE_PREFIX = '#nft: ';
 /** The nftables table of the tenants' connection limits, replaced whole on every apply. */
 export const TENANT_LIMITS_TABLE = 'egresshub_tenants';
 
-/** nftables names allow no hyphen where tenant names have one (and tenant names have no underscore). */
-export const nftName = (tenant: string) => tenant.replaceAll('-', '_');
-
 /**
- * The tenants' connection limits as one atomic nftables script: every new TCP connection to a tenant port jumps to
- * that tenant's chain (one verdict-map lookup, whatever the tenant count), which refuses it with a TCP reset once
- * the tenant holds `limits.connections` on this proxy, counts the refusal (`refused_<tenant>`) and logs it, at most
- * 10 lines a second, as `egresshub rule=tenant-connections tenant=<name>`. `ct count` counts the connections
- * conntrack still tracks as open. https://wiki.nftables.org/wiki-nftables/index.php/Meters (connlimit)
+ * The tenants' limits as one atomic nftables script: the table holds every limit rule's lines (slots `nft.hooks` and
+ * `nft.tenants`: tenant-connections' per-tenant caps, fair-share's classification), replaced whole on every apply.
  */
 export function tenantLimitsRuleset(plan: EgressPlan): string[] {
   const tbl = `inet ${TENANT_LIMITS_TABLE}`;
-  const out = [
+  const ctx = renderContext(plan);
+  return [
     // Create-then-delete makes the script work whether or not the table exists; nft -f applies it all or nothing.
     `table ${tbl} {}`,
     `delete table ${tbl}`,
     `table ${tbl} {`,
+    ...renderSlot('nft.hooks', ctx),
+    ...renderSlot('nft.tenants', ctx),
+    '}',
   ];
-  // The port → chain map, a few dozen elements a line (squid.conf's lines must stay short, see MAX_CONF_LINE).
-  const elements = plan.tenants.map((t) => `${t.port} : jump t_${nftName(t.name)}`);
-  out.push(
-    '  map tenant_ports {',
-    '    type inet_service : verdict',
-    ...mapElements(elements),
-    '  }',
-    '  chain input {',
-    '    type filter hook input priority filter; policy accept;',
-    '    ct state new tcp dport vmap @tenant_ports',
-    '  }',
-  );
-  if (plan.hub.proxy.lineRateMbps !== undefined) {
-    // Fair share: every packet Squid sends from a tenant's port (its responses to that tenant's clients) goes to the
-    // tenant's HTB class (fairShareTree). skb->priority names the class directly: no tc filter, no Squid marks.
-    const classes = plan.tenants.map((t) => `${t.port} : ${tenantClassId(t)}`);
-    out.push(
-      '  map tenant_classes {',
-      '    type inet_service : classid',
-      ...mapElements(classes),
-      '  }',
-      '  chain shape {',
-      '    type filter hook output priority filter; policy accept;',
-      '    meta priority set tcp sport map @tenant_classes',
-      '  }',
-    );
-  }
-  for (const t of plan.tenants) {
-    const n = nftName(t.name);
-    const over = `ct count over ${t.limits.connections}`;
-    out.push(
-      `  counter refused_${n} {}`,
-      `  chain t_${n} {`,
-      `    ${over} limit rate 10/second log prefix "egresshub rule=tenant-connections tenant=${t.name} " level info`,
-      `    ${over} counter name refused_${n} reject with tcp reset`,
-      '  }',
-    );
-  }
-  out.push('}');
-  return out;
-}
-
-/** An nftables map's elements, a few dozen a line (squid.conf's lines must stay short, see MAX_CONF_LINE). */
-function mapElements(elements: readonly string[]): string[] {
-  const chunks: string[] = [];
-  for (let i = 0; i < elements.length; i += 50) chunks.push(elements.slice(i, i + 50).join(', '));
-  return chunks.map((c, i) => `    ${i === 0 ? 'elements = { ' : '             '}${c}${i === chunks.length - 1 ? ' }' : ','}`);
 }
 
 /**
@@ -288,95 +195,6 @@ function mapElements(elements: readonly string[]): string[] {
  * `@DEV@` replaced by the device that carries the tenants' responses). Squid ignores them.
  */
 export const TC_LINE_PREFIX = '#tc: ';
-/** The placeholder for the shaped network device in the `#tc: ` lines. */
-export const TC_DEVICE = '@DEV@';
-
-/** A tenant's HTB class: the tenant's port as the minor number (ports are at least 1024, clear of 1:1 and 1:2). */
-export const tenantClassId = (t: Pick<TenantPlan, 'port'>) => `1:${t.port.toString(16)}`;
-
-/** The class everything else leaves by (Squid's own requests and ACKs to origins, DNS, SSM, the health probe). */
-export const OTHER_CLASS_ID = '1:2';
-
-/** The share of the line kept for traffic that is no tenant's, so it is never starved by busy tenants. */
-const OTHER_SHARE = 0.05;
-
-/**
- * HTB's per-round byte allowance of a weight-1 class while classes borrow from the root: what they borrow is shared
- * in rounds of `quantum × weight` bytes. Measured in the lab (100 Mbit/s tree, 3 tenants, 2 busy, 4 connections
- * against 1): one frame (1,514) gave 40/60 and 63/37; 30,000 gave 45/55; 60,000 gave 48/52 and 51/49, weights 3:1
- * 73/27; 150,000 50/50 (docs/hub.md, "Tenant isolation"). Large rounds delay only borrowers: a tenant under its
- * guaranteed rate is served before any borrower.
- */
-const QUANTUM_BYTES = 60_000;
-
-/**
- * A class's bursts: what it may send at once, 2 ms of its rate (and of its ceiling), at least ten frames. tc's own
- * default on a kernel with high-resolution timers is about one frame, which HTB cannot refill fast enough at
- * gigabits: measured in the lab, a 4,750 Mbit/s tree held a lone download to 3,865 Mbit/s; with 2 ms, 4,456–4,484
- * (the payload of a full 4,750 Mbit/s line; 5,619–5,872 without a tree).
- */
-function bursts(rateKbit: number, ceilKbit: number): string {
-  const bytes = (kbit: number) => Math.max(15_140, Math.round(kbit / 4));
-  return ` burst ${bytes(rateKbit)}b cburst ${bytes(ceilKbit)}b`;
-}
-
-/**
- * Each proxy's fair-share tree (tc -batch lines; run with -force so a leaf qdisc the kernel lacks fails alone): an HTB
- * root at the line rate, one class per tenant guaranteed its weighted share of the line and allowed to borrow up to
- * the whole line (or its ceiling) while others are idle, so a tenant alone gets everything and busy tenants split
- * by weight whatever their connection counts. Leaves are fq_codel where the kernel has it, pfifo otherwise.
- * HTB: https://man7.org/linux/man-pages/man8/tc-htb.8.html; classification: the `#nft: ` shape chain.
- */
-export function fairShareTree(plan: EgressPlan): string[] {
-  const line = plan.hub.proxy.lineRateMbps;
-  if (line === undefined) return [];
-  const dev = `dev ${TC_DEVICE}`;
-  const lineKbit = line * 1000;
-  const otherKbit = Math.max(1000, Math.round(lineKbit * OTHER_SHARE));
-  const weights = plan.tenants.reduce((sum, t) => sum + t.limits.weight, 0);
-  const leaf = (classId: string) => {
-    const handle = `${classId.split(':')[1]}:`;
-    // The first that the kernel has wins; the other then fails (its handle is taken) and is ignored.
-    return [
-      `qdisc add ${dev} parent ${classId} handle ${handle} fq_codel`,
-      `qdisc add ${dev} parent ${classId} handle ${handle} pfifo limit 1000`,
-    ];
-  };
-  const out = [
-    // Rebuilt whole on every apply (the first line fails harmlessly where no tree exists yet): what is queued at that
-    // moment is dropped, milliseconds of traffic that TCP resends.
-    `qdisc del ${dev} root`,
-    `qdisc add ${dev} root handle 1: htb default ${OTHER_CLASS_ID.split(':')[1]}`,
-    `class add ${dev} parent 1: classid 1:1 htb rate ${lineKbit}kbit ceil ${lineKbit}kbit${bursts(lineKbit, lineKbit)} quantum ${QUANTUM_BYTES}`,
-    `class add ${dev} parent 1:1 classid ${OTHER_CLASS_ID} htb rate ${otherKbit}kbit ceil ${lineKbit}kbit${bursts(otherKbit, lineKbit)} quantum ${QUANTUM_BYTES}`,
-    ...leaf(OTHER_CLASS_ID),
-  ];
-  for (const t of plan.tenants) {
-    const ceil = Math.min(lineKbit, Math.round((t.limits.bandwidthMbps ?? line) * 1000));
-    const share = Math.max(8, Math.floor(((lineKbit - otherKbit) * t.limits.weight) / weights));
-    const id = tenantClassId(t);
-    out.push(
-      `class add ${dev} parent 1:1 classid ${id} htb rate ${Math.min(share, ceil)}kbit ceil ${ceil}kbit${bursts(Math.min(share, ceil), ceil)} quantum ${QUANTUM_BYTES * t.limits.weight}`,
-      ...leaf(id),
-    );
-  }
-  return out;
-}
-
-/** squid.conf's own note on what each tenant gets of a proxy's bandwidth. */
-function fairShareComment(plan: EgressPlan): string[] {
-  const line = plan.hub.proxy.lineRateMbps;
-  if (line === undefined) {
-    return ['# fair share: off (hub.proxy.lineRateMbps is 0, or unknown for this instance type); no bandwidth ceilings apply'];
-  }
-  const ceilings = plan.tenants.filter((t) => t.limits.bandwidthMbps !== undefined);
-  return [
-    `# fair share: busy tenants split ${line} Mbit/s per proxy by weight; a tenant alone may use all of it`,
-    ...(ceilings.length > 0
-      ? [`# ceilings (Mbit/s per proxy): ${ceilings.map((t) => `${t.name} ${Math.min(line, t.limits.bandwidthMbps!)}`).join(', ')}`]
-      : []),
-  ];
-}
 
 /** The squid.conf every proxy of the plan runs (and the lab runs): tenants, allowlists, address rules, logs, limits. */
 export function renderSquidConf(plan: EgressPlan, options: SquidConfOptions = {}): string {
@@ -418,23 +236,20 @@ export function renderSquidConf(plan: EgressPlan, options: SquidConfOptions = {}
 
   out.push(`acl any_tenant myportname ${plan.tenants.map((t) => t.name).join(' ')}`);
 
+  const ctx = renderContext(plan);
+  const rules = (slot: Slot) => out.push(...renderSlot(slot, ctx));
+  const { audit } = ctx;
+
   section('tenant limits: a fair share of the bandwidth (HTB) and connections per tenant (nftables), both below');
-  out.push(...fairShareComment(plan));
+  rules('limits.comment');
   out.push(...tenantLimitsRuleset(plan).map((l) => `${NFT_LINE_PREFIX}${l}`));
-  out.push(...fairShareTree(plan).map((l) => `${TC_LINE_PREFIX}${l}`));
+  out.push(...renderSlot('tc', ctx).map((l) => `${TC_LINE_PREFIX}${l}`));
 
   section('what is asked for');
-  out.push(
-    // Not `CONNECT`: newer Squid releases predefine that name; our own name parses the same everywhere.
-    'acl tunnel method CONNECT',
-    'acl http_scheme proto HTTP',
-    // -n: match the name as written; never reverse-resolve an IP literal into an allowlisted name.
-    `acl numeric_host dstdom_regex -n -i ${NUMERIC_HOST_RE}`,
-    `acl canonical_ipv4 dstdom_regex -n ${CANONICAL_IPV4_RE}`,
-    // dst matches the address Squid will connect to, so a public name resolving to a private address is caught.
-    `acl hub_cidr dst ${plan.hub.cidr}`,
-    `acl blocked_dst dst ${BLOCKED_DESTINATIONS.join(' ')}`,
-  );
+  // Not `CONNECT`: newer Squid releases predefine that name; our own name parses the same everywhere.
+  out.push('acl tunnel method CONNECT');
+  rules('acl.request');
+  rules('acl.address');
   for (const t of plan.tenants) {
     if (t.allow.any) continue;
     const names = [...t.allow.exact, ...t.allow.suffixes.map((s) => `.${s}`)];
@@ -446,13 +261,12 @@ export function renderSquidConf(plan: EgressPlan, options: SquidConfOptions = {}
     // name is listed with one too: `REGISTRY.NPMJS.ORG.` passes here exactly as it does as a request host.
     out.push(`acl sni_${t.name} ssl::server_name --client-requested ${names.flatMap((n) => [n, `${n}.`]).join(' ')}`);
   }
-  const audit = plan.tenants.filter((t) => t.mode === 'audit').map((t) => t.name);
-  const enforcedAllowlists = plan.tenants.filter((t) => t.mode === 'enforce' && !t.allow.any).map((t) => t.name);
+  const enforcedAllowlists = listedTenants(plan, 'enforce').map((t) => t.name);
   if (audit.length) out.push(`acl audit_tenants myportname ${audit.join(' ')}`);
   if (enforcedAllowlists.length) out.push(`acl sni_enforced_tenants myportname ${enforcedAllowlists.join(' ')}`);
   out.push(
     'acl tls_step1 at_step SslBump1',
-    // POLICY_DENIED: a refused CONNECT's 407 (see the access rules). The scheme accepts no one: its helper answers ERR.
+    // POLICY_DENIED: a refused CONNECT's 407 (see denyLines). The scheme accepts no one: its helper answers ERR.
     `auth_param basic program ${POLICY_DENIED_HELPER}`,
     'auth_param basic children 1 startup=0 idle=1',
     `auth_param basic realm ${POLICY_DENIED_REALM}`,
@@ -464,23 +278,9 @@ export function renderSquidConf(plan: EgressPlan, options: SquidConfOptions = {}
     // The peek's own record of a tunnel it spliced: the tunnel is logged once, by its own line (TCP_TUNNEL).
     'acl peek_record note tls spliced',
   );
-  const connectGroups = groupByPorts(plan.tenants, tunnelPortsOf);
-  const rawGroups = groupByPorts(
-    plan.tenants.filter((t) => t.rawTunnelPorts.length),
-    (t) => t.rawTunnelPorts,
-  );
-  const httpGroups = groupByPorts(plan.tenants, (t) => t.httpPorts);
-  for (const [ports, names] of connectGroups) {
-    out.push(`acl connect_ports_${ports.replaceAll(' ', '_')} port ${ports}`);
-    out.push(`acl connect_ports_${ports.replaceAll(' ', '_')}_tenants myportname ${names.join(' ')}`);
-  }
-  for (const [ports, names] of httpGroups) {
-    out.push(`acl http_ports_${ports.replaceAll(' ', '_')} port ${ports}`);
-    out.push(`acl http_ports_${ports.replaceAll(' ', '_')}_tenants myportname ${names.join(' ')}`);
-  }
-  for (const [ports, names] of rawGroups) {
-    out.push(`acl raw_ports_${ports.replaceAll(' ', '_')} port ${ports}`);
-    out.push(`acl raw_ports_${ports.replaceAll(' ', '_')}_tenants myportname ${names.join(' ')}`);
+  rules('acl.ports');
+  for (const [ports, names] of ctx.groups.raw) {
+    out.push(`acl ${groupAcl('raw', ports)} port ${ports}`, `acl ${groupAcl('raw', ports)}_tenants myportname ${names.join(' ')}`);
   }
 
   section("health probe: Squid's own info page, from this host only, never logged (src/hub/health-probe.ts)");
@@ -493,87 +293,38 @@ export function renderSquidConf(plan: EgressPlan, options: SquidConfOptions = {}
   );
 
   section('decisions, logged as decision= and rule= (annotate_transaction always matches, so it goes last on a line)');
-  for (const name of Object.values(RULES)) {
-    out.push(`acl ${ruleAcl(name)} annotate_transaction decision=${name === RULES.allow ? 'allowed' : 'denied'} rule=${name}`);
-  }
+  for (const r of SQUID_RULES) out.push(`acl ${ruleAcl(r.id)} annotate_transaction decision=${r.decision} rule=${r.id}`);
   if (audit.length) {
-    for (const name of AUDITABLE_RULES) out.push(`acl ${wouldDenyAcl(name)} annotate_transaction decision=would-deny rule=${name}`);
+    for (const id of AUDITABLE_RULES) out.push(`acl ${wouldDenyAcl(id)} annotate_transaction decision=would-deny rule=${id}`);
   }
   out.push('acl tls_spliced annotate_transaction tls=spliced');
 
-  // The checks that deny in every mode, in order (first match wins). A plain request is denied with a 403. A CONNECT
-  // cannot be: on an ssl-bump port Squid answers a CONNECT denied with any status but 407 by bumping the tunnel to
-  // show its error page, with a certificate no client trusts (src/client_side_request.cc, sslBumpAccessCheck: "Force
-  // bump action on error"; 407 is its one exception). Closing it without a reply is worse: Node's fetch retries such
-  // a CONNECT about a thousand times a second until its timeout (seen in the lab). So a refused CONNECT gets 407, as
-  // smokescreen answers, from an authentication scheme that never accepts anyone (POLICY_DENIED).
-  type Check = { readonly on: 'request' | 'tunnel' | 'both'; readonly acls: string; readonly rule: string };
-  const checks: Check[] = [
-    { on: 'both', acls: 'numeric_host !canonical_ipv4', rule: RULES.ipSpelling },
-    ...plan.tenants
-      .filter((t) => !t.allow.any && t.mode === 'enforce')
-      .map((t): Check => ({ on: 'both', acls: `tenant_${t.name} !allow_${t.name}`, rule: RULES.notAllowlisted })),
-    { on: 'request', acls: '!http_scheme', rule: RULES.scheme },
-    ...connectGroups.map(([ports]): Check => {
-      const id = ports.replaceAll(' ', '_');
-      return { on: 'tunnel', acls: `connect_ports_${id}_tenants !connect_ports_${id}`, rule: RULES.connectPort };
-    }),
-    ...httpGroups.map(([ports]): Check => {
-      const id = ports.replaceAll(' ', '_');
-      return { on: 'request', acls: `http_ports_${id}_tenants !http_ports_${id}`, rule: RULES.httpPort };
-    }),
-    // Address checks come after the cheap name checks, so a denied name costs no DNS lookup.
-    { on: 'both', acls: 'hub_cidr', rule: RULES.hub },
-    { on: 'both', acls: 'blocked_dst', rule: RULES.blocked },
-  ];
-
   section('access rules: first match wins');
-  const r = ruleAcl;
   // The only allow before the denies: it matches nothing a tenant can send (see HEALTH_PROBE).
   out.push(`http_access allow ${HEALTH_PROBE.acl}`);
-  out.push(`http_access deny manager ${r(RULES.manager)}`);
-  for (const t of plan.tenants.filter((x) => !x.allow.any && x.mode === 'audit')) {
-    // Audit: the annotation runs, then `!all` fails the line, so evaluation goes on to the checks below.
-    out.push(`http_access deny tenant_${t.name} !allow_${t.name} ${wouldDenyAcl(RULES.notAllowlisted)} !all`);
-  }
-  for (const c of checks) {
-    if (c.on !== 'tunnel') out.push(`http_access deny !tunnel ${c.acls} ${r(c.rule)}`);
-    // The second line is unreachable while the helper answers ERR; it keeps the deny should the helper fail.
-    if (c.on !== 'request')
-      out.push(`http_access deny tunnel ${c.acls} ${r(c.rule)} policy_denied`, `http_access deny tunnel ${c.acls} ${r(c.rule)}`);
-  }
+  rules('access.manager');
+  rules('access.audit');
+  // The checks that deny in every mode: names first (no DNS), then ports, then the resolved address.
+  rules('deny.name');
+  rules('deny.port');
+  rules('deny.address');
   // An audited request that passed every check it cannot skip keeps its would-deny verdict.
   if (audit.length) out.push('http_access allow any_tenant would_deny');
-  // One allow for every tenant: each has passed its own denies above; a port no tenant owns still falls through.
-  out.push(`http_access allow any_tenant ${r(RULES.allow)}`);
-  out.push(`http_access deny all ${r(RULES.default)}`);
+  // One allow for every tenant (each has passed its own denies above), then the default deny.
+  rules('access.final');
 
   section('tunnels that passed: peek at the ClientHello, then splice or close; nothing is decrypted');
-  for (const [ports] of rawGroups) {
-    const id = ports.replaceAll(' ', '_');
-    out.push(`ssl_bump splice tls_step1 raw_ports_${id}_tenants raw_ports_${id} tls_spliced`);
+  for (const [ports] of ctx.groups.raw) {
+    const id = groupAcl('raw', ports);
+    out.push(`ssl_bump splice tls_step1 ${id}_tenants ${id} tls_spliced`);
   }
   out.push('ssl_bump peek tls_step1');
   // Step 2: the ClientHello is in. An audited tunnel already marked would-deny by its CONNECT is not counted again.
   if (audit.length) out.push('ssl_bump splice would_deny tls_spliced');
-  if (enforcedAllowlists.length) out.push(`ssl_bump terminate sni_enforced_tenants !sni_sent ${r(RULES.noSni)}`);
-  const auditedAllowlists = plan.tenants.filter((t) => t.mode === 'audit' && !t.allow.any).map((t) => `tenant_${t.name}`);
-  if (auditedAllowlists.length) {
-    out.push(`acl sni_audited_tenants any-of ${auditedAllowlists.join(' ')}`);
-    out.push(`ssl_bump splice sni_audited_tenants !sni_sent ${wouldDenyAcl(RULES.noSni)}`);
-  }
-  for (const t of plan.tenants) {
-    if (t.allow.any) continue;
-    const verdict =
-      t.mode === 'enforce'
-        ? `terminate tenant_${t.name} !sni_${t.name} ${r(RULES.sniMismatch)}`
-        : `splice tenant_${t.name} !sni_${t.name} ${wouldDenyAcl(RULES.sniMismatch)}`;
-    out.push(`ssl_bump ${verdict}`);
-  }
+  rules('bump.presence');
+  rules('bump.name');
   out.push('ssl_bump splice all tls_spliced');
-  // Bytes that are not a TLS ClientHello (plain HTTP, SSH) after CONNECT: an error reply, then close.
-  if (audit.length) out.push(`on_unsupported_protocol tunnel audit_tenants ${wouldDenyAcl(RULES.notTls)}`);
-  out.push(`on_unsupported_protocol respond all ${r(RULES.notTls)}`);
+  rules('bump.unsupported');
 
   section('privacy and hygiene: no cache, no internal addresses or versions leaked');
   out.push(
@@ -622,22 +373,21 @@ export function renderSquidConf(plan: EgressPlan, options: SquidConfOptions = {}
   return `${out.flatMap(splitLongAcl).join('\n')}\n`;
 }
 
-/**
- * Destination ports a tenant may CONNECT to: its TLS ports (SNI checked) and its raw tunnel ports. Not its
- * httpPorts: plain HTTP goes through the proxy as a request, where the Host is checked; a raw tunnel to port 80
- * would carry any Host unseen (docs/policy.md).
- */
-export function tunnelPortsOf(t: TenantPlan): readonly number[] {
-  return [...new Set([...t.connectPorts, ...t.rawTunnelPorts])].sort((a, b) => a - b);
+/** What every rule renders from, worked out once. */
+function renderContext(plan: EgressPlan): RenderContext {
+  return {
+    plan,
+    audit: plan.tenants.filter((t) => t.mode === 'audit').map((t) => t.name),
+    groups: {
+      connect: groupByPorts(plan.tenants, tunnelPortsOf),
+      http: groupByPorts(plan.tenants, (t) => t.httpPorts),
+      raw: groupByPorts(
+        plan.tenants.filter((t) => t.rawTunnelPorts.length),
+        (t) => t.rawTunnelPorts,
+      ),
+    },
+  };
 }
-
-/** Every destination port a tenant's traffic may leave the hub on (the proxies' egress security group). */
-export function egressPortsOf(t: TenantPlan): readonly number[] {
-  return [...new Set([...tunnelPortsOf(t), ...t.httpPorts])].sort((a, b) => a - b);
-}
-
-const ruleAcl = (name: string) => `r_${name.replaceAll('-', '_')}`;
-const wouldDenyAcl = (name: string) => `wd_${name.replaceAll('-', '_')}`;
 
 /** Tenants sharing a destination-port set share one ACL pair, so the file grows by names, not rules. */
 function groupByPorts(tenants: readonly TenantPlan[], ports: (t: TenantPlan) => readonly number[]): [string, string[]][] {

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { publicSuffixRules } from '../../src/allowlist/public-suffixes';
 import { AllowlistLearner, collapse, diffAllowlist } from '../../src/allowlist/suggest';
 import { buildPlan, loadConfigFile, normaliseAllowlist } from '../../src/config';
+import { POLICY_RULES } from '../../src/policy';
 import { runCli } from '../support/cli';
 
 function line(f: Record<string, string | number>): string {
@@ -146,6 +147,20 @@ describe('allowlist suggest', () => {
       ['other.example', 0, 1],
     ]);
     expect(s.hosts.some((h) => /169\.254|198\.51|b\.example|evil/.test(h.host))).toBe(false);
+  });
+
+  it("reads each line by its rule's registry entry: internal, a name asked (or its SNI), or nothing about names", () => {
+    for (const rule of POLICY_RULES) {
+      const l = new AllowlistLearner('project-a');
+      l.add(line({ host: 'asked.example.org', sni: 'sni.example.org', decision: rule.decision ?? 'denied', rule: rule.id }));
+      const s = l.suggestion();
+      const want = { internal: [1, []], asked: [0, ['asked.example.org']], sni: [0, ['sni.example.org']], none: [0, []] }[rule.logHost];
+      expect([s.internal, s.hosts.map((h) => h.host)], rule.id).toEqual(want);
+    }
+    // A rule the registry does not know (another release's) says nothing about names.
+    const l = new AllowlistLearner('project-a');
+    l.add(line({ host: 'asked.example.org', rule: 'some-future-rule' }));
+    expect([l.suggestion().internal, l.suggestion().hosts]).toEqual([0, []]);
   });
 
   it.each([

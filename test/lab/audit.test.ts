@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { AllowlistLearner } from '../../src/allowlist/suggest';
 import { buildPlan, loadConfigFile, parseConfig } from '../../src/config';
 import { labDown, labPaths, labReconfigure, labUp } from '../../src/lab/lab';
-import { accessLogLength, checkAccessLog, runMatrix } from '../../src/lab/matrix';
+import { accessLogLength, checkAccessLog, checkRules, runMatrix } from '../../src/lab/matrix';
 import { curlIn, proxyRefusal } from '../../src/lab/curl';
 import { parseLogLine } from '../../src/usage/access-log';
 import { holdLabForThisFile } from '../support/lab-lock';
@@ -54,6 +54,7 @@ describe('audit → allowlist suggest → enforce (root, real Squid)', () => {
       expect(rows.length).toBeGreaterThan(30);
       expect(rows.filter((r) => !r.pass).map((r) => ({ case: r.case.id, expected: r.case.expected, got: r.got }))).toEqual([]);
       expect(checkAccessLog(topo, rows, mark).map((c) => c.pass)).toEqual([true]);
+      expect(checkRules(topo, rows, mark).filter((c) => !c.pass)).toEqual([]);
       const from = readFileSync(log, 'utf8').split('\n').filter(Boolean).length;
 
       // 1. Audit: everything the tenant does passes, and what the guess would refuse is logged as would-deny.

@@ -8,7 +8,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { main } from '../support/cli';
 import { buildPlan, loadConfigFile } from '../../src/config';
 import { labDown, labNamespaces, labPaths, labUp } from '../../src/lab/lab';
-import { accessLogLength, checkAccessLog, parseLogLine, runMatrix, type MatrixRow } from '../../src/lab/matrix';
+import { accessLogLength, checkAccessLog, checkRules, parseLogLine, runMatrix, type MatrixRow } from '../../src/lab/matrix';
 import { run } from '../../src/lab/sh';
 import { LAB_STATE_DIR } from '../../src/lab/topology';
 import { renderSquidConf } from '../../src/policy';
@@ -98,6 +98,8 @@ describe('lab (root, real Squid)', () => {
         ['project-b', true, 0],
       ]);
       expect(logs[0]!.sample[0]).toMatch(/tenant=project-a client=10\.0\.0\.100:\d+ listener=3201 /);
+      // Every rule a case says decides it shows in that tenant's log.
+      expect(checkRules(topo, rows, from).filter((c) => !c.pass)).toEqual([]);
       // The log names the rule that decided, so an operator can tell an allowlist miss from an SSRF block.
       const entries = readFileSync(labPaths().accessLog, 'utf8').split('\n').filter(Boolean).slice(from).map(parseLogLine);
       const rulesFor = (tenant: string, match: (e: Record<string, string>) => boolean) =>
@@ -200,6 +202,7 @@ describe('lab (root, real Squid)', () => {
       expect(outcome(rows, 'build', 'case-dot').got).toEqual({ curl: 'allowed', raw: 'allowed' });
       expect(outcome(rows, 'analytics', 'port-of-build').got).toEqual({ curl: 'no-connect', raw: 'no-connect' });
       expect(checkAccessLog(topo, rows, from).every((l) => l.pass)).toBe(true);
+      expect(checkRules(topo, rows, from).filter((c) => !c.pass)).toEqual([]);
     } finally {
       await labDown(quiet);
     }

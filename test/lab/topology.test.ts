@@ -53,6 +53,8 @@ describe('lab topology', () => {
       'port-of-project-b',
       'endpoint-22',
       'proxy-direct',
+      'cache-manager',
+      'scheme-ftp',
     ]) {
       expect(ids).toContain(id);
     }
