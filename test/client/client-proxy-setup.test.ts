@@ -107,8 +107,57 @@ describe('ClientProxySetup', () => {
     });
   });
 
-  it('matches the template snapshot', () => {
-    expect(synth().template.toJSON()).toMatchSnapshot();
+  it('keeps its logical IDs (tenants deploy it into their accounts: a new ID replaces the document and association)', () => {
+    expect(Object.keys(synth().template.toJSON().Resources as object).sort()).toEqual([
+      'ProxySetupAssociation33076679',
+      'ProxySetupDocument7F6D4E6D',
+    ]);
+  });
+
+  it('runs once a day at MEDIUM compliance severity, with exactly these association properties', () => {
+    const [association] = Object.values(synth().template.findResources('AWS::SSM::Association')) as [{ Properties: unknown }];
+    expect(association.Properties).toEqual({
+      ComplianceSeverity: 'MEDIUM',
+      Name: { Ref: 'ProxySetupDocument7F6D4E6D' },
+      Parameters: {
+        Action: ['apply'],
+        NoProxy: ['169.254.169.254,localhost,.internal,10.0.0.0/16'],
+        ProxyUrl: ['http://project-a.egress.internal:3201'],
+      },
+      ScheduleExpression: 'rate(1 day)',
+      Targets: [{ Key: 'tag:egresshub:proxy', Values: ['project-a'] }],
+    });
+  });
+
+  it('describes the document and each parameter for whoever runs it by hand (console, aws ssm send-command)', () => {
+    const { template } = synth();
+    template.hasResourceProperties('AWS::SSM::Document', { DocumentFormat: 'JSON', DocumentType: 'Command' });
+    const content = documentContent(template) as CommandDocument & { description: string };
+    expect(content.description).toBe(
+      'egresshub: point Amazon Linux 2023 / Ubuntu hosts at the tenant egress proxy (Action=apply), or undo it (Action=remove).',
+    );
+    // One step, on Linux hosts only, stopped after 300 seconds.
+    expect({ ...content.mainSteps[0]!, inputs: { ...content.mainSteps[0]!.inputs, runCommand: '<the script>' } }).toEqual({
+      action: 'aws:runShellScript',
+      name: 'egresshubProxySetup',
+      precondition: { StringEquals: ['platformType', 'Linux'] },
+      inputs: { runCommand: '<the script>', timeoutSeconds: '300' },
+    });
+    expect(content.parameters).toEqual({
+      Action: { type: 'String', allowedValues: ['apply', 'remove'], default: 'apply', description: 'apply or remove' },
+      NoProxy: {
+        type: 'String',
+        allowedPattern: '^[A-Za-z0-9.,:/*_-]*$',
+        default: '',
+        description: 'Comma-separated NO_PROXY list, as egresshub client-env prints it.',
+      },
+      ProxyUrl: {
+        type: 'String',
+        allowedPattern: '^(|https?://[A-Za-z0-9.-]+:[0-9]{1,5}/?)$',
+        default: '',
+        description: 'Proxy URL, e.g. http://project-a.egress.internal:3201 (not needed for remove).',
+      },
+    });
   });
 
   it('validates against the CloudFormation registry data', () => {

@@ -10,6 +10,20 @@ import { renderSquidConf } from '../../src/policy';
 import { validateTemplate } from '../support/cfn-registry';
 import { nagFindings } from '../support/nag';
 import { exampleConfig, hubSnapshotOf as snapshotOf, planOf, synthOnce, userDataOf } from '../support/stack';
+import {
+  allowedActions,
+  bootParameters,
+  countChanges,
+  grantsOf,
+  listChanges,
+  outputNames,
+  resourceCounts,
+  retainedIds,
+  statefulIds,
+  USER_DATA_HEADROOM_FLOOR,
+  userDataHeadroom,
+  wildcardResourceGrants,
+} from '../support/template-facts';
 
 type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
 const resourcesOf = (t: Template, type: string): Resources =>
@@ -137,10 +151,16 @@ describe('EgressHub with the example config', () => {
       expect(eni.Properties.SubnetId).toEqual({ Ref: expect.stringMatching(subnet) });
       const raw = t.toJSON().Resources[asgId];
       expect(raw.CreationPolicy).toEqual({ ResourceSignal: { Count: 1, Timeout: 'PT15M' } });
-      expect(raw.UpdatePolicy.AutoScalingRollingUpdate).toMatchObject({
-        MaxBatchSize: 1,
-        MinInstancesInService: 0,
-        WaitOnResourceSignals: true,
+      // One instance at a time, waiting for its signal, with the processes that would fight the update suspended.
+      expect(raw.UpdatePolicy).toEqual({
+        AutoScalingRollingUpdate: {
+          MaxBatchSize: 1,
+          MinInstancesInService: 0,
+          SuspendProcesses: ['HealthCheck', 'ReplaceUnhealthy', 'AZRebalance', 'AlarmNotification', 'ScheduledActions', 'InstanceRefresh'],
+          WaitOnResourceSignals: true,
+          PauseTime: 'PT15M',
+        },
+        AutoScalingScheduledAction: { IgnoreUnmodifiedGroupSizeProperties: true },
       });
       expect(asg.Properties.Tags).toContainEqual({ Key: 'egresshub:fleet', Value: `Hub/Hub/${proxy}`, PropagateAtLaunch: true });
       // The role may attach/detach only this ENI, and only on instances of this fleet.
@@ -280,6 +300,290 @@ describe('EgressHub with the example config', () => {
   });
 });
 
+/**
+ * The example app's day-2 contract, stated fact by fact. Its whole-template snapshot (the end of this file) says
+ * that something changed; these say what must not, so a snapshot update (`-u`) cannot wave such a change through.
+ */
+describe('the example hub keeps what deployed hubs and their tenants depend on', () => {
+  const s = scenario('example');
+  const t = s.hub;
+  const tenants = tenantsStack(s, 3201);
+
+  it('builds these resources, per type', () => {
+    expect(resourceCounts(t)).toEqual({
+      'AWS::AutoScaling::AutoScalingGroup': 2,
+      'AWS::AutoScaling::LifecycleHook': 2,
+      'AWS::CloudWatch::Alarm': 9,
+      'AWS::CloudWatch::CompositeAlarm': 1,
+      'AWS::CloudWatch::Dashboard': 1,
+      'AWS::CloudWatch::InsightRule': 4,
+      'AWS::EC2::EIP': 1,
+      'AWS::EC2::FlowLog': 1,
+      'AWS::EC2::InternetGateway': 1,
+      'AWS::EC2::LaunchTemplate': 2,
+      'AWS::EC2::NatGateway': 1,
+      'AWS::EC2::NetworkInterface': 2,
+      'AWS::EC2::Route': 4,
+      'AWS::EC2::RouteTable': 4,
+      'AWS::EC2::SecurityGroup': 5,
+      'AWS::EC2::SecurityGroupEgress': 2,
+      'AWS::EC2::SecurityGroupIngress': 2,
+      'AWS::EC2::Subnet': 4,
+      'AWS::EC2::SubnetRouteTableAssociation': 4,
+      'AWS::EC2::VPC': 1,
+      'AWS::EC2::VPCEndpoint': 1,
+      'AWS::EC2::VPCGatewayAttachment': 1,
+      'AWS::IAM::InstanceProfile': 2,
+      'AWS::IAM::Policy': 3,
+      'AWS::IAM::Role': 3,
+      'AWS::KMS::Key': 1,
+      'AWS::Logs::LogGroup': 3,
+      'AWS::Logs::MetricFilter': 6,
+      'AWS::Logs::QueryDefinition': 4,
+      'AWS::Logs::Transformer': 1,
+      'AWS::Route53::HealthCheck': 2,
+      'AWS::Route53::HostedZone': 1,
+      'AWS::Route53::RecordSet': 2,
+      'AWS::SSM::Association': 1,
+      'AWS::SSM::Document': 1,
+      'AWS::SSM::Parameter': 1,
+      'AWS::VpcLattice::ResourceGateway': 1,
+    });
+    expect(resourceCounts(tenants)).toEqual({ 'AWS::RAM::ResourceShare': 1, 'AWS::VpcLattice::ResourceConfiguration': 2 });
+  });
+
+  it('keeps the logical IDs of its stateful resources: a new ID would replace the VPC, an address, the gateway or a configuration', () => {
+    expect(statefulIds(t)).toEqual([
+      'HubFailoverDnsLevel0Primary8F68E140',
+      'HubFailoverDnsLevel0Secondary4CF8C321',
+      'HubFailoverDnsProxyAHealthCheck32D82304',
+      'HubFailoverDnsProxyCHealthCheck36FFD0BF',
+      'HubFailoverDnsZoneDDB7926B',
+      'HubFlowLogGroupCEBC6351',
+      'HubGatewaySecurityGroup1BA9BC1B',
+      'HubLogKey9E1C3FF5',
+      'HubObservabilityAccessLogGroupD4DE99A7',
+      'HubObservabilityCacheLogGroup7615CF4C',
+      'HubPolicyApplyDocument0D5746FC',
+      'HubPolicyParameter660A1779',
+      'HubProxyAGroupASGCAD5D0F5',
+      'HubProxyAInstanceSecurityGroup7D90E729',
+      'HubProxyAListenerInterface3E2D323C',
+      'HubProxyAListenerSecurityGroup75C39396',
+      'HubProxyCGroupASG7DB2F36A',
+      'HubProxyCInstanceSecurityGroup9FCDA3E2',
+      'HubProxyCListenerInterface6ACC30F3',
+      'HubProxyCListenerSecurityGroup16D8E9A4',
+      'HubResourceGatewayFF17F882',
+      'HubVpcCC3B007D',
+      'HubVpcIGWE5DB3ABB',
+      'HubVpcS35B5D6132',
+      'HubVpcprivateSubnet1SubnetA3E459C9',
+      'HubVpcprivateSubnet2Subnet492E46BF',
+      'HubVpcpublicSubnet1EIP84ED06BC',
+      'HubVpcpublicSubnet1NATGateway8CD12909',
+      'HubVpcpublicSubnet1Subnet95578BC6',
+      'HubVpcpublicSubnet2SubnetF9142779',
+    ]);
+    expect(statefulIds(tenants)).toEqual([
+      'TenantsprojectaResourceConfigurationA463CEE3',
+      'TenantsprojectaShare0EF86EB9',
+      'TenantsprojectbResourceConfiguration0ECAC164',
+    ]);
+  });
+
+  it('keeps its output names: tenant stacks and spokes read them (Fn::GetStackOutput), and so do users and scripts', () => {
+    expect(outputNames(t)).toEqual([
+      'HubProxyATargetIpB8D5EFCE',
+      'HubProxyCTargetIp884180F5',
+      'HubProxyTargetName401C876C',
+      'HubResourceGatewayId53BC3FDF',
+      // Read by the tenant stacks: the gateway every resource configuration sits on.
+      'PublishOutputFnGetAttHubResourceGatewayFF17F882IdA37D3D61',
+    ]);
+    expect(outputNames(tenants)).toEqual([
+      // Read by project-b's spoke (same account and region as the hub).
+      'PublishOutputFnGetAttTenantsprojectbResourceConfiguration0ECAC164Arn184C9B58',
+      'TenantsprojectaPort18885C24',
+      'TenantsprojectaResourceConfigurationArn11D32A3A',
+      'TenantsprojectaSpokeParameters8C55D522',
+      'TenantsprojectbPort71338092',
+      'TenantsprojectbResourceConfigurationArnFF94F772',
+      'TenantsprojectbSpokeParameters740F3A6D',
+    ]);
+    const readByTenants = JSON.stringify(tenants.toJSON().Resources).match(/"OutputName":"[^"]+"/g);
+    expect([...new Set(readByTenants)]).toEqual(['"OutputName":"PublishOutputFnGetAttHubResourceGatewayFF17F882IdA37D3D61"']);
+  });
+
+  it('retains the log key and every log group when the stack is deleted or they are replaced', () => {
+    expect(retainedIds(t)).toEqual([
+      'HubFlowLogGroupCEBC6351',
+      'HubLogKey9E1C3FF5',
+      'HubObservabilityAccessLogGroupD4DE99A7',
+      'HubObservabilityCacheLogGroup7615CF4C',
+    ]);
+  });
+
+  it("grants each proxy exactly these statements (its own ENI and fleet tag), and the flow logs only their group's streams", () => {
+    const asset = 'arn:aws:s3:::cdk-hnb659fds-assets-111111111111-ap-northeast-1/<asset>';
+    const proxyGrants = (proxy: string, eni: string) => [
+      `ClaimListenerInterface Allow: ec2:AttachNetworkInterface ec2:DetachNetworkInterface on arn:aws:ec2:ap-northeast-1:111111111111:network-interface/{${eni}}`,
+      `OnlyFleetInstances Allow: ec2:AttachNetworkInterface ec2:DetachNetworkInterface on arn:aws:ec2:ap-northeast-1:111111111111:instance/* if StringEquals aws:ResourceTag/egresshub:fleet=Hub/Hub/${proxy}`,
+      'SeeListenerInterface Allow: ec2:DescribeNetworkInterfaces on *',
+      'PublishProxyHealth Allow: cloudwatch:PutMetricData on * if StringEquals cloudwatch:namespace=egresshub/egresshub',
+      'ReadFleetEgress Allow: cloudwatch:GetMetricStatistics on *',
+      `ReplaceFailedBoot Allow: autoscaling:SetInstanceHealth on arn:aws:autoscaling:ap-northeast-1:111111111111:autoScalingGroup:*:autoScalingGroupName/* if StringEquals autoscaling:ResourceTag/egresshub:fleet=Hub/Hub/${proxy}`,
+      '- Allow: ssm:DescribeParameters ssm:GetParameter ssm:GetParameterHistory ssm:GetParameters on arn:aws:ssm:ap-northeast-1:111111111111:parameter{HubPolicyParameter660A1779}',
+      `ReadProxyPolicy Allow: s3:GetObject on ${asset}.conf`,
+      '- Allow: cloudformation:SignalResource on {AWS::StackId}',
+      `ReadHealthPublisher Allow: s3:GetObject on ${asset}.sh`,
+      'ShipSquidLogs Allow: logs:CreateLogStream logs:DescribeLogStreams logs:PutLogEvents on {HubObservabilityAccessLogGroupD4DE99A7.Arn}, {HubObservabilityCacheLogGroup7615CF4C.Arn}',
+    ];
+    expect(grantsOf(t, 'HubProxyARoleDefaultPolicy7CEC4C37')).toEqual(proxyGrants('ProxyA', 'HubProxyAListenerInterface3E2D323C'));
+    expect(grantsOf(t, 'HubProxyCRoleDefaultPolicy9A9FDA17')).toEqual(proxyGrants('ProxyC', 'HubProxyCListenerInterface6ACC30F3'));
+    expect(grantsOf(t, 'HubVpcFlowLogIAMRoleDefaultPolicyCA6164E2')).toEqual([
+      '- Allow: logs:CreateLogStream logs:DescribeLogStreams logs:PutLogEvents on {HubFlowLogGroupCEBC6351.Arn}',
+    ]);
+    t.resourceCountIs('AWS::IAM::Policy', 3);
+  });
+});
+
+/** What each edge scenario changes against the example: resources per type, stateful logical IDs, outputs. */
+const HUB_CHANGES: Record<
+  string,
+  { counts: Record<string, number>; stateful: { added: string[]; removed: string[] }; outputs: { added: string[]; removed: string[] } }
+> = {
+  'no-tenants': { counts: {}, stateful: { added: [], removed: [] }, outputs: { added: [], removed: [] } },
+  'many-tenants': { counts: {}, stateful: { added: [], removed: [] }, outputs: { added: [], removed: [] } },
+  x86: { counts: {}, stateful: { added: [], removed: [] }, outputs: { added: [], removed: [] } },
+  // mode single (one AZ holds one proxy): no failover name, no second proxy.
+  'one-az': {
+    counts: {
+      'AWS::AutoScaling::AutoScalingGroup': 1,
+      'AWS::AutoScaling::LifecycleHook': 0,
+      'AWS::CloudWatch::Alarm': 7,
+      'AWS::CloudWatch::CompositeAlarm': 0,
+      'AWS::EC2::LaunchTemplate': 1,
+      'AWS::EC2::NetworkInterface': 1,
+      'AWS::EC2::Route': 2,
+      'AWS::EC2::RouteTable': 2,
+      'AWS::EC2::SecurityGroup': 3,
+      'AWS::EC2::SecurityGroupEgress': 1,
+      'AWS::EC2::SecurityGroupIngress': 1,
+      'AWS::EC2::Subnet': 2,
+      'AWS::EC2::SubnetRouteTableAssociation': 2,
+      'AWS::IAM::InstanceProfile': 1,
+      'AWS::IAM::Policy': 2,
+      'AWS::IAM::Role': 2,
+      'AWS::Route53::HealthCheck': 0,
+      'AWS::Route53::HostedZone': 0,
+      'AWS::Route53::RecordSet': 0,
+    },
+    stateful: {
+      added: [],
+      removed: [
+        'HubFailoverDnsLevel0Primary8F68E140',
+        'HubFailoverDnsLevel0Secondary4CF8C321',
+        'HubFailoverDnsProxyAHealthCheck32D82304',
+        'HubFailoverDnsProxyCHealthCheck36FFD0BF',
+        'HubFailoverDnsZoneDDB7926B',
+        'HubProxyCGroupASG7DB2F36A',
+        'HubProxyCInstanceSecurityGroup9FCDA3E2',
+        'HubProxyCListenerInterface6ACC30F3',
+        'HubProxyCListenerSecurityGroup16D8E9A4',
+        'HubVpcprivateSubnet2Subnet492E46BF',
+        'HubVpcpublicSubnet2SubnetF9142779',
+      ],
+    },
+    outputs: {
+      added: ['HubProxyTargetIp1EB5088B', 'PublishOutputFnGetAttHubProxyAListenerInterface3E2D323CPrimaryPrivateIpAddress0CA8E7B8'],
+      removed: ['HubProxyATargetIpB8D5EFCE', 'HubProxyCTargetIp884180F5', 'HubProxyTargetName401C876C'],
+    },
+  },
+  // Three AZs: a third proxy (ProxyD) behind a nested failover level, and a NAT gateway per AZ.
+  'per-az-nat': {
+    counts: {
+      'AWS::AutoScaling::AutoScalingGroup': 3,
+      'AWS::AutoScaling::LifecycleHook': 3,
+      'AWS::CloudWatch::Alarm': 15,
+      'AWS::EC2::EIP': 3,
+      'AWS::EC2::LaunchTemplate': 3,
+      'AWS::EC2::NatGateway': 3,
+      'AWS::EC2::NetworkInterface': 3,
+      'AWS::EC2::Route': 6,
+      'AWS::EC2::RouteTable': 6,
+      'AWS::EC2::SecurityGroup': 7,
+      'AWS::EC2::SecurityGroupEgress': 3,
+      'AWS::EC2::SecurityGroupIngress': 3,
+      'AWS::EC2::Subnet': 6,
+      'AWS::EC2::SubnetRouteTableAssociation': 6,
+      'AWS::IAM::InstanceProfile': 3,
+      'AWS::IAM::Policy': 4,
+      'AWS::IAM::Role': 4,
+      'AWS::Route53::HealthCheck': 3,
+      'AWS::Route53::RecordSet': 4,
+    },
+    stateful: {
+      added: [
+        'HubFailoverDnsLevel1PrimaryD95AB559',
+        'HubFailoverDnsLevel1Secondary5FF38EE5',
+        'HubFailoverDnsProxyDHealthCheck71E28669',
+        'HubProxyDGroupASG7E732346',
+        'HubProxyDInstanceSecurityGroup1DAED59F',
+        'HubProxyDListenerInterface4E3BEB5B',
+        'HubProxyDListenerSecurityGroup508C202E',
+        'HubVpcprivateSubnet3SubnetEDB5F406',
+        'HubVpcpublicSubnet2EIP3FB7B7D7',
+        'HubVpcpublicSubnet2NATGateway58162666',
+        'HubVpcpublicSubnet3EIP5FC45E40',
+        'HubVpcpublicSubnet3NATGatewayDCF146C2',
+        'HubVpcpublicSubnet3Subnet2CF79F24',
+      ],
+      removed: [],
+    },
+    outputs: { added: ['HubProxyDTargetIp15B04A6B'], removed: [] },
+  },
+  // Three AZs behind one regional NAT gateway: no zonal gateway, no Elastic IP.
+  'regional-nat': {
+    counts: {
+      'AWS::AutoScaling::AutoScalingGroup': 3,
+      'AWS::AutoScaling::LifecycleHook': 3,
+      'AWS::CloudWatch::Alarm': 11,
+      'AWS::EC2::EIP': 0,
+      'AWS::EC2::LaunchTemplate': 3,
+      'AWS::EC2::NetworkInterface': 3,
+      'AWS::EC2::Route': 6,
+      'AWS::EC2::RouteTable': 6,
+      'AWS::EC2::SecurityGroup': 7,
+      'AWS::EC2::SecurityGroupEgress': 3,
+      'AWS::EC2::SecurityGroupIngress': 3,
+      'AWS::EC2::Subnet': 6,
+      'AWS::EC2::SubnetRouteTableAssociation': 6,
+      'AWS::IAM::InstanceProfile': 3,
+      'AWS::IAM::Policy': 4,
+      'AWS::IAM::Role': 4,
+      'AWS::Route53::HealthCheck': 3,
+      'AWS::Route53::RecordSet': 4,
+    },
+    stateful: {
+      added: [
+        'HubFailoverDnsLevel1PrimaryD95AB559',
+        'HubFailoverDnsLevel1Secondary5FF38EE5',
+        'HubFailoverDnsProxyDHealthCheck71E28669',
+        'HubProxyDGroupASG7E732346',
+        'HubProxyDInstanceSecurityGroup1DAED59F',
+        'HubProxyDListenerInterface4E3BEB5B',
+        'HubProxyDListenerSecurityGroup508C202E',
+        'HubVpcRegionalNatGateway1D27BC23',
+        'HubVpcprivateSubnet3SubnetEDB5F406',
+        'HubVpcpublicSubnet3Subnet2CF79F24',
+      ],
+      removed: ['HubVpcpublicSubnet1EIP84ED06BC', 'HubVpcpublicSubnet1NATGateway8CD12909'],
+    },
+    outputs: { added: ['HubProxyDTargetIp15B04A6B'], removed: [] },
+  },
+};
+
 describe('EgressHub edge configs', () => {
   it('with no tenants, publishes one shared configuration on port 3128 and shares it with nobody', () => {
     const s = scenario('no-tenants');
@@ -290,6 +594,12 @@ describe('EgressHub edge configs', () => {
       PortRanges: ['3128'],
     });
     tenants.resourceCountIs('AWS::RAM::ResourceShare', 0);
+    expect(statefulIds(tenants)).toEqual(['TenantssharedResourceConfiguration34085EC1']);
+    expect(outputNames(tenants)).toEqual([
+      'TenantssharedPort6045DAE7',
+      'TenantssharedResourceConfigurationArn8B9BE593',
+      'TenantssharedSpokeParametersB564ABE8',
+    ]);
     for (const r of Object.values(resourcesOf(s.hub, 'AWS::EC2::SecurityGroupIngress')))
       expect([r.Properties.FromPort, r.Properties.ToPort]).toEqual([3128, 3128]);
   });
@@ -315,6 +625,12 @@ describe('EgressHub edge configs', () => {
       [4000, 4024],
       [4000, 4024],
     ]);
+    // Each tenant: its ARN, port and spoke parameters (logical IDs end in a hash of the construct path).
+    expect(outputNames(tenants).map((o) => o.replace(/[0-9A-F]{8}$/, ''))).toEqual(
+      Array.from({ length: 25 }, (_, i) => ['Port', 'ResourceConfigurationArn', 'SpokeParameters'].map((o) => `Tenantsteam${i + 1}${o}`))
+        .flat()
+        .sort(),
+    );
     // CloudFormation quotas: 500 resources and 200 outputs per stack.
     const json = tenants.toJSON() as { Resources: object; Outputs: object };
     expect(Object.keys(json.Resources).length).toBeLessThan(500);
@@ -326,6 +642,24 @@ describe('EgressHub edge configs', () => {
     t.resourceCountIs('AWS::EC2::NatGateway', 3);
     const [, gw] = only(resourcesOf(t, 'AWS::VpcLattice::ResourceGateway'));
     expect(gw.Properties.SubnetIds).toHaveLength(3);
+    // Each private subnet leaves through the gateway in its own AZ: an AZ outage takes no other AZ's egress.
+    const ref = (v: unknown) => (v as { Ref: string }).Ref;
+    const subnets = resourcesOf(t, 'AWS::EC2::Subnet');
+    const azOfSubnet = (id: string) => subnets[id]!.Properties.AvailabilityZone;
+    const nats = resourcesOf(t, 'AWS::EC2::NatGateway');
+    const associations = Object.values(resourcesOf(t, 'AWS::EC2::SubnetRouteTableAssociation')).map((a) => a.Properties);
+    const viaNat = Object.values(resourcesOf(t, 'AWS::EC2::Route'))
+      .map((r) => r.Properties)
+      .filter((r) => r.NatGatewayId)
+      .map((r) => {
+        const subnet = ref(associations.find((a) => ref(a.RouteTableId) === ref(r.RouteTableId))!.SubnetId);
+        return [azOfSubnet(subnet), azOfSubnet(ref(nats[ref(r.NatGatewayId)]!.Properties.SubnetId))];
+      });
+    expect(viaNat).toEqual([
+      ['ap-northeast-1a', 'ap-northeast-1a'],
+      ['ap-northeast-1c', 'ap-northeast-1c'],
+      ['ap-northeast-1d', 'ap-northeast-1d'],
+    ]);
   });
 
   it('with a regional NAT gateway, routes every private subnet to one gateway at VPC level (no public subnet, no EIP of its own)', () => {
@@ -430,6 +764,26 @@ describe('construct IDs are an API', () => {
   });
 });
 
+describe('what each edge scenario changes against the example hub', () => {
+  it('covers every scenario but the example', () => {
+    expect(Object.keys(HUB_CHANGES).sort()).toEqual(
+      Object.keys(SCENARIOS)
+        .filter((n) => n !== 'example')
+        .sort(),
+    );
+  });
+
+  it.each(Object.keys(HUB_CHANGES))('%s: resources per type, stateful logical IDs and outputs', (name) => {
+    const example = scenario('example').hub;
+    const t = scenario(name).hub;
+    expect({
+      counts: countChanges(example, t),
+      stateful: listChanges(statefulIds(example), statefulIds(t)),
+      outputs: listChanges(outputNames(example), outputNames(t)),
+    }).toEqual(HUB_CHANGES[name]);
+  });
+});
+
 describe.each(Object.keys(SCENARIOS))('scenario %s', (name) => {
   it('validates every template against the CloudFormation registry', () => {
     for (const [id, t] of scenario(name).templates) expect({ id, problems: validateTemplate(t.toJSON()) }).toEqual({ id, problems: [] });
@@ -439,7 +793,50 @@ describe.each(Object.keys(SCENARIOS))('scenario %s', (name) => {
     expect(nagFindings(scenario(name).app)).toEqual([]);
   });
 
+  it('allows on Resource "*" only actions that take no resource (PutMetricData only into the hub namespace), and no action wildcard', () => {
+    const t = scenario(name).hub;
+    expect(wildcardResourceGrants(t)).toEqual([
+      'cloudwatch:GetMetricStatistics',
+      'cloudwatch:PutMetricData if StringEquals cloudwatch:namespace=egresshub/egresshub',
+      'ec2:DescribeNetworkInterfaces',
+    ]);
+    expect(allowedActions(t).filter((a) => a.includes('*'))).toEqual([]);
+  });
+
+  it("boots every proxy with its own group, ENI and health dimension and the hub's one parameter, within the user data budget", () => {
+    const t = scenario(name).hub;
+    const [parameter] = Object.keys(t.findResources('AWS::SSM::Parameter')) as [string];
+    const ids = Object.keys(t.toJSON().Resources as object);
+    const templates = Object.keys(t.findResources('AWS::EC2::LaunchTemplate'));
+    expect(templates.length).toBe(scenario(name).plan.hub.proxy.fixed.length);
+    for (const lt of templates) {
+      const proxy = /^Hub(Proxy[A-Z])LaunchTemplate/.exec(lt)![1]!;
+      const own = (what: string) => ids.find((k) => k.startsWith(`Hub${proxy}${what}`))!;
+      expect(bootParameters(t, lt)).toMatchObject({
+        STACK: 'egresshub-hub',
+        RESOURCE: own('GroupASG'),
+        REGION: 'ap-northeast-1',
+        POLICY_PARAMETER: `{${parameter}}`,
+        ENI: `{${own('ListenerInterface')}}`,
+        ENI_IP: `{${own('ListenerInterface')}.PrimaryPrivateIpAddress}`,
+        EIP_ALLOCATION: '',
+        HEALTH_DIMENSION: `Proxy=${proxy}`,
+      });
+      expect(userDataHeadroom(t, lt)).toBeGreaterThanOrEqual(USER_DATA_HEADROOM_FLOOR);
+    }
+  });
+});
+
+/**
+ * Upgrade safety: the one whole-template snapshot kept, of every stack of the example app (examples/egresshub.yaml,
+ * the default most hubs start from). Byte identity is the point here: any change to what a deployed example hub,
+ * its tenant stack or its spokes would receive shows up in review, also changes no explicit assertion covers (an
+ * alarm threshold, a dashboard widget, a description). The boot script and the policy apply document are
+ * replaced by their names (test/hub/user-data.test.ts and policy-rollout.test.ts test them), asset hashes by
+ * a marker. Other scenarios and fleet modes are covered by explicit assertions (above, fleet-modes.test.ts).
+ */
+describe('scenario example', () => {
   it('matches the snapshot', () => {
-    for (const [id, t] of scenario(name).templates) expect(snapshotOf(t)).toMatchSnapshot(id);
+    for (const [id, t] of scenario('example').templates) expect(snapshotOf(t)).toMatchSnapshot(id);
   });
 });

@@ -5,6 +5,7 @@ import { arnContextKey, EgressSpoke, spokeTemplate, spokeTemplateStack } from '.
 import { validateTemplate } from '../support/cfn-registry';
 import { nagFindings } from '../support/nag';
 import { exampleConfig, exampleConfigWithoutDns, planOf, synthOnce, testStack } from '../support/stack';
+import { outputNames, statefulIds } from '../support/template-facts';
 
 const ARN = 'arn:aws:vpc-lattice:ap-northeast-1:111111111111:resourceconfiguration/rcfg-0123456789abcdef0';
 const SPOKE_A = 'Spoke-project-a-vpc-0a1b2c3d4e5f60718';
@@ -29,6 +30,26 @@ describe('spoke stacks deployed by the app', () => {
       SubnetIds: ['subnet-0a1b2c3d4e5f60001', 'subnet-0a1b2c3d4e5f60002'],
       SecurityGroupIds: [{ 'Fn::GetAtt': [Match.stringLikeRegexp('SecurityGroup'), 'GroupId'] }],
     });
+  });
+
+  it('keeps the logical IDs and output names of both spokes (a new endpoint ID would replace the endpoint and its DNS name)', () => {
+    const [a, b] = [SPOKE_A, SPOKE_B].map((id) => example().templates.get(id)!);
+    expect(statefulIds(a!)).toEqual(['SpokeEndpoint5FDB5F1A', 'SpokeProxyUrl8FE98977', 'SpokeSecurityGroup869E992F']);
+    expect(outputNames(a!)).toEqual(['SpokeEndpointIdD6821F2C', 'SpokeProxyHostCommand98E91B6A', 'SpokeProxyUrlOutput71CC56C6']);
+    // project-b's spoke also points its hosts at the proxy (client setup: the SSM document and its association).
+    expect(Object.keys(b!.toJSON().Resources as object).sort()).toEqual([
+      'ClientSetupAssociation5BF55A6F',
+      'ClientSetupDocument90B9D869',
+      'SpokeEndpoint5FDB5F1A',
+      'SpokeProxyUrl8FE98977',
+      'SpokeSecurityGroup869E992F',
+    ]);
+    expect(outputNames(b!)).toEqual([
+      'ClientSetupDocument',
+      'SpokeEndpointIdD6821F2C',
+      'SpokeProxyHostCommand98E91B6A',
+      'SpokeProxyUrlOutput71CC56C6',
+    ]);
   });
 
   it('admits only the spoke VPC CIDR, on the tenant port only', () => {
@@ -134,8 +155,24 @@ describe('spokeTemplate (standalone, for teams without CDK)', () => {
     expect(nagFindings(spokeTemplateStack(plan, 'project-a'))).toEqual([]);
   });
 
-  it('matches the snapshot', () => {
-    expect(template).toMatchSnapshot();
+  it('keeps its logical IDs and output names: teams deploy it as is, and a new endpoint ID would replace their endpoint (and its DNS name)', () => {
+    expect(Object.keys(template.Resources).sort()).toEqual(['SpokeEndpoint5FDB5F1A', 'SpokeSecurityGroup869E992F']);
+    expect(outputNames(Template.fromJSON(template))).toEqual(['SpokeEndpointIdD6821F2C', 'SpokeProxyHostCommand98E91B6A']);
+    expect((template as { Description?: string }).Description).toBe(
+      'egresshub spoke for tenant project-a (proxy port 3201) of hub egresshub-hub in ap-northeast-1',
+    );
+  });
+
+  it('refuses, at deploy time, an ARN that is not a resource configuration and a VPC CIDR that is not /16 to /28', () => {
+    const pattern = (p: string) => new RegExp((template.Parameters[p] as unknown as { AllowedPattern: string }).AllowedPattern);
+    expect(pattern('ResourceConfigurationArn').test(ARN)).toBe(true);
+    for (const bad of ['arn:aws:ec2:ap-northeast-1:111111111111:vpc/vpc-1', `${ARN} `, 'rcfg-0123456789abcdef0'])
+      expect(pattern('ResourceConfigurationArn').test(bad)).toBe(false);
+    expect(pattern('VpcCidr').test('10.0.0.0/16')).toBe(true);
+    for (const bad of ['10.0.0.0/8', '10.0.0.0/29', '10.0.0.0', '']) expect(pattern('VpcCidr').test(bad)).toBe(false);
+    expect(pattern('SecondaryVpcCidr1').test('')).toBe(true);
+    expect(pattern('SecondaryVpcCidr1').test('100.64.0.0/16')).toBe(true);
+    expect(pattern('SecondaryVpcCidr1').test('100.64.0.0/12')).toBe(false);
   });
 
   it('fails when the tenant is unknown, listing the tenants', () => {
