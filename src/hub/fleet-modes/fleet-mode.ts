@@ -1,12 +1,14 @@
 // The seam between the hub and its fleet modes: each mode (single.ts, multi-az.ts, nlb.ts) is one class that
-// builds its proxies (and what fronts them) in the hub's scope and says what the resource configurations target.
-// The hub builds everything around them (VPC, gateway, policy, observability) the same way for every mode. Adding
-// a mode means one file here, a case in fleetModeFor, and its plan type in src/config/plan.ts.
+// builds its proxies (and what fronts them) in the hub's scope, adds its own alarms and dashboard widgets, and says
+// what the resource configurations target. The hub builds everything around them (VPC, gateway, policy,
+// observability) the same way for every mode and asks the mode, never its name. What a mode decides outside CDK
+// (drain, lab routing, cost, diff) is its descriptor in src/config/fleet-modes/. Adding a mode: docs/architecture.md.
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
-import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import type { Construct } from 'constructs';
 import type { EgressPlan, FixedProxyPlan } from '../../config/plan';
-import type { HubObservability } from '../observability';
+import type { FailoverDns } from '../failover-dns';
+import type { NlbFront } from '../nlb-front';
+import type { FleetModeMonitoring, HubObservability } from '../observability';
 import { ProxyFleet, type ProxyFleetProps } from '../proxy-fleet';
 import type { ProxyTarget } from '../tenant-endpoints';
 
@@ -36,13 +38,16 @@ export interface FleetModeContext {
   >;
 }
 
-export interface FleetMode {
+/** A fleet mode's CDK side: every member is required, so a new mode's class must decide each. */
+export interface FleetMode extends FleetModeMonitoring {
   /** Every proxy fleet: one per fixed proxy, or the scaling fleet. */
   readonly fleets: readonly ProxyFleet[];
   /** The fixed proxies by plan id (`ProxyA`); empty when the mode has none. */
   readonly fixedProxies: ReadonlyMap<string, ProxyFleet>;
-  /** An NLB in front of the proxies, when the mode has one (its alarms and dashboard widgets follow). */
-  readonly loadBalancer?: elbv2.NetworkLoadBalancer;
+  /** The internal NLB in front of the proxies (EgressHub.nlb), or undefined when the mode has none. */
+  readonly nlb: NlbFront | undefined;
+  /** The failover name's zone and records (EgressHub.failoverDns) once target() built them, or undefined. */
+  readonly failoverDns: FailoverDns | undefined;
   /** Opens the tenant ports to the gateway's group; returns the groups the gateway must be allowed to reach. */
   admitGateway(gateway: ec2.SecurityGroup, portRanges: readonly (readonly [number, number])[]): ec2.ISecurityGroup[];
   /** What the resource configurations target, built once the hub's alarms exist (failover records read them). */
