@@ -67,8 +67,8 @@ export { buildApp, cdkJsonContext, firstSynthContext, followEndpoint, PLACEHOLDE
 export type { BuildAppOptions, SynthesizedStack } from './app';
 
 // The hub's parts, as EgressHub's members expose them (hub.fleets, hub.policy, hub.observability, …).
-export { ProxyFleet, ProxyFleetError } from './hub/proxy-fleet';
-export type { ProxyFleetKind, ProxyFleetProps } from './hub/proxy-fleet';
+export { FixedProxy, ProxyFleet, ProxyFleetError, ScalingProxyFleet } from './hub/proxy-fleet';
+export type { FixedProxyProps, ProxyFleetProps, ScalingProxyFleetProps } from './hub/proxy-fleet';
 export { PolicyRolloutError, ProxyPolicy } from './hub/policy-rollout';
 export type { DrainMode, PolicyApplyOptions, ProxyPolicyProps } from './hub/policy-rollout';
 export type { ProxyPaths } from './hub/user-data';

@@ -22,7 +22,7 @@ import { fleetModeFor, type FleetMode } from './fleet-modes';
 import type { NlbFront } from './nlb-front';
 import { HubObservability, renderCloudWatchAgentConfig } from './observability';
 import { ProxyPolicy } from './policy-rollout';
-import { ProxyFleet, tcpRange } from './proxy-fleet';
+import { type FixedProxy, type ProxyFleet, tcpRange } from './proxy-fleet';
 import { checkStackLimits } from './limits';
 import { acknowledgeForCdkNag2 } from './nag';
 import { produceWeakly, referencedResources, weakReference } from './references';
@@ -137,7 +137,7 @@ export class EgressHub extends Construct implements ec2.IConnectable {
   /** Every proxy fleet: one per fixed proxy (single, multi-az), or the scaling fleet (nlb). */
   readonly fleets: readonly ProxyFleet[];
   /** The fixed proxies by plan id (`ProxyA`); empty in nlb mode. */
-  readonly fixedProxies: ReadonlyMap<string, ProxyFleet>;
+  readonly fixedProxies: ReadonlyMap<string, FixedProxy>;
   /** What the resource configurations target (tenants-stack.ts). */
   readonly proxyTarget: ProxyTarget;
   /** multi-az: the private hosted zone with the failover records. */

@@ -9,7 +9,7 @@ import type { EgressPlan, FixedProxyPlan } from '../../config/plan';
 import type { FailoverDns } from '../failover-dns';
 import type { NlbFront } from '../nlb-front';
 import type { FleetModeMonitoring, HubObservability } from '../observability';
-import { ProxyFleet, type ProxyFleetProps } from '../proxy-fleet';
+import { FixedProxy, type ProxyFleet, type ProxyFleetProps } from '../proxy-fleet';
 import type { ProxyTarget } from '../tenant-endpoints';
 
 /** What every mode's proxies share, from the hub. */
@@ -23,7 +23,7 @@ export interface FleetModeContext {
   /** The hub's private subnets (the gateway's, and an NLB's). */
   readonly privateSubnets: readonly ec2.ISubnet[];
   readonly publicEgress: boolean;
-  /** ProxyFleet props every fleet of the hub shares. */
+  /** Props every proxy fleet of the hub shares (FixedProxy, ScalingProxyFleet). */
   readonly common: Pick<
     ProxyFleetProps,
     | 'vpc'
@@ -43,7 +43,7 @@ export interface FleetMode extends FleetModeMonitoring {
   /** Every proxy fleet: one per fixed proxy, or the scaling fleet. */
   readonly fleets: readonly ProxyFleet[];
   /** The fixed proxies by plan id (`ProxyA`); empty when the mode has none. */
-  readonly fixedProxies: ReadonlyMap<string, ProxyFleet>;
+  readonly fixedProxies: ReadonlyMap<string, FixedProxy>;
   /** The internal NLB in front of the proxies (EgressHub.nlb), or undefined when the mode has none. */
   readonly nlb: NlbFront | undefined;
   /** The failover name's zone and records (EgressHub.failoverDns) once target() built them, or undefined. */
@@ -67,15 +67,14 @@ export function fixedProxies(
   ctx: FleetModeContext,
   plans: readonly FixedProxyPlan[],
   drainBeforeTermination: boolean,
-): Map<string, ProxyFleet> {
-  const fleets = new Map<string, ProxyFleet>();
-  let previous: ProxyFleet | undefined;
+): Map<string, FixedProxy> {
+  const fleets = new Map<string, FixedProxy>();
+  let previous: FixedProxy | undefined;
   for (const f of plans) {
     const subnet = ctx.proxySubnets[f.azIndex];
     if (!subnet) throw new Error(`no proxy subnet for ${f.id} (AZ index ${f.azIndex})`);
-    const fleet = new ProxyFleet(ctx.scope, f.id, {
+    const fleet = new FixedProxy(ctx.scope, f.id, {
       ...ctx.common,
-      kind: 'fixed',
       subnets: [subnet],
       publicEgress: ctx.publicEgress,
       health: { id: f.id, settings: ctx.plan.hub.proxyHealth },

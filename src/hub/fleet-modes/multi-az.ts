@@ -7,13 +7,13 @@ import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type { MultiAzProxyPlan } from '../../config/plan';
 import { FailoverDns } from '../failover-dns';
 import type { HubObservability } from '../observability';
-import type { ProxyFleet } from '../proxy-fleet';
+import type { FixedProxy, ProxyFleet } from '../proxy-fleet';
 import type { ProxyTarget } from '../tenant-endpoints';
 import { admitOnListeners, fixedProxies, type FleetMode, type FleetModeContext } from './fleet-mode';
 
 export class MultiAzProxyMode implements FleetMode {
   readonly fleets: readonly ProxyFleet[];
-  readonly fixedProxies: ReadonlyMap<string, ProxyFleet>;
+  readonly fixedProxies: ReadonlyMap<string, FixedProxy>;
   readonly targetDescription = 'answered by the failover name';
   readonly nlb = undefined;
   /** The private hosted zone with the failover records, once target() built it. */

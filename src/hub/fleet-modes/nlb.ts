@@ -7,13 +7,13 @@ import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import type { NlbProxyPlan } from '../../config/plan';
 import { NlbFront } from '../nlb-front';
 import { addNlbAlarms, nlbWidgets, type HubObservability } from '../observability';
-import { ProxyFleet } from '../proxy-fleet';
+import { ScalingProxyFleet, type FixedProxy, type ProxyFleet } from '../proxy-fleet';
 import type { ProxyTarget } from '../tenant-endpoints';
 import type { FleetMode, FleetModeContext } from './fleet-mode';
 
 export class NlbProxyMode implements FleetMode {
   readonly fleets: readonly ProxyFleet[];
-  readonly fixedProxies: ReadonlyMap<string, ProxyFleet> = new Map();
+  readonly fixedProxies: ReadonlyMap<string, FixedProxy> = new Map();
   readonly targetDescription = 'answered by the internal NLB';
   readonly nlb: NlbFront;
   readonly failoverDns = undefined;
@@ -26,9 +26,8 @@ export class NlbProxyMode implements FleetMode {
     const { scaling } = plan;
     const ports = ctx.plan.tenants.map((t) => t.port);
     this.nlb = new NlbFront(ctx.scope, 'Nlb', { vpc: ctx.vpc, subnets: ctx.privateSubnets, ports });
-    const fleet = new ProxyFleet(ctx.scope, 'Proxies', {
+    const fleet = new ScalingProxyFleet(ctx.scope, 'Proxies', {
       ...ctx.common,
-      kind: 'scaling',
       subnets: ctx.privateSubnets,
       capacity: { min: scaling.min, max: scaling.max },
       // The egress check: a proxy whose way out fails while another's works refuses the NLB's health check.

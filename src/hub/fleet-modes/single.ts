@@ -3,17 +3,17 @@
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type { SingleProxyPlan } from '../../config/plan';
-import type { ProxyFleet } from '../proxy-fleet';
+import type { FixedProxy, ProxyFleet } from '../proxy-fleet';
 import type { ProxyTarget } from '../tenant-endpoints';
 import { admitOnListeners, fixedProxies, type FleetMode, type FleetModeContext } from './fleet-mode';
 
 export class SingleProxyMode implements FleetMode {
   readonly fleets: readonly ProxyFleet[];
-  readonly fixedProxies: ReadonlyMap<string, ProxyFleet>;
+  readonly fixedProxies: ReadonlyMap<string, FixedProxy>;
   readonly targetDescription = 'the resource configurations target it';
   readonly nlb = undefined;
   readonly failoverDns = undefined;
-  private readonly proxy: ProxyFleet;
+  private readonly proxy: FixedProxy;
 
   constructor(ctx: FleetModeContext, plan: SingleProxyPlan) {
     const fixed = fixedProxies(ctx, plan.fixed, false);
