@@ -75,7 +75,7 @@ export interface ProxyFleetProps {
     readonly nlbHealthPort?: number;
   };
   /**
-   * The unified CloudWatch agent's JSON config (HubObservability's renderCloudWatchAgentConfig).
+   * The unified CloudWatch agent's JSON config (renderCloudWatchAgentConfig, src/hub/observability/agent-config.ts).
    * @default - no agent: Squid's logs stay on the instance
    */
   readonly cloudWatchAgentConfig?: string;
