@@ -112,7 +112,10 @@ export interface FixedProxyProps extends ProxyFleetProps {
 export interface ScalingProxyFleetProps extends ProxyFleetProps {
   /** The group's bounds. */
   readonly capacity: { readonly min: number; readonly max: number };
-  /** The egress check, and the NLB health-check port the proxies refuse while withdrawn for egress. */
+  /**
+   * The egress check, and the NLB health-check port the proxies refuse while withdrawn for egress.
+   * @default - no egress check
+   */
   readonly health?: ProxyFleetProps['health'] & { readonly nlbHealthPort: number };
 }
 
