@@ -67,17 +67,18 @@ export { buildApp, cdkJsonContext, firstSynthContext, followEndpoint, PLACEHOLDE
 export type { BuildAppOptions, SynthesizedStack } from './app';
 
 // The hub's parts, as EgressHub's members expose them (hub.fleets, hub.policy, hub.observability, …).
-export { ProxyFleet, ProxyFleetError } from './hub/proxy-fleet';
-export type { ProxyFleetKind, ProxyFleetProps } from './hub/proxy-fleet';
+export { FixedProxy, ProxyFleet, ProxyFleetError, ScalingProxyFleet } from './hub/proxy-fleet';
+export type { FixedProxyProps, ProxyFleetProps, ScalingProxyFleetProps } from './hub/proxy-fleet';
 export { PolicyRolloutError, ProxyPolicy } from './hub/policy-rollout';
 export type { DrainMode, PolicyApplyOptions, ProxyPolicyProps } from './hub/policy-rollout';
+export type { DrainKind } from './config/fleet-modes';
 export type { ProxyPaths } from './hub/user-data';
 export { FailoverDns, FailoverDnsError } from './hub/failover-dns';
 export type { FailoverDnsProps, FailoverProxy } from './hub/failover-dns';
 export { NlbFront, NlbFrontError } from './hub/nlb-front';
 export type { NlbFrontProps } from './hub/nlb-front';
 export { HubObservability } from './hub/observability';
-export type { AccessLogMetricFilter, HubObservabilityProps, TopTenantsRule } from './hub/observability';
+export type { AccessLogMetricFilter, FleetModeMonitoring, HubObservabilityProps, TopTenantsRule } from './hub/observability';
 export { DomainVerification } from './hub/domain-verification';
 export type { DomainVerificationProps } from './hub/domain-verification';
 export { ClientProxySetup, ClientProxySetupError } from './client/client-proxy-setup';

@@ -1,6 +1,7 @@
 // The plan: every derived value (names, ports, subnet sizes, normalised allowlists) decided once
 // from the validated config. The hub, spoke, policy, lab and CLI read these values and never
 // recompute them, so a tenant's port or a resource's name cannot drift between parts.
+import { fleetMode, type ProxyMode } from './fleet-modes';
 import { UsageError } from './errors';
 import { defaultLineRateMbps, defaultTenantConnections } from './instance-types';
 import {
@@ -233,6 +234,14 @@ export interface NlbProxyPlan extends ProxyPlanBase {
 
 /** The proxy fleet, one shape per mode: each mode carries exactly its own fields. */
 export type ProxyPlan = SingleProxyPlan | MultiAzProxyPlan | NlbProxyPlan;
+// Every mode of the list has a plan shape and every shape is a mode of the list (a compile error otherwise).
+const _planShapeForEveryMode: [ProxyPlan['mode'], ProxyMode] extends [ProxyMode, ProxyPlan['mode']] ? true : never = true;
+void _planShapeForEveryMode;
+
+/** The failover name of a plan whose mode has one (multi-az), else undefined. */
+export function failoverNameOf(proxy: ProxyPlan): MultiAzProxyPlan['failoverName'] | undefined {
+  return 'failoverName' in proxy ? proxy.failoverName : undefined;
+}
 
 /** TTL of the multi-az failover records: short, so a withdrawn proxy leaves resolvers' caches quickly. */
 export const FAILOVER_TTL_SECONDS = 10;
@@ -388,7 +397,7 @@ function proxyPlanOf(name: string, config: EgressConfig): ProxyPlan {
   const { mode, scaling } = config.hub.proxy;
   const azs = config.hub.availabilityZones;
   const instanceType = config.hub.proxy.instanceType ?? DEFAULT_INSTANCE_TYPES[mode];
-  const fixedAzs = mode === 'nlb' ? [] : mode === 'single' ? azs.slice(0, 1) : azs;
+  const fixedAzs = fleetMode(mode).fixedProxyAzs(azs);
   const fixed = fixedAzs.map((az, azIndex) => ({
     id: `Proxy${az.slice(config.region.length).toUpperCase()}`,
     availabilityZone: az,

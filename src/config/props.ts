@@ -3,6 +3,7 @@
 // carries its documentation and default into the published .d.ts, as aws-cdk-lib's props do. The zod
 // schema (schema.ts) stays the one validator: test/library/props.test.ts proves at compile time that these
 // interfaces and the schema's input type are the same type, so neither can change alone.
+import type { ProxyMode } from './fleet-modes';
 
 /**
  * Limits on what one tenant may use of one proxy: concurrent connections (nftables on the tenant's listener
@@ -117,7 +118,7 @@ export interface ProxyConfig {
    * internal NLB over an Auto Scaling group.
    * @default 'multi-az'
    */
-  readonly mode?: 'single' | 'multi-az' | 'nlb';
+  readonly mode?: ProxyMode;
   /**
    * The proxies' EC2 instance type.
    * @default - t4g.small for single and multi-az, c7g.large for nlb

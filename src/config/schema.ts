@@ -4,6 +4,7 @@
 import { domainToASCII } from 'node:url';
 import { Address4 } from 'ip-address';
 import { z } from 'zod';
+import { DEFAULT_PROXY_MODE, PROXY_MODES, type ProxyMode } from './fleet-modes';
 import { INSTANCE_FACTS } from './instance-types';
 
 /** Squid and egresshub keep these ports for themselves; tenants may not take them. */
@@ -35,9 +36,8 @@ const LABEL_RE = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 const VPC_PREFIX = /\/(1[6-9]|2[0-8])$/;
 const INSTANCE_TYPE_RE = /^[a-z][a-z0-9-]*\d[a-z0-9-]*\.[a-z0-9]+$/;
 const SNS_TOPIC_ARN_RE = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
-/** How the proxy fleet is built (docs/hub.md#fleet-modes). */
-export const PROXY_MODES = ['single', 'multi-az', 'nlb'] as const;
-export type ProxyMode = (typeof PROXY_MODES)[number];
+/** How the proxy fleet is built (docs/hub.md#fleet-modes): the names come from the one list of modes. */
+export { PROXY_MODES, type ProxyMode };
 /**
  * Instance type per mode when the config names none. Fixed proxies (single, multi-az) each carry the whole
  * load alone after a failover, and egress is mostly light: a burstable Graviton. Behind an NLB the fleet
@@ -328,7 +328,7 @@ const hubSchema = z.strictObject({
   proxy: z
     .strictObject({
       /** single: one self-healing proxy; multi-az: one per AZ with DNS failover; nlb: an NLB over a scaling group. */
-      mode: z.enum(PROXY_MODES).default('multi-az'),
+      mode: z.enum(PROXY_MODES).default(DEFAULT_PROXY_MODE),
       /** @default DEFAULT_INSTANCE_TYPES[mode] */
       instanceType: z.string().regex(INSTANCE_TYPE_RE, { message: 'expected an EC2 instance type such as t4g.small' }).optional(),
       /**

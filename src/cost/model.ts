@@ -2,12 +2,13 @@
 // the baseline (a NAT gateway in every project VPC) and for the hub (shared proxies + NAT, reached over
 // PrivateLink resource endpoints), plus savings, break-even and sensitivity. No I/O here.
 import { UsageError } from '../config/errors';
+import { fleetMode, type ProxyMode } from '../config/fleet-modes';
 import { HOURS_PER_MONTH, usd, type PriceBook } from './prices';
 
 /** How each project VPC reaches the internet today. */
 export type BaselineMode = 'per-vpc' | 'per-az';
-/** How the hub runs its proxies: one instance, one per AZ, or one per AZ behind an internal NLB. */
-export type FleetMode = 'single' | 'multi-az' | 'nlb';
+/** How the hub runs its proxies: a fleet mode (src/config/fleet-modes; its `cost` says what it bills). */
+export type FleetMode = ProxyMode;
 /** How the hub's proxies reach the internet: one NAT gateway, one per AZ, one regional NAT gateway, or their own public IPs. */
 export type HubEgress = 'one' | 'per-az' | 'regional' | 'public';
 /** How project VPCs attach to the hub's resource configurations. */
@@ -94,15 +95,16 @@ export interface MonitoringCounts {
  * alarm; with an NLB two query alarms.
  */
 export function monitoringCounts(h: CostInputs['hub']): MonitoringCounts {
-  const fixed = h.fleet === 'single' ? 1 : h.fleet === 'multi-az' ? h.azs : 0;
-  const groups = h.fleet === 'multi-az' ? h.azs : 1;
+  const mode = fleetMode(h.fleet).cost;
+  const fixed = mode.fixedProxies(h.azs);
+  const groups = mode.autoScalingGroups(h.azs);
   const nats = natCount(h);
   const tenantAlarm = h.monitoring.tenantMetrics > 0 ? 1 : 0;
   // Every proxy also publishes to the hub's egress series (EgressOk, one for the hub), which has an alarm.
   const egress = 1;
   return {
     customMetrics: 4 + 1 + 4 * h.monitoring.tenantMetrics + fixed + egress,
-    alarmMetrics: 2 * groups + fixed + egress + 4 * nats + 1 + 1 + tenantAlarm + (h.fleet === 'nlb' ? 2 : 0),
+    alarmMetrics: 2 * groups + fixed + egress + 4 * nats + 1 + 1 + tenantAlarm + (mode.loadBalancer ? 2 : 0),
     compositeAlarms: fixed >= 2 ? 1 : 0,
     dashboards: 1,
     contributorRules: CONTRIBUTOR_RULES,
@@ -274,7 +276,8 @@ function endpointHours(i: CostInputs): number {
 export function hubBill(i: CostInputs, book: PriceBook): Bill {
   const h = i.hub;
   const gb = i.vpcs * i.gbPerVpc;
-  const proxies = h.fleet === 'single' ? 1 : h.azs;
+  const { cost: mode } = fleetMode(h.fleet);
+  const proxies = mode.proxies(h.azs);
   const nats = natCount(h);
   const publicIps = h.egress === 'public' ? proxies : natIpCount(h);
   // A resource gateway does no AZ-aware balancing (AWS-FACTS: no load balancing), so traffic arriving on its
@@ -324,9 +327,9 @@ export function hubBill(i: CostInputs, book: PriceBook): Bill {
     item(book, 'resource-gateway', 'resource gateway hours', HOURS_PER_MONTH, 'gateway-h', 'resource-gateway.hour'),
     ...attach,
     item(book, 'proxies', `proxy instances (${h.instanceType})`, proxies * HOURS_PER_MONTH, 'instance-h', `ec2.${h.instanceType}`),
-    item(book, 'nlb-hours', 'NLB hours', h.fleet === 'nlb' ? HOURS_PER_MONTH : 0, 'NLB-h', 'nlb.hour'),
+    item(book, 'nlb-hours', 'NLB hours', mode.loadBalancer ? HOURS_PER_MONTH : 0, 'NLB-h', 'nlb.hour'),
     // For TCP, one LCU is 1 GB processed per hour, so LCU-hours equal GB per month when bytes dominate.
-    item(book, 'nlb-lcu', 'NLB capacity units (bytes)', h.fleet === 'nlb' ? gb : 0, 'LCU-h', 'nlb.lcu-hour'),
+    item(book, 'nlb-lcu', 'NLB capacity units (bytes)', mode.loadBalancer ? gb : 0, 'LCU-h', 'nlb.lcu-hour'),
     item(
       book,
       'eips',

@@ -5,6 +5,7 @@
 // tenant stacks read, a replaced configuration changes the ARN a spoke reads or is given as a parameter).
 import { deepEqual, fullDiff, ResourceImpact, type ResourceDifference } from '@aws-cdk/cloudformation-diff';
 import { parseBlock, relation } from '../cidr/block';
+import { fleetModeNamed } from '../config/fleet-modes';
 import { findTenant, type EgressPlan } from '../config/plan';
 import { protectedReason } from './protected';
 import type { AppSnapshot, CfnOutput, CfnResource, CfnTemplate, StackSnapshot } from './snapshot';
@@ -234,7 +235,7 @@ export const SINGLE_MODE_REPLACEMENT_INTERRUPTION: { readonly seconds?: number; 
 
 /** The warning `egresshub diff` prints when proxies are replaced, by fleet mode. */
 export function proxyReplacementWarning(mode: string): string {
-  if (mode !== 'single') {
+  if (fleetModeNamed(mode)?.replacement !== 'interruption') {
     return `replaces proxies: ${mode} replaces them one at a time with at least one in service (no interruption)`;
   }
   const { seconds, estimate } = SINGLE_MODE_REPLACEMENT_INTERRUPTION;

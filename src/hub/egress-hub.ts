@@ -18,11 +18,11 @@ import type { EgressHubConfig } from '../config/props';
 import { egressPortsOf, renderSquidConf } from '../policy';
 import { DomainVerification } from './domain-verification';
 import type { FailoverDns } from './failover-dns';
-import { fleetModeFor, MultiAzProxyMode, NlbProxyMode, type FleetMode } from './fleet-modes';
+import { fleetModeFor, type FleetMode } from './fleet-modes';
 import type { NlbFront } from './nlb-front';
 import { HubObservability, renderCloudWatchAgentConfig } from './observability';
 import { ProxyPolicy } from './policy-rollout';
-import { ProxyFleet, tcpRange } from './proxy-fleet';
+import { type FixedProxy, type ProxyFleet, tcpRange } from './proxy-fleet';
 import { checkStackLimits } from './limits';
 import { acknowledgeForCdkNag2 } from './nag';
 import { produceWeakly, referencedResources, weakReference } from './references';
@@ -137,7 +137,7 @@ export class EgressHub extends Construct implements ec2.IConnectable {
   /** Every proxy fleet: one per fixed proxy (single, multi-az), or the scaling fleet (nlb). */
   readonly fleets: readonly ProxyFleet[];
   /** The fixed proxies by plan id (`ProxyA`); empty in nlb mode. */
-  readonly fixedProxies: ReadonlyMap<string, ProxyFleet>;
+  readonly fixedProxies: ReadonlyMap<string, FixedProxy>;
   /** What the resource configurations target (tenants-stack.ts). */
   readonly proxyTarget: ProxyTarget;
   /** multi-az: the private hosted zone with the failover records. */
@@ -206,7 +206,7 @@ export class EgressHub extends Construct implements ec2.IConnectable {
     const mode = fleetModeFor({ scope: this, plan, vpc: this.vpc, proxySubnets, privateSubnets, publicEgress, common }, proxy);
     this.fleets = mode.fleets;
     this.fixedProxies = mode.fixedProxies;
-    if (mode instanceof NlbProxyMode) this.nlb = mode.nlb;
+    this.nlb = mode.nlb;
 
     this.gatewaySecurityGroup = this.gatewaySecurity(mode, portRanges, ports.length);
     this.connections = new ec2.Connections({ securityGroups: this.fleets.map((f) => f.instanceSecurityGroup) });
@@ -218,12 +218,12 @@ export class EgressHub extends Construct implements ec2.IConnectable {
       encryptionKey: this.logKey,
       vpc: this.vpc,
       healthSignals: proxy.fixed.map((f) => f.id),
-      loadBalancer: mode.loadBalancer,
+      fleetMode: mode,
       alarmTopic: alarmTopicOf(this, props),
     });
 
     this.proxyTarget = mode.target(this.observability);
-    if (mode instanceof MultiAzProxyMode) this.failoverDns = mode.failoverDns;
+    this.failoverDns = mode.failoverDns;
 
     this.gateway = this.resourceGateway(plan, privateSubnets);
 

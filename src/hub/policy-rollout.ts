@@ -15,7 +15,8 @@ import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { UsageError } from '../config/errors';
-import type { EgressPlan } from '../config/plan';
+import { fleetMode, type DrainKind } from '../config/fleet-modes';
+import { failoverNameOf, type EgressPlan } from '../config/plan';
 import { LOG_DAEMON_PATH, LOG_DAEMON_SOURCE, renderSquidConf } from '../policy';
 import { readFileSync } from 'node:fs';
 import { PROXY_HEALTHY } from './health-probe';
@@ -42,7 +43,7 @@ import { shellAssignments, shellLibrary } from './scripts';
  * - `nlb`: deregister the instance from its Auto Scaling group's target groups (those with another healthy target),
  *   wait for the deregistration to finish, reconfigure, register it back.
  */
-export type DrainMode = 'none' | 'health' | 'nlb';
+export type DrainMode = DrainKind;
 
 /**
  * The policy object: squid.conf, then what the proxies install from it (install_proxy_files) as comment lines Squid
@@ -229,11 +230,11 @@ export class ProxyPolicy extends Construct {
     return intervalSeconds + 60 + 60 + 30 + ttlSeconds;
   }
 
-  /** The policy for `plan`: drain mode from the fleet mode (single none, multi-az health, nlb nlb). */
+  /** The policy for `plan`: drain mode from the fleet mode (its descriptor's `drain`). */
   static fromPlan(scope: Construct, id: string, plan: EgressPlan, squidConf = renderSquidConf(plan), agentConfig?: string): ProxyPolicy {
     const { proxy, proxyHealth } = plan.hub;
-    const drain: DrainMode = proxy.mode === 'multi-az' ? 'health' : proxy.mode === 'nlb' ? 'nlb' : 'none';
-    const failoverName = proxy.mode === 'multi-az' ? proxy.failoverName : undefined;
+    const drain: DrainMode = fleetMode(proxy.mode).drain;
+    const failoverName = failoverNameOf(proxy);
     return new ProxyPolicy(scope, id, {
       squidConf,
       agentConfig,

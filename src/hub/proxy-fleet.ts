@@ -1,7 +1,8 @@
-// A Squid fleet behind the resource gateway. `fixed`: one self-healing instance (an Auto Scaling group of one)
-// that carries a fixed ENI, whose IP is a stable target (single mode; one per AZ in multi-az mode). `scaling`: a
-// group of min..max instances behind an NLB (nlb mode). Policy changes reach running instances through the
-// hub's ProxyPolicy (policy-rollout.ts), never through the launch template.
+// A Squid fleet behind the resource gateway, in two shapes over one base (ProxyFleet: the instances' group, launch
+// template, role, boot script and rights). FixedProxy: one self-healing instance (an Auto Scaling group of one)
+// that carries a fixed ENI, whose IP is a stable target (single mode; one per AZ in multi-az mode).
+// ScalingProxyFleet: a group of min..max instances behind an NLB (nlb mode). Policy changes reach running instances
+// through the hub's ProxyPolicy (policy-rollout.ts), never through the launch template.
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,27 +22,15 @@ export function tcpRange(from: number, to: number): ec2.Port {
   return from === to ? ec2.Port.tcp(from) : ec2.Port.tcpRange(from, to);
 }
 
-/** fixed: one instance behind a stable listener ENI (single, multi-az); scaling: a group behind an NLB (nlb). */
-export type ProxyFleetKind = 'fixed' | 'scaling';
-
-/** Properties of {@link ProxyFleet} (EgressHub makes them from the plan). */
+/** Properties every proxy fleet shares (EgressHub makes them from the plan): {@link FixedProxyProps}, {@link ScalingProxyFleetProps}. */
 export interface ProxyFleetProps {
   /** The hub VPC. */
   readonly vpc: ec2.IVpc;
   /**
-   * Where the instances run. `fixed`: exactly one (the fixed ENI cannot leave its subnet); `scaling`: one per AZ.
-   * With `publicEgress`, public subnets.
+   * Where the instances run. FixedProxy: exactly one (the fixed ENI cannot leave its subnet); ScalingProxyFleet:
+   * one per AZ. With FixedProxy's `publicEgress`, public subnets.
    */
   readonly subnets: readonly ec2.ISubnet[];
-  /**
-   * `fixed`: an Auto Scaling group of one whose instance claims a fixed ENI at boot (the ENI's IP is a stable
-   * target). `scaling`: a group of `capacity.min`..`capacity.max` instances with Squid on their primary ENI, for
-   * an NLB in front.
-   * @default 'fixed'
-   */
-  readonly kind?: ProxyFleetKind;
-  /** `scaling` only: the group's bounds. @default - fixed: one instance */
-  readonly capacity?: { readonly min: number; readonly max: number };
   /** The instances' type (plan.hub.proxy.instanceType). */
   readonly instanceType: string;
   /** The instance type's architecture: picks the image and the boot script's binaries. */
@@ -65,12 +54,6 @@ export interface ProxyFleetProps {
    * @default - imageId, or the recorded Amazon Linux 2023 lookup
    */
   readonly machineImage?: ec2.IMachineImage;
-  /**
-   * fixed: hold a terminating instance for DRAIN_BEFORE_TERMINATION_SECONDS while its health reads 0, so that a
-   * failover name moves away first (multi-az: another proxy takes its connections).
-   * @default false
-   */
-  readonly drainBeforeTermination?: boolean;
   /** Destination ports Squid connects to on the internet (tenants' CONNECT and HTTP ports). */
   readonly egressPorts: readonly number[];
   /**
@@ -80,17 +63,10 @@ export interface ProxyFleetProps {
    */
   readonly policy: ProxyPolicy;
   /**
-   * `fixed` only: egress from an Elastic IP of the fleet's own, with no NAT gateway. The instance launches with
-   * an ephemeral public IP (to reach the EC2 API), associates the Elastic IP to itself first thing at boot, and
-   * keeps it across replacements. `subnets` are then public subnets.
-   * @default false
-   */
-  readonly publicEgress?: boolean;
-  /**
-   * `fixed`: publish the proxy's health (plan.hub.proxyHealth.metricName, 1 or 0, dimension = `id`) every
+   * FixedProxy: publish the proxy's health (plan.hub.proxyHealth.metricName, 1 or 0, dimension = `id`) every
    * interval, for the multi-az alarms and failover records, and its egress check's result (publish-health.sh).
-   * `scaling` (behind an NLB, `nlbHealthPort` required): publish the egress check's result, and refuse the target
-   * groups' health check on `nlbHealthPort` while withdrawn for egress.
+   * ScalingProxyFleet (behind an NLB, `nlbHealthPort` required): publish the egress check's result, and refuse
+   * the target groups' health check on `nlbHealthPort` while withdrawn for egress.
    * @default - no health metric, no egress check
    */
   readonly health?: {
@@ -99,7 +75,7 @@ export interface ProxyFleetProps {
     readonly nlbHealthPort?: number;
   };
   /**
-   * The unified CloudWatch agent's JSON config (HubObservability's renderCloudWatchAgentConfig).
+   * The unified CloudWatch agent's JSON config (renderCloudWatchAgentConfig, src/hub/observability/agent-config.ts).
    * @default - no agent: Squid's logs stay on the instance
    */
   readonly cloudWatchAgentConfig?: string;
@@ -115,8 +91,53 @@ export interface ProxyFleetProps {
   readonly rootVolumeGiB?: number;
 }
 
-/** One proxy fleet of a hub: the Squid instances, their launch template, group, role and (fixed) listener ENI. */
-export class ProxyFleet extends Construct {
+/** Properties of {@link FixedProxy}. */
+export interface FixedProxyProps extends ProxyFleetProps {
+  /**
+   * Egress from an Elastic IP of the proxy's own, with no NAT gateway. The instance launches with an ephemeral
+   * public IP (to reach the EC2 API), associates the Elastic IP to itself first thing at boot, and keeps it across
+   * replacements. `subnets` are then public subnets.
+   * @default false
+   */
+  readonly publicEgress?: boolean;
+  /**
+   * Hold a terminating instance for DRAIN_BEFORE_TERMINATION_SECONDS while its health reads 0, so that a failover
+   * name moves away first (multi-az: another proxy takes its connections).
+   * @default false
+   */
+  readonly drainBeforeTermination?: boolean;
+}
+
+/** Properties of {@link ScalingProxyFleet}. */
+export interface ScalingProxyFleetProps extends ProxyFleetProps {
+  /** The group's bounds. */
+  readonly capacity: { readonly min: number; readonly max: number };
+  /**
+   * The egress check, and the NLB health-check port the proxies refuse while withdrawn for egress.
+   * @default - no egress check
+   */
+  readonly health?: ProxyFleetProps['health'] & { readonly nlbHealthPort: number };
+}
+
+/** What a fleet's shape decides in the shared construction (FixedProxy and ScalingProxyFleet each make one). */
+interface FleetShape {
+  /** The instances' group's description. */
+  readonly instanceGroupDescription: string;
+  readonly roleDescription: string;
+  /** A listener ENI in the (only) subnet, whose IP is the stable target. */
+  readonly listenerInterface: boolean;
+  readonly capacity: { readonly min: number; readonly max: number };
+  readonly signals: (timeout: Duration) => autoscaling.Signals;
+  readonly minInstancesInService: number;
+  readonly drainBeforeTermination: boolean;
+  readonly publicEgress: boolean;
+}
+
+/**
+ * One proxy fleet of a hub: the Squid instances, their launch template, group, role and (FixedProxy) listener ENI.
+ * Build a {@link FixedProxy} or a {@link ScalingProxyFleet}.
+ */
+export abstract class ProxyFleet extends Construct {
   static readonly DEFAULT_SIGNAL_TIMEOUT = Duration.minutes(15);
   static readonly DEFAULT_ROOT_VOLUME_GIB = 16;
   /**
@@ -126,12 +147,11 @@ export class ProxyFleet extends Construct {
    */
   static readonly DRAIN_BEFORE_TERMINATION_SECONDS = 240;
 
-  readonly kind: ProxyFleetKind;
-  /** fixed: the ENI whose primary private IP the resource configurations (or failover records) point at. */
+  /** FixedProxy: the ENI whose primary private IP the resource configurations (or failover records) point at. */
   readonly networkInterface?: ec2.CfnNetworkInterface;
   /**
-   * The group that admits tenant ports (`allowFrom`): the fixed ENI's group (fixed), or the instances' group
-   * (scaling: Squid listens on the primary ENI).
+   * The group that admits tenant ports (`allowFrom`): the fixed ENI's group (FixedProxy), or the instances' group
+   * (ScalingProxyFleet: Squid listens on the primary ENI).
    */
   readonly securityGroup: ec2.SecurityGroup;
   /** The instances' primary ENI group: egress only to the internet ports Squid needs (plus tenant ports when scaling). */
@@ -140,36 +160,33 @@ export class ProxyFleet extends Construct {
   /** The group's L1, e.g. to chain several fixed fleets' rolling updates with addDependency. */
   readonly cfnAutoScalingGroup: autoscaling.CfnAutoScalingGroup;
   readonly role: iam.Role;
-  private readonly fixedIp?: string;
-  /** fixed with publicEgress: the fleet's static egress address. */
+  protected readonly fixedIp?: string;
+  /** FixedProxy with publicEgress: the fleet's static egress address. */
   readonly elasticIp?: ec2.CfnEIP;
   readonly policy: ProxyPolicy;
   /** The tag every instance of this fleet carries (the IAM conditions on ENI, EIP and detach rely on it). */
   readonly fleetTag: { readonly key: string; readonly value: string };
 
-  constructor(scope: Construct, id: string, props: ProxyFleetProps) {
+  protected constructor(scope: Construct, id: string, props: ProxyFleetProps, shape: FleetShape) {
     super(scope, id);
-    const kind = props.kind ?? 'fixed';
-    this.kind = kind;
     const subnets = props.subnets;
-    validate(kind, subnets, props);
     this.policy = props.policy;
 
-    this.instanceSecurityGroup = this.instanceSecurity(props, kind);
+    this.instanceSecurityGroup = this.instanceSecurity(props, shape);
     const [firstSubnet] = subnets;
-    const listener = kind === 'fixed' && firstSubnet ? this.listener(props, firstSubnet) : undefined;
+    const listener = shape.listenerInterface && firstSubnet ? this.listener(props, firstSubnet) : undefined;
     this.securityGroup = listener?.securityGroup ?? this.instanceSecurityGroup;
     this.networkInterface = listener?.networkInterface;
     this.fixedIp = this.networkInterface?.attrPrimaryPrivateIpAddress;
 
-    this.role = this.proxyRole(kind);
+    this.role = this.proxyRole(shape);
     this.fleetTag = { key: 'egresshub:fleet', value: this.node.path };
-    this.elasticIp = this.grantFleetRights(props);
+    this.elasticIp = this.grantFleetRights(props, shape);
 
     // The script names the group's logical ID (for cfn-signal), which exists only once the group does.
     const bootstrap: { script?: string } = {};
     const userData = ec2.UserData.custom(Lazy.string({ produce: () => bootstrap.script }));
-    this.autoScalingGroup = this.group(props, kind, this.launchTemplate(props, userData));
+    this.autoScalingGroup = this.group(props, shape, this.launchTemplate(props, shape, userData));
     this.cfnAutoScalingGroup = this.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup;
 
     const stack = Stack.of(this);
@@ -191,13 +208,10 @@ export class ProxyFleet extends Construct {
   }
 
   /** The instances' primary ENI group: outbound to the internet ports Squid proxies to, nothing else. */
-  private instanceSecurity(props: ProxyFleetProps, kind: ProxyFleetKind): ec2.SecurityGroup {
+  private instanceSecurity(props: ProxyFleetProps, shape: FleetShape): ec2.SecurityGroup {
     const group = new ec2.SecurityGroup(this, 'InstanceSecurityGroup', {
       vpc: props.vpc,
-      description:
-        kind === 'fixed'
-          ? 'egresshub proxy instance: no inbound; outbound to the internet ports Squid proxies to'
-          : 'egresshub proxy instance: tenant ports from the load balancer only; outbound to the internet ports Squid proxies to',
+      description: shape.instanceGroupDescription,
       allowAllOutbound: false,
     });
     // Squid's outbound connections leave through the primary ENI (main routing table); 443 also
@@ -208,7 +222,7 @@ export class ProxyFleet extends Construct {
     return group;
   }
 
-  /** fixed: the listener ENI (its IP is the stable target) and its group, which admits the tenant ports. */
+  /** FixedProxy: the listener ENI (its IP is the stable target) and its group, which admits the tenant ports. */
   private listener(props: ProxyFleetProps, subnet: ec2.ISubnet) {
     const securityGroup = new ec2.SecurityGroup(this, 'ListenerSecurityGroup', {
       vpc: props.vpc,
@@ -223,13 +237,10 @@ export class ProxyFleet extends Construct {
     return { securityGroup, networkInterface };
   }
 
-  private proxyRole(kind: ProxyFleetKind): iam.Role {
+  private proxyRole(shape: FleetShape): iam.Role {
     const role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
-      description:
-        kind === 'fixed'
-          ? 'egresshub proxy: SSM management, reading the policy and claiming the fixed listener ENI'
-          : 'egresshub proxy: SSM management and reading the policy',
+      description: shape.roleDescription,
       managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore')],
     });
     Validations.of(role).acknowledge({
@@ -240,15 +251,15 @@ export class ProxyFleet extends Construct {
   }
 
   /**
-   * What the instances may do beyond SSM: claim the listener ENI (fixed), associate the fleet's Elastic IP
+   * What the instances may do beyond SSM: claim the listener ENI (FixedProxy), associate the fleet's Elastic IP
    * (public egress, which this creates and returns), publish health, mark a failed boot unhealthy, read the policy.
    * Each grant on instances is limited to this fleet's tag.
    */
-  private grantFleetRights(props: ProxyFleetProps): ec2.CfnEIP | undefined {
+  private grantFleetRights(props: ProxyFleetProps, shape: FleetShape): ec2.CfnEIP | undefined {
     const instanceArn = Stack.of(this).formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' });
     const onlyFleetInstances = { StringEquals: { [`aws:ResourceTag/${this.fleetTag.key}`]: this.fleetTag.value } };
     if (this.networkInterface) this.grantListenerClaim(this.networkInterface, instanceArn, onlyFleetInstances);
-    const elasticIp = props.publicEgress ? this.publicEgressAddress(instanceArn, onlyFleetInstances) : undefined;
+    const elasticIp = shape.publicEgress ? this.publicEgressAddress(instanceArn, onlyFleetInstances) : undefined;
     if (this.networkInterface || elasticIp) this.grantSeeAddresses(instanceArn, elasticIp !== undefined);
     if (props.health) this.grantHealthPublishing(props.health.settings.namespace);
     this.grantFailedBootReplacement();
@@ -256,7 +267,7 @@ export class ProxyFleet extends Construct {
     return elasticIp;
   }
 
-  /** fixed: attach the listener ENI to itself (and detach it), on this fleet's instances only. */
+  /** FixedProxy: attach the listener ENI to itself (and detach it), on this fleet's instances only. */
   private grantListenerClaim(eni: ec2.CfnNetworkInterface, instanceArn: string, onlyFleetInstances: object): void {
     const eniArn = Stack.of(this).formatArn({ service: 'ec2', resource: 'network-interface', resourceName: eni.ref });
     this.role.addToPolicy(
@@ -394,7 +405,7 @@ export class ProxyFleet extends Construct {
     });
   }
 
-  private launchTemplate(props: ProxyFleetProps, userData: ec2.UserData): ec2.LaunchTemplate {
+  private launchTemplate(props: ProxyFleetProps, shape: FleetShape, userData: ec2.UserData): ec2.LaunchTemplate {
     const stack = Stack.of(this);
     const rootVolumeGiB = props.rootVolumeGiB ?? ProxyFleet.DEFAULT_ROOT_VOLUME_GIB;
     // An SSM "latest" parameter resolved at every deploy would replace every proxy whenever Amazon Linux ships
@@ -414,7 +425,7 @@ export class ProxyFleet extends Construct {
       requireImdsv2: true,
       httpPutResponseHopLimit: 1,
       // Public egress: an ephemeral public IP until the boot script swaps in the Elastic IP.
-      associatePublicIpAddress: props.publicEgress ? true : undefined,
+      associatePublicIpAddress: shape.publicEgress ? true : undefined,
       blockDevices: [
         {
           deviceName: '/dev/xvda',
@@ -439,35 +450,24 @@ export class ProxyFleet extends Construct {
   }
 
   /** The Auto Scaling group, its rolling update, the drain hook (multi-az) and the tags its instances carry. */
-  private group(props: ProxyFleetProps, kind: ProxyFleetKind, launchTemplate: ec2.LaunchTemplate): autoscaling.AutoScalingGroup {
+  private group(props: ProxyFleetProps, shape: FleetShape, launchTemplate: ec2.LaunchTemplate): autoscaling.AutoScalingGroup {
     const signalTimeout = props.signalTimeout ?? ProxyFleet.DEFAULT_SIGNAL_TIMEOUT;
     const subnets = props.subnets;
-    const capacity = kind === 'fixed' ? { min: 1, max: 1 } : props.capacity;
-    if (!capacity) throw new ProxyFleetError(`${this.node.path}: a scaling fleet needs capacity (min, max)`);
-    const { min, max } = capacity;
+    const { min, max } = shape.capacity;
     const group = new autoscaling.AutoScalingGroup(this, 'Group', {
       vpc: props.vpc,
       vpcSubnets: { subnets: [...subnets] },
       launchTemplate,
       minCapacity: min,
       maxCapacity: max,
-      signals:
-        kind === 'fixed'
-          ? autoscaling.Signals.waitForAll({ timeout: signalTimeout })
-          : autoscaling.Signals.waitForMinCapacity({ timeout: signalTimeout }),
-      // fixed: one instance holds the ENI: terminate the old one first, then wait for the new one's signal.
-      // scaling: replace one at a time and keep `min` in service (CloudFormation needs MinInstancesInService
-      // below MaxSize, so a group with min = max keeps max - 1).
-      updatePolicy: autoscaling.UpdatePolicy.rollingUpdate({
-        maxBatchSize: 1,
-        minInstancesInService: kind === 'fixed' ? 0 : Math.min(min, max - 1),
-      }),
+      signals: shape.signals(signalTimeout),
+      updatePolicy: autoscaling.UpdatePolicy.rollingUpdate({ maxBatchSize: 1, minInstancesInService: shape.minInstancesInService }),
     });
     // multi-az: a replaced proxy (new image, instance type, boot script) must leave the failover name before it
     // goes. The termination hook keeps the instance (still serving) for the failover budget while its health
     // publisher, seeing target-lifecycle-state "Terminated" in IMDS, reads 0 (user-data.ts); then it terminates.
     // https://docs.aws.amazon.com/autoscaling/ec2/userguide/retrieving-target-lifecycle-state-through-imds.html
-    if (kind === 'fixed' && props.drainBeforeTermination) {
+    if (shape.drainBeforeTermination) {
       group.addLifecycleHook('DrainBeforeTermination', {
         lifecycleTransition: autoscaling.LifecycleTransition.INSTANCE_TERMINATING,
         heartbeatTimeout: Duration.seconds(ProxyFleet.DRAIN_BEFORE_TERMINATION_SECONDS),
@@ -488,43 +488,90 @@ export class ProxyFleet extends Construct {
     return group;
   }
 
-  /** fixed: the address the resource configurations target (the ENI's primary private IPv4 address). */
-  get targetIp(): string {
-    if (this.fixedIp === undefined)
-      throw new ProxyFleetError(`${this.node.path} is a scaling fleet: it has no fixed address (target its NLB)`);
-    return this.fixedIp;
-  }
-
   /** Admits `peer` on the tenant port ranges (and nothing else) to `securityGroup`. */
   allowFrom(peer: ec2.IPeer, ranges: readonly (readonly [number, number])[]): void {
     for (const [from, to] of ranges) {
       this.securityGroup.addIngressRule(peer, tcpRange(from, to), `tenant ports ${from}-${to}`);
     }
   }
+}
 
-  /** nlb: lets the instances take themselves out of `targetGroupArns` while the policy is applied. */
+/**
+ * One self-healing proxy: an Auto Scaling group of one whose instance claims a fixed listener ENI at boot, so the
+ * ENI's IP is a stable target (single mode; one per AZ in multi-az mode). A replacement terminates the old instance
+ * first (one instance holds the ENI), then waits for the new one's signal.
+ */
+export class FixedProxy extends ProxyFleet {
+  declare readonly networkInterface: ec2.CfnNetworkInterface;
+  /** The address the resource configurations (or failover records) target: the ENI's primary private IPv4 address. */
+  readonly targetIp: string;
+
+  constructor(scope: Construct, id: string, props: FixedProxyProps) {
+    super(scope, id, props, fixedShape(props));
+    if (this.fixedIp === undefined) throw new ProxyFleetError(`${this.node.path}: a fixed proxy has a listener ENI`);
+    this.targetIp = this.fixedIp;
+  }
+}
+
+/**
+ * A group of min..max proxies with Squid on their primary ENI, for an NLB in front (nlb mode). A rolling update
+ * replaces one at a time and keeps `min` in service.
+ */
+export class ScalingProxyFleet extends ProxyFleet {
+  constructor(scope: Construct, id: string, props: ScalingProxyFleetProps) {
+    super(scope, id, props, scalingShape(props));
+  }
+
+  /** Lets the instances take themselves out of `targetGroupArns` while the policy is applied. */
   allowNlbDrain(targetGroupArns: readonly string[]): void {
     this.policy.grantNlbDrain(this.role, targetGroupArns);
   }
 }
 
-function validate(kind: ProxyFleetKind, subnets: readonly ec2.ISubnet[], props: ProxyFleetProps): void {
-  if (kind === 'fixed' && subnets.length !== 1) {
-    throw new ProxyFleetError(`a fixed proxy fleet needs exactly one subnet, the one its ENI lives in (got ${subnets.length})`);
+function fixedShape(props: FixedProxyProps): FleetShape {
+  if (props.subnets.length !== 1) {
+    throw new ProxyFleetError(`a fixed proxy fleet needs exactly one subnet, the one its ENI lives in (got ${props.subnets.length})`);
   }
-  if (kind === 'scaling' && subnets.length === 0) throw new ProxyFleetError('a scaling proxy fleet needs one subnet per AZ (got none)');
-  if (kind === 'fixed' && props.capacity)
+  if ((props as { capacity?: unknown }).capacity)
     throw new ProxyFleetError('capacity applies to scaling fleets only; a fixed fleet is one instance');
-  if (kind === 'scaling') {
-    const c = props.capacity;
-    if (!c) throw new ProxyFleetError('a scaling proxy fleet needs capacity { min, max }');
-    if (!(Number.isInteger(c.min) && Number.isInteger(c.max) && c.min >= 1 && c.max >= c.min)) {
-      throw new ProxyFleetError(`capacity needs whole numbers with 1 <= min <= max (got min ${c.min}, max ${c.max})`);
-    }
-    if (props.publicEgress) throw new ProxyFleetError('publicEgress applies to fixed fleets only (one Elastic IP per instance)');
-    if (props.health && props.health.nlbHealthPort === undefined)
-      throw new ProxyFleetError('a scaling fleet publishes no health metric (the NLB health-checks it): give health.nlbHealthPort');
+  return {
+    instanceGroupDescription: 'egresshub proxy instance: no inbound; outbound to the internet ports Squid proxies to',
+    roleDescription: 'egresshub proxy: SSM management, reading the policy and claiming the fixed listener ENI',
+    listenerInterface: true,
+    capacity: { min: 1, max: 1 },
+    signals: (timeout) => autoscaling.Signals.waitForAll({ timeout }),
+    // One instance holds the ENI: terminate the old one first, then wait for the new one's signal.
+    minInstancesInService: 0,
+    drainBeforeTermination: props.drainBeforeTermination ?? false,
+    publicEgress: props.publicEgress ?? false,
+  };
+}
+
+function scalingShape(props: ScalingProxyFleetProps): FleetShape {
+  if (props.subnets.length === 0) throw new ProxyFleetError('a scaling proxy fleet needs one subnet per AZ (got none)');
+  // Checked at run time too, for callers without the types (JavaScript).
+  const c = props.capacity as ScalingProxyFleetProps['capacity'] | undefined;
+  if (!c) throw new ProxyFleetError('a scaling proxy fleet needs capacity { min, max }');
+  if (!(Number.isInteger(c.min) && Number.isInteger(c.max) && c.min >= 1 && c.max >= c.min)) {
+    throw new ProxyFleetError(`capacity needs whole numbers with 1 <= min <= max (got min ${c.min}, max ${c.max})`);
   }
+  if ((props as { publicEgress?: boolean }).publicEgress)
+    throw new ProxyFleetError('publicEgress applies to fixed fleets only (one Elastic IP per instance)');
+  if (props.health && (props.health as { nlbHealthPort?: number }).nlbHealthPort === undefined)
+    throw new ProxyFleetError('a scaling fleet publishes no health metric (the NLB health-checks it): give health.nlbHealthPort');
+  return {
+    instanceGroupDescription:
+      'egresshub proxy instance: tenant ports from the load balancer only; outbound to the internet ports Squid proxies to',
+    roleDescription: 'egresshub proxy: SSM management and reading the policy',
+    listenerInterface: false,
+    capacity: { min: c.min, max: c.max },
+    signals: (timeout) => autoscaling.Signals.waitForMinCapacity({ timeout }),
+    // Replace one at a time and keep `min` in service (CloudFormation needs MinInstancesInService below MaxSize,
+    // so a group with min = max keeps max - 1).
+    minInstancesInService: Math.min(c.min, c.max - 1),
+    drainBeforeTermination: false,
+    publicEgress: false,
+  };
 }
 
 /**

@@ -3,7 +3,8 @@
 // change through the fleet one drained proxy at a time. Figures are of the lab's emulation (docs/ha.md).
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { UsageError, type EgressPlan } from '../config';
+import { failoverNameOf, UsageError, type EgressPlan } from '../config';
+import { fleetMode } from '../config/fleet-modes';
 // A static import: the CLI loads aws-cdk-lib anyway (synth), and a dynamic import of a .ts module is not
 // resolved by bin/egresshub.js's CommonJS-only tsx hook (it failed `lab reconfigure` outside vitest).
 import { APPLY_TAG, renderPolicyApply } from '../hub/policy-rollout';
@@ -539,7 +540,7 @@ export type RolloutMethod = 'apply-script' | 'lab';
 
 /** multi-az labs run the instances' apply script; nlb labs drain through the supervisor (see RollingResult.method). */
 export function rolloutMethod(topo: LabTopology, plan: EgressPlan): RolloutMethod {
-  return topo.routing === 'failover' && plan.hub.proxy.mode === 'multi-az' ? 'apply-script' : 'lab';
+  return topo.routing === 'failover' && fleetMode(plan.hub.proxy.mode).drain === 'health' ? 'apply-script' : 'lab';
 }
 
 /** The lab's stand-in bucket: `s3://LAB_BUCKET/<key>` is served from `<state>/s3/<key>` by the fake `aws`. */
@@ -587,7 +588,8 @@ export async function applyWithRolloutScript(
 ): Promise<{ drainMs: number; reconfigureMs: number; output: string[] }> {
   const fleet = plan.hub.proxy;
   // The apply script drains through the failover name: a multi-az plan's (rolloutMethod picks this only then).
-  if (fleet.mode !== 'multi-az') throw new Error(`the apply script drains through the multi-az failover name; this plan is ${fleet.mode}`);
+  const failoverName = failoverNameOf(fleet);
+  if (!failoverName) throw new Error(`the apply script drains through the multi-az failover name; this plan is ${fleet.mode}`);
   const files = labPaths(topo.stateDir).proxy(proxy.index);
   const instance = join(files.dir, 'instance');
   mkdirSync(instance, { recursive: true });
@@ -613,7 +615,7 @@ export async function applyWithRolloutScript(
   const script = renderPolicyApply({
     drain: 'health',
     drainFile: files.drainFile,
-    failoverName: { name: fleet.failoverName.name, ttlSeconds: 0 },
+    failoverName: { name: failoverName.name, ttlSeconds: 0 },
     ...LAB_APPLY,
     paths,
   });

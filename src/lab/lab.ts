@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { buildPlan, loadConfigFile, UsageError, type EgressPlan } from '../config';
+import { buildPlan, failoverNameOf, loadConfigFile, UsageError, type EgressPlan } from '../config';
 import { APPLY_FAIR_SHARE, APPLY_TENANT_LIMITS, ENSURE_TLS_PEEK } from '../hub/user-data';
 import { LOG_DAEMON_REPORT_DIR, logDaemonReportFile, renderSquidConf, type SquidConfOptions } from '../policy';
 import { spawn } from 'node:child_process';
@@ -563,14 +563,15 @@ async function startSupervisor(
   settings: SupervisorSettings = DEFAULT_SUPERVISOR_SETTINGS,
 ): Promise<void> {
   const p = labPaths(topo.stateDir);
+  const failover = failoverNameOf(plan.hub.proxy);
   const spec: SupervisorSpec = {
     routing: topo.routing,
     proxies: topo.proxies.map((x) => ({ id: x.id, ns: x.ns, ip: x.ip, drainFile: p.proxy(x.index).drainFile })),
     gateways: topo.tenants.map((t) => t.gatewayNs),
     probePort: Math.min(...topo.tenants.map((t) => t.tenant.port)),
     failoverName:
-      topo.routing === 'failover' && plan.hub.proxy.mode === 'multi-az'
-        ? { name: plan.hub.proxy.failoverName.name, hostsFiles: topo.proxies.map((x) => join('/etc/netns', x.ns, 'hosts')) }
+      topo.routing === 'failover' && failover
+        ? { name: failover.name, hostsFiles: topo.proxies.map((x) => join('/etc/netns', x.ns, 'hosts')) }
         : undefined,
     egress: { host: plan.hub.proxyHealth.egress.host, port: plan.hub.proxyHealth.egress.port },
     settingsFile: p.supervisorSettings,

@@ -87,7 +87,7 @@ export interface ProxyHealth {
 }
 
 /**
- * The emulated "no proxy has egress" alarm (observability.ts, NoProxyEgressAlarm): ALARM after `unhealthyThreshold`
+ * The emulated "no proxy has egress" alarm (src/hub/observability/hub-observability.ts, NoProxyEgressAlarm): ALARM after `unhealthyThreshold`
  * rounds in a row in which no proxy in service passed its egress check, OK at the first round one does.
  */
 export interface EgressAlarm {

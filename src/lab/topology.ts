@@ -1,6 +1,7 @@
 // The lab's layout as a pure function of the plan: namespace and interface names, every address, the
 // emulated internet's DNS records and certificate names. `lab up` builds exactly this; tests read it.
 import { UsageError, type EgressPlan, type TenantPlan } from '../config';
+import { fleetMode, type LabRouting } from '../config/fleet-modes';
 
 /** Every namespace, interface and /etc/netns entry the lab makes starts with this; `down` removes them all. */
 export const LAB_PREFIX = 'eh-';
@@ -81,7 +82,7 @@ export interface LabProxy {
  * to the first healthy proxy in order (multi-az: Route 53 failover records; single: the one proxy); `spread`
  * spreads new connections over every healthy proxy (nlb).
  */
-export type LabRouting = 'failover' | 'spread';
+export type { LabRouting };
 
 export interface LabTopology {
   readonly stateDir: string;
@@ -160,7 +161,7 @@ export function buildTopology(plan: EgressPlan, stateDir = LAB_STATE_DIR): LabTo
     hubPrefix: Number(hubPrefixText),
     squidIp: proxies[0]!.ip,
     proxies,
-    routing: plan.hub.proxy.mode === 'nlb' ? 'spread' : 'failover',
+    routing: fleetMode(plan.hub.proxy.mode).labRouting,
     natPrivateIp: toIp(hubBase + 1),
     tenants,
     dns: [

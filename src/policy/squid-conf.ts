@@ -3,6 +3,7 @@
 // and an access log line that names the tenant and the rule that decided. The hub and the lab run this text.
 // The rules' own lines come from src/policy/rules/ (one file per rule), each at its slot; this file writes the rest.
 import type { EgressPlan, TenantPlan } from '../config';
+import { fleetMode } from '../config/fleet-modes';
 import { NLB_HEALTH_PORT } from '../config/schema';
 import { LOG_DAEMON_PATH, LOG_DAEMON_SOURCE } from './log-daemon';
 import { tunnelPortsOf } from './ports';
@@ -220,7 +221,7 @@ export function renderSquidConf(plan: EgressPlan, options: SquidConfOptions = {}
   const k = options.tcpKeepalive ?? TENANT_KEEPALIVE;
   const keepalive = k ? `tcpkeepalive=${k.idleSeconds},${k.intervalSeconds},${k.timeoutSeconds} ` : '';
   for (const t of plan.tenants) out.push(`http_port ${t.port} name=${t.name} ${keepalive}${peek}`);
-  if (plan.hub.proxy.mode === 'nlb') {
+  if (fleetMode(plan.hub.proxy.mode).nlbHealthListener) {
     out.push(
       `# nlb: the health-check port of every target group (a TCP accept); no tenant, so every request on it is denied`,
       `http_port ${NLB_HEALTH_LISTENER.port} name=${NLB_HEALTH_LISTENER.name}`,

@@ -6,6 +6,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { EgressHub } from '../../src/hub/egress-hub';
 import { fleetModeFor, MultiAzProxyMode, NlbProxyMode, SingleProxyMode } from '../../src/hub/fleet-modes';
+import { FixedProxy, ScalingProxyFleet } from '../../src/hub/proxy-fleet';
 import { planOf, testApp, variantConfig } from '../support/stack';
 
 const build = (mode: string) => {
@@ -39,7 +40,7 @@ describe('EgressHub per fleet mode (the construct on its own)', () => {
     // The same hub around every mode: one gateway, one policy, one dashboard.
     expect(count(template, 'AWS::VpcLattice::ResourceGateway')).toBe(1);
     expect(count(template, 'AWS::CloudWatch::Dashboard')).toBe(1);
-    expect(hub.fleets.every((f) => f.kind === (mode === 'nlb' ? 'scaling' : 'fixed'))).toBe(true);
+    expect(hub.fleets.every((f) => f instanceof (mode === 'nlb' ? ScalingProxyFleet : FixedProxy))).toBe(true);
   });
 
   it("fleetModeFor picks the class of the plan's mode, which builds in the scope it is given", () => {

@@ -7,7 +7,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { describe, expect, it } from 'vitest';
 import type { EgressPlan } from '../../src/config';
 import { ProxyPolicy } from '../../src/hub/policy-rollout';
-import { ProxyFleet } from '../../src/hub/proxy-fleet';
+import { FixedProxy, ScalingProxyFleet, type ProxyFleet } from '../../src/hub/proxy-fleet';
 import { buildApp } from '../../src/app';
 import { validateTemplate } from '../support/cfn-registry';
 import { nagFindings } from '../support/nag';
@@ -49,9 +49,8 @@ function synth(plan: EgressPlan) {
   };
   const fleets: ProxyFleet[] = plan.hub.proxy.fixed.map(
     (f) =>
-      new ProxyFleet(stack, f.id, {
+      new FixedProxy(stack, f.id, {
         ...common,
-        kind: 'fixed',
         subnets: [(publicEgress ? vpc.publicSubnets : vpc.privateSubnets)[f.azIndex]!],
         publicEgress,
         health: plan.hub.proxy.mode === 'multi-az' ? { id: f.id, settings: plan.hub.proxyHealth } : undefined,
@@ -59,7 +58,7 @@ function synth(plan: EgressPlan) {
   );
   if (plan.hub.proxy.mode === 'nlb') {
     const { min, max } = plan.hub.proxy.scaling;
-    const fleet = new ProxyFleet(stack, 'Proxies', { ...common, kind: 'scaling', subnets: vpc.privateSubnets, capacity: { min, max } });
+    const fleet = new ScalingProxyFleet(stack, 'Proxies', { ...common, subnets: vpc.privateSubnets, capacity: { min, max } });
     fleet.allowNlbDrain(['arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:targetgroup/p3201/0123456789abcdef']);
     fleets.push(fleet);
   }
@@ -223,7 +222,8 @@ describe('fleet kinds', () => {
     const fleet = single.fleets[0]!;
     expect(fleet.securityGroup).not.toBe(fleet.instanceSecurityGroup);
     expect(fleet.cfnAutoScalingGroup).toBe(fleet.autoScalingGroup.node.defaultChild);
-    expect(fleet.targetIp).toEqual(fleet.networkInterface!.attrPrimaryPrivateIpAddress);
+    if (!(fleet instanceof FixedProxy)) throw new Error('expected a fixed proxy');
+    expect(fleet.targetIp).toEqual(fleet.networkInterface.attrPrimaryPrivateIpAddress);
     multiAz.template.resourceCountIs('AWS::EC2::NetworkInterface', 2);
   });
 
@@ -243,7 +243,9 @@ describe('fleet kinds', () => {
     nlb.template.resourceCountIs('AWS::EC2::NetworkInterface', 0);
     const fleet = nlb.fleets[0]!;
     expect(fleet.securityGroup).toBe(fleet.instanceSecurityGroup);
-    expect(() => fleet.targetIp).toThrow(/^Hub\/Proxies is a scaling fleet: it has no fixed address \(target its NLB\)$/);
+    // A scaling fleet has no fixed address to target (the compiler refuses fleet.targetIp): target its NLB.
+    expect(fleet).toBeInstanceOf(ScalingProxyFleet);
+    expect('targetIp' in fleet).toBe(false);
     nlb.template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: {
         Statement: Match.arrayWith([
@@ -338,21 +340,21 @@ describe('fleet kinds', () => {
 
 describe('ProxyFleet validation', () => {
   const plan = config();
-  const make = (props: Partial<ConstructorParameters<typeof ProxyFleet>[2]>) => {
+  // Untyped props, as a JavaScript caller may give them: the checks hold at run time too.
+  const make = (props: Record<string, unknown>) => {
     const app = testApp();
     const stack = new Stack(app, 'S', { env: FAKE_ENV });
     const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, restrictDefaultSecurityGroup: false });
     const policy = ProxyPolicy.fromPlan(stack, 'Policy', plan);
     return () =>
-      new ProxyFleet(stack, 'F', {
+      new ScalingProxyFleet(stack, 'F', {
         vpc,
-        subnets: vpc.privateSubnets.slice(0, 1),
+        subnets: vpc.privateSubnets,
         instanceType: 't4g.small',
         architecture: 'arm64',
         egressPorts: [443],
         policy,
-        ...props,
-        ...(props.subnets === undefined && props.kind === 'scaling' ? { subnets: vpc.privateSubnets } : {}),
+        ...(props as { capacity: { min: number; max: number } }),
       });
   };
 
@@ -362,7 +364,7 @@ describe('ProxyFleet validation', () => {
     const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, restrictDefaultSecurityGroup: false });
     expect(
       () =>
-        new ProxyFleet(stack, 'F', {
+        new FixedProxy(stack, 'F', {
           vpc,
           subnets: vpc.privateSubnets,
           instanceType: 't4g.small',
@@ -374,23 +376,21 @@ describe('ProxyFleet validation', () => {
   });
 
   it('fails when a scaling fleet has no capacity, or min > max', () => {
-    expect(make({ kind: 'scaling' })).toThrow('a scaling proxy fleet needs capacity { min, max }');
-    expect(make({ kind: 'scaling', capacity: { min: 3, max: 2 } })).toThrow(
-      'capacity needs whole numbers with 1 <= min <= max (got min 3, max 2)',
-    );
+    expect(make({})).toThrow('a scaling proxy fleet needs capacity { min, max }');
+    expect(make({ capacity: { min: 3, max: 2 } })).toThrow('capacity needs whole numbers with 1 <= min <= max (got min 3, max 2)');
   });
 
   it('fails when public egress, or a health metric without the NLB health port, is asked of a scaling fleet', () => {
-    expect(make({ kind: 'scaling', capacity: { min: 2, max: 4 }, publicEgress: true })).toThrow(
+    expect(make({ capacity: { min: 2, max: 4 }, publicEgress: true })).toThrow(
       'publicEgress applies to fixed fleets only (one Elastic IP per instance)',
     );
-    expect(make({ kind: 'scaling', capacity: { min: 2, max: 4 }, health: { id: 'X', settings: plan.hub.proxyHealth } })).toThrow(
+    expect(make({ capacity: { min: 2, max: 4 }, health: { id: 'X', settings: plan.hub.proxyHealth } })).toThrow(
       /^a scaling fleet publishes no health metric \(the NLB health-checks it\): give health.nlbHealthPort$/,
     );
   });
 
   it('keeps one instance below max in service when a scaling group has min = max (CloudFormation needs it below MaxSize)', () => {
-    const fleet = make({ kind: 'scaling', capacity: { min: 2, max: 2 } })();
+    const fleet = make({ capacity: { min: 2, max: 2 } })();
     const t = Template.fromStack(Stack.of(fleet));
     t.hasResource('AWS::AutoScaling::AutoScalingGroup', { UpdatePolicy: { AutoScalingRollingUpdate: { MinInstancesInService: 1 } } });
   });

@@ -3,6 +3,7 @@
 // from the plan of --config (VPC count, region, hub shape), flags winning.
 import { Option, type Command } from 'commander';
 import type { EgressPlan } from '../../config';
+import { DEFAULT_PROXY_MODE, fleetMode, MODES, PROXY_MODES } from '../../config/fleet-modes';
 import { DEFAULT_INSTANCE_TYPES } from '../../config/schema';
 import { UsageError } from '../../config/errors';
 import {
@@ -36,7 +37,7 @@ import { plural } from '../../untrusted/text';
 import { writableFile, writeOutput } from '../paths';
 import type { Printer } from '../printer';
 
-const DEFAULTS = { azsPerVpc: 2, hubAzs: 2, endpointAzs: 2, fleet: 'multi-az', kbPerRequest: 64, logRetentionDays: 90 } as const;
+const DEFAULTS = { azsPerVpc: 2, hubAzs: 2, endpointAzs: 2, fleet: DEFAULT_PROXY_MODE, kbPerRequest: 64, logRetentionDays: 90 } as const;
 
 /**
  * Every numeric flag with its range: far above any real estate, far below where the bill's arithmetic would
@@ -129,6 +130,8 @@ export function costInputs(opts: Record<string, unknown>, plan?: EgressPlan): Co
 
 const money = (v: number) =>
   `${v < 0 ? '-' : ''}$${Math.abs(v).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+/** `a, b, or c`. */
+const orList = (xs: readonly string[]) => (xs.length < 2 ? xs.join('') : `${xs.slice(0, -1).join(', ')}, or ${xs.at(-1)}`);
 const qty = (v: number) => v.toLocaleString('en-US', { maximumFractionDigits: 2 });
 
 function billRows(side: string, b: Bill): (string | number)[][] {
@@ -139,11 +142,7 @@ function billRows(side: string, b: Bill): (string | number)[][] {
 }
 
 function describeHub(i: CostInputs): string {
-  const fleet = {
-    single: 'one proxy instance',
-    'multi-az': `a proxy in each of ${i.hub.azs} AZs`,
-    nlb: `a proxy in each of ${i.hub.azs} AZs behind an NLB`,
-  }[i.hub.fleet];
+  const fleet = fleetMode(i.hub.fleet).describe(i.hub.azs);
   const egress = {
     one: 'one NAT gateway',
     'per-az': 'a NAT gateway per AZ',
@@ -311,8 +310,8 @@ export const cost: CommandSpec = {
       .addOption(
         new Option(
           '--fleet <mode>',
-          'proxy fleet: one instance, one per AZ, or per AZ behind an NLB (default: the mode in --config, else multi-az)',
-        ).choices(['single', 'multi-az', 'nlb']),
+          `proxy fleet: ${orList(MODES.map((m) => m.summary))} (default: the mode in --config, else ${DEFAULT_PROXY_MODE})`,
+        ).choices(PROXY_MODES),
       )
       .addOption(
         new Option(

@@ -1,13 +1,15 @@
 // The seam between the hub and its fleet modes: each mode (single.ts, multi-az.ts, nlb.ts) is one class that
-// builds its proxies (and what fronts them) in the hub's scope and says what the resource configurations target.
-// The hub builds everything around them (VPC, gateway, policy, observability) the same way for every mode. Adding
-// a mode means one file here, a case in fleetModeFor, and its plan type in src/config/plan.ts.
+// builds its proxies (and what fronts them) in the hub's scope, adds its own alarms and dashboard widgets, and says
+// what the resource configurations target. The hub builds everything around them (VPC, gateway, policy,
+// observability) the same way for every mode and asks the mode, never its name. What a mode decides outside CDK
+// (drain, lab routing, cost, diff) is its descriptor in src/config/fleet-modes/. Adding a mode: docs/architecture.md.
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
-import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import type { Construct } from 'constructs';
 import type { EgressPlan, FixedProxyPlan } from '../../config/plan';
-import type { HubObservability } from '../observability';
-import { ProxyFleet, type ProxyFleetProps } from '../proxy-fleet';
+import type { FailoverDns } from '../failover-dns';
+import type { NlbFront } from '../nlb-front';
+import type { FleetModeMonitoring, HubObservability } from '../observability';
+import { FixedProxy, type ProxyFleet, type ProxyFleetProps } from '../proxy-fleet';
 import type { ProxyTarget } from '../tenant-endpoints';
 
 /** What every mode's proxies share, from the hub. */
@@ -21,7 +23,7 @@ export interface FleetModeContext {
   /** The hub's private subnets (the gateway's, and an NLB's). */
   readonly privateSubnets: readonly ec2.ISubnet[];
   readonly publicEgress: boolean;
-  /** ProxyFleet props every fleet of the hub shares. */
+  /** Props every proxy fleet of the hub shares (FixedProxy, ScalingProxyFleet). */
   readonly common: Pick<
     ProxyFleetProps,
     | 'vpc'
@@ -36,13 +38,16 @@ export interface FleetModeContext {
   >;
 }
 
-export interface FleetMode {
+/** A fleet mode's CDK side: every member is required, so a new mode's class must decide each. */
+export interface FleetMode extends FleetModeMonitoring {
   /** Every proxy fleet: one per fixed proxy, or the scaling fleet. */
   readonly fleets: readonly ProxyFleet[];
   /** The fixed proxies by plan id (`ProxyA`); empty when the mode has none. */
-  readonly fixedProxies: ReadonlyMap<string, ProxyFleet>;
-  /** An NLB in front of the proxies, when the mode has one (its alarms and dashboard widgets follow). */
-  readonly loadBalancer?: elbv2.NetworkLoadBalancer;
+  readonly fixedProxies: ReadonlyMap<string, FixedProxy>;
+  /** The internal NLB in front of the proxies (EgressHub.nlb), or undefined when the mode has none. */
+  readonly nlb: NlbFront | undefined;
+  /** The failover name's zone and records (EgressHub.failoverDns) once target() built them, or undefined. */
+  readonly failoverDns: FailoverDns | undefined;
   /** Opens the tenant ports to the gateway's group; returns the groups the gateway must be allowed to reach. */
   admitGateway(gateway: ec2.SecurityGroup, portRanges: readonly (readonly [number, number])[]): ec2.ISecurityGroup[];
   /** What the resource configurations target, built once the hub's alarms exist (failover records read them). */
@@ -62,15 +67,14 @@ export function fixedProxies(
   ctx: FleetModeContext,
   plans: readonly FixedProxyPlan[],
   drainBeforeTermination: boolean,
-): Map<string, ProxyFleet> {
-  const fleets = new Map<string, ProxyFleet>();
-  let previous: ProxyFleet | undefined;
+): Map<string, FixedProxy> {
+  const fleets = new Map<string, FixedProxy>();
+  let previous: FixedProxy | undefined;
   for (const f of plans) {
     const subnet = ctx.proxySubnets[f.azIndex];
     if (!subnet) throw new Error(`no proxy subnet for ${f.id} (AZ index ${f.azIndex})`);
-    const fleet = new ProxyFleet(ctx.scope, f.id, {
+    const fleet = new FixedProxy(ctx.scope, f.id, {
       ...ctx.common,
-      kind: 'fixed',
       subnets: [subnet],
       publicEgress: ctx.publicEgress,
       health: { id: f.id, settings: ctx.plan.hub.proxyHealth },

@@ -2,20 +2,22 @@
 // the proxies' health alarms, so the name answers the first healthy proxy (docs/hub.md#fleet-modes). A terminating
 // proxy is held while the name moves away from it.
 import { Duration } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type { MultiAzProxyPlan } from '../../config/plan';
 import { FailoverDns } from '../failover-dns';
 import type { HubObservability } from '../observability';
-import type { ProxyFleet } from '../proxy-fleet';
+import type { FixedProxy, ProxyFleet } from '../proxy-fleet';
 import type { ProxyTarget } from '../tenant-endpoints';
 import { admitOnListeners, fixedProxies, type FleetMode, type FleetModeContext } from './fleet-mode';
 
 export class MultiAzProxyMode implements FleetMode {
   readonly fleets: readonly ProxyFleet[];
-  readonly fixedProxies: ReadonlyMap<string, ProxyFleet>;
+  readonly fixedProxies: ReadonlyMap<string, FixedProxy>;
   readonly targetDescription = 'answered by the failover name';
+  readonly nlb = undefined;
   /** The private hosted zone with the failover records, once target() built it. */
-  failoverDns?: FailoverDns;
+  failoverDns: FailoverDns | undefined;
 
   constructor(
     private readonly ctx: FleetModeContext,
@@ -28,6 +30,13 @@ export class MultiAzProxyMode implements FleetMode {
 
   admitGateway(gateway: ec2.SecurityGroup, portRanges: readonly (readonly [number, number])[]): ec2.ISecurityGroup[] {
     return admitOnListeners(this.fleets, gateway, portRanges);
+  }
+
+  /** The proxies' health alarms (which the failover records read) are the hub's (HubObservability). */
+  addAlarms(): void {}
+
+  dashboardWidgets(): cloudwatch.IWidget[] {
+    return [];
   }
 
   target(observability: HubObservability): ProxyTarget {
