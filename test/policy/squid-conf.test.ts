@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { buildPlan, loadConfigFile, type EgressPlan } from '../../src/config';
 import { planWith } from '../fixtures/configs';
 import { ensurePeekCert } from '../../src/lab/lab';
-import { withoutPeek } from '../../bench/tls-peek';
+import { withoutPeek } from '../../bench/peek';
 import { NLB_HEALTH_PORT, RESERVED_PORTS } from '../../src/config';
 import {
   BLOCKED_DESTINATIONS,
@@ -292,7 +292,7 @@ describe('renderSquidConf', () => {
     expect(helper.stdout).toBe('ERR\nERR\n');
   });
 
-  it("the bench's plain-CONNECT variant (bench/tls-peek.ts) drops exactly the TLS lines and still parses", () => {
+  it("the bench's plain-CONNECT variant (bench/peek.ts) drops exactly the TLS lines and still parses", () => {
     const conf = renderSquidConf(example);
     const plain = withoutPeek(conf);
     squidParse(plain, 'plain');
