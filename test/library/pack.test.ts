@@ -301,7 +301,7 @@ describe('the packed CLI (egresshub-cli)', () => {
     const handOvers = under(cliRoot).filter((f) =>
       readFileSync(join(cliRoot, f), 'utf8').includes('require.resolve("egresshub/package.json")'),
     );
-    expect(handOvers).toContain('dist/hub/egress-hub.js');
+    expect(handOvers).toContain('dist/app/index.js');
     const ownCode = under(cliRoot).filter((f) => !handOvers.includes(f));
     expect(ownCode).toContain('dist/cli/commands/synth.js');
     expect(ownCode.filter((f) => fromLibrary.includes(f))).toEqual([]);
