@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'cdk.out/', 'out/', '.lab/', 'bin/*.js', '**/*.mjs', 'vitest.config.ts'] },
+  { ignores: ['node_modules/', 'dist/', 'packages/', 'cdk.out/', 'out/', '.lab/', 'bin/*.js', '**/*.mjs', 'vitest.config.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

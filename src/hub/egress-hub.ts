@@ -25,6 +25,7 @@ import { ProxyPolicy } from './policy-rollout';
 import { type FixedProxy, type ProxyFleet, tcpRange } from './proxy-fleet';
 import { checkStackLimits } from './limits';
 import { acknowledgeForCdkNag2 } from './nag';
+import { broughtVpcSubnets } from './hub-vpc';
 import { produceWeakly, referencedResources, weakReference } from './references';
 import { denyDefaultEgress } from './security-group-rules';
 import type { ProxyTarget } from './tenant-endpoints';
@@ -67,6 +68,15 @@ export interface EgressHubProps {
    * @default - the config's hub.proxy.image, or Amazon Linux 2023 looked up once and recorded in cdk.context.json
    */
   readonly machineImage?: ec2.IMachineImage;
+  /**
+   * A VPC of yours for the hub (one of your network stack, or imported with `ec2.Vpc.fromLookup`): the hub then
+   * creates no VPC, subnets, NAT gateway or S3 endpoint, and runs in the VPC's subnets of the config's
+   * hub.availabilityZones: private subnets with egress (a NAT route) for the proxies and the resource gateway; with
+   * `egress: public`, public subnets for the proxies. The config's hub.cidr must be the VPC's CIDR. Checked at synth
+   * (hub-vpc.ts).
+   * @default - the hub creates its VPC from hub.cidr, hub.availabilityZones and the NAT settings
+   */
+  readonly vpc?: ec2.IVpc;
 }
 
 /** The plan an EgressHub builds: the one given, or the config's (with the typed props in it), validated. */
@@ -130,8 +140,8 @@ export class EgressHub extends Construct implements ec2.IConnectable {
   static readonly RESOURCE_CONFIG_DNS_RESOLUTION = 'IN_VPC';
   /** What this hub was built from: every derived name, port and stack (validated). */
   readonly plan: EgressPlan;
-  /** The hub VPC: public and private subnets in each of the plan's AZs. */
-  readonly vpc: ec2.Vpc;
+  /** The hub VPC: the one given (`vpc`), or the hub's own with public and private subnets in each of the plan's AZs. */
+  readonly vpc: ec2.IVpc;
   /** The hub's proxy policy (squid.conf) and its rollout to running proxies. */
   readonly policy: ProxyPolicy;
   /** Every proxy fleet: one per fixed proxy (single, multi-az), or the scaling fleet (nlb). */
@@ -176,13 +186,14 @@ export class EgressHub extends Construct implements ec2.IConnectable {
     const egressPorts = [...new Set(plan.tenants.flatMap((t) => egressPortsOf(t)))].sort((a, b) => a - b);
     const publicEgress = hub.egress === 'public';
 
-    this.vpc = this.hubVpc(plan);
+    this.vpc = props.vpc ?? this.hubVpc(plan);
+    const brought = props.vpc ? broughtVpcSubnets(this, plan, props.vpc) : undefined;
 
     this.logKey = this.logKeyFor(hub.logGroups.prefix);
-    this.flowLogGroup = this.flowLogs(hub.logGroups.flow, hub.logRetentionDays);
+    this.flowLogGroup = this.flowLogs(hub.logGroups.flow, hub.logRetentionDays, brought !== undefined);
 
-    const privateSubnets = publicEgress ? this.vpc.isolatedSubnets : this.vpc.privateSubnets;
-    const proxySubnets = publicEgress ? this.vpc.publicSubnets : privateSubnets;
+    const privateSubnets = brought?.privateSubnets ?? (publicEgress ? this.vpc.isolatedSubnets : this.vpc.privateSubnets);
+    const proxySubnets = brought?.proxySubnets ?? (publicEgress ? this.vpc.publicSubnets : privateSubnets);
     const agentConfig = renderCloudWatchAgentConfig(hub.logGroups);
 
     // One policy for the hub, shared by its fleets: squid.conf in S3 + SSM parameter, applied to running proxies
@@ -381,7 +392,7 @@ export class EgressHub extends Construct implements ec2.IConnectable {
   }
 
   /** Flow logs to a KMS-encrypted log group. */
-  private flowLogs(logGroupName: string, retentionDays: number): logs.LogGroup {
+  private flowLogs(logGroupName: string, retentionDays: number, broughtVpc: boolean): logs.LogGroup {
     const key = this.logKey;
     const group = new logs.LogGroup(this, 'FlowLogGroup', {
       logGroupName,
@@ -389,10 +400,11 @@ export class EgressHub extends Construct implements ec2.IConnectable {
       encryptionKey: key,
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    this.vpc.addFlowLog('FlowLog', {
-      destination: ec2.FlowLogDestination.toCloudWatchLogs(group),
-      trafficType: ec2.FlowLogTrafficType.ALL,
-    });
+    const options = { destination: ec2.FlowLogDestination.toCloudWatchLogs(group), trafficType: ec2.FlowLogTrafficType.ALL };
+    // A brought VPC's flow log is the hub's own construct: under the VPC (addFlowLog) it would live in the VPC's
+    // stack, which would then read the hub's log group while the hub reads its subnets (a dependency cycle).
+    if (broughtVpc) new ec2.FlowLog(this, 'FlowLog', { resourceType: ec2.FlowLogResourceType.fromVpc(this.vpc), ...options });
+    else this.vpc.addFlowLog('FlowLog', options);
     return group;
   }
 }

@@ -2,6 +2,10 @@
 // CIDR and has no internet route of its own, and a test instance that curls an allowed and a denied
 // URL through the proxy. The instance signals CloudFormation, so the deploy succeeds only if the
 // allowed URL answers 200 and the denied one is refused with 407 (a refused CONNECT, docs/policy.md "Tunnels"). See docs/hub.md ("Integration test").
+// The same app checks, in an account, the UNCONFIRMED upgrade from strong references: deployed with
+// `-c @aws-cdk/core:defaultCrossStackReferences=strong` (Fn::ImportValue, as before src/hub/references.ts), then with
+// `=both` (Fn::GetStackOutput of the same values, exports kept), the configuration, endpoint and gateway must keep
+// their physical IDs (docs/hub.md, "Upgrade from strong references").
 import { App, CfnOutput, Fn, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type { Construct } from 'constructs';
