@@ -9,7 +9,7 @@ import { tunnelPortsOf } from '../policy';
 import type { ClientJob, ClientResult, Outcome } from './client';
 
 export type { Outcome } from './client';
-import { labPaths } from './lab';
+import { labPaths } from './state';
 import { curlIn, proxyRefusal } from './curl';
 import { nodeEntry } from './sh';
 import { ORIGIN_MARKER } from './servers';
