@@ -6,8 +6,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ram from 'aws-cdk-lib/aws-ram';
 import { Construct } from 'constructs';
 import { UsageError } from '../config/errors';
-import { VPC_PREFIX } from './allocate';
-import { parseBlock, relation, type Block } from './block';
+import { parseBlock, relation, VPC_PREFIX, type Block } from './block';
 
 /** What `ProjectIpamPool` builds: the pool's block, the project VPC size, the blocks to keep out, who may use it. */
 export interface ProjectIpamPoolProps {
