@@ -1,6 +1,6 @@
 // Brings the lab up and down: checks the host, builds every piece in order (state directory, certificates,
-// namespaces, daemons: src/lab/{state,certificates,namespaces,daemons}.ts) for one plan, and tears down any lab,
-// whole or half-built. `up` is idempotent and `down` cleans any half-built state. What the lab is (namespaces for
+// namespaces, daemons: src/lab/{state,certificates,namespaces,daemons}.ts) for one plan, reuses a running lab of
+// the same plan (`up` is idempotent), and tears down any lab, whole or half-built. What the lab is (namespaces for
 // the emulated internet, the NAT gateway, the hub's proxies and supervisor, per tenant a spoke VPC plus the
 // endpoint/gateway pair that stands in for PrivateLink) is src/lab/topology.ts.
 import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
