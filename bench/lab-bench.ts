@@ -4,7 +4,9 @@
 // lab's state directory, so `lab down` removes it with the rest.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { issueCertificate, labNamespaces, labPaths, spawnTs } from '../src/lab/lab';
+import { issueCertificate } from '../src/lab/certificates';
+import { spawnTs } from '../src/lab/daemons';
+import { labNamespaces, labPaths } from '../src/lab/state';
 import { inNs, nodeEntry, run, sleep, spawnInNs, waitFor } from '../src/lab/sh';
 import { INTERNET, LAB_PREFIX, LAB_STATE_DIR, type LabTopology } from '../src/lab/topology';
 import type { OriginSpec } from './origin';

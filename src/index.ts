@@ -83,6 +83,8 @@ export { DomainVerification } from './hub/domain-verification';
 export type { DomainVerificationProps } from './hub/domain-verification';
 export { ClientProxySetup, ClientProxySetupError } from './client/client-proxy-setup';
 export type { ClientProxySetupProps } from './client/client-proxy-setup';
+export { IpamPoolError, ProjectIpamPool } from './cidr/ipam';
+export type { ProjectIpamPoolProps } from './cidr/ipam';
 
 // Pure helpers: the proxy policy and the cost model.
 export { renderSquidConf } from './policy/squid-conf';

@@ -3,13 +3,7 @@
 // address first, so the same inputs always give the same answer.
 import { excludeCidr } from 'cidr-tools';
 import { UsageError } from '../config/errors';
-import { addressText, compareBlocks, parseBlock, relation, type Block } from './block';
-
-/**
- * VPC CIDR sizes AWS accepts: IPv4 /16 to /28; IPv6 /44 to /60 in steps of 4 (IPAM pools).
- * https://docs.aws.amazon.com/vpc/latest/userguide/vpc-cidr-blocks.html
- */
-export const VPC_PREFIX = { 4: { min: 16, max: 28, step: 1 }, 6: { min: 44, max: 60, step: 4 } } as const;
+import { addressText, compareBlocks, parseBlock, relation, VPC_PREFIX, type Block } from './block';
 
 export interface AllocationRequest {
   readonly pool: string;

@@ -3,6 +3,12 @@
 // come from ip-address; nothing here manipulates bits by hand.
 import { Address4, Address6 } from 'ip-address';
 
+/**
+ * VPC CIDR sizes AWS accepts: IPv4 /16 to /28; IPv6 /44 to /60 in steps of 4 (IPAM pools).
+ * https://docs.aws.amazon.com/vpc/latest/userguide/vpc-cidr-blocks.html
+ */
+export const VPC_PREFIX = { 4: { min: 16, max: 28, step: 1 }, 6: { min: 44, max: 60, step: 4 } } as const;
+
 export interface Block {
   /** Canonical text: lowercase, IPv6 compressed, e.g. `10.0.0.0/16` or `2001:db8::/56`. */
   readonly cidr: string;

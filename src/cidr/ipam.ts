@@ -6,9 +6,9 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ram from 'aws-cdk-lib/aws-ram';
 import { Construct } from 'constructs';
 import { UsageError } from '../config/errors';
-import { VPC_PREFIX } from './allocate';
-import { parseBlock, relation, type Block } from './block';
+import { parseBlock, relation, VPC_PREFIX, type Block } from './block';
 
+/** What `ProjectIpamPool` builds: the pool's block, the project VPC size, the blocks to keep out, who may use it. */
 export interface ProjectIpamPoolProps {
   /** The IPv4 block the pool hands out, e.g. `10.64.0.0/12`. */
   readonly cidr: string;
@@ -46,9 +46,16 @@ export interface ProjectIpamPoolProps {
   readonly shareWith?: readonly string[];
 }
 
+/** A `ProjectIpamPool` prop AWS IPAM would refuse at deploy (a block outside the pool, a bad prefix length). */
 export class IpamPoolError extends UsageError {}
 
+/**
+ * An AWS VPC IPAM pool (private scope, IPv4) that new project VPCs draw their CIDR block from, with the blocks
+ * already in use reserved, optionally shared over AWS RAM (docs/cidr.md, "Optional: an IPAM pool for new
+ * project VPCs").
+ */
 export class ProjectIpamPool extends Construct {
+  /** Prefix length of a project VPC that does not ask for one. */
   static readonly DEFAULT_NETMASK_LENGTH = 20;
   /** A project VPC's subnets default to 1/16 of the VPC (a /20 VPC gets /24 subnets). */
   static readonly DEFAULT_SUBNET_EXTRA_BITS = 4;

@@ -1,11 +1,11 @@
 // The shape of egresshub.yaml: one zod schema, strict everywhere so that a typo is an error,
-// with the cross-field rules (duplicates, AZ/region, subnet room) as refinements that carry the
-// path of the offending field, so the loader can point at the YAML line.
+// with the cross-field rules (duplicates, AZ/region, subnet room) as named checks (src/config/checks.ts)
+// that carry the path of the offending field, so the loader can point at the YAML line.
 import { domainToASCII } from 'node:url';
 import { Address4 } from 'ip-address';
 import { z } from 'zod';
 import { DEFAULT_PROXY_MODE, PROXY_MODES, type ProxyMode } from './fleet-modes';
-import { INSTANCE_FACTS } from './instance-types';
+import { runConfigChecks } from './checks';
 
 /** Squid and egresshub keep these ports for themselves; tenants may not take them. */
 export const RESERVED_PORTS: ReadonlyMap<number, string> = new Map([
@@ -388,7 +388,7 @@ const hubSchema = z.strictObject({
         })
         .optional(),
     })
-    .default({ mode: 'multi-az', workers: 1 }),
+    .default({ mode: DEFAULT_PROXY_MODE, workers: 1 }),
   logRetentionDays: z
     .number()
     .int()
@@ -488,204 +488,9 @@ export const configSchema = z
     tenants: z.array(tenantSchema).default([]),
     spokes: z.array(spokeSchema).default([]),
   })
+  // The cross-field refusals, one named check each (src/config/checks.ts); the issue carries the check's id.
   .superRefine((cfg, ctx) => {
-    const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
-
-    cfg.hub.availabilityZones.forEach((az, i) => {
-      if (!new RegExp(`^${cfg.region}[a-z]$`).test(az)) {
-        issue(['hub', 'availabilityZones', i], `availability zone "${az}" is not in region ${cfg.region}; use names like ${cfg.region}a`);
-      }
-    });
-    const seenAz = new Map<string, number>();
-    cfg.hub.availabilityZones.forEach((az, i) => {
-      if (seenAz.has(az))
-        issue(['hub', 'availabilityZones', i], `availability zone "${az}" is listed twice (also at index ${seenAz.get(az)})`);
-      seenAz.set(az, i);
-    });
-
-    const { proxy, egress } = cfg.hub;
-    if (egress === 'public' && cfg.hub.natGateways !== undefined) {
-      issue(
-        ['hub', 'natGateways'],
-        'egress: public puts the proxies in public subnets with their own Elastic IPs, so the hub has no NAT gateway; remove natGateways or set egress: nat',
-      );
-    }
-    if (proxy.mode === 'multi-az' && cfg.hub.availabilityZones.length < 2) {
-      issue(
-        ['hub', 'availabilityZones'],
-        `proxy mode multi-az (the default) runs one proxy per AZ and needs at least two availability zones; list another one (e.g. ${cfg.region}c) or set hub.proxy.mode: single`,
-      );
-    }
-    if (proxy.mode === 'nlb' && egress === 'public') {
-      issue(
-        ['hub', 'egress'],
-        'egress: public gives each fixed proxy its own Elastic IP; an NLB fleet scales in and out, so it has no static egress addresses. Use egress: nat with mode nlb, or mode multi-az with egress: public',
-      );
-    }
-    const facts = INSTANCE_FACTS[proxy.instanceType ?? DEFAULT_INSTANCE_TYPES[proxy.mode]];
-    if (facts && proxy.workers > facts.vcpus) {
-      issue(
-        ['hub', 'proxy', 'workers'],
-        `${proxy.workers} Squid workers on ${proxy.instanceType ?? DEFAULT_INSTANCE_TYPES[proxy.mode]} (${facts.vcpus} vCPU${facts.vcpus === 1 ? '' : 's'}) would share cores: use at most ${facts.vcpus}, or a larger instance type`,
-      );
-    }
-    // A bandwidth ceiling is a class of the fair-share tree: without a tree nothing would enforce it.
-    const lineRate = proxy.lineRateMbps ?? (facts ? 1 : 0);
-    if (lineRate === 0) {
-      const capped: (string | number)[][] = [];
-      if (cfg.hub.tenantLimits.bandwidthMbps) capped.push(['hub', 'tenantLimits', 'bandwidthMbps']);
-      cfg.tenants.forEach((t, i) => {
-        if (t.limits?.bandwidthMbps) capped.push(['tenants', i, 'limits', 'bandwidthMbps']);
-      });
-      for (const path of capped) {
-        issue(
-          path,
-          proxy.lineRateMbps === 0
-            ? "a bandwidth ceiling is enforced by the fair-share tree, which hub.proxy.lineRateMbps: 0 turns off: set lineRateMbps to the instance's bandwidth in Mbit/s, or remove the ceiling"
-            : `a bandwidth ceiling is enforced by the fair-share tree, whose rate egresshub does not know for ${proxy.instanceType}: set hub.proxy.lineRateMbps to the instance's bandwidth in Mbit/s, or remove the ceiling`,
-        );
-      }
-    }
-    if (proxy.mode !== 'nlb' && proxy.scaling) {
-      issue(
-        ['hub', 'proxy', 'scaling'],
-        `scaling applies to mode nlb only (mode ${proxy.mode} runs ${proxy.mode === 'single' ? 'one proxy' : 'one proxy per AZ'}); remove it or set hub.proxy.mode: nlb`,
-      );
-    }
-    if (proxy.mode === 'nlb') {
-      const min = proxy.scaling?.min ?? cfg.hub.availabilityZones.length;
-      const max = proxy.scaling?.max ?? Math.max(min, 2 * cfg.hub.availabilityZones.length);
-      if (min > max) issue(['hub', 'proxy', 'scaling', 'min'], `scaling.min (${min}) is larger than scaling.max (${max})`);
-      const listeners = Math.max(cfg.tenants.length, 1);
-      if (listeners > NLB_MAX_LISTENERS) {
-        issue(
-          ['hub', 'proxy', 'mode'],
-          `mode nlb gives each tenant port an NLB listener, and an NLB holds at most ${NLB_MAX_LISTENERS} (not adjustable); this config has ${listeners} tenants. Use mode multi-az, or split the tenants across hubs`,
-        );
-      }
-      // Every proxy is registered in every tenant port's target group, and each registration counts as a target.
-      if (listeners * max > NLB_MAX_TARGETS) {
-        issue(
-          ['hub', 'proxy', 'scaling', 'max'],
-          `mode nlb registers every proxy in each tenant port's target group, so ${listeners} tenant${listeners === 1 ? '' : 's'} x scaling.max ${max} = ${listeners * max} NLB targets, above the ${NLB_MAX_TARGETS} an NLB with cross-zone load balancing holds; ` +
-            `lower scaling.max to ${Math.floor(NLB_MAX_TARGETS / listeners)} or less, put fewer tenants on this hub, or use mode multi-az`,
-        );
-      }
-    }
-
-    const configurations = Math.max(cfg.tenants.length, 1);
-    const quota = cfg.hub.quotas.resourceConfigurationsPerRegion;
-    if (configurations > quota) {
-      issue(
-        ['tenants'],
-        `${configurations} tenants need ${configurations} resource configurations, above the quota "Resource configurations per Region" (Amazon VPC Lattice) of ${quota}${quota === DEFAULT_RESOURCE_CONFIGURATIONS_QUOTA ? ', its default' : ''}, which also counts every other configuration in ${cfg.region}; ` +
-          `request an increase in the Service Quotas console (Amazon VPC Lattice, "Resource configurations per Region"), then declare the approved value as hub.quotas.resourceConfigurationsPerRegion, or split the tenants across hubs in two Regions or accounts`,
-      );
-    }
-    const metricTenants = cfg.tenants.flatMap((t, i) => (t.metrics ? [i] : []));
-    if (metricTenants.length > MAX_METRIC_TENANTS) {
-      issue(
-        ['tenants', metricTenants[MAX_METRIC_TENANTS]!, 'metrics'],
-        `${metricTenants.length} tenants set metrics: true; at most ${MAX_METRIC_TENANTS} may (their names must fit one metric filter pattern, and each is 4 billed custom metrics). ` +
-          'Every tenant is already in the Contributor Insights rules and saved queries (docs/operations.md); keep metrics: true for the tenants you alarm on',
-      );
-    }
-
-    cfg.tenants.forEach((t, ti) => {
-      const tls = new Set(t.connectPorts.filter((p) => typeof p === 'number'));
-      t.connectPorts.forEach((p, i) => {
-        if (typeof p !== 'number' && tls.has(p.port)) {
-          issue(
-            ['tenants', ti, 'connectPorts', i],
-            `port ${p.port} is listed as a TLS port (checked by SNI) and as a raw tunnel ({ port: ${p.port}, tls: false }); keep one of the two`,
-          );
-        }
-      });
-    });
-
-    if (!isPrivateCidr4(cfg.hub.cidr)) {
-      issue(
-        ['hub', 'cidr'],
-        `${cfg.hub.cidr} is not private address space: every tenant is denied the hub's own range, so a public hub range would also block egress to those public addresses; use a block inside ${PRIVATE_HUB_RANGES.join(', ')}`,
-      );
-    }
-    const hubPrefix = Number(cfg.hub.cidr.split('/')[1]);
-    if (hubPrefix < HUB_PREFIX_MIN || hubPrefix > HUB_PREFIX_MAX) {
-      issue(['hub', 'cidr'], `the hub CIDR must be /${HUB_PREFIX_MIN} to /${HUB_PREFIX_MAX} (got /${hubPrefix})`);
-    } else {
-      const mask = subnetPrefix(hubPrefix, cfg.hub.availabilityZones.length);
-      if (mask > MAX_SUBNET_PREFIX) {
-        issue(
-          ['hub', 'cidr'],
-          `${cfg.hub.cidr} is too small for ${cfg.hub.availabilityZones.length} AZs: each of the ${2 * cfg.hub.availabilityZones.length} subnets would be /${mask}, smaller than /${MAX_SUBNET_PREFIX}; use a larger block or fewer AZs`,
-        );
-      }
-    }
-
-    const names = new Map<string, number>();
-    const ports = new Map<number, number>();
-    cfg.tenants.forEach((t, i) => {
-      if (names.has(t.name))
-        issue(
-          ['tenants', i, 'name'],
-          `tenant name "${t.name}" is already used by tenants[${names.get(t.name)}]; tenant names must be unique`,
-        );
-      names.set(t.name, i);
-      if (ports.has(t.port))
-        issue(['tenants', i, 'port'], `port ${t.port} is already used by tenants[${ports.get(t.port)}]; give every tenant its own port`);
-      ports.set(t.port, i);
-      const reserved = RESERVED_PORTS.get(t.port);
-      if (reserved) {
-        const used = new Set(cfg.tenants.map((x) => x.port));
-        let free = Math.max(...used) + 1;
-        if (free > MAX_TENANT_PORT) free = MIN_TENANT_PORT;
-        while (used.has(free) || RESERVED_PORTS.has(free)) free++;
-        issue(['tenants', i, 'port'], `port ${t.port} is reserved (${reserved}); pick a port no tenant uses, e.g. ${free}`);
-      }
-    });
-
-    cfg.spokes.forEach((s, i) => {
-      const tenant = cfg.tenants.find((t) => t.name === s.tenant);
-      const known = cfg.tenants.map((t) => t.name);
-      if (cfg.tenants.length === 0) {
-        if (s.tenant !== SHARED_TENANT)
-          issue(['spokes', i, 'tenant'], `unknown tenant "${s.tenant}": with no tenants configured the only tenant is "${SHARED_TENANT}"`);
-        else if (s.account !== cfg.account)
-          issue(
-            ['spokes', i, 'account'],
-            `the shared configuration is not shared with other accounts; spoke account ${s.account} must be the hub account ${cfg.account}, or configure tenants`,
-          );
-      } else if (!tenant) {
-        issue(['spokes', i, 'tenant'], `unknown tenant "${s.tenant}"; known tenants: ${known.join(', ')}`);
-      } else if (s.account !== cfg.account && !tenant.accounts.includes(s.account) && !tenant.accounts.some((p) => p.startsWith('arn:'))) {
-        issue(
-          ['spokes', i, 'account'],
-          `account ${s.account} is not among tenant "${s.tenant}"'s accounts, so the resource configuration is not shared with it; add it to that tenant's accounts`,
-        );
-      }
-    });
-    cfg.spokes.forEach((s, i) => {
-      if (s.vpcCidr === undefined && s.vpcCidrs === undefined)
-        issue(['spokes', i, 'vpcCidr'], "this field is required; add the VPC's CIDR block (or vpcCidrs with every block, primary first)");
-      if (s.vpcCidr !== undefined && s.vpcCidrs !== undefined)
-        issue(['spokes', i, 'vpcCidrs'], 'give either vpcCidr (one block) or vpcCidrs (every block, primary first), not both');
-      const blocks = s.vpcCidrs ?? [];
-      blocks.forEach((c, j) => {
-        const k = blocks.findIndex((other, m) => m < j && cidrsOverlap(other, c));
-        if (k >= 0)
-          issue(
-            ['spokes', i, 'vpcCidrs', j],
-            `${c} overlaps vpcCidrs[${k}] (${blocks[k]}); a VPC's CIDR blocks never overlap: list each block once`,
-          );
-      });
-    });
-    const vpcs = new Map<string, number>();
-    cfg.spokes.forEach((s, i) => {
-      const key = `${s.tenant}/${s.vpcId}`;
-      if (vpcs.has(key))
-        issue(['spokes', i, 'vpcId'], `${s.vpcId} already has a spoke for tenant "${s.tenant}" (spokes[${vpcs.get(key)}])`);
-      vpcs.set(key, i);
-    });
+    for (const { path, message, check } of runConfigChecks(cfg)) ctx.addIssue({ code: 'custom', path, message, params: { check } });
   });
 
 /** Name of the implicit tenant when the config lists none. */

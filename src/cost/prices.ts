@@ -68,7 +68,6 @@ export const PRICE_KEYS = [
   'nfw.endpoint-hour',
   'nfw.gb',
 ] as const;
-export type PriceKey = (typeof PRICE_KEYS)[number];
 
 const EC2_KEY_RE = /^ec2\.[a-z][a-z0-9-]*\d[a-z0-9-]*\.[a-z0-9]+$/;
 

@@ -3,7 +3,7 @@
 // instance line (an ifb shaper in the hub namespace, fed from the proxy's port) stands in for the bandwidth AWS
 // gives an instance, so "the same proxy with no isolation" has a real bottleneck to compare with.
 // Used by test/lab/fair-share.test.ts and bench/fair.ts.
-import { labPaths } from './lab';
+import { labPaths } from './state';
 import { inNs, spawnInNs, sleep, waitFor } from './sh';
 import type { LabProxy, LabTenant, LabTopology } from './topology';
 

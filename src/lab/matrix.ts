@@ -8,7 +8,7 @@ import { POLICY_RULES, type CaseContext, type RuleCase } from '../policy/rules';
 import type { ClientJob, ClientResult, Outcome } from './client';
 
 export type { Outcome } from './client';
-import { labPaths } from './lab';
+import { labPaths } from './state';
 import { curlIn, proxyRefusal } from './curl';
 import { nodeEntry } from './sh';
 import { ORIGIN_MARKER } from './servers';

@@ -4,21 +4,11 @@
 // at a time, drained first (multi-az: the termination lifecycle hook keeps the instance while its health metric
 // reads 0 and the failover name moves; nlb: the group deregisters it from the target groups), so no request fails.
 import { rmSync } from 'node:fs';
-import {
-  countBy,
-  healthOf,
-  QUIESCE_MS,
-  killProxy,
-  restartProxy,
-  startLoad,
-  waitForStatus,
-  drain,
-  undrain,
-  reactionBound,
-  supervisorSettings,
-  type LoadOptions,
-} from './fleet';
-import { labPaths, readSupervisorStatus, requireRunningLab, type Step } from './lab';
+import { healthOf, killProxy, restartProxy, waitForStatus, drain, undrain, reactionBound, supervisorSettings } from './fleet';
+import { QUIESCE_MS } from './rollout';
+import { countBy, startLoad, type LoadOptions } from './traffic';
+import { requireRunningLab, type Step } from './lab';
+import { labPaths, readSupervisorStatus } from './state';
 import type { LoadSample } from './load';
 import { sleep } from './sh';
 import type { SupervisorStatus } from './supervisor';

@@ -17,7 +17,9 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs';
-import { EGRESS_CHECK_SECONDS, EGRESS_OK, PROBE_TIMEOUT_SECONDS, PROXY_HEALTHY } from './probe';
+// The health probe run inside each proxy namespace is the instances' own (`proxy_healthy PORT DRAIN_FILE`, then
+// `egress_ok HOST PORT`), never a copy, so the lab's failover reacts to exactly what their health metric reports.
+import { EGRESS_CHECK_SECONDS, EGRESS_OK, PROBE_TIMEOUT_SECONDS, PROXY_HEALTHY } from '../hub/health-probe';
 import type { LabRouting } from './topology';
 
 /**

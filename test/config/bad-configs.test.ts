@@ -4,7 +4,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseDocument } from 'yaml';
+import { parse, parseDocument } from 'yaml';
+import { CONFIG_CHECKS } from '../../src/config/checks';
+import { configSchema } from '../../src/config/schema';
 import { runCli } from '../support/cli';
 
 const EXAMPLE = readFileSync('examples/egresshub.yaml', 'utf8');
@@ -21,19 +23,34 @@ interface Case {
   /** The field path the message must name, and a fragment of the message. */
   readonly field: string;
   readonly says: RegExp;
+  /** The named check (src/config/checks.ts) this case breaks, and the only one it may trip; none for a field's own shape. */
+  readonly check?: string;
 }
 
 const cases: Case[] = [
   { name: 'malformed hub CIDR', edit: [[['hub', 'cidr'], '10.0.0/16']], field: 'hub.cidr', says: /IPv4 CIDR/ },
   { name: 'hub CIDR with host bits set', edit: [[['hub', 'cidr'], '10.0.1.0/16']], field: 'hub.cidr', says: /no host bits/ },
-  { name: 'hub CIDR too large', edit: [[['hub', 'cidr'], '10.0.0.0/8']], field: 'hub.cidr', says: /\/16 to \/24.*got \/8/ },
+  {
+    name: 'hub CIDR too large',
+    edit: [[['hub', 'cidr'], '10.0.0.0/8']],
+    field: 'hub.cidr',
+    says: /\/16 to \/24.*got \/8/,
+    check: 'hub-cidr-prefix',
+  },
   {
     name: 'hub CIDR in public address space',
     edit: [[['hub', 'cidr'], '8.8.0.0/16']],
     field: 'hub.cidr',
     says: /not private address space.*10\.0\.0\.0\/8, 172\.16\.0\.0\/12, 192\.168\.0\.0\/16, 100\.64\.0\.0\/10/,
+    check: 'hub-cidr-public',
   },
-  { name: 'hub CIDR too small', edit: [[['hub', 'cidr'], '10.0.0.0/26']], field: 'hub.cidr', says: /\/16 to \/24/ },
+  {
+    name: 'hub CIDR too small',
+    edit: [[['hub', 'cidr'], '10.0.0.0/26']],
+    field: 'hub.cidr',
+    says: /\/16 to \/24/,
+    check: 'hub-cidr-prefix',
+  },
   {
     name: 'hub CIDR too small for its AZs',
     edit: [
@@ -45,18 +62,21 @@ const cases: Case[] = [
     ],
     field: 'hub.cidr',
     says: /too small for 3 AZs.*larger block or fewer AZs/,
+    check: 'hub-cidr-too-small-for-azs',
   },
   {
     name: 'AZ from another region',
     edit: [[['hub', 'availabilityZones', 1], 'us-east-1a']],
     field: 'hub.availabilityZones[1]',
     says: /not in region ap-northeast-1/,
+    check: 'az-outside-region',
   },
   {
     name: 'AZ listed twice',
     edit: [[['hub', 'availabilityZones', 1], 'ap-northeast-1a']],
     field: 'hub.availabilityZones[1]',
     says: /listed twice/,
+    check: 'az-twice',
   },
   { name: 'no AZs', edit: [[['hub', 'availabilityZones'], []]], field: 'hub.availabilityZones', says: /at least one availability zone/ },
   { name: 'bad NAT mode', edit: [[['hub', 'natGateways'], 'two']], field: 'hub.natGateways', says: /"one", "per-az"/ },
@@ -81,12 +101,14 @@ const cases: Case[] = [
     edit: [[['hub', 'availabilityZones'], ['ap-northeast-1a']]],
     field: 'hub.availabilityZones',
     says: /multi-az \(the default\).*at least two availability zones.*mode: single/,
+    check: 'multi-az-one-az',
   },
   {
     name: 'NAT gateways with public egress',
     edit: [[['hub', 'egress'], 'public']],
     field: 'hub.natGateways',
     says: /no NAT gateway; remove natGateways/,
+    check: 'nat-gateways-with-public-egress',
   },
   {
     name: 'nlb with public egress',
@@ -97,12 +119,14 @@ const cases: Case[] = [
     ],
     field: 'hub.egress',
     says: /no static egress addresses/,
+    check: 'nlb-public-egress',
   },
   {
     name: 'scaling outside nlb mode',
     edit: [[['hub', 'proxy', 'scaling'], { max: 4 }]],
     field: 'hub.proxy.scaling',
     says: /applies to mode nlb only/,
+    check: 'scaling-outside-nlb',
   },
   {
     name: 'scaling min above max',
@@ -112,6 +136,7 @@ const cases: Case[] = [
     ],
     field: 'hub.proxy.scaling.min',
     says: /scaling.min \(5\) is larger than scaling.max \(3\)/,
+    check: 'scaling-min-above-max',
   },
   {
     name: 'nlb with more tenants than an NLB has listeners',
@@ -122,6 +147,7 @@ const cases: Case[] = [
     ],
     field: 'hub.proxy.mode',
     says: /at most 50 \(not adjustable\); this config has 51 tenants/,
+    check: 'nlb-too-many-listeners',
   },
   {
     // Every proxy is in every tenant's target group: 10 x 51 = 510 targets, above the cross-zone NLB's 500.
@@ -134,6 +160,7 @@ const cases: Case[] = [
     ],
     field: 'hub.proxy.scaling.max',
     says: /10 tenants x scaling\.max 51 = 510 NLB targets, above the 500 .*lower scaling\.max to 50 or less, put fewer tenants on this hub, or use mode multi-az/,
+    check: 'nlb-too-many-targets',
   },
   {
     name: 'bad instance type',
@@ -149,15 +176,20 @@ const cases: Case[] = [
   { name: 'missing hub', edit: [[['hub'], undefined]], field: 'hub', says: /required/ },
   {
     name: 'duplicate tenant names',
-    edit: [[['tenants', 1, 'name'], 'project-a']],
+    edit: [
+      [['tenants', 1, 'name'], 'project-a'],
+      [['spokes', 1, 'tenant'], 'project-a'], // else spokes[1] names a tenant that is gone
+    ],
     field: 'tenants[1].name',
     says: /already used by tenants\[0\]/,
+    check: 'tenant-name-twice',
   },
   {
     name: 'duplicate tenant ports',
     edit: [[['tenants', 1, 'port'], 3201]],
     field: 'tenants[1].port',
     says: /already used by tenants\[0\]/,
+    check: 'tenant-port-twice',
   },
   { name: 'port below 1024', edit: [[['tenants', 0, 'port'], 80]], field: 'tenants[0].port', says: /between 1024 and 65535.*got 80/ },
   { name: 'port above 65535', edit: [[['tenants', 0, 'port'], 70000]], field: 'tenants[0].port', says: /between 1024 and 65535/ },
@@ -166,12 +198,14 @@ const cases: Case[] = [
     edit: [[['tenants', 0, 'port'], 3128]],
     field: 'tenants[0].port',
     says: /reserved.*pick a port no tenant uses, e\.g\. 3203/,
+    check: 'tenant-port-reserved',
   },
   {
     name: 'the nlb health-check port as a tenant port (reserved in every mode)',
     edit: [[['tenants', 0, 'port'], 3129]],
     field: 'tenants[0].port',
     says: /port 3129 is reserved \(the proxies' NLB health-check listener/,
+    check: 'tenant-port-reserved',
   },
   { name: 'port as text', edit: [[['tenants', 0, 'port'], 'http']], field: 'tenants[0].port', says: /expected a number/ },
   { name: 'tenant name with capitals', edit: [[['tenants', 0, 'name'], 'ProjectA']], field: 'tenants[0].name', says: /lowercase letters/ },
@@ -243,6 +277,7 @@ const cases: Case[] = [
     edit: [[['spokes', 0, 'tenant'], 'project-z']],
     field: 'spokes[0].tenant',
     says: /unknown tenant "project-z".*project-a, project-b/,
+    check: 'spoke-tenant-unknown',
   },
   {
     name: 'spoke with one subnet',
@@ -269,6 +304,7 @@ const cases: Case[] = [
     edit: [[['spokes', 0, 'account'], '333333333333']],
     field: 'spokes[0].account',
     says: /not among tenant "project-a"'s accounts/,
+    check: 'spoke-account-not-shared',
   },
   {
     name: 'spoke listed twice',
@@ -286,6 +322,7 @@ const cases: Case[] = [
     ],
     field: 'spokes[1].vpcId',
     says: /already has a spoke/,
+    check: 'spoke-vpc-twice',
   },
   {
     name: 'client setup tag key starting with a space',
@@ -330,12 +367,100 @@ const cases: Case[] = [
     edit: [[['hub', 'quotas'], { resourceConfigurationsPerRegion: 1 }]],
     field: 'tenants',
     says: /2 tenants need 2 resource configurations, above the quota "Resource configurations per Region" \(Amazon VPC Lattice\) of 1.*Service Quotas/,
+    check: 'resource-configurations-above-quota',
   },
   { name: 'a port of .inf', edit: [[['tenants', 0, 'port'], Infinity]], field: 'tenants[0].port', says: /\(got \.inf\)$/ },
   { name: 'a port of .nan', edit: [[['tenants', 0, 'port'], NaN]], field: 'tenants[0].port', says: /\(got \.nan\)$/ },
+  {
+    name: 'more Squid workers than the instance type has vCPUs',
+    edit: [[['hub', 'proxy', 'workers'], 4]],
+    field: 'hub.proxy.workers',
+    says: /^.*: 4 Squid workers on t4g\.small \(2 vCPUs\) would share cores: use at most 2, or a larger instance type \(got 4\)$/,
+    check: 'workers-above-vcpus',
+  },
+  {
+    name: 'a bandwidth ceiling with fair sharing turned off',
+    edit: [
+      [['hub', 'proxy', 'lineRateMbps'], 0],
+      [['hub', 'tenantLimits'], { bandwidthMbps: 10 }],
+    ],
+    field: 'hub.tenantLimits.bandwidthMbps',
+    says: /enforced by the fair-share tree, which hub\.proxy\.lineRateMbps: 0 turns off/,
+    check: 'bandwidth-ceiling-without-fair-share',
+  },
+  {
+    name: 'more tenants with metrics than one metric filter pattern holds',
+    edit: [
+      [['spokes'], []],
+      [['tenants'], Array.from({ length: 21 }, (_, i) => ({ name: `t${i + 1}`, port: 5000 + i, allow: ['example.com'], metrics: true }))],
+    ],
+    field: 'tenants[20].metrics',
+    says: /21 tenants set metrics: true; at most 20 may/,
+    check: 'too-many-metric-tenants',
+  },
+  {
+    name: 'a connect port both TLS and raw',
+    edit: [
+      [
+        ['tenants', 0, 'connectPorts'],
+        [443, { port: 443, tls: false }],
+      ],
+    ],
+    field: 'tenants[0].connectPorts[1]',
+    says: /port 443 is listed as a TLS port \(checked by SNI\) and as a raw tunnel/,
+    check: 'port-both-tls-and-raw',
+  },
+  {
+    name: 'a spoke of a named tenant when no tenants are configured',
+    edit: [
+      [['tenants'], undefined],
+      [['spokes', 1], undefined],
+    ],
+    field: 'spokes[0].tenant',
+    says: /unknown tenant "project-a": with no tenants configured the only tenant is "shared"/,
+    check: 'spoke-tenant-not-shared',
+  },
+  {
+    name: 'a spoke of the shared configuration in another account',
+    edit: [
+      [['tenants'], undefined],
+      [['spokes', 1], undefined],
+      [['spokes', 0, 'tenant'], 'shared'],
+    ],
+    field: 'spokes[0].account',
+    says: /the shared configuration is not shared with other accounts; spoke account 222222222222 must be the hub account 111111111111/,
+    check: 'spoke-account-not-hub',
+  },
+  {
+    name: 'a spoke without its VPC CIDR',
+    edit: [[['spokes', 0, 'vpcCidr'], undefined]],
+    field: 'spokes[0].vpcCidr',
+    says: /this field is required; add the VPC's CIDR block/,
+    check: 'spoke-vpc-cidr-missing',
+  },
+  {
+    name: 'a spoke with both vpcCidr and vpcCidrs',
+    edit: [[['spokes', 0, 'vpcCidrs'], ['10.0.0.0/16']]],
+    field: 'spokes[0].vpcCidrs',
+    says: /give either vpcCidr \(one block\) or vpcCidrs/,
+    check: 'spoke-vpc-cidr-and-cidrs',
+  },
+  {
+    name: 'a spoke whose VPC CIDR blocks overlap',
+    edit: [
+      [['spokes', 0, 'vpcCidr'], undefined],
+      [
+        ['spokes', 0, 'vpcCidrs'],
+        ['10.0.0.0/16', '100.64.0.0/16', '10.0.1.0/24'],
+      ],
+    ],
+    field: 'spokes[0].vpcCidrs[2]',
+    says: /10\.0\.1\.0\/24 overlaps vpcCidrs\[0\] \(10\.0\.0\.0\/16\)/,
+    check: 'spoke-vpc-cidrs-overlap',
+  },
 ];
 
-function writeCase(c: Case, i: number): string {
+function caseText(c: Case): string {
   let text = c.text;
   if (text === undefined) {
     const doc = parseDocument(EXAMPLE);
@@ -345,9 +470,22 @@ function writeCase(c: Case, i: number): string {
     }
     text = doc.toString();
   }
+  return text;
+}
+
+function writeCase(c: Case, i: number): string {
   const file = join(dir, `case-${i}.yaml`);
-  writeFileSync(file, text);
+  writeFileSync(file, caseText(c));
   return file;
+}
+
+/** The named checks a case trips, by the id each refusal carries (src/config/checks.ts). */
+function checksTripped(c: Case): string[] {
+  const result = configSchema.safeParse(parse(caseText(c)));
+  const ids = (result.error?.issues ?? []).flatMap((issue) =>
+    issue.code === 'custom' && typeof issue.params?.check === 'string' ? [issue.params.check] : [],
+  );
+  return [...new Set(ids)];
 }
 
 /** stderr less `warning:` lines: a valid config may still draw warnings (src/config/warnings.ts), never errors. */
@@ -397,6 +535,39 @@ describe('bad configs', () => {
     expect(line).toMatch(c.says);
     expect(line).toMatch(new RegExp(`${file.replace(/[.]/g, '\\.')}:\\d+:\\d+: `));
     expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('named config checks, one case each', () => {
+  it.each(CONFIG_CHECKS.map((check) => [check.id]))('%s has a case that breaks it', (id) => {
+    expect(cases.filter((c) => c.check === id).map((c) => c.name)).not.toEqual([]);
+  });
+
+  it('names only checks that exist, each once in the table', () => {
+    const ids = CONFIG_CHECKS.map((check) => check.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(cases.flatMap((c) => (c.check && !ids.includes(c.check) ? [c.name] : []))).toEqual([]);
+  });
+
+  // A case that breaks a field's own shape may trip a check as well (a tenant renamed leaves its spoke behind);
+  // a case that names a check must trip that one only, so each check is proven on its own.
+  it.each(cases.filter((c) => c.check !== undefined).map((c) => [c.name, c] as const))('%s trips exactly its check', (_name, c) => {
+    expect(checksTripped(c)).toEqual([c.check]);
+  });
+
+  it('reports a group of checks item by item, in the order of the file', () => {
+    const doc = parseDocument(EXAMPLE);
+    doc.setIn(['tenants', 0, 'port'], 3128); // reserved
+    doc.setIn(['tenants', 1, 'name'], 'project-a'); // twice
+    doc.setIn(['tenants', 1, 'port'], 3128); // twice and reserved
+    const result = configSchema.safeParse(parse(doc.toString()));
+    expect(result.error?.issues.map((i) => [i.path.join('.'), (i as { params?: { check?: string } }).params?.check])).toEqual([
+      ['tenants.0.port', 'tenant-port-reserved'],
+      ['tenants.1.name', 'tenant-name-twice'],
+      ['tenants.1.port', 'tenant-port-twice'],
+      ['tenants.1.port', 'tenant-port-reserved'],
+      ['spokes.1.tenant', 'spoke-tenant-unknown'],
+    ]);
   });
 });
 

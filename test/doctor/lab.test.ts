@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientEnv } from '../../src/client/env';
 import { buildPlan, loadConfigFile } from '../../src/config';
 import type { DoctorReport, StepId } from '../../src/doctor';
-import { labDown, labPaths, labUp } from '../../src/lab/lab';
+import { labDown, labUp } from '../../src/lab/lab';
+import { labPaths } from '../../src/lab/state';
 import type { LabTopology } from '../../src/lab/topology';
 import { acquireLabLock } from '../support/lab-lock';
 

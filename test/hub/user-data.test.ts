@@ -15,7 +15,7 @@ import {
   TOKEN_ALLOWANCE_BYTES,
 } from '../../src/hub';
 import { renderPolicyApply } from '../../src/hub/policy-rollout';
-import { ensurePeekCert } from '../../src/lab/lab';
+import { ensurePeekCert } from '../../src/lab/instance-scripts';
 import { renderSquidConf } from '../../src/policy';
 import { exampleConfig, planOf, shellFunctionBody } from '../support/stack';
 

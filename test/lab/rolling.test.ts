@@ -11,18 +11,11 @@ import { describe, expect, it, onTestFailed } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { main } from '../support/cli';
 import { buildPlan, loadConfigFile, parseConfig } from '../../src/config';
-import {
-  APPLY_SCRIPT_TIMEOUT_MS,
-  DEFAULT_LOAD,
-  drain,
-  reactionBound,
-  rollingReconfigure,
-  setSupervisorSettings,
-  supervisorSettings,
-  undrain,
-  waitForStatus,
-} from '../../src/lab/fleet';
-import { labPaths, labUp } from '../../src/lab/lab';
+import { drain, reactionBound, setSupervisorSettings, supervisorSettings, undrain, waitForStatus } from '../../src/lab/fleet';
+import { APPLY_SCRIPT_TIMEOUT_MS, rollingReconfigure } from '../../src/lab/rollout';
+import { DEFAULT_LOAD } from '../../src/lab/traffic';
+import { labUp } from '../../src/lab/lab';
+import { labPaths } from '../../src/lab/state';
 import { accessLogMarks, parseLogLine } from '../../src/lab/matrix';
 import { inNs } from '../../src/lab/sh';
 import type { LabProxy, LabTopology } from '../../src/lab/topology';

@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { buildPlan, loadConfigFile } from '../../src/config';
 import { curlIn } from '../../src/lab/curl';
-import { labPaths, labUp } from '../../src/lab/lab';
+import { labUp } from '../../src/lab/lab';
+import { labPaths } from '../../src/lab/state';
 import { inNs, spawnInNs, waitFor } from '../../src/lab/sh';
 import type { LabTenant, LabTopology } from '../../src/lab/topology';
 import { TENANT_LIMITS_TABLE } from '../../src/policy/squid-conf';

@@ -9,7 +9,8 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ensurePeekCert, LAB_SQUID_USER } from '../../src/lab/lab';
+import { ensurePeekCert } from '../../src/lab/instance-scripts';
+import { LAB_SQUID_USER } from '../../src/lab/state';
 import { renderSquidConf } from '../../src/policy';
 import { logDaemonReport } from '../../src/policy/log-daemon';
 import { exampleConfig, planOf } from '../support/stack';

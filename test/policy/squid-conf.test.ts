@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildPlan, loadConfigFile, type EgressPlan } from '../../src/config';
 import { planWith } from '../fixtures/configs';
-import { ensurePeekCert } from '../../src/lab/lab';
+import { ensurePeekCert } from '../../src/lab/instance-scripts';
 import { withoutPeek } from '../../bench/peek';
 import { NLB_HEALTH_PORT, RESERVED_PORTS } from '../../src/config';
 import {

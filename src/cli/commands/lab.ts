@@ -8,29 +8,14 @@ import type { Command } from 'commander';
 import type * as App from '../../app';
 import { buildPlan, DEFAULT_CONFIG_FILE, loadConfigFile, type EgressPlan } from '../../config';
 import { UsageError } from '../../config';
-import {
-  DEFAULT_FAILOVER,
-  DEFAULT_LOAD,
-  labFailover,
-  requireFleet,
-  rollingReconfigure,
-  setSupervisorSettings,
-  supervisorSettings,
-  type FailoverResult,
-  type RollingResult,
-} from '../../lab/fleet';
-import {
-  checkLabHost,
-  describeRouting,
-  LabNeedsRootError,
-  labDown,
-  labPaths,
-  labReconfigure,
-  labUp,
-  readState,
-  requireRunningLab,
-  type Step,
-} from '../../lab/lab';
+import { DEFAULT_FAILOVER, labFailover, type FailoverResult } from '../../lab/failover';
+import { requireFleet, setSupervisorSettings, supervisorSettings } from '../../lab/fleet';
+import { rollingReconfigure, type RollingResult } from '../../lab/rollout';
+import { DEFAULT_LOAD } from '../../lab/traffic';
+import { describeRouting } from '../../lab/daemons';
+import { checkLabHost, LabNeedsRootError, labDown, labUp, requireRunningLab, type Step } from '../../lab/lab';
+import { labReconfigure } from '../../lab/reconfigure';
+import { labPaths, readState } from '../../lab/state';
 import { LOAD_LIMITS } from '../../lab/load';
 import { SUPERVISOR_LIMITS, type SupervisorSettings } from '../../lab/supervisor';
 import { acquireLabLock, labLockHolder, processStart } from '../../lab/lock';

@@ -2,8 +2,9 @@
 // the egress check's target itself, gone). No proxy is better off than another, so none is withdrawn (fail open:
 // withdrawing them would leave the name or the target group with nothing, or worse, a proxy without Squid), and the
 // no-egress alarm (NoProxyEgressAlarm on AWS) says why tenants' requests fail. Once repaired, the alarm clears.
-import { LOAD_TIMEOUT_MS, reactionBound, startLoad, supervisorEvents, supervisorSettings, waitForStatus, countBy } from '../fleet';
-import { readSupervisorStatus } from '../lab';
+import { reactionBound, supervisorEvents, supervisorSettings, waitForStatus } from '../fleet';
+import { LOAD_TIMEOUT_MS, startLoad, countBy } from '../traffic';
+import { readSupervisorStatus } from '../state';
 import type { LoadSample } from '../load';
 import { sleep } from '../sh';
 import type { Fault, FaultContext, FaultResult } from './fault';

@@ -2,19 +2,10 @@
 // (which runs the instances' own health probe and egress check, failing open: src/lab/supervisor.ts) to react,
 // undo it, wait for the proxy to come back, and count what the tenants' load saw before and after the reaction.
 import { UsageError } from '../../config';
-import {
-  DEFAULT_LOAD,
-  healthOf,
-  LOAD_TIMEOUT_MS,
-  reactionBound,
-  startLoad,
-  supervisorEvents,
-  supervisorSettings,
-  waitForStatus,
-  countBy,
-  type LoadOptions,
-} from '../fleet';
-import { labUp, readSupervisorStatus } from '../lab';
+import { healthOf, reactionBound, supervisorEvents, supervisorSettings, waitForStatus } from '../fleet';
+import { DEFAULT_LOAD, LOAD_TIMEOUT_MS, startLoad, countBy, type LoadOptions } from '../traffic';
+import { labUp } from '../lab';
+import { readSupervisorStatus } from '../state';
 import type { LoadSample } from '../load';
 import { inNs, sleep } from '../sh';
 import { INTERNET, type LabProxy, type LabTopology } from '../topology';

@@ -7,7 +7,9 @@
 import type { EgressPlan } from '../../config';
 import { type TcpKeepalive } from '../../policy';
 import { allowedByConfig } from '../matrix';
-import { labPaths, labUp, reconfigureProxy, type LabSquidOverrides, type Step } from '../lab';
+import { labUp, type Step } from '../lab';
+import { reconfigureProxy } from '../reconfigure';
+import { labPaths, type LabSquidOverrides } from '../state';
 import { inNs, nodeEntry, spawnInNs } from '../sh';
 import type { LabTenant, LabTopology } from '../topology';
 import type { Fault, FaultContext, FaultResult } from './fault';

@@ -6,8 +6,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { logDaemonReport, LOG_DAEMON_SOURCE } from '../../policy/log-daemon';
-import { DEFAULT_LOAD, squidPids, startLoad, type LoadOptions } from '../fleet';
-import { labPaths, labUp, LAB_SQUID_USER, readSupervisorStatus } from '../lab';
+import { squidPids } from '../fleet';
+import { DEFAULT_LOAD, startLoad, type LoadOptions } from '../traffic';
+import { labUp } from '../lab';
+import { labPaths, LAB_SQUID_USER, readSupervisorStatus } from '../state';
 import { run, waitFor } from '../sh';
 import type { LabProxy, LabTopology } from '../topology';
 import type { Fault, FaultContext, FaultResult } from './fault';

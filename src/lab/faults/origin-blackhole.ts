@@ -6,8 +6,9 @@
 // and latency. Nothing is withdrawn: the proxy and its egress are fine.
 import { readFileSync } from 'node:fs';
 import { UsageError } from '../../config';
-import { countBy, squidPids, startLoad, type RunningLoad } from '../fleet';
-import { readSupervisorStatus } from '../lab';
+import { squidPids } from '../fleet';
+import { countBy, startLoad, type RunningLoad } from '../traffic';
+import { readSupervisorStatus } from '../state';
 import type { LoadSample } from '../load';
 import { inNs, sleep, spawnInNs } from '../sh';
 import type { LabProxy, LabTenant } from '../topology';

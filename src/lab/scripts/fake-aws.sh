@@ -1,5 +1,5 @@
 #!/bin/bash
-# egresshub lab: stands in for the AWS CLI in the proxies' apply script (src/lab/fleet.ts, writeFakeAws).
+# egresshub lab: stands in for the AWS CLI in the proxies' apply script (src/lab/rollout.ts, writeFakeAws).
 # Only `aws s3 cp s3://$FAKE_S3_BUCKET/<key> <file>` is emulated: it copies $FAKE_S3_DIR/<key>.
 set -euo pipefail
 : "${FAKE_S3_BUCKET:?the lab sets FAKE_S3_BUCKET}" "${FAKE_S3_DIR:?the lab sets FAKE_S3_DIR}"

@@ -8,7 +8,8 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EgressPlan } from '../../../src/config';
-import { ensurePeekCert, LAB_SQUID_USER } from '../../../src/lab/lab';
+import { ensurePeekCert } from '../../../src/lab/instance-scripts';
+import { LAB_SQUID_USER } from '../../../src/lab/state';
 import { renderSquidConf } from '../../../src/policy';
 
 /** Squid's resolver inside the namespace: a loopback address nobody listens on. */

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { buildPlan, loadConfigFile } from '../../../src/config';
 import { FAULTS } from '../../../src/lab/faults';
 import { IDLE_FACTOR, idleTimeout, LAB_IDLE_TIMEOUT_S, runIdleTimeout, TUNNELS } from '../../../src/lab/faults/idle-timeout';
-import { isUp, labSquidConf, labPaths } from '../../../src/lab/lab';
+import { isUp, labSquidConf, labPaths } from '../../../src/lab/state';
 import { inNs } from '../../../src/lab/sh';
 import { buildTopology } from '../../../src/lab/topology';
 import { readFileSync } from 'node:fs';
