@@ -1,7 +1,7 @@
 // connect-port: CONNECT to a port outside the tenant's `connectPorts` (TLS and raw tunnel ports). Never its
 // `httpPorts`: a raw tunnel to port 80 would carry any Host unseen (docs/policy.md, "CONNECT ports").
 import { expectFor, httpAccessRule, viaBoth, type RuleCase } from './case';
-import { denyLines, groupAcl, type PolicyRule } from './rule';
+import { portGroupRender, type PolicyRule } from './rule';
 import { tunnelPortsOf } from '../ports';
 
 export const connectPort: PolicyRule = {
@@ -11,18 +11,7 @@ export const connectPort: PolicyRule = {
   auditable: false,
   decision: 'denied',
   logHost: 'none',
-  render: {
-    'acl.ports': ({ groups }) =>
-      groups.connect.flatMap(([ports, names]) => [
-        `acl ${groupAcl('connect', ports)} port ${ports}`,
-        `acl ${groupAcl('connect', ports)}_tenants myportname ${names.join(' ')}`,
-      ]),
-    'deny.port': ({ groups }) =>
-      groups.connect.flatMap(([ports]) => {
-        const acl = groupAcl('connect', ports);
-        return denyLines({ on: 'tunnel', acls: `${acl}_tenants !${acl}`, rule: 'connect-port' });
-      }),
-  },
+  render: portGroupRender('connect', 'tunnel', 'connect-port'),
   cases: ({ tenant: t, allowedHost, labConnectPorts }) => {
     const to = (port: number) => httpAccessRule(t, { method: 'CONNECT', host: allowedHost, port, to: 'public' });
     return [

@@ -1,6 +1,6 @@
 // http-port: a plain-HTTP request to a port outside the tenant's `httpPorts`.
 import { expectFor, httpAccessRule, type RuleCase } from './case';
-import { denyLines, groupAcl, type PolicyRule } from './rule';
+import { portGroupRender, type PolicyRule } from './rule';
 
 export const httpPort: PolicyRule = {
   id: 'http-port',
@@ -9,18 +9,7 @@ export const httpPort: PolicyRule = {
   auditable: false,
   decision: 'denied',
   logHost: 'none',
-  render: {
-    'acl.ports': ({ groups }) =>
-      groups.http.flatMap(([ports, names]) => [
-        `acl ${groupAcl('http', ports)} port ${ports}`,
-        `acl ${groupAcl('http', ports)}_tenants myportname ${names.join(' ')}`,
-      ]),
-    'deny.port': ({ groups }) =>
-      groups.http.flatMap(([ports]) => {
-        const acl = groupAcl('http', ports);
-        return denyLines({ on: 'request', acls: `${acl}_tenants !${acl}`, rule: 'http-port' });
-      }),
-  },
+  render: portGroupRender('http', 'request', 'http-port'),
   cases: ({ tenant: t, allowedHost, labHttpPorts }) =>
     labHttpPorts
       .filter((p) => p !== 80)

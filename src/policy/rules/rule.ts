@@ -137,6 +137,25 @@ export function denyLines(c: Check): string[] {
   return lines;
 }
 
+/**
+ * A port rule's lines: an ACL per port group (the ports, and the tenants that share them), and a deny of a request
+ * of the group's tenants to any other port. `http-port` and `connect-port` differ only in the group and what they deny.
+ */
+export function portGroupRender(group: 'http' | 'connect', on: Check['on'], rule: string): PolicyRule['render'] {
+  return {
+    'acl.ports': ({ groups }) =>
+      groups[group].flatMap(([ports, names]) => [
+        `acl ${groupAcl(group, ports)} port ${ports}`,
+        `acl ${groupAcl(group, ports)}_tenants myportname ${names.join(' ')}`,
+      ]),
+    'deny.port': ({ groups }) =>
+      groups[group].flatMap(([ports]) => {
+        const acl = groupAcl(group, ports);
+        return denyLines({ on, acls: `${acl}_tenants !${acl}`, rule });
+      }),
+  };
+}
+
 /** Tenants with an allowlist (not `"*"`) in the given mode. */
 export const listedTenants = (plan: EgressPlan, mode: TenantPlan['mode']) => plan.tenants.filter((t) => !t.allow.any && t.mode === mode);
 
