@@ -69,11 +69,6 @@ function keepExportForUpgrade(consumer: Stack, producer: Stack, value: string): 
   producer.exportValue(value);
 }
 
-/** `weakReference` for each value of a list. */
-export function weakReferences(consumer: IConstruct, values: readonly string[]): string[] {
-  return values.map((v) => weakReference(consumer, v));
-}
-
 /**
  * Makes every reference another stack makes to these resources weak, whoever makes it (a platform team's own
  * stack reading `hub.gateway.attrId`): the CDK's per-resource override, which wins over the app's default.
