@@ -1,8 +1,6 @@
 // The config's cross-field refusals, one named check each: what `configSchema` runs once every field has its
 // shape (src/config/schema.ts), and what test/config/bad-configs.test.ts breaks one case at a time. Each check
 // returns its refusals with the path of the field to fix, so the loader can point at the YAML line.
-// schema.ts imports this module: use its values inside the checks only, never at the top level (a value read
-// while the modules load one another may not be set yet).
 import { INSTANCE_FACTS } from './instance-types';
 import {
   DEFAULT_INSTANCE_TYPES,
@@ -21,8 +19,8 @@ import {
   cidrsOverlap,
   isPrivateCidr4,
   subnetPrefix,
-  type EgressConfig,
-} from './schema';
+} from './facts';
+import type { EgressConfig } from './schema';
 
 /** One refusal: the field to fix and what to do about it (the message the user reads, exit code 2). */
 export interface CheckIssue {

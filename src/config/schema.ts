@@ -2,28 +2,13 @@
 // with the cross-field rules (duplicates, AZ/region, subnet room) as named checks (src/config/checks.ts)
 // that carry the path of the offending field, so the loader can point at the YAML line.
 import { domainToASCII } from 'node:url';
-import { Address4 } from 'ip-address';
 import { z } from 'zod';
 import { DEFAULT_PROXY_MODE, PROXY_MODES, type ProxyMode } from './fleet-modes';
 import { runConfigChecks } from './checks';
+import { DEFAULT_RESOURCE_CONFIGURATIONS_QUOTA, isCidr4, MAX_TENANT_PORT, MIN_TENANT_PORT } from './facts';
 
-/** Squid and egresshub keep these ports for themselves; tenants may not take them. */
-export const RESERVED_PORTS: ReadonlyMap<number, string> = new Map([
-  [3128, 'the shared port used when no tenants are configured'],
-  [3129, "the proxies' NLB health-check listener in mode nlb (NLB_HEALTH_PORT), reserved in every mode so a switch to nlb never collides"],
-  [3130, "Squid's ICP port"],
-  [3401, "Squid's SNMP port"],
-  [4827, "Squid's HTCP port"],
-]);
-/** The port of the single shared configuration when the config lists no tenants (as in the write-up). */
-export const SHARED_PORT = 3128;
-export const MIN_TENANT_PORT = 1024;
-export const MAX_TENANT_PORT = 65535;
-/** Hub VPC prefix lengths we accept: AWS allows /16–/28, but the subnets must hold gateway ENIs. */
-export const HUB_PREFIX_MIN = 16;
-export const HUB_PREFIX_MAX = 24;
-/** Smallest subnet that still holds a resource gateway ENI's 16 default IPs plus proxies (/26 = 59 usable). */
-export const MAX_SUBNET_PREFIX = 26;
+// The facts the schema and its checks share live in facts.ts (checks.ts reads them there, so no module cycle).
+export * from './facts';
 
 const ACCOUNT_RE = /^\d{12}$/;
 const ORG_RE = /^arn:aws[a-z-]*:organizations::\d{12}:organization\/o-[a-z0-9]{10,32}$/;
@@ -38,29 +23,6 @@ const INSTANCE_TYPE_RE = /^[a-z][a-z0-9-]*\d[a-z0-9-]*\.[a-z0-9]+$/;
 const SNS_TOPIC_ARN_RE = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
 /** How the proxy fleet is built (docs/hub.md#fleet-modes): the names come from the one list of modes. */
 export { PROXY_MODES, type ProxyMode };
-/**
- * Instance type per mode when the config names none. Fixed proxies (single, multi-az) each carry the whole
- * load alone after a failover, and egress is mostly light: a burstable Graviton. Behind an NLB the fleet
- * scales out on CPU, so a non-burstable type keeps the CPU metric honest (no credit cliff).
- */
-export const DEFAULT_INSTANCE_TYPES: Readonly<Record<ProxyMode, string>> = {
-  single: 't4g.small',
-  'multi-az': 't4g.small',
-  nlb: 'c7g.large',
-};
-/**
- * An NLB holds at most 50 listeners (not adjustable), and nlb mode gives every tenant port its listener.
- * https://docs.aws.amazon.com/elasticloadbalancing/latest/network/load-balancer-limits.html
- */
-export const NLB_MAX_LISTENERS = 50;
-/**
- * With cross-zone load balancing on (nlb mode turns it on), an NLB holds at most 500 targets whatever its AZ count,
- * and an instance registered in N target groups counts N times. nlb mode registers every proxy in every tenant
- * port's target group, so tenants x scaling.max must stay within it. Adjustable by a quota increase; egresshub
- * checks the default.
- * https://docs.aws.amazon.com/elasticloadbalancing/latest/network/load-balancer-limits.html
- */
-export const NLB_MAX_TARGETS = 500;
 /**
  * nlb: the port every target group health-checks (TCP), a Squid listener of its own that every nlb policy has
  * (renderSquidConf) and that serves no tenant. One fixed port, not each group's traffic port: a new tenant's
@@ -77,33 +39,6 @@ export const NLB_HEALTH_PORT = 3129;
 export const DEFAULT_TARGET_CPU_PERCENT = 40;
 /** Denied requests per tenant in 5 minutes that raise the spike alarm, unless the config says otherwise. */
 export const DEFAULT_DENIED_THRESHOLD = 100;
-
-/** Whether two IPv4 CIDR blocks share an address (blocks either nest or are disjoint). */
-export function cidrsOverlap(a: string, b: string): boolean {
-  const x = new Address4(a);
-  const y = new Address4(b);
-  return x.isInSubnet(y) || y.isInSubnet(x);
-}
-
-export function isCidr4(value: string): boolean {
-  if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(value) || !Address4.isValid(value)) return false;
-  const a = new Address4(value);
-  // A CIDR with host bits set (10.0.1.0/16) is almost always a typo; make the user say what they mean.
-  return a.startAddress().correctForm() === a.addressMinusSuffix;
-}
-
-/**
- * Where a hub VPC may live: RFC 1918 private space and RFC 6598 shared space (100.64.0.0/10). The
- * policy already denies all of these as destinations, so the hub-range deny rule never blocks a
- * public destination. https://docs.aws.amazon.com/vpc/latest/userguide/vpc-cidr-blocks.html
- */
-export const PRIVATE_HUB_RANGES = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10'] as const;
-
-export function isPrivateCidr4(value: string): boolean {
-  if (!isCidr4(value)) return false;
-  const block = new Address4(value);
-  return PRIVATE_HUB_RANGES.some((r) => block.isInSubnet(new Address4(r)));
-}
 
 /** A domain pattern of an allowlist: `example.com`, `*.example.com`, with an optional trailing dot. */
 export function isDomainPattern(value: string): boolean {
@@ -156,21 +91,6 @@ const domainPattern = z.string().superRefine((value, ctx) => {
 /** A tenant's policy mode (see the tenant schema's `mode`). */
 export const TENANT_MODES = ['enforce', 'audit'] as const;
 export type TenantMode = (typeof TENANT_MODES)[number];
-
-/**
- * Per-tenant metrics (a tenant's `metrics: true`) come from one metric filter per metric whose pattern lists the
- * opted-in tenants by name; a filter pattern holds at most 1,024 characters, and every opted-in tenant is 4 billed
- * custom metrics. 20 tenants of the longest names (24 characters) fit the pattern: 80 custom metrics.
- * https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutMetricFilter.html
- */
-export const MAX_METRIC_TENANTS = 20;
-
-/**
- * "Resource configurations per Region" (Amazon VPC Lattice), the default quota: each tenant is one resource
- * configuration, and the quota counts every configuration in the account's Region, not only this hub's.
- * https://docs.aws.amazon.com/vpc-lattice/latest/ug/quotas.html
- */
-export const DEFAULT_RESOURCE_CONFIGURATIONS_QUOTA = 2000;
 
 /**
  * Per-tenant limits on one proxy: concurrent connections (nftables on the tenant's port), the tenant's weight in the
@@ -492,14 +412,6 @@ export const configSchema = z
   .superRefine((cfg, ctx) => {
     for (const { path, message, check } of runConfigChecks(cfg)) ctx.addIssue({ code: 'custom', path, message, params: { check } });
   });
-
-/** Name of the implicit tenant when the config lists none. */
-export const SHARED_TENANT = 'shared';
-
-/** Prefix length of each hub subnet: the hub block split evenly into one public + one private subnet per AZ. */
-export function subnetPrefix(hubPrefix: number, azCount: number): number {
-  return hubPrefix + Math.ceil(Math.log2(2 * azCount));
-}
 
 export type EgressConfigInput = z.input<typeof configSchema>;
 export type EgressConfig = z.output<typeof configSchema>;
