@@ -2,7 +2,7 @@
 // Squid). A case is built per lab tenant from a CaseContext, so the policy needs nothing of the lab's own code.
 import type { TenantPlan } from '../../config';
 import { tunnelPortsOf } from '../ports';
-import { CANONICAL_IPV4_RE, NUMERIC_HOST_RE } from './ip-literal-spelling';
+import { CANONICAL_IPV4_RE, NUMERIC_HOST_RE } from './rule';
 
 /** What a client saw: the origin's answer, the proxy's refusal, or no TCP connection at all. */
 export type CaseOutcome = 'allowed' | 'denied' | 'no-connect';

@@ -1,11 +1,7 @@
 // ip-literal-spelling: a host made only of decimal or 0x-hex labels is an IPv4 literal in some spelling (2130706433,
 // 0x7f.1, 0177.0.0.1, 127.1); only the canonical dotted quad is accepted, so every later check sees one spelling.
 import { httpAccessRule, type RuleCase } from './case';
-import { denyLines, type PolicyRule } from './rule';
-
-export const NUMERIC_HOST_RE = '^((0x[0-9a-f]*|[0-9]+)\\.){0,3}(0x[0-9a-f]*|[0-9]+)\\.?$';
-const OCTET = '(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])';
-export const CANONICAL_IPV4_RE = `^${OCTET}(\\.${OCTET}){3}$`;
+import { CANONICAL_IPV4_RE, denyLines, NUMERIC_HOST_RE, type PolicyRule } from './rule';
 
 /** Loopback in every spelling the lab sends, and the host Squid 5.7 makes of it before any ACL (docs/policy.md). */
 const IP_SPELLINGS: readonly [name: string, spelled: string, seen: string][] = [

@@ -105,6 +105,14 @@ export interface PolicyRule {
   readonly doc: RuleDoc;
 }
 
+/**
+ * A host made only of decimal or 0x-hex labels (an IPv4 literal in some spelling), and the one spelling accepted: the
+ * canonical dotted quad. ip-literal-spelling.ts renders them; case.ts's first-match order reads them too.
+ */
+export const NUMERIC_HOST_RE = '^((0x[0-9a-f]*|[0-9]+)\\.){0,3}(0x[0-9a-f]*|[0-9]+)\\.?$';
+const OCTET = '(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])';
+export const CANONICAL_IPV4_RE = `^${OCTET}(\\.${OCTET}){3}$`;
+
 /** The ACL that tags a transaction with the rule's verdict (`annotate_transaction` always matches: last on a line). */
 export const ruleAcl = (id: string) => `r_${id.replaceAll('-', '_')}`;
 /** The ACL that tags an audit-mode transaction as would-deny by the rule. */
