@@ -5,7 +5,16 @@ import { inNs, sleep } from './sh';
 import type { SupervisorSettings } from './supervisor';
 import type { LabProxy, LabTopology } from './topology';
 import type { Step } from './lab';
-import { killProxy, reactionBound, requireFleet, restartProxy, supervisorEvents, supervisorSettings, waitForStatus } from './fleet';
+import {
+  killProxy,
+  reactionBound,
+  requireFleet,
+  restartProxy,
+  supervisorEvents,
+  supervisorSettings,
+  waitForStatus,
+  waitForWithdrawal,
+} from './fleet';
 import { countBy, DEFAULT_LOAD, LOAD_TIMEOUT_MS, startLoad, type LoadOptions } from './traffic';
 
 export interface FailoverResult {
@@ -98,15 +107,7 @@ export async function labFailover(opts: FailoverOptions, step: Step): Promise<Fa
     step(
       `${opts.kind === 'instance' ? `link down and ` : ''}SIGKILL squid of ${victim.id} (${victim.ns}, pids ${pids.join(' ')}); waiting for the supervisor (probe every ${settings.intervalMs} ms, unhealthy after ${settings.unhealthyThreshold})`,
     );
-    const switched = await waitForStatus(
-      topo,
-      `${victim.id} withdrawn`,
-      (s) => !s.active.includes(victim.id),
-      reactionBound(settings),
-      killedAt,
-    );
-    const event = supervisorEvents(topo).find((e) => e.at >= killedAt && !e.active.includes(victim.id));
-    const switchedAt = event?.at ?? switched.at;
+    const { status: switched, at: switchedAt } = await waitForWithdrawal(topo, victim, settings, killedAt);
     // A lost instance: connection attempts already sent to it stay pinned to it (conntrack) until the clients'
     // timeout; run past it, so they are counted and the proxy's return does not rescue them.
     const settle = opts.kind === 'instance' ? Math.max(opts.settleMs, LOAD_TIMEOUT_MS + 2000) : opts.settleMs;

@@ -59,6 +59,21 @@ export async function waitForStatus(
   return last!;
 }
 
+/**
+ * Waits, bounded by the settings' reaction time, for a supervisor round after `since` that no longer routes to `p`.
+ * Returns that round and when the switch happened: the supervisor's event if it wrote one, else the round's time.
+ */
+export async function waitForWithdrawal(
+  topo: LabTopology,
+  p: LabProxy,
+  settings: SupervisorSettings,
+  since: number,
+): Promise<{ status: SupervisorStatus; at: number }> {
+  const status = await waitForStatus(topo, `${p.id} withdrawn`, (s) => !s.active.includes(p.id), reactionBound(settings), since);
+  const at = supervisorEvents(topo).find((e) => e.at >= since && !e.active.includes(p.id))?.at ?? status.at;
+  return { status, at };
+}
+
 /** Longest a change of health can take to show, with the current settings: thresholds × interval plus probe time. */
 export function reactionBound(s: SupervisorSettings): number {
   return (Math.max(s.unhealthyThreshold, s.healthyThreshold) + 2) * s.intervalMs + 10_000;

@@ -2,7 +2,7 @@
 // (which runs the instances' own health probe and egress check, failing open: src/lab/supervisor.ts) to react,
 // undo it, wait for the proxy to come back, and count what the tenants' load saw before and after the reaction.
 import { UsageError } from '../../config';
-import { healthOf, reactionBound, supervisorEvents, supervisorSettings, waitForStatus } from '../fleet';
+import { healthOf, reactionBound, supervisorEvents, supervisorSettings, waitForStatus, waitForWithdrawal } from '../fleet';
 import { DEFAULT_LOAD, LOAD_TIMEOUT_MS, startLoad, countBy, type LoadOptions } from '../traffic';
 import { labUp } from '../lab';
 import { readSupervisorStatus } from '../state';
@@ -99,14 +99,7 @@ export async function runWithdrawal(ctx: FaultContext, w: Withdrawal, load = FAU
     w.inject(topo, victim);
     injectedAt = Date.now();
     ctx.step(`${w.what} on ${victim.id} (${victim.ns}); waiting for the supervisor (probe every ${settings.intervalMs} ms)`);
-    const switched = await waitForStatus(
-      topo,
-      `${victim.id} withdrawn`,
-      (s) => !s.active.includes(victim.id),
-      reactionBound(settings),
-      injectedAt,
-    );
-    const switchedAt = supervisorEvents(topo).find((e) => e.at >= injectedAt && !e.active.includes(victim.id))?.at ?? switched.at;
+    const { status: switched, at: switchedAt } = await waitForWithdrawal(topo, victim, settings, injectedAt);
     const reason = healthOf(switched, victim)?.lastProbe?.reason ?? '?';
     // Requests Squid took before the withdrawal wait for a way out (DNS retries, connect retries) until their clients
     // give up: run past the clients' timeout, so they are counted and the repair does not rescue them.
