@@ -171,7 +171,6 @@ export function runMatrix(topo: LabTopology, onTenant: (t: LabTenant) => void = 
   return rows;
 }
 
-/** Number of access-log lines so far, to check only what a run adds. */
 /** Lines in the primary proxy's access log (where every request goes while it is healthy, in failover routing). */
 export function accessLogLength(topo: LabTopology): number {
   return logLines(labPaths(topo.stateDir).accessLog).length;
@@ -180,6 +179,15 @@ export function accessLogLength(topo: LabTopology): number {
 /** Lines in each proxy's access log, in topo.proxies order: where checkAccessLog starts reading. */
 export function accessLogMarks(topo: LabTopology): number[] {
   return topo.proxies.map((x) => logLines(labPaths(topo.stateDir).proxy(x.index).accessLog).length);
+}
+
+/**
+ * The access-log lines written since `from`: a number is a line of the primary's log (accessLogLength); marks
+ * (accessLogMarks) read every proxy's log.
+ */
+export function accessLogSince(topo: LabTopology, from: number | readonly number[]): string[] {
+  const marks = typeof from === 'number' ? [from] : from;
+  return marks.flatMap((mark, i) => logLines(labPaths(topo.stateDir).proxy(topo.proxies[i]!.index).accessLog).slice(mark));
 }
 
 function logLines(file: string): string[] {
@@ -191,10 +199,21 @@ export { parseLogLine } from '../usage/access-log';
 
 /** Every request that reached a proxy must have one log line carrying its tenant (in whichever proxy's log), and no line may name the wrong tenant. */
 export function checkAccessLog(topo: LabTopology, rows: readonly MatrixRow[], from: number | readonly number[]): LogCheck[] {
-  // A number is a line of the primary's log (accessLogLength); marks (accessLogMarks) read every proxy's log.
-  const marks = typeof from === 'number' ? [from] : from;
-  const lines = marks.flatMap((mark, i) => logLines(labPaths(topo.stateDir).proxy(topo.proxies[i]!.index).accessLog).slice(mark));
-  const entries = lines.map((l) => ({ line: l, f: parseLogLine(l) }));
+  // Squid writes a tunnel's line when the tunnel closes, which can be a moment after the client has exited: give the
+  // last lines a few seconds to land. Only missing lines are waited for; a wrong or extra line fails at once.
+  const deadline = Date.now() + LOG_LAG_MS;
+  for (;;) {
+    const checks = readAccessLogChecks(topo, rows, from);
+    if (Date.now() >= deadline || !checks.some((c) => c.mislabelled === 0 && c.lines < c.requests)) return checks;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+  }
+}
+
+/** How long checkAccessLog waits for a request's line to reach the log after its client has finished. */
+const LOG_LAG_MS = 5000;
+
+function readAccessLogChecks(topo: LabTopology, rows: readonly MatrixRow[], from: number | readonly number[]): LogCheck[] {
+  const entries = accessLogSince(topo, from).map((l) => ({ line: l, f: parseLogLine(l) }));
   return topo.tenants.map((lt) => {
     const mine = entries.filter((e) => e.f.listener === String(lt.tenant.port) && !isPeekVerdict(e.f));
     const requests = rows
@@ -229,9 +248,7 @@ export interface RuleCheck {
  * tunnels `http://`), so a rule logged that no case names is no failure, a rule a case names that never shows is.
  */
 export function checkRules(topo: LabTopology, rows: readonly MatrixRow[], from: number | readonly number[]): RuleCheck[] {
-  const marks = typeof from === 'number' ? [from] : from;
-  const lines = marks.flatMap((mark, i) => logLines(labPaths(topo.stateDir).proxy(topo.proxies[i]!.index).accessLog).slice(mark));
-  const fields = lines.map(parseLogLine);
+  const fields = accessLogSince(topo, from).map(parseLogLine);
   return topo.tenants.map((lt) => {
     const mine = rows.filter((r) => r.tenant === lt.tenant.name);
     const expected = new Set(
